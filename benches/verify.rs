@@ -1,0 +1,104 @@
+//! `cargo bench --bench verify`: the cost of a full link verification
+//! (decode + canonicalize + HMAC + claim checks) against a bare HMAC-SHA256
+//! over the same signing input, measured side by side in one run.
+//!
+//! Prints absolute times for context but the figure to read is the ratio:
+//! both sides share the machine's noise. Goal: ratio <= 1.5.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use linkgate::core::b64;
+use linkgate::core::ip::Cidr;
+use linkgate::core::token::{Claims, HostName, Jti, Label, Field, LINK_DOMAIN, TAG_BYTES};
+use linkgate::core::verify::{verify, Method, RequestFacts, TimeRules};
+use linkgate::core::{KeyId, KeyRing, Scope};
+use sha2::Sha256;
+
+const T0: u64 = 1_800_000_000;
+
+fn time_per_iter(mut f: impl FnMut(), budget: Duration) -> f64 {
+    // Warm up, then run in batches until the budget is spent.
+    for _ in 0..1000 {
+        f();
+    }
+    let mut iters: u64 = 0;
+    let start = Instant::now();
+    while start.elapsed() < budget {
+        for _ in 0..1000 {
+            f();
+        }
+        iters += 1000;
+    }
+    start.elapsed().as_nanos() as f64 / iters as f64
+}
+
+fn main() {
+    let secret = [0x5Au8; 32];
+    let ring = KeyRing::parse(&format!("bench:{}", b64::encode(&secret))).expect("bench key ring");
+    let claims = Claims {
+        kid: KeyId::parse("bench").expect("kid"),
+        jti: Jti([7; 16]),
+        iat: T0,
+        exp: T0 + 86_400,
+        nbf: None,
+        scope: Scope::parse("/exports/2026/finance/q3-ledger.csv").expect("scope"),
+        host: Some(HostName::parse("files.example.com").expect("host")),
+        sub: Some(Label::parse(Field::Sub, "recipient-8812").expect("sub")),
+        tenant: Some(Label::parse(Field::Tenant, "acme").expect("tenant")),
+        ip: vec![Cidr::parse("192.0.2.0/24").expect("cidr")],
+        uses: None,
+        mode: None,
+        filename: None,
+        content_type: None,
+    };
+    let token = claims.sign(ring.signing_key()).expect("sign");
+    let raw = b64::decode(token.as_bytes()).expect("decode");
+    let payload = raw[..raw.len() - TAG_BYTES].to_vec();
+    let rules = TimeRules::default();
+    let ip = "192.0.2.10".parse().expect("ip");
+    let facts = RequestFacts {
+        raw_path: "/exports/2026/finance/q3-ledger.csv",
+        token: Some(&token),
+        method: Method::Get,
+        host: Some("files.example.com"),
+        client_ip: Some(ip),
+        now: T0 + 60,
+    };
+    assert!(verify(&ring, &rules, &facts).is_ok(), "bench link must verify");
+
+    let budget = Duration::from_millis(
+        std::env::var("LINKGATE_BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500),
+    );
+    // Interleave rounds so drift on a shared machine hits both sides.
+    let rounds = 3;
+    let (mut full_ns, mut bare_ns) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        bare_ns.push(time_per_iter(
+            || {
+                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(black_box(&secret)).expect("hmac key");
+                mac.update(LINK_DOMAIN);
+                mac.update(black_box(&payload));
+                black_box(mac.finalize().into_bytes());
+            },
+            budget / rounds,
+        ));
+        full_ns.push(time_per_iter(
+            || {
+                black_box(verify(black_box(&ring), &rules, black_box(&facts)).is_ok());
+            },
+            budget / rounds,
+        ));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let full = median(&mut full_ns);
+    let bare = median(&mut bare_ns);
+    println!("token: {} chars, signing input: {} bytes", token.len(), LINK_DOMAIN.len() + payload.len());
+    println!("bare HMAC-SHA256 (key setup + input): {bare:8.0} ns/op");
+    println!("full verify (decode+canonicalize+HMAC+claims): {full:8.0} ns/op");
+    println!("ratio full/bare: {:.2} (goal <= 1.50)", full / bare);
+}

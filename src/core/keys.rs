@@ -1,0 +1,260 @@
+//! Key ids and the key ring parsed from `LINKGATE_KEYS`.
+//!
+//! `LINKGATE_KEYS` is `kid:base64url-key[,kid:base64url-key...]`. Every listed
+//! key verifies; the first one signs. Errors name the entry by position and kid,
+//! never by key material.
+
+use core::fmt;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::b64;
+
+/// Shortest accepted key, in bytes (the HMAC-SHA256 output size).
+pub const MIN_KEY_BYTES: usize = 32;
+/// Longest accepted key, in bytes (one SHA-256 block; longer keys get hashed
+/// by HMAC anyway and only cost time).
+pub const MAX_KEY_BYTES: usize = 64;
+/// Longest key id.
+pub const MAX_KID_BYTES: usize = 32;
+
+/// A key id: 1–32 of `[A-Za-z0-9_-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(String);
+
+impl KeyId {
+    /// Check a key id.
+    pub fn parse(s: &str) -> Option<KeyId> {
+        let ok = !s.is_empty()
+            && s.len() <= MAX_KID_BYTES
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        ok.then(|| KeyId(s.to_owned()))
+    }
+
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A signing/verifying key. The HMAC state is keyed once, at parse time, so a
+/// verification only clones it (saves two SHA-256 blocks per request).
+#[derive(Clone)]
+pub struct Key {
+    kid: KeyId,
+    mac: Hmac<Sha256>,
+}
+
+impl Key {
+    /// Build a key from raw bytes (32–64 bytes).
+    pub fn new(kid: KeyId, secret: &[u8]) -> Result<Key, KeyRingError> {
+        if secret.len() < MIN_KEY_BYTES {
+            return Err(KeyRingError::KeyTooShort { kid: kid.0, bytes: secret.len() });
+        }
+        if secret.len() > MAX_KEY_BYTES {
+            return Err(KeyRingError::KeyTooLong { kid: kid.0, bytes: secret.len() });
+        }
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+            .map_err(|_| KeyRingError::KeyTooShort { kid: kid.0.clone(), bytes: secret.len() })?;
+        Ok(Key { kid, mac })
+    }
+
+    /// The key's id.
+    pub fn kid(&self) -> &KeyId {
+        &self.kid
+    }
+
+    /// A fresh MAC keyed with this key.
+    pub(crate) fn mac(&self) -> Hmac<Sha256> {
+        self.mac.clone()
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print key material.
+        f.debug_struct("Key").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+/// Why `LINKGATE_KEYS` was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRingError {
+    /// No entries at all.
+    Empty,
+    /// Entry number `index` (1-based) has no `:`.
+    MissingSeparator { index: usize },
+    /// Entry number `index` has an invalid key id.
+    BadKeyId { index: usize },
+    /// The key of `kid` is not base64url.
+    BadKeyEncoding { kid: String },
+    /// The key of `kid` is shorter than 32 bytes.
+    KeyTooShort { kid: String, bytes: usize },
+    /// The key of `kid` is longer than 64 bytes.
+    KeyTooLong { kid: String, bytes: usize },
+    /// `kid` is listed twice.
+    DuplicateKeyId { kid: String },
+}
+
+impl fmt::Display for KeyRingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyRingError::Empty => write!(f, "LINKGATE_KEYS has no entries"),
+            KeyRingError::MissingSeparator { index } => {
+                write!(f, "LINKGATE_KEYS entry {index} is not of the form kid:key")
+            }
+            KeyRingError::BadKeyId { index } => write!(
+                f,
+                "LINKGATE_KEYS entry {index} has an invalid key id (1-{MAX_KID_BYTES} of A-Z a-z 0-9 _ -)"
+            ),
+            KeyRingError::BadKeyEncoding { kid } => {
+                write!(f, "key {kid:?} is not valid base64url")
+            }
+            KeyRingError::KeyTooShort { kid, bytes } => {
+                write!(f, "key {kid:?} has {bytes} bytes; at least {MIN_KEY_BYTES} are required")
+            }
+            KeyRingError::KeyTooLong { kid, bytes } => {
+                write!(f, "key {kid:?} has {bytes} bytes; at most {MAX_KEY_BYTES} are allowed")
+            }
+            KeyRingError::DuplicateKeyId { kid } => {
+                write!(f, "key id {kid:?} is listed more than once")
+            }
+        }
+    }
+}
+
+impl std::error::Error for KeyRingError {}
+
+/// Every key that verifies; the first one signs.
+#[derive(Clone, Debug)]
+pub struct KeyRing {
+    keys: Vec<Key>,
+}
+
+impl KeyRing {
+    /// Parse a `LINKGATE_KEYS` value. Whitespace around entries is ignored;
+    /// keys may carry `=` padding (it is stripped).
+    pub fn parse(text: &str) -> Result<KeyRing, KeyRingError> {
+        let mut keys: Vec<Key> = Vec::new();
+        for (i, entry) in text.split(',').enumerate() {
+            let index = i + 1;
+            let entry = entry.trim();
+            if entry.is_empty() {
+                continue;
+            }
+            let (kid, secret) = entry.split_once(':').ok_or(KeyRingError::MissingSeparator { index })?;
+            let kid = KeyId::parse(kid.trim()).ok_or(KeyRingError::BadKeyId { index })?;
+            if keys.iter().any(|k| k.kid == kid) {
+                return Err(KeyRingError::DuplicateKeyId { kid: kid.0 });
+            }
+            let secret = secret.trim().trim_end_matches('=');
+            let bytes = b64::decode(secret.as_bytes())
+                .map_err(|_| KeyRingError::BadKeyEncoding { kid: kid.0.clone() })?;
+            keys.push(Key::new(kid, &bytes)?);
+        }
+        if keys.is_empty() {
+            return Err(KeyRingError::Empty);
+        }
+        Ok(KeyRing { keys })
+    }
+
+    /// Build from keys already made; refuses an empty list and duplicate ids.
+    pub fn from_keys(keys: Vec<Key>) -> Result<KeyRing, KeyRingError> {
+        if keys.is_empty() {
+            return Err(KeyRingError::Empty);
+        }
+        for (i, k) in keys.iter().enumerate() {
+            if keys.iter().skip(i + 1).any(|o| o.kid == k.kid) {
+                return Err(KeyRingError::DuplicateKeyId { kid: k.kid.0.clone() });
+            }
+        }
+        Ok(KeyRing { keys })
+    }
+
+    /// The key that signs new links (the first listed).
+    pub fn signing_key(&self) -> &Key {
+        // `parse`/`from_keys` refuse an empty ring, so there is a first key.
+        &self.keys[0]
+    }
+
+    /// The key with this id, if listed.
+    pub fn get(&self, kid: &str) -> Option<&Key> {
+        self.keys.iter().find(|k| k.kid.as_str() == kid)
+    }
+
+    /// All key ids, in order.
+    pub fn kids(&self) -> impl Iterator<Item = &KeyId> {
+        self.keys.iter().map(|k| &k.kid)
+    }
+}
+
+/// Format a new `kid:key` entry for `LINKGATE_KEYS`.
+pub fn format_entry(kid: &KeyId, secret: &[u8]) -> String {
+    format!("{}:{}", kid, b64::encode(secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_text(byte: u8, n: usize) -> String {
+        b64::encode(&vec![byte; n])
+    }
+
+    #[test]
+    fn parses_a_ring_and_keeps_order() {
+        let text = format!(" k2:{} , k1:{}== ,", key_text(2, 32), key_text(1, 33));
+        let ring = KeyRing::parse(&text).unwrap();
+        assert_eq!(ring.signing_key().kid().as_str(), "k2");
+        assert_eq!(ring.kids().map(|k| k.as_str()).collect::<Vec<_>>(), ["k2", "k1"]);
+        assert!(ring.get("k1").is_some());
+        assert!(ring.get("k3").is_none());
+    }
+
+    #[test]
+    fn refuses_bad_entries_with_clear_errors() {
+        let good = key_text(7, 32);
+        let cases: Vec<(String, KeyRingError)> = vec![
+            ("".into(), KeyRingError::Empty),
+            (" , ".into(), KeyRingError::Empty),
+            (format!("k1{good}"), KeyRingError::MissingSeparator { index: 1 }),
+            (format!("k1:{good},bad kid:{good}"), KeyRingError::BadKeyId { index: 2 }),
+            (format!(":{good}"), KeyRingError::BadKeyId { index: 1 }),
+            (format!("{}:{good}", "k".repeat(33)), KeyRingError::BadKeyId { index: 1 }),
+            ("k1:not*base64".into(), KeyRingError::BadKeyEncoding { kid: "k1".into() }),
+            ("k1:a+b/".into(), KeyRingError::BadKeyEncoding { kid: "k1".into() }),
+            (format!("k1:{}", key_text(1, 31)), KeyRingError::KeyTooShort { kid: "k1".into(), bytes: 31 }),
+            (format!("k1:{}", key_text(1, 65)), KeyRingError::KeyTooLong { kid: "k1".into(), bytes: 65 }),
+            (format!("k1:{good},k1:{good}"), KeyRingError::DuplicateKeyId { kid: "k1".into() }),
+        ];
+        for (text, want) in cases {
+            assert_eq!(KeyRing::parse(&text).unwrap_err(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn errors_and_debug_never_show_key_material() {
+        let secret = key_text(9, 40);
+        let ring = KeyRing::parse(&format!("k:{secret}")).unwrap();
+        assert!(!format!("{ring:?}").contains(&secret));
+        let err = KeyRing::parse(&format!("k:{}", key_text(9, 20))).unwrap_err().to_string();
+        assert!(!err.contains(&key_text(9, 20)));
+    }
+
+    #[test]
+    fn key_ids() {
+        assert!(KeyId::parse("a").is_some());
+        assert!(KeyId::parse("A-z_09").is_some());
+        assert!(KeyId::parse(&"x".repeat(32)).is_some());
+        for bad in ["", "a b", "a.b", "a:b", "é", &"x".repeat(33)] {
+            assert!(KeyId::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The platform-free core: everything linkgate decides without I/O.
+//!
+//! No `worker` dependency and no clock: callers pass the time in. Builds for
+//! the host and for `wasm32-unknown-unknown`, and is tested natively.
+
+pub mod b64;
+pub mod code;
+pub mod duration;
+pub mod ip;
+pub mod keys;
+pub mod path;
+pub mod token;
+pub mod verify;
+
+pub use code::Code;
+pub use keys::{Key, KeyId, KeyRing, KeyRingError};
+pub use path::{CanonicalPath, PathError, Prefix, Scope};
+pub use token::{Claims, Jti, Mode, UnverifiedToken};
+pub use verify::{verify, Method, Refusal, RequestFacts, TimeRules, VerifiedLink};

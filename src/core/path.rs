@@ -1,0 +1,409 @@
+//! Canonical object paths and link scopes.
+//!
+//! A request path is canonicalized exactly once, before anything else looks at
+//! it. Anything ambiguous is refused rather than normalized: a path that could
+//! mean two objects to two components is an authorization bypass waiting to
+//! happen. The rules are listed in `docs/link-format.md` ("Canonical paths").
+
+use core::fmt;
+
+/// Longest canonical (decoded) path, in bytes.
+pub const MAX_PATH_BYTES: usize = 1024;
+
+/// Why a path was refused. All of these answer 400 `path_invalid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathError {
+    /// Does not start with `/`.
+    NotAbsolute,
+    /// Longer than [`MAX_PATH_BYTES`] after decoding.
+    TooLong,
+    /// `%` not followed by two hex digits.
+    BadPercentEscape,
+    /// `%2F`: an encoded slash would hide a segment boundary.
+    EncodedSlash,
+    /// `\` or `%5C`: some stores and OSes treat it as a separator.
+    Backslash,
+    /// `%00` or a literal NUL.
+    Nul,
+    /// A control character (Unicode category Cc).
+    ControlCharacter,
+    /// A `.` or `..` segment, encoded or not.
+    DotSegment,
+    /// `//`, or a trailing `/` on an object path.
+    EmptySegment,
+    /// The decoded bytes are not UTF-8.
+    InvalidUtf8,
+}
+
+impl PathError {
+    /// Stable name, used in test vectors and logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PathError::NotAbsolute => "not_absolute",
+            PathError::TooLong => "too_long",
+            PathError::BadPercentEscape => "bad_percent_escape",
+            PathError::EncodedSlash => "encoded_slash",
+            PathError::Backslash => "backslash",
+            PathError::Nul => "nul",
+            PathError::ControlCharacter => "control_character",
+            PathError::DotSegment => "dot_segment",
+            PathError::EmptySegment => "empty_segment",
+            PathError::InvalidUtf8 => "invalid_utf8",
+        }
+    }
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[inline]
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Checks shared by request paths and scopes, on decoded text.
+/// `allow_trailing_slash` admits exactly one empty segment: the last one.
+fn check_decoded(path: &str, allow_trailing_slash: bool) -> Result<(), PathError> {
+    let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
+    if path.len() > MAX_PATH_BYTES {
+        return Err(PathError::TooLong);
+    }
+    for ch in path.chars() {
+        if ch == '\0' {
+            return Err(PathError::Nul);
+        }
+        if ch.is_control() {
+            return Err(PathError::ControlCharacter);
+        }
+        if ch == '\\' {
+            return Err(PathError::Backslash);
+        }
+    }
+    if rest.is_empty() {
+        // "/" alone: only meaningful as the all-objects prefix.
+        return if allow_trailing_slash { Ok(()) } else { Err(PathError::EmptySegment) };
+    }
+    let body = match rest.strip_suffix('/') {
+        Some(b) if allow_trailing_slash => b,
+        _ => rest,
+    };
+    for seg in body.split('/') {
+        match seg {
+            "" => return Err(PathError::EmptySegment),
+            "." | ".." => return Err(PathError::DotSegment),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A canonical object path: decoded, UTF-8, starting with `/`, no empty, `.`
+/// or `..` segments, no control characters or backslashes, at most 1024
+/// bytes. Only constructible through checking.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CanonicalPath(String);
+
+impl CanonicalPath {
+    /// Canonicalize the path of a request URL (still percent-encoded):
+    /// percent-decode exactly once and refuse anything ambiguous.
+    pub fn from_request(raw: &str) -> Result<CanonicalPath, PathError> {
+        let raw = raw.as_bytes();
+        if raw.first() != Some(&b'/') {
+            return Err(PathError::NotAbsolute);
+        }
+        // Each decoded byte takes at most three raw bytes; bail out early on
+        // anything longer so an attacker cannot make us decode megabytes.
+        if raw.len() > MAX_PATH_BYTES * 3 {
+            return Err(PathError::TooLong);
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while let Some(&b) = raw.get(i) {
+            if b == b'%' {
+                let hi = raw.get(i + 1).copied().and_then(hex_value);
+                let lo = raw.get(i + 2).copied().and_then(hex_value);
+                let (Some(hi), Some(lo)) = (hi, lo) else {
+                    return Err(PathError::BadPercentEscape);
+                };
+                let decoded = (hi << 4) | lo;
+                match decoded {
+                    b'/' => return Err(PathError::EncodedSlash),
+                    b'\\' => return Err(PathError::Backslash),
+                    0 => return Err(PathError::Nul),
+                    _ => out.push(decoded),
+                }
+                i += 3;
+            } else {
+                out.push(b);
+                i += 1;
+            }
+        }
+        if out.len() > MAX_PATH_BYTES {
+            return Err(PathError::TooLong);
+        }
+        let text = String::from_utf8(out).map_err(|_| PathError::InvalidUtf8)?;
+        check_decoded(&text, false)?;
+        Ok(CanonicalPath(text))
+    }
+
+    /// Check an already-decoded object path (CLI input, claim values).
+    pub fn parse(decoded: &str) -> Result<CanonicalPath, PathError> {
+        check_decoded(decoded, false)?;
+        Ok(CanonicalPath(decoded.to_owned()))
+    }
+
+    /// The decoded path, with its leading `/`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The R2 object key: the path without its leading `/`.
+    pub fn object_key(&self) -> &str {
+        self.0.get(1..).unwrap_or("")
+    }
+
+    /// The last segment: the default download file name.
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or("")
+    }
+
+    /// Percent-encoded form for URLs; `from_request` of it gives `self` back.
+    pub fn to_url_path(&self) -> String {
+        encode_path(&self.0)
+    }
+}
+
+impl fmt::Display for CanonicalPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Percent-encode a decoded path for a URL: every byte but the RFC 3986
+/// unreserved characters and `/` is escaped, so the result survives any
+/// intermediary unchanged.
+pub fn encode_path(decoded: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(decoded.len());
+    for &b in decoded.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+    out
+}
+
+/// What a link may open: one object, or every object below a folder.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Exactly this object.
+    Object(CanonicalPath),
+    /// Every object whose path starts with this folder (which ends in `/`).
+    Prefix(Prefix),
+}
+
+/// A canonical folder path ending in `/` (`/` alone is every object).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Prefix(String);
+
+impl Prefix {
+    /// Check a decoded folder path; it must end in `/`.
+    pub fn parse(decoded: &str) -> Result<Prefix, PathError> {
+        if !decoded.ends_with('/') {
+            return Err(PathError::NotAbsolute);
+        }
+        check_decoded(decoded, true)?;
+        Ok(Prefix(decoded.to_owned()))
+    }
+
+    /// The decoded folder path, with leading and trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whole-segment containment: `/a/` covers `/a/b`, never `/ab`.
+    pub fn covers(&self, path: &CanonicalPath) -> bool {
+        // The prefix ends in '/', so a plain starts_with is segment-aligned.
+        path.as_str().starts_with(self.0.as_str())
+    }
+}
+
+impl Scope {
+    /// Parse a decoded scope: a trailing `/` makes it a prefix.
+    pub fn parse(decoded: &str) -> Result<Scope, PathError> {
+        if decoded.ends_with('/') {
+            Prefix::parse(decoded).map(Scope::Prefix)
+        } else {
+            CanonicalPath::parse(decoded).map(Scope::Object)
+        }
+    }
+
+    /// Does this scope allow the canonical path?
+    pub fn covers(&self, path: &CanonicalPath) -> bool {
+        match self {
+            Scope::Object(p) => p == path,
+            Scope::Prefix(p) => p.covers(path),
+        }
+    }
+
+    /// The decoded text of the scope (as signed).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Scope::Object(p) => p.as_str(),
+            Scope::Prefix(p) => p.as_str(),
+        }
+    }
+
+    /// True for a folder scope.
+    pub fn is_prefix(&self) -> bool {
+        matches!(self, Scope::Prefix(_))
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One row per canonicalization rule of the contract.
+    #[test]
+    fn request_path_rules_table() {
+        let long_ok = format!("/{}", "a".repeat(MAX_PATH_BYTES - 1));
+        let long_bad = format!("/{}", "a".repeat(MAX_PATH_BYTES));
+        let long_encoded = format!("/{}", "%61".repeat(MAX_PATH_BYTES));
+        let huge_raw = format!("/{}", "a".repeat(MAX_PATH_BYTES * 3));
+        let ok: &[(&str, &str)] = &[
+            ("/a", "/a"),
+            ("/reports/q3.pdf", "/reports/q3.pdf"),
+            ("/a%20b", "/a b"),
+            ("/%61%62", "/ab"),
+            ("/caf%C3%A9.pdf", "/café.pdf"),
+            ("/café.pdf", "/café.pdf"),
+            ("/a/.hidden", "/a/.hidden"),
+            ("/a/...", "/a/..."),
+            ("/a/..b", "/a/..b"),
+            ("/%2525", "/%25"),
+            ("/a%3Fb", "/a?b"),
+        ];
+        for &(raw, want) in ok {
+            assert_eq!(CanonicalPath::from_request(raw).map(|p| p.0), Ok(want.to_owned()), "{raw}");
+        }
+        assert_eq!(CanonicalPath::from_request(&long_ok).map(|p| p.0.len()), Ok(MAX_PATH_BYTES));
+
+        let bad: &[(&str, PathError)] = &[
+            ("", PathError::NotAbsolute),
+            ("a/b", PathError::NotAbsolute),
+            ("%2Fa", PathError::NotAbsolute),
+            ("/", PathError::EmptySegment),
+            ("//a", PathError::EmptySegment),
+            ("/a//b", PathError::EmptySegment),
+            ("/a/", PathError::EmptySegment),
+            ("/a/.", PathError::DotSegment),
+            ("/a/./b", PathError::DotSegment),
+            ("/a/../b", PathError::DotSegment),
+            ("/..", PathError::DotSegment),
+            ("/%2e%2e/etc", PathError::DotSegment),
+            ("/%2E/a", PathError::DotSegment),
+            ("/.%2e/a", PathError::DotSegment),
+            ("/a%2Fb", PathError::EncodedSlash),
+            ("/a%2fb", PathError::EncodedSlash),
+            ("/a%5Cb", PathError::Backslash),
+            ("/a%5cb", PathError::Backslash),
+            ("/a\\b", PathError::Backslash),
+            ("/a%00b", PathError::Nul),
+            ("/a\0b", PathError::Nul),
+            ("/a%0Ab", PathError::ControlCharacter),
+            ("/a%0db", PathError::ControlCharacter),
+            ("/a%7Fb", PathError::ControlCharacter),
+            ("/a%C2%85b", PathError::ControlCharacter),
+            ("/a\tb", PathError::ControlCharacter),
+            ("/a%ZZ", PathError::BadPercentEscape),
+            ("/a%4", PathError::BadPercentEscape),
+            ("/a%", PathError::BadPercentEscape),
+            ("/a%%41", PathError::BadPercentEscape),
+            ("/%C3", PathError::InvalidUtf8),
+            ("/%FF", PathError::InvalidUtf8),
+            ("/%ED%A0%80", PathError::InvalidUtf8),
+            ("/%C0%AF", PathError::InvalidUtf8),
+        ];
+        for &(raw, want) in bad {
+            assert_eq!(CanonicalPath::from_request(raw), Err(want), "{raw:?}");
+        }
+        assert_eq!(CanonicalPath::from_request(&long_bad), Err(PathError::TooLong));
+        assert_eq!(CanonicalPath::from_request(&long_encoded), Err(PathError::TooLong));
+        assert_eq!(CanonicalPath::from_request(&huge_raw), Err(PathError::TooLong));
+    }
+
+    #[test]
+    fn percent_decoding_happens_exactly_once() {
+        // %252F is "%2F" after one decode: a literal key name, not a slash.
+        let p = CanonicalPath::from_request("/a%252Fb").unwrap();
+        assert_eq!(p.as_str(), "/a%2Fb");
+        assert_eq!(p.object_key(), "a%2Fb");
+        let p = CanonicalPath::from_request("/%252e%252e").unwrap();
+        assert_eq!(p.as_str(), "/%2e%2e");
+    }
+
+    #[test]
+    fn prefix_matches_whole_segments_only() {
+        let a = Scope::parse("/a/").unwrap();
+        let yes = ["/a/b", "/a/b/c", "/a/.x"];
+        let no = ["/a", "/ab", "/ab/c", "/b/a/c", "/A/b"];
+        for p in yes {
+            assert!(a.covers(&CanonicalPath::parse(p).unwrap()), "{p}");
+        }
+        for p in no {
+            assert!(!a.covers(&CanonicalPath::parse(p).unwrap()), "{p}");
+        }
+        let all = Scope::parse("/").unwrap();
+        assert!(all.covers(&CanonicalPath::parse("/x/y").unwrap()));
+        let obj = Scope::parse("/a/b").unwrap();
+        assert!(obj.covers(&CanonicalPath::parse("/a/b").unwrap()));
+        assert!(!obj.covers(&CanonicalPath::parse("/a/b/c").unwrap()));
+        assert!(!obj.covers(&CanonicalPath::parse("/a/bc").unwrap()));
+    }
+
+    #[test]
+    fn scopes_follow_the_same_rules() {
+        assert_eq!(Scope::parse("/a//"), Err(PathError::EmptySegment));
+        assert_eq!(Scope::parse("/a/../"), Err(PathError::DotSegment));
+        assert_eq!(Scope::parse("a/"), Err(PathError::NotAbsolute));
+        assert_eq!(Scope::parse(""), Err(PathError::NotAbsolute));
+        assert!(Scope::parse("/a/b/").unwrap().is_prefix());
+        assert!(!Scope::parse("/a/b").unwrap().is_prefix());
+    }
+
+    #[test]
+    fn url_encoding_round_trips() {
+        for p in ["/a b/ü.pdf", "/%41", "/a?b#c", "/x/+&=;,", "/~user/-._"] {
+            let c = CanonicalPath::parse(p).unwrap();
+            let url = c.to_url_path();
+            assert!(url.bytes().all(|b| b.is_ascii_graphic()), "{url}");
+            assert_eq!(CanonicalPath::from_request(&url).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn object_key_and_file_name() {
+        let p = CanonicalPath::parse("/reports/2026/q3.pdf").unwrap();
+        assert_eq!(p.object_key(), "reports/2026/q3.pdf");
+        assert_eq!(p.file_name(), "q3.pdf");
+    }
+}

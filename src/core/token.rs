@@ -1,0 +1,819 @@
+//! Link format v1: claims, their binary encoding, signing and decoding.
+//!
+//! The byte-exact specification is `docs/link-format.md`. In short:
+//!
+//! ```text
+//! payload = 0x01 (version) || field*      fields in strictly ascending tag order
+//! field   = tag:u8 || len:u16be || value
+//! tag     = HMAC-SHA256(key, "linkgate-link-v1" || 0x00 || payload)   (32 bytes)
+//! token   = base64url-nopad(payload || tag)
+//! ```
+//!
+//! Decoding accepts exactly the bytes that encoding produces: unknown tags,
+//! out-of-order or duplicate fields, trailing bytes, non-canonical values and
+//! non-canonical base64 are all refused, so a claim set has one token per key.
+
+use core::fmt;
+use core::num::NonZeroU32;
+
+use hmac::Mac;
+
+use super::b64;
+use super::ip::Cidr;
+use super::keys::{Key, KeyId};
+use super::path::Scope;
+
+/// The only format version this code reads or writes.
+pub const VERSION: u8 = 1;
+/// Domain-separation label for link tags (other token kinds use other labels).
+pub const LINK_DOMAIN: &[u8] = b"linkgate-link-v1\0";
+/// Tag length: the full HMAC-SHA256 output.
+pub const TAG_BYTES: usize = 32;
+/// Longest payload accepted, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 2048;
+/// Longest token text accepted; anything longer is refused before decoding.
+pub const MAX_TOKEN_CHARS: usize = b64::encoded_len(MAX_PAYLOAD_BYTES + TAG_BYTES);
+/// Most CIDRs in one `ip` claim.
+pub const MAX_CIDRS: usize = 16;
+/// Longest `sub` / `tenant` value.
+pub const MAX_LABEL_BYTES: usize = 128;
+/// Longest filename.
+pub const MAX_FILENAME_BYTES: usize = 255;
+/// Longest content type.
+pub const MAX_CONTENT_TYPE_BYTES: usize = 127;
+/// Longest host.
+pub const MAX_HOST_BYTES: usize = 253 + 6;
+
+/// Field tags, in the order they must appear.
+pub mod tag {
+    pub const KID: u8 = 0x01;
+    pub const JTI: u8 = 0x02;
+    pub const IAT: u8 = 0x03;
+    pub const EXP: u8 = 0x04;
+    pub const NBF: u8 = 0x05;
+    pub const SCOPE: u8 = 0x06;
+    pub const HOST: u8 = 0x07;
+    pub const SUB: u8 = 0x08;
+    pub const TENANT: u8 = 0x09;
+    pub const IP: u8 = 0x0A;
+    pub const USES: u8 = 0x0B;
+    pub const MODE: u8 = 0x0C;
+    pub const FILENAME: u8 = 0x0D;
+    pub const CONTENT_TYPE: u8 = 0x0E;
+}
+
+/// A token id: 128 random bits, shown as 32 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Jti(pub [u8; 16]);
+
+impl Jti {
+    /// Parse 32 hex digits (either case).
+    pub fn parse_hex(s: &str) -> Option<Jti> {
+        if s.len() != 32 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+            let hi = char::from(*pair.first()?).to_digit(16)?;
+            let lo = char::from(*pair.get(1)?).to_digit(16)?;
+            *o = u8::try_from(hi * 16 + lo).ok()?;
+        }
+        Some(Jti(out))
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        let mut s = String::with_capacity(32);
+        for b in self.0 {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s
+    }
+}
+
+impl fmt::Debug for Jti {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Jti({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for Jti {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// How the file is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Streamed through the worker (default).
+    Stream,
+    /// 302 to a seconds-long presigned URL.
+    Redirect,
+}
+
+impl Mode {
+    /// Wire byte.
+    pub const fn to_byte(self) -> u8 {
+        match self {
+            Mode::Stream => 1,
+            Mode::Redirect => 2,
+        }
+    }
+
+    /// From the wire byte.
+    pub const fn from_byte(b: u8) -> Option<Mode> {
+        match b {
+            1 => Some(Mode::Stream),
+            2 => Some(Mode::Redirect),
+            _ => None,
+        }
+    }
+
+    /// `stream` or `redirect`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Mode::Stream => "stream",
+            Mode::Redirect => "redirect",
+        }
+    }
+
+    /// From `stream` or `redirect`.
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "stream" => Some(Mode::Stream),
+            "redirect" => Some(Mode::Redirect),
+            _ => None,
+        }
+    }
+}
+
+/// Which text claim a [`ClaimError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Kid,
+    Jti,
+    Iat,
+    Exp,
+    Nbf,
+    Scope,
+    Host,
+    Sub,
+    Tenant,
+    Ip,
+    Uses,
+    Mode,
+    Filename,
+    ContentType,
+}
+
+impl Field {
+    /// The claim's name in the contract.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Field::Kid => "kid",
+            Field::Jti => "jti",
+            Field::Iat => "iat",
+            Field::Exp => "exp",
+            Field::Nbf => "nbf",
+            Field::Scope => "scope",
+            Field::Host => "host",
+            Field::Sub => "sub",
+            Field::Tenant => "tenant",
+            Field::Ip => "ip",
+            Field::Uses => "uses",
+            Field::Mode => "mode",
+            Field::Filename => "filename",
+            Field::ContentType => "content_type",
+        }
+    }
+}
+
+/// A claim value that cannot be signed or was decoded invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimError {
+    /// The offending claim.
+    pub field: Field,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for ClaimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field.as_str(), self.reason)
+    }
+}
+
+impl std::error::Error for ClaimError {}
+
+fn err(field: Field, reason: &'static str) -> ClaimError {
+    ClaimError { field, reason }
+}
+
+/// An opaque id (`sub`, `tenant`): 1–128 printable ASCII characters, no
+/// spaces. `sub` additionally refuses `@`: tokens are readable by anyone who
+/// holds the link, so recipients are named by id, never by email address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label(String);
+
+impl Label {
+    /// Check a label for `field` (`Sub` or `Tenant`).
+    pub fn parse(field: Field, s: &str) -> Result<Label, ClaimError> {
+        if s.is_empty() || s.len() > MAX_LABEL_BYTES {
+            return Err(err(field, "must be 1-128 characters"));
+        }
+        if !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(err(field, "must be printable ASCII without spaces"));
+        }
+        if field == Field::Sub && s.contains('@') {
+            return Err(err(field, "must be an opaque recipient id, not an email address"));
+        }
+        Ok(Label(s.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A host name the link is bound to: lowercase DNS name or IP literal,
+/// optionally with `:port`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HostName(String);
+
+impl HostName {
+    /// Check a host; uppercase is refused here (the CLI lowercases input) so
+    /// that a claim has one encoding.
+    pub fn parse(s: &str) -> Result<HostName, ClaimError> {
+        if s.is_empty() || s.len() > MAX_HOST_BYTES {
+            return Err(err(Field::Host, "must be 1-259 characters"));
+        }
+        let ok = s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b':' | b'[' | b']'));
+        if !ok {
+            return Err(err(Field::Host, "must be a lowercase host name, optionally with :port"));
+        }
+        Ok(HostName(s.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Does the request's `Host` header name this host? Case-insensitive; a
+    /// claim without a port matches any port.
+    pub fn matches(&self, request_host: &str) -> bool {
+        let req = request_host.trim_end_matches('.');
+        let claim = self.0.as_str();
+        if req.eq_ignore_ascii_case(claim) {
+            return true;
+        }
+        if has_port(claim) {
+            return false;
+        }
+        strip_port(req).eq_ignore_ascii_case(claim)
+    }
+}
+
+fn has_port(h: &str) -> bool {
+    if h.starts_with('[') {
+        h.contains("]:")
+    } else {
+        h.contains(':')
+    }
+}
+
+fn strip_port(h: &str) -> &str {
+    if h.starts_with('[') {
+        match h.find(']') {
+            Some(i) => h.get(..=i).unwrap_or(h),
+            None => h,
+        }
+    } else if h.bytes().filter(|&b| b == b':').count() == 1 {
+        h.split(':').next().unwrap_or(h).trim_end_matches('.')
+    } else {
+        h
+    }
+}
+
+/// A download file name: 1–255 bytes of UTF-8, no control characters, no
+/// path separators, not `.` or `..`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileName(String);
+
+impl FileName {
+    /// Check a file name.
+    pub fn parse(s: &str) -> Result<FileName, ClaimError> {
+        if s.is_empty() || s.len() > MAX_FILENAME_BYTES {
+            return Err(err(Field::Filename, "must be 1-255 bytes"));
+        }
+        if s.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
+            return Err(err(Field::Filename, "must not contain control characters or slashes"));
+        }
+        if s == "." || s == ".." {
+            return Err(err(Field::Filename, "must not be . or .."));
+        }
+        Ok(FileName(s.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A Content-Type value: `type/subtype` of RFC 9110 token characters,
+/// optional `; param=value` parts, printable ASCII only (no header injection).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ContentType(String);
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+impl ContentType {
+    /// Check a content type.
+    pub fn parse(s: &str) -> Result<ContentType, ClaimError> {
+        if s.is_empty() || s.len() > MAX_CONTENT_TYPE_BYTES {
+            return Err(err(Field::ContentType, "must be 1-127 characters"));
+        }
+        if !s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(err(Field::ContentType, "must be printable ASCII"));
+        }
+        let essence = s.split(';').next().unwrap_or("");
+        let Some((t, st)) = essence.trim_end().split_once('/') else {
+            return Err(err(Field::ContentType, "must look like type/subtype"));
+        };
+        if t.is_empty() || st.is_empty() || !t.bytes().all(is_tchar) || !st.bytes().all(is_tchar) {
+            return Err(err(Field::ContentType, "must look like type/subtype"));
+        }
+        Ok(ContentType(s.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The claims of a v1 link. Build one, then [`Claims::sign`] it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    pub kid: KeyId,
+    pub jti: Jti,
+    pub iat: u64,
+    pub exp: u64,
+    pub nbf: Option<u64>,
+    pub scope: Scope,
+    pub host: Option<HostName>,
+    pub sub: Option<Label>,
+    pub tenant: Option<Label>,
+    /// Empty means "any address".
+    pub ip: Vec<Cidr>,
+    pub uses: Option<NonZeroU32>,
+    pub mode: Option<Mode>,
+    pub filename: Option<FileName>,
+    pub content_type: Option<ContentType>,
+}
+
+fn put(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
+    // Every value is bounded far below u16::MAX by the claim types.
+    let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
+    out.push(tag);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(value);
+}
+
+impl Claims {
+    /// Cross-field rules that single types cannot express.
+    pub fn check(&self) -> Result<(), ClaimError> {
+        if self.exp <= self.iat {
+            return Err(err(Field::Exp, "must be after iat"));
+        }
+        if let Some(nbf) = self.nbf {
+            if nbf >= self.exp {
+                return Err(err(Field::Nbf, "must be before exp"));
+            }
+        }
+        if self.ip.len() > MAX_CIDRS {
+            return Err(err(Field::Ip, "at most 16 ranges"));
+        }
+        Ok(())
+    }
+
+    /// The payload bytes (version and fields), without the tag.
+    pub fn encode_payload(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(160);
+        out.push(VERSION);
+        put(&mut out, tag::KID, self.kid.as_str().as_bytes());
+        put(&mut out, tag::JTI, &self.jti.0);
+        put(&mut out, tag::IAT, &self.iat.to_be_bytes());
+        put(&mut out, tag::EXP, &self.exp.to_be_bytes());
+        if let Some(nbf) = self.nbf {
+            put(&mut out, tag::NBF, &nbf.to_be_bytes());
+        }
+        put(&mut out, tag::SCOPE, self.scope.as_str().as_bytes());
+        if let Some(h) = &self.host {
+            put(&mut out, tag::HOST, h.as_str().as_bytes());
+        }
+        if let Some(s) = &self.sub {
+            put(&mut out, tag::SUB, s.as_str().as_bytes());
+        }
+        if let Some(t) = &self.tenant {
+            put(&mut out, tag::TENANT, t.as_str().as_bytes());
+        }
+        if !self.ip.is_empty() {
+            let mut v = Vec::with_capacity(self.ip.len() * 18);
+            for c in &self.ip {
+                c.encode_into(&mut v);
+            }
+            put(&mut out, tag::IP, &v);
+        }
+        if let Some(u) = self.uses {
+            put(&mut out, tag::USES, &u.get().to_be_bytes());
+        }
+        if let Some(m) = self.mode {
+            put(&mut out, tag::MODE, &[m.to_byte()]);
+        }
+        if let Some(f) = &self.filename {
+            put(&mut out, tag::FILENAME, f.as_str().as_bytes());
+        }
+        if let Some(c) = &self.content_type {
+            put(&mut out, tag::CONTENT_TYPE, c.as_str().as_bytes());
+        }
+        out
+    }
+
+    /// Sign with `key` and return the token text. `self.kid` must name the
+    /// key; the key's id is authoritative and overwrites it.
+    pub fn sign(&self, key: &Key) -> Result<String, ClaimError> {
+        let mut claims = self.clone();
+        claims.kid = key.kid().clone();
+        claims.check()?;
+        let payload = claims.encode_payload();
+        if payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(err(Field::Scope, "claims too large for one token"));
+        }
+        let tag = compute_tag(key, &payload);
+        let mut raw = payload;
+        raw.extend_from_slice(&tag);
+        Ok(b64::encode(&raw))
+    }
+}
+
+/// HMAC-SHA256 over the domain label and the payload.
+pub fn compute_tag(key: &Key, payload: &[u8]) -> [u8; TAG_BYTES] {
+    let mut mac = key.mac();
+    mac.update(LINK_DOMAIN);
+    mac.update(payload);
+    mac.finalize().into_bytes().into()
+}
+
+/// Constant-time check of `tag` over `payload`.
+pub fn tag_matches(key: &Key, payload: &[u8], tag: &[u8]) -> bool {
+    let mut mac = key.mac();
+    mac.update(LINK_DOMAIN);
+    mac.update(payload);
+    // `verify_slice` compares in constant time (subtle::ConstantTimeEq).
+    mac.verify_slice(tag).is_ok()
+}
+
+/// Why a token could not be decoded (all answer 400 `token_malformed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Empty or longer than [`MAX_TOKEN_CHARS`].
+    BadLength,
+    /// Not canonical base64url.
+    BadEncoding,
+    /// Shorter than a version byte plus a tag.
+    Truncated,
+    /// Version byte other than 1.
+    UnsupportedVersion,
+    /// A field header or value runs past the payload.
+    FieldOverrun,
+    /// A tag not defined in v1.
+    UnknownField,
+    /// Fields out of ascending order, or repeated.
+    FieldOrder,
+    /// A required claim is absent.
+    MissingClaim(Field),
+    /// A claim value is invalid.
+    BadClaim(ClaimError),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::BadLength => f.write_str("token length out of range"),
+            DecodeError::BadEncoding => f.write_str("token is not canonical base64url"),
+            DecodeError::Truncated => f.write_str("token is truncated"),
+            DecodeError::UnsupportedVersion => f.write_str("unsupported token version"),
+            DecodeError::FieldOverrun => f.write_str("a field runs past the end of the token"),
+            DecodeError::UnknownField => f.write_str("unknown field"),
+            DecodeError::FieldOrder => f.write_str("fields out of order or repeated"),
+            DecodeError::MissingClaim(c) => write!(f, "missing claim {}", c.as_str()),
+            DecodeError::BadClaim(e) => write!(f, "invalid claim {e}"),
+        }
+    }
+}
+
+impl DecodeError {
+    /// Stable name, for vectors and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DecodeError::BadLength => "bad_length",
+            DecodeError::BadEncoding => "bad_encoding",
+            DecodeError::Truncated => "truncated",
+            DecodeError::UnsupportedVersion => "unsupported_version",
+            DecodeError::FieldOverrun => "field_overrun",
+            DecodeError::UnknownField => "unknown_field",
+            DecodeError::FieldOrder => "field_order",
+            DecodeError::MissingClaim(_) => "missing_claim",
+            DecodeError::BadClaim(_) => "bad_claim",
+        }
+    }
+}
+
+/// A decoded token whose tag has **not** been checked yet. Its claims are
+/// only reachable through [`crate::core::verify`] or, for display,
+/// [`UnverifiedToken::claims_unverified`].
+#[derive(Debug, Clone)]
+pub struct UnverifiedToken {
+    raw: Vec<u8>,
+    claims: Claims,
+}
+
+fn be_u64(field: Field, v: &[u8]) -> Result<u64, DecodeError> {
+    let arr: [u8; 8] = v.try_into().map_err(|_| DecodeError::BadClaim(err(field, "must be 8 bytes")))?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+fn utf8(field: Field, v: &[u8]) -> Result<&str, DecodeError> {
+    core::str::from_utf8(v).map_err(|_| DecodeError::BadClaim(err(field, "must be UTF-8")))
+}
+
+impl UnverifiedToken {
+    /// Decode the token text; checks structure and claim syntax, not the tag.
+    pub fn decode(text: &str) -> Result<UnverifiedToken, DecodeError> {
+        if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
+            return Err(DecodeError::BadLength);
+        }
+        let raw = b64::decode(text.as_bytes()).map_err(|_| DecodeError::BadEncoding)?;
+        let payload_len = raw.len().checked_sub(TAG_BYTES).ok_or(DecodeError::Truncated)?;
+        let payload = raw.get(..payload_len).ok_or(DecodeError::Truncated)?;
+        let (&version, mut rest) = payload.split_first().ok_or(DecodeError::Truncated)?;
+        if version != VERSION {
+            return Err(DecodeError::UnsupportedVersion);
+        }
+
+        let mut last_tag = 0u8;
+        let mut kid = None;
+        let mut jti = None;
+        let mut iat = None;
+        let mut exp = None;
+        let mut nbf = None;
+        let mut scope = None;
+        let mut host = None;
+        let mut sub = None;
+        let mut tenant = None;
+        let mut ip = Vec::new();
+        let mut uses = None;
+        let mut mode = None;
+        let mut filename = None;
+        let mut content_type = None;
+
+        while let Some((&t, after_tag)) = rest.split_first() {
+            let (len, after_len) = after_tag.split_first_chunk::<2>().ok_or(DecodeError::FieldOverrun)?;
+            let len = usize::from(u16::from_be_bytes(*len));
+            if after_len.len() < len {
+                return Err(DecodeError::FieldOverrun);
+            }
+            let (v, next) = after_len.split_at(len);
+            rest = next;
+            if t == 0 || t > tag::CONTENT_TYPE {
+                return Err(DecodeError::UnknownField);
+            }
+            if t <= last_tag {
+                return Err(DecodeError::FieldOrder);
+            }
+            last_tag = t;
+            let bad = DecodeError::BadClaim;
+            match t {
+                tag::KID => {
+                    let s = utf8(Field::Kid, v)?;
+                    kid = Some(KeyId::parse(s).ok_or(bad(err(Field::Kid, "must be 1-32 of A-Z a-z 0-9 _ -")))?);
+                }
+                tag::JTI => {
+                    let a: [u8; 16] = v.try_into().map_err(|_| bad(err(Field::Jti, "must be 16 bytes")))?;
+                    jti = Some(Jti(a));
+                }
+                tag::IAT => iat = Some(be_u64(Field::Iat, v)?),
+                tag::EXP => exp = Some(be_u64(Field::Exp, v)?),
+                tag::NBF => nbf = Some(be_u64(Field::Nbf, v)?),
+                tag::SCOPE => {
+                    let s = utf8(Field::Scope, v)?;
+                    scope = Some(Scope::parse(s).map_err(|_| bad(err(Field::Scope, "must be a canonical path or prefix")))?);
+                }
+                tag::HOST => host = Some(HostName::parse(utf8(Field::Host, v)?).map_err(bad)?),
+                tag::SUB => sub = Some(Label::parse(Field::Sub, utf8(Field::Sub, v)?).map_err(bad)?),
+                tag::TENANT => tenant = Some(Label::parse(Field::Tenant, utf8(Field::Tenant, v)?).map_err(bad)?),
+                tag::IP => {
+                    let mut cur = v;
+                    while !cur.is_empty() {
+                        let (c, r) = Cidr::decode_from(cur).ok_or(bad(err(Field::Ip, "invalid range")))?;
+                        ip.push(c);
+                        cur = r;
+                        if ip.len() > MAX_CIDRS {
+                            return Err(bad(err(Field::Ip, "at most 16 ranges")));
+                        }
+                    }
+                    if ip.is_empty() {
+                        return Err(bad(err(Field::Ip, "must not be empty when present")));
+                    }
+                }
+                tag::USES => {
+                    let a: [u8; 4] = v.try_into().map_err(|_| bad(err(Field::Uses, "must be 4 bytes")))?;
+                    let n = NonZeroU32::new(u32::from_be_bytes(a)).ok_or(bad(err(Field::Uses, "must be at least 1")))?;
+                    uses = Some(n);
+                }
+                tag::MODE => {
+                    let b = match v {
+                        [b] => *b,
+                        _ => return Err(bad(err(Field::Mode, "must be 1 byte"))),
+                    };
+                    mode = Some(Mode::from_byte(b).ok_or(bad(err(Field::Mode, "unknown mode")))?);
+                }
+                tag::FILENAME => filename = Some(FileName::parse(utf8(Field::Filename, v)?).map_err(bad)?),
+                tag::CONTENT_TYPE => {
+                    content_type = Some(ContentType::parse(utf8(Field::ContentType, v)?).map_err(bad)?)
+                }
+                _ => return Err(DecodeError::UnknownField),
+            }
+        }
+
+        let claims = Claims {
+            kid: kid.ok_or(DecodeError::MissingClaim(Field::Kid))?,
+            jti: jti.ok_or(DecodeError::MissingClaim(Field::Jti))?,
+            iat: iat.ok_or(DecodeError::MissingClaim(Field::Iat))?,
+            exp: exp.ok_or(DecodeError::MissingClaim(Field::Exp))?,
+            nbf,
+            scope: scope.ok_or(DecodeError::MissingClaim(Field::Scope))?,
+            host,
+            sub,
+            tenant,
+            ip,
+            uses,
+            mode,
+            filename,
+            content_type,
+        };
+        claims.check().map_err(DecodeError::BadClaim)?;
+        Ok(UnverifiedToken { raw, claims })
+    }
+
+    /// The key id the token names (needed to pick the key).
+    pub fn kid(&self) -> &KeyId {
+        &self.claims.kid
+    }
+
+    /// Check the tag with `key` in constant time; on success the claims are
+    /// authentic.
+    pub fn verify_tag(self, key: &Key) -> Result<Claims, Box<UnverifiedToken>> {
+        let split = self.raw.len().saturating_sub(TAG_BYTES);
+        let (payload, tag) = self.raw.split_at(split);
+        if tag_matches(key, payload, tag) {
+            Ok(self.claims)
+        } else {
+            Err(Box::new(self))
+        }
+    }
+
+    /// The claims as decoded, **not authenticated**: for display only
+    /// (`linkgate inspect` without keys). Never base a decision on them.
+    pub fn claims_unverified(&self) -> &Claims {
+        &self.claims
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::keys::KeyRing;
+
+    fn ring() -> KeyRing {
+        KeyRing::parse(&format!("k1:{}", b64::encode(&[7u8; 32]))).unwrap()
+    }
+
+    fn claims() -> Claims {
+        Claims {
+            kid: KeyId::parse("k1").unwrap(),
+            jti: Jti([0xAB; 16]),
+            iat: 1_800_000_000,
+            exp: 1_800_003_600,
+            nbf: None,
+            scope: Scope::parse("/reports/q3.pdf").unwrap(),
+            host: None,
+            sub: None,
+            tenant: None,
+            ip: vec![],
+            uses: None,
+            mode: None,
+            filename: None,
+            content_type: None,
+        }
+    }
+
+    #[test]
+    fn round_trip_minimal_and_full() {
+        let ring = ring();
+        let key = ring.signing_key();
+        let mut full = claims();
+        full.nbf = Some(1_800_000_100);
+        full.scope = Scope::parse("/board/").unwrap();
+        full.host = Some(HostName::parse("files.example.com").unwrap());
+        full.sub = Some(Label::parse(Field::Sub, "user-42").unwrap());
+        full.tenant = Some(Label::parse(Field::Tenant, "acme").unwrap());
+        full.ip = vec![Cidr::parse("10.0.0.0/8").unwrap(), Cidr::parse("2001:db8::/32").unwrap()];
+        full.uses = NonZeroU32::new(3);
+        full.mode = Some(Mode::Redirect);
+        full.filename = Some(FileName::parse("Board pack – Q3.pdf").unwrap());
+        full.content_type = Some(ContentType::parse("application/pdf").unwrap());
+        for c in [claims(), full] {
+            let t = c.sign(key).unwrap();
+            let d = UnverifiedToken::decode(&t).unwrap();
+            assert_eq!(d.claims_unverified(), &c);
+            assert_eq!(d.verify_tag(key).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn signing_is_deterministic_and_key_bound() {
+        let ring = ring();
+        let t1 = claims().sign(ring.signing_key()).unwrap();
+        let t2 = claims().sign(ring.signing_key()).unwrap();
+        assert_eq!(t1, t2);
+        let other = KeyRing::parse(&format!("k1:{}", b64::encode(&[8u8; 32]))).unwrap();
+        let d = UnverifiedToken::decode(&t1).unwrap();
+        assert!(d.verify_tag(other.signing_key()).is_err());
+    }
+
+    #[test]
+    fn sign_refuses_inconsistent_times() {
+        let ring = ring();
+        let mut c = claims();
+        c.exp = c.iat;
+        assert_eq!(c.sign(ring.signing_key()).unwrap_err().field, Field::Exp);
+        let mut c = claims();
+        c.nbf = Some(c.exp);
+        assert_eq!(c.sign(ring.signing_key()).unwrap_err().field, Field::Nbf);
+    }
+
+    #[test]
+    fn value_types() {
+        assert!(Label::parse(Field::Sub, "a@b.c").is_err());
+        assert!(Label::parse(Field::Tenant, "a@b").is_ok());
+        assert!(Label::parse(Field::Sub, "a b").is_err());
+        assert!(Label::parse(Field::Sub, "").is_err());
+        assert!(Label::parse(Field::Sub, &"x".repeat(129)).is_err());
+        assert!(HostName::parse("Files.example.com").is_err());
+        assert!(HostName::parse("files.example.com:8443").is_ok());
+        assert!(FileName::parse("a/b").is_err());
+        assert!(FileName::parse("a\nb").is_err());
+        assert!(FileName::parse("..").is_err());
+        assert!(ContentType::parse("text/plain; charset=utf-8").is_ok());
+        assert!(ContentType::parse("text/plain\r\nX: y").is_err());
+        assert!(ContentType::parse("textplain").is_err());
+        assert!(ContentType::parse("te xt/plain").is_err());
+    }
+
+    #[test]
+    fn host_matching() {
+        let h = HostName::parse("files.example.com").unwrap();
+        assert!(h.matches("files.example.com"));
+        assert!(h.matches("FILES.example.com"));
+        assert!(h.matches("files.example.com:8443"));
+        assert!(h.matches("files.example.com."));
+        assert!(!h.matches("evil.example.com"));
+        assert!(!h.matches("files.example.com.evil.net"));
+        assert!(!h.matches(""));
+        let p = HostName::parse("files.example.com:8443").unwrap();
+        assert!(p.matches("files.example.com:8443"));
+        assert!(!p.matches("files.example.com"));
+        assert!(!p.matches("files.example.com:443"));
+        let v6 = HostName::parse("[::1]").unwrap();
+        assert!(v6.matches("[::1]:8787"));
+        assert!(!v6.matches("[::2]:8787"));
+    }
+
+    #[test]
+    fn jti_hex() {
+        let j = Jti([0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0, 1, 2, 3, 4, 5, 6, 0xff]);
+        assert_eq!(j.to_hex(), "0123456789abcdef00010203040506ff");
+        assert_eq!(Jti::parse_hex(&j.to_hex()), Some(j));
+        assert_eq!(Jti::parse_hex("xyz"), None);
+        assert_eq!(Jti::parse_hex(&"g".repeat(32)), None);
+    }
+}

@@ -1,0 +1,383 @@
+//! The verifier: one request's facts in, a verified link or a refusal out.
+//!
+//! Order (the contract's): canonicalize the path, then the token: presence,
+//! decoding, key id, tag, time window, maximum lifetime, scope, host, IP,
+//! method. Nothing the token claims is believed before its tag verifies.
+
+use std::net::IpAddr;
+
+use super::code::Code;
+use super::keys::KeyRing;
+use super::path::{CanonicalPath, PathError};
+use super::token::{Claims, DecodeError, UnverifiedToken};
+
+/// Default allowed clock skew for `nbf`/`iat` (`LINKGATE_CLOCK_SKEW_SECS`).
+pub const DEFAULT_SKEW_SECS: u64 = 30;
+/// Default maximum lifetime `exp - iat` (`LINKGATE_MAX_TTL_SECS`): 7 days.
+pub const DEFAULT_MAX_TTL_SECS: u64 = 7 * 24 * 3600;
+
+/// Time settings of the verifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRules {
+    /// How far in the future `nbf`/`iat` may be. Never applied to `exp`.
+    pub skew_secs: u64,
+    /// Longest accepted `exp - iat`.
+    pub max_ttl_secs: u64,
+}
+
+impl Default for TimeRules {
+    fn default() -> Self {
+        TimeRules { skew_secs: DEFAULT_SKEW_SECS, max_ttl_secs: DEFAULT_MAX_TTL_SECS }
+    }
+}
+
+/// The request method, as far as links care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Other,
+}
+
+impl Method {
+    /// From the HTTP method text (case-sensitive, as HTTP methods are).
+    pub fn parse(s: &str) -> Method {
+        match s {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            _ => Method::Other,
+        }
+    }
+}
+
+/// What the verifier needs to know about one request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFacts<'a> {
+    /// The URL path, still percent-encoded.
+    pub raw_path: &'a str,
+    /// The `lg` token, if the request has one.
+    pub token: Option<&'a str>,
+    pub method: Method,
+    /// The `Host` header.
+    pub host: Option<&'a str>,
+    /// The client address (`CF-Connecting-IP`).
+    pub client_ip: Option<IpAddr>,
+    /// Unix seconds.
+    pub now: u64,
+}
+
+/// A link whose tag verified and whose every claim holds for this request.
+/// Only [`verify`] builds one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedLink {
+    claims: Claims,
+    path: CanonicalPath,
+}
+
+impl VerifiedLink {
+    /// The authenticated claims.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
+    /// The canonical path of the request.
+    pub fn path(&self) -> &CanonicalPath {
+        &self.path
+    }
+
+    /// Seconds until `exp` (at least 1: a verified link has not expired).
+    pub fn seconds_left(&self, now: u64) -> u64 {
+        self.claims.exp.saturating_sub(now).max(1)
+    }
+}
+
+/// Why a request was refused, with what is safe to know about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The contract code (and so the status).
+    pub code: Code,
+    /// Finer reason for logs and `inspect` (e.g. which path rule).
+    pub reason: &'static str,
+    /// The canonical path, when canonicalization succeeded.
+    pub path: Option<CanonicalPath>,
+    /// The claims, only when the tag verified (authentic but refused for
+    /// time, scope, host, IP or method); audit events use them.
+    pub claims: Option<Box<Claims>>,
+}
+
+impl Refusal {
+    fn new(code: Code, reason: &'static str) -> Refusal {
+        Refusal { code, reason, path: None, claims: None }
+    }
+}
+
+fn path_reason(e: PathError) -> &'static str {
+    e.as_str()
+}
+
+fn decode_reason(e: DecodeError) -> &'static str {
+    e.name()
+}
+
+/// Check the time window of authentic claims.
+pub fn check_time(claims: &Claims, now: u64, rules: &TimeRules) -> Result<(), (Code, &'static str)> {
+    let horizon = now.saturating_add(rules.skew_secs);
+    if claims.iat > horizon {
+        return Err((Code::NotYetValid, "issued_in_future"));
+    }
+    if let Some(nbf) = claims.nbf {
+        if nbf > horizon {
+            return Err((Code::NotYetValid, "before_nbf"));
+        }
+    }
+    // exp is exact: valid while now < exp; skew never extends it.
+    if now >= claims.exp {
+        return Err((Code::Expired, "after_exp"));
+    }
+    if claims.exp - claims.iat > rules.max_ttl_secs {
+        return Err((Code::PolicyDenied, "lifetime_over_maximum"));
+    }
+    Ok(())
+}
+
+/// Check the request-bound claims: scope, host, IP, method.
+pub fn check_binding(claims: &Claims, path: &CanonicalPath, facts: &RequestFacts<'_>) -> Result<(), (Code, &'static str)> {
+    if !claims.scope.covers(path) {
+        return Err((Code::ScopeMismatch, "outside_scope"));
+    }
+    if let Some(h) = &claims.host {
+        if !facts.host.is_some_and(|req| h.matches(req)) {
+            return Err((Code::HostMismatch, "other_host"));
+        }
+    }
+    if !claims.ip.is_empty() {
+        let inside = facts.client_ip.is_some_and(|ip| claims.ip.iter().any(|c| c.contains(ip)));
+        if !inside {
+            return Err((Code::IpMismatch, "outside_ip_ranges"));
+        }
+    }
+    match facts.method {
+        Method::Get | Method::Head => {}
+        // POST consumes a use of a bounded-use link (landing page button).
+        Method::Post if claims.uses.is_some() => {}
+        Method::Post | Method::Other => return Err((Code::MethodNotAllowed, "method")),
+    }
+    Ok(())
+}
+
+/// Verify one request. See the module documentation for the order.
+pub fn verify(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>) -> Result<VerifiedLink, Refusal> {
+    let path = CanonicalPath::from_request(facts.raw_path).map_err(|e| Refusal::new(Code::PathInvalid, path_reason(e)))?;
+    let with_path = |code: Code, reason: &'static str| Refusal { code, reason, path: Some(path.clone()), claims: None };
+
+    let text = match facts.token {
+        Some(t) if !t.is_empty() => t,
+        _ => return Err(with_path(Code::TokenMissing, "no_token")),
+    };
+    let token = UnverifiedToken::decode(text).map_err(|e| with_path(Code::TokenMalformed, decode_reason(e)))?;
+    let key = keys
+        .get(token.kid().as_str())
+        .ok_or_else(|| with_path(Code::KeyUnknown, "unknown_kid"))?;
+    let claims = token.verify_tag(key).map_err(|_| with_path(Code::SignatureInvalid, "bad_tag"))?;
+
+    let refuse = |(code, reason): (Code, &'static str), claims: &Claims| Refusal {
+        code,
+        reason,
+        path: Some(path.clone()),
+        claims: Some(Box::new(claims.clone())),
+    };
+    check_time(&claims, facts.now, rules).map_err(|r| refuse(r, &claims))?;
+    check_binding(&claims, &path, facts).map_err(|r| refuse(r, &claims))?;
+    Ok(VerifiedLink { claims, path })
+}
+
+/// Find the `lg` token in a raw query string (without the `?`).
+///
+/// Returns `Ok(None)` when absent, `Err` when `lg` appears more than once
+/// (two tokens are ambiguous, so refuse rather than pick one).
+pub fn token_from_query(query: &str) -> Result<Option<&str>, Code> {
+    let mut found = None;
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if name == "lg" {
+            if found.is_some() {
+                return Err(Code::TokenMalformed);
+            }
+            found = Some(value);
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::b64;
+    use crate::core::ip::Cidr;
+    use crate::core::keys::KeyId;
+    use crate::core::path::Scope;
+    use crate::core::token::{HostName, Jti};
+    use core::num::NonZeroU32;
+
+    const T0: u64 = 1_800_000_000;
+
+    fn ring() -> KeyRing {
+        KeyRing::parse(&format!("new:{},old:{}", b64::encode(&[1u8; 32]), b64::encode(&[2u8; 32]))).unwrap()
+    }
+
+    fn claims(scope: &str) -> Claims {
+        Claims {
+            kid: KeyId::parse("new").unwrap(),
+            jti: Jti([9; 16]),
+            iat: T0,
+            exp: T0 + 3600,
+            nbf: None,
+            scope: Scope::parse(scope).unwrap(),
+            host: None,
+            sub: None,
+            tenant: None,
+            ip: vec![],
+            uses: None,
+            mode: None,
+            filename: None,
+            content_type: None,
+        }
+    }
+
+    fn facts<'a>(path: &'a str, token: Option<&'a str>, now: u64) -> RequestFacts<'a> {
+        RequestFacts { raw_path: path, token, method: Method::Get, host: Some("files.example.com"), client_ip: None, now }
+    }
+
+    fn code_of(r: Result<VerifiedLink, Refusal>) -> Result<(), Code> {
+        r.map(|_| ()).map_err(|e| e.code)
+    }
+
+    #[test]
+    fn valid_link_verifies_with_either_key() {
+        let ring = ring();
+        let t = claims("/a/b.pdf").sign(ring.signing_key()).unwrap();
+        let v = verify(&ring, &TimeRules::default(), &facts("/a/b.pdf", Some(&t), T0 + 1)).unwrap();
+        assert_eq!(v.path().as_str(), "/a/b.pdf");
+        assert_eq!(v.seconds_left(T0 + 1), 3599);
+        let old = ring.get("old").unwrap();
+        let t = claims("/a/b.pdf").sign(old).unwrap();
+        assert!(verify(&ring, &TimeRules::default(), &facts("/a/b.pdf", Some(&t), T0 + 1)).is_ok());
+    }
+
+    #[test]
+    fn exact_time_boundaries() {
+        let ring = ring();
+        let rules = TimeRules { skew_secs: 30, max_ttl_secs: DEFAULT_MAX_TTL_SECS };
+        let t = claims("/f").sign(ring.signing_key()).unwrap();
+        let at = |now| code_of(verify(&ring, &rules, &facts("/f", Some(&t), now)));
+        assert_eq!(at(T0 + 3599), Ok(()), "exp-1");
+        assert_eq!(at(T0 + 3600), Err(Code::Expired), "exp");
+        assert_eq!(at(T0 + 3601), Err(Code::Expired), "exp+1");
+        assert_eq!(at(u64::MAX), Err(Code::Expired));
+        // iat in the future: allowed up to the skew.
+        assert_eq!(at(T0 - 30), Ok(()), "iat - skew");
+        assert_eq!(at(T0 - 31), Err(Code::NotYetValid), "iat - skew - 1");
+
+        let mut c = claims("/f");
+        c.nbf = Some(T0 + 600);
+        let t = c.sign(ring.signing_key()).unwrap();
+        let at = |rules: &TimeRules, now| code_of(verify(&ring, rules, &facts("/f", Some(&t), now)));
+        let no_skew = TimeRules { skew_secs: 0, ..rules };
+        assert_eq!(at(&no_skew, T0 + 599), Err(Code::NotYetValid), "nbf-1 without skew");
+        assert_eq!(at(&no_skew, T0 + 600), Ok(()), "nbf without skew");
+        assert_eq!(at(&rules, T0 + 569), Err(Code::NotYetValid), "nbf-skew-1");
+        assert_eq!(at(&rules, T0 + 570), Ok(()), "nbf-skew");
+        // Skew never extends exp.
+        let big_skew = TimeRules { skew_secs: 10_000, ..rules };
+        assert_eq!(at(&big_skew, T0 + 3600), Err(Code::Expired));
+    }
+
+    #[test]
+    fn maximum_lifetime_is_enforced() {
+        let ring = ring();
+        let mut c = claims("/f");
+        c.exp = T0 + 7 * 86400;
+        let t = c.sign(ring.signing_key()).unwrap();
+        let ok = TimeRules::default();
+        assert_eq!(code_of(verify(&ring, &ok, &facts("/f", Some(&t), T0))), Ok(()));
+        let short = TimeRules { max_ttl_secs: 7 * 86400 - 1, ..ok };
+        assert_eq!(code_of(verify(&ring, &short, &facts("/f", Some(&t), T0))), Err(Code::PolicyDenied));
+    }
+
+    #[test]
+    fn refusals_in_contract_order() {
+        let ring = ring();
+        let rules = TimeRules::default();
+        let t = claims("/a/").sign(ring.signing_key()).unwrap();
+        // Path first, even without a token.
+        assert_eq!(code_of(verify(&ring, &rules, &facts("/a/../b", None, T0))), Err(Code::PathInvalid));
+        assert_eq!(code_of(verify(&ring, &rules, &facts("/a/b", None, T0))), Err(Code::TokenMissing));
+        assert_eq!(code_of(verify(&ring, &rules, &facts("/a/b", Some(""), T0))), Err(Code::TokenMissing));
+        assert_eq!(code_of(verify(&ring, &rules, &facts("/a/b", Some("!!"), T0))), Err(Code::TokenMalformed));
+        let other = KeyRing::parse(&format!("zzz:{}", b64::encode(&[3u8; 32]))).unwrap();
+        let foreign = claims("/a/").sign(other.signing_key()).unwrap();
+        assert_eq!(code_of(verify(&ring, &rules, &facts("/a/b", Some(&foreign), T0))), Err(Code::KeyUnknown));
+        let forged = KeyRing::parse(&format!("new:{}", b64::encode(&[4u8; 32]))).unwrap();
+        let forged = claims("/a/").sign(forged.signing_key()).unwrap();
+        let r = verify(&ring, &rules, &facts("/a/b", Some(&forged), T0)).unwrap_err();
+        assert_eq!(r.code, Code::SignatureInvalid);
+        assert!(r.claims.is_none(), "unauthenticated claims must not leak into refusals");
+        assert_eq!(code_of(verify(&ring, &rules, &facts("/ab", Some(&t), T0))), Err(Code::ScopeMismatch));
+        let r = verify(&ring, &rules, &facts("/a/b", Some(&t), T0 + 3600)).unwrap_err();
+        assert_eq!(r.code, Code::Expired);
+        assert!(r.claims.is_some(), "authentic claims are kept for the audit");
+    }
+
+    #[test]
+    fn host_ip_and_method_bindings() {
+        let ring = ring();
+        let rules = TimeRules::default();
+        let mut c = claims("/f");
+        c.host = Some(HostName::parse("files.example.com").unwrap());
+        c.ip = vec![Cidr::parse("192.0.2.0/24").unwrap(), Cidr::parse("2001:db8::/32").unwrap()];
+        let t = c.sign(ring.signing_key()).unwrap();
+        let run = |host: Option<&str>, ip: Option<&str>, m: Method| {
+            let f = RequestFacts {
+                raw_path: "/f",
+                token: Some(&t),
+                method: m,
+                host,
+                client_ip: ip.map(|s| s.parse().unwrap()),
+                now: T0,
+            };
+            code_of(verify(&ring, &rules, &f))
+        };
+        let h = Some("files.example.com");
+        assert_eq!(run(h, Some("192.0.2.1"), Method::Get), Ok(()));
+        assert_eq!(run(h, Some("::ffff:192.0.2.1"), Method::Head), Ok(()));
+        assert_eq!(run(h, Some("2001:db8::7"), Method::Get), Ok(()));
+        assert_eq!(run(Some("other.example.com"), Some("192.0.2.1"), Method::Get), Err(Code::HostMismatch));
+        assert_eq!(run(None, Some("192.0.2.1"), Method::Get), Err(Code::HostMismatch));
+        assert_eq!(run(h, Some("198.51.100.1"), Method::Get), Err(Code::IpMismatch));
+        assert_eq!(run(h, None, Method::Get), Err(Code::IpMismatch));
+        assert_eq!(run(h, Some("192.0.2.1"), Method::Post), Err(Code::MethodNotAllowed));
+        assert_eq!(run(h, Some("192.0.2.1"), Method::Other), Err(Code::MethodNotAllowed));
+
+        let mut c = claims("/f");
+        c.uses = NonZeroU32::new(1);
+        let t = c.sign(ring.signing_key()).unwrap();
+        let mut f = facts("/f", Some(&t), T0);
+        f.method = Method::Post;
+        assert!(verify(&ring, &rules, &f).is_ok(), "POST is allowed on bounded-use links");
+        f.method = Method::Other;
+        assert_eq!(code_of(verify(&ring, &rules, &f)), Err(Code::MethodNotAllowed));
+    }
+
+    #[test]
+    fn query_token_extraction() {
+        assert_eq!(token_from_query(""), Ok(None));
+        assert_eq!(token_from_query("a=1"), Ok(None));
+        assert_eq!(token_from_query("lg=abc"), Ok(Some("abc")));
+        assert_eq!(token_from_query("x=1&lg=abc&y"), Ok(Some("abc")));
+        assert_eq!(token_from_query("lg"), Ok(Some("")));
+        assert_eq!(token_from_query("lgx=abc"), Ok(None));
+        assert_eq!(token_from_query("lg=a&lg=b"), Err(Code::TokenMalformed));
+    }
+}
