@@ -404,6 +404,48 @@ impl Claims {
         Ok(())
     }
 
+    /// The claims as a JSON object (contract names; absent claims omitted;
+    /// `jti` as hex; `version` included). Used by inspect, vectors and the
+    /// admin API.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{json, Map, Value};
+        let mut m = Map::new();
+        m.insert("version".into(), json!(VERSION));
+        m.insert("kid".into(), json!(self.kid.as_str()));
+        m.insert("jti".into(), json!(self.jti.to_hex()));
+        m.insert("iat".into(), json!(self.iat));
+        m.insert("exp".into(), json!(self.exp));
+        if let Some(v) = self.nbf {
+            m.insert("nbf".into(), json!(v));
+        }
+        m.insert("scope".into(), json!(self.scope.as_str()));
+        if let Some(v) = &self.host {
+            m.insert("host".into(), json!(v.as_str()));
+        }
+        if let Some(v) = &self.sub {
+            m.insert("sub".into(), json!(v.as_str()));
+        }
+        if let Some(v) = &self.tenant {
+            m.insert("tenant".into(), json!(v.as_str()));
+        }
+        if !self.ip.is_empty() {
+            m.insert("ip".into(), Value::Array(self.ip.iter().map(|c| json!(c.to_string())).collect()));
+        }
+        if let Some(v) = self.uses {
+            m.insert("uses".into(), json!(v.get()));
+        }
+        if let Some(v) = self.mode {
+            m.insert("mode".into(), json!(v.as_str()));
+        }
+        if let Some(v) = &self.filename {
+            m.insert("filename".into(), json!(v.as_str()));
+        }
+        if let Some(v) = &self.content_type {
+            m.insert("content_type".into(), json!(v.as_str()));
+        }
+        Value::Object(m)
+    }
+
     /// The payload bytes (version and fields), without the tag.
     pub fn encode_payload(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(160);
