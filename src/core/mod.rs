@@ -8,6 +8,7 @@ pub mod code;
 pub mod duration;
 pub mod ip;
 pub mod keys;
+pub mod mint;
 pub mod path;
 pub mod token;
 pub mod verify;

@@ -1,0 +1,71 @@
+//! `linkgate`: mint, inspect and manage linkgate download links.
+//!
+//! Exit status: 0 success (or "valid"), 1 refused / remote error,
+//! 2 usage or configuration error. Run `linkgate help` for the commands.
+
+mod args;
+mod offline;
+mod util;
+
+use std::process::ExitCode;
+
+/// Exit statuses scripts can branch on.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_REFUSED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+const HELP: &str = "\
+linkgate — expiring, revocable download links
+
+USAGE:
+    linkgate <command> [options]
+
+OFFLINE COMMANDS:
+    keygen   [--kid ID] [--json]
+             Print a new LINKGATE_KEYS entry (kid:key, 32 random bytes).
+    sign     --path P [--prefix] (--ttl DURATION | --expires-at UNIX)
+             [--not-before UNIX] [--issued-at UNIX] [--kid ID] [--sub S]
+             [--tenant T] [--ip CIDR]... [--host H] [--uses N]
+             [--mode stream|redirect] [--filename F] [--content-type CT]
+             [--base URL] [--keys FILE] [--json]
+             Sign a link offline. DURATION: 90s, 15m, 24h, 7d.
+    inspect  LINK_OR_TOKEN [--keys FILE] [--path P] [--client-ip IP]
+             [--now UNIX] [--json]
+             Decode a link; with keys, verify it and print the verdict.
+
+KEYS:
+    --keys FILE reads a LINKGATE_KEYS value, or a .dev.vars file holding
+    LINKGATE_KEYS=...; without it the LINKGATE_KEYS variable is used.
+
+EXIT STATUS:
+    0 success / valid, 1 refused, 2 usage or configuration error.
+";
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = argv.split_first() else {
+        eprint!("{HELP}");
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let result = match cmd.as_str() {
+        "keygen" => offline::keygen(rest),
+        "sign" => offline::sign(rest),
+        "inspect" => offline::inspect(rest),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(EXIT_OK)
+        }
+        "--version" | "version" => {
+            println!("linkgate {}", env!("CARGO_PKG_VERSION"));
+            Ok(EXIT_OK)
+        }
+        other => Err(util::Failure::usage(format!("unknown command {other:?}; see `linkgate help`"))),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("linkgate: {}", f.message);
+            ExitCode::from(f.exit)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Shared CLI helpers: failures with exit codes, key loading, time display.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use linkgate::core::KeyRing;
+
+use crate::args::UsageError;
+use crate::{EXIT_REFUSED, EXIT_USAGE};
+
+/// A failed command: message for stderr and the exit status.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub exit: u8,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), exit: EXIT_USAGE }
+    }
+
+    pub fn refused(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), exit: EXIT_REFUSED }
+    }
+}
+
+impl From<UsageError> for Failure {
+    fn from(e: UsageError) -> Failure {
+        Failure::usage(format!("{}; see `linkgate help`", e.0))
+    }
+}
+
+/// Current Unix time.
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Extract `LINKGATE_KEYS` from a file: either the bare value, or a
+/// `.dev.vars`/dotenv file with a `LINKGATE_KEYS=` line (quotes optional).
+pub fn keys_from_file_text(text: &str) -> String {
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(v) = line.strip_prefix("LINKGATE_KEYS") {
+            if let Some(v) = v.trim_start().strip_prefix('=') {
+                let v = v.trim();
+                let v = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v);
+                let v = v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).unwrap_or(v);
+                return v.to_owned();
+            }
+        }
+    }
+    text.trim().to_owned()
+}
+
+/// Load the key ring from `--keys FILE` or `LINKGATE_KEYS`.
+pub fn load_keys(file: Option<&str>) -> Result<KeyRing, Failure> {
+    let text = match file {
+        Some(path) => {
+            let raw = std::fs::read_to_string(path)
+                .map_err(|e| Failure::usage(format!("cannot read keys file {path}: {e}")))?;
+            keys_from_file_text(&raw)
+        }
+        None => std::env::var("LINKGATE_KEYS")
+            .map_err(|_| Failure::usage("no keys: pass --keys FILE or set LINKGATE_KEYS"))?,
+    };
+    KeyRing::parse(&text).map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// Keys only if a source is configured (inspect works without keys).
+pub fn maybe_keys(file: Option<&str>) -> Result<Option<KeyRing>, Failure> {
+    if file.is_none() && std::env::var_os("LINKGATE_KEYS").is_none() {
+        return Ok(None);
+    }
+    load_keys(file).map(Some)
+}
+
+/// Parse a Unix-seconds option.
+pub fn parse_unix(name: &str, v: &str) -> Result<u64, Failure> {
+    v.parse::<u64>().map_err(|_| Failure::usage(format!("--{name} must be Unix seconds, got {v:?}")))
+}
+
+/// RFC 3339 UTC rendering of Unix seconds (no dependency on a date crate).
+pub fn rfc3339(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    // Civil-from-days (Howard Hinnant's algorithm), for days since 1970-01-01.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+/// "in 2h 5m" / "3m ago".
+pub fn relative(target: u64, now: u64) -> String {
+    let (d, future) = if target >= now { (target - now, true) } else { (now - target, false) };
+    let text = if d >= 86_400 {
+        format!("{}d {}h", d / 86_400, d % 86_400 / 3600)
+    } else if d >= 3600 {
+        format!("{}h {}m", d / 3600, d % 3600 / 60)
+    } else if d >= 60 {
+        format!("{}m {}s", d / 60, d % 60)
+    } else {
+        format!("{d}s")
+    };
+    if future {
+        format!("in {text}")
+    } else {
+        format!("{text} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
+    }
+
+    #[test]
+    fn dev_vars_and_bare_values() {
+        assert_eq!(keys_from_file_text("k:abc\n"), "k:abc");
+        assert_eq!(keys_from_file_text("X=1\nLINKGATE_KEYS=\"k:abc,j:def\"\n"), "k:abc,j:def");
+        assert_eq!(keys_from_file_text("LINKGATE_KEYS = 'k:abc'"), "k:abc");
+    }
+}

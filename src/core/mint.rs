@@ -1,0 +1,189 @@
+//! Turning a request for a link (CLI flags, admin API JSON) into claims.
+//!
+//! One place validates every user-supplied value, so the CLI and the admin
+//! API refuse the same inputs with the same field names.
+
+use core::num::NonZeroU32;
+
+use super::ip::Cidr;
+use super::keys::KeyId;
+use super::path::Scope;
+use super::token::{ClaimError, Claims, ContentType, Field, FileName, HostName, Jti, Label, Mode};
+
+/// When the link expires: a lifetime from `iat`, or an absolute time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Seconds after `iat`.
+    Ttl(u64),
+    /// Unix seconds.
+    At(u64),
+}
+
+/// What a caller asks for; every text field is checked by [`LinkRequest::build`].
+#[derive(Debug, Clone, Default)]
+pub struct LinkRequest {
+    /// Decoded object path, or folder when `prefix` (a trailing `/` is added
+    /// if missing).
+    pub path: String,
+    pub prefix: bool,
+    pub expiry: Option<Expiry>,
+    pub not_before: Option<u64>,
+    /// Defaults to now.
+    pub issued_at: Option<u64>,
+    pub host: Option<String>,
+    pub sub: Option<String>,
+    pub tenant: Option<String>,
+    pub ip: Vec<String>,
+    pub uses: Option<u64>,
+    pub mode: Option<String>,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+}
+
+fn bad(field: Field, reason: &'static str) -> ClaimError {
+    ClaimError { field, reason }
+}
+
+impl LinkRequest {
+    /// Validate and build claims for key `kid` with token id `jti`.
+    /// `max_ttl_secs` is the verifier's maximum lifetime: a link that the edge
+    /// would refuse is refused here, at minting time.
+    pub fn build(&self, kid: KeyId, jti: Jti, now: u64, max_ttl_secs: u64) -> Result<Claims, ClaimError> {
+        let scope_text = if self.prefix && !self.path.ends_with('/') {
+            format!("{}/", self.path)
+        } else {
+            self.path.clone()
+        };
+        if !self.prefix && scope_text.ends_with('/') {
+            return Err(bad(Field::Scope, "ends with / (a folder): use a prefix link for folders"));
+        }
+        let scope = Scope::parse(&scope_text).map_err(|_| {
+            bad(Field::Scope, "must be an absolute path without empty, . or .. segments, control characters or backslashes, at most 1024 bytes")
+        })?;
+        let iat = self.issued_at.unwrap_or(now);
+        let exp = match self.expiry {
+            Some(Expiry::Ttl(t)) => iat.checked_add(t).ok_or(bad(Field::Exp, "lifetime too large"))?,
+            Some(Expiry::At(t)) => t,
+            None => return Err(bad(Field::Exp, "a lifetime (ttl) or an expiry time is required")),
+        };
+        if exp <= iat {
+            return Err(bad(Field::Exp, "must be after the issue time"));
+        }
+        if exp - iat > max_ttl_secs {
+            return Err(bad(Field::Exp, "lifetime exceeds the configured maximum (LINKGATE_MAX_TTL_SECS)"));
+        }
+        let host = match &self.host {
+            Some(h) => Some(HostName::parse(&h.to_ascii_lowercase())?),
+            None => None,
+        };
+        let sub = self.sub.as_deref().map(|s| Label::parse(Field::Sub, s)).transpose()?;
+        let tenant = self.tenant.as_deref().map(|s| Label::parse(Field::Tenant, s)).transpose()?;
+        let mut ip = Vec::with_capacity(self.ip.len());
+        for text in &self.ip {
+            let c = Cidr::parse(text.trim()).map_err(|e| match e {
+                super::ip::CidrError::HostBitsSet => bad(Field::Ip, "a range has bits set below its prefix length"),
+                _ => bad(Field::Ip, "each entry must be an IPv4/IPv6 address or CIDR"),
+            })?;
+            if !ip.contains(&c) {
+                ip.push(c);
+            }
+        }
+        let uses = match self.uses {
+            None => None,
+            Some(n) => {
+                let n = u32::try_from(n).map_err(|_| bad(Field::Uses, "must be at most 4294967295"))?;
+                Some(NonZeroU32::new(n).ok_or(bad(Field::Uses, "must be at least 1"))?)
+            }
+        };
+        let mode = match &self.mode {
+            None => None,
+            Some(m) => Some(Mode::parse(m).ok_or(bad(Field::Mode, "must be stream or redirect"))?),
+        };
+        let filename = self.filename.as_deref().map(FileName::parse).transpose()?;
+        let content_type = self.content_type.as_deref().map(ContentType::parse).transpose()?;
+        let claims = Claims {
+            kid,
+            jti,
+            iat,
+            exp,
+            nbf: self.not_before,
+            scope,
+            host,
+            sub,
+            tenant,
+            ip,
+            uses,
+            mode,
+            filename,
+            content_type,
+        };
+        claims.check()?;
+        Ok(claims)
+    }
+}
+
+/// The link URL for signed claims: `base` + encoded scope + `?lg=token`.
+/// For a prefix link this is the folder URL; clients put an object name
+/// after the folder and keep the query.
+pub fn link_url(base: &str, scope: &Scope, token: &str) -> String {
+    let base = base.trim_end_matches('/');
+    format!("{base}{}?lg={token}", super::path::encode_path(scope.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(path: &str) -> LinkRequest {
+        LinkRequest { path: path.into(), expiry: Some(Expiry::Ttl(3600)), ..Default::default() }
+    }
+
+    fn kid() -> KeyId {
+        KeyId::parse("k").unwrap()
+    }
+
+    #[test]
+    fn builds_claims() {
+        let mut r = req("/a/b.pdf");
+        r.ip = vec!["10.0.0.0/8".into(), "10.0.0.0/8".into()];
+        r.host = Some("Files.Example.com".into());
+        r.uses = Some(1);
+        let c = r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap();
+        assert_eq!((c.iat, c.exp), (1000, 4600));
+        assert_eq!(c.ip.len(), 1, "duplicates collapse");
+        assert_eq!(c.host.unwrap().as_str(), "files.example.com");
+        let mut r = req("/a");
+        r.prefix = true;
+        assert_eq!(r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap().scope.as_str(), "/a/");
+    }
+
+    #[test]
+    fn refusals_name_the_field() {
+        let cases: Vec<(LinkRequest, Field)> = vec![
+            (req("a"), Field::Scope),
+            (req("/a/"), Field::Scope),
+            (req("/a/../b"), Field::Scope),
+            (LinkRequest { expiry: None, ..req("/a") }, Field::Exp),
+            (LinkRequest { expiry: Some(Expiry::At(500)), ..req("/a") }, Field::Exp),
+            (LinkRequest { expiry: Some(Expiry::Ttl(86_401)), ..req("/a") }, Field::Exp),
+            (LinkRequest { sub: Some("alice@example.com".into()), ..req("/a") }, Field::Sub),
+            (LinkRequest { ip: vec!["10.0.0.1/8".into()], ..req("/a") }, Field::Ip),
+            (LinkRequest { ip: vec!["nope".into()], ..req("/a") }, Field::Ip),
+            (LinkRequest { uses: Some(0), ..req("/a") }, Field::Uses),
+            (LinkRequest { uses: Some(1 << 40), ..req("/a") }, Field::Uses),
+            (LinkRequest { mode: Some("zip".into()), ..req("/a") }, Field::Mode),
+            (LinkRequest { filename: Some("../x".into()), ..req("/a") }, Field::Filename),
+            (LinkRequest { content_type: Some("x".into()), ..req("/a") }, Field::ContentType),
+            (LinkRequest { not_before: Some(99_999), ..req("/a") }, Field::Nbf),
+        ];
+        for (r, field) in cases {
+            assert_eq!(r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap_err().field, field, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        let s = Scope::parse("/a b/c.pdf").unwrap();
+        assert_eq!(link_url("https://x.example/", &s, "TOK"), "https://x.example/a%20b/c.pdf?lg=TOK");
+    }
+}
