@@ -3,13 +3,21 @@
 //! No `worker` dependency and no clock: callers pass the time in. Builds for
 //! the host and for `wasm32-unknown-unknown`, and is tested natively.
 
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod audit;
 pub mod b64;
 pub mod code;
+pub mod config;
 pub mod duration;
 pub mod ip;
 pub mod keys;
 pub mod mint;
 pub mod path;
+pub mod policy;
+pub mod problem;
+pub mod revocation;
 pub mod token;
 pub mod verify;
 

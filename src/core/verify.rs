@@ -37,6 +37,8 @@ pub enum Method {
     Get,
     Head,
     Post,
+    Put,
+    Delete,
     Other,
 }
 
@@ -47,6 +49,8 @@ impl Method {
             "GET" => Method::Get,
             "HEAD" => Method::Head,
             "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
             _ => Method::Other,
         }
     }
@@ -162,7 +166,7 @@ pub fn check_binding(claims: &Claims, path: &CanonicalPath, facts: &RequestFacts
         Method::Get | Method::Head => {}
         // POST consumes a use of a bounded-use link (landing page button).
         Method::Post if claims.uses.is_some() => {}
-        Method::Post | Method::Other => return Err((Code::MethodNotAllowed, "method")),
+        Method::Post | Method::Put | Method::Delete | Method::Other => return Err((Code::MethodNotAllowed, "method")),
     }
     Ok(())
 }

@@ -1,0 +1,490 @@
+//! The admin API's platform-free half: authentication, routing and request
+//! validation. The edge only moves bytes to and from the stores.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::duration::parse_duration;
+use super::mint::{Expiry, LinkRequest};
+use super::path::{CanonicalPath, Prefix};
+use super::revocation::RevocationScope;
+use super::token::Jti;
+use super::verify::Method;
+
+/// Largest JSON body accepted by the admin API.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest page of a listing.
+pub const MAX_PAGE: u32 = 1000;
+/// Default page size.
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// Compare `Authorization: Bearer <token>` with the configured token in
+/// constant time. Both sides are hashed first so that neither the length nor
+/// a common prefix of the secret leaks through timing.
+pub fn bearer_matches(authorization: Option<&str>, expected: &str) -> bool {
+    let Some(given) = authorization.and_then(|h| h.strip_prefix("Bearer ")) else {
+        return false;
+    };
+    if expected.is_empty() {
+        return false;
+    }
+    let a = Sha256::digest(given.trim().as_bytes());
+    let b = Sha256::digest(expected.as_bytes());
+    let mut diff = 0u8;
+    for (x, y) in a.iter().zip(b.iter()) {
+        diff |= x ^ y;
+    }
+    core::hint::black_box(diff) == 0
+}
+
+/// An admin call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    MintLink,
+    Inspect,
+    CreateRevocation,
+    ListRevocations,
+    DeleteRevocation { scope: RevocationScope, value: String },
+    Events,
+    PutFile { path: CanonicalPath },
+}
+
+/// Why a route did not match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteError {
+    NotFound,
+    MethodNotAllowed { allow: &'static str },
+    /// A path parameter is invalid (400).
+    BadParameter { field: &'static str, detail: String },
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            let h = char::from(*b.get(i + 1)?).to_digit(16)?;
+            let l = char::from(*b.get(i + 2)?).to_digit(16)?;
+            out.push(u8::try_from(h * 16 + l).ok()?);
+            i += 3;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Match method and raw path (starting with `/_linkgate/`).
+pub fn route(method: Method, raw_path: &str) -> Result<Route, RouteError> {
+    let rest = raw_path.strip_prefix("/_linkgate/").ok_or(RouteError::NotFound)?;
+    let m = |want: Method, allow: &'static str, r: Route| if method == want { Ok(r) } else { Err(RouteError::MethodNotAllowed { allow }) };
+    match rest {
+        "links" => m(Method::Post, "POST", Route::MintLink),
+        "inspect" => m(Method::Post, "POST", Route::Inspect),
+        "events" => m(Method::Get, "GET", Route::Events),
+        "revocations" => match method {
+            Method::Post => Ok(Route::CreateRevocation),
+            Method::Get => Ok(Route::ListRevocations),
+            _ => Err(RouteError::MethodNotAllowed { allow: "GET, POST" }),
+        },
+        _ => {
+            if let Some(tail) = rest.strip_prefix("revocations/") {
+                if method != Method::Delete {
+                    return Err(RouteError::MethodNotAllowed { allow: "DELETE" });
+                }
+                let (scope, value) = tail.split_once('/').unwrap_or((tail, ""));
+                let scope = RevocationScope::parse(scope).ok_or_else(|| RouteError::BadParameter {
+                    field: "scope",
+                    detail: "must be one of jti, sub, tenant, path, kid, all".into(),
+                })?;
+                let value = percent_decode(value).ok_or_else(|| RouteError::BadParameter {
+                    field: "value",
+                    detail: "must be percent-encoded UTF-8".into(),
+                })?;
+                return Ok(Route::DeleteRevocation { scope, value });
+            }
+            if let Some(tail) = rest.strip_prefix("files/") {
+                if method != Method::Put {
+                    return Err(RouteError::MethodNotAllowed { allow: "PUT" });
+                }
+                let path = CanonicalPath::from_request(&format!("/{tail}")).map_err(|e| RouteError::BadParameter {
+                    field: "path",
+                    detail: format!("not a canonical object path ({e})"),
+                })?;
+                return Ok(Route::PutFile { path });
+            }
+            Err(RouteError::NotFound)
+        }
+    }
+}
+
+/// A 400 naming the bad field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub detail: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Invalid {
+        Invalid { field: field.into(), detail: detail.into() }
+    }
+
+    /// Problem body (RFC 9457) with `code: invalid_request` and the field.
+    pub fn body(&self, request_id: &str) -> String {
+        json!({
+            "type": "urn:linkgate:problem:invalid_request",
+            "title": "Bad Request",
+            "status": 400,
+            "code": "invalid_request",
+            "field": self.field,
+            "detail": self.detail,
+            "request_id": request_id,
+        })
+        .to_string()
+    }
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Invalid> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Invalid::new("body", format!("larger than {MAX_BODY_BYTES} bytes")));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let msg = e.to_string();
+        // serde names unknown fields as "unknown field `x`"; surface the name.
+        let field = msg
+            .split('`')
+            .nth(1)
+            .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field") || msg.starts_with("invalid type"))
+            .unwrap_or("body")
+            .to_owned();
+        Invalid::new(field, msg)
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MintJson {
+    path: Option<String>,
+    prefix: Option<String>,
+    ttl: Option<Value>,
+    expires_at: Option<u64>,
+    not_before: Option<u64>,
+    host: Option<String>,
+    sub: Option<String>,
+    tenant: Option<String>,
+    #[serde(default)]
+    ip: Vec<String>,
+    uses: Option<u64>,
+    mode: Option<String>,
+    filename: Option<String>,
+    content_type: Option<String>,
+}
+
+/// Parse `POST /_linkgate/links`. `ttl` is seconds (number) or a duration
+/// text (`"15m"`); exactly one of `path` / `prefix`.
+pub fn parse_mint(body: &[u8]) -> Result<LinkRequest, Invalid> {
+    let j: MintJson = parse_body(body)?;
+    let (path, prefix) = match (j.path, j.prefix) {
+        (Some(p), None) => (p, false),
+        (None, Some(p)) => (p, true),
+        (Some(_), Some(_)) => return Err(Invalid::new("path", "give path or prefix, not both")),
+        (None, None) => return Err(Invalid::new("path", "path (one object) or prefix (a folder) is required")),
+    };
+    let expiry = match (j.ttl, j.expires_at) {
+        (Some(Value::Number(n)), None) => Expiry::Ttl(
+            n.as_u64().filter(|&s| s > 0).ok_or_else(|| Invalid::new("ttl", "must be a positive number of seconds"))?,
+        ),
+        (Some(Value::String(s)), None) => {
+            Expiry::Ttl(parse_duration(&s).ok_or_else(|| Invalid::new("ttl", "use seconds or a duration such as 15m, 24h, 7d"))?)
+        }
+        (Some(_), None) => return Err(Invalid::new("ttl", "must be seconds or a duration text")),
+        (None, Some(e)) => Expiry::At(e),
+        (Some(_), Some(_)) => return Err(Invalid::new("ttl", "give ttl or expires_at, not both")),
+        (None, None) => return Err(Invalid::new("ttl", "ttl or expires_at is required")),
+    };
+    Ok(LinkRequest {
+        path,
+        prefix,
+        expiry: Some(expiry),
+        not_before: j.not_before,
+        issued_at: None,
+        host: j.host,
+        sub: j.sub,
+        tenant: j.tenant,
+        ip: j.ip,
+        uses: j.uses,
+        mode: j.mode,
+        filename: j.filename,
+        content_type: j.content_type,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InspectJson {
+    link: Option<String>,
+    token: Option<String>,
+    path: Option<String>,
+}
+
+/// `POST /_linkgate/inspect`: a token, and the raw path to check it against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectRequest {
+    pub token: String,
+    pub raw_path: Option<String>,
+}
+
+/// Parse `POST /_linkgate/inspect`: `{"link": URL}` or `{"token": T, "path"?: P}`.
+pub fn parse_inspect(body: &[u8]) -> Result<InspectRequest, Invalid> {
+    let j: InspectJson = parse_body(body)?;
+    match (j.link, j.token) {
+        (Some(link), None) => {
+            let rest = link.split_once("://").map_or(link.as_str(), |(_, r)| r);
+            let path_query = rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/");
+            let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
+            let token = super::verify::token_from_query(query.split('#').next().unwrap_or(""))
+                .map_err(|_| Invalid::new("link", "has more than one lg parameter"))?
+                .ok_or_else(|| Invalid::new("link", "has no lg parameter"))?;
+            Ok(InspectRequest { token: token.to_owned(), raw_path: Some(path.to_owned()) })
+        }
+        (None, Some(token)) => Ok(InspectRequest { token, raw_path: j.path.map(|p| super::path::encode_path(&p)) }),
+        _ => Err(Invalid::new("link", "give link or token")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeJson {
+    scope: String,
+    #[serde(default)]
+    value: String,
+    reason: Option<String>,
+    actor: Option<String>,
+    /// For `jti`: the link's exp, when the caller knows it, so the entry
+    /// expires with the link.
+    link_expires_at: Option<u64>,
+}
+
+/// A validated revocation request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokeRequest {
+    pub scope: RevocationScope,
+    pub value: String,
+    pub reason: String,
+    pub actor: Option<String>,
+    pub link_expires_at: Option<u64>,
+}
+
+/// Validate a revocation value for its scope.
+pub fn check_revocation_value(scope: RevocationScope, value: &str) -> Result<String, Invalid> {
+    use super::token::{Field, Label};
+    match scope {
+        RevocationScope::Jti => Jti::parse_hex(value)
+            .map(|j| j.to_hex())
+            .ok_or_else(|| Invalid::new("value", "a jti is 32 hex digits")),
+        RevocationScope::Sub => Label::parse(Field::Sub, value)
+            .map(|l| l.as_str().to_owned())
+            .map_err(|e| Invalid::new("value", e.to_string())),
+        RevocationScope::Tenant => Label::parse(Field::Tenant, value)
+            .map(|l| l.as_str().to_owned())
+            .map_err(|e| Invalid::new("value", e.to_string())),
+        RevocationScope::Kid => super::keys::KeyId::parse(value)
+            .map(|k| k.as_str().to_owned())
+            .ok_or_else(|| Invalid::new("value", "a kid is 1-32 of A-Z a-z 0-9 _ -")),
+        RevocationScope::Path => {
+            let ok = if value.ends_with('/') {
+                Prefix::parse(value).is_ok()
+            } else {
+                CanonicalPath::parse(value).is_ok()
+            };
+            if ok {
+                Ok(value.to_owned())
+            } else {
+                Err(Invalid::new("value", "a canonical object path or a folder ending in /"))
+            }
+        }
+        RevocationScope::All => {
+            if value.is_empty() {
+                Ok(String::new())
+            } else {
+                Err(Invalid::new("value", "must be empty for scope all"))
+            }
+        }
+    }
+}
+
+/// Parse `POST /_linkgate/revocations`.
+pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
+    let j: RevokeJson = parse_body(body)?;
+    let scope = RevocationScope::parse(&j.scope)
+        .ok_or_else(|| Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all"))?;
+    let value = check_revocation_value(scope, &j.value)?;
+    let reason = j.reason.unwrap_or_default();
+    if reason.trim().is_empty() || reason.len() > 500 || reason.chars().any(char::is_control) {
+        return Err(Invalid::new("reason", "a reason of 1-500 characters is required"));
+    }
+    if let Some(a) = &j.actor {
+        if a.is_empty() || a.len() > 200 || a.chars().any(char::is_control) {
+            return Err(Invalid::new("actor", "1-200 characters"));
+        }
+    }
+    Ok(RevokeRequest { scope, value, reason, actor: j.actor, link_expires_at: j.link_expires_at })
+}
+
+/// Listing parameters shared by revocations and events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pub pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    /// Parse a raw query string (percent-decoded, `+` as space).
+    pub fn parse(raw: &str) -> Result<Query, Invalid> {
+        let mut pairs = Vec::new();
+        for part in raw.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            let k = percent_decode(&k.replace('+', " ")).ok_or_else(|| Invalid::new("query", "bad percent-encoding"))?;
+            let v = percent_decode(&v.replace('+', " ")).ok_or_else(|| Invalid::new(k.clone(), "bad percent-encoding"))?;
+            pairs.push((k, v));
+        }
+        Ok(Query { pairs })
+    }
+
+    /// The value of a parameter given at most once.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, Invalid> {
+        let mut it = self.pairs.iter().filter(|(k, _)| k == name);
+        let first = it.next().map(|(_, v)| v.as_str());
+        if it.next().is_some() {
+            return Err(Invalid::new(name, "given more than once"));
+        }
+        Ok(first)
+    }
+
+    /// A whole-number parameter.
+    pub fn number(&self, name: &str) -> Result<Option<u64>, Invalid> {
+        self.get(name)?
+            .map(|v| v.parse::<u64>().map_err(|_| Invalid::new(name, "must be a whole number")))
+            .transpose()
+    }
+
+    /// `limit` (1..=1000, default 100).
+    pub fn limit(&self) -> Result<u32, Invalid> {
+        match self.number("limit")? {
+            None => Ok(DEFAULT_PAGE),
+            Some(n) if (1..=u64::from(MAX_PAGE)).contains(&n) => Ok(n as u32),
+            Some(_) => Err(Invalid::new("limit", "must be 1-1000")),
+        }
+    }
+
+    /// Refuse parameters outside `allowed`.
+    pub fn only(&self, allowed: &[&str]) -> Result<(), Invalid> {
+        for (k, _) in &self.pairs {
+            if !allowed.contains(&k.as_str()) {
+                return Err(Invalid::new(k.clone(), format!("unknown parameter; allowed: {}", allowed.join(", "))));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer() {
+        assert!(bearer_matches(Some("Bearer s3cret"), "s3cret"));
+        assert!(!bearer_matches(Some("Bearer s3cre"), "s3cret"));
+        assert!(!bearer_matches(Some("bearer s3cret"), "s3cret"));
+        assert!(!bearer_matches(Some("s3cret"), "s3cret"));
+        assert!(!bearer_matches(None, "s3cret"));
+        assert!(!bearer_matches(Some("Bearer "), ""));
+    }
+
+    #[test]
+    fn routes() {
+        assert_eq!(route(Method::Post, "/_linkgate/links"), Ok(Route::MintLink));
+        assert_eq!(route(Method::Get, "/_linkgate/links"), Err(RouteError::MethodNotAllowed { allow: "POST" }));
+        assert_eq!(route(Method::Get, "/_linkgate/revocations"), Ok(Route::ListRevocations));
+        assert_eq!(route(Method::Post, "/_linkgate/revocations"), Ok(Route::CreateRevocation));
+        assert_eq!(
+            route(Method::Delete, "/_linkgate/revocations/path/%2Fa%2Fb%2F"),
+            Ok(Route::DeleteRevocation { scope: RevocationScope::Path, value: "/a/b/".into() })
+        );
+        assert!(matches!(route(Method::Delete, "/_linkgate/revocations/nope/x"), Err(RouteError::BadParameter { field: "scope", .. })));
+        assert_eq!(
+            route(Method::Put, "/_linkgate/files/a%20b/c.pdf"),
+            Ok(Route::PutFile { path: CanonicalPath::parse("/a b/c.pdf").unwrap() })
+        );
+        assert!(matches!(route(Method::Put, "/_linkgate/files/a/../b"), Err(RouteError::BadParameter { field: "path", .. })));
+        assert_eq!(route(Method::Get, "/_linkgate/nope"), Err(RouteError::NotFound));
+        assert_eq!(route(Method::Get, "/_linkgate/files/a"), Err(RouteError::MethodNotAllowed { allow: "PUT" }));
+        assert_eq!(route(Method::Get, "/_linkgate/revocations/sub/u"), Err(RouteError::MethodNotAllowed { allow: "DELETE" }));
+    }
+
+    #[test]
+    fn mint_bodies() {
+        let r = parse_mint(br#"{"path":"/a.pdf","ttl":"15m","uses":1,"ip":["10.0.0.0/8"]}"#).unwrap();
+        assert_eq!((r.path.as_str(), r.prefix, r.expiry, r.uses), ("/a.pdf", false, Some(Expiry::Ttl(900)), Some(1)));
+        let r = parse_mint(br#"{"prefix":"/a/","ttl":60}"#).unwrap();
+        assert!(r.prefix);
+        for (body, field) in [
+            (&br#"{"ttl":60}"#[..], "path"),
+            (br#"{"path":"/a","prefix":"/b/","ttl":60}"#, "path"),
+            (br#"{"path":"/a"}"#, "ttl"),
+            (br#"{"path":"/a","ttl":0}"#, "ttl"),
+            (br#"{"path":"/a","ttl":"soon"}"#, "ttl"),
+            (br#"{"path":"/a","ttl":60,"color":"red"}"#, "color"),
+            (br#"{"path":"/a","ttl":60,"uses":"one"}"#, "body"),
+            (b"not json", "body"),
+        ] {
+            assert_eq!(parse_mint(body).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));
+        }
+        let huge = format!(r#"{{"path":"/{}","ttl":60}}"#, "a".repeat(MAX_BODY_BYTES));
+        assert_eq!(parse_mint(huge.as_bytes()).unwrap_err().field, "body");
+    }
+
+    #[test]
+    fn revoke_bodies() {
+        let r = parse_revoke(br#"{"scope":"jti","value":"ABABABABABABABABABABABABABABABAB","reason":"oops"}"#).unwrap();
+        assert_eq!(r.value, "abababababababababababababababab");
+        assert!(parse_revoke(br#"{"scope":"all","reason":"incident"}"#).is_ok());
+        for (body, field) in [
+            (&br#"{"scope":"jti","value":"xyz","reason":"r"}"#[..], "value"),
+            (br#"{"scope":"everything","value":"","reason":"r"}"#, "scope"),
+            (br#"{"scope":"sub","value":"a@b.c","reason":"r"}"#, "value"),
+            (br#"{"scope":"path","value":"/a/../b","reason":"r"}"#, "value"),
+            (br#"{"scope":"all","value":"x","reason":"r"}"#, "value"),
+            (br#"{"scope":"sub","value":"u1"}"#, "reason"),
+            (br#"{"scope":"sub","value":"u1","reason":" "}"#, "reason"),
+        ] {
+            assert_eq!(parse_revoke(body).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn inspect_bodies() {
+        let r = parse_inspect(br#"{"link":"https://h.example/a%20b.pdf?x=1&lg=TOKEN"}"#).unwrap();
+        assert_eq!(r, InspectRequest { token: "TOKEN".into(), raw_path: Some("/a%20b.pdf".into()) });
+        let r = parse_inspect(br#"{"token":"T","path":"/a b"}"#).unwrap();
+        assert_eq!(r.raw_path.as_deref(), Some("/a%20b"));
+        assert_eq!(parse_inspect(br#"{"link":"https://h/a"}"#).unwrap_err().field, "link");
+        assert_eq!(parse_inspect(br#"{}"#).unwrap_err().field, "link");
+    }
+
+    #[test]
+    fn queries() {
+        let q = Query::parse("sub=u1&limit=5&path=%2Fa+b").unwrap();
+        assert_eq!(q.get("sub").unwrap(), Some("u1"));
+        assert_eq!(q.get("path").unwrap(), Some("/a b"));
+        assert_eq!(q.limit().unwrap(), 5);
+        assert!(q.only(&["sub", "limit"]).is_err());
+        assert_eq!(Query::parse("limit=0").unwrap().limit().unwrap_err().field, "limit");
+        assert_eq!(Query::parse("a=1&a=2").unwrap().get("a").unwrap_err().field, "a");
+        assert!(Query::parse("a=%ZZ").is_err());
+    }
+}

@@ -1,0 +1,144 @@
+//! Edge configuration from Worker vars and secrets, parsed once per isolate.
+//!
+//! Parsing takes a lookup function instead of the Worker `Env` so it is
+//! tested natively. Every setting has a documented default (README,
+//! `wrangler.toml`); a present but invalid value is an error, never silently
+//! replaced by the default.
+
+use core::fmt;
+
+use super::keys::{KeyRing, KeyRingError};
+use super::verify::{TimeRules, DEFAULT_MAX_TTL_SECS, DEFAULT_SKEW_SECS};
+
+/// Default KV `cacheTtl` for denylist reads (KV's minimum is 30 s).
+pub const DEFAULT_KV_CACHE_TTL_SECS: u64 = 30;
+/// Default lifetime of a copy in the edge cache.
+pub const DEFAULT_EDGE_CACHE_TTL_SECS: u64 = 3600;
+/// Default cap on `max-age` sent downstream.
+pub const DEFAULT_MAX_AGE_CAP_SECS: u64 = 3600;
+/// Largest object put into the edge cache by default (Cache API objects are
+/// capped by the platform; huge files would only churn it).
+pub const DEFAULT_EDGE_CACHE_MAX_BYTES: u64 = 100 * 1024 * 1024;
+
+/// Parsed settings.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    pub keys: KeyRing,
+    pub time: TimeRules,
+    pub refresh_url: Option<String>,
+    pub resume_grace_secs: u64,
+    pub kv_cache_ttl_secs: u64,
+    pub edge_cache: bool,
+    pub edge_cache_ttl_secs: u64,
+    pub edge_cache_max_bytes: u64,
+    pub max_age_cap_secs: u64,
+}
+
+/// A setting that is present but wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    MissingKeys,
+    Keys(KeyRingError),
+    BadNumber { name: &'static str },
+    BadFlag { name: &'static str },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::MissingKeys => f.write_str("LINKGATE_KEYS is not set"),
+            ConfigError::Keys(e) => write!(f, "{e}"),
+            ConfigError::BadNumber { name } => write!(f, "{name} must be a whole number of seconds"),
+            ConfigError::BadFlag { name } => write!(f, "{name} must be on or off"),
+        }
+    }
+}
+
+fn number(get: &dyn Fn(&str) -> Option<String>, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) if v.trim().is_empty() => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError::BadNumber { name }),
+    }
+}
+
+fn flag(get: &dyn Fn(&str) -> Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some("on" | "true" | "1") => Ok(true),
+        Some("off" | "false" | "0") => Ok(false),
+        Some(_) => Err(ConfigError::BadFlag { name }),
+    }
+}
+
+impl EdgeConfig {
+    /// Parse from a variable lookup (Worker vars and secrets).
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeConfig, ConfigError> {
+        let keys_text = get("LINKGATE_KEYS").ok_or(ConfigError::MissingKeys)?;
+        let keys = KeyRing::parse(&keys_text).map_err(ConfigError::Keys)?;
+        Ok(EdgeConfig {
+            keys,
+            time: TimeRules {
+                skew_secs: number(get, "LINKGATE_CLOCK_SKEW_SECS", DEFAULT_SKEW_SECS)?,
+                max_ttl_secs: number(get, "LINKGATE_MAX_TTL_SECS", DEFAULT_MAX_TTL_SECS)?,
+            },
+            refresh_url: get("LINKGATE_REFRESH_URL").filter(|s| !s.trim().is_empty()),
+            resume_grace_secs: number(get, "LINKGATE_RESUME_GRACE_SECS", 0)?,
+            kv_cache_ttl_secs: number(get, "LINKGATE_KV_CACHE_TTL_SECS", DEFAULT_KV_CACHE_TTL_SECS)?.max(30),
+            edge_cache: flag(get, "LINKGATE_EDGE_CACHE", true)?,
+            edge_cache_ttl_secs: number(get, "LINKGATE_EDGE_CACHE_TTL_SECS", DEFAULT_EDGE_CACHE_TTL_SECS)?,
+            edge_cache_max_bytes: number(get, "LINKGATE_EDGE_CACHE_MAX_BYTES", DEFAULT_EDGE_CACHE_MAX_BYTES)?,
+            max_age_cap_secs: number(get, "LINKGATE_MAX_AGE_SECS", DEFAULT_MAX_AGE_CAP_SECS)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::b64;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let key = format!("k:{}", b64::encode(&[1; 32]));
+        let c = EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key)])).unwrap();
+        assert_eq!(c.time, TimeRules::default());
+        assert_eq!(c.resume_grace_secs, 0);
+        assert!(c.edge_cache);
+        assert!(c.refresh_url.is_none());
+        let c = EdgeConfig::from_lookup(&lookup(&[
+            ("LINKGATE_KEYS", &key),
+            ("LINKGATE_CLOCK_SKEW_SECS", "5"),
+            ("LINKGATE_MAX_TTL_SECS", "600"),
+            ("LINKGATE_EDGE_CACHE", "off"),
+            ("LINKGATE_KV_CACHE_TTL_SECS", "1"),
+            ("LINKGATE_REFRESH_URL", "https://r.example/{path}"),
+        ]))
+        .unwrap();
+        assert_eq!(c.time, TimeRules { skew_secs: 5, max_ttl_secs: 600 });
+        assert!(!c.edge_cache);
+        assert_eq!(c.kv_cache_ttl_secs, 30, "KV refuses cacheTtl below 30 s");
+        assert_eq!(c.refresh_url.as_deref(), Some("https://r.example/{path}"));
+    }
+
+    #[test]
+    fn invalid_values_are_errors() {
+        let key = format!("k:{}", b64::encode(&[1; 32]));
+        assert_eq!(EdgeConfig::from_lookup(&lookup(&[])).unwrap_err(), ConfigError::MissingKeys);
+        assert!(matches!(EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", "k:short")])), Err(ConfigError::Keys(_))));
+        assert_eq!(
+            EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_MAX_TTL_SECS", "7d")])).unwrap_err(),
+            ConfigError::BadNumber { name: "LINKGATE_MAX_TTL_SECS" }
+        );
+        assert_eq!(
+            EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_EDGE_CACHE", "maybe")])).unwrap_err(),
+            ConfigError::BadFlag { name: "LINKGATE_EDGE_CACHE" }
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! The revocation model: denylist entries, their KV key layout, and matching.
+//!
+//! KV layout (binding `LINKGATE_DENYLIST`), one key per entry:
+//!
+//! | scope    | key                       | matches                                   |
+//! |----------|---------------------------|-------------------------------------------|
+//! | `jti`    | `jti:<32 hex>`            | that link                                 |
+//! | `sub`    | `sub:<sub>`               | links for that recipient with iat ≤ at    |
+//! | `tenant` | `tenant:<tenant>`         | links of that tenant with iat ≤ at        |
+//! | `path`   | `path:<path or folder/>`  | every download at or below it             |
+//! | `kid`    | `kid:<kid>`               | links signed by that key with iat ≤ at    |
+//! | `all`    | `all`                     | every link with iat ≤ at                  |
+//!
+//! A path longer than fits in a KV key (512 bytes) is stored as
+//! `path#<sha256 hex of the path>`. The value is a JSON [`Entry`]; a value
+//! that does not parse still revokes (fail closed) with no `iat` cut-off.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::path::CanonicalPath;
+use super::token::Claims;
+
+/// Longest KV key Workers KV accepts.
+pub const MAX_KV_KEY_BYTES: usize = 512;
+
+/// What an entry revokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RevocationScope {
+    Jti,
+    Sub,
+    Tenant,
+    Path,
+    Kid,
+    All,
+}
+
+impl RevocationScope {
+    /// Every scope.
+    pub const ALL: [RevocationScope; 6] = [
+        RevocationScope::Jti,
+        RevocationScope::Sub,
+        RevocationScope::Tenant,
+        RevocationScope::Path,
+        RevocationScope::Kid,
+        RevocationScope::All,
+    ];
+
+    /// Wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RevocationScope::Jti => "jti",
+            RevocationScope::Sub => "sub",
+            RevocationScope::Tenant => "tenant",
+            RevocationScope::Path => "path",
+            RevocationScope::Kid => "kid",
+            RevocationScope::All => "all",
+        }
+    }
+
+    /// From the wire name.
+    pub fn parse(s: &str) -> Option<RevocationScope> {
+        RevocationScope::ALL.iter().copied().find(|x| x.as_str() == s)
+    }
+
+    /// Scopes that only revoke links issued at or before the entry's time,
+    /// so that fresh links can be issued after an incident.
+    pub const fn has_iat_cutoff(self) -> bool {
+        matches!(self, RevocationScope::Sub | RevocationScope::Tenant | RevocationScope::Kid | RevocationScope::All)
+    }
+}
+
+/// One denylist entry as stored in KV.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub scope: RevocationScope,
+    /// The revoked value (empty for `all`).
+    #[serde(default)]
+    pub value: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub actor: String,
+    /// Unix seconds; the `iat` cut-off for cut-off scopes.
+    pub revoked_at: u64,
+    /// When KV drops the entry by itself (None: kept until lifted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+}
+
+/// The KV key of an entry.
+pub fn kv_key(scope: RevocationScope, value: &str) -> String {
+    match scope {
+        RevocationScope::All => "all".to_owned(),
+        RevocationScope::Path => {
+            let plain = format!("path:{value}");
+            if plain.len() <= MAX_KV_KEY_BYTES {
+                plain
+            } else {
+                let digest = Sha256::digest(value.as_bytes());
+                let mut hex = String::with_capacity(64);
+                for b in digest {
+                    hex.push_str(&format!("{b:02x}"));
+                }
+                format!("path#{hex}")
+            }
+        }
+        s => format!("{}:{value}", s.as_str()),
+    }
+}
+
+/// The keys one download must look up: its jti, sub, tenant and kid, the
+/// global entry, and the object path with every folder above it.
+pub fn lookup_keys(claims: &Claims, path: &CanonicalPath) -> Vec<String> {
+    let mut keys = Vec::with_capacity(8);
+    keys.push(kv_key(RevocationScope::Jti, &claims.jti.to_hex()));
+    if let Some(s) = &claims.sub {
+        keys.push(kv_key(RevocationScope::Sub, s.as_str()));
+    }
+    if let Some(t) = &claims.tenant {
+        keys.push(kv_key(RevocationScope::Tenant, t.as_str()));
+    }
+    keys.push(kv_key(RevocationScope::Kid, claims.kid.as_str()));
+    keys.push(kv_key(RevocationScope::All, ""));
+    let p = path.as_str();
+    keys.push(kv_key(RevocationScope::Path, p));
+    for (i, b) in p.bytes().enumerate().rev() {
+        if b == b'/' {
+            if let Some(folder) = p.get(..=i) {
+                keys.push(kv_key(RevocationScope::Path, folder));
+            }
+        }
+    }
+    keys
+}
+
+/// Which scope a lookup key belongs to.
+fn scope_of_key(key: &str) -> Option<RevocationScope> {
+    if key == "all" {
+        return Some(RevocationScope::All);
+    }
+    if key.starts_with("path#") {
+        return Some(RevocationScope::Path);
+    }
+    RevocationScope::parse(key.split(':').next()?)
+}
+
+/// The entry that revokes this link, if any. `found` holds the looked-up
+/// keys that exist, with their raw KV values.
+pub fn find_revocation<'a>(claims: &Claims, found: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<Entry> {
+    for (key, raw) in found {
+        let Some(scope) = scope_of_key(key) else { continue };
+        let entry = match serde_json::from_str::<Entry>(raw) {
+            Ok(e) => e,
+            // A hand-written or damaged value still revokes, with no cut-off.
+            Err(_) => Entry {
+                scope,
+                value: key.split_once(':').map(|(_, v)| v.to_owned()).unwrap_or_default(),
+                reason: "unparsable denylist value".to_owned(),
+                actor: String::new(),
+                revoked_at: u64::MAX,
+                expires_at: None,
+            },
+        };
+        if !scope.has_iat_cutoff() || claims.iat <= entry.revoked_at {
+            return Some(entry);
+        }
+    }
+    None
+}
+
+/// When an entry can expire by itself: once every link it can match has
+/// expired. `link_exp` is the revoked link's `exp` when known (jti scope).
+/// Path entries also match links issued later, so they never expire.
+pub fn entry_expiry(scope: RevocationScope, revoked_at: u64, link_exp: Option<u64>, max_ttl_secs: u64, skew_secs: u64) -> Option<u64> {
+    let horizon = revoked_at.saturating_add(max_ttl_secs).saturating_add(skew_secs);
+    match scope {
+        RevocationScope::Path => None,
+        RevocationScope::Jti => Some(link_exp.map_or(horizon, |e| e.min(horizon))),
+        _ => Some(horizon),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::keys::KeyId;
+    use crate::core::path::Scope;
+    use crate::core::token::{Field, Jti, Label};
+
+    fn claims() -> Claims {
+        Claims {
+            kid: KeyId::parse("k1").unwrap(),
+            jti: Jti([0xab; 16]),
+            iat: 1000,
+            exp: 5000,
+            nbf: None,
+            scope: Scope::parse("/a/").unwrap(),
+            host: None,
+            sub: Some(Label::parse(Field::Sub, "u1").unwrap()),
+            tenant: Some(Label::parse(Field::Tenant, "t1").unwrap()),
+            ip: vec![],
+            uses: None,
+            mode: None,
+            filename: None,
+            content_type: None,
+        }
+    }
+
+    fn entry(scope: RevocationScope, at: u64) -> String {
+        serde_json::to_string(&Entry {
+            scope,
+            value: "v".into(),
+            reason: "r".into(),
+            actor: "a".into(),
+            revoked_at: at,
+            expires_at: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn lookup_keys_cover_every_scope_and_every_folder() {
+        let keys = lookup_keys(&claims(), &CanonicalPath::parse("/a/b/c.pdf").unwrap());
+        assert_eq!(
+            keys,
+            [
+                "jti:abababababababababababababababab",
+                "sub:u1",
+                "tenant:t1",
+                "kid:k1",
+                "all",
+                "path:/a/b/c.pdf",
+                "path:/a/b/",
+                "path:/a/",
+                "path:/",
+            ]
+        );
+    }
+
+    #[test]
+    fn long_paths_hash_into_a_valid_kv_key() {
+        let long = format!("/{}", "x".repeat(1000));
+        let k = kv_key(RevocationScope::Path, &long);
+        assert!(k.starts_with("path#") && k.len() == 5 + 64);
+        assert_eq!(kv_key(RevocationScope::Path, "/a/"), "path:/a/");
+    }
+
+    #[test]
+    fn cutoff_scopes_spare_links_issued_later() {
+        let c = claims();
+        for scope in [RevocationScope::Sub, RevocationScope::Tenant, RevocationScope::Kid, RevocationScope::All] {
+            let key = kv_key(scope, "v");
+            let at_iat = entry(scope, 1000);
+            let before = entry(scope, 999);
+            assert!(find_revocation(&c, [(key.as_str(), at_iat.as_str())]).is_some(), "{scope:?} iat == revoked_at");
+            assert!(find_revocation(&c, [(key.as_str(), before.as_str())]).is_none(), "{scope:?} issued after");
+        }
+        for scope in [RevocationScope::Jti, RevocationScope::Path] {
+            let key = kv_key(scope, "v");
+            let before = entry(scope, 1);
+            assert!(find_revocation(&c, [(key.as_str(), before.as_str())]).is_some(), "{scope:?} has no cut-off");
+        }
+    }
+
+    #[test]
+    fn unparsable_values_fail_closed() {
+        let c = claims();
+        assert!(find_revocation(&c, [("sub:u1", "revoked by hand")]).is_some());
+        assert!(find_revocation(&c, [("all", "")]).is_some());
+        assert!(find_revocation(&c, [("bogus:x", "{}")]).is_none(), "not a lookup key");
+        assert!(find_revocation(&c, []).is_none());
+    }
+
+    #[test]
+    fn expiry_outlives_every_matching_link() {
+        assert_eq!(entry_expiry(RevocationScope::Path, 100, None, 50, 5), None);
+        assert_eq!(entry_expiry(RevocationScope::Sub, 100, None, 50, 5), Some(155));
+        assert_eq!(entry_expiry(RevocationScope::Jti, 100, Some(120), 50, 5), Some(120));
+        assert_eq!(entry_expiry(RevocationScope::Jti, 100, None, 50, 5), Some(155));
+        assert_eq!(entry_expiry(RevocationScope::All, u64::MAX, None, 50, 5), Some(u64::MAX));
+    }
+}
