@@ -8,9 +8,11 @@
 pub mod admin;
 pub mod audit;
 pub mod b64;
+pub mod cache;
 pub mod code;
 pub mod config;
 pub mod duration;
+pub mod http;
 pub mod ip;
 pub mod keys;
 pub mod mint;

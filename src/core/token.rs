@@ -255,6 +255,10 @@ impl HostName {
         if !ok {
             return Err(err(Field::Host, "must be a lowercase host name, optionally with :port"));
         }
+        // A trailing dot could never match: requests are compared without it.
+        if s.ends_with('.') || s.contains(".:") {
+            return Err(err(Field::Host, "must not end with a dot"));
+        }
         Ok(HostName(s.to_owned()))
     }
 
@@ -822,6 +826,8 @@ mod tests {
         assert!(Label::parse(Field::Sub, &"x".repeat(129)).is_err());
         assert!(HostName::parse("Files.example.com").is_err());
         assert!(HostName::parse("files.example.com:8443").is_ok());
+        assert!(HostName::parse("files.example.com.").is_err());
+        assert!(HostName::parse("files.example.com.:8443").is_err());
         assert!(FileName::parse("a/b").is_err());
         assert!(FileName::parse("a\nb").is_err());
         assert!(FileName::parse("..").is_err());
