@@ -1,0 +1,1713 @@
+//! Shared test vectors for link format v1 (`tests/vectors/v1.json`).
+//!
+//! `vectors_match_committed_file` regenerates the vector set deterministically
+//! (fixed keys, jtis and times; no randomness) and compares it with the
+//! committed file; `LINKGATE_REGEN_VECTORS=1 cargo test --test vectors`
+//! rewrites the file instead. `committed_vectors_verify` reads the file on its
+//! own and runs every vector through `linkgate::core::verify::verify`.
+//!
+//! The expected result of every vector is written down here by hand from
+//! `docs/link-format.md`; nothing is derived from running the verifier. Tokens
+//! that the signer refuses to produce are assembled byte by byte and, where the
+//! point is that decoding must fail before the tag matters, carry a *correct*
+//! HMAC tag (computed here with `hmac`/`sha2`, not with the core), so the
+//! vector proves that the decoder, not the MAC, refuses them.
+//!
+//! `tests/vectors/check_vectors.py` is an independent Python implementation
+//! of the specification that checks the same file.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use hmac::{Hmac, Mac};
+use linkgate::core::b64;
+use linkgate::core::ip::Cidr;
+use linkgate::core::keys::{KeyId, KeyRing};
+use linkgate::core::path::Scope;
+use linkgate::core::token::{ContentType, Field, FileName, HostName, Jti, Label, Mode};
+use linkgate::core::verify::{verify, Method, RequestFacts, TimeRules};
+use linkgate::core::{Claims, Code};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::Sha256;
+
+// ---------------------------------------------------------------------------
+// Fixed inputs
+// ---------------------------------------------------------------------------
+
+/// 2026-01-01T00:00:00Z.
+const T0: u64 = 1_767_225_600;
+/// Default request time: one minute after the usual `iat`.
+const NOW: u64 = T0 + 60;
+const SKEW: u64 = 30;
+const MAX_TTL: u64 = 604_800;
+const DOMAIN: &[u8] = b"linkgate-link-v1\0";
+
+const LIVE: &str = "live-2026";
+const PREV: &str = "prev_2025";
+const RETIRED: &str = "retired-2024";
+
+const HOST: &str = "files.example.com";
+const CLIENT: &str = "198.51.100.7";
+
+/// The signing key: bytes 0x00..=0x1f (32 bytes).
+fn live_key() -> Vec<u8> {
+    (0u8..32).collect()
+}
+
+/// The second, verify-only key: 40 bytes (its text has a 2-character tail).
+fn prev_key() -> Vec<u8> {
+    (0u8..40).map(|i| 0xA0 ^ i.wrapping_mul(7)).collect()
+}
+
+/// A key that is in no ring: "forged" links carry the live kid with it.
+fn forged_key() -> Vec<u8> {
+    vec![0x5A; 32]
+}
+
+/// The key of a kid that is not in the ring.
+fn retired_key() -> Vec<u8> {
+    vec![0x33; 32]
+}
+
+fn keys_text() -> String {
+    format!(
+        "{LIVE}:{},{PREV}:{}",
+        b64::encode(&live_key()),
+        b64::encode(&prev_key())
+    )
+}
+
+/// Token id number `n`: a fixed pattern with `n` in the first byte.
+fn jti(n: u8) -> [u8; 16] {
+    let mut j = [0u8; 16];
+    for (i, b) in j.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(0x11) ^ 0x5C;
+    }
+    j[0] = n;
+    j
+}
+
+// ---------------------------------------------------------------------------
+// File layout
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct VectorFile {
+    format: String,
+    keys: String,
+    time_rules: Rules,
+    valid: Vec<ValidVector>,
+    invalid: Vec<InvalidVector>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Rules {
+    skew_secs: u64,
+    max_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Request {
+    path: String,
+    method: String,
+    host: Option<String>,
+    client_ip: Option<String>,
+    now: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ValidVector {
+    name: String,
+    description: String,
+    token: String,
+    payload_hex: String,
+    request: Request,
+    claims: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct InvalidVector {
+    name: String,
+    description: String,
+    token: Option<String>,
+    request: Request,
+    code: String,
+}
+
+fn req(path: &str) -> Request {
+    Request {
+        path: path.to_owned(),
+        method: "GET".to_owned(),
+        host: Some(HOST.to_owned()),
+        client_ip: Some(CLIENT.to_owned()),
+        now: NOW,
+    }
+}
+
+impl Request {
+    fn method(mut self, m: &str) -> Self {
+        self.method = m.to_owned();
+        self
+    }
+    fn host(mut self, h: Option<&str>) -> Self {
+        self.host = h.map(str::to_owned);
+        self
+    }
+    fn ip(mut self, ip: Option<&str>) -> Self {
+        self.client_ip = ip.map(str::to_owned);
+        self
+    }
+    fn at(mut self, now: u64) -> Self {
+        self.now = now;
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Claims and signing through the real code
+// ---------------------------------------------------------------------------
+
+fn claims(n: u8, scope: &str) -> Claims {
+    Claims {
+        kid: KeyId::parse(LIVE).unwrap(),
+        jti: Jti(jti(n)),
+        iat: T0,
+        exp: T0 + 3600,
+        nbf: None,
+        scope: Scope::parse(scope).unwrap(),
+        host: None,
+        sub: None,
+        tenant: None,
+        ip: vec![],
+        uses: None,
+        mode: None,
+        filename: None,
+        content_type: None,
+    }
+}
+
+fn cidrs(list: &[&str]) -> Vec<Cidr> {
+    list.iter().map(|s| Cidr::parse(s).unwrap()).collect()
+}
+
+fn ring() -> KeyRing {
+    KeyRing::parse(&keys_text()).unwrap()
+}
+
+/// Sign with the ring's key `kid` (through `Claims::sign`).
+fn sign_with(c: &Claims, kid: &str) -> String {
+    let ring = ring();
+    let key = ring.get(kid).unwrap();
+    let mut c = c.clone();
+    c.kid = key.kid().clone();
+    c.sign(key).unwrap()
+}
+
+fn sign(c: &Claims) -> String {
+    sign_with(c, LIVE)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn token_bytes(token: &str) -> Vec<u8> {
+    b64::decode(token.as_bytes()).unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// Hand-built payloads and tags (independent of the core's encoder and MAC)
+// ---------------------------------------------------------------------------
+
+/// HMAC-SHA256(key, "linkgate-link-v1" || 0x00 || payload).
+fn hmac_tag(key: &[u8], domain: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
+    mac.update(domain);
+    mac.update(payload);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// base64url(payload || correct tag under `key`).
+fn raw_token(payload: &[u8], key: &[u8]) -> String {
+    let mut raw = payload.to_vec();
+    raw.extend_from_slice(&hmac_tag(key, DOMAIN, payload));
+    b64::encode(&raw)
+}
+
+type Fields = Vec<(u8, Vec<u8>)>;
+
+fn be64(v: u64) -> Vec<u8> {
+    v.to_be_bytes().to_vec()
+}
+
+/// The fields of `claims(n, scope)` with only the required claims.
+fn min_fields(n: u8, scope: &str) -> Fields {
+    vec![
+        (0x01, LIVE.as_bytes().to_vec()),
+        (0x02, jti(n).to_vec()),
+        (0x03, be64(T0)),
+        (0x04, be64(T0 + 3600)),
+        (0x06, scope.as_bytes().to_vec()),
+    ]
+}
+
+fn encode_fields(version: u8, fields: &Fields) -> Vec<u8> {
+    let mut out = vec![version];
+    for (tag, value) in fields {
+        out.push(*tag);
+        out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        out.extend_from_slice(value);
+    }
+    out
+}
+
+/// A hand-built v1 payload with a correct tag under the live key.
+fn hand(fields: &Fields) -> String {
+    raw_token(&encode_fields(1, fields), &live_key())
+}
+
+fn without(mut f: Fields, tag: u8) -> Fields {
+    f.retain(|(t, _)| *t != tag);
+    f
+}
+
+fn with(mut f: Fields, tag: u8, value: Vec<u8>) -> Fields {
+    f.retain(|(t, _)| *t != tag);
+    let at = f.iter().position(|(t, _)| *t > tag).unwrap_or(f.len());
+    f.insert(at, (tag, value));
+    f
+}
+
+fn cidr_wire(family: u8, addr: &[u8], prefix: u8) -> Vec<u8> {
+    let mut v = vec![family];
+    v.extend_from_slice(addr);
+    v.push(prefix);
+    v
+}
+
+fn b64_value(c: u8) -> u8 {
+    match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' => 62,
+        b'_' => 63,
+        _ => panic!("not base64url"),
+    }
+}
+
+fn b64_char(v: u8) -> char {
+    char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[usize::from(v)])
+}
+
+// ---------------------------------------------------------------------------
+// The vector set
+// ---------------------------------------------------------------------------
+
+struct Gen {
+    valid: Vec<ValidVector>,
+    invalid: Vec<InvalidVector>,
+}
+
+impl Gen {
+    fn ok(&mut self, name: &str, description: &str, c: &Claims, token: String, request: Request) {
+        let raw = token_bytes(&token);
+        let payload = &raw[..raw.len() - 32];
+        // The token is the signature of exactly these claims.
+        assert_eq!(payload, c.encode_payload().as_slice(), "{name}: payload");
+        self.valid.push(ValidVector {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            token,
+            payload_hex: hex(payload),
+            request,
+            claims: c.to_json(),
+        });
+    }
+
+    fn bad(&mut self, name: &str, description: &str, token: Option<String>, request: Request, code: Code) {
+        self.invalid.push(InvalidVector {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            token,
+            request,
+            code: code.as_str().to_owned(),
+        });
+    }
+}
+
+fn generate() -> VectorFile {
+    let mut g = Gen {
+        valid: vec![],
+        invalid: vec![],
+    };
+    let live = live_key();
+
+    // ----------------------------------------------------------------- valid
+
+    let c = claims(0x01, "/reports/2026/q1.pdf");
+    g.ok(
+        "minimal_object",
+        "Only the required claims (kid, jti, iat, exp, scope); no Host header and no client address are needed.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").host(None).ip(None),
+    );
+
+    let mut c = claims(0x02, "/board/2026/");
+    c.exp = T0 + 86_400;
+    c.nbf = Some(T0);
+    c.host = Some(HostName::parse(HOST).unwrap());
+    c.sub = Some(Label::parse(Field::Sub, "user-8841").unwrap());
+    c.tenant = Some(Label::parse(Field::Tenant, "acme-corp").unwrap());
+    c.ip = cidrs(&["198.51.100.0/24", "2001:db8:42::/48"]);
+    c.uses = NonZeroU32::new(3);
+    c.mode = Some(Mode::Stream);
+    c.filename = Some(FileName::parse("Jahresbericht – Geschäftsführung 報告書.pdf").unwrap());
+    c.content_type = Some(ContentType::parse("application/pdf").unwrap());
+    g.ok(
+        "all_claims",
+        "Every claim present: nbf, host, sub, tenant, an IPv4 and an IPv6 range, uses=3, mode=stream, a non-ASCII UTF-8 filename and a content type; prefix scope. This is the worked example of docs/link-format.md.",
+        &c,
+        sign(&c),
+        req("/board/2026/pack.pdf"),
+    );
+
+    let c = claims(0x03, "/exports/acme/");
+    g.ok(
+        "prefix_deep_path",
+        "A prefix scope covers objects any number of segments below it.",
+        &c,
+        sign(&c),
+        req("/exports/acme/2026/01/ledger.csv"),
+    );
+
+    let c = claims(0x04, "/");
+    g.ok(
+        "prefix_root_covers_everything",
+        "The scope \"/\" is the prefix of every object.",
+        &c,
+        sign(&c),
+        req("/any/deeply/nested/object.bin"),
+    );
+
+    let c = claims(0x05, "/reports/Q1 résumé.pdf");
+    g.ok(
+        "percent_encoded_path",
+        "The request path is percent-decoded exactly once (%20 is a space, %C3%A9 is é) and then equals the signed scope.",
+        &c,
+        sign(&c),
+        req("/reports/Q1%20r%C3%A9sum%C3%A9.pdf"),
+    );
+
+    let c = claims(0x06, "/data/~user/abc-1.txt");
+    g.ok(
+        "percent_encoded_unreserved_lowercase_hex",
+        "Escapes of unreserved characters and lowercase hex digits decode like any other escape.",
+        &c,
+        sign(&c),
+        req("/data/%7euser/%61bc%2d1.txt"),
+    );
+
+    let c = claims(0x07, "/menus/café/menü.pdf");
+    g.ok(
+        "literal_utf8_path",
+        "A request path may carry UTF-8 unescaped; it is taken as is.",
+        &c,
+        sign(&c),
+        req("/menus/café/menü.pdf"),
+    );
+
+    let c = claims(0x08, "/odd/50%2F50.txt");
+    g.ok(
+        "escaped_percent_is_literal",
+        "Decoding happens once: %252F becomes the three characters %2F, part of the object name, never a slash.",
+        &c,
+        sign(&c),
+        req("/odd/50%252F50.txt"),
+    );
+
+    let c = claims(0x09, "/reports/2026/q2.pdf");
+    g.ok(
+        "second_key",
+        "Signed with the second key of the ring (prev_2025, 40 bytes), which verifies but does not sign new links.",
+        &{
+            let mut c = c.clone();
+            c.kid = KeyId::parse(PREV).unwrap();
+            c
+        },
+        sign_with(&c, PREV),
+        req("/reports/2026/q2.pdf"),
+    );
+
+    let c = claims(0x0A, "/reports/2026/q1.pdf");
+    g.ok(
+        "exp_minus_one",
+        "One second before exp the link is still valid (valid iff now < exp).",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").at(T0 + 3599),
+    );
+
+    let mut c = claims(0x0B, "/reports/2026/q1.pdf");
+    c.nbf = Some(NOW + SKEW);
+    g.ok(
+        "nbf_within_skew",
+        "nbf is 30 s (exactly the allowed skew) after now.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf"),
+    );
+
+    let mut c = claims(0x0C, "/reports/2026/q1.pdf");
+    c.iat = NOW + SKEW;
+    c.exp = c.iat + 3600;
+    g.ok(
+        "iat_within_skew",
+        "iat is 30 s (exactly the allowed skew) after now: the issuer's clock runs ahead.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf"),
+    );
+
+    let mut c = claims(0x0D, "/reports/2026/q1.pdf");
+    c.exp = T0 + MAX_TTL;
+    g.ok(
+        "lifetime_at_maximum",
+        "exp - iat equals the maximum lifetime (604800 s) exactly.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf"),
+    );
+
+    let mut c = claims(0x0E, "/reports/2026/q1.pdf");
+    c.ip = cidrs(&["2001:db8:42::/48"]);
+    g.ok(
+        "ip_v6_client",
+        "An IPv6 client inside the signed IPv6 range.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").ip(Some("2001:db8:42:7::1")),
+    );
+
+    let mut c = claims(0x0F, "/reports/2026/q1.pdf");
+    c.ip = cidrs(&["203.0.113.0/24"]);
+    g.ok(
+        "ip_mapped_client",
+        "An IPv4-mapped IPv6 client address (::ffff:203.0.113.9) is matched as the IPv4 address it carries.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").ip(Some("::ffff:203.0.113.9")),
+    );
+
+    let mut c = claims(0x10, "/reports/2026/q1.pdf");
+    c.ip = cidrs(&["192.0.2.7/32", "2001:db8::1/128"]);
+    g.ok(
+        "ip_single_hosts",
+        "Single-address ranges (/32 and /128); the client is the IPv6 one.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").ip(Some("2001:db8::1")),
+    );
+
+    let mut c = claims(0x11, "/reports/2026/q1.pdf");
+    c.uses = NonZeroU32::new(1);
+    g.ok(
+        "uses_post",
+        "POST is allowed on a bounded-use (uses) link: it is the landing page's download button.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").method("POST"),
+    );
+
+    let c = claims(0x12, "/reports/2026/q1.pdf");
+    g.ok(
+        "head_request",
+        "HEAD is allowed like GET.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").method("HEAD"),
+    );
+
+    let mut c = claims(0x13, "/exports/acme/ledger.csv");
+    c.mode = Some(Mode::Redirect);
+    c.content_type = Some(ContentType::parse("text/csv; charset=utf-8").unwrap());
+    c.uses = NonZeroU32::new(4_000_000_000);
+    g.ok(
+        "mode_redirect",
+        "mode=redirect, a content type with a parameter and a large uses value.",
+        &c,
+        sign(&c),
+        req("/exports/acme/ledger.csv"),
+    );
+
+    let mut c = claims(0x14, "/reports/2026/q1.pdf");
+    c.host = Some(HostName::parse(HOST).unwrap());
+    g.ok(
+        "host_case_and_port_ignored",
+        "A host claim without a port matches the Host header case-insensitively, with any port.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").host(Some("Files.Example.COM:8443")),
+    );
+
+    let mut c = claims(0x15, "/reports/2026/q1.pdf");
+    c.host = Some(HostName::parse("files.example.com:8443").unwrap());
+    g.ok(
+        "host_with_port",
+        "A host claim with a port matches exactly that host and port.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").host(Some("files.example.com:8443")),
+    );
+
+    let mut c = claims(0x16, "/reports/2026/q1.pdf");
+    c.host = Some(HostName::parse(HOST).unwrap());
+    g.ok(
+        "host_trailing_dot",
+        "A fully qualified Host header (trailing dot) matches the host claim.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").host(Some("files.example.com.")),
+    );
+
+    let big = |host_len: usize| -> Claims {
+        let mut c = claims(0x17, &format!("/{}", "s".repeat(1023)));
+        c.nbf = Some(T0);
+        let host = format!("{}.example.com", "h".repeat(host_len - ".example.com".len()));
+        c.host = Some(HostName::parse(&host).unwrap());
+        c.sub = Some(Label::parse(Field::Sub, &"u".repeat(128)).unwrap());
+        c.tenant = Some(Label::parse(Field::Tenant, &"t".repeat(128)).unwrap());
+        let mut ip = vec![];
+        for i in 0..8 {
+            ip.push(format!("10.{i}.0.0/16"));
+            ip.push(format!("2001:db8:{i}::/48"));
+        }
+        c.ip = ip.iter().map(|s| Cidr::parse(s).unwrap()).collect();
+        c.uses = NonZeroU32::new(1);
+        c.mode = Some(Mode::Stream);
+        c.filename = Some(FileName::parse(&format!("{}.bin", "f".repeat(251))).unwrap());
+        c.content_type = Some(ContentType::parse(&format!("application/x-big; p={}", "v".repeat(103))).unwrap());
+        c
+    };
+    let fixed = big(20).encode_payload().len() - 20;
+    let max_host = 2048 - fixed;
+    let c = big(max_host);
+    assert_eq!(c.encode_payload().len(), 2048);
+    let max_token = sign(&c);
+    assert_eq!(max_token.len(), 2774);
+    let max_host_name = c.host.as_ref().unwrap().as_str().to_owned();
+    g.ok(
+        "max_size_token",
+        "The largest accepted token: a 2048-byte payload (2774 characters), with 16 IP ranges, 128-byte sub and tenant, a 1024-byte scope and a 255-byte filename.",
+        &c,
+        max_token,
+        req(&format!("/{}", "s".repeat(1023))).host(Some(&max_host_name)).ip(Some("10.7.200.1")),
+    );
+
+    // --------------------------------------------------------------- invalid
+    let obj = "/reports/2026/q1.pdf";
+    let std_claims = claims(0x40, obj);
+    let std_token = sign(&std_claims);
+    // The hand encoder used for malformed tokens agrees with the core encoder.
+    assert_eq!(encode_fields(1, &min_fields(0x40, obj)), std_claims.encode_payload());
+
+    // token_missing
+    g.bad(
+        "token_absent",
+        "No lg parameter at all.",
+        None,
+        req(obj),
+        Code::TokenMissing,
+    );
+    g.bad(
+        "token_empty",
+        "lg= with an empty value counts as no token.",
+        Some(String::new()),
+        req(obj),
+        Code::TokenMissing,
+    );
+
+    // token_malformed: base64url
+    // A base token whose length is 2 mod 4, so that its last character has 4 unused bits.
+    let odd = (1..4)
+        .map(|n| {
+            let mut c = claims(0x41, obj);
+            c.sub = Some(Label::parse(Field::Sub, &"u".repeat(n)).unwrap());
+            sign(&c)
+        })
+        .find(|t| t.len() % 4 == 2)
+        .unwrap();
+    let mut t = odd.clone();
+    t.replace_range(10..11, "+");
+    g.bad(
+        "b64_standard_alphabet",
+        "A '+' (standard base64, not base64url) in the token.",
+        Some(t),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    let mut t = odd.clone();
+    t.replace_range(10..11, "/");
+    g.bad(
+        "b64_slash",
+        "A '/' (standard base64, not base64url) in the token.",
+        Some(t),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    g.bad(
+        "b64_padding",
+        "A correctly signed token with '==' padding appended: padding is refused.",
+        Some(format!("{odd}==")),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    let mut t = odd.clone();
+    let last = t.pop().unwrap();
+    let v = b64_value(last as u8);
+    assert_eq!(v & 0x0F, 0);
+    t.push(b64_char(v | 0x01));
+    g.bad(
+        "b64_noncanonical_trailing_bits",
+        "The last character has a non-zero unused bit: it decodes to the same bytes (and the tag would match) but is not the canonical encoding.",
+        Some(t),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    g.bad(
+        "b64_impossible_length",
+        "A token whose length is 1 mod 4 cannot be base64.",
+        Some(odd[..odd.len() - 1].to_owned()),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    g.bad(
+        "b64_percent_encoded",
+        "The token value is taken verbatim from the query: a percent-escape inside it is not decoded.",
+        Some(format!("{}%2D{}", &std_token[..8], &std_token[9..])),
+        req(obj),
+        Code::TokenMalformed,
+    );
+
+    // token_malformed: length and version
+    g.bad(
+        "truncated_tag_only",
+        "32 bytes: a tag and no payload (not even a version byte).",
+        Some(b64::encode(&hmac_tag(&live, DOMAIN, b""))),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    g.bad(
+        "truncated_short",
+        "Fewer bytes than a tag.",
+        Some(b64::encode(&[1u8, 1, 0, 9, b'l', b'i', b'v', b'e'])),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    g.bad(
+        "token_cut_short",
+        "A valid token with its last 8 characters (6 bytes) cut off: the payload/tag split moves and the token no longer decodes.",
+        Some(std_token[..std_token.len() - 8].to_owned()),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    g.bad(
+        "version_only",
+        "Payload of just the version byte: no claims at all.",
+        Some(raw_token(&[1], &live)),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    g.bad(
+        "version_2",
+        "Version byte 0x02 with otherwise valid v1 fields and a correct tag.",
+        Some(raw_token(&encode_fields(2, &min_fields(0x42, obj)), &live)),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    g.bad(
+        "version_0",
+        "Version byte 0x00.",
+        Some(raw_token(&encode_fields(0, &min_fields(0x42, obj)), &live)),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    let long = big(max_host + 1);
+    let long_payload = long.encode_payload();
+    assert_eq!(long_payload.len(), 2049);
+    let long_token = raw_token(&long_payload, &live);
+    assert_eq!(long_token.len(), 2775);
+    let long_host = long.host.as_ref().unwrap().as_str().to_owned();
+    g.bad(
+        "token_too_long",
+        "A 2049-byte payload (2775 characters) with valid claims and a correct tag: one byte over the limit.",
+        Some(long_token),
+        req(&format!("/{}", "s".repeat(1023)))
+            .host(Some(&long_host))
+            .ip(Some("10.7.200.1")),
+        Code::TokenMalformed,
+    );
+
+    // token_malformed: field structure
+    let f = min_fields(0x43, obj);
+    let mut fo = f.clone();
+    fo.push((0x0F, b"x".to_vec()));
+    g.bad(
+        "unknown_tag_0x0f",
+        "A field with tag 0x0F (not defined in v1) after the scope.",
+        Some(hand(&fo)),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    let mut fo = f.clone();
+    fo.insert(0, (0x00, vec![]));
+    g.bad(
+        "unknown_tag_0x00",
+        "A field with tag 0x00 before the kid.",
+        Some(hand(&fo)),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    let mut fo = f.clone();
+    fo.push((0xFF, vec![0]));
+    g.bad(
+        "unknown_tag_0xff",
+        "A field with tag 0xFF at the end.",
+        Some(hand(&fo)),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    let mut fo = f.clone();
+    fo.swap(2, 3);
+    g.bad(
+        "fields_out_of_order",
+        "exp (0x04) before iat (0x03).",
+        Some(hand(&fo)),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    let mut fo = f.clone();
+    fo.insert(2, (0x02, jti(0x43).to_vec()));
+    g.bad(
+        "duplicate_field",
+        "The jti field twice, with the same value.",
+        Some(hand(&fo)),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    let mut p = encode_fields(1, &f);
+    // The scope is the last field: make its length one byte longer than what follows.
+    let scope_len_at = p.len() - obj.len() - 2;
+    p[scope_len_at + 1] += 1;
+    g.bad(
+        "field_overrun",
+        "The last field's length is one more than the bytes left in the payload.",
+        Some(raw_token(&p, &live)),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    let mut p = encode_fields(1, &f);
+    p.push(0x07);
+    g.bad(
+        "trailing_byte_after_fields",
+        "One stray byte after the last field: a tag without its length.",
+        Some(raw_token(&p, &live)),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    let mut p = encode_fields(1, &f);
+    p.extend_from_slice(&[0x07, 0x00]);
+    g.bad(
+        "truncated_field_header",
+        "Two stray bytes after the last field: a tag and half a length.",
+        Some(raw_token(&p, &live)),
+        req(obj),
+        Code::TokenMalformed,
+    );
+
+    // token_malformed: required claims
+    for (tag, name) in [
+        (0x01, "kid"),
+        (0x02, "jti"),
+        (0x03, "iat"),
+        (0x04, "exp"),
+        (0x06, "scope"),
+    ] {
+        g.bad(
+            &format!("missing_{name}"),
+            &format!("The required claim {name} is absent."),
+            Some(hand(&without(min_fields(0x44, obj), tag))),
+            req(obj),
+            Code::TokenMalformed,
+        );
+    }
+
+    // token_malformed: claim values
+    let m = || min_fields(0x45, obj);
+    let value_cases: Vec<(&str, &str, Fields)> = vec![
+        ("kid_empty", "kid of zero bytes.", with(m(), 0x01, vec![])),
+        (
+            "kid_bad_character",
+            "kid 'live.2026': '.' is not in [A-Za-z0-9_-].",
+            with(m(), 0x01, b"live.2026".to_vec()),
+        ),
+        ("kid_too_long", "kid of 33 characters.", with(m(), 0x01, vec![b'k'; 33])),
+        (
+            "jti_15_bytes",
+            "jti one byte short.",
+            with(m(), 0x02, jti(0x45)[..15].to_vec()),
+        ),
+        (
+            "jti_17_bytes",
+            "jti one byte long.",
+            with(m(), 0x02, [&jti(0x45)[..], &[0]].concat()),
+        ),
+        (
+            "iat_4_bytes",
+            "iat as a 4-byte integer.",
+            with(m(), 0x03, (T0 as u32).to_be_bytes().to_vec()),
+        ),
+        (
+            "exp_9_bytes",
+            "exp with a leading zero byte (9 bytes).",
+            with(m(), 0x04, [&[0u8][..], &be64(T0 + 3600)].concat()),
+        ),
+        ("exp_equal_iat", "exp == iat.", with(m(), 0x04, be64(T0))),
+        ("exp_before_iat", "exp < iat.", with(m(), 0x04, be64(T0 - 1))),
+        ("nbf_equal_exp", "nbf == exp.", with(m(), 0x05, be64(T0 + 3600))),
+        (
+            "nbf_7_bytes",
+            "nbf as a 7-byte integer.",
+            with(m(), 0x05, be64(T0)[1..].to_vec()),
+        ),
+        ("scope_empty", "Empty scope.", with(m(), 0x06, vec![])),
+        (
+            "scope_relative",
+            "Scope without the leading '/'.",
+            with(m(), 0x06, b"reports/2026/q1.pdf".to_vec()),
+        ),
+        (
+            "scope_dot_dot",
+            "Scope with a '..' segment.",
+            with(m(), 0x06, b"/reports/../hr/salaries.xlsx".to_vec()),
+        ),
+        (
+            "scope_empty_segment",
+            "Scope with '//'.",
+            with(m(), 0x06, b"/reports//q1.pdf".to_vec()),
+        ),
+        (
+            "scope_backslash",
+            "Scope with a backslash.",
+            with(m(), 0x06, b"/reports\\q1.pdf".to_vec()),
+        ),
+        (
+            "scope_invalid_utf8",
+            "Scope bytes that are not UTF-8.",
+            with(m(), 0x06, b"/reports/\xff.pdf".to_vec()),
+        ),
+        (
+            "scope_too_long",
+            "Scope of 1025 bytes.",
+            with(m(), 0x06, format!("/{}", "s".repeat(1024)).into_bytes()),
+        ),
+        (
+            "host_uppercase",
+            "host with an uppercase letter (one claim, one encoding).",
+            with(m(), 0x07, b"Files.example.com".to_vec()),
+        ),
+        ("host_empty", "host of zero bytes.", with(m(), 0x07, vec![])),
+        (
+            "host_trailing_dot_claim",
+            "host claim ending in a dot (it could never match a request).",
+            with(m(), 0x07, b"files.example.com.".to_vec()),
+        ),
+        (
+            "host_bad_character",
+            "host with a '/'.",
+            with(m(), 0x07, b"files.example.com/x".to_vec()),
+        ),
+        (
+            "sub_email_address",
+            "sub containing '@': recipients are opaque ids, never email addresses.",
+            with(m(), 0x08, b"alice@example.com".to_vec()),
+        ),
+        ("sub_space", "sub with a space.", with(m(), 0x08, b"user 1".to_vec())),
+        (
+            "tenant_too_long",
+            "tenant of 129 bytes.",
+            with(m(), 0x09, vec![b't'; 129]),
+        ),
+        (
+            "tenant_non_ascii",
+            "tenant with a non-ASCII character.",
+            with(m(), 0x09, "acmé".as_bytes().to_vec()),
+        ),
+        ("ip_empty", "ip field present with no entries.", with(m(), 0x0A, vec![])),
+        (
+            "ip_host_bits_set",
+            "ip entry 10.0.0.1/8: bits set below the prefix length.",
+            with(m(), 0x0A, cidr_wire(4, &[10, 0, 0, 1], 8)),
+        ),
+        (
+            "ip_v6_host_bits_set",
+            "ip entry 2001:db8::1/32.",
+            with(
+                m(),
+                0x0A,
+                cidr_wire(6, &"2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().octets(), 32),
+            ),
+        ),
+        (
+            "ip_v4_prefix_33",
+            "IPv4 prefix length 33.",
+            with(m(), 0x0A, cidr_wire(4, &[10, 0, 0, 0], 33)),
+        ),
+        (
+            "ip_v6_prefix_129",
+            "IPv6 prefix length 129.",
+            with(m(), 0x0A, cidr_wire(6, &[0; 16], 129)),
+        ),
+        (
+            "ip_family_5",
+            "ip entry with family byte 5.",
+            with(m(), 0x0A, cidr_wire(5, &[10, 0, 0, 0], 8)),
+        ),
+        (
+            "ip_entry_truncated",
+            "ip entry cut short (family 4, three address bytes).",
+            with(m(), 0x0A, vec![4, 10, 0, 0]),
+        ),
+        (
+            "ip_mapped_network_as_family_6",
+            "::ffff:203.0.113.0/120 sent as family 6: IPv4-mapped networks must travel as family 4 (203.0.113.0/24).",
+            with(
+                m(),
+                0x0A,
+                cidr_wire(
+                    6,
+                    &"::ffff:203.0.113.0".parse::<std::net::Ipv6Addr>().unwrap().octets(),
+                    120,
+                ),
+            ),
+        ),
+        (
+            "ip_17_ranges",
+            "17 ranges: at most 16 are allowed.",
+            with(
+                m(),
+                0x0A,
+                (0..17u8).flat_map(|i| cidr_wire(4, &[10, i, 0, 0], 16)).collect(),
+            ),
+        ),
+        ("uses_zero", "uses = 0.", with(m(), 0x0B, vec![0, 0, 0, 0])),
+        ("uses_8_bytes", "uses as an 8-byte integer.", with(m(), 0x0B, be64(1))),
+        (
+            "mode_3",
+            "mode byte 3 (only 1 = stream and 2 = redirect exist).",
+            with(m(), 0x0C, vec![3]),
+        ),
+        ("mode_0", "mode byte 0.", with(m(), 0x0C, vec![0])),
+        ("mode_2_bytes", "mode as two bytes.", with(m(), 0x0C, vec![0, 1])),
+        (
+            "filename_slash",
+            "filename containing '/'.",
+            with(m(), 0x0D, b"../q1.pdf".to_vec()),
+        ),
+        ("filename_dot_dot", "filename '..'.", with(m(), 0x0D, b"..".to_vec())),
+        (
+            "filename_control",
+            "filename containing a newline.",
+            with(m(), 0x0D, b"q1\n.pdf".to_vec()),
+        ),
+        (
+            "filename_c1_control",
+            "filename containing U+0085 (a C1 control character).",
+            with(m(), 0x0D, "q1\u{85}.pdf".as_bytes().to_vec()),
+        ),
+        (
+            "filename_invalid_utf8",
+            "filename bytes that are not UTF-8.",
+            with(m(), 0x0D, b"q1\xc3.pdf".to_vec()),
+        ),
+        (
+            "filename_too_long",
+            "filename of 256 bytes.",
+            with(m(), 0x0D, vec![b'f'; 256]),
+        ),
+        (
+            "content_type_no_subtype",
+            "content_type 'pdf' without a '/'.",
+            with(m(), 0x0E, b"pdf".to_vec()),
+        ),
+        (
+            "content_type_header_injection",
+            "content_type with CR LF.",
+            with(m(), 0x0E, b"text/plain\r\nX-Evil: 1".to_vec()),
+        ),
+        (
+            "content_type_space_in_type",
+            "content_type 'text /plain'.",
+            with(m(), 0x0E, b"text /plain".to_vec()),
+        ),
+    ];
+    for (name, description, fields) in value_cases {
+        g.bad(name, description, Some(hand(&fields)), req(obj), Code::TokenMalformed);
+    }
+
+    // path_invalid (checked first, before the token)
+    let folder = claims(0x46, "/reports/");
+    let folder_token = sign(&folder);
+    let path_cases: &[(&str, &str, String)] = &[
+        (
+            "path_encoded_slash",
+            "%2F would hide a segment boundary.",
+            "/reports%2F2026/q1.pdf".into(),
+        ),
+        (
+            "path_encoded_slash_lowercase",
+            "%2f, lowercase.",
+            "/reports/2026%2fq1.pdf".into(),
+        ),
+        ("path_encoded_backslash", "%5C.", "/reports/2026%5Cq1.pdf".into()),
+        ("path_backslash", "A literal backslash.", "/reports/2026\\q1.pdf".into()),
+        ("path_nul", "%00.", "/reports/q1.pdf%00.txt".into()),
+        (
+            "path_control_character",
+            "%0A (a control character).",
+            "/reports/q1%0A.pdf".into(),
+        ),
+        (
+            "path_del",
+            "%7F (DEL, a control character).",
+            "/reports/q1%7F.pdf".into(),
+        ),
+        (
+            "path_c1_control",
+            "%C2%85 (U+0085, a C1 control character).",
+            "/reports/q1%C2%85.pdf".into(),
+        ),
+        ("path_dot_dot", "A '..' segment.", "/reports/../hr/salaries.xlsx".into()),
+        (
+            "path_encoded_dot_dot",
+            "A '..' segment written %2E%2E.",
+            "/reports/%2E%2E/hr/salaries.xlsx".into(),
+        ),
+        ("path_dot", "A '.' segment.", "/reports/./q1.pdf".into()),
+        ("path_empty_segment", "'//'.", "/reports//q1.pdf".into()),
+        (
+            "path_trailing_slash",
+            "A request for a folder ('/reports/') is not an object path.",
+            "/reports/".into(),
+        ),
+        ("path_root", "'/' alone is not an object path.", "/".into()),
+        (
+            "path_invalid_utf8",
+            "%FF does not decode to UTF-8.",
+            "/reports/%FF.pdf".into(),
+        ),
+        (
+            "path_overlong_utf8",
+            "%C0%AF, an overlong encoding of '/', is invalid UTF-8.",
+            "/reports/%C0%AFetc".into(),
+        ),
+        (
+            "path_bad_escape",
+            "'%' not followed by two hex digits.",
+            "/reports/q1%G1.pdf".into(),
+        ),
+        (
+            "path_truncated_escape",
+            "'%' at the end of the path.",
+            "/reports/q1.pdf%".into(),
+        ),
+        (
+            "path_not_absolute",
+            "A path that does not start with '/'.",
+            "reports/q1.pdf".into(),
+        ),
+        (
+            "path_too_long",
+            "1025 bytes after decoding.",
+            format!("/reports/{}", "a".repeat(1016)),
+        ),
+        (
+            "path_too_long_encoded",
+            "1025 bytes after decoding, written as %61 escapes.",
+            format!("/reports/{}", "%61".repeat(1016)),
+        ),
+    ];
+    for (name, description, path) in path_cases {
+        g.bad(
+            name,
+            description,
+            Some(folder_token.clone()),
+            req(path),
+            Code::PathInvalid,
+        );
+    }
+    g.bad(
+        "path_invalid_before_missing_token",
+        "The path is canonicalized before the token is looked at: a bad path without a token is path_invalid.",
+        None,
+        req("/reports/../hr/salaries.xlsx"),
+        Code::PathInvalid,
+    );
+    g.bad(
+        "path_invalid_before_malformed_token",
+        "A bad path with a malformed token is path_invalid.",
+        Some("!!".into()),
+        req("/reports%2Fq1.pdf"),
+        Code::PathInvalid,
+    );
+    let max_path = format!("/reports/{}", "a".repeat(1015));
+    let mut c = claims(0x47, &max_path);
+    c.exp = T0 + 3600;
+    g.ok(
+        "path_at_maximum_length",
+        "A 1024-byte path (the maximum), requested as %61 escapes (3070 raw characters).",
+        &c,
+        sign(&c),
+        req(&format!("/reports/{}", "%61".repeat(1015))),
+    );
+
+    // signature_invalid
+    let mut raw = token_bytes(&std_token);
+    let n = raw.len();
+    raw[n - 1] ^= 0x01;
+    g.bad(
+        "tag_bit_flipped",
+        "The last bit of the tag flipped.",
+        Some(b64::encode(&raw)),
+        req(obj),
+        Code::SignatureInvalid,
+    );
+    let mut raw = token_bytes(&std_token);
+    let n = raw.len();
+    raw[n - 32] ^= 0x80;
+    g.bad(
+        "tag_first_bit_flipped",
+        "The first bit of the tag flipped.",
+        Some(b64::encode(&raw)),
+        req(obj),
+        Code::SignatureInvalid,
+    );
+    g.bad(
+        "signed_with_wrong_key",
+        "The same claims (kid live-2026) signed with a key that is not live-2026's.",
+        Some(raw_token(&std_claims.encode_payload(), &forged_key())),
+        req(obj),
+        Code::SignatureInvalid,
+    );
+    g.bad(
+        "signed_with_other_ring_key",
+        "The tag is made with prev_2025's key but the kid names live-2026.",
+        Some(raw_token(&std_claims.encode_payload(), &prev_key())),
+        req(obj),
+        Code::SignatureInvalid,
+    );
+    let mut raw = token_bytes(&std_token);
+    // exp is the field after kid, jti and iat: 1 + (3+9) + (3+16) + (3+8) + 3 header bytes.
+    let exp_at = 1 + 12 + 19 + 11 + 3;
+    assert_eq!(&raw[exp_at..exp_at + 8], &(T0 + 3600).to_be_bytes());
+    raw[exp_at..exp_at + 8].copy_from_slice(&(T0 + 86_400).to_be_bytes());
+    g.bad(
+        "exp_changed_after_signing",
+        "exp moved one day later after signing; the tag is the original one.",
+        Some(b64::encode(&raw)),
+        req(obj),
+        Code::SignatureInvalid,
+    );
+    let mut raw = token_bytes(&std_token);
+    let at = raw.windows(obj.len()).position(|w| w == obj.as_bytes()).unwrap();
+    raw[at + obj.len() - 5] = b'2';
+    g.bad(
+        "scope_changed_after_signing",
+        "The scope /reports/2026/q1.pdf changed to /reports/2026/q2.pdf after signing; the request asks for q2.",
+        Some(b64::encode(&raw)),
+        req("/reports/2026/q2.pdf"),
+        Code::SignatureInvalid,
+    );
+    let p = std_claims.encode_payload();
+    let mut raw = p.clone();
+    raw.extend_from_slice(&hmac_tag(&live, b"", &p));
+    g.bad(
+        "tag_without_domain_label",
+        "HMAC-SHA256(key, payload) without the \"linkgate-link-v1\\0\" prefix.",
+        Some(b64::encode(&raw)),
+        req(obj),
+        Code::SignatureInvalid,
+    );
+    let mut raw = p.clone();
+    raw.extend_from_slice(&hmac_tag(&live, b"linkgate-link-v1", &p));
+    g.bad(
+        "tag_without_nul_separator",
+        "HMAC over \"linkgate-link-v1\" || payload, without the 0x00 separator.",
+        Some(b64::encode(&raw)),
+        req(obj),
+        Code::SignatureInvalid,
+    );
+    let mut raw = token_bytes(&std_token);
+    let n = raw.len();
+    raw[n - 1] ^= 0x01;
+    g.bad(
+        "signature_checked_before_time",
+        "A wrong tag on an expired link is signature_invalid: nothing is believed before the tag verifies.",
+        Some(b64::encode(&raw)),
+        req(obj).at(T0 + 7200),
+        Code::SignatureInvalid,
+    );
+
+    // key_unknown
+    let mut c = claims(0x48, obj);
+    c.kid = KeyId::parse(RETIRED).unwrap();
+    g.bad(
+        "kid_not_in_ring",
+        "Signed correctly with the key of kid retired-2024, which the ring does not list.",
+        Some(raw_token(&c.encode_payload(), &retired_key())),
+        req(obj),
+        Code::KeyUnknown,
+    );
+    let mut raw = c.encode_payload();
+    raw.extend_from_slice(&[0u8; 32]);
+    g.bad(
+        "kid_unknown_before_tag",
+        "An unknown kid with an all-zero tag is key_unknown (the key is looked up before the tag is checked).",
+        Some(b64::encode(&raw)),
+        req(obj),
+        Code::KeyUnknown,
+    );
+    let mut fo = without(min_fields(0x48, obj), 0x01);
+    fo.insert(0, (0x01, RETIRED.as_bytes().to_vec()));
+    fo.push((0x0F, vec![]));
+    g.bad(
+        "malformed_before_kid",
+        "A token that is both malformed (unknown tag 0x0F) and names an unknown kid is token_malformed.",
+        Some(raw_token(&encode_fields(1, &fo), &retired_key())),
+        req(obj),
+        Code::TokenMalformed,
+    );
+    let mut c = claims(0x49, obj);
+    c.kid = KeyId::parse("LIVE-2026").unwrap();
+    g.bad(
+        "kid_case_sensitive",
+        "kid LIVE-2026 is not live-2026: key ids are compared byte for byte.",
+        Some(raw_token(&c.encode_payload(), &live)),
+        req(obj),
+        Code::KeyUnknown,
+    );
+
+    // scope_mismatch
+    let a = claims(0x4A, "/a/");
+    let at = sign(&a);
+    g.bad(
+        "prefix_not_whole_segment",
+        "Prefix /a/ never covers /ab.",
+        Some(at.clone()),
+        req("/ab"),
+        Code::ScopeMismatch,
+    );
+    g.bad(
+        "prefix_folder_itself",
+        "Prefix /a/ does not cover the object /a.",
+        Some(at.clone()),
+        req("/a"),
+        Code::ScopeMismatch,
+    );
+    g.bad(
+        "prefix_sibling_folder",
+        "Prefix /a/ does not cover /ab/c.",
+        Some(at),
+        req("/ab/c"),
+        Code::ScopeMismatch,
+    );
+    g.bad(
+        "object_sibling",
+        "An object scope covers only itself, not its sibling.",
+        Some(std_token.clone()),
+        req("/reports/2026/q2.pdf"),
+        Code::ScopeMismatch,
+    );
+    g.bad(
+        "object_child",
+        "An object scope is not a folder.",
+        Some(std_token.clone()),
+        req("/reports/2026/q1.pdf/x"),
+        Code::ScopeMismatch,
+    );
+    g.bad(
+        "object_name_extension",
+        "/reports/2026/q1.pdf does not cover /reports/2026/q1.pdfx.",
+        Some(std_token.clone()),
+        req("/reports/2026/q1.pdfx"),
+        Code::ScopeMismatch,
+    );
+    g.bad(
+        "scope_case_sensitive",
+        "Paths are case-sensitive.",
+        Some(std_token.clone()),
+        req("/Reports/2026/q1.pdf"),
+        Code::ScopeMismatch,
+    );
+    let c = claims(0x4B, "/a/b");
+    g.bad(
+        "double_encoded_slash",
+        "%252F decodes once to the literal %2F, not to a slash: /a%252Fb is the object '/a%2Fb', not /a/b.",
+        Some(sign(&c)),
+        req("/a%252Fb"),
+        Code::ScopeMismatch,
+    );
+    let c = claims(0x4C, "/reports/résumé.pdf");
+    g.bad(
+        "unicode_not_normalized",
+        "No Unicode normalization: a decomposed é (e + U+0301) is a different path from the signed precomposed é.",
+        Some(sign(&c)),
+        req("/reports/re%CC%81sume%CC%81.pdf"),
+        Code::ScopeMismatch,
+    );
+
+    // host_mismatch
+    let mut c = claims(0x4D, obj);
+    c.host = Some(HostName::parse(HOST).unwrap());
+    let ht = sign(&c);
+    g.bad(
+        "host_other",
+        "Another host.",
+        Some(ht.clone()),
+        req(obj).host(Some("downloads.example.com")),
+        Code::HostMismatch,
+    );
+    g.bad(
+        "host_absent",
+        "No Host header while the link is bound to a host.",
+        Some(ht.clone()),
+        req(obj).host(None),
+        Code::HostMismatch,
+    );
+    g.bad(
+        "host_suffix_trick",
+        "The signed host as a prefix of another name.",
+        Some(ht.clone()),
+        req(obj).host(Some("files.example.com.evil.net")),
+        Code::HostMismatch,
+    );
+    let mut c = claims(0x57, obj);
+    c.host = Some(HostName::parse("kb.example.com").unwrap());
+    g.bad(
+        "host_ascii_case_folding_only",
+        "Host comparison folds ASCII letters only: U+212A KELVIN SIGN is not 'k' (Unicode lowercasing would say it is).",
+        Some(sign(&c)),
+        req(obj).host(Some("\u{212A}b.example.com")),
+        Code::HostMismatch,
+    );
+    g.bad(
+        "host_parent_domain",
+        "The parent domain.",
+        Some(ht),
+        req(obj).host(Some("example.com")),
+        Code::HostMismatch,
+    );
+    let mut c = claims(0x4E, obj);
+    c.host = Some(HostName::parse("files.example.com:8443").unwrap());
+    let hp = sign(&c);
+    g.bad(
+        "host_port_other_port",
+        "A host claim with a port refuses other ports.",
+        Some(hp.clone()),
+        req(obj).host(Some("files.example.com:443")),
+        Code::HostMismatch,
+    );
+    g.bad(
+        "host_port_no_port",
+        "A host claim with a port refuses a Host header without one.",
+        Some(hp),
+        req(obj).host(Some("files.example.com")),
+        Code::HostMismatch,
+    );
+
+    // ip_mismatch
+    let mut c = claims(0x4F, obj);
+    c.ip = cidrs(&["203.0.113.0/24"]);
+    let it = sign(&c);
+    g.bad(
+        "ip_outside",
+        "An IPv4 client outside the signed range.",
+        Some(it.clone()),
+        req(obj).ip(Some("203.0.114.1")),
+        Code::IpMismatch,
+    );
+    g.bad(
+        "ip_absent",
+        "No client address while the link is bound to ranges.",
+        Some(it.clone()),
+        req(obj).ip(None),
+        Code::IpMismatch,
+    );
+    g.bad(
+        "ip_v6_client_v4_ranges",
+        "An IPv6 client against IPv4-only ranges.",
+        Some(it.clone()),
+        req(obj).ip(Some("2001:db8::1")),
+        Code::IpMismatch,
+    );
+    g.bad(
+        "ip_v4_compatible_is_not_mapped",
+        "::203.0.113.9 (IPv4-compatible, deprecated) is an IPv6 address, not a mapped IPv4 one.",
+        Some(it),
+        req(obj).ip(Some("::203.0.113.9")),
+        Code::IpMismatch,
+    );
+    let mut c = claims(0x50, obj);
+    c.ip = cidrs(&["2001:db8:42::/48"]);
+    g.bad(
+        "ip_v6_outside",
+        "An IPv6 client just outside the signed /48.",
+        Some(sign(&c)),
+        req(obj).ip(Some("2001:db8:43::1")),
+        Code::IpMismatch,
+    );
+
+    // method_not_allowed
+    g.bad(
+        "method_put",
+        "PUT.",
+        Some(std_token.clone()),
+        req(obj).method("PUT"),
+        Code::MethodNotAllowed,
+    );
+    g.bad(
+        "method_post_without_uses",
+        "POST on a link without uses.",
+        Some(std_token.clone()),
+        req(obj).method("POST"),
+        Code::MethodNotAllowed,
+    );
+    g.bad(
+        "method_lowercase_get",
+        "Methods are case-sensitive: 'get' is not GET.",
+        Some(std_token.clone()),
+        req(obj).method("get"),
+        Code::MethodNotAllowed,
+    );
+    let mut c = claims(0x51, obj);
+    c.uses = NonZeroU32::new(1);
+    g.bad(
+        "method_delete_with_uses",
+        "uses allows POST, nothing else.",
+        Some(sign(&c)),
+        req(obj).method("DELETE"),
+        Code::MethodNotAllowed,
+    );
+
+    // not_yet_valid
+    let mut c = claims(0x52, obj);
+    c.nbf = Some(NOW + SKEW + 1);
+    g.bad(
+        "nbf_beyond_skew",
+        "nbf is 31 s after now (skew is 30 s).",
+        Some(sign(&c)),
+        req(obj),
+        Code::NotYetValid,
+    );
+    let mut c = claims(0x53, obj);
+    c.iat = NOW + SKEW + 1;
+    c.exp = c.iat + 3600;
+    g.bad(
+        "iat_beyond_skew",
+        "iat is 31 s after now (skew is 30 s).",
+        Some(sign(&c)),
+        req(obj),
+        Code::NotYetValid,
+    );
+
+    // policy_denied
+    let mut c = claims(0x54, obj);
+    c.exp = T0 + MAX_TTL + 1;
+    g.bad(
+        "lifetime_over_maximum",
+        "exp - iat is 604801 s, one second over the maximum lifetime.",
+        Some(sign(&c)),
+        req(obj),
+        Code::PolicyDenied,
+    );
+
+    // expired
+    g.bad(
+        "expired_at_exp",
+        "now == exp: exp is exact.",
+        Some(std_token.clone()),
+        req(obj).at(T0 + 3600),
+        Code::Expired,
+    );
+    g.bad(
+        "expired_after_exp",
+        "now == exp + 1.",
+        Some(std_token.clone()),
+        req(obj).at(T0 + 3601),
+        Code::Expired,
+    );
+    g.bad(
+        "expired_before_scope",
+        "An expired link asked for another object is expired: time is checked before scope.",
+        Some(std_token.clone()),
+        req("/reports/2026/q2.pdf").at(T0 + 3600),
+        Code::Expired,
+    );
+    let mut c = claims(0x55, obj);
+    c.exp = T0 + MAX_TTL + 1;
+    g.bad(
+        "expired_before_lifetime",
+        "A link both over the maximum lifetime and expired is expired.",
+        Some(sign(&c)),
+        req(obj).at(T0 + MAX_TTL + 1),
+        Code::Expired,
+    );
+
+    // Order of the request bindings: scope, host, IP, method.
+    let mut c = claims(0x56, obj);
+    c.host = Some(HostName::parse(HOST).unwrap());
+    c.ip = cidrs(&["203.0.113.0/24"]);
+    let bt = sign(&c);
+    g.bad(
+        "scope_before_host",
+        "Wrong object and wrong host: scope_mismatch.",
+        Some(bt.clone()),
+        req("/reports/2026/q2.pdf").host(Some("evil.example.net")),
+        Code::ScopeMismatch,
+    );
+    g.bad(
+        "host_before_ip",
+        "Wrong host and wrong client address: host_mismatch.",
+        Some(bt.clone()),
+        req(obj).host(Some("evil.example.net")).ip(Some("192.0.2.1")),
+        Code::HostMismatch,
+    );
+    g.bad(
+        "ip_before_method",
+        "Wrong client address and PUT: ip_mismatch.",
+        Some(bt),
+        req(obj).ip(Some("192.0.2.1")).method("PUT"),
+        Code::IpMismatch,
+    );
+
+    VectorFile {
+        format: "linkgate link v1".to_owned(),
+        keys: keys_text(),
+        time_rules: Rules {
+            skew_secs: SKEW,
+            max_ttl_secs: MAX_TTL,
+        },
+        valid: g.valid,
+        invalid: g.invalid,
+    }
+}
+
+fn vectors_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/v1.json")
+}
+
+#[test]
+fn vectors_match_committed_file() {
+    let generated = generate();
+    let value = serde_json::to_value(&generated).unwrap();
+    let path = vectors_path();
+    if std::env::var("LINKGATE_REGEN_VECTORS").as_deref() == Ok("1") {
+        let mut text = serde_json::to_string_pretty(&value).unwrap();
+        text.push('\n');
+        std::fs::write(&path, text).unwrap();
+        eprintln!("wrote {}", path.display());
+        return;
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with LINKGATE_REGEN_VECTORS=1 to create it)",
+            path.display()
+        )
+    });
+    let committed: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        committed == value,
+        "tests/vectors/v1.json differs from the generated vectors; if the change is intended, \
+         run `LINKGATE_REGEN_VECTORS=1 cargo test --test vectors` and review the diff"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Independent check of the committed file
+// ---------------------------------------------------------------------------
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("missing string {k}"))
+}
+
+fn opt_s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+    match v.get(k) {
+        Some(Value::Null) => None,
+        Some(Value::String(x)) => Some(x),
+        other => panic!("{k}: expected string or null, got {other:?}"),
+    }
+}
+
+#[test]
+fn committed_vectors_verify() {
+    let text = std::fs::read_to_string(vectors_path()).unwrap();
+    let file: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(s(&file, "format"), "linkgate link v1");
+    let ring = KeyRing::parse(s(&file, "keys")).unwrap();
+    assert!(ring.kids().count() >= 2);
+    let tr = &file["time_rules"];
+    let rules = TimeRules {
+        skew_secs: tr["skew_secs"].as_u64().unwrap(),
+        max_ttl_secs: tr["max_ttl_secs"].as_u64().unwrap(),
+    };
+    let valid = file["valid"].as_array().unwrap();
+    let invalid = file["invalid"].as_array().unwrap();
+    assert!(valid.len() >= 12, "{} valid vectors", valid.len());
+    assert!(invalid.len() >= 30, "{} invalid vectors", invalid.len());
+    let mut names = HashSet::new();
+    for v in valid.iter().chain(invalid) {
+        assert!(
+            names.insert(s(v, "name").to_owned()),
+            "duplicate vector name {}",
+            s(v, "name")
+        );
+        assert!(!s(v, "description").is_empty());
+    }
+
+    let run = |v: &Value| {
+        let r = &v["request"];
+        let client_ip: Option<IpAddr> = opt_s(r, "client_ip").map(|t| t.parse().unwrap());
+        let facts = RequestFacts {
+            raw_path: s(r, "path"),
+            token: opt_s(v, "token"),
+            method: Method::parse(s(r, "method")),
+            host: opt_s(r, "host"),
+            client_ip,
+            now: r["now"].as_u64().unwrap(),
+        };
+        verify(&ring, &rules, &facts)
+    };
+
+    for v in valid {
+        let name = s(v, "name");
+        let link = run(v).unwrap_or_else(|e| panic!("valid vector {name} refused: {} ({})", e.code, e.reason));
+        assert_eq!(link.claims().to_json(), v["claims"], "{name}: claims");
+        let raw = b64::decode(s(v, "token").as_bytes()).unwrap();
+        assert_eq!(hex(&raw[..raw.len() - 32]), s(v, "payload_hex"), "{name}: payload_hex");
+    }
+    for v in invalid {
+        let name = s(v, "name");
+        let want = s(v, "code");
+        assert!(Code::from_wire(want).is_some(), "{name}: unknown code {want}");
+        match run(v) {
+            Ok(_) => panic!("invalid vector {name} verified"),
+            Err(e) => assert_eq!(e.code.as_str(), want, "{name} (reason {})", e.reason),
+        }
+    }
+}

@@ -1,0 +1,569 @@
+#!/usr/bin/env python3
+"""Independent check of the linkgate link format v1 test vectors.
+
+A second implementation of docs/link-format.md (a verifier and a signer), written
+from the specification with the Python standard library only, run against
+tests/vectors/v1.json:
+
+- every valid vector must verify, give exactly the vector's claims, have the
+  vector's payload, and re-signing those claims must give the same token;
+- every invalid vector must be refused with exactly the vector's code.
+
+Prints one line per failure and a final "N passed, M failed"; exits 1 on any
+failure.
+
+    python3 tests/vectors/check_vectors.py [path/to/v1.json]
+"""
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import sys
+
+# --- constants (docs/link-format.md §3, §5) ----------------------------------
+
+VERSION = 0x01
+DOMAIN = b"linkgate-link-v1\x00"
+TAG_BYTES = 32
+MAX_TOKEN_CHARS = 2774
+MAX_PAYLOAD_BYTES = 2048
+MAX_CIDRS = 16
+MAX_KID = 32
+MAX_LABEL = 128
+MAX_HOST = 259
+MAX_FILENAME = 255
+MAX_CONTENT_TYPE = 127
+MAX_PATH = 1024
+MIN_KEY, MAX_KEY = 32, 64
+
+B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+B64_VALUE = {c: i for i, c in enumerate(B64_ALPHABET)}
+KID_CHARS = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+HOST_CHARS = set(b"abcdefghijklmnopqrstuvwxyz0123456789-.:[]")
+TCHARS = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~")
+HEX_DIGITS = set(b"0123456789abcdefABCDEF")
+
+# field tags (§4.2)
+KID, JTI, IAT, EXP, NBF, SCOPE, HOST, SUB, TENANT, IP, USES, MODE, FILENAME, CONTENT_TYPE = range(1, 15)
+MODES = {1: "stream", 2: "redirect"}
+
+
+class Refused(Exception):
+    """A refusal with its contract code."""
+
+    def __init__(self, code, why=""):
+        super().__init__(f"{code}: {why}")
+        self.code = code
+        self.why = why
+
+
+def malformed(why):
+    return Refused("token_malformed", why)
+
+
+def path_invalid(why):
+    return Refused("path_invalid", why)
+
+
+# --- §2 strict base64url ------------------------------------------------------
+
+def b64url_decode(text):
+    """Strict: alphabet only, no padding, length not 1 mod 4, zero trailing bits."""
+    if len(text) % 4 == 1:
+        raise ValueError("impossible length")
+    vals = []
+    for ch in text:
+        if ch not in B64_VALUE:
+            raise ValueError(f"character {ch!r}")
+        vals.append(B64_VALUE[ch])
+    rem = len(text) % 4
+    if rem == 2 and vals[-1] & 0x0F:
+        raise ValueError("non-canonical trailing bits")
+    if rem == 3 and vals[-1] & 0x03:
+        raise ValueError("non-canonical trailing bits")
+    padded = text + "=" * (-len(text) % 4)
+    return base64.urlsafe_b64decode(padded)
+
+
+def b64url_encode(data):
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+# --- §6 key ring --------------------------------------------------------------
+
+def valid_kid(b):
+    return 1 <= len(b) <= MAX_KID and all(c in KID_CHARS for c in b)
+
+
+def parse_keys(text):
+    ring = {}  # insertion-ordered: the first key signs
+    for entry in text.split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        if ":" not in entry:
+            raise ValueError("entry without ':'")
+        kid, key = entry.split(":", 1)
+        kid = kid.strip()
+        if not valid_kid(kid.encode("utf-8")):
+            raise ValueError(f"bad kid {kid!r}")
+        if kid in ring:
+            raise ValueError(f"duplicate kid {kid!r}")
+        raw = b64url_decode(key.strip().rstrip("="))
+        if not MIN_KEY <= len(raw) <= MAX_KEY:
+            raise ValueError(f"key {kid!r} has {len(raw)} bytes")
+        ring[kid] = raw
+    if not ring:
+        raise ValueError("no keys")
+    return ring
+
+
+# --- §7 canonical paths, §8 scopes --------------------------------------------
+
+def is_control(cp):
+    return cp <= 0x1F or 0x7F <= cp <= 0x9F
+
+
+def check_decoded_path(text, allow_trailing_slash):
+    """Steps 3-6 of §7 on decoded text; returns None or a reason."""
+    if not text.startswith("/"):
+        return "not_absolute"
+    if len(text.encode("utf-8")) > MAX_PATH:
+        return "too_long"
+    for ch in text:
+        if ch == "\x00":
+            return "nul"
+        if is_control(ord(ch)):
+            return "control_character"
+        if ch == "\\":
+            return "backslash"
+    rest = text[1:]
+    if rest == "":
+        return None if allow_trailing_slash else "empty_segment"
+    if allow_trailing_slash and rest.endswith("/"):
+        rest = rest[:-1]
+    for seg in rest.split("/"):
+        if seg == "":
+            return "empty_segment"
+        if seg in (".", ".."):
+            return "dot_segment"
+    return None
+
+
+def canonicalize(raw):
+    """§7: the canonical path of a raw (percent-encoded) request path."""
+    data = raw.encode("utf-8")
+    if not data.startswith(b"/"):
+        raise path_invalid("not_absolute")
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        b = data[i]
+        if b == 0x25:  # '%'
+            pair = data[i + 1:i + 3]
+            if len(pair) != 2 or not all(c in HEX_DIGITS for c in pair):
+                raise path_invalid("bad_percent_escape")
+            v = int(pair.decode("ascii"), 16)
+            if v == 0x2F:
+                raise path_invalid("encoded_slash")
+            if v == 0x5C:
+                raise path_invalid("backslash")
+            if v == 0x00:
+                raise path_invalid("nul")
+            out.append(v)
+            i += 3
+        else:
+            out.append(b)
+            i += 1
+    if len(out) > MAX_PATH:
+        raise path_invalid("too_long")
+    try:
+        text = bytes(out).decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise path_invalid("invalid_utf8") from None
+    why = check_decoded_path(text, allow_trailing_slash=False)
+    if why:
+        raise path_invalid(why)
+    return text
+
+
+def valid_scope(text):
+    return check_decoded_path(text, allow_trailing_slash=text.endswith("/")) is None
+
+
+def scope_covers(scope, path):
+    if scope.endswith("/"):
+        return path.startswith(scope)
+    return path == scope
+
+
+# --- §4 payload ---------------------------------------------------------------
+
+def utf8(value, what):
+    try:
+        return value.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise malformed(f"{what} is not UTF-8") from None
+
+
+def u64(value, what):
+    if len(value) != 8:
+        raise malformed(f"{what} must be 8 bytes")
+    return int.from_bytes(value, "big")
+
+
+def printable_label(value, what, no_at):
+    if not 1 <= len(value) <= MAX_LABEL or not all(0x21 <= c <= 0x7E for c in value):
+        raise malformed(f"bad {what}")
+    if no_at and b"@" in value:
+        raise malformed(f"{what} contains @")
+    return value.decode("ascii")
+
+
+def valid_content_type(value):
+    if not 1 <= len(value) <= MAX_CONTENT_TYPE or not all(0x20 <= c <= 0x7E for c in value):
+        return False
+    essence = value.split(b";", 1)[0].rstrip(b" ")
+    if b"/" not in essence:
+        return False
+    t, st = essence.split(b"/", 1)
+    return bool(t) and bool(st) and all(c in TCHARS for c in t) and all(c in TCHARS for c in st)
+
+
+def valid_filename(text):
+    if not 1 <= len(text.encode("utf-8")) <= MAX_FILENAME:
+        return False
+    if any(is_control(ord(c)) or c in "/\\" for c in text):
+        return False
+    return text not in (".", "..")
+
+
+def is_v4_mapped(addr16):
+    return addr16[:10] == b"\x00" * 10 and addr16[10:12] == b"\xff\xff"
+
+
+def decode_ip(value):
+    """§4.3: returns a list of (family, address bytes, prefix)."""
+    entries = []
+    i = 0
+    while i < len(value):
+        family = value[i]
+        if family == 4:
+            size, bits = 4, 32
+        elif family == 6:
+            size, bits = 16, 128
+        else:
+            raise malformed("ip family")
+        if i + 1 + size + 1 > len(value):
+            raise malformed("ip entry cut short")
+        addr = value[i + 1:i + 1 + size]
+        prefix = value[i + 1 + size]
+        if prefix > bits:
+            raise malformed("ip prefix length")
+        n = int.from_bytes(addr, "big")
+        if n & ((1 << (bits - prefix)) - 1):
+            raise malformed("ip host bits set")
+        if family == 6 and is_v4_mapped(addr):
+            raise malformed("IPv4-mapped network as family 6")
+        entries.append((family, addr, prefix))
+        if len(entries) > MAX_CIDRS:
+            raise malformed("too many ip entries")
+        i += 1 + size + 1
+    if not entries:
+        raise malformed("empty ip list")
+    return entries
+
+
+def cidr_text(entry):
+    family, addr, prefix = entry
+    a = ipaddress.IPv4Address(addr) if family == 4 else ipaddress.IPv6Address(addr)
+    return f"{a}/{prefix}"
+
+
+def decode_token(text):
+    """§2-§4: returns (claims dict, payload, tag). Raises token_malformed."""
+    if not 1 <= len(text) <= MAX_TOKEN_CHARS:
+        raise malformed("length")
+    try:
+        raw = b64url_decode(text)
+    except ValueError as e:
+        raise malformed(f"base64url: {e}") from None
+    if len(raw) < 1 + TAG_BYTES:
+        raise malformed("truncated")
+    payload, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
+    if payload[0] != VERSION:
+        raise malformed("version")
+    c = {}
+    pos, last = 1, 0
+    while pos < len(payload):
+        if pos + 3 > len(payload):
+            raise malformed("field header overrun")
+        t = payload[pos]
+        n = int.from_bytes(payload[pos + 1:pos + 3], "big")
+        if pos + 3 + n > len(payload):
+            raise malformed("field value overrun")
+        v = payload[pos + 3:pos + 3 + n]
+        pos += 3 + n
+        if not KID <= t <= CONTENT_TYPE:
+            raise malformed(f"unknown tag {t:#04x}")
+        if t <= last:
+            raise malformed("fields out of order or repeated")
+        last = t
+        if t == KID:
+            if not valid_kid(v):
+                raise malformed("kid")
+            c["kid"] = v.decode("ascii")
+        elif t == JTI:
+            if len(v) != 16:
+                raise malformed("jti must be 16 bytes")
+            c["jti"] = v.hex()
+        elif t == IAT:
+            c["iat"] = u64(v, "iat")
+        elif t == EXP:
+            c["exp"] = u64(v, "exp")
+        elif t == NBF:
+            c["nbf"] = u64(v, "nbf")
+        elif t == SCOPE:
+            s = utf8(v, "scope")
+            if not valid_scope(s):
+                raise malformed("scope")
+            c["scope"] = s
+        elif t == HOST:
+            if not 1 <= len(v) <= MAX_HOST or not all(b in HOST_CHARS for b in v):
+                raise malformed("host")
+            if v.endswith(b".") or b".:" in v:
+                raise malformed("host")
+            c["host"] = v.decode("ascii")
+        elif t == SUB:
+            c["sub"] = printable_label(v, "sub", no_at=True)
+        elif t == TENANT:
+            c["tenant"] = printable_label(v, "tenant", no_at=False)
+        elif t == IP:
+            c["ip"] = decode_ip(v)
+        elif t == USES:
+            if len(v) != 4:
+                raise malformed("uses must be 4 bytes")
+            u = int.from_bytes(v, "big")
+            if u < 1:
+                raise malformed("uses must be at least 1")
+            c["uses"] = u
+        elif t == MODE:
+            if len(v) != 1 or v[0] not in MODES:
+                raise malformed("mode")
+            c["mode"] = MODES[v[0]]
+        elif t == FILENAME:
+            s = utf8(v, "filename")
+            if not valid_filename(s):
+                raise malformed("filename")
+            c["filename"] = s
+        elif t == CONTENT_TYPE:
+            if not valid_content_type(v):
+                raise malformed("content_type")
+            c["content_type"] = v.decode("ascii")
+    for required in ("kid", "jti", "iat", "exp", "scope"):
+        if required not in c:
+            raise malformed(f"missing {required}")
+    if not c["exp"] > c["iat"]:
+        raise malformed("exp must be after iat")
+    if "nbf" in c and not c["nbf"] < c["exp"]:
+        raise malformed("nbf must be before exp")
+    return c, payload, tag
+
+
+def claims_json(c):
+    """§10."""
+    out = {"version": VERSION}
+    for k, v in c.items():
+        out[k] = [cidr_text(e) for e in v] if k == "ip" else v
+    return out
+
+
+# --- §5 tag -------------------------------------------------------------------
+
+def compute_tag(key, payload):
+    return hmac.new(key, DOMAIN + payload, hashlib.sha256).digest()
+
+
+# --- §9 verification ------------------------------------------------------------
+
+def ascii_lower(s):
+    return "".join(chr(ord(ch) + 32) if "A" <= ch <= "Z" else ch for ch in s)
+
+
+def host_has_port(h):
+    return ("]:" in h) if h.startswith("[") else (":" in h)
+
+
+def host_matches(claim, header):
+    req = header.rstrip(".")
+    if ascii_lower(req) == claim:
+        return True
+    if host_has_port(claim):
+        return False
+    if req.startswith("["):
+        end = req.find("]")
+        bare = req[:end + 1] if end >= 0 else req
+    elif req.count(":") == 1:
+        bare = req.split(":", 1)[0].rstrip(".")
+    else:
+        bare = req
+    return ascii_lower(bare) == claim
+
+
+def ip_allowed(entries, client):
+    addr = ipaddress.ip_address(client)
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    family = 4 if addr.version == 4 else 6
+    bits = 32 if family == 4 else 128
+    n = int(addr)
+    for fam, net, prefix in entries:
+        if fam != family:
+            continue
+        mask = ((1 << prefix) - 1) << (bits - prefix)
+        if n & mask == int.from_bytes(net, "big"):
+            return True
+    return False
+
+
+def verify(ring, rules, token, req):
+    """Returns the claims dict of a valid link; raises Refused otherwise."""
+    path = canonicalize(req["path"])
+    if token is None or token == "":
+        raise Refused("token_missing")
+    c, payload, tag = decode_token(token)
+    key = ring.get(c["kid"])
+    if key is None:
+        raise Refused("key_unknown")
+    if not hmac.compare_digest(compute_tag(key, payload), tag):
+        raise Refused("signature_invalid")
+    now = req["now"]
+    horizon = now + rules["skew_secs"]
+    if c["iat"] > horizon:
+        raise Refused("not_yet_valid", "iat")
+    if "nbf" in c and c["nbf"] > horizon:
+        raise Refused("not_yet_valid", "nbf")
+    if not now < c["exp"]:
+        raise Refused("expired")
+    if c["exp"] - c["iat"] > rules["max_ttl_secs"]:
+        raise Refused("policy_denied", "lifetime")
+    if not scope_covers(c["scope"], path):
+        raise Refused("scope_mismatch")
+    if "host" in c and (req["host"] is None or not host_matches(c["host"], req["host"])):
+        raise Refused("host_mismatch")
+    if "ip" in c and (req["client_ip"] is None or not ip_allowed(c["ip"], req["client_ip"])):
+        raise Refused("ip_mismatch")
+    method = req["method"]
+    if not (method in ("GET", "HEAD") or (method == "POST" and "uses" in c)):
+        raise Refused("method_not_allowed")
+    return c
+
+
+# --- signer (§4, §5), to check that valid tokens are reproducible ---------------
+
+def encode_ip_text(text):
+    net = ipaddress.ip_network(text, strict=True)
+    if net.version == 6 and net.network_address.ipv4_mapped is not None and net.prefixlen >= 96:
+        return bytes([4]) + net.network_address.ipv4_mapped.packed + bytes([net.prefixlen - 96])
+    return bytes([net.version]) + net.network_address.packed + bytes([net.prefixlen])
+
+
+def sign(claims, key):
+    def field(tag, value):
+        return bytes([tag]) + len(value).to_bytes(2, "big") + value
+
+    p = bytearray([VERSION])
+    p += field(KID, claims["kid"].encode("ascii"))
+    p += field(JTI, bytes.fromhex(claims["jti"]))
+    p += field(IAT, claims["iat"].to_bytes(8, "big"))
+    p += field(EXP, claims["exp"].to_bytes(8, "big"))
+    if "nbf" in claims:
+        p += field(NBF, claims["nbf"].to_bytes(8, "big"))
+    p += field(SCOPE, claims["scope"].encode("utf-8"))
+    for tag, name in ((HOST, "host"), (SUB, "sub"), (TENANT, "tenant")):
+        if name in claims:
+            p += field(tag, claims[name].encode("ascii"))
+    if "ip" in claims:
+        p += field(IP, b"".join(encode_ip_text(t) for t in claims["ip"]))
+    if "uses" in claims:
+        p += field(USES, claims["uses"].to_bytes(4, "big"))
+    if "mode" in claims:
+        p += field(MODE, bytes([{"stream": 1, "redirect": 2}[claims["mode"]]]))
+    if "filename" in claims:
+        p += field(FILENAME, claims["filename"].encode("utf-8"))
+    if "content_type" in claims:
+        p += field(CONTENT_TYPE, claims["content_type"].encode("ascii"))
+    assert len(p) <= MAX_PAYLOAD_BYTES
+    return b64url_encode(bytes(p) + compute_tag(key, bytes(p)))
+
+
+# --- driver -------------------------------------------------------------------
+
+def main(argv):
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = argv[1] if len(argv) > 1 else os.path.join(here, "v1.json")
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    if data.get("format") != "linkgate link v1":
+        print(f"unexpected format {data.get('format')!r}")
+        return 1
+    ring = parse_keys(data["keys"])
+    rules = data["time_rules"]
+    passed = failed = 0
+    seen = set()
+
+    def fail(name, msg):
+        nonlocal failed
+        failed += 1
+        print(f"FAIL {name}: {msg}")
+
+    for v in data["valid"]:
+        name = v["name"]
+        if name in seen:
+            fail(name, "duplicate name")
+            continue
+        seen.add(name)
+        try:
+            c = verify(ring, rules, v["token"], v["request"])
+        except Refused as e:
+            fail(name, f"refused with {e.code} ({e.why}), expected valid")
+            continue
+        got = claims_json(c)
+        if got != v["claims"]:
+            fail(name, f"claims differ:\n  got  {got}\n  want {v['claims']}")
+            continue
+        payload = b64url_decode(v["token"])[:-TAG_BYTES]
+        if payload.hex() != v["payload_hex"]:
+            fail(name, "payload_hex differs")
+            continue
+        resigned = sign(v["claims"], ring[v["claims"]["kid"]])
+        if resigned != v["token"]:
+            fail(name, "re-signing the claims gives a different token")
+            continue
+        passed += 1
+
+    for v in data["invalid"]:
+        name = v["name"]
+        if name in seen:
+            fail(name, "duplicate name")
+            continue
+        seen.add(name)
+        try:
+            verify(ring, rules, v["token"], v["request"])
+        except Refused as e:
+            if e.code == v["code"]:
+                passed += 1
+            else:
+                fail(name, f"refused with {e.code} ({e.why}), expected {v['code']}")
+            continue
+        fail(name, f"verified, expected {v['code']}")
+
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
