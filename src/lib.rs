@@ -4,6 +4,7 @@
 //!   verification). No I/O; builds for the host and for wasm32.
 //! - `edge` (wasm32 only): the Cloudflare Worker glue.
 
-#![forbid(unsafe_code)]
-
 pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+pub mod edge;

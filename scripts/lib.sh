@@ -1,0 +1,61 @@
+# Shared helpers for linkgate's scripts. Source it; do not run it.
+# Every install step is idempotent: it checks first and skips what is there.
+
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+export WRANGLER_SEND_METRICS=false
+export CI="${CI:-}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+WORKER_BUILD_VERSION=0.8.7
+
+# The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+ensure_wasm_target() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding rust target wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+ensure_worker_build() {
+  if ! worker-build --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
+    say "installing worker-build $WORKER_BUILD_VERSION (a few minutes, once)"
+    cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+  fi
+  local want; want="$(wasm_bindgen_version)"
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $want\$"; then
+    say "installing wasm-bindgen-cli $want (a few minutes, once)"
+    # --locked makes resolution fail for this crate; see shared/ENVIRONMENT.md.
+    cargo install wasm-bindgen-cli --version "$want" --force
+  fi
+}
+
+ensure_node_modules() {
+  local stamp="$ROOT/node_modules/.linkgate-stamp"
+  if [[ ! -f "$stamp" || "$ROOT/package-lock.json" -nt "$stamp" ]]; then
+    say "installing node packages (wrangler, miniflare, esbuild, binaryen)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+}
+
+# Build the release worker into build/ (index.js, index_bg.wasm, worker/shim.mjs).
+build_worker() {
+  ensure_wasm_target
+  ensure_worker_build
+  ensure_node_modules
+  say "building the worker (worker-build --release)"
+  (
+    cd "$ROOT"
+    WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen" \
+    ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild" \
+    WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt" \
+      worker-build --release
+  )
+}

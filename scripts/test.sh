@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Run every linkgate test on this machine, installing what is missing first.
+#
+#   scripts/test.sh            everything
+#   SKIP_E2E=1 scripts/test.sh native tests only (no wasm build, no workerd)
+#   FUZZ_SECS=N                length of the fuzz smoke pass per target (default 20; 0 skips)
+#
+# Stages: native unit/property/vector/CLI tests, the independent Python check
+# of the test vectors, the wasm32 core build, a fuzz smoke pass, the release
+# worker build, and the end-to-end suite against the real worker in workerd.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+say "native tests (unit, property, vectors, CLI)"
+cargo test --release --all-targets 2>&1 | tee target/test-native.log
+# Pipes hide cargo's status; fail if any test binary failed.
+if grep -qE '^test result: FAILED|^error(\[|:)' target/test-native.log; then
+  say "native tests failed"; exit 1
+fi
+
+if [[ -f tests/vectors/check_vectors.py ]]; then
+  say "test vectors, independent Python implementation"
+  python3 tests/vectors/check_vectors.py
+fi
+
+say "core builds for wasm32-unknown-unknown"
+ensure_wasm_target
+cargo build --lib --release --target wasm32-unknown-unknown
+
+if [[ "${FUZZ_SECS:-20}" != "0" && -x scripts/fuzz-smoke.sh ]]; then
+  say "fuzz smoke pass (${FUZZ_SECS:-20}s per target)"
+  scripts/fuzz-smoke.sh
+fi
+
+if [[ -n "${SKIP_E2E:-}" ]]; then
+  say "SKIP_E2E set: skipping the worker build and end-to-end tests"
+  exit 0
+fi
+
+build_worker
+say "end-to-end tests (release worker in workerd via Miniflare)"
+cargo build --release --bin linkgate
+node --test --test-concurrency=1 tests/e2e/

@@ -1,0 +1,93 @@
+// Shared setup for the end-to-end tests: the real release worker
+// (build/index.js + wasm) in workerd through Miniflare, with real local KV,
+// R2 and Cache, and the native `linkgate` CLI to mint links.
+
+import { Miniflare } from "miniflare";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomBytes } from "node:crypto";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const CLI = process.env.LINKGATE_CLI ?? join(ROOT, "target", "release", "linkgate");
+export const HOST = "files.example.test";
+export const BASE = `https://${HOST}`;
+
+export function newKeyEntry(kid) {
+  return `${kid}:${randomBytes(32).toString("base64url")}`;
+}
+
+/** Mint a link with the native CLI; returns {url, token, jti, expires_at}. */
+export function sign(keys, args) {
+  const out = execFileSync(CLI, ["sign", "--json", "--base", BASE, ...args], {
+    env: { ...process.env, LINKGATE_KEYS: keys },
+    encoding: "utf8",
+  });
+  return JSON.parse(out);
+}
+
+/** Path + query of a minted URL, re-rooted on another path if asked. */
+export function linkFor(minted, path) {
+  const u = new URL(minted.url);
+  return `${BASE}${path ?? u.pathname}?lg=${minted.token}`;
+}
+
+export const now = () => Math.floor(Date.now() / 1000);
+
+/**
+ * Start the worker. `vars` override wrangler.toml defaults; `omit` drops
+ * bindings (to simulate an unreachable store).
+ */
+export async function startWorker({ keys, vars = {}, omit = [], logs = null } = {}) {
+  const persist = mkdtempSync(join(tmpdir(), "linkgate-e2e-"));
+  const opts = {
+    scriptPath: join(ROOT, "build", "index.js"),
+    modules: true,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2025-11-01",
+    kvNamespaces: omit.includes("LINKGATE_DENYLIST") ? [] : ["LINKGATE_DENYLIST"],
+    r2Buckets: ["LINKGATE_FILES"],
+    cache: true,
+    cachePersist: join(persist, "cache"),
+    kvPersist: join(persist, "kv"),
+    r2Persist: join(persist, "r2"),
+    bindings: { LINKGATE_KEYS: keys, ...vars },
+  };
+  if (logs) {
+    opts.handleRuntimeStdio = (stdout, stderr) => {
+      stdout.on("data", (d) => logs.push(d.toString()));
+      stderr.on("data", (d) => logs.push(d.toString()));
+    };
+  }
+  const mf = new Miniflare(opts);
+  await mf.ready;
+  const kv = omit.includes("LINKGATE_DENYLIST") ? null : await mf.getKVNamespace("LINKGATE_DENYLIST");
+  const r2 = await mf.getR2Bucket("LINKGATE_FILES");
+  return {
+    mf,
+    kv,
+    r2,
+    persist,
+    fetch: (url, init = {}) => mf.dispatchFetch(url, { redirect: "manual", ...init }),
+    async stop() {
+      await mf.dispose();
+      rmSync(persist, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Read a problem response and check the contract's invariants on it. */
+export async function problem(res, assert, status, code, token) {
+  const text = await res.text();
+  assert.equal(res.status, status, `status for ${code}: ${text}`);
+  assert.equal(res.headers.get("content-type"), "application/problem+json");
+  assert.equal(res.headers.get("cache-control"), "no-store");
+  const body = JSON.parse(text);
+  assert.equal(body.code, code);
+  assert.equal(body.status, status);
+  assert.ok(body.detail && body.detail.length > 0, "problem has a detail");
+  if (token) assert.ok(!text.includes(token), "problem body never echoes the token");
+  return body;
+}
