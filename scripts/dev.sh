@@ -35,11 +35,13 @@ if [[ ! -f .dev.vars ]]; then
 fi
 
 DEMO="$STATE/demo-hello.txt"
-if [[ ! -f "$DEMO" ]]; then
+# The marker is written only after a successful upload, so a failed run retries.
+if [[ ! -f "$STATE/.demo-uploaded" ]]; then
   say "uploading the demo file into local R2 (linkgate-files/demo/hello.txt)"
   printf 'Hello from linkgate.\nThis file was served through a signed, expiring link.\n' > "$DEMO"
   wrangler r2 object put linkgate-files/demo/hello.txt --file "$DEMO" --content-type text/plain \
     --local --persist-to "$STATE" >/dev/null
+  touch "$STATE/.demo-uploaded"
 fi
 
 if curl -s -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
