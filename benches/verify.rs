@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac};
 use linkgate::core::b64;
 use linkgate::core::ip::Cidr;
-use linkgate::core::token::{Claims, HostName, Jti, Label, Field, LINK_DOMAIN, TAG_BYTES};
+use linkgate::core::token::{tag_matches, Claims, Field, HostName, Jti, Label, UnverifiedToken, LINK_DOMAIN, TAG_BYTES};
 use linkgate::core::verify::{verify, Method, RequestFacts, TimeRules};
-use linkgate::core::{KeyId, KeyRing, Scope};
+use linkgate::core::{CanonicalPath, KeyId, KeyRing, Scope};
 use sha2::Sha256;
 
 const T0: u64 = 1_800_000_000;
@@ -95,6 +95,17 @@ fn main() {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
+    // Where the time goes (one pass each, for the performance notes).
+    let budget_part = budget / 6;
+    let parts = [
+        ("  base64url decode", time_per_iter(|| { black_box(b64::decode(black_box(token.as_bytes())).is_ok()); }, budget_part)),
+        ("  token decode (b64 + claims)", time_per_iter(|| { black_box(UnverifiedToken::decode(black_box(&token)).is_ok()); }, budget_part)),
+        ("  path canonicalize", time_per_iter(|| { black_box(CanonicalPath::from_request(black_box(facts.raw_path)).is_ok()); }, budget_part)),
+        ("  tag check (pre-keyed HMAC)", time_per_iter(|| { black_box(tag_matches(ring.signing_key(), black_box(&payload), black_box(&raw[raw.len() - TAG_BYTES..]))); }, budget_part)),
+    ];
+    for (name, ns) in parts {
+        println!("{name:<34}{ns:8.0} ns/op");
+    }
     let full = median(&mut full_ns);
     let bare = median(&mut bare_ns);
     println!("token: {} chars, signing input: {} bytes", token.len(), LINK_DOMAIN.len() + payload.len());

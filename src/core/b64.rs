@@ -22,7 +22,8 @@ pub fn encode(input: &[u8]) -> String {
     let mut out = String::with_capacity(encoded_len(input.len()));
     let mut chunks = input.chunks_exact(3);
     for c in &mut chunks {
-        let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
+        let &[a, b, c] = c else { break };
+        let n = (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c);
         for shift in [18u32, 12, 6, 0] {
             out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
         }
@@ -44,17 +45,25 @@ pub fn encode(input: &[u8]) -> String {
     out
 }
 
+/// Reverse alphabet: 6-bit value, or `INVALID`. A table instead of range
+/// matches keeps decoding branch-light (it runs on every request).
+const INVALID: u8 = 0xFF;
+const DECODE: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 #[inline]
 fn value(c: u8) -> Option<u32> {
-    let v = match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
+    match DECODE[usize::from(c)] {
+        INVALID => None,
+        v => Some(u32::from(v)),
+    }
 }
 
 /// Why a base64url text was refused.
@@ -76,10 +85,13 @@ pub fn decode(input: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::with_capacity(input.len() / 4 * 3 + 2);
     let mut chunks = input.chunks_exact(4);
     for c in &mut chunks {
-        let mut n = 0u32;
-        for &b in c {
-            n = (n << 6) | value(b).ok_or(DecodeError::InvalidCharacter)?;
+        let &[a, b, c2, d] = c else { return Err(DecodeError::InvalidLength) };
+        let [a, b, c2, d] = [a, b, c2, d].map(|x| DECODE[usize::from(x)]);
+        // One check for the whole quad: INVALID has its top bits set.
+        if (a | b | c2 | d) & 0xC0 != 0 {
+            return Err(DecodeError::InvalidCharacter);
         }
+        let n = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c2) << 6) | u32::from(d);
         out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
     }
     match *chunks.remainder() {

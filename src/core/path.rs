@@ -76,16 +76,18 @@ fn check_decoded(path: &str, allow_trailing_slash: bool) -> Result<(), PathError
     if path.len() > MAX_PATH_BYTES {
         return Err(PathError::TooLong);
     }
-    for ch in path.chars() {
-        if ch == '\0' {
-            return Err(PathError::Nul);
+    // Byte-wise on valid UTF-8 (this runs on every request): C0 controls and
+    // DEL are single bytes; C1 controls U+0080..U+009F are 0xC2 0x80..0x9F.
+    let mut prev = 0u8;
+    for &b in path.as_bytes() {
+        match b {
+            0 => return Err(PathError::Nul),
+            0x01..=0x1F | 0x7F => return Err(PathError::ControlCharacter),
+            0x80..=0x9F if prev == 0xC2 => return Err(PathError::ControlCharacter),
+            b'\\' => return Err(PathError::Backslash),
+            _ => {}
         }
-        if ch.is_control() {
-            return Err(PathError::ControlCharacter);
-        }
-        if ch == '\\' {
-            return Err(PathError::Backslash);
-        }
+        prev = b;
     }
     if rest.is_empty() {
         // "/" alone: only meaningful as the all-objects prefix.
@@ -115,6 +117,11 @@ impl CanonicalPath {
     /// Canonicalize the path of a request URL (still percent-encoded):
     /// percent-decode exactly once and refuse anything ambiguous.
     pub fn from_request(raw: &str) -> Result<CanonicalPath, PathError> {
+        // Fast path: nothing to decode, and `raw` is already UTF-8.
+        if !raw.contains('%') {
+            check_decoded(raw, false)?;
+            return Ok(CanonicalPath(raw.to_owned()));
+        }
         let raw = raw.as_bytes();
         if raw.first() != Some(&b'/') {
             return Err(PathError::NotAbsolute);
