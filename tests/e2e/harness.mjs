@@ -64,7 +64,18 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null } = 
   const mf = new Miniflare(opts);
   await mf.ready;
   const kv = omit.includes("LINKGATE_DENYLIST") ? null : await mf.getKVNamespace("LINKGATE_DENYLIST");
-  const r2 = await mf.getR2Bucket("LINKGATE_FILES");
+  const bucket = await mf.getR2Bucket("LINKGATE_FILES");
+  // Miniflare's proxy only accepts byte views that cover their whole buffer;
+  // Node's pooled Buffers do not, so copy them into a fresh Uint8Array.
+  const r2 = new Proxy(bucket, {
+    get(target, prop) {
+      if (prop === "put") {
+        return (key, value, opts) => target.put(key, value instanceof Uint8Array ? new Uint8Array(value) : value, opts);
+      }
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
   return {
     mf,
     kv,
