@@ -38,6 +38,18 @@ pub fn bearer_matches(authorization: Option<&str>, expected: &str) -> bool {
     core::hint::black_box(diff) == 0
 }
 
+/// Every admin route as (method, OpenAPI path template). `docs/admin-api.yaml`
+/// must describe exactly these (checked by `tests/openapi.rs`).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/_linkgate/links"),
+    ("POST", "/_linkgate/inspect"),
+    ("POST", "/_linkgate/revocations"),
+    ("GET", "/_linkgate/revocations"),
+    ("DELETE", "/_linkgate/revocations/{scope}/{value}"),
+    ("GET", "/_linkgate/events"),
+    ("PUT", "/_linkgate/files/{path}"),
+];
+
 /// An admin call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -403,6 +415,15 @@ mod tests {
         assert!(!bearer_matches(Some("s3cret"), "s3cret"));
         assert!(!bearer_matches(None, "s3cret"));
         assert!(!bearer_matches(Some("Bearer "), ""));
+    }
+
+    #[test]
+    fn every_listed_route_is_routed() {
+        for (method, template) in ROUTES {
+            let path = template.replace("{scope}", "sub").replace("{value}", "u1").replace("{path}", "a/b.pdf");
+            let m = Method::parse(method);
+            assert!(route(m, &path).is_ok(), "{method} {path}");
+        }
     }
 
     #[test]
