@@ -347,6 +347,50 @@ pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
     Ok(RevokeRequest { scope, value, reason, actor: j.actor, link_expires_at: j.link_expires_at })
 }
 
+/// What `POST /_linkgate/inspect` found out about a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// Only authenticated claims (the tag verified).
+    pub claims: Option<super::token::Claims>,
+    /// None: valid for what could be checked.
+    pub code: Option<super::code::Code>,
+    pub reason: &'static str,
+    /// Which checks ran (host, IP and method need a real request).
+    pub checked: Vec<&'static str>,
+}
+
+/// Inspect a token: decoding, key, tag, time window, and scope when a path
+/// is given. Host, IP and method bindings are not request-independent and
+/// are reported as unchecked.
+pub fn inspect(keys: &super::keys::KeyRing, rules: &super::verify::TimeRules, token: &str, raw_path: Option<&str>, now: u64) -> Inspection {
+    use super::code::Code;
+    let refused = |code, reason, claims, checked| Inspection { claims, code: Some(code), reason, checked };
+    let t = match super::token::UnverifiedToken::decode(token) {
+        Ok(t) => t,
+        Err(e) => return refused(Code::TokenMalformed, e.name(), None, vec![]),
+    };
+    let Some(key) = keys.get(t.kid().as_str()) else {
+        return refused(Code::KeyUnknown, "unknown_kid", None, vec![]);
+    };
+    let claims = match t.verify_tag(key) {
+        Ok(c) => c,
+        Err(_) => return refused(Code::SignatureInvalid, "bad_tag", None, vec!["signature"]),
+    };
+    let mut checked = vec!["signature", "time"];
+    if let Err((code, reason)) = super::verify::check_time(&claims, now, rules) {
+        return refused(code, reason, Some(claims), checked);
+    }
+    if let Some(raw) = raw_path {
+        checked.push("scope");
+        match CanonicalPath::from_request(raw) {
+            Err(e) => return refused(Code::PathInvalid, e.as_str(), Some(claims), checked),
+            Ok(p) if !claims.scope.covers(&p) => return refused(Code::ScopeMismatch, "outside_scope", Some(claims), checked),
+            Ok(_) => {}
+        }
+    }
+    Inspection { claims: Some(claims), code: None, reason: "", checked }
+}
+
 /// Listing parameters shared by revocations and events.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
@@ -495,6 +539,29 @@ mod tests {
         assert_eq!(r.raw_path.as_deref(), Some("/a%20b"));
         assert_eq!(parse_inspect(br#"{"link":"https://h/a"}"#).unwrap_err().field, "link");
         assert_eq!(parse_inspect(br#"{}"#).unwrap_err().field, "link");
+    }
+
+    #[test]
+    fn inspection() {
+        use crate::core::b64;
+        use crate::core::keys::KeyRing;
+        use crate::core::mint::{Expiry, LinkRequest};
+        use crate::core::verify::TimeRules;
+        use crate::core::Code;
+        let ring = KeyRing::parse(&format!("k:{}", b64::encode(&[5; 32]))).unwrap();
+        let req = LinkRequest { path: "/a/b".into(), expiry: Some(Expiry::Ttl(60)), ..Default::default() };
+        let c = req.build(ring.signing_key().kid().clone(), Jti([3; 16]), 1000, 3600).unwrap();
+        let t = c.sign(ring.signing_key()).unwrap();
+        let rules = TimeRules::default();
+        let ok = inspect(&ring, &rules, &t, Some("/a/b"), 1001);
+        assert_eq!((ok.code, ok.checked.as_slice()), (None, &["signature", "time", "scope"][..]));
+        assert_eq!(inspect(&ring, &rules, &t, Some("/a/c"), 1001).code, Some(Code::ScopeMismatch));
+        assert_eq!(inspect(&ring, &rules, &t, None, 1060).code, Some(Code::Expired));
+        assert!(inspect(&ring, &rules, &t, None, 1060).claims.is_some());
+        assert_eq!(inspect(&ring, &rules, "AAAA", None, 1001).code, Some(Code::TokenMalformed));
+        let other = KeyRing::parse(&format!("k:{}", b64::encode(&[6; 32]))).unwrap();
+        let bad = inspect(&other, &rules, &t, None, 1001);
+        assert_eq!((bad.code, bad.claims), (Some(Code::SignatureInvalid), None));
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub enum Outcome {
     NotModified,
     /// Refused with a problem response.
     Refused,
+    /// An admin API call (the action is in `reason`).
+    Admin,
 }
 
 /// One decision.

@@ -8,6 +8,7 @@
 use core::fmt;
 
 use super::keys::{KeyRing, KeyRingError};
+use super::policy::{Policy, PolicyError};
 use super::verify::{TimeRules, DEFAULT_MAX_TTL_SECS, DEFAULT_SKEW_SECS};
 
 /// Default KV `cacheTtl` for denylist reads (KV's minimum is 30 s).
@@ -32,6 +33,12 @@ pub struct EdgeConfig {
     pub edge_cache_ttl_secs: u64,
     pub edge_cache_max_bytes: u64,
     pub max_age_cap_secs: u64,
+    /// Classification rules (`LINKGATE_POLICY`).
+    pub policy: Policy,
+    /// Admin API bearer token (`LINKGATE_ADMIN_TOKEN`); None = admin API off.
+    pub admin_token: Option<String>,
+    /// Base URL of minted links (`LINKGATE_PUBLIC_URL`); None = the request's origin.
+    pub public_url: Option<String>,
 }
 
 /// A setting that is present but wrong.
@@ -41,6 +48,7 @@ pub enum ConfigError {
     Keys(KeyRingError),
     BadNumber { name: &'static str },
     BadFlag { name: &'static str },
+    Policy(PolicyError),
 }
 
 impl fmt::Display for ConfigError {
@@ -50,6 +58,7 @@ impl fmt::Display for ConfigError {
             ConfigError::Keys(e) => write!(f, "{e}"),
             ConfigError::BadNumber { name } => write!(f, "{name} must be a whole number of seconds"),
             ConfigError::BadFlag { name } => write!(f, "{name} must be on or off"),
+            ConfigError::Policy(e) => write!(f, "{e}"),
         }
     }
 }
@@ -89,6 +98,9 @@ impl EdgeConfig {
             edge_cache_ttl_secs: number(get, "LINKGATE_EDGE_CACHE_TTL_SECS", DEFAULT_EDGE_CACHE_TTL_SECS)?,
             edge_cache_max_bytes: number(get, "LINKGATE_EDGE_CACHE_MAX_BYTES", DEFAULT_EDGE_CACHE_MAX_BYTES)?,
             max_age_cap_secs: number(get, "LINKGATE_MAX_AGE_SECS", DEFAULT_MAX_AGE_CAP_SECS)?,
+            policy: Policy::parse(&get("LINKGATE_POLICY").unwrap_or_default()).map_err(ConfigError::Policy)?,
+            admin_token: get("LINKGATE_ADMIN_TOKEN").filter(|s| !s.trim().is_empty()),
+            public_url: get("LINKGATE_PUBLIC_URL").map(|s| s.trim().trim_end_matches('/').to_owned()).filter(|s| !s.is_empty()),
         })
     }
 }
@@ -112,6 +124,8 @@ mod tests {
         assert_eq!(c.resume_grace_secs, 0);
         assert!(c.edge_cache);
         assert!(c.refresh_url.is_none());
+        assert!(c.admin_token.is_none());
+        assert_eq!(c.policy, Policy::default());
         let c = EdgeConfig::from_lookup(&lookup(&[
             ("LINKGATE_KEYS", &key),
             ("LINKGATE_CLOCK_SKEW_SECS", "5"),
@@ -140,5 +154,9 @@ mod tests {
             EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_EDGE_CACHE", "maybe")])).unwrap_err(),
             ConfigError::BadFlag { name: "LINKGATE_EDGE_CACHE" }
         );
+        assert!(matches!(
+            EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_POLICY", "{")])),
+            Err(ConfigError::Policy(_))
+        ));
     }
 }

@@ -85,7 +85,7 @@ pub struct Entry {
     /// Unix seconds; the `iat` cut-off for cut-off scopes.
     pub revoked_at: u64,
     /// When KV drops the entry by itself (None: kept until lifted).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub expires_at: Option<u64>,
 }
 

@@ -14,7 +14,9 @@ use crate::core::http::{
     content_disposition, content_range, decide_range, evaluate_preconditions, http_date, strong_etag,
     unsatisfied_content_range, Precondition, RangeDecision,
 };
+use crate::core::policy::{evaluate, CacheMode};
 use crate::core::verify::{Method, VerifiedLink};
+use crate::core::Mode;
 use crate::core::Code;
 
 use super::respond::security_headers;
@@ -29,8 +31,8 @@ pub struct Conditions {
 
 /// The result, with what the audit event needs.
 pub enum Delivered {
-    Sent { response: Response, status: u16, bytes: Option<u64>, cache: Option<&'static str> },
-    Refused { code: Code, reason: &'static str, extra: Vec<(&'static str, String)> },
+    Sent { response: Response, status: u16, bytes: Option<u64>, cache: Option<&'static str>, rule: String },
+    Refused { code: Code, reason: &'static str, extra: Vec<(&'static str, String)>, rule: Option<String> },
 }
 
 /// A storage failure (fail closed with 503).
@@ -42,11 +44,6 @@ impl From<worker::Error> for StoreError {
     }
 }
 
-/// Download rules fixed by the link and policy for this response.
-pub struct Rules {
-    pub no_store: bool,
-    pub public: bool,
-}
 
 #[allow(clippy::too_many_arguments)]
 pub async fn deliver(
@@ -54,20 +51,45 @@ pub async fn deliver(
     link: &VerifiedLink,
     method: Method,
     cond: &Conditions,
-    rules: &Rules,
+    country: Option<&str>,
     cfg: &EdgeConfig,
     now: u64,
     ctx: &Context,
 ) -> Result<Delivered, StoreError> {
     let key = link.path().object_key();
     let Some(head) = bucket.head(key).await? else {
-        return Ok(Delivered::Refused { code: Code::NotFound, reason: "no_object", extra: vec![] });
+        return Ok(Delivered::Refused { code: Code::NotFound, reason: "no_object", extra: vec![], rule: None });
     };
+    let claims = link.claims();
+
+    // Policy: the object's classification selects the rule that decides.
+    let classification = head.custom_metadata().ok().and_then(|m| m.get("classification").cloned());
+    let rule = cfg.policy.rule_for(classification.as_deref());
+    let decision = match evaluate(&rule, claims, country, false) {
+        Ok(d) if d.mode == Mode::Redirect => {
+            // Presigned redirects need R2 S3 credentials, which this
+            // deployment does not configure: refuse rather than stream
+            // against a rule that only allows redirects.
+            return Ok(Delivered::Refused {
+                code: Code::PolicyDenied,
+                reason: "redirect_unavailable",
+                extra: vec![],
+                rule: Some(format!("{}.modes", rule.name)),
+            });
+        }
+        Ok(d) => d,
+        Err(denied) => {
+            return Ok(Delivered::Refused { code: Code::PolicyDenied, reason: "policy", extra: vec![], rule: Some(denied.rule) })
+        }
+    };
+    let no_store = claims.uses.is_some() || decision.cache == CacheMode::NoStore || decision.max_age_secs == 0;
+    let public = decision.cache == CacheMode::Public;
+    let max_age_cap = cfg.max_age_cap_secs.min(decision.max_age_secs);
+    let rule_name = decision.rule;
     let size = head.size();
     let etag = strong_etag(&head.http_etag());
     let last_modified = head.uploaded().as_millis() / 1000;
     let version = head.version();
-    let claims = link.claims();
 
     let h = Headers::new();
     let content_type = claims
@@ -77,7 +99,7 @@ pub async fn deliver(
         .or_else(|| head.http_metadata().content_type)
         .unwrap_or_else(|| "application/octet-stream".to_owned());
     let filename = claims.filename.as_ref().map(|f| f.as_str()).unwrap_or_else(|| link.path().file_name());
-    let cc = client_cache(now, claims.exp, rules.no_store, rules.public, cfg.max_age_cap_secs);
+    let cc = client_cache(now, claims.exp, no_store, public, max_age_cap);
     h.set("etag", &etag)?;
     h.set("last-modified", &http_date(last_modified))?;
     h.set("accept-ranges", "bytes")?;
@@ -89,7 +111,7 @@ pub async fn deliver(
         == Precondition::NotModified
     {
         let r = Response::from_body(ResponseBody::Empty)?.with_status(304).with_headers(h);
-        return Ok(Delivered::Sent { response: r, status: 304, bytes: Some(0), cache: None });
+        return Ok(Delivered::Sent { response: r, status: 304, bytes: Some(0), cache: None, rule: rule_name });
     }
 
     h.set("content-type", &content_type)?;
@@ -102,6 +124,7 @@ pub async fn deliver(
                 code: Code::RangeNotSatisfiable,
                 reason: "range",
                 extra: vec![("content-range", unsatisfied_content_range(size))],
+                rule: Some(rule_name),
             })
         }
         RangeDecision::Full => (200u16, None, size),
@@ -115,10 +138,10 @@ pub async fn deliver(
 
     if method == Method::Head {
         let r = Response::from_body(ResponseBody::Empty)?.with_status(status).with_headers(h);
-        return Ok(Delivered::Sent { response: r, status, bytes: Some(0), cache: None });
+        return Ok(Delivered::Sent { response: r, status, bytes: Some(0), cache: None, rule: rule_name });
     }
 
-    let cacheable = cfg.edge_cache && r2_range.is_none() && !rules.no_store && size <= cfg.edge_cache_max_bytes;
+    let cacheable = cfg.edge_cache && r2_range.is_none() && !no_store && size <= cfg.edge_cache_max_bytes;
     let cache_key = edge_cache_key(link.path(), &version);
     if cacheable {
         // A cache failure never fails a download: fall through to R2.
@@ -127,7 +150,7 @@ pub async fn deliver(
             if let ResponseBody::Stream(stream) = body {
                 h.set("x-linkgate-cache", "hit")?;
                 let r = Response::from_body(ResponseBody::Stream(stream))?.with_status(200).with_headers(h);
-                return Ok(Delivered::Sent { response: r, status: 200, bytes: Some(size), cache: Some("hit") });
+                return Ok(Delivered::Sent { response: r, status: 200, bytes: Some(size), cache: Some("hit"), rule: rule_name });
             }
         }
     }
@@ -138,7 +161,7 @@ pub async fn deliver(
     }
     let Some(object) = get.execute().await? else {
         // Deleted between head and get.
-        return Ok(Delivered::Refused { code: Code::NotFound, reason: "no_object", extra: vec![] });
+        return Ok(Delivered::Refused { code: Code::NotFound, reason: "no_object", extra: vec![], rule: None });
     };
     if object.version() != version {
         // Replaced between head and get: the headers above describe another
@@ -170,9 +193,9 @@ pub async fn deliver(
         });
         h.set("x-linkgate-cache", "miss")?;
         let r = Response::from_body(ResponseBody::Stream(client))?.with_status(status).with_headers(h);
-        return Ok(Delivered::Sent { response: r, status, bytes: Some(length), cache: Some("miss") });
+        return Ok(Delivered::Sent { response: r, status, bytes: Some(length), cache: Some("miss"), rule: rule_name });
     }
 
     let r = Response::from_body(ResponseBody::Stream(stream))?.with_status(status).with_headers(h);
-    Ok(Delivered::Sent { response: r, status, bytes: Some(length), cache: None })
+    Ok(Delivered::Sent { response: r, status, bytes: Some(length), cache: None, rule: rule_name })
 }

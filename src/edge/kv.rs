@@ -20,7 +20,7 @@ fn js_err(what: &str, e: JsValue) -> KvUnavailable {
 }
 
 /// Fetch `keys` from the namespace bound as `binding`; returns the present
-/// ones with their text values.
+/// ones with their text values. `cache_ttl` 0 skips edge caching of the read.
 pub async fn bulk_get(env: &Env, binding: &str, keys: &[String], cache_ttl: u64) -> Result<Vec<(String, String)>, KvUnavailable> {
     let ns = Reflect::get(env.as_ref(), &JsValue::from_str(binding)).map_err(|e| js_err("binding", e))?;
     if ns.is_undefined() || ns.is_null() {
@@ -32,7 +32,10 @@ pub async fn bulk_get(env: &Env, binding: &str, keys: &[String], cache_ttl: u64)
         .map_err(|e| js_err("get is not a function", e))?;
     let opts = Object::new();
     Reflect::set(&opts, &"type".into(), &"text".into()).map_err(|e| js_err("opts", e))?;
-    Reflect::set(&opts, &"cacheTtl".into(), &JsValue::from_f64(cache_ttl as f64)).map_err(|e| js_err("opts", e))?;
+    // 0 means "read fresh" (admin calls); KV refuses a cacheTtl below 30.
+    if cache_ttl > 0 {
+        Reflect::set(&opts, &"cacheTtl".into(), &JsValue::from_f64(cache_ttl as f64)).map_err(|e| js_err("opts", e))?;
+    }
 
     let mut found = Vec::new();
     for chunk in keys.chunks(MAX_KEYS_PER_CALL) {

@@ -5,6 +5,8 @@
 //! talks to KV, R2 and the Cache API. It never returns `Err` to the runtime:
 //! every failure becomes a problem response.
 
+mod admin;
+mod audit;
 mod deliver;
 mod kv;
 mod respond;
@@ -23,7 +25,7 @@ use crate::core::revocation::{find_revocation, lookup_keys};
 use crate::core::verify::{token_from_query, verify, Method, RequestFacts};
 use crate::core::Code;
 
-use deliver::{deliver, Conditions, Delivered, Rules};
+use deliver::{deliver, Conditions, Delivered};
 
 /// KV binding of the revocation denylist.
 pub const DENYLIST_BINDING: &str = "LINKGATE_DENYLIST";
@@ -31,6 +33,10 @@ pub const DENYLIST_BINDING: &str = "LINKGATE_DENYLIST";
 pub const FILES_BINDING: &str = "LINKGATE_FILES";
 /// Durable Object binding of the usage counters.
 pub const USAGE_BINDING: &str = "LINKGATE_USAGE";
+/// Queue binding that carries audit events to D1.
+pub const EVENTS_BINDING: &str = "LINKGATE_EVENTS";
+/// D1 binding of the audit store.
+pub const AUDIT_BINDING: &str = "LINKGATE_AUDIT";
 
 thread_local! {
     // Vars and secrets are fixed for an isolate's life, so parse them (and key
@@ -93,7 +99,21 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     if let Some(ua) = header(&req, "user-agent") {
         ev.set_user_agent(&ua);
     }
-    let result = handle(&req, &env, &ctx, &mut ev).await;
+    let url = req.inner().url();
+    let (authority, raw_path, query) = split_url(&url);
+    let result = if raw_path == "/_linkgate" || raw_path.starts_with("/_linkgate/") {
+        match config(&env).as_ref() {
+            Ok(cfg) => {
+                let scheme = url.split_once("://").map_or("https", |(s, _)| s);
+                let origin = format!("{scheme}://{authority}");
+                let (raw_path, query) = (raw_path.to_owned(), query.to_owned());
+                admin::handle(req, &env, cfg, &origin, &raw_path, &query, now_secs(), &mut ev).await
+            }
+            Err(e) => misconfigured(e, &mut ev),
+        }
+    } else {
+        handle(&req, &env, &ctx, &mut ev).await
+    };
     let response = match result {
         Ok(r) => r,
         Err(e) => {
@@ -106,32 +126,26 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
             respond::problem_response(Code::StoreUnavailable, None, &rid)?
         }
     };
-    worker::console_log!("{}", ev.to_json());
+    audit::emit(&env, &ctx, &ev);
     Ok(response)
+}
+
+fn misconfigured(e: &ConfigError, ev: &mut AuditEvent) -> Result<Response, String> {
+    ev.status = 500;
+    ev.outcome = Some(Outcome::Refused);
+    ev.code = Some("misconfigured");
+    worker::console_error!("{}", serde_json::json!({"event": "misconfigured", "error": e.to_string()}).to_string());
+    respond::misconfigured("linkgate is not configured correctly; see the worker log", &ev.request_id).map_err(|e| e.to_string())
 }
 
 async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) -> Result<Response, String> {
     let rid = ev.request_id.clone();
     let url = req.inner().url();
     let (authority, raw_path, query) = split_url(&url);
-
-    if raw_path == "/_linkgate" || raw_path.starts_with("/_linkgate/") {
-        // The admin API is off until LINKGATE_ADMIN_TOKEN is configured.
-        ev.refuse(Code::NotFound, "admin_off");
-        return respond::problem_response(Code::NotFound, None, &rid).map_err(|e| e.to_string());
-    }
-
     let cfg = config(env);
     let cfg = match cfg.as_ref() {
         Ok(c) => c,
-        Err(e) => {
-            ev.status = 500;
-            ev.outcome = Some(Outcome::Refused);
-            ev.code = Some("misconfigured");
-            worker::console_error!("{}", serde_json::json!({"event": "misconfigured", "error": e.to_string()}).to_string());
-            return respond::misconfigured("linkgate is not configured correctly; see the worker log", &rid)
-                .map_err(|e| e.to_string());
-        }
+        Err(e) => return misconfigured(e, ev),
     };
     let now = now_secs();
     let method = Method::parse(&req.method().to_string());
@@ -197,11 +211,9 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
         return refuse(ev, Code::StoreUnavailable, "usage_store_missing", jti, Some(link.path()));
     }
 
-    // Policy (classification rules) plugs in here; by default streaming with
-    // private, expiry-bounded caching.
-    ev.rule = Some("default".to_owned());
+    // Policy is decided in `deliver`, once the object's classification is
+    // known from its metadata.
     ev.mode = Some("stream");
-    let rules = Rules { no_store: claims.uses.is_some(), public: false };
 
     let bucket = env.bucket(FILES_BINDING).map_err(|e| e.to_string())?;
     let cond = Conditions {
@@ -210,15 +222,18 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
         if_none_match: header(req, "if-none-match"),
         if_modified_since: header(req, "if-modified-since"),
     };
-    match deliver(&bucket, &link, method, &cond, &rules, cfg, now, ctx).await {
-        Ok(Delivered::Sent { response, status, bytes, cache }) => {
+    let country = ev.country.clone();
+    match deliver(&bucket, &link, method, &cond, country.as_deref(), cfg, now, ctx).await {
+        Ok(Delivered::Sent { response, status, bytes, cache, rule }) => {
+            ev.rule = Some(rule);
             ev.status = status;
             ev.outcome = Some(if status == 304 { Outcome::NotModified } else { Outcome::Allowed });
             ev.bytes = bytes;
             ev.cache = cache;
             Ok(response)
         }
-        Ok(Delivered::Refused { code, reason, extra }) => {
+        Ok(Delivered::Refused { code, reason, extra, rule }) => {
+            ev.rule = rule;
             ev.refuse(code, reason);
             let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
             respond::problem_with_status(code.status(), &crate::core::problem::body(code, None, Some(&rid)), &pairs)

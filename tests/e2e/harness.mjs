@@ -4,7 +4,7 @@
 
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,6 +50,10 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null } = 
     kvNamespaces: omit.includes("LINKGATE_DENYLIST") ? [] : ["LINKGATE_DENYLIST"],
     r2Buckets: ["LINKGATE_FILES"],
     cache: true,
+    d1Databases: ["LINKGATE_AUDIT"],
+    d1Persist: join(persist, "d1"),
+    queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
+    queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
     cachePersist: join(persist, "cache"),
     kvPersist: join(persist, "kv"),
     r2Persist: join(persist, "r2"),
@@ -63,6 +67,14 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null } = 
   }
   const mf = new Miniflare(opts);
   await mf.ready;
+  const db = await mf.getD1Database("LINKGATE_AUDIT");
+  const schema = readFileSync(join(ROOT, "migrations", "0001_audit.sql"), "utf8")
+    .split("\n")
+    .filter((l) => !l.trim().startsWith("--"))
+    .join("\n");
+  for (const stmt of schema.split(";").map((s) => s.trim()).filter(Boolean)) {
+    await db.prepare(stmt).run();
+  }
   const kv = omit.includes("LINKGATE_DENYLIST") ? null : await mf.getKVNamespace("LINKGATE_DENYLIST");
   const bucket = await mf.getR2Bucket("LINKGATE_FILES");
   // Miniflare's proxy only accepts byte views that cover their whole buffer;
@@ -78,6 +90,7 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null } = 
   });
   return {
     mf,
+    db,
     kv,
     r2,
     persist,
