@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run linkgate locally: builds (if sources changed), creates .dev.vars with a
 # fresh key and admin token (once), uploads a demo file into local R2, starts
-# `wrangler dev` on 127.0.0.1:8787 and prints a working link and a curl line.
+# `wrangler dev` on 127.0.0.1:8787 (local KV, R2, D1 and Queues under
+# .wrangler/state) and prints a working link and a curl line.
 #
 #   scripts/dev.sh            start in the foreground (Ctrl-C stops it)
 #   DEV_DETACH=1 scripts/dev.sh   start, print the link, leave it running
@@ -44,6 +45,9 @@ if [[ ! -f "$STATE/.demo-uploaded" ]]; then
   touch "$STATE/.demo-uploaded"
 fi
 
+say "applying D1 migrations to the local audit store"
+wrangler d1 migrations apply LINKGATE_AUDIT --local --persist-to "$STATE" >/dev/null
+
 if curl -s -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
   say "something already listens on 127.0.0.1:$PORT; stop it first (kill \"\$(cat .wrangler/dev.pid)\")"
   exit 1
@@ -72,6 +76,7 @@ Download it:
 
 Mint more:  target/release/linkgate sign --keys .dev.vars --path /demo/hello.txt --ttl 15m
 Inspect:    target/release/linkgate inspect --keys .dev.vars '<link>'
+Admin API:  the bearer token is LINKGATE_ADMIN_TOKEN in .dev.vars (see README, "Admin walk-through")
 MSG
 
 if [[ -n "${DEV_DETACH:-}" ]]; then
