@@ -28,6 +28,9 @@ pub struct EdgeConfig {
     pub time: TimeRules,
     pub refresh_url: Option<String>,
     pub resume_grace_secs: u64,
+    /// How long a started bounded-use download may continue from the same
+    /// client without another use (`LINKGATE_DOWNLOAD_GRACE_SECS`).
+    pub download_grace_secs: u64,
     pub kv_cache_ttl_secs: u64,
     pub edge_cache: bool,
     pub edge_cache_ttl_secs: u64,
@@ -93,6 +96,7 @@ impl EdgeConfig {
             },
             refresh_url: get("LINKGATE_REFRESH_URL").filter(|s| !s.trim().is_empty()),
             resume_grace_secs: number(get, "LINKGATE_RESUME_GRACE_SECS", 0)?,
+            download_grace_secs: number(get, "LINKGATE_DOWNLOAD_GRACE_SECS", super::usage::DEFAULT_DOWNLOAD_GRACE_SECS)?,
             kv_cache_ttl_secs: number(get, "LINKGATE_KV_CACHE_TTL_SECS", DEFAULT_KV_CACHE_TTL_SECS)?.max(30),
             edge_cache: flag(get, "LINKGATE_EDGE_CACHE", true)?,
             edge_cache_ttl_secs: number(get, "LINKGATE_EDGE_CACHE_TTL_SECS", DEFAULT_EDGE_CACHE_TTL_SECS)?,

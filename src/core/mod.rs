@@ -21,6 +21,7 @@ pub mod policy;
 pub mod problem;
 pub mod revocation;
 pub mod token;
+pub mod usage;
 pub mod verify;
 
 pub use code::Code;

@@ -27,6 +27,29 @@ use super::path::Scope;
 pub const VERSION: u8 = 1;
 /// Domain-separation label for link tags (other token kinds use other labels).
 pub const LINK_DOMAIN: &[u8] = b"linkgate-link-v1\0";
+/// Label for download-session tokens (the short-lived, client-bound URL a
+/// consumed bounded-use link redirects to). Same payload format, other
+/// label: a session token never verifies as a link, nor a link as a session.
+pub const SESSION_DOMAIN: &[u8] = b"linkgate-session-v1\0";
+
+/// Which kind of token a tag is computed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// A download link (`lg=`).
+    Link,
+    /// A download session (`lgs=`).
+    Session,
+}
+
+impl Domain {
+    /// The signing-input label.
+    pub const fn label(self) -> &'static [u8] {
+        match self {
+            Domain::Link => LINK_DOMAIN,
+            Domain::Session => SESSION_DOMAIN,
+        }
+    }
+}
 /// Tag length: the full HMAC-SHA256 output.
 pub const TAG_BYTES: usize = 32;
 /// Longest payload accepted, in bytes.
@@ -496,6 +519,11 @@ impl Claims {
     /// Sign with `key` and return the token text. `self.kid` must name the
     /// key; the key's id is authoritative and overwrites it.
     pub fn sign(&self, key: &Key) -> Result<String, ClaimError> {
+        self.sign_in(key, Domain::Link)
+    }
+
+    /// Sign as a token of `domain`.
+    pub fn sign_in(&self, key: &Key, domain: Domain) -> Result<String, ClaimError> {
         let mut claims = self.clone();
         claims.kid = key.kid().clone();
         claims.check()?;
@@ -503,25 +531,35 @@ impl Claims {
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(err(Field::Scope, "claims too large for one token"));
         }
-        let tag = compute_tag(key, &payload);
+        let tag = compute_tag_in(key, domain, &payload);
         let mut raw = payload;
         raw.extend_from_slice(&tag);
         Ok(b64::encode(&raw))
     }
 }
 
-/// HMAC-SHA256 over the domain label and the payload.
+/// HMAC-SHA256 over the link domain label and the payload.
 pub fn compute_tag(key: &Key, payload: &[u8]) -> [u8; TAG_BYTES] {
+    compute_tag_in(key, Domain::Link, payload)
+}
+
+/// HMAC-SHA256 over `domain`'s label and the payload.
+pub fn compute_tag_in(key: &Key, domain: Domain, payload: &[u8]) -> [u8; TAG_BYTES] {
     let mut mac = key.mac();
-    mac.update(LINK_DOMAIN);
+    mac.update(domain.label());
     mac.update(payload);
     mac.finalize().into_bytes().into()
 }
 
-/// Constant-time check of `tag` over `payload`.
+/// Constant-time check of a link `tag` over `payload`.
 pub fn tag_matches(key: &Key, payload: &[u8], tag: &[u8]) -> bool {
+    tag_matches_in(key, Domain::Link, payload, tag)
+}
+
+/// Constant-time check of `tag` over `payload` for `domain`.
+pub fn tag_matches_in(key: &Key, domain: Domain, payload: &[u8], tag: &[u8]) -> bool {
     let mut mac = key.mac();
-    mac.update(LINK_DOMAIN);
+    mac.update(domain.label());
     mac.update(payload);
     // `verify_slice` compares in constant time (subtle::ConstantTimeEq).
     mac.verify_slice(tag).is_ok()
@@ -728,9 +766,14 @@ impl UnverifiedToken {
     /// Check the tag with `key` in constant time; on success the claims are
     /// authentic.
     pub fn verify_tag(self, key: &Key) -> Result<Claims, Box<UnverifiedToken>> {
+        self.verify_tag_in(key, Domain::Link)
+    }
+
+    /// Check the tag as a token of `domain`.
+    pub fn verify_tag_in(self, key: &Key, domain: Domain) -> Result<Claims, Box<UnverifiedToken>> {
         let split = self.raw.len().saturating_sub(TAG_BYTES);
         let (payload, tag) = self.raw.split_at(split);
-        if tag_matches(key, payload, tag) {
+        if tag_matches_in(key, domain, payload, tag) {
             Ok(self.claims)
         } else {
             Err(Box::new(self))
@@ -804,6 +847,18 @@ mod tests {
         let other = KeyRing::parse(&format!("k1:{}", b64::encode(&[8u8; 32]))).unwrap();
         let d = UnverifiedToken::decode(&t1).unwrap();
         assert!(d.verify_tag(other.signing_key()).is_err());
+    }
+
+    #[test]
+    fn link_and_session_domains_never_cross() {
+        let ring = ring();
+        let key = ring.signing_key();
+        let link = claims().sign(key).unwrap();
+        let session = claims().sign_in(key, Domain::Session).unwrap();
+        assert_ne!(link, session);
+        assert!(UnverifiedToken::decode(&link).unwrap().verify_tag_in(key, Domain::Session).is_err());
+        assert!(UnverifiedToken::decode(&session).unwrap().verify_tag(key).is_err());
+        assert!(UnverifiedToken::decode(&session).unwrap().verify_tag_in(key, Domain::Session).is_ok());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use super::code::Code;
 use super::keys::KeyRing;
 use super::path::{CanonicalPath, PathError};
-use super::token::{Claims, DecodeError, UnverifiedToken};
+use super::token::{Claims, DecodeError, Domain, UnverifiedToken};
 
 /// Default allowed clock skew for `nbf`/`iat` (`LINKGATE_CLOCK_SKEW_SECS`).
 pub const DEFAULT_SKEW_SECS: u64 = 30;
@@ -171,8 +171,13 @@ pub fn check_binding(claims: &Claims, path: &CanonicalPath, facts: &RequestFacts
     Ok(())
 }
 
-/// Verify one request. See the module documentation for the order.
+/// Verify one request carrying a link. See the module documentation for the order.
 pub fn verify(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>) -> Result<VerifiedLink, Refusal> {
+    verify_in(keys, rules, facts, Domain::Link)
+}
+
+/// Verify one request carrying a token of `domain` (link or download session).
+pub fn verify_in(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>, domain: Domain) -> Result<VerifiedLink, Refusal> {
     let path = CanonicalPath::from_request(facts.raw_path).map_err(|e| Refusal::new(Code::PathInvalid, path_reason(e)))?;
     let with_path = |code: Code, reason: &'static str| Refusal { code, reason, path: Some(path.clone()), claims: None };
 
@@ -184,7 +189,7 @@ pub fn verify(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>) -> Re
     let key = keys
         .get(token.kid().as_str())
         .ok_or_else(|| with_path(Code::KeyUnknown, "unknown_kid"))?;
-    let claims = token.verify_tag(key).map_err(|_| with_path(Code::SignatureInvalid, "bad_tag"))?;
+    let claims = token.verify_tag_in(key, domain).map_err(|_| with_path(Code::SignatureInvalid, "bad_tag"))?;
 
     let refuse = |(code, reason): (Code, &'static str), claims: &Claims| Refusal {
         code,
@@ -202,10 +207,16 @@ pub fn verify(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>) -> Re
 /// Returns `Ok(None)` when absent, `Err` when `lg` appears more than once
 /// (two tokens are ambiguous, so refuse rather than pick one).
 pub fn token_from_query(query: &str) -> Result<Option<&str>, Code> {
+    param_from_query(query, "lg")
+}
+
+/// Find a token parameter (`lg` for links, `lgs` for download sessions);
+/// given twice it is ambiguous and refused.
+pub fn param_from_query<'a>(query: &'a str, param: &str) -> Result<Option<&'a str>, Code> {
     let mut found = None;
     for pair in query.split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if name == "lg" {
+        if name == param {
             if found.is_some() {
                 return Err(Code::TokenMalformed);
             }

@@ -369,6 +369,15 @@ async fn inspect(env: &Env, cfg: &EdgeConfig, ir: &admin::InspectRequest, now: u
     let mut code = ins.code;
     let mut reason = ins.reason;
     let mut revocation = Value::Null;
+    let mut uses_consumed = Value::Null;
+    let mut consumptions = Value::Null;
+    if let Some(c) = ins.claims.as_ref().filter(|c| c.uses.is_some()) {
+        if let Ok(ns) = env.durable_object(super::USAGE_BINDING) {
+            let s = super::usage::state(&ns, c).await?;
+            uses_consumed = json!(s.used);
+            consumptions = serde_json::to_value(&s.history).unwrap_or(Value::Null);
+        }
+    }
     if let Some(c) = &ins.claims {
         let path = match &c.scope {
             crate::core::Scope::Object(p) => Some(p.clone()),
@@ -405,7 +414,8 @@ async fn inspect(env: &Env, cfg: &EdgeConfig, ir: &admin::InspectRequest, now: u
             "checked": ins.checked,
             "claims": ins.claims.as_ref().map(|c| c.to_json()),
             "revocation": revocation,
-            "uses_consumed": Value::Null,
+            "uses_consumed": uses_consumed,
+            "consumptions": consumptions,
         }),
     )
 }

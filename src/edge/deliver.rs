@@ -52,6 +52,7 @@ pub async fn deliver(
     method: Method,
     cond: &Conditions,
     country: Option<&str>,
+    force_no_store: bool,
     cfg: &EdgeConfig,
     now: u64,
     ctx: &Context,
@@ -82,7 +83,7 @@ pub async fn deliver(
             return Ok(Delivered::Refused { code: Code::PolicyDenied, reason: "policy", extra: vec![], rule: Some(denied.rule) })
         }
     };
-    let no_store = claims.uses.is_some() || decision.cache == CacheMode::NoStore || decision.max_age_secs == 0;
+    let no_store = force_no_store || claims.uses.is_some() || decision.cache == CacheMode::NoStore || decision.max_age_secs == 0;
     let public = decision.cache == CacheMode::Public;
     let max_age_cap = cfg.max_age_cap_secs.min(decision.max_age_secs);
     let rule_name = decision.rule;

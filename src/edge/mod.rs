@@ -10,6 +10,9 @@ mod audit;
 mod deliver;
 mod kv;
 mod respond;
+mod usage;
+
+pub use usage::UsageCounter;
 
 use std::cell::RefCell;
 use std::net::IpAddr;
@@ -22,7 +25,9 @@ use crate::core::config::{ConfigError, EdgeConfig};
 use crate::core::path::CanonicalPath;
 use crate::core::problem::refresh_url;
 use crate::core::revocation::{find_revocation, lookup_keys};
-use crate::core::verify::{token_from_query, verify, Method, RequestFacts};
+use crate::core::token::Domain;
+use crate::core::usage::{client_fingerprint, form_field, wants_html, ConsumeOutcome, ConsumeRequest};
+use crate::core::verify::{param_from_query, token_from_query, verify_in, Method, RequestFacts};
 use crate::core::Code;
 
 use deliver::{deliver, Conditions, Delivered};
@@ -159,7 +164,9 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
     };
 
     // Two `lg` parameters are ambiguous; still canonicalize the path first.
-    let token = match token_from_query(query) {
+    let html = wants_html(header(req, "accept").as_deref());
+    let lookup = token_from_query(query).and_then(|lg| Ok((lg, param_from_query(query, "lgs")?)));
+    let token_pair = match lookup {
         Ok(t) => t,
         Err(code) => {
             let path = CanonicalPath::from_request(raw_path);
@@ -172,10 +179,27 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
             };
         }
     };
+    // A bounded-use link's Download button POSTs the token in a form body
+    // so that it never lands in another URL.
+    let form_token: Option<String> = if method == Method::Post && token_pair.0.is_none() && token_pair.1.is_none() {
+        match req.clone() {
+            Ok(mut r) => r.text().await.ok().filter(|b| b.len() <= 8192).and_then(|b| form_field(&b, "lg").map(str::to_owned)),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let (token, domain) = match (token_pair, form_token.as_deref()) {
+        ((Some(lg), None), _) => (Some(lg), Domain::Link),
+        ((None, Some(lgs)), _) => (Some(lgs), Domain::Session),
+        ((Some(_), Some(_)), _) => (Some(""), Domain::Link), // both: refused below as missing
+        ((None, None), Some(f)) => (Some(f), Domain::Link),
+        ((None, None), None) => (None, Domain::Link),
+    };
     let client_ip: Option<IpAddr> = header(req, "cf-connecting-ip").and_then(|s| s.trim().parse().ok());
     let facts = RequestFacts { raw_path, token, method, host: Some(authority), client_ip, now };
 
-    let link = match verify(&cfg.keys, &cfg.time, &facts) {
+    let link = match verify_in(&cfg.keys, &cfg.time, &facts, domain) {
         Ok(l) => l,
         Err(r) => {
             ev.path = r.path.as_ref().map(|p| p.as_str().to_owned());
@@ -183,6 +207,10 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
                 ev.with_claims(c);
             }
             let jti = r.claims.as_ref().map(|c| c.jti.to_hex());
+            if html && r.claims.as_ref().is_some_and(|c| c.uses.is_some()) && r.code == Code::Expired {
+                ev.refuse(r.code, r.reason);
+                return ended(cfg, r.code, r.path.as_ref(), jti.as_deref());
+            }
             return refuse(ev, r.code, r.reason, jti, r.path.as_ref());
         }
     };
@@ -205,11 +233,91 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
         return refuse(ev, Code::Revoked, "denylist", jti, Some(link.path()));
     }
 
-    // Bounded-use links need the usage counter; without it, fail closed
-    // rather than hand out unlimited downloads.
-    if claims.uses.is_some() {
-        return refuse(ev, Code::StoreUnavailable, "usage_store_missing", jti, Some(link.path()));
+    // Bounded use: HEAD never consumes; GET shows the landing page (or
+    // continues an open download with Range); POST consumes exactly one use.
+    let mut method = method;
+    if let Some(max) = claims.uses {
+        let Ok(ns) = env.durable_object(USAGE_BINDING) else {
+            // Without the counter, fail closed rather than serve unlimited downloads.
+            return refuse(ev, Code::StoreUnavailable, "usage_store_missing", jti, Some(link.path()));
+        };
+        if method != Method::Head {
+            let ua = header(req, "user-agent");
+            let ip_text = client_ip.map(|i| i.to_string());
+            let peek = method == Method::Get;
+            if peek && header(req, "range").is_none() {
+                let uses_left = match usage::state(&ns, claims).await {
+                    Ok(s) => max.get().saturating_sub(s.used),
+                    Err(e) => {
+                        worker::console_error!("{}", serde_json::json!({"event": "usage_unavailable", "request_id": rid, "error": e}));
+                        return refuse(ev, Code::StoreUnavailable, "usage_unavailable", jti, Some(link.path()));
+                    }
+                };
+                if uses_left == 0 {
+                    ev.refuse(Code::UsedUp, "used_up");
+                    return if html { ended(cfg, Code::UsedUp, Some(link.path()), jti.as_deref()) } else { refuse(ev, Code::UsedUp, "used_up", jti, Some(link.path())) };
+                }
+                ev.outcome = Some(Outcome::Allowed);
+                ev.status = 200;
+                ev.reason = Some("landing_page");
+                let token_text = token.unwrap_or("");
+                return landing(env, cfg, &link, uses_left, token_text, now).await;
+            }
+            let call = ConsumeRequest {
+                max: max.get(),
+                client: client_fingerprint(ip_text.as_deref(), ua.as_deref()),
+                client_ip: ip_text,
+                user_agent: ua,
+                now,
+                grace_secs: cfg.download_grace_secs,
+                peek,
+            };
+            let forget_at = claims.exp.saturating_add(cfg.download_grace_secs).saturating_add(cfg.resume_grace_secs);
+            let outcome = match usage::consume(&ns, claims, call, forget_at).await {
+                Ok(o) => o,
+                Err(e) => {
+                    worker::console_error!("{}", serde_json::json!({"event": "usage_unavailable", "request_id": rid, "error": e}));
+                    return refuse(ev, Code::StoreUnavailable, "usage_unavailable", jti, Some(link.path()));
+                }
+            };
+            ev.rule = Some(format!("usage:{}", match outcome {
+                ConsumeOutcome::Consumed { .. } => "consumed",
+                ConsumeOutcome::Continued { .. } => "continued",
+                ConsumeOutcome::UsedUp => "used_up",
+                ConsumeOutcome::NoSession { .. } => "no_session",
+            }));
+            match outcome {
+                ConsumeOutcome::Consumed { .. } | ConsumeOutcome::Continued { .. } => {}
+                ConsumeOutcome::UsedUp => {
+                    ev.refuse(Code::UsedUp, "used_up");
+                    return if html { ended(cfg, Code::UsedUp, Some(link.path()), jti.as_deref()) } else { refuse(ev, Code::UsedUp, "used_up", jti, Some(link.path())) };
+                }
+                ConsumeOutcome::NoSession { remaining } => {
+                    // A Range request with no download in progress: show the page.
+                    ev.outcome = Some(Outcome::Allowed);
+                    ev.status = 200;
+                    ev.reason = Some("landing_page");
+                    return landing(env, cfg, &link, remaining, token.unwrap_or(""), now).await;
+                }
+            }
+            if method == Method::Post {
+                if html {
+                    // Browsers cannot resume a POST: hand them a short-lived,
+                    // client-bound session URL that serves GET with Range.
+                    let location = match usage::session_url(cfg, &link, client_ip, now) {
+                        Ok(l) => l,
+                        Err(e) => return Err(e),
+                    };
+                    ev.status = 303;
+                    ev.outcome = Some(Outcome::Allowed);
+                    ev.reason = Some("download_session");
+                    return respond::see_other(&location).map_err(|e| e.to_string());
+                }
+                method = Method::Get;
+            }
+        }
     }
+    let no_store = claims.uses.is_some() || domain == Domain::Session;
 
     // Policy is decided in `deliver`, once the object's classification is
     // known from its metadata.
@@ -223,7 +331,7 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
         if_modified_since: header(req, "if-modified-since"),
     };
     let country = ev.country.clone();
-    match deliver(&bucket, &link, method, &cond, country.as_deref(), cfg, now, ctx).await {
+    match deliver(&bucket, &link, method, &cond, country.as_deref(), no_store, cfg, now, ctx).await {
         Ok(Delivered::Sent { response, status, bytes, cache, rule }) => {
             ev.rule = Some(rule);
             ev.status = status;
@@ -241,4 +349,42 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
         }
         Err(e) => Err(e.0),
     }
+}
+
+/// The HTML page of a bounded-use link that cannot be used any more.
+fn ended(cfg: &EdgeConfig, code: Code, path: Option<&CanonicalPath>, jti: Option<&str>) -> Result<Response, String> {
+    let refresh = cfg.refresh_url.as_deref().map(|t| {
+        let encoded = path.map(|p| crate::core::path::encode_path(p.as_str()));
+        refresh_url(t, encoded.as_deref(), jti)
+    });
+    let heading = match code {
+        Code::UsedUp => "This link has been used up",
+        Code::Expired => "This link has expired",
+        _ => "This link cannot be used",
+    };
+    let html = crate::core::usage::ended_page(heading, code.detail(), refresh.as_deref());
+    respond::html(code.status(), &html).map_err(|e| e.to_string())
+}
+
+/// The landing page: file name and size from R2, expiry, uses left.
+async fn landing(env: &Env, cfg: &EdgeConfig, link: &crate::core::VerifiedLink, uses_left: u32, token: &str, _now: u64) -> Result<Response, String> {
+    let bucket = env.bucket(FILES_BINDING).map_err(|e| e.to_string())?;
+    let Some(head) = bucket.head(link.path().object_key()).await.map_err(|e| e.to_string())? else {
+        return respond::problem_response(Code::NotFound, None, "landing").map_err(|e| e.to_string());
+    };
+    let claims = link.claims();
+    let name = claims.filename.as_ref().map(|f| f.as_str()).unwrap_or_else(|| link.path().file_name());
+    let utc = crate::core::usage::rfc3339(claims.exp);
+    let action = link.path().to_url_path();
+    let page = crate::core::usage::landing_page(&crate::core::usage::Landing {
+        file_name: name,
+        size: head.size(),
+        expires_at: claims.exp,
+        expires_utc: &utc,
+        uses_left,
+        action: &action,
+        token,
+    });
+    let _ = cfg;
+    respond::html(200, &page).map_err(|e| e.to_string())
 }

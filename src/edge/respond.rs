@@ -47,3 +47,24 @@ pub fn misconfigured(detail: &str, request_id: &str) -> worker::Result<Response>
     .to_string();
     problem_with_status(500, &body, &[])
 }
+
+/// An HTML page (landing page, used-up page): strict CSP, no caching, no
+/// referrer, not indexed.
+pub fn html(status: u16, body: &str) -> worker::Result<Response> {
+    let h = Headers::new();
+    h.set("content-type", "text/html; charset=utf-8")?;
+    h.set("cache-control", "no-store")?;
+    h.set("content-security-policy", &crate::core::usage::page_csp())?;
+    h.set("x-frame-options", "DENY")?;
+    security_headers(&h)?;
+    Ok(Response::from_body(ResponseBody::Body(body.as_bytes().to_vec()))?.with_status(status).with_headers(h))
+}
+
+/// 303 to a download-session URL.
+pub fn see_other(location: &str) -> worker::Result<Response> {
+    let h = Headers::new();
+    h.set("location", location)?;
+    h.set("cache-control", "no-store")?;
+    security_headers(&h)?;
+    Ok(Response::from_body(ResponseBody::Empty)?.with_status(303).with_headers(h))
+}

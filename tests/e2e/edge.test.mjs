@@ -131,8 +131,14 @@ describe("status table", () => {
   });
 
   test("503 store_unavailable for bounded-use links without a usage store", async () => {
-    const m = minted(["--path", "/docs/report.pdf", "--ttl", "1h", "--uses", "1"]);
-    await problem(await w.fetch(linkFor(m)), assert, 503, "store_unavailable", m.token);
+    const broken = await startWorker({ keys: KEYS, omit: ["LINKGATE_USAGE"] });
+    try {
+      await broken.r2.put("docs/report.pdf", BODY);
+      const m = minted(["--path", "/docs/report.pdf", "--ttl", "1h", "--uses", "1"]);
+      await problem(await broken.fetch(linkFor(m), { method: "POST" }), assert, 503, "store_unavailable", m.token);
+    } finally {
+      await broken.stop();
+    }
   });
 
   test("admin API is off (404) without LINKGATE_ADMIN_TOKEN", async () => {

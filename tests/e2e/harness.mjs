@@ -51,6 +51,8 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null } = 
     r2Buckets: ["LINKGATE_FILES"],
     cache: true,
     d1Databases: ["LINKGATE_AUDIT"],
+    durableObjects: omit.includes("LINKGATE_USAGE") ? {} : { LINKGATE_USAGE: "UsageCounter" },
+    durableObjectsPersist: join(persist, "do"),
     d1Persist: join(persist, "d1"),
     queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
     queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },

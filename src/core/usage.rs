@@ -1,0 +1,311 @@
+//! Bounded-use links: the counter's state machine, download sessions, and
+//! the scanner-safe landing page. The Durable Object (`edge::usage`) only
+//! stores [`UsageState`] and calls [`consume`]; everything else is here and
+//! tested natively.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Default `LINKGATE_DOWNLOAD_GRACE_SECS`: how long a started download may
+/// continue (Range, retries) from the same client without another use.
+pub const DEFAULT_DOWNLOAD_GRACE_SECS: u64 = 120;
+/// Most consumptions kept in the history (the count itself is exact).
+pub const MAX_HISTORY: usize = 100;
+
+/// One consumed use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consumption {
+    pub time: u64,
+    /// Opaque client fingerprint (hash of IP and user agent).
+    pub client: String,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What the counter stores for one jti.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageState {
+    pub used: u32,
+    pub history: Vec<Consumption>,
+}
+
+/// A request to start (or continue) a download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumeRequest {
+    pub max: u32,
+    pub client: String,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub now: u64,
+    pub grace_secs: u64,
+    /// Only look: continue an open session but never consume a use.
+    #[serde(default)]
+    pub peek: bool,
+}
+
+/// The counter's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ConsumeOutcome {
+    /// A use was consumed; `remaining` uses are left.
+    Consumed { remaining: u32 },
+    /// The same client started a download within the grace window: no new use.
+    Continued { remaining: u32 },
+    /// Every use is gone (or, for a peek, no session is open).
+    UsedUp,
+    /// Peek only: no open session for this client, uses remain.
+    NoSession { remaining: u32 },
+}
+
+/// Apply one request to the state. Exact under concurrency as long as calls
+/// are serialized, which a Durable Object guarantees.
+pub fn consume(state: &mut UsageState, req: &ConsumeRequest) -> ConsumeOutcome {
+    let remaining = req.max.saturating_sub(state.used);
+    let open = state
+        .history
+        .iter()
+        .rev()
+        .any(|c| c.client == req.client && req.now.saturating_sub(c.time) < req.grace_secs && c.time <= req.now);
+    if open {
+        return ConsumeOutcome::Continued { remaining };
+    }
+    if req.peek {
+        return if remaining == 0 { ConsumeOutcome::UsedUp } else { ConsumeOutcome::NoSession { remaining } };
+    }
+    if remaining == 0 {
+        return ConsumeOutcome::UsedUp;
+    }
+    state.used = state.used.saturating_add(1);
+    state.history.push(Consumption {
+        time: req.now,
+        client: req.client.clone(),
+        client_ip: req.client_ip.clone(),
+        user_agent: req.user_agent.clone(),
+    });
+    if state.history.len() > MAX_HISTORY {
+        let extra = state.history.len() - MAX_HISTORY;
+        state.history.drain(..extra);
+    }
+    ConsumeOutcome::Consumed { remaining: req.max.saturating_sub(state.used) }
+}
+
+/// An opaque fingerprint of a client: who may continue a download.
+pub fn client_fingerprint(ip: Option<&str>, user_agent: Option<&str>) -> String {
+    let mut h = Sha256::new();
+    h.update(ip.unwrap_or("").as_bytes());
+    h.update([0u8]);
+    h.update(user_agent.unwrap_or("").as_bytes());
+    let d = h.finalize();
+    d.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Does the client ask for HTML (a browser following the link)?
+pub fn wants_html(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| a.split(',').any(|t| t.trim().starts_with("text/html")))
+}
+
+/// Escape text for HTML element content and attribute values.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Content-Security-Policy of the pages: nothing external, no script but the
+/// one hashed inline snippet that shows the expiry in local time.
+pub fn page_csp() -> String {
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src '{LOCAL_TIME_SCRIPT_HASH}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// Rewrites the UTC expiry into the reader's local time; the page works without it.
+pub const LOCAL_TIME_SCRIPT: &str = "for(const t of document.querySelectorAll('time[datetime]')){const d=new Date(t.dateTime);if(!isNaN(d))t.textContent=d.toLocaleString();}";
+/// `sha256-` + base64 of the script, for the CSP (checked by a test).
+pub const LOCAL_TIME_SCRIPT_HASH: &str = "sha256-QdEfFekFBHd9q7h7V8Q+ez51fCps009NuoeNsdV10Dk=";
+
+/// RFC 3339 UTC text of Unix seconds (`2026-11-28T12:00:00Z`).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil-from-days (H. Hinnant), days since 1970-01-01.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS.get(u).copied().unwrap_or("bytes"))
+    }
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fff;max-width:32rem;margin:3rem auto;padding:0 1rem}\
+h1{font-size:1.4rem}dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}dt{font-weight:600}\
+button{font:inherit;padding:.6rem 1.4rem;border:0;border-radius:.3rem;background:#0b57d0;color:#fff;cursor:pointer}\
+button:focus{outline:3px solid #1a1a1a;outline-offset:2px}p.note{color:#444;font-size:.9rem}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<meta name=\"robots\" content=\"noindex,nofollow\"><title>{}</title><style>{STYLE}</style></head><body><main>{body}</main>\
+<script>{LOCAL_TIME_SCRIPT}</script></body></html>",
+        html_escape(title)
+    )
+}
+
+/// What the landing page shows.
+pub struct Landing<'a> {
+    pub file_name: &'a str,
+    pub size: u64,
+    pub expires_at: u64,
+    pub expires_utc: &'a str,
+    pub uses_left: u32,
+    /// Form target: the link's path (no query: the token travels in the body).
+    pub action: &'a str,
+    pub token: &'a str,
+}
+
+/// The neutral landing page of a bounded-use link: no file bytes, and the
+/// token only in the form body.
+pub fn landing_page(l: &Landing<'_>) -> String {
+    let body = format!(
+        "<h1>Download {name}</h1><dl><dt>File</dt><dd>{name}</dd><dt>Size</dt><dd>{size}</dd>\
+<dt>Expires</dt><dd><time datetime=\"{dt}\">{utc}</time></dd><dt>Downloads left</dt><dd>{left}</dd></dl>\
+<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"lg\" value=\"{token}\">\
+<button type=\"submit\" autofocus>Download</button></form>\
+<p class=\"note\">This link can be used a limited number of times. Pressing Download uses one.</p>",
+        name = html_escape(l.file_name),
+        size = human_size(l.size),
+        dt = html_escape(l.expires_utc),
+        utc = html_escape(l.expires_utc),
+        left = l.uses_left,
+        action = html_escape(l.action),
+        token = html_escape(l.token),
+    );
+    page(&format!("Download {}", l.file_name), &body)
+}
+
+/// The page for a link that can no longer be used.
+pub fn ended_page(heading: &str, detail: &str, refresh: Option<&str>) -> String {
+    let more = refresh
+        .map(|r| format!("<p><a href=\"{}\">Request a new link</a></p>", html_escape(r)))
+        .unwrap_or_default();
+    page(heading, &format!("<h1>{}</h1><p>{}</p>{more}", html_escape(heading), html_escape(detail)))
+}
+
+/// The value of a form field in an `application/x-www-form-urlencoded` body.
+pub fn form_field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+    body.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(client: &str, now: u64) -> ConsumeRequest {
+        ConsumeRequest { max: 2, client: client.into(), client_ip: None, user_agent: None, now, grace_secs: 120, peek: false }
+    }
+
+    #[test]
+    fn counts_exactly_with_grace_per_client() {
+        let mut s = UsageState::default();
+        assert_eq!(consume(&mut s, &req("a", 100)), ConsumeOutcome::Consumed { remaining: 1 });
+        assert_eq!(consume(&mut s, &req("a", 150)), ConsumeOutcome::Continued { remaining: 1 }, "retry in grace");
+        assert_eq!(consume(&mut s, &req("b", 150)), ConsumeOutcome::Consumed { remaining: 0 }, "other client pays");
+        assert_eq!(consume(&mut s, &req("c", 150)), ConsumeOutcome::UsedUp);
+        assert_eq!(consume(&mut s, &req("a", 219)), ConsumeOutcome::Continued { remaining: 0 });
+        assert_eq!(consume(&mut s, &req("a", 220)), ConsumeOutcome::UsedUp, "grace is over");
+        assert_eq!(s.used, 2);
+        assert_eq!(s.history.len(), 2);
+    }
+
+    #[test]
+    fn peeks_never_consume() {
+        let mut s = UsageState::default();
+        let mut p = req("a", 100);
+        p.peek = true;
+        assert_eq!(consume(&mut s, &p), ConsumeOutcome::NoSession { remaining: 2 });
+        assert_eq!(s.used, 0);
+        consume(&mut s, &req("a", 100));
+        assert_eq!(consume(&mut s, &p), ConsumeOutcome::Continued { remaining: 1 });
+        assert_eq!(s.used, 1);
+    }
+
+    #[test]
+    fn pages_escape_everything_and_carry_the_token_only_in_the_form() {
+        let l = Landing {
+            file_name: "<b>&\"q3\".pdf",
+            size: 1_500_000,
+            expires_at: 0,
+            expires_utc: "2026-11-28T12:00:00Z",
+            uses_left: 1,
+            action: "/a/b.pdf",
+            token: "TOKEN123",
+        };
+        let html = landing_page(&l);
+        assert!(html.contains("&lt;b&gt;&amp;&quot;q3&quot;.pdf"));
+        assert!(!html.contains("<b>&"));
+        assert_eq!(html.matches("TOKEN123").count(), 1);
+        assert!(html.contains("name=\"lg\" value=\"TOKEN123\""));
+        assert!(html.contains("1.5 MB"));
+        assert!(html.contains("method=\"post\""));
+        let e = ended_page("Used up", "x", Some("https://r.example/?a=1&b=2"));
+        assert!(e.contains("href=\"https://r.example/?a=1&amp;b=2\""));
+    }
+
+    #[test]
+    fn csp_hash_matches_the_inline_script() {
+        use crate::core::b64;
+        let digest = Sha256::digest(LOCAL_TIME_SCRIPT.as_bytes());
+        // CSP hashes use standard base64 with padding.
+        let std = b64::encode(&digest).replace('-', "+").replace('_', "/") + "=";
+        assert_eq!(LOCAL_TIME_SCRIPT_HASH, format!("sha256-{std}"));
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
+    }
+
+    #[test]
+    fn helpers() {
+        assert!(wants_html(Some("text/html,application/xhtml+xml;q=0.9")));
+        assert!(!wants_html(Some("*/*")));
+        assert!(!wants_html(None));
+        assert_eq!(form_field("a=1&lg=XYZ", "lg"), Some("XYZ"));
+        assert_eq!(form_field("lgx=1", "lg"), None);
+        assert_ne!(client_fingerprint(Some("1.2.3.4"), Some("ua")), client_fingerprint(Some("1.2.3.5"), Some("ua")));
+        assert_eq!(client_fingerprint(None, None).len(), 24);
+    }
+}
