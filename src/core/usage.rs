@@ -22,11 +22,47 @@ pub struct Consumption {
     pub user_agent: Option<String>,
 }
 
+/// A download start, recorded for resume-after-expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Start {
+    pub time: u64,
+    pub client: String,
+    pub path: String,
+    /// The object version (ETag) the download started on.
+    pub etag: String,
+}
+
+/// Most download starts kept per link.
+pub const MAX_STARTS: usize = 32;
+
 /// What the counter stores for one jti.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageState {
     pub used: u32,
     pub history: Vec<Consumption>,
+    #[serde(default)]
+    pub starts: Vec<Start>,
+}
+
+/// Record that `client` started downloading `path` at version `etag`.
+pub fn record_start(state: &mut UsageState, start: Start) {
+    state.starts.retain(|s| !(s.client == start.client && s.path == start.path));
+    state.starts.push(start);
+    if state.starts.len() > MAX_STARTS {
+        let extra = state.starts.len() - MAX_STARTS;
+        state.starts.drain(..extra);
+    }
+}
+
+/// The version a client's download of `path` started on, if it started
+/// before `before` (the link's exp).
+pub fn find_start<'a>(state: &'a UsageState, client: &str, path: &str, before: u64) -> Option<&'a str> {
+    state
+        .starts
+        .iter()
+        .rev()
+        .find(|s| s.client == client && s.path == path && s.time < before)
+        .map(|s| s.etag.as_str())
 }
 
 /// A request to start (or continue) a download.
@@ -246,6 +282,23 @@ mod tests {
         assert_eq!(consume(&mut s, &req("a", 220)), ConsumeOutcome::UsedUp, "grace is over");
         assert_eq!(s.used, 2);
         assert_eq!(s.history.len(), 2);
+    }
+
+    #[test]
+    fn starts_for_resume() {
+        let mut s = UsageState::default();
+        let st = |client: &str, time, etag: &str| Start { time, client: client.into(), path: "/f".into(), etag: etag.into() };
+        record_start(&mut s, st("a", 10, "\"v1\""));
+        record_start(&mut s, st("a", 20, "\"v2\""));
+        assert_eq!(s.starts.len(), 1, "one start per client and path");
+        assert_eq!(find_start(&s, "a", "/f", 100), Some("\"v2\""));
+        assert_eq!(find_start(&s, "a", "/f", 20), None, "started at exp is too late");
+        assert_eq!(find_start(&s, "b", "/f", 100), None);
+        assert_eq!(find_start(&s, "a", "/g", 100), None);
+        for i in 0..100 {
+            record_start(&mut s, st(&format!("c{i}"), 1, "e"));
+        }
+        assert_eq!(s.starts.len(), MAX_STARTS);
     }
 
     #[test]

@@ -202,6 +202,51 @@ pub fn verify_in(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>, do
     Ok(VerifiedLink { claims, path })
 }
 
+/// An expired link that may still continue a download started before `exp`
+/// (`LINKGATE_RESUME_GRACE_SECS`). Only [`resume_candidate`] builds one, and
+/// only the edge can turn it into a [`VerifiedLink`], after its store confirms
+/// that this client started this download before `exp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeCandidate {
+    link: VerifiedLink,
+}
+
+impl ResumeCandidate {
+    /// The link's claims, to look the download start up.
+    pub fn claims(&self) -> &Claims {
+        &self.link.claims
+    }
+
+    /// The canonical path.
+    pub fn path(&self) -> &CanonicalPath {
+        &self.link.path
+    }
+
+    /// The store confirmed a start by this client before `exp`.
+    pub fn confirm(self) -> VerifiedLink {
+        self.link
+    }
+}
+
+/// After `verify` refused with `expired`: may this request be a resume? Only
+/// a Range request, within `resume_grace_secs` after `exp`, of an authentic
+/// link whose every other check (lifetime, scope, host, IP, method) holds.
+pub fn resume_candidate(refusal: &Refusal, facts: &RequestFacts<'_>, rules: &TimeRules, resume_grace_secs: u64, has_range: bool) -> Option<ResumeCandidate> {
+    if refusal.code != Code::Expired || resume_grace_secs == 0 || !has_range {
+        return None;
+    }
+    let claims = refusal.claims.as_deref()?;
+    let path = refusal.path.as_ref()?;
+    if facts.now >= claims.exp.saturating_add(resume_grace_secs) {
+        return None;
+    }
+    if claims.exp - claims.iat > rules.max_ttl_secs || !matches!(facts.method, Method::Get | Method::Head) {
+        return None;
+    }
+    check_binding(claims, path, facts).ok()?;
+    Some(ResumeCandidate { link: VerifiedLink { claims: claims.clone(), path: path.clone() } })
+}
+
 /// Find the `lg` token in a raw query string (without the `?`).
 ///
 /// Returns `Ok(None)` when absent, `Err` when `lg` appears more than once
@@ -383,6 +428,35 @@ mod tests {
         assert!(verify(&ring, &rules, &f).is_ok(), "POST is allowed on bounded-use links");
         f.method = Method::Other;
         assert_eq!(code_of(verify(&ring, &rules, &f)), Err(Code::MethodNotAllowed));
+    }
+
+    #[test]
+    fn resume_candidates_only_for_ranges_within_the_grace() {
+        let ring = ring();
+        let rules = TimeRules::default();
+        let t = claims("/f").sign(ring.signing_key()).unwrap();
+        let at = |now: u64| {
+            let f = facts("/f", Some(&t), now);
+            let r = verify(&ring, &rules, &f).unwrap_err();
+            (r.clone(), f)
+        };
+        let (r, f) = at(T0 + 3600);
+        assert!(resume_candidate(&r, &f, &rules, 60, true).is_some(), "at exp");
+        assert!(resume_candidate(&r, &f, &rules, 60, false).is_none(), "not a range");
+        assert!(resume_candidate(&r, &f, &rules, 0, true).is_none(), "feature off");
+        let (r, f) = at(T0 + 3659);
+        assert!(resume_candidate(&r, &f, &rules, 60, true).is_some(), "exp + grace - 1");
+        let (r, f) = at(T0 + 3660);
+        assert!(resume_candidate(&r, &f, &rules, 60, true).is_none(), "exp + grace");
+        // Another refusal is never a resume.
+        let f = facts("/g", Some(&t), T0 + 10);
+        let r = verify(&ring, &rules, &f).unwrap_err();
+        assert!(resume_candidate(&r, &f, &rules, 60, true).is_none());
+        // Other bindings still hold after exp.
+        let f = facts("/g", Some(&t), T0 + 3601);
+        let r = verify(&ring, &rules, &f).unwrap_err();
+        assert_eq!(r.code, Code::Expired);
+        assert!(resume_candidate(&r, &f, &rules, 60, true).is_none(), "scope still checked");
     }
 
     #[test]

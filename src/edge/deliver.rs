@@ -31,7 +31,7 @@ pub struct Conditions {
 
 /// The result, with what the audit event needs.
 pub enum Delivered {
-    Sent { response: Response, status: u16, bytes: Option<u64>, cache: Option<&'static str>, rule: String },
+    Sent { response: Response, status: u16, bytes: Option<u64>, cache: Option<&'static str>, rule: String, etag: String },
     Refused { code: Code, reason: &'static str, extra: Vec<(&'static str, String)>, rule: Option<String> },
 }
 
@@ -53,6 +53,7 @@ pub async fn deliver(
     cond: &Conditions,
     country: Option<&str>,
     force_no_store: bool,
+    require_etag: Option<&str>,
     cfg: &EdgeConfig,
     now: u64,
     ctx: &Context,
@@ -89,6 +90,10 @@ pub async fn deliver(
     let rule_name = decision.rule;
     let size = head.size();
     let etag = strong_etag(&head.http_etag());
+    if require_etag.is_some_and(|e| e != etag) {
+        // A resume after exp must continue the same object version.
+        return Ok(Delivered::Refused { code: Code::Expired, reason: "resume_other_version", extra: vec![], rule: Some(rule_name) });
+    }
     let last_modified = head.uploaded().as_millis() / 1000;
     let version = head.version();
 
@@ -112,7 +117,7 @@ pub async fn deliver(
         == Precondition::NotModified
     {
         let r = Response::from_body(ResponseBody::Empty)?.with_status(304).with_headers(h);
-        return Ok(Delivered::Sent { response: r, status: 304, bytes: Some(0), cache: None, rule: rule_name });
+        return Ok(Delivered::Sent { response: r, status: 304, bytes: Some(0), cache: None, rule: rule_name, etag: etag.clone() });
     }
 
     h.set("content-type", &content_type)?;
@@ -139,7 +144,7 @@ pub async fn deliver(
 
     if method == Method::Head {
         let r = Response::from_body(ResponseBody::Empty)?.with_status(status).with_headers(h);
-        return Ok(Delivered::Sent { response: r, status, bytes: Some(0), cache: None, rule: rule_name });
+        return Ok(Delivered::Sent { response: r, status, bytes: Some(0), cache: None, rule: rule_name, etag: etag.clone() });
     }
 
     let cacheable = cfg.edge_cache && r2_range.is_none() && !no_store && size <= cfg.edge_cache_max_bytes;
@@ -151,7 +156,7 @@ pub async fn deliver(
             if let ResponseBody::Stream(stream) = body {
                 h.set("x-linkgate-cache", "hit")?;
                 let r = Response::from_body(ResponseBody::Stream(stream))?.with_status(200).with_headers(h);
-                return Ok(Delivered::Sent { response: r, status: 200, bytes: Some(size), cache: Some("hit"), rule: rule_name });
+                return Ok(Delivered::Sent { response: r, status: 200, bytes: Some(size), cache: Some("hit"), rule: rule_name, etag: etag.clone() });
             }
         }
     }
@@ -194,9 +199,9 @@ pub async fn deliver(
         });
         h.set("x-linkgate-cache", "miss")?;
         let r = Response::from_body(ResponseBody::Stream(client))?.with_status(status).with_headers(h);
-        return Ok(Delivered::Sent { response: r, status, bytes: Some(length), cache: Some("miss"), rule: rule_name });
+        return Ok(Delivered::Sent { response: r, status, bytes: Some(length), cache: Some("miss"), rule: rule_name, etag: etag.clone() });
     }
 
     let r = Response::from_body(ResponseBody::Stream(stream))?.with_status(status).with_headers(h);
-    Ok(Delivered::Sent { response: r, status, bytes: Some(length), cache: None, rule: rule_name })
+    Ok(Delivered::Sent { response: r, status, bytes: Some(length), cache: None, rule: rule_name, etag })
 }

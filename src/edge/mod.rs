@@ -27,7 +27,7 @@ use crate::core::problem::refresh_url;
 use crate::core::revocation::{find_revocation, lookup_keys};
 use crate::core::token::Domain;
 use crate::core::usage::{client_fingerprint, form_field, wants_html, ConsumeOutcome, ConsumeRequest};
-use crate::core::verify::{param_from_query, token_from_query, verify_in, Method, RequestFacts};
+use crate::core::verify::{param_from_query, resume_candidate, token_from_query, verify_in, Method, RequestFacts};
 use crate::core::Code;
 
 use deliver::{deliver, Conditions, Delivered};
@@ -199,8 +199,35 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
     let client_ip: Option<IpAddr> = header(req, "cf-connecting-ip").and_then(|s| s.trim().parse().ok());
     let facts = RequestFacts { raw_path, token, method, host: Some(authority), client_ip, now };
 
+    let has_range = header(req, "range").is_some();
+    let mut require_etag: Option<String> = None;
     let link = match verify_in(&cfg.keys, &cfg.time, &facts, domain) {
         Ok(l) => l,
+        Err(r) if domain == Domain::Link && resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, has_range).is_some() => {
+            // Past exp, within the resume grace: serve only if this client
+            // started this download (this object version) before exp.
+            let Some(cand) = resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, has_range) else {
+                return Err("resume candidate vanished".to_owned());
+            };
+            ev.with_claims(cand.claims());
+            ev.path = Some(cand.path().as_str().to_owned());
+            let jti = Some(cand.claims().jti.to_hex());
+            let client = client_fingerprint(client_ip.map(|i| i.to_string()).as_deref(), header(req, "user-agent").as_deref());
+            let started = match env.durable_object(USAGE_BINDING) {
+                Ok(ns) => usage::state(&ns, cand.claims()).await.ok().and_then(|s| {
+                    crate::core::usage::find_start(&s, &client, cand.path().as_str(), cand.claims().exp).map(str::to_owned)
+                }),
+                Err(_) => None,
+            };
+            match started {
+                Some(etag) => {
+                    ev.reason = Some("resume_after_exp");
+                    require_etag = Some(etag);
+                    cand.confirm()
+                }
+                None => return refuse(ev, Code::Expired, "after_exp", jti, Some(cand.path())),
+            }
+        }
         Err(r) => {
             ev.path = r.path.as_ref().map(|p| p.as_str().to_owned());
             if let Some(c) = &r.claims {
@@ -236,7 +263,9 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
     // Bounded use: HEAD never consumes; GET shows the landing page (or
     // continues an open download with Range); POST consumes exactly one use.
     let mut method = method;
-    if let Some(max) = claims.uses {
+    // A confirmed resume-after-expiry continues a download that already
+    // paid its use.
+    if let Some(max) = claims.uses.filter(|_| require_etag.is_none()) {
         let Ok(ns) = env.durable_object(USAGE_BINDING) else {
             // Without the counter, fail closed rather than serve unlimited downloads.
             return refuse(ev, Code::StoreUnavailable, "usage_store_missing", jti, Some(link.path()));
@@ -331,8 +360,27 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
         if_modified_since: header(req, "if-modified-since"),
     };
     let country = ev.country.clone();
-    match deliver(&bucket, &link, method, &cond, country.as_deref(), no_store, cfg, now, ctx).await {
-        Ok(Delivered::Sent { response, status, bytes, cache, rule }) => {
+    match deliver(&bucket, &link, method, &cond, country.as_deref(), no_store, require_etag.as_deref(), cfg, now, ctx).await {
+        Ok(Delivered::Sent { response, status, bytes, cache, rule, etag }) => {
+            // Resume-after-expiry needs to know who started what before exp;
+            // recorded only when the feature is on, off the response path.
+            if cfg.resume_grace_secs > 0 && method == Method::Get && (status == 200 || status == 206) && domain == Domain::Link && require_etag.is_none() {
+                if let Ok(ns) = env.durable_object(USAGE_BINDING) {
+                    let claims = link.claims().clone();
+                    let start = crate::core::usage::Start {
+                        time: now,
+                        client: client_fingerprint(client_ip.map(|i| i.to_string()).as_deref(), header(req, "user-agent").as_deref()),
+                        path: link.path().as_str().to_owned(),
+                        etag,
+                    };
+                    let forget_at = claims.exp.saturating_add(cfg.resume_grace_secs).saturating_add(cfg.download_grace_secs);
+                    ctx.wait_until(async move {
+                        if let Err(e) = usage::record(&ns, &claims, start, forget_at).await {
+                            worker::console_error!("{}", serde_json::json!({"event": "resume_start_not_recorded", "error": e}));
+                        }
+                    });
+                }
+            }
             ev.rule = Some(rule);
             ev.status = status;
             ev.outcome = Some(if status == 304 { Outcome::NotModified } else { Outcome::Allowed });

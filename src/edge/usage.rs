@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use crate::core::usage::{consume as decide, ConsumeOutcome, ConsumeRequest, UsageState};
+use crate::core::usage::{consume as decide, record_start, ConsumeOutcome, ConsumeRequest, Start, UsageState};
 
 const KEY: &str = "state";
 
@@ -15,6 +15,13 @@ const KEY: &str = "state";
 pub struct ConsumeCall {
     pub request: ConsumeRequest,
     /// When the link (plus grace) is over: the object deletes itself then.
+    pub forget_at: u64,
+}
+
+/// What the worker sends to `/start` (resume-after-expiry bookkeeping).
+#[derive(Serialize, Deserialize)]
+pub struct StartCall {
+    pub start: Start,
     pub forget_at: u64,
 }
 
@@ -43,6 +50,16 @@ impl DurableObject for UsageCounter {
                 }
                 Response::from_json(&outcome)
             }
+            "/start" => {
+                let call: StartCall = req.json().await?;
+                let mut s: UsageState = storage.get(KEY).await?.unwrap_or_default();
+                record_start(&mut s, call.start);
+                storage.put(KEY, &s).await?;
+                if storage.get_alarm().await?.is_none() {
+                    storage.set_alarm(worker::ScheduledTime::from((call.forget_at as i64).saturating_mul(1000))).await?;
+                }
+                Response::ok("recorded")
+            }
             "/state" => {
                 let s: UsageState = storage.get(KEY).await?.unwrap_or_default();
                 Response::from_json(&s)
@@ -69,6 +86,23 @@ pub async fn state(ns: &worker::ObjectNamespace, claims: &crate::core::Claims) -
     r.json().await.map_err(|e| e.to_string())
 }
 
+/// Record a download start (only when resume-after-expiry is on).
+pub async fn record(ns: &worker::ObjectNamespace, claims: &crate::core::Claims, start: Start, forget_at: u64) -> std::result::Result<(), String> {
+    let body = serde_json::to_string(&StartCall { start, forget_at }).map_err(|e| e.to_string())?;
+    post(ns, claims, "https://usage/start", &body).await.map(|_| ())
+}
+
+async fn post(ns: &worker::ObjectNamespace, claims: &crate::core::Claims, url: &str, body: &str) -> std::result::Result<Response, String> {
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post).with_body(Some(worker::wasm_bindgen::JsValue::from_str(body)));
+    let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    let r = stub(ns, claims)?.fetch_with_request(req).await.map_err(|e| e.to_string())?;
+    if r.status_code() != 200 {
+        return Err(format!("usage counter answered {}", r.status_code()));
+    }
+    Ok(r)
+}
+
 /// Consume (or continue, or peek at) one download.
 pub async fn consume(
     ns: &worker::ObjectNamespace,
@@ -77,16 +111,7 @@ pub async fn consume(
     forget_at: u64,
 ) -> std::result::Result<ConsumeOutcome, String> {
     let body = serde_json::to_string(&ConsumeCall { request, forget_at }).map_err(|e| e.to_string())?;
-    let init = {
-        let mut i = worker::RequestInit::new();
-        i.with_method(worker::Method::Post).with_body(Some(worker::wasm_bindgen::JsValue::from_str(&body)));
-        i
-    };
-    let req = Request::new_with_init("https://usage/consume", &init).map_err(|e| e.to_string())?;
-    let mut r = stub(ns, claims)?.fetch_with_request(req).await.map_err(|e| e.to_string())?;
-    if r.status_code() != 200 {
-        return Err(format!("usage counter answered {}", r.status_code()));
-    }
+    let mut r = post(ns, claims, "https://usage/consume", &body).await?;
     r.json().await.map_err(|e| e.to_string())
 }
 

@@ -153,3 +153,41 @@ describe("download sessions and grace", () => {
     assert.equal(body.consumptions[0].user_agent, "inspect-agent");
   });
 });
+
+describe("resume after expiry", () => {
+  test("on: a Range continuing a download started before exp is served for the grace; nothing else is", async () => {
+    const r = await startWorker({ keys: KEYS, vars: { LINKGATE_RESUME_GRACE_SECS: "30" } });
+    try {
+      await r.r2.put("pack/board.pdf", BODY);
+      const t = Math.floor(Date.now() / 1000);
+      const m = sign(KEYS, ["--host", HOST, "--path", "/pack/board.pdf", "--issued-at", String(t - 10), "--expires-at", String(t + 2)]);
+      const me = { "cf-connecting-ip": "198.51.100.20", "user-agent": "resumer/1" };
+      const start = await r.fetch(linkFor(m), { headers: { ...me, range: "bytes=0-999" } });
+      assert.equal(start.status, 206);
+      await start.arrayBuffer();
+      await new Promise((res) => setTimeout(res, 3000)); // now past exp
+      const resume = await r.fetch(linkFor(m), { headers: { ...me, range: "bytes=1000-" } });
+      assert.equal(resume.status, 206, "same client, same token, Range, within the grace");
+      assert.equal(resume.headers.get("cache-control"), "no-store");
+      assert.deepEqual(new Uint8Array(await resume.arrayBuffer()), BODY.slice(1000));
+      await problem(await r.fetch(linkFor(m), { headers: me }), assert, 410, "expired", m.token);
+      await problem(await r.fetch(linkFor(m), { headers: { "cf-connecting-ip": "192.0.2.1", "user-agent": "resumer/1", range: "bytes=1000-" } }), assert, 410, "expired");
+      // A new object version is not the download that started.
+      await r.r2.put("pack/board.pdf", BODY.slice(0, 4000));
+      await problem(await r.fetch(linkFor(m), { headers: { ...me, range: "bytes=1000-" } }), assert, 410, "expired");
+    } finally {
+      await r.stop();
+    }
+  });
+
+  test("off (default): an expired link is never resumed", async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const m = sign(KEYS, ["--host", HOST, "--path", "/pack/board.pdf", "--issued-at", String(t - 10), "--expires-at", String(t + 2)]);
+    const me = { "cf-connecting-ip": "198.51.100.21", "user-agent": "resumer/1" };
+    const start = await w.fetch(linkFor(m), { headers: { ...me, range: "bytes=0-999" } });
+    assert.equal(start.status, 206);
+    await start.arrayBuffer();
+    await new Promise((res) => setTimeout(res, 3000));
+    await problem(await w.fetch(linkFor(m), { headers: { ...me, range: "bytes=1000-" } }), assert, 410, "expired", m.token);
+  });
+});
