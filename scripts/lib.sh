@@ -45,6 +45,15 @@ ensure_node_modules() {
   fi
 }
 
+# Debian's Chromium for the browser test (playwright-core drives it; no
+# browser download from the internet).
+ensure_chromium() {
+  if [[ ! -x /usr/bin/chromium ]]; then
+    say "installing chromium (Debian package) for the browser test"
+    apt-get install -y chromium >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; }
+  fi
+}
+
 # Build the release worker into build/ (index.js, index_bg.wasm, worker/shim.mjs).
 build_worker() {
   ensure_wasm_target

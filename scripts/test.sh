@@ -38,6 +38,7 @@ if [[ -n "${SKIP_E2E:-}" ]]; then
 fi
 
 build_worker
-say "end-to-end tests (release worker in workerd via Miniflare)"
+ensure_chromium
+say "end-to-end tests (release worker in workerd via Miniflare, Chromium for the browser test)"
 cargo build --release --bin linkgate
 node --test --test-concurrency=1 tests/e2e/

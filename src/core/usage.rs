@@ -95,18 +95,26 @@ pub enum ConsumeOutcome {
 
 /// Apply one request to the state. Exact under concurrency as long as calls
 /// are serialized, which a Durable Object guarantees.
+///
+/// A consuming request (the Download button's POST) always takes a use: a
+/// second click is a second download. Continuing a started download (a
+/// Range GET, a resumed transfer) is a `peek`, free for the same client
+/// within the grace window.
 pub fn consume(state: &mut UsageState, req: &ConsumeRequest) -> ConsumeOutcome {
     let remaining = req.max.saturating_sub(state.used);
-    let open = state
-        .history
-        .iter()
-        .rev()
-        .any(|c| c.client == req.client && req.now.saturating_sub(c.time) < req.grace_secs && c.time <= req.now);
-    if open {
-        return ConsumeOutcome::Continued { remaining };
-    }
     if req.peek {
-        return if remaining == 0 { ConsumeOutcome::UsedUp } else { ConsumeOutcome::NoSession { remaining } };
+        let open = state
+            .history
+            .iter()
+            .rev()
+            .any(|c| c.client == req.client && req.now.saturating_sub(c.time) < req.grace_secs && c.time <= req.now);
+        return if open {
+            ConsumeOutcome::Continued { remaining }
+        } else if remaining == 0 {
+            ConsumeOutcome::UsedUp
+        } else {
+            ConsumeOutcome::NoSession { remaining }
+        };
     }
     if remaining == 0 {
         return ConsumeOutcome::UsedUp;
@@ -271,15 +279,21 @@ mod tests {
         ConsumeRequest { max: 2, client: client.into(), client_ip: None, user_agent: None, now, grace_secs: 120, peek: false }
     }
 
+    fn peek(client: &str, now: u64) -> ConsumeRequest {
+        ConsumeRequest { peek: true, ..req(client, now) }
+    }
+
     #[test]
     fn counts_exactly_with_grace_per_client() {
         let mut s = UsageState::default();
         assert_eq!(consume(&mut s, &req("a", 100)), ConsumeOutcome::Consumed { remaining: 1 });
-        assert_eq!(consume(&mut s, &req("a", 150)), ConsumeOutcome::Continued { remaining: 1 }, "retry in grace");
-        assert_eq!(consume(&mut s, &req("b", 150)), ConsumeOutcome::Consumed { remaining: 0 }, "other client pays");
+        assert_eq!(consume(&mut s, &peek("a", 150)), ConsumeOutcome::Continued { remaining: 1 }, "Range in grace");
+        assert_eq!(consume(&mut s, &peek("b", 150)), ConsumeOutcome::NoSession { remaining: 1 }, "no ride along");
+        assert_eq!(consume(&mut s, &req("a", 150)), ConsumeOutcome::Consumed { remaining: 0 }, "a second click is a second use");
         assert_eq!(consume(&mut s, &req("c", 150)), ConsumeOutcome::UsedUp);
-        assert_eq!(consume(&mut s, &req("a", 219)), ConsumeOutcome::Continued { remaining: 0 });
-        assert_eq!(consume(&mut s, &req("a", 220)), ConsumeOutcome::UsedUp, "grace is over");
+        assert_eq!(consume(&mut s, &peek("c", 150)), ConsumeOutcome::UsedUp);
+        assert_eq!(consume(&mut s, &peek("a", 269)), ConsumeOutcome::Continued { remaining: 0 });
+        assert_eq!(consume(&mut s, &peek("a", 270)), ConsumeOutcome::UsedUp, "grace is over");
         assert_eq!(s.used, 2);
         assert_eq!(s.history.len(), 2);
     }

@@ -21,7 +21,8 @@ export function newKeyEntry(kid) {
 
 /** Mint a link with the native CLI; returns {url, token, jti, expires_at}. */
 export function sign(keys, args) {
-  const out = execFileSync(CLI, ["sign", "--json", "--base", BASE, ...args], {
+  const base = args.includes("--base") ? [] : ["--base", BASE];
+  const out = execFileSync(CLI, ["sign", "--json", ...base, ...args], {
     env: { ...process.env, LINKGATE_KEYS: keys },
     encoding: "utf8",
   });
@@ -40,7 +41,7 @@ export const now = () => Math.floor(Date.now() / 1000);
  * Start the worker. `vars` override wrangler.toml defaults; `omit` drops
  * bindings (to simulate an unreachable store).
  */
-export async function startWorker({ keys, vars = {}, omit = [], logs = null } = {}) {
+export async function startWorker({ keys, vars = {}, omit = [], logs = null, http = false } = {}) {
   const persist = mkdtempSync(join(tmpdir(), "linkgate-e2e-"));
   const opts = {
     scriptPath: join(ROOT, "build", "index.js"),
@@ -67,8 +68,13 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null } = 
       stderr.on("data", (d) => logs.push(d.toString()));
     };
   }
+  if (http) {
+    // A real HTTP listener on loopback, for clients other than dispatchFetch.
+    opts.host = "127.0.0.1";
+    opts.port = 0;
+  }
   const mf = new Miniflare(opts);
-  await mf.ready;
+  const ready = await mf.ready;
   const db = await mf.getD1Database("LINKGATE_AUDIT");
   const schema = readFileSync(join(ROOT, "migrations", "0001_audit.sql"), "utf8")
     .split("\n")
@@ -92,6 +98,7 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null } = 
   });
   return {
     mf,
+    url: String(ready).replace(/\/$/, ""),
     db,
     kv,
     r2,
