@@ -1395,6 +1395,15 @@ fn generate() -> VectorFile {
         req(obj).host(Some("files.example.com.evil.net")),
         Code::HostMismatch,
     );
+    let mut c6 = claims(0x5B, obj);
+    c6.host = Some(HostName::parse("[2001:db8::1]").unwrap());
+    g.bad(
+        "host_ipv6_literal_with_trailing_junk",
+        "A bracketed IPv6 host followed by anything but :port is not that host.",
+        Some(sign(&c6)),
+        req(obj).host(Some("[2001:db8::1]junk")),
+        Code::HostMismatch,
+    );
     let mut c = claims(0x57, obj);
     c.host = Some(HostName::parse("kb.example.com").unwrap());
     g.bad(

@@ -315,8 +315,16 @@ fn has_port(h: &str) -> bool {
 
 fn strip_port(h: &str) -> &str {
     if h.starts_with('[') {
+        // Only "[v6]" or "[v6]:port" lose their port; anything else after
+        // the bracket is not a host and is compared whole (and fails).
         match h.find(']') {
-            Some(i) => h.get(..=i).unwrap_or(h),
+            Some(i) => match h.get(i + 1..) {
+                Some("") => h,
+                Some(rest) if rest.strip_prefix(':').is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) => {
+                    h.get(..=i).unwrap_or(h)
+                }
+                _ => h,
+            },
             None => h,
         }
     } else if h.bytes().filter(|&b| b == b':').count() == 1 {
@@ -909,6 +917,8 @@ mod tests {
         let v6 = HostName::parse("[::1]").unwrap();
         assert!(v6.matches("[::1]:8787"));
         assert!(!v6.matches("[::2]:8787"));
+        assert!(!v6.matches("[::1]junk"));
+        assert!(!v6.matches("[::1]:"));
     }
 
     #[test]

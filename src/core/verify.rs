@@ -140,7 +140,7 @@ pub fn check_time(claims: &Claims, now: u64, rules: &TimeRules) -> Result<(), (C
     if now >= claims.exp {
         return Err((Code::Expired, "after_exp"));
     }
-    if claims.exp - claims.iat > rules.max_ttl_secs {
+    if claims.exp.saturating_sub(claims.iat) > rules.max_ttl_secs {
         return Err((Code::PolicyDenied, "lifetime_over_maximum"));
     }
     Ok(())
@@ -240,7 +240,7 @@ pub fn resume_candidate(refusal: &Refusal, facts: &RequestFacts<'_>, rules: &Tim
     if facts.now >= claims.exp.saturating_add(resume_grace_secs) {
         return None;
     }
-    if claims.exp - claims.iat > rules.max_ttl_secs || !matches!(facts.method, Method::Get | Method::Head) {
+    if claims.exp.saturating_sub(claims.iat) > rules.max_ttl_secs || !matches!(facts.method, Method::Get | Method::Head) {
         return None;
     }
     check_binding(claims, path, facts).ok()?;

@@ -405,7 +405,9 @@ def host_matches(claim, header):
         return False
     if req.startswith("["):
         end = req.find("]")
-        bare = req[:end + 1] if end >= 0 else req
+        rest = req[end + 1:] if end >= 0 else ""
+        port_ok = rest.startswith(":") and len(rest) > 1 and all(c in "0123456789" for c in rest[1:])
+        bare = req[:end + 1] if end >= 0 and port_ok else req
     elif req.count(":") == 1:
         bare = req.split(":", 1)[0].rstrip(".")
     else:
