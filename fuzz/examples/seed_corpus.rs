@@ -1,0 +1,116 @@
+//! Writes seed corpora for the fuzz targets into `<dir>/<target>/` (default
+//! `fuzz/corpus`): valid tokens made by the real signer with the fixed ring, and
+//! requests that verify, so the fuzzer starts past the MAC.
+//!
+//!     cargo +nightly run --manifest-path fuzz/Cargo.toml --example seed_corpus -- fuzz/corpus
+
+use std::fs;
+use std::num::NonZeroU32;
+use std::path::Path;
+
+use linkgate::core::b64;
+use linkgate::core::ip::Cidr;
+use linkgate::core::keys::KeyId;
+use linkgate::core::path::{encode_path, Scope};
+use linkgate::core::token::{Claims, ContentType, Field, FileName, HostName, Jti, Label, Mode};
+use linkgate::core::verify::{verify, Method, RequestFacts, TimeRules};
+use linkgate_fuzz::{encode_case, ring, VerifyCase, T0};
+
+/// (claims, signing kid, request path, host, client address, method, now)
+type Seed = (Claims, &'static str, &'static str, Option<&'static str>, Option<&'static str>, Method, u64);
+
+fn claims(scope: &str) -> Claims {
+    Claims {
+        kid: KeyId::parse("new").unwrap(),
+        jti: Jti([0x42; 16]),
+        iat: T0,
+        exp: T0 + 3600,
+        nbf: None,
+        scope: Scope::parse(scope).unwrap(),
+        host: None,
+        sub: None,
+        tenant: None,
+        ip: vec![],
+        uses: None,
+        mode: None,
+        filename: None,
+        content_type: None,
+    }
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join(name), bytes).unwrap();
+}
+
+fn main() {
+    let root = std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus".into());
+    let root = Path::new(&root);
+    let ring = ring();
+
+    let mut full = claims("/board/2026/");
+    full.nbf = Some(T0 + 60);
+    full.host = Some(HostName::parse("files.example.com").unwrap());
+    full.sub = Some(Label::parse(Field::Sub, "user-8841").unwrap());
+    full.tenant = Some(Label::parse(Field::Tenant, "acme-corp").unwrap());
+    full.ip = vec![Cidr::parse("192.0.2.0/24").unwrap(), Cidr::parse("2001:db8::/32").unwrap()];
+    full.uses = NonZeroU32::new(3);
+    full.mode = Some(Mode::Redirect);
+    full.filename = Some(FileName::parse("Board pack – Q3.pdf").unwrap());
+    full.content_type = Some(ContentType::parse("application/pdf").unwrap());
+
+    let mut unicode = claims("/données/café é/");
+    unicode.exp = T0 + 7 * 86400;
+
+    let seeds: Vec<Seed> = vec![
+        (claims("/reports/q3.pdf"), "new", "/reports/q3.pdf", None, None, Method::Get, T0 + 1),
+        (claims("/reports/q3.pdf"), "old", "/reports/q3.pdf", Some("x.example"), None, Method::Head, T0 + 10),
+        (claims("/"), "new", "/a/b/c.txt", None, None, Method::Get, T0),
+        (
+            full.clone(),
+            "new",
+            "/board/2026/minutes.pdf",
+            Some("files.example.com:8443"),
+            Some("192.0.2.7"),
+            Method::Post,
+            T0 + 100,
+        ),
+        (full, "old", "/board/2026/x", Some("FILES.example.com"), Some("2001:db8::1"), Method::Get, T0 + 100),
+        (unicode, "new", "/données/café é/r%C3%A9sum%C3%A9.pdf", None, None, Method::Get, T0 + 5),
+    ];
+    for (i, (c, kid, path, host, ip, method, now)) in seeds.into_iter().enumerate() {
+        let token = c.sign(ring.get(kid).unwrap()).unwrap();
+        let raw = b64::decode(token.as_bytes()).unwrap();
+        write(&root.join("token_decode"), &format!("seed-text-{i}"), token.as_bytes());
+        write(&root.join("token_decode"), &format!("seed-raw-{i}"), &raw);
+        let path = if path.contains('%') { path.to_owned() } else { encode_path(path) };
+        let case = VerifyCase {
+            method,
+            token: Some(token),
+            host: host.map(str::to_owned),
+            client_ip: ip.map(|s| s.parse().unwrap()),
+            now,
+            rules: TimeRules::default(),
+            path: path.clone(),
+        };
+        let facts = RequestFacts {
+            raw_path: &case.path,
+            token: case.token.as_deref(),
+            method: case.method,
+            host: case.host.as_deref(),
+            client_ip: case.client_ip,
+            now: case.now,
+        };
+        if let Err(r) = verify(&ring, &case.rules, &facts) {
+            panic!("seed {i} does not verify: {r:?}");
+        }
+        let bytes = encode_case(&case);
+        assert_eq!(linkgate_fuzz::decode_case(&bytes), case, "seed layout round trip");
+        write(&root.join("verify"), &format!("seed-{i}"), &bytes);
+        write(&root.join("path_canonicalize"), &format!("seed-{i}"), path.as_bytes());
+    }
+    for (i, p) in ["/a%2Fb", "/%2e%2e/x", "/a/./b", "/a%C2%85", "/%252e", "//a", "/a\\b", "/%ZZ"].iter().enumerate() {
+        write(&root.join("path_canonicalize"), &format!("seed-bad-{i}"), p.as_bytes());
+    }
+    eprintln!("seed corpora written under {}", root.display());
+}
