@@ -171,22 +171,7 @@ impl Request {
 // ---------------------------------------------------------------------------
 
 fn claims(n: u8, scope: &str) -> Claims {
-    Claims {
-        kid: KeyId::parse(LIVE).unwrap(),
-        jti: Jti(jti(n)),
-        iat: T0,
-        exp: T0 + 3600,
-        nbf: None,
-        scope: Scope::parse(scope).unwrap(),
-        host: None,
-        sub: None,
-        tenant: None,
-        ip: vec![],
-        uses: None,
-        mode: None,
-        filename: None,
-        content_type: None,
-    }
+    Claims::new(KeyId::parse(LIVE).unwrap(), Jti(jti(n)), T0, T0 + 3600, Scope::parse(scope).unwrap())
 }
 
 fn cidrs(list: &[&str]) -> Vec<Cidr> {

@@ -20,22 +20,7 @@ use linkgate_fuzz::{encode_case, ring, VerifyCase, T0};
 type Seed = (Claims, &'static str, &'static str, Option<&'static str>, Option<&'static str>, Method, u64);
 
 fn claims(scope: &str) -> Claims {
-    Claims {
-        kid: KeyId::parse("new").unwrap(),
-        jti: Jti([0x42; 16]),
-        iat: T0,
-        exp: T0 + 3600,
-        nbf: None,
-        scope: Scope::parse(scope).unwrap(),
-        host: None,
-        sub: None,
-        tenant: None,
-        ip: vec![],
-        uses: None,
-        mode: None,
-        filename: None,
-        content_type: None,
-    }
+    Claims::new(KeyId::parse("new").unwrap(), Jti([0x42; 16]), T0, T0 + 3600, Scope::parse(scope).unwrap())
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {

@@ -230,22 +230,7 @@ mod tests {
     use crate::core::token::{Field, Jti, Label};
 
     fn claims(ttl: u64) -> Claims {
-        Claims {
-            kid: KeyId::parse("k").unwrap(),
-            jti: Jti([1; 16]),
-            iat: 1000,
-            exp: 1000 + ttl,
-            nbf: None,
-            scope: Scope::parse("/a").unwrap(),
-            host: None,
-            sub: None,
-            tenant: None,
-            ip: vec![],
-            uses: None,
-            mode: None,
-            filename: None,
-            content_type: None,
-        }
+        Claims::new(KeyId::parse("k").unwrap(), Jti([1; 16]), 1000, 1000 + ttl, Scope::parse("/a").unwrap())
     }
 
     #[test]

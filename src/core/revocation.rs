@@ -190,22 +190,10 @@ mod tests {
     use crate::core::token::{Field, Jti, Label};
 
     fn claims() -> Claims {
-        Claims {
-            kid: KeyId::parse("k1").unwrap(),
-            jti: Jti([0xab; 16]),
-            iat: 1000,
-            exp: 5000,
-            nbf: None,
-            scope: Scope::parse("/a/").unwrap(),
-            host: None,
-            sub: Some(Label::parse(Field::Sub, "u1").unwrap()),
-            tenant: Some(Label::parse(Field::Tenant, "t1").unwrap()),
-            ip: vec![],
-            uses: None,
-            mode: None,
-            filename: None,
-            content_type: None,
-        }
+        let mut c = Claims::new(KeyId::parse("k1").unwrap(), Jti([0xab; 16]), 1000, 5000, Scope::parse("/a/").unwrap());
+        c.sub = Some(Label::parse(Field::Sub, "u1").unwrap());
+        c.tenant = Some(Label::parse(Field::Tenant, "t1").unwrap());
+        c
     }
 
     fn entry(scope: RevocationScope, at: u64) -> String {

@@ -423,6 +423,26 @@ fn put(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
 }
 
 impl Claims {
+    /// Required claims only; set the optional ones on the result.
+    pub fn new(kid: KeyId, jti: Jti, iat: u64, exp: u64, scope: Scope) -> Claims {
+        Claims {
+            kid,
+            jti,
+            iat,
+            exp,
+            nbf: None,
+            scope,
+            host: None,
+            sub: None,
+            tenant: None,
+            ip: Vec::new(),
+            uses: None,
+            mode: None,
+            filename: None,
+            content_type: None,
+        }
+    }
+
     /// Cross-field rules that single types cannot express.
     pub fn check(&self) -> Result<(), ClaimError> {
         if self.exp <= self.iat {
@@ -805,22 +825,7 @@ mod tests {
     }
 
     fn claims() -> Claims {
-        Claims {
-            kid: KeyId::parse("k1").unwrap(),
-            jti: Jti([0xAB; 16]),
-            iat: 1_800_000_000,
-            exp: 1_800_003_600,
-            nbf: None,
-            scope: Scope::parse("/reports/q3.pdf").unwrap(),
-            host: None,
-            sub: None,
-            tenant: None,
-            ip: vec![],
-            uses: None,
-            mode: None,
-            filename: None,
-            content_type: None,
-        }
+        Claims::new(KeyId::parse("k1").unwrap(), Jti([0xAB; 16]), 1_800_000_000, 1_800_003_600, Scope::parse("/reports/q3.pdf").unwrap())
     }
 
     #[test]

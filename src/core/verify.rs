@@ -288,22 +288,7 @@ mod tests {
     }
 
     fn claims(scope: &str) -> Claims {
-        Claims {
-            kid: KeyId::parse("new").unwrap(),
-            jti: Jti([9; 16]),
-            iat: T0,
-            exp: T0 + 3600,
-            nbf: None,
-            scope: Scope::parse(scope).unwrap(),
-            host: None,
-            sub: None,
-            tenant: None,
-            ip: vec![],
-            uses: None,
-            mode: None,
-            filename: None,
-            content_type: None,
-        }
+        Claims::new(KeyId::parse("new").unwrap(), Jti([9; 16]), T0, T0 + 3600, Scope::parse(scope).unwrap())
     }
 
     fn facts<'a>(path: &'a str, token: Option<&'a str>, now: u64) -> RequestFacts<'a> {
