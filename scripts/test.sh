@@ -12,6 +12,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 say "native tests (unit, property, vectors, CLI)"
+mkdir -p target
 cargo test --release --all-targets 2>&1 | tee target/test-native.log
 # Pipes hide cargo's status; fail if any test binary failed.
 if grep -qE '^test result: FAILED|^error(\[|:)' target/test-native.log; then
