@@ -37,10 +37,15 @@ for t in "${TARGETS[@]}"; do
   say "fuzzing $t for ${FUZZ_SECS}s"
   # One job, lowest priority (shared machines); -timeout turns a hang into a
   # failure; cargo fuzz exits non-zero on any crash.
+  # libFuzzer's progress lines go to a log; the final stats are printed.
+  log="$ROOT/target/fuzz-$t.log"
+  mkdir -p "$ROOT/target"
   if ! nice -n 19 cargo +nightly fuzz run "$t" "fuzz/corpus/$t" -- \
-      -max_total_time="$FUZZ_SECS" -timeout=10 -print_final_stats=1; then
-    say "fuzz target $t failed; the crashing input is in fuzz/artifacts/$t/"
+      -max_total_time="$FUZZ_SECS" -timeout=10 -print_final_stats=1 > "$log" 2>&1; then
+    tail -n 60 "$log"
+    say "fuzz target $t failed; the crashing input is in fuzz/artifacts/$t/ (full log: $log)"
     exit 1
   fi
+  grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || tail -n 3 "$log"
 done
 say "fuzz smoke pass: no crashes"
