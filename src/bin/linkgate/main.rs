@@ -5,6 +5,7 @@
 
 mod args;
 mod offline;
+mod online;
 mod util;
 
 use std::process::ExitCode;
@@ -33,12 +34,28 @@ OFFLINE COMMANDS:
              [--now UNIX] [--json]
              Decode a link; with keys, verify it and print the verdict.
 
+ONLINE COMMANDS (admin API; --admin URL or LINKGATE_ADMIN_URL, default
+http://127.0.0.1:8787; token from LINKGATE_ADMIN_TOKEN or
+--admin-token-file FILE, which may be a .dev.vars file):
+    mint        --path P [--prefix] (--ttl DURATION | --expires-at UNIX)
+                [--sub S] [--tenant T] [--ip CIDR]... [--host H] [--uses N]
+                [--mode M] [--filename F] [--content-type CT] [--json]
+                Mint a link at the edge (checked against the object's policy).
+    revoke      (--jti J | --sub S | --tenant T | --path P | --kid K | --all)
+                --reason R [--actor A] [--json]
+    revocations [--scope S] [--limit N] [--all-pages] [--json]
+    lift        --scope S --value V [--json]
+    events      [--jti J] [--sub S] [--tenant T] [--path P] [--outcome O]
+                [--since UNIX|1h] [--until UNIX] [--limit N] [--json]
+    upload      FILE --path P [--classification C] [--content-type CT] [--json]
+
 KEYS:
     --keys FILE reads a LINKGATE_KEYS value, or a .dev.vars file holding
     LINKGATE_KEYS=...; without it the LINKGATE_KEYS variable is used.
 
 EXIT STATUS:
-    0 success / valid, 1 refused, 2 usage or configuration error.
+    0 success / valid, 1 refused (or the server could not be reached),
+    2 usage or configuration error (nothing was sent).
 ";
 
 fn main() -> ExitCode {
@@ -51,6 +68,12 @@ fn main() -> ExitCode {
         "keygen" => offline::keygen(rest),
         "sign" => offline::sign(rest),
         "inspect" => offline::inspect(rest),
+        "mint" => online::mint(rest),
+        "revoke" => online::revoke(rest),
+        "revocations" => online::revocations(rest),
+        "lift" => online::lift(rest),
+        "events" => online::events(rest),
+        "upload" => online::upload(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(EXIT_OK)

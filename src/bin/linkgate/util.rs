@@ -79,22 +79,9 @@ pub fn parse_unix(name: &str, v: &str) -> Result<u64, Failure> {
     v.parse::<u64>().map_err(|_| Failure::usage(format!("--{name} must be Unix seconds, got {v:?}")))
 }
 
-/// RFC 3339 UTC rendering of Unix seconds (no dependency on a date crate).
+/// RFC 3339 UTC rendering of Unix seconds.
 pub fn rfc3339(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    // Civil-from-days (Howard Hinnant's algorithm), for days since 1970-01-01.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+    linkgate::core::usage::rfc3339(secs)
 }
 
 /// "in 2h 5m" / "3m ago".
