@@ -29,17 +29,6 @@ struct Admin {
     agent: ureq::Agent,
 }
 
-fn var_from_file(text: &str, name: &str) -> String {
-    for line in text.lines() {
-        if let Some(v) = line.trim().strip_prefix(name).and_then(|v| v.trim_start().strip_prefix('=')) {
-            let v = v.trim();
-            let v = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v);
-            return v.to_owned();
-        }
-    }
-    text.trim().to_owned()
-}
-
 impl Admin {
     fn from_args(a: &Args) -> Result<Admin, Failure> {
         let base = a
@@ -53,7 +42,7 @@ impl Admin {
         let token = match a.value("admin-token-file") {
             Some(f) => {
                 let text = std::fs::read_to_string(f).map_err(|e| Failure::usage(format!("cannot read {f}: {e}")))?;
-                var_from_file(&text, "LINKGATE_ADMIN_TOKEN")
+                util::var_from_file_text(&text, "LINKGATE_ADMIN_TOKEN")
             }
             None => std::env::var("LINKGATE_ADMIN_TOKEN")
                 .map_err(|_| Failure::usage("no admin token: set LINKGATE_ADMIN_TOKEN or pass --admin-token-file FILE"))?,
