@@ -192,7 +192,13 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
     let (token, domain) = match (token_pair, form_token.as_deref()) {
         ((Some(lg), None), _) => (Some(lg), Domain::Link),
         ((None, Some(lgs)), _) => (Some(lgs), Domain::Session),
-        ((Some(_), Some(_)), _) => (Some(""), Domain::Link), // both: refused below as missing
+        ((Some(_), Some(_)), _) => {
+            // A link and a session token at once: ambiguous, like two `lg`.
+            return match CanonicalPath::from_request(raw_path) {
+                Err(e) => refuse(ev, Code::PathInvalid, e.as_str(), None, None),
+                Ok(p) => refuse(ev, Code::TokenMalformed, "two_tokens", None, Some(&p)),
+            };
+        }
         ((None, None), Some(f)) => (Some(f), Domain::Link),
         ((None, None), None) => (None, Domain::Link),
     };

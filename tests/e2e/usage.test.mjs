@@ -132,6 +132,7 @@ describe("download sessions and grace", () => {
     const sessionToken = loc.split("lgs=")[1];
     await problem(await w.fetch(`${BASE}/pack/board.pdf?lg=${sessionToken}`, { headers: { "cf-connecting-ip": "198.51.100.1" } }), assert, 403, "signature_invalid");
     await problem(await w.fetch(`${BASE}/pack/board.pdf?lgs=${m.token}`, { headers: { "cf-connecting-ip": "198.51.100.1" } }), assert, 403, "signature_invalid");
+    await problem(await w.fetch(`${BASE}/pack/board.pdf?lg=${m.token}&lgs=${sessionToken}`, { headers: { "cf-connecting-ip": "198.51.100.1" } }), assert, 400, "token_malformed");
     // Short-lived: gone after the grace window.
     await new Promise((r) => setTimeout(r, 3200));
     await problem(await w.fetch(`${BASE}${loc}`, { headers: { "cf-connecting-ip": "198.51.100.1" } }), assert, 410, "expired");
