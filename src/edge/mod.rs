@@ -181,7 +181,10 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
     };
     // A bounded-use link's Download button POSTs the token in a form body
     // so that it never lands in another URL.
-    let form_token: Option<String> = if method == Method::Post && token_pair.0.is_none() && token_pair.1.is_none() {
+    // Only small bodies with a declared length are read: an attacker's
+    // endless POST must never be buffered by the worker.
+    let small_body = header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n <= 8192);
+    let form_token: Option<String> = if method == Method::Post && token_pair.0.is_none() && token_pair.1.is_none() && small_body {
         match req.clone() {
             Ok(mut r) => r.text().await.ok().filter(|b| b.len() <= 8192).and_then(|b| form_field(&b, "lg").map(str::to_owned)),
             Err(_) => None,

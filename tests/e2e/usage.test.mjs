@@ -53,6 +53,22 @@ describe("exact counts", () => {
   });
 });
 
+describe("form bodies", () => {
+  test("only small bodies with a declared length are read for the token", async () => {
+    const m = link(1);
+    const big = `lg=${m.token}&pad=${"x".repeat(20_000)}`;
+    const r = await w.fetch(`${BASE}/pack/board.pdf`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "content-length": String(big.length) },
+      body: big,
+    });
+    await problem(r, assert, 401, "token_missing", m.token);
+    const ok = await post(m);
+    assert.equal(ok.status, 200, "the use was not consumed by the refused request");
+    await ok.arrayBuffer();
+  });
+});
+
 describe("scanner safety", () => {
   test("HEAD and GET (landing page) never consume", async () => {
     const m = link(1);
