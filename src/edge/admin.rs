@@ -68,10 +68,12 @@ fn random_jti() -> Result<Jti, String> {
 }
 
 async fn body_bytes(req: &mut Request) -> Result<Vec<u8>, Invalid> {
-    if let Ok(Some(len)) = req.headers().get("content-length") {
-        if len.parse::<usize>().map_or(true, |n| n > admin::MAX_BODY_BYTES) {
-            return Err(Invalid::new("body", format!("larger than {} bytes", admin::MAX_BODY_BYTES)));
-        }
+    // The length is checked before anything is read, so an oversized or
+    // unbounded body is never buffered.
+    match req.headers().get("content-length").ok().flatten() {
+        Some(len) if len.trim().parse::<usize>().is_ok_and(|n| n <= admin::MAX_BODY_BYTES) => {}
+        Some(_) => return Err(Invalid::new("body", format!("larger than {} bytes", admin::MAX_BODY_BYTES))),
+        None => return Err(Invalid::new("content-length", "required for JSON bodies")),
     }
     req.bytes().await.map_err(|_| Invalid::new("body", "could not be read"))
 }
