@@ -132,10 +132,12 @@ impl fmt::Display for KeyRingError {
 
 impl std::error::Error for KeyRingError {}
 
-/// Every key that verifies; the first one signs.
+/// Every key that verifies; the first one signs. Non-empty by construction
+/// (the signing key is its own field, so no lookup can fail).
 #[derive(Clone, Debug)]
 pub struct KeyRing {
-    keys: Vec<Key>,
+    signing: Key,
+    others: Vec<Key>,
 }
 
 impl KeyRing {
@@ -159,39 +161,38 @@ impl KeyRing {
                 .map_err(|_| KeyRingError::BadKeyEncoding { kid: kid.0.clone() })?;
             keys.push(Key::new(kid, &bytes)?);
         }
-        if keys.is_empty() {
-            return Err(KeyRingError::Empty);
-        }
-        Ok(KeyRing { keys })
+        KeyRing::from_keys(keys)
     }
 
     /// Build from keys already made; refuses an empty list and duplicate ids.
     pub fn from_keys(keys: Vec<Key>) -> Result<KeyRing, KeyRingError> {
-        if keys.is_empty() {
-            return Err(KeyRingError::Empty);
-        }
         for (i, k) in keys.iter().enumerate() {
             if keys.iter().skip(i + 1).any(|o| o.kid == k.kid) {
                 return Err(KeyRingError::DuplicateKeyId { kid: k.kid.0.clone() });
             }
         }
-        Ok(KeyRing { keys })
+        let mut it = keys.into_iter();
+        let signing = it.next().ok_or(KeyRingError::Empty)?;
+        Ok(KeyRing { signing, others: it.collect() })
     }
 
     /// The key that signs new links (the first listed).
     pub fn signing_key(&self) -> &Key {
-        // `parse`/`from_keys` refuse an empty ring, so there is a first key.
-        &self.keys[0]
+        &self.signing
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Key> {
+        std::iter::once(&self.signing).chain(self.others.iter())
     }
 
     /// The key with this id, if listed.
     pub fn get(&self, kid: &str) -> Option<&Key> {
-        self.keys.iter().find(|k| k.kid.as_str() == kid)
+        self.all().find(|k| k.kid.as_str() == kid)
     }
 
     /// All key ids, in order.
     pub fn kids(&self) -> impl Iterator<Item = &KeyId> {
-        self.keys.iter().map(|k| &k.kid)
+        self.all().map(|k| &k.kid)
     }
 }
 
