@@ -35,27 +35,39 @@ OFFLINE COMMANDS:
              Decode a link; with keys, verify it and print the verdict.
 
 ONLINE COMMANDS (admin API; --admin URL or LINKGATE_ADMIN_URL, default
-http://127.0.0.1:8787; token from LINKGATE_ADMIN_TOKEN or
---admin-token-file FILE, which may be a .dev.vars file):
+http://127.0.0.1:8787; token from --admin-token-file FILE, which may be a
+.dev.vars file, or LINKGATE_ADMIN_TOKEN; every one takes --json):
     mint        --path P [--prefix] (--ttl DURATION | --expires-at UNIX)
-                [--sub S] [--tenant T] [--ip CIDR]... [--host H] [--uses N]
-                [--mode M] [--filename F] [--content-type CT] [--json]
-                Mint a link at the edge (checked against the object's policy).
+                [--not-before UNIX] [--sub S] [--tenant T] [--ip CIDR]...
+                [--host H] [--uses N] [--mode stream|redirect] [--filename F]
+                [--content-type CT]
+                Mint a link at the edge (checked against the object's policy);
+                prints the URL.
     revoke      (--jti J | --sub S | --tenant T | --path P | --kid K | --all)
-                --reason R [--actor A] [--json]
-    revocations [--scope S] [--limit N] [--all-pages] [--json]
-    lift        --scope S --value V [--json]
-    events      [--jti J] [--sub S] [--tenant T] [--path P] [--outcome O]
-                [--since UNIX|1h] [--until UNIX] [--limit N] [--json]
-    upload      FILE --path P [--classification C] [--content-type CT] [--json]
+                --reason R [--actor A]
+                Add a denylist entry (about 90 s to reach every location).
+    revocations [--scope S] [--limit N] [--cursor C] [--all-pages]
+                List denylist entries.
+    lift        --scope S --value V   (no --value for scope all)
+                Remove a denylist entry.
+    events      [--jti J] [--sub S] [--tenant T] [--path P]
+                [--outcome allowed|not_modified|refused|admin]
+                [--since UNIX|DURATION] [--until UNIX|DURATION] [--limit N]
+                [--cursor C] [--all-pages]
+                Audit events, newest first; DURATION means that long ago
+                (--since 1h). --json prints one event per line.
+    upload      FILE --path P [--classification public|internal|confidential|
+                restricted] [--content-type CT]
+                Stream a file into the bucket; progress on a terminal.
 
 KEYS:
     --keys FILE reads a LINKGATE_KEYS value, or a .dev.vars file holding
     LINKGATE_KEYS=...; without it the LINKGATE_KEYS variable is used.
 
 EXIT STATUS:
-    0 success / valid, 1 refused (or the server could not be reached),
-    2 usage or configuration error (nothing was sent).
+    0 success / valid, 1 refused (a problem from the server, printed as
+    `code (status): detail`; with --json also on stdout) or the server or
+    network failed, 2 usage or configuration error (nothing was sent).
 ";
 
 fn main() -> ExitCode {

@@ -3,91 +3,202 @@
 //!
 //! The base URL comes from `--admin URL` or `LINKGATE_ADMIN_URL` (default
 //! http://127.0.0.1:8787, i.e. `scripts/dev.sh`); the bearer token from
-//! `LINKGATE_ADMIN_TOKEN` or `--admin-token-file FILE` (a token, or a
-//! `.dev.vars` file). Everything that can be checked locally is checked
-//! before a request is sent (exit 2).
+//! `--admin-token-file FILE` (a token, or a `.dev.vars` file) or
+//! `LINKGATE_ADMIN_TOKEN`. Everything that can be checked locally (options,
+//! durations, scope values, claim values, classification) is checked with the
+//! same core code the worker uses, before any request is sent (exit 2).
+//!
+//! Exit 1 covers both a refusal (4xx problem: `<code> (<status>): <detail>`,
+//! and with `--json` the problem object on stdout) and a failure of the
+//! server or the network (5xx, connection refused), which names the URL.
 
 use std::io::{IsTerminal, Read, Write};
 use std::time::Duration;
 
-use linkgate::core::admin::check_revocation_value;
+use linkgate::core::admin::{check_revocation_value, parse_mint, parse_revoke};
 use linkgate::core::duration::parse_duration;
-use linkgate::core::path::encode_path;
+use linkgate::core::keys::KeyId;
+use linkgate::core::path::{encode_path, CanonicalPath};
 use linkgate::core::policy::CLASSIFICATIONS;
 use linkgate::core::revocation::RevocationScope;
-use serde_json::{json, Value};
+use linkgate::core::token::{Field, Jti, Label};
+use serde_json::{json, Map, Value};
 
 use crate::args::{Args, Kind};
 use crate::util::{self, Failure};
 use crate::EXIT_OK;
 
 const DEFAULT_ADMIN: &str = "http://127.0.0.1:8787";
+const SCOPES: &str = "jti, sub, tenant, path, kid, all";
+const OUTCOMES: [&str; 4] = ["allowed", "not_modified", "refused", "admin"];
 
+/// A configured admin API client.
 struct Admin {
     base: String,
     token: String,
     agent: ureq::Agent,
 }
 
+/// Percent-encode one query value or path segment (everything but the RFC
+/// 3986 unreserved characters, `/` included).
+fn enc(v: &str) -> String {
+    encode_path(v).replace('/', "%2F")
+}
+
+/// The admin token: `--admin-token-file FILE` (the bare token, or a dotenv /
+/// `.dev.vars` file with a `LINKGATE_ADMIN_TOKEN=` line), else the
+/// `LINKGATE_ADMIN_TOKEN` variable. A file that is neither is refused rather
+/// than sent whole as a bearer token (it may hold the signing keys).
+fn load_token(file: Option<&str>) -> Result<String, Failure> {
+    let token = match file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f).map_err(|e| Failure::usage(format!("cannot read {f}: {e}")))?;
+            match util::dotenv_var(&text, "LINKGATE_ADMIN_TOKEN") {
+                Some(v) => v,
+                None if text.trim().lines().count() == 1 && !text.trim().contains(char::is_whitespace) => text.trim().to_owned(),
+                None => {
+                    return Err(Failure::usage(format!(
+                        "{f} has no LINKGATE_ADMIN_TOKEN= line (and is not a file holding just the token)"
+                    )))
+                }
+            }
+        }
+        None => std::env::var("LINKGATE_ADMIN_TOKEN")
+            .map_err(|_| Failure::usage("no admin token: set LINKGATE_ADMIN_TOKEN or pass --admin-token-file FILE"))?,
+    };
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(Failure::usage("the admin token is empty"));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Failure::usage("the admin token must be printable ASCII without spaces"));
+    }
+    Ok(token.to_owned())
+}
+
+/// "Connection Failed: Connect error: Connection refused (os error 111)", without the URL.
+fn transport_detail(t: &ureq::Transport) -> String {
+    let mut out = t.kind().to_string();
+    for part in [t.message().map(str::to_owned), std::error::Error::source(t).map(|s| s.to_string())].into_iter().flatten() {
+        out.push_str(": ");
+        out.push_str(&part);
+    }
+    out
+}
+
+/// `http(s)://host[:port][/prefix]`, without a trailing `/`.
+fn check_base(base: &str) -> Result<String, Failure> {
+    let rest = base
+        .strip_prefix("http://")
+        .or_else(|| base.strip_prefix("https://"))
+        .ok_or_else(|| Failure::usage(format!("admin URL {base:?} must start with http:// or https://")))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || rest.contains(['?', '#']) || base.contains(char::is_whitespace) {
+        return Err(Failure::usage(format!("admin URL {base:?} must be http(s)://host[:port][/path]")));
+    }
+    if base.starts_with("http://") {
+        let name = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        let name = if name.starts_with('[') { name.split(']').next().unwrap_or(name).trim_start_matches('[') } else { name.split(':').next().unwrap_or(name) };
+        let loopback = name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            eprintln!("linkgate: warning: sending the admin token to {host} over plain http");
+        }
+    }
+    Ok(base.trim_end_matches('/').to_owned())
+}
+
 impl Admin {
     fn from_args(a: &Args) -> Result<Admin, Failure> {
-        let base = a
-            .value("admin")
-            .map(str::to_owned)
-            .or_else(|| std::env::var("LINKGATE_ADMIN_URL").ok())
-            .unwrap_or_else(|| DEFAULT_ADMIN.to_owned());
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Failure::usage(format!("--admin {base:?} must be an http:// or https:// URL")));
-        }
-        let token = match a.value("admin-token-file") {
-            Some(f) => {
-                let text = std::fs::read_to_string(f).map_err(|e| Failure::usage(format!("cannot read {f}: {e}")))?;
-                util::var_from_file_text(&text, "LINKGATE_ADMIN_TOKEN")
-            }
-            None => std::env::var("LINKGATE_ADMIN_TOKEN")
-                .map_err(|_| Failure::usage("no admin token: set LINKGATE_ADMIN_TOKEN or pass --admin-token-file FILE"))?,
+        let base = match a.value("admin") {
+            Some(b) => b.to_owned(),
+            None => std::env::var("LINKGATE_ADMIN_URL").ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| DEFAULT_ADMIN.to_owned()),
         };
-        if token.trim().is_empty() {
-            return Err(Failure::usage("the admin token is empty"));
-        }
-        let agent = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).build();
-        Ok(Admin { base: base.trim_end_matches('/').to_owned(), token: token.trim().to_owned(), agent })
+        let base = check_base(base.trim())?;
+        let token = load_token(a.value("admin-token-file"))?;
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(10))
+            .timeout_read(Duration::from_secs(120))
+            // A redirect would drop the token or replay a body: report it instead.
+            .redirects(0)
+            .user_agent(concat!("linkgate-cli/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(Admin { base, token, agent })
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}/_linkgate/{path}", self.base)
     }
 
-    fn finish(&self, url: &str, r: Result<ureq::Response, ureq::Error>, json_out: bool) -> Result<Value, Failure> {
-        match r {
-            Ok(resp) => {
-                let text = resp.into_string().map_err(|e| Failure::refused(format!("reading the answer from {url}: {e}")))?;
-                serde_json::from_str(&text).map_err(|_| Failure::refused(format!("{url} did not answer JSON")))
+    fn request(&self, method: &str, url: &str) -> ureq::Request {
+        self.agent.request(method, url).set("Authorization", &format!("Bearer {}", self.token))
+    }
+
+    /// Turn a response into its JSON body or a failure (exit 1).
+    fn finish(&self, method: &str, url: &str, r: Result<ureq::Response, ureq::Error>, json_out: bool) -> Result<Value, Failure> {
+        let (status, resp) = match r {
+            Ok(resp) if (200..300).contains(&resp.status()) => {
+                let text = resp
+                    .into_string()
+                    .map_err(|e| Failure::refused(format!("reading the answer from {url} failed: {e}")))?;
+                return serde_json::from_str(&text)
+                    .map_err(|_| Failure::refused(format!("{url} answered {method} with something other than JSON; is --admin the linkgate worker?")));
             }
-            Err(ureq::Error::Status(status, resp)) => {
-                let text = resp.into_string().unwrap_or_default();
-                let v: Value = serde_json::from_str(&text).unwrap_or(json!({ "status": status, "detail": text }));
-                if json_out {
-                    println!("{v}");
-                }
-                let code = v["code"].as_str().unwrap_or("error");
-                let detail = v["detail"].as_str().unwrap_or("");
-                let field = v["field"].as_str().map(|f| format!(" [field: {f}]")).unwrap_or_default();
-                let rule = v["rule"].as_str().map(|r| format!(" [rule: {r}]")).unwrap_or_default();
-                Err(Failure::refused(format!("{code} ({status}): {detail}{field}{rule}")))
+            Ok(resp) => (resp.status(), resp),
+            Err(ureq::Error::Status(status, resp)) => (status, resp),
+            Err(ureq::Error::Transport(t)) => {
+                let why = match t.kind() {
+                    ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns => "cannot reach the admin API at",
+                    _ => "the request failed:",
+                };
+                return Err(Failure::refused(format!("{why} {method} {url}: {}", transport_detail(&t))));
             }
-            Err(ureq::Error::Transport(t)) => Err(Failure::refused(format!("cannot reach the admin API at {url}: {t}"))),
+        };
+        if (300..400).contains(&status) {
+            let to = resp.header("location").unwrap_or("?").to_owned();
+            return Err(Failure::refused(format!(
+                "{method} {url} was redirected ({status}) to {to}; pass the worker's final URL as --admin"
+            )));
         }
+        let text = resp.into_string().unwrap_or_default();
+        let problem = serde_json::from_str::<Value>(&text).ok().filter(|v| v.get("code").is_some() || v.get("detail").is_some());
+        let is_problem = problem.is_some();
+        let v = problem.unwrap_or_else(|| {
+            let snippet: String = text.trim().chars().take(200).collect();
+            let detail = if snippet.is_empty() { "no body".to_owned() } else { snippet };
+            json!({ "status": status, "code": "http_error", "detail": detail })
+        });
+        if json_out {
+            println!("{v}");
+        }
+        let code = v["code"].as_str().unwrap_or("error");
+        let detail = v["detail"].as_str().unwrap_or("");
+        let mut msg = format!("{code} ({status}): {detail}");
+        if let Some(f) = v["field"].as_str() {
+            msg.push_str(&format!(" [field: {f}]"));
+        }
+        if let Some(r) = v["rule"].as_str() {
+            msg.push_str(&format!(" [rule: {r}]"));
+        }
+        if status >= 500 {
+            msg = format!("the server failed at {method} {url}: {msg}");
+        } else if status == 401 {
+            msg.push_str(" (check LINKGATE_ADMIN_TOKEN or --admin-token-file)");
+        } else if !is_problem {
+            msg.push_str(&format!(" (from {method} {url}, not a linkgate problem response)"));
+        } else if status == 404 && method != "DELETE" {
+            msg.push_str(&format!(" ({url}: the admin API answers 404 when LINKGATE_ADMIN_TOKEN is not set on the worker)"));
+        }
+        Err(Failure::refused(msg))
     }
 
     fn send_json(&self, method: &str, path: &str, body: Option<&Value>, json_out: bool) -> Result<Value, Failure> {
         let url = self.url(path);
-        let req = self.agent.request(method, &url).set("authorization", &format!("Bearer {}", self.token));
+        let req = self.request(method, &url).set("Accept", "application/json");
         let r = match body {
-            Some(b) => req.set("content-type", "application/json").send_string(&b.to_string()),
+            Some(b) => req.set("Content-Type", "application/json").send_string(&b.to_string()),
             None => req.call(),
         };
-        self.finish(&url, r, json_out)
+        self.finish(method, &url, r, json_out)
     }
 }
 
@@ -104,6 +215,68 @@ fn spec(extra: &[(&'static str, Kind)]) -> Vec<(&'static str, Kind)> {
     let mut v = ADMIN_OPTS.to_vec();
     v.extend_from_slice(extra);
     v
+}
+
+fn parse_limit(a: &Args) -> Result<Option<u32>, Failure> {
+    a.value("limit")
+        .map(|l| match l.parse::<u32>() {
+            Ok(n) if (1..=1000).contains(&n) => Ok(n),
+            _ => Err(Failure::usage(format!("--limit must be 1-1000, got {l:?}"))),
+        })
+        .transpose()
+}
+
+fn parse_scope(s: &str) -> Result<RevocationScope, Failure> {
+    RevocationScope::parse(s).ok_or_else(|| Failure::usage(format!("--scope must be one of {SCOPES}, got {s:?}")))
+}
+
+/// The CLI option that carries a claim.
+fn claim_option(field: Field) -> String {
+    match field {
+        Field::Scope => "--path".to_owned(),
+        Field::Exp | Field::Iat => "--ttl/--expires-at".to_owned(),
+        Field::Nbf => "--not-before".to_owned(),
+        f => format!("--{}", f.as_str().replace('_', "-")),
+    }
+}
+
+/// Print rows as aligned columns (the last column is not padded).
+fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut width: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let mut out = String::new();
+        for (i, (c, w)) in cells.iter().zip(&width).enumerate() {
+            if i == last {
+                out.push_str(c);
+            } else {
+                out.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(headers.to_vec());
+    for r in rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+}
+
+fn text(v: &Value, k: &str) -> String {
+    match &v[k] {
+        Value::Null => "-".to_owned(),
+        Value::String(s) if s.is_empty() => "-".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn time(v: &Value, k: &str) -> String {
+    v[k].as_u64().map_or_else(|| text(v, k), util::rfc3339)
 }
 
 /// `linkgate mint ...`: mint a link at the edge.
@@ -128,8 +301,13 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
     )?;
     no_positional(&a)?;
     let path = a.value("path").ok_or_else(|| Failure::usage("--path is required"))?;
-    let mut body = serde_json::Map::new();
-    body.insert(if a.flag("prefix") { "prefix" } else { "path" }.into(), json!(path));
+    let mut body = Map::new();
+    if a.flag("prefix") {
+        let folder = if path.ends_with('/') { path.to_owned() } else { format!("{path}/") };
+        body.insert("prefix".into(), json!(folder));
+    } else {
+        body.insert("path".into(), json!(path));
+    }
     match (a.value("ttl"), a.value("expires-at")) {
         (Some(t), None) => {
             let secs = parse_duration(t).ok_or_else(|| Failure::usage(format!("--ttl {t:?}: use e.g. 90s, 15m, 24h, 7d")))?;
@@ -144,11 +322,7 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
     if let Some(v) = a.value("not-before") {
         body.insert("not_before".into(), json!(util::parse_unix("not-before", v)?));
     }
-    if let Some(u) = a.value("uses") {
-        let n: u64 = u.parse().map_err(|_| Failure::usage(format!("--uses must be a whole number, got {u:?}")))?;
-        body.insert("uses".into(), json!(n));
-    }
-    for (opt, key) in [("sub", "sub"), ("tenant", "tenant"), ("host", "host"), ("mode", "mode"), ("filename", "filename"), ("content-type", "content_type")] {
+    for (opt, key) in [("host", "host"), ("sub", "sub"), ("tenant", "tenant")] {
         if let Some(v) = a.value(opt) {
             body.insert(key.into(), json!(v));
         }
@@ -156,17 +330,35 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
     if !a.values("ip").is_empty() {
         body.insert("ip".into(), json!(a.values("ip")));
     }
+    if let Some(u) = a.value("uses") {
+        let n: u64 = u.parse().map_err(|_| Failure::usage(format!("--uses must be a whole number, got {u:?}")))?;
+        body.insert("uses".into(), json!(n));
+    }
+    for (opt, key) in [("mode", "mode"), ("filename", "filename"), ("content-type", "content_type")] {
+        if let Some(v) = a.value(opt) {
+            body.insert(key.into(), json!(v));
+        }
+    }
+    let body = Value::Object(body);
+    // The worker's own parser and claim checks; only the maximum lifetime
+    // and the object's policy are left for the server to decide.
+    let req = parse_mint(body.to_string().as_bytes()).map_err(|e| Failure::usage(format!("{}: {}", e.field, e.detail)))?;
+    let kid = KeyId::parse("cli").expect("a valid kid");
+    req.build(kid, Jti([0; 16]), util::now(), u64::MAX)
+        .map_err(|e| Failure::usage(format!("{}: {}", claim_option(e.field), e.reason)))?;
+
     let admin = Admin::from_args(&a)?;
-    let v = admin.send_json("POST", "links", Some(&Value::Object(body)), a.flag("json"))?;
+    let v = admin.send_json("POST", "links", Some(&body), a.flag("json"))?;
     if a.flag("json") {
         println!("{v}");
     } else {
-        println!("{}", v["url"].as_str().unwrap_or(""));
+        let url = v["url"].as_str().ok_or_else(|| Failure::refused("the server's answer has no url"))?;
+        println!("{url}");
     }
     Ok(EXIT_OK)
 }
 
-/// `linkgate revoke (--jti|--sub|--tenant|--path|--kid|--all) VALUE --reason R`
+/// `linkgate revoke (--jti|--sub|--tenant|--path|--kid VALUE | --all) --reason R [--actor A]`
 pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
     let a = Args::parse(
         argv,
@@ -182,110 +374,131 @@ pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
         ]),
     )?;
     no_positional(&a)?;
-    let mut chosen: Vec<(RevocationScope, String)> = Vec::new();
+    let mut chosen: Vec<(RevocationScope, &str)> = Vec::new();
     for scope in [RevocationScope::Jti, RevocationScope::Sub, RevocationScope::Tenant, RevocationScope::Path, RevocationScope::Kid] {
         if let Some(v) = a.value(scope.as_str()) {
-            chosen.push((scope, v.to_owned()));
+            chosen.push((scope, v));
         }
     }
     if a.flag("all") {
-        chosen.push((RevocationScope::All, String::new()));
+        chosen.push((RevocationScope::All, ""));
     }
     let (scope, value) = match chosen.as_slice() {
-        [one] => one.clone(),
+        [one] => *one,
         [] => return Err(Failure::usage("give one of --jti, --sub, --tenant, --path, --kid, --all")),
         _ => return Err(Failure::usage("give exactly one of --jti, --sub, --tenant, --path, --kid, --all")),
     };
-    let value = check_revocation_value(scope, &value).map_err(|e| Failure::usage(format!("--{}: {}", scope.as_str(), e.detail)))?;
-    let reason = a.value("reason").filter(|r| !r.trim().is_empty()).ok_or_else(|| Failure::usage("--reason is required"))?;
+    let value = check_revocation_value(scope, value).map_err(|e| Failure::usage(format!("--{}: {}", scope.as_str(), e.detail)))?;
+    let reason = a.value("reason").ok_or_else(|| Failure::usage("--reason is required (it is kept with the entry)"))?;
     let mut body = json!({ "scope": scope.as_str(), "value": value, "reason": reason });
-    if let Some(actor) = a.value("actor").map(str::to_owned).or_else(|| std::env::var("USER").ok()) {
+    if let Some(actor) = a.value("actor") {
         body["actor"] = json!(actor);
     }
+    // The worker's own validation of the whole request (reason, actor).
+    parse_revoke(body.to_string().as_bytes()).map_err(|e| Failure::usage(format!("--{}: {}", e.field, e.detail)))?;
+
     let admin = Admin::from_args(&a)?;
     let v = admin.send_json("POST", "revocations", Some(&body), a.flag("json"))?;
     if a.flag("json") {
         println!("{v}");
     } else {
-        let expires = v["expires_at"].as_u64().map_or("until lifted".to_owned(), |e| format!("entry expires {}", util::rfc3339(e)));
-        println!("revoked {} {} ({expires}; takes up to ~90 s to reach every location)", scope.as_str(), if value.is_empty() { "*" } else { &value });
+        let shown = if value.is_empty() { "(every link)".to_owned() } else { value };
+        let expires = v["expires_at"].as_u64().map_or("kept until lifted".to_owned(), |e| format!("entry expires {}", util::rfc3339(e)));
+        println!("revoked {} {shown}: {expires}; every location refuses within about 90 s", scope.as_str());
     }
     Ok(EXIT_OK)
 }
 
-fn print_entries(entries: &[Value]) {
-    println!("{:<7} {:<34} {:<21} {:<21} {:<12} reason", "scope", "value", "revoked", "expires", "actor");
-    for e in entries {
-        let t = |k: &str| e[k].as_u64().map_or("-".to_owned(), util::rfc3339);
-        println!(
-            "{:<7} {:<34} {:<21} {:<21} {:<12} {}",
-            e["scope"].as_str().unwrap_or("?"),
-            e["value"].as_str().unwrap_or(""),
-            t("revoked_at"),
-            t("expires_at"),
-            e["actor"].as_str().unwrap_or(""),
-            e["reason"].as_str().unwrap_or(""),
-        );
+/// Follow `cursor` pages of a listing, handing each page to `each`.
+fn pages(
+    admin: &Admin,
+    base_query: &[String],
+    mut cursor: Option<String>,
+    all_pages: bool,
+    what: &str,
+    json_out: bool,
+    mut each: impl FnMut(&Value),
+) -> Result<Option<String>, Failure> {
+    loop {
+        let mut q = base_query.to_vec();
+        if let Some(c) = &cursor {
+            q.push(format!("cursor={}", enc(c)));
+        }
+        let path = if q.is_empty() { what.to_owned() } else { format!("{what}?{}", q.join("&")) };
+        let v = admin.send_json("GET", &path, None, json_out)?;
+        each(&v);
+        let next = v["cursor"].as_str().filter(|c| !c.is_empty()).map(str::to_owned);
+        if next.is_none() || !all_pages || next == cursor {
+            return Ok(next);
+        }
+        cursor = next;
     }
 }
 
-/// `linkgate revocations [--scope S] [--limit N] [--all-pages] [--json]`
+/// `linkgate revocations [--scope S] [--limit N] [--cursor C] [--all-pages] [--json]`
 pub fn revocations(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(argv, &spec(&[("scope", Kind::Value), ("limit", Kind::Value), ("all-pages", Kind::Flag)]))?;
+    let a = Args::parse(argv, &spec(&[("scope", Kind::Value), ("limit", Kind::Value), ("cursor", Kind::Value), ("all-pages", Kind::Flag)]))?;
     no_positional(&a)?;
+    let mut q = Vec::new();
     if let Some(s) = a.value("scope") {
-        RevocationScope::parse(s).ok_or_else(|| Failure::usage("--scope must be one of jti, sub, tenant, path, kid, all"))?;
+        q.push(format!("scope={}", parse_scope(s)?.as_str()));
     }
-    let limit: u32 = a.value("limit").map_or(Ok(100), |l| l.parse().map_err(|_| Failure::usage("--limit must be 1-1000")))?;
-    if !(1..=1000).contains(&limit) {
-        return Err(Failure::usage("--limit must be 1-1000"));
+    if let Some(n) = parse_limit(&a)? {
+        q.push(format!("limit={n}"));
     }
     let admin = Admin::from_args(&a)?;
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut q = format!("limit={limit}");
-        if let Some(s) = a.value("scope") {
-            q.push_str(&format!("&scope={s}"));
-        }
-        if let Some(c) = &cursor {
-            q.push_str(&format!("&cursor={}", encode_path(c).replace('/', "%2F")));
-        }
-        let v = admin.send_json("GET", &format!("revocations?{q}"), None, a.flag("json"))?;
+    let mut all: Vec<Value> = Vec::new();
+    let cursor = pages(&admin, &q, a.value("cursor").map(str::to_owned), a.flag("all-pages"), "revocations", a.flag("json"), |v| {
         all.extend(v["entries"].as_array().cloned().unwrap_or_default());
-        cursor = v["cursor"].as_str().map(str::to_owned);
-        if cursor.is_none() || !a.flag("all-pages") {
-            break;
-        }
-    }
+    })?;
     if a.flag("json") {
         println!("{}", json!({ "entries": all, "cursor": cursor }));
+        return Ok(EXIT_OK);
+    }
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|e| {
+            let value = if e["scope"] == "all" { "*".to_owned() } else { text(e, "value") };
+            let expires = if e["expires_at"].is_null() { "never".to_owned() } else { time(e, "expires_at") };
+            vec![text(e, "scope"), value, time(e, "revoked_at"), expires, text(e, "actor"), text(e, "reason")]
+        })
+        .collect();
+    if rows.is_empty() {
+        eprintln!("no revocation entries");
     } else {
-        print_entries(&all);
-        if cursor.is_some() {
-            println!("(more: pass --all-pages)");
-        }
+        print_table(&["SCOPE", "VALUE", "REVOKED_AT", "EXPIRES", "ACTOR", "REASON"], &rows);
+    }
+    if let Some(c) = cursor {
+        eprintln!("more entries: pass --all-pages, or --cursor {c}");
     }
     Ok(EXIT_OK)
 }
 
-/// `linkgate lift --scope S --value V`
+/// `linkgate lift --scope S [--value V]` (no value for scope all)
 pub fn lift(argv: &[String]) -> Result<u8, Failure> {
     let a = Args::parse(argv, &spec(&[("scope", Kind::Value), ("value", Kind::Value)]))?;
     no_positional(&a)?;
-    let scope = a
-        .value("scope")
-        .and_then(RevocationScope::parse)
-        .ok_or_else(|| Failure::usage("--scope must be one of jti, sub, tenant, path, kid, all"))?;
-    let value = check_revocation_value(scope, a.value("value").unwrap_or(""))
-        .map_err(|e| Failure::usage(format!("--value: {}", e.detail)))?;
+    let scope = parse_scope(a.value("scope").ok_or_else(|| Failure::usage("--scope is required"))?)?;
+    let value = match (scope, a.value("value")) {
+        (RevocationScope::All, v) => v.unwrap_or(""),
+        (_, Some(v)) => v,
+        (_, None) => return Err(Failure::usage("--value is required")),
+    };
+    let value = check_revocation_value(scope, value).map_err(|e| Failure::usage(format!("--value: {}", e.detail)))?;
     let admin = Admin::from_args(&a)?;
-    let enc = encode_path(&value).replace('/', "%2F");
-    let v = admin.send_json("DELETE", &format!("revocations/{}/{enc}", scope.as_str()), None, a.flag("json"))?;
+    let v = admin.send_json("DELETE", &format!("revocations/{}/{}", scope.as_str(), enc(&value)), None, a.flag("json"))?;
     if a.flag("json") {
         println!("{v}");
     } else {
-        println!("lifted {} {}", scope.as_str(), value);
+        let e = &v["lifted"];
+        let shown = if value.is_empty() { "(every link)" } else { &value };
+        println!(
+            "lifted {} {shown} (revoked {} by {}: {})",
+            scope.as_str(),
+            time(e, "revoked_at"),
+            text(e, "actor"),
+            text(e, "reason")
+        );
     }
     Ok(EXIT_OK)
 }
@@ -303,83 +516,110 @@ pub fn events(argv: &[String]) -> Result<u8, Failure> {
             ("since", Kind::Value),
             ("until", Kind::Value),
             ("limit", Kind::Value),
+            ("cursor", Kind::Value),
+            ("all-pages", Kind::Flag),
         ]),
     )?;
     no_positional(&a)?;
     let mut q: Vec<String> = Vec::new();
-    for k in ["jti", "sub", "tenant", "path", "outcome"] {
-        if let Some(v) = a.value(k) {
-            q.push(format!("{k}={}", encode_path(v).replace('/', "%2F")));
+    if let Some(j) = a.value("jti") {
+        let jti = Jti::parse_hex(j).ok_or_else(|| Failure::usage("--jti must be 32 hex digits"))?;
+        q.push(format!("jti={}", jti.to_hex()));
+    }
+    for (opt, field) in [("sub", Field::Sub), ("tenant", Field::Tenant)] {
+        if let Some(v) = a.value(opt) {
+            Label::parse(field, v).map_err(|e| Failure::usage(format!("--{opt}: {}", e.reason)))?;
+            q.push(format!("{opt}={}", enc(v)));
         }
+    }
+    if let Some(p) = a.value("path") {
+        CanonicalPath::parse(p).map_err(|e| Failure::usage(format!("--path {p:?} is not a canonical object path ({e})")))?;
+        q.push(format!("path={}", enc(p)));
     }
     if let Some(o) = a.value("outcome") {
-        if !["allowed", "not_modified", "refused", "admin"].contains(&o) {
-            return Err(Failure::usage("--outcome must be allowed, not_modified, refused or admin"));
+        if !OUTCOMES.contains(&o) {
+            return Err(Failure::usage(format!("--outcome must be one of {}, got {o:?}", OUTCOMES.join(", "))));
         }
+        q.push(format!("outcome={o}"));
     }
     let now = util::now();
-    for k in ["since", "until"] {
+    let mut window = [None, None];
+    for (i, k) in ["since", "until"].into_iter().enumerate() {
         if let Some(v) = a.value(k) {
             // Unix seconds, or a duration meaning "that long ago".
             let t = match v.parse::<u64>() {
                 Ok(t) => t,
                 Err(_) => now.saturating_sub(
-                    parse_duration(v).ok_or_else(|| Failure::usage(format!("--{k} must be Unix seconds or a duration like 1h")))?,
+                    parse_duration(v).ok_or_else(|| Failure::usage(format!("--{k} must be Unix seconds or a duration such as 90s, 15m, 1h, 7d (that long ago), got {v:?}")))?,
                 ),
             };
+            window[i] = Some(t);
             q.push(format!("{k}={t}"));
         }
     }
-    if let Some(l) = a.value("limit") {
-        let n: u32 = l.parse().map_err(|_| Failure::usage("--limit must be 1-1000"))?;
-        if !(1..=1000).contains(&n) {
-            return Err(Failure::usage("--limit must be 1-1000"));
+    if let [Some(s), Some(u)] = window {
+        if s > u {
+            return Err(Failure::usage("--since is after --until"));
         }
+    }
+    if let Some(n) = parse_limit(&a)? {
         q.push(format!("limit={n}"));
     }
+    let json_out = a.flag("json");
     let admin = Admin::from_args(&a)?;
-    let v = admin.send_json("GET", &format!("events?{}", q.join("&")), None, a.flag("json"))?;
-    let list = v["events"].as_array().cloned().unwrap_or_default();
-    if a.flag("json") {
-        for e in &list {
-            println!("{e}");
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut out = std::io::stdout().lock();
+    let cursor = pages(&admin, &q, a.value("cursor").map(str::to_owned), a.flag("all-pages"), "events", json_out, |v| {
+        for e in v["events"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            if json_out {
+                // JSON Lines: one event per line, as the server sent it.
+                let _ = writeln!(out, "{e}");
+            } else {
+                rows.push(vec![
+                    time(e, "time"),
+                    text(e, "outcome"),
+                    text(e, "status"),
+                    text(e, "code"),
+                    text(e, "path"),
+                    text(e, "sub"),
+                    text(e, "client_ip"),
+                    text(e, "rule"),
+                ]);
+            }
         }
-        return Ok(EXIT_OK);
+        let _ = out.flush();
+    })?;
+    drop(out);
+    if !json_out {
+        if rows.is_empty() {
+            eprintln!("no events");
+        } else {
+            print_table(&["TIME", "OUTCOME", "STATUS", "CODE", "PATH", "SUB", "CLIENT_IP", "RULE"], &rows);
+        }
     }
-    println!("{:<21} {:<9} {:<6} {:<18} {:<30} {:<12} {:<15} rule", "time", "outcome", "status", "code", "path", "sub", "client");
-    for e in &list {
-        println!(
-            "{:<21} {:<9} {:<6} {:<18} {:<30} {:<12} {:<15} {}",
-            e["time"].as_u64().map_or("-".to_owned(), util::rfc3339),
-            e["outcome"].as_str().unwrap_or("-"),
-            e["status"].as_u64().map_or("-".to_owned(), |s| s.to_string()),
-            e["code"].as_str().unwrap_or("-"),
-            e["path"].as_str().unwrap_or("-"),
-            e["sub"].as_str().unwrap_or("-"),
-            e["client_ip"].as_str().unwrap_or("-"),
-            e["rule"].as_str().unwrap_or("-"),
-        );
+    if let Some(c) = cursor {
+        eprintln!("more events: pass --all-pages, or --cursor {c}");
     }
     Ok(EXIT_OK)
 }
 
-/// Reads a file and reports progress on stderr (when it is a terminal).
+/// Reads the file and reports progress on stderr (when it is a terminal).
 struct Progress<R> {
     inner: R,
     sent: u64,
     total: u64,
     show: bool,
-    last_pct: u64,
+    last_pct: Option<u64>,
 }
 
 impl<R: Read> Read for Progress<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.sent += n as u64;
-        if self.show && self.total > 0 {
-            let pct = self.sent * 100 / self.total;
-            if pct != self.last_pct || n == 0 {
-                self.last_pct = pct;
+        if self.show {
+            let pct = (self.sent * 100).checked_div(self.total).unwrap_or(100);
+            if self.last_pct != Some(pct) {
+                self.last_pct = Some(pct);
                 eprint!("\ruploading {} / {} bytes ({pct}%)", self.sent, self.total);
                 let _ = std::io::stderr().flush();
             }
@@ -388,19 +628,42 @@ impl<R: Read> Read for Progress<R> {
     }
 }
 
-fn guess_type(path: &str) -> &'static str {
-    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+/// Content-Type from the file name's extension.
+fn guess_type(file: &str) -> &'static str {
+    let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    let ext = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => ext.to_ascii_lowercase(),
+        _ => String::new(),
+    };
     match ext.as_str() {
         "pdf" => "application/pdf",
-        "txt" => "text/plain; charset=utf-8",
-        "csv" => "text/csv",
+        "txt" | "log" => "text/plain; charset=utf-8",
+        "md" => "text/markdown; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "html" | "htm" => "text/html; charset=utf-8",
         "json" => "application/json",
+        "xml" => "application/xml",
         "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "7z" => "application/x-7z-compressed",
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
-        "mp4" => "video/mp4",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "mp3" => "audio/mpeg",
+        "mp4" | "m4v" => "video/mp4",
+        "webm" => "video/webm",
+        "m3u8" => "application/vnd.apple.mpegurl",
+        "mpd" => "application/dash+xml",
+        "ts" => "video/mp2t",
+        "doc" => "application/msword",
+        "xls" => "application/vnd.ms-excel",
+        "ppt" => "application/vnd.ms-powerpoint",
         "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
         _ => "application/octet-stream",
     }
 }
@@ -413,43 +676,85 @@ pub fn upload(argv: &[String]) -> Result<u8, Failure> {
         [] => return Err(Failure::usage("upload needs a FILE")),
         _ => return Err(Failure::usage("upload takes one FILE")),
     };
-    let path = a.value("path").ok_or_else(|| Failure::usage("--path is required"))?;
-    let canonical = linkgate::core::CanonicalPath::parse(path)
-        .map_err(|e| Failure::usage(format!("--path {path:?} is not a canonical object path ({e})")))?;
+    let path = a.value("path").ok_or_else(|| Failure::usage("--path is required (the object path, e.g. /reports/q1.pdf)"))?;
+    let canonical = CanonicalPath::parse(path)
+        .map_err(|e| Failure::usage(format!("--path {path:?} is not a canonical object path starting with / ({e})")))?;
     if let Some(c) = a.value("classification") {
         if !CLASSIFICATIONS.contains(&c) {
-            return Err(Failure::usage("--classification must be public, internal, confidential or restricted"));
+            return Err(Failure::usage(format!("--classification must be one of {}, got {c:?}", CLASSIFICATIONS.join(", "))));
         }
     }
+    let content_type = a.value("content-type").unwrap_or_else(|| guess_type(&file));
+    if content_type.is_empty() || !content_type.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+        return Err(Failure::usage("--content-type must be printable ASCII"));
+    }
     let f = std::fs::File::open(&file).map_err(|e| Failure::usage(format!("cannot open {file}: {e}")))?;
-    let total = f.metadata().map_err(|e| Failure::usage(format!("cannot stat {file}: {e}")))?.len();
+    let meta = f.metadata().map_err(|e| Failure::usage(format!("cannot stat {file}: {e}")))?;
+    if !meta.is_file() {
+        return Err(Failure::usage(format!("{file} is not a regular file (the upload needs its size up front)")));
+    }
+    let total = meta.len();
     let admin = Admin::from_args(&a)?;
     let url = admin.url(&format!("files/{}", encode_path(canonical.object_key())));
     let mut req = admin
-        .agent
-        .put(&url)
-        .set("authorization", &format!("Bearer {}", admin.token))
-        .set("content-type", a.value("content-type").unwrap_or_else(|| guess_type(&file)))
-        .set("content-length", &total.to_string());
+        .request("PUT", &url)
+        .set("Accept", "application/json")
+        .set("Content-Type", content_type)
+        // A known length: the body is streamed, never chunked (R2 needs the size).
+        .set("Content-Length", &total.to_string());
     if let Some(c) = a.value("classification") {
-        req = req.set("x-linkgate-classification", c);
+        req = req.set("X-Linkgate-Classification", c);
     }
     let show = std::io::stderr().is_terminal();
-    let r = req.send(Progress { inner: f, sent: 0, total, show, last_pct: u64::MAX });
+    // `take`: a file that grows while it is read cannot overrun Content-Length.
+    let r = req.send(Progress { inner: f.take(total), sent: 0, total, show, last_pct: None });
     if show {
         eprintln!();
     }
-    let v = admin.finish(&url, r, a.flag("json"))?;
+    let r = match r {
+        Err(ureq::Error::Transport(t)) if t.kind() == ureq::ErrorKind::Io => {
+            return Err(Failure::refused(format!(
+                "the upload to {url} was cut off: {} (the server may have refused it before reading the body: check the token, --path and --classification)",
+                transport_detail(&t)
+            )))
+        }
+        r => r,
+    };
+    let v = admin.finish("PUT", &url, r, a.flag("json"))?;
     if a.flag("json") {
         println!("{v}");
     } else {
         println!(
-            "uploaded {} ({} bytes, etag {}, classification {})",
-            v["path"].as_str().unwrap_or(path),
+            "uploaded {} ({} bytes, etag {}, version {}, classification {})",
+            v["path"].as_str().unwrap_or(canonical.as_str()),
             v["size"].as_u64().unwrap_or(total),
-            v["etag"].as_str().unwrap_or("?"),
-            v["classification"].as_str().unwrap_or("default")
+            text(&v, "etag"),
+            text(&v, "version"),
+            v["classification"].as_str().unwrap_or("default policy")
         );
     }
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_from_extensions() {
+        assert_eq!(guess_type("a/b/report.PDF"), "application/pdf");
+        assert_eq!(guess_type("data.csv"), "text/csv; charset=utf-8");
+        assert_eq!(guess_type(".bashrc"), "application/octet-stream");
+        assert_eq!(guess_type("noext"), "application/octet-stream");
+        assert_eq!(guess_type("x.bin"), "application/octet-stream");
+    }
+
+    #[test]
+    fn admin_urls() {
+        assert_eq!(check_base("http://127.0.0.1:8787/").unwrap(), "http://127.0.0.1:8787");
+        assert_eq!(check_base("https://dl.example.com/base").unwrap(), "https://dl.example.com/base");
+        assert!(check_base("ftp://x").is_err());
+        assert!(check_base("http://").is_err());
+        assert!(check_base("http://x/?a=b").is_err());
+    }
 }

@@ -44,15 +44,23 @@ pub fn keys_from_file_text(text: &str) -> String {
 /// The value of `name=...` in a dotenv-style file (quotes optional), or the
 /// whole trimmed text when no such line exists (a file holding just the value).
 pub fn var_from_file_text(text: &str, name: &str) -> String {
+    dotenv_var(text, name).unwrap_or_else(|| text.trim().to_owned())
+}
+
+/// The value of a `name=...` line (optionally `export name=...`, value
+/// optionally in single or double quotes) in a dotenv / `.dev.vars` file.
+pub fn dotenv_var(text: &str, name: &str) -> Option<String> {
     for line in text.lines() {
-        if let Some(v) = line.trim().strip_prefix(name).and_then(|v| v.trim_start().strip_prefix('=')) {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        if let Some(v) = line.strip_prefix(name).and_then(|v| v.trim_start().strip_prefix('=')) {
             let v = v.trim();
             let v = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v);
             let v = v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).unwrap_or(v);
-            return v.to_owned();
+            return Some(v.to_owned());
         }
     }
-    text.trim().to_owned()
+    None
 }
 
 /// Load the key ring from `--keys FILE` or `LINKGATE_KEYS`.
@@ -115,5 +123,7 @@ mod tests {
         assert_eq!(keys_from_file_text("k:abc\n"), "k:abc");
         assert_eq!(keys_from_file_text("X=1\nLINKGATE_KEYS=\"k:abc,j:def\"\n"), "k:abc,j:def");
         assert_eq!(keys_from_file_text("LINKGATE_KEYS = 'k:abc'"), "k:abc");
+        assert_eq!(dotenv_var("# LINKGATE_ADMIN_TOKEN=old\nexport LINKGATE_ADMIN_TOKEN=\"t0k\"\n", "LINKGATE_ADMIN_TOKEN").as_deref(), Some("t0k"));
+        assert_eq!(dotenv_var("LINKGATE_ADMIN_TOKEN_OLD=x\n", "LINKGATE_ADMIN_TOKEN"), None);
     }
 }
