@@ -68,7 +68,10 @@ build_worker() {
       worker-build --release
   )
   # worker-build keeps the wasm name section (function names, ~65 KB) that
-  # only debuggers use; every byte is paid at cold start, so drop it.
-  wasm-opt "$ROOT/build/index_bg.wasm" --strip-debug --strip-producers -o "$ROOT/build/index_bg.wasm"
+  # only debuggers and profilers use; every byte is paid at cold start, so
+  # drop it (LINKGATE_KEEP_NAMES=1 keeps it for benches/edge/profile.mjs).
+  if [ "${LINKGATE_KEEP_NAMES:-0}" != 1 ]; then
+    wasm-opt "$ROOT/build/index_bg.wasm" --strip-debug --strip-producers -o "$ROOT/build/index_bg.wasm"
+  fi
   say "wasm: $(stat -c %s "$ROOT/build/index_bg.wasm") bytes raw, $(gzip -9 -c "$ROOT/build/index_bg.wasm" | wc -c) bytes gzip"
 }

@@ -46,7 +46,48 @@ def wrk(url, pid):
             "non2xx": int(non2xx.group(1)) if non2xx else 0, "total": total}
 
 
+# The profile ladder (BENCH_PROFILE=1): the baseline worker adding, one at
+# a time, each platform call that linkgate makes per download, so the cost of
+# each call and of linkgate's own code can be told apart.
+LADDER = ["", "head", "head,kv", "head,kv,queue", "head,kv,queue,log"]
+
+
+def profile():
+    servers = {steps: serve("baseline:" + steps) for steps in LADDER}
+    lp, lg = serve("linkgate")
+    np, nq = serve("linkgate:noaudit")
+    try:
+        rows = {}
+        for r in range(ROUNDS):
+            for steps, (_, info) in servers.items():
+                res = wrk(info["url"] + info["paths"]["small"], info["pid"])
+                rows.setdefault("baseline" + ("+" + steps.replace(",", "+") if steps else ""), []).append(res)
+            res = wrk(lg["url"] + lg["paths"]["small"], lg["pid"])
+            rows.setdefault("linkgate, valid link", []).append(res)
+            res = wrk(nq["url"] + nq["paths"]["small"], nq["pid"])
+            rows.setdefault("linkgate without audit queue", []).append(res)
+    finally:
+        for p, _ in list(servers.values()) + [(lp, lg), (np, nq)]:
+            stop(p)
+    med = lambda xs, k: statistics.median(x[k] for x in xs)
+    base = med(rows["baseline"], "cpu_us")
+    print("| 1 KiB, variant | req/s | p50 ms | workerd CPU µs/req | CPU over baseline |")
+    print("|---|---|---|---|---|")
+    for name, xs in rows.items():
+        print(f"| {name} | {med(xs, 'rps'):.0f} | {med(xs, 'p50'):.2f} | {med(xs, 'cpu_us'):.0f} | {med(xs, 'cpu_us') - base:+.0f} |")
+
+
+def stop(p):
+    p.stdin.close()
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+
 def main():
+    if os.environ.get("BENCH_PROFILE") == "1":
+        return profile()
     lp, lg = serve("linkgate")
     bp, base = serve("baseline")
     try:
@@ -66,11 +107,7 @@ def main():
                           f"p99 {res['p99']:7.2f} ms  cpu {res['cpu_us']:7.0f} us/req", file=sys.stderr)
     finally:
         for p in (lp, bp):
-            p.stdin.close()
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop(p)
 
     med = lambda xs, k: statistics.median(x[k] for x in xs)
     rows = []

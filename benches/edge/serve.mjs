@@ -1,7 +1,9 @@
 // Serve one variant for scripts/bench.sh on a loopback port and print a JSON
 // line describing it: {"url", "pid" (the workerd process), "paths"}.
-//   node benches/edge/serve.mjs linkgate|baseline
-// Both variants get the same R2 objects: 1 KiB and 1 MiB.
+//   node benches/edge/serve.mjs linkgate|baseline|baseline:<steps>
+// All variants get the same R2 objects (1 KiB and 1 MiB) and the same
+// bindings; <steps> are the baseline worker's extra platform calls (see
+// benches/baseline/worker.mjs), used by the profile run.
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
@@ -10,26 +12,38 @@ import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const variant = process.argv[2];
+const [variant, steps = ""] = process.argv[2].split(":");
 const keys = `bench:${randomBytes(32).toString("base64url")}`;
 const common = {
   modules: true,
   compatibilityDate: "2025-11-01",
   r2Buckets: ["LINKGATE_FILES"],
+  kvNamespaces: ["LINKGATE_DENYLIST"],
+  d1Databases: ["LINKGATE_AUDIT"],
+  queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
+  queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
   host: "127.0.0.1",
   port: 0,
+  // The worker's log lines are drained and dropped: a full pipe must never
+  // stall workerd, and printing them would cost the bench's process, not
+  // the worker's.
+  handleRuntimeStdio(out, err) {
+    out.resume();
+    err.resume();
+  },
 };
+if (variant === "linkgate" && steps === "noaudit") {
+  // Profile only: linkgate without its audit queue (events are logged only).
+  delete common.queueProducers;
+  delete common.queueConsumers;
+}
 const opts =
   variant === "baseline"
-    ? { ...common, scriptPath: join(ROOT, "benches", "baseline", "worker.mjs") }
+    ? { ...common, scriptPath: join(ROOT, "benches", "baseline", "worker.mjs"), bindings: { STEPS: steps } }
     : {
         ...common,
         scriptPath: join(ROOT, "build", "index.js"),
         modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-        kvNamespaces: ["LINKGATE_DENYLIST"],
-        d1Databases: ["LINKGATE_AUDIT"],
-        queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
-        queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
         durableObjects: { LINKGATE_USAGE: "UsageCounter" },
         bindings: { LINKGATE_KEYS: keys, LINKGATE_EDGE_CACHE: "off" },
       };
@@ -38,7 +52,7 @@ const url = String(await mf.ready).replace(/\/$/, "");
 const r2 = await mf.getR2Bucket("LINKGATE_FILES");
 await r2.put("bench/small.bin", new Uint8Array(1024).fill(1));
 await r2.put("bench/medium.bin", new Uint8Array(1024 * 1024).fill(2));
-if (variant !== "baseline") {
+{
   const db = await mf.getD1Database("LINKGATE_AUDIT");
   const sql = readFileSync(join(ROOT, "migrations", "0001_audit.sql"), "utf8").split("\n").filter((l) => !l.trim().startsWith("--")).join("\n");
   for (const s of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(s).run();

@@ -32,6 +32,8 @@ pub struct EdgeConfig {
     /// client without another use (`LINKGATE_DOWNLOAD_GRACE_SECS`).
     pub download_grace_secs: u64,
     pub kv_cache_ttl_secs: u64,
+    /// Per-isolate memo of denylist reads, in ms (`LINKGATE_DENYLIST_MEMO_SECS`, 0 = off).
+    pub denylist_memo_ms: u64,
     pub edge_cache: bool,
     pub edge_cache_ttl_secs: u64,
     pub edge_cache_max_bytes: u64,
@@ -98,6 +100,9 @@ impl EdgeConfig {
             resume_grace_secs: number(get, "LINKGATE_RESUME_GRACE_SECS", 0)?,
             download_grace_secs: number(get, "LINKGATE_DOWNLOAD_GRACE_SECS", super::usage::DEFAULT_DOWNLOAD_GRACE_SECS)?,
             kv_cache_ttl_secs: number(get, "LINKGATE_KV_CACHE_TTL_SECS", DEFAULT_KV_CACHE_TTL_SECS)?.max(30),
+            denylist_memo_ms: number(get, "LINKGATE_DENYLIST_MEMO_SECS", super::memo::DEFAULT_TTL_MS / 1000)?
+                .saturating_mul(1000)
+                .min(super::memo::MAX_TTL_MS),
             edge_cache: flag(get, "LINKGATE_EDGE_CACHE", true)?,
             edge_cache_ttl_secs: number(get, "LINKGATE_EDGE_CACHE_TTL_SECS", DEFAULT_EDGE_CACHE_TTL_SECS)?,
             edge_cache_max_bytes: number(get, "LINKGATE_EDGE_CACHE_MAX_BYTES", DEFAULT_EDGE_CACHE_MAX_BYTES)?,
@@ -127,6 +132,7 @@ mod tests {
         assert_eq!(c.time, TimeRules::default());
         assert_eq!(c.resume_grace_secs, 0);
         assert!(c.edge_cache);
+        assert_eq!(c.denylist_memo_ms, 2000);
         assert!(c.refresh_url.is_none());
         assert!(c.admin_token.is_none());
         assert_eq!(c.policy, Policy::default());
@@ -136,12 +142,14 @@ mod tests {
             ("LINKGATE_MAX_TTL_SECS", "600"),
             ("LINKGATE_EDGE_CACHE", "off"),
             ("LINKGATE_KV_CACHE_TTL_SECS", "1"),
+            ("LINKGATE_DENYLIST_MEMO_SECS", "0"),
             ("LINKGATE_REFRESH_URL", "https://r.example/{path}"),
         ]))
         .unwrap();
         assert_eq!(c.time, TimeRules { skew_secs: 5, max_ttl_secs: 600 });
         assert!(!c.edge_cache);
         assert_eq!(c.kv_cache_ttl_secs, 30, "KV refuses cacheTtl below 30 s");
+        assert_eq!(c.denylist_memo_ms, 0);
         assert_eq!(c.refresh_url.as_deref(), Some("https://r.example/{path}"));
     }
 
@@ -158,6 +166,9 @@ mod tests {
             EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_EDGE_CACHE", "maybe")])).unwrap_err(),
             ConfigError::BadFlag { name: "LINKGATE_EDGE_CACHE" }
         );
+        // The memo adds to the revocation bound, so it is capped.
+        let c = EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_DENYLIST_MEMO_SECS", "3600")])).unwrap();
+        assert_eq!(c.denylist_memo_ms, crate::core::memo::MAX_TTL_MS);
         assert!(matches!(
             EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_POLICY", "{")])),
             Err(ConfigError::Policy(_))

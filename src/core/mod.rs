@@ -15,6 +15,7 @@ pub mod duration;
 pub mod http;
 pub mod ip;
 pub mod keys;
+pub mod memo;
 pub mod mint;
 pub mod path;
 pub mod policy;

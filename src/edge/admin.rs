@@ -163,6 +163,7 @@ pub async fn handle(mut req: Request, env: &Env, cfg: &EdgeConfig, origin: &str,
                 put = put.expiration(exp.max(now + 60));
             }
             put.execute().await.map_err(|e| e.to_string())?;
+            super::forget_denylist_reads();
             ev.status = 201;
             ev.rule = Some(format!("revoke:{}", entry.scope.as_str()));
             json_response(201, &entry_json(&entry))
@@ -217,6 +218,7 @@ pub async fn handle(mut req: Request, env: &Env, cfg: &EdgeConfig, origin: &str,
                 return problem("not_found", 404, "No such revocation entry.", &rid, &[]);
             };
             store.delete(&key).await.map_err(|e| e.to_string())?;
+            super::forget_denylist_reads();
             ev.rule = Some(format!("lift:{}", scope.as_str()));
             let lifted = serde_json::from_str::<Value>(&text).unwrap_or_else(|_| json!({"key": key, "raw": text}));
             json_response(200, &json!({ "lifted": lifted }))

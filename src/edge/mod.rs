@@ -22,6 +22,7 @@ use worker::{event, Context, Date, Env, Request, Response};
 
 use crate::core::audit::{AuditEvent, Outcome};
 use crate::core::config::{ConfigError, EdgeConfig};
+use crate::core::memo::DenylistMemo;
 use crate::core::path::CanonicalPath;
 use crate::core::problem::refresh_url;
 use crate::core::revocation::{find_revocation, lookup_keys};
@@ -47,6 +48,28 @@ thread_local! {
     // Vars and secrets are fixed for an isolate's life, so parse them (and key
     // the HMAC states) once instead of on every request.
     static CONFIG: RefCell<Option<Rc<Result<EdgeConfig, ConfigError>>>> = const { RefCell::new(None) };
+    // Recent denylist reads (see core::memo for the bound it adds).
+    static DENYLIST_MEMO: RefCell<DenylistMemo> = RefCell::new(DenylistMemo::new());
+}
+
+/// A revocation was written or lifted through this isolate: the memo must
+/// not hide it here even for its short lifetime.
+pub(crate) fn forget_denylist_reads() {
+    DENYLIST_MEMO.with(|m| m.borrow_mut().clear());
+}
+
+/// The denylist entries among `keys`: from the memo when every key was read
+/// moments ago, else one KV bulk read (remembered for the next request).
+async fn denylist(env: &Env, keys: &[String], cfg: &EdgeConfig) -> Result<Vec<(String, String)>, kv::KvUnavailable> {
+    let now_ms = Date::now().as_millis();
+    let ttl = cfg.denylist_memo_ms;
+    if let Some(found) = DENYLIST_MEMO.with(|m| m.borrow().lookup(keys, now_ms, ttl)) {
+        return Ok(found);
+    }
+    let found = kv::bulk_get(env, DENYLIST_BINDING, keys, cfg.kv_cache_ttl_secs).await?;
+    // Stamped with the time the read started: the memo never outlives a read.
+    DENYLIST_MEMO.with(|m| m.borrow_mut().store(keys, &found, now_ms, ttl));
+    Ok(found)
 }
 
 fn config(env: &Env) -> Rc<Result<EdgeConfig, ConfigError>> {
@@ -255,9 +278,9 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
     ev.path = Some(link.path().as_str().to_owned());
     let jti = Some(claims.jti.to_hex());
 
-    // Denylist: one bulk read; unreachable → fail closed.
+    // Denylist: one bulk read (or the memo of one); unreachable → fail closed.
     let keys = lookup_keys(claims, link.path());
-    let found = match kv::bulk_get(env, DENYLIST_BINDING, &keys, cfg.kv_cache_ttl_secs).await {
+    let found = match denylist(env, &keys, cfg).await {
         Ok(f) => f,
         Err(e) => {
             worker::console_error!("{}", serde_json::json!({"event": "denylist_unavailable", "request_id": rid, "error": e.0}).to_string());

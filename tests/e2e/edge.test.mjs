@@ -15,7 +15,10 @@ const logs = [];
 let w;
 
 before(async () => {
-  w = await startWorker({ keys: KEYS, vars: { LINKGATE_REFRESH_URL: "https://app.example/renew?f={path}" }, logs });
+  // These tests write denylist entries straight into KV, behind the worker's
+  // back, and expect the very next request to see them: no denylist memo
+  // here (its window is tested on its own below).
+  w = await startWorker({ keys: KEYS, vars: { LINKGATE_REFRESH_URL: "https://app.example/renew?f={path}", LINKGATE_DENYLIST_MEMO_SECS: "0" }, logs });
   await w.r2.put("docs/report.pdf", BODY, { httpMetadata: { contentType: "application/pdf" } });
   await w.r2.put("docs/other.pdf", Buffer.from("other"));
   await w.r2.put("board/2026/q3/pack.pdf", Buffer.from("board pack"));
@@ -116,6 +119,32 @@ describe("status table", () => {
       assert.equal((await short.fetch(linkFor(ok))).status, 200);
     } finally {
       await short.stop();
+    }
+  });
+
+  test("the denylist memo hides a KV write for at most its lifetime", async () => {
+    const memo = await startWorker({ keys: KEYS, vars: { LINKGATE_DENYLIST_MEMO_SECS: "1" } });
+    try {
+      await memo.r2.put("docs/report.pdf", BODY);
+      const m = minted(["--path", "/docs/report.pdf", "--ttl", "1h"]);
+      const first = await memo.fetch(linkFor(m));
+      await first.arrayBuffer();
+      assert.equal(first.status, 200);
+      const t0 = Date.now();
+      await memo.kv.put(`jti:${m.jti}`, JSON.stringify({ scope: "jti", value: m.jti, revoked_at: now() }));
+      // Within the second the memo may still answer; after it, KV must.
+      let status;
+      do {
+        const r = await memo.fetch(linkFor(m));
+        await r.arrayBuffer();
+        status = r.status;
+        if (status === 410) break;
+        assert.ok(Date.now() - t0 < 1000, "served from the memo after its lifetime");
+        await new Promise((r) => setTimeout(r, 100));
+      } while (Date.now() - t0 < 1500);
+      assert.equal(status, 410, "revoked once the memo expired");
+    } finally {
+      await memo.stop();
     }
   });
 

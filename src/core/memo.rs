@@ -1,0 +1,138 @@
+//! A short per-isolate memo of denylist reads.
+//!
+//! Multi-connection downloaders and busy links send many requests for the
+//! same link within a second; without a memo each costs one KV read. The
+//! memo answers a request only when **every** key it needs was read from KV
+//! less than `ttl_ms` ago, so it can add at most `ttl_ms` to the revocation
+//! bound (documented in docs/revocation.md). Revocations written through the
+//! admin API clear it at once in the isolate that handled them.
+//!
+//! Bounded: past `MAX_KEYS` entries it drops the expired ones, and if that
+//! is not enough it starts over. Time is passed in (milliseconds).
+
+use std::collections::HashMap;
+
+/// Most keys held at once (a few hundred KiB at worst).
+pub const MAX_KEYS: usize = 4096;
+
+/// Default memo lifetime (`LINKGATE_DENYLIST_MEMO_SECS` = 2).
+pub const DEFAULT_TTL_MS: u64 = 2000;
+/// Longest memo lifetime accepted: it adds to the revocation bound.
+pub const MAX_TTL_MS: u64 = 10_000;
+
+#[derive(Debug, Default)]
+pub struct DenylistMemo {
+    /// key → (value if present in KV, read at ms).
+    entries: HashMap<String, (Option<String>, u64)>,
+}
+
+impl DenylistMemo {
+    pub fn new() -> DenylistMemo {
+        DenylistMemo::default()
+    }
+
+    /// The present entries among `keys`, if every key was read less than
+    /// `ttl_ms` before `now_ms`; otherwise None (read KV).
+    pub fn lookup(&self, keys: &[String], now_ms: u64, ttl_ms: u64) -> Option<Vec<(String, String)>> {
+        if ttl_ms == 0 {
+            return None;
+        }
+        let mut found = Vec::new();
+        for k in keys {
+            let (value, at) = self.entries.get(k)?;
+            // A clock that went backwards also counts as stale.
+            if now_ms < *at || now_ms - *at >= ttl_ms {
+                return None;
+            }
+            if let Some(v) = value {
+                found.push((k.clone(), v.clone()));
+            }
+        }
+        Some(found)
+    }
+
+    /// Remember a KV read of `keys` at `now_ms` that found `found`.
+    pub fn store(&mut self, keys: &[String], found: &[(String, String)], now_ms: u64, ttl_ms: u64) {
+        if ttl_ms == 0 {
+            return;
+        }
+        if self.entries.len().saturating_add(keys.len()) > MAX_KEYS {
+            self.entries.retain(|_, (_, at)| now_ms >= *at && now_ms - *at < ttl_ms);
+            if self.entries.len().saturating_add(keys.len()) > MAX_KEYS {
+                self.entries.clear();
+            }
+        }
+        for k in keys {
+            let value = found.iter().find(|(fk, _)| fk == k).map(|(_, v)| v.clone());
+            self.entries.insert(k.clone(), (value, now_ms));
+        }
+    }
+
+    /// Forget everything (a revocation was written or lifted here).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn answers_only_when_every_key_is_fresh() {
+        let mut m = DenylistMemo::new();
+        let ks = keys(&["jti:aa", "sub:x", "all"]);
+        assert_eq!(m.lookup(&ks, 1000, 2000), None, "empty memo reads KV");
+        m.store(&ks, &[("sub:x".to_owned(), "v".to_owned())], 1000, 2000);
+        assert_eq!(m.lookup(&ks, 1000, 2000), Some(vec![("sub:x".to_owned(), "v".to_owned())]));
+        assert_eq!(m.lookup(&ks, 2999, 2000), Some(vec![("sub:x".to_owned(), "v".to_owned())]));
+        assert_eq!(m.lookup(&ks, 3000, 2000), None, "exactly ttl old is stale");
+        assert_eq!(m.lookup(&ks, 999, 2000), None, "a clock that went back is stale");
+        // A request needing one more key reads KV.
+        assert_eq!(m.lookup(&keys(&["jti:aa", "path:/a"]), 1500, 2000), None);
+        // Absent keys are remembered as absent.
+        assert_eq!(m.lookup(&keys(&["jti:aa"]), 1500, 2000), Some(vec![]));
+    }
+
+    #[test]
+    fn zero_ttl_is_off_and_clear_forgets() {
+        let mut m = DenylistMemo::new();
+        let ks = keys(&["all"]);
+        m.store(&ks, &[], 0, 0);
+        assert!(m.is_empty());
+        m.store(&ks, &[], 10, 100);
+        assert_eq!(m.lookup(&ks, 10, 0), None);
+        m.clear();
+        assert_eq!(m.lookup(&ks, 10, 100), None);
+    }
+
+    #[test]
+    fn stays_bounded() {
+        let mut m = DenylistMemo::new();
+        for i in 0..(MAX_KEYS * 3) {
+            let now = u64::try_from(i).unwrap_or(u64::MAX);
+            m.store(&[format!("jti:{i}")], &[], now, 1_000_000);
+            assert!(m.len() <= MAX_KEYS);
+        }
+        // Expired entries go first: a fresh key survives a sweep.
+        let mut m = DenylistMemo::new();
+        for i in 0..MAX_KEYS {
+            m.store(&[format!("old:{i}")], &[], 0, 100);
+        }
+        m.store(&keys(&["new"]), &[], 500, 100);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.lookup(&keys(&["new"]), 550, 100), Some(vec![]));
+    }
+}
