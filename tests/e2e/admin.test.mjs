@@ -273,6 +273,25 @@ describe("audit events", () => {
   });
 });
 
+describe("audit under load", () => {
+  test("a burst of 250 concurrent downloads lands exactly 250 events, each once", async () => {
+    // Events of concurrent requests share sendBatch calls; none may be lost
+    // or doubled on the way (more than one batch of 100 is in flight).
+    const m = sign(KEYS, ["--host", HOST, "--path", "/int/", "--prefix", "--ttl", "1h", "--sub", "burst-sub"]);
+    const n = 250;
+    await Promise.all(Array.from({ length: n }, () => w.fetch(linkFor(m, "/int/a.pdf")).then((r) => r.arrayBuffer())));
+    let rows = [];
+    for (let i = 0; i < 100 && rows.length < n; i++) {
+      rows = (await w.db.prepare("SELECT request_id FROM events WHERE sub = ?1").bind("burst-sub").all()).results;
+      if (rows.length < n) await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1500)); // late duplicates would show up here
+    rows = (await w.db.prepare("SELECT request_id FROM events WHERE sub = ?1").bind("burst-sub").all()).results;
+    assert.equal(rows.length, n, "one event per request");
+    assert.equal(new Set(rows.map((r) => r.request_id)).size, n, "no event twice");
+  });
+});
+
 describe("uploads", () => {
   test("an upload larger than the worker's memory streams into R2", async () => {
     const SIZE = 160 * 1024 * 1024; // Workers have 128 MiB of memory
