@@ -6,7 +6,7 @@ import json, os, re, subprocess, sys, time, datetime, statistics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-SECS = int(os.environ.get("BENCH_SECS", "2" if QUICK else "8"))
+SECS = int(os.environ.get("BENCH_SECS", "2" if QUICK else "6"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if QUICK else "3"))
 CONNS = int(os.environ.get("BENCH_CONNS", "8"))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -32,10 +32,11 @@ def to_ms(v):
     return {"us": n / 1000, "ms": n, "s": n * 1000}[m.group(2)]
 
 
-def wrk(url, pid):
+def wrk(url, pid, secs=None):
+    secs = secs or SECS
     c0 = cpu_secs(pid)
-    out = subprocess.run(["wrk", "-t2", f"-c{CONNS}", f"-d{SECS}s", "--latency", url],
-                         capture_output=True, text=True, timeout=SECS + 60).stdout
+    out = subprocess.run(["wrk", "-t2", f"-c{CONNS}", f"-d{secs}s", "--latency", url],
+                         capture_output=True, text=True, timeout=secs + 60).stdout
     c1 = cpu_secs(pid)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -46,35 +47,63 @@ def wrk(url, pid):
             "non2xx": int(non2xx.group(1)) if non2xx else 0, "total": total}
 
 
-# The profile ladder (BENCH_PROFILE=1): the baseline worker adding, one at
-# a time, each platform call that linkgate makes per download, so the cost of
-# each call and of linkgate's own code can be told apart.
-LADDER = ["", "head", "head,kv", "head,kv,queue", "head,kv,queue,log"]
+# The profile ladder: the baseline worker adding, one at a time, each
+# platform call that linkgate makes per download (each the naive way: a head
+# before the get, a KV read and a queue send per request), and linkgate with
+# and without its audit queue, so the cost of each call and of linkgate's own
+# code can be told apart. 1 KiB objects; its own, shorter runs.
+LADDER = [
+    ("", "baseline: R2 get"),
+    ("head", "+ R2 head first"),
+    ("head,kv", "+ KV bulk get"),
+    ("head,kv,queue", "+ queue send per request (and the consumer's D1 insert)"),
+    ("head,kv,queue,log", "+ one log line"),
+]
+PROFILE_SECS = int(os.environ.get("BENCH_PROFILE_SECS", "2" if QUICK else "4"))
+PROFILE_ROUNDS = int(os.environ.get("BENCH_PROFILE_ROUNDS", "1" if QUICK else "2"))
 
 
 def profile():
-    servers = {steps: serve("baseline:" + steps) for steps in LADDER}
-    lp, lg = serve("linkgate")
-    np, nq = serve("linkgate:noaudit")
+    servers = [(label, serve("baseline:" + steps)) for steps, label in LADDER]
+    servers.append(("linkgate, valid link (memo, one get, batched audit)", serve("linkgate")))
+    servers.append(("linkgate without its audit queue", serve("linkgate:noaudit")))
+    rows = {}
     try:
-        rows = {}
-        for r in range(ROUNDS):
-            for steps, (_, info) in servers.items():
-                res = wrk(info["url"] + info["paths"]["small"], info["pid"])
-                rows.setdefault("baseline" + ("+" + steps.replace(",", "+") if steps else ""), []).append(res)
-            res = wrk(lg["url"] + lg["paths"]["small"], lg["pid"])
-            rows.setdefault("linkgate, valid link", []).append(res)
-            res = wrk(nq["url"] + nq["paths"]["small"], nq["pid"])
-            rows.setdefault("linkgate without audit queue", []).append(res)
+        warm_up([info for _, (_, info) in servers])
+        for r in range(PROFILE_ROUNDS):
+            for label, (_, info) in servers:
+                res = wrk(info["url"] + info["paths"]["small"], info["pid"], PROFILE_SECS)
+                rows.setdefault(label, []).append(res)
+                print(f"  profile round {r + 1} {label[:40]:40} {res['rps']:7.0f} req/s  cpu {res['cpu_us']:6.0f} us/req", file=sys.stderr)
     finally:
-        for p, _ in list(servers.values()) + [(lp, lg), (np, nq)]:
+        for _, (p, _) in servers:
             stop(p)
     med = lambda xs, k: statistics.median(x[k] for x in xs)
-    base = med(rows["baseline"], "cpu_us")
-    print("| 1 KiB, variant | req/s | p50 ms | workerd CPU µs/req | CPU over baseline |")
-    print("|---|---|---|---|---|")
-    for name, xs in rows.items():
-        print(f"| {name} | {med(xs, 'rps'):.0f} | {med(xs, 'p50'):.2f} | {med(xs, 'cpu_us'):.0f} | {med(xs, 'cpu_us') - base:+.0f} |")
+    base = med(rows[LADDER[0][1]], "cpu_us")
+    lines = [
+        f"Profile ladder, 1 KiB, `wrk -t2 -c{CONNS} -d{PROFILE_SECS}s`, {PROFILE_ROUNDS} interleaved round(s), medians:",
+        "",
+        "| variant (JS baseline worker unless named) | req/s | p50 ms | workerd CPU µs/req | CPU over baseline |",
+        "|---|---|---|---|---|",
+    ]
+    for label, xs in rows.items():
+        lines.append(f"| {label} | {med(xs, 'rps'):.0f} | {med(xs, 'p50'):.2f} | {med(xs, 'cpu_us'):.0f} | {med(xs, 'cpu_us') - base:+.0f} |")
+    return "\n".join(lines)
+
+
+def write_between(start, end, table):
+    doc = os.path.join(ROOT, "docs/performance.md")
+    text = open(doc).read()
+    if start in text and end in text:
+        text = text.split(start)[0] + start + "\n" + table + "\n" + end + text.split(end, 1)[1]
+        open(doc, "w").write(text)
+
+
+def warm_up(infos):
+    # JIT tiers, isolate start-up and first reads are not what is measured.
+    for info in infos:
+        for key in [k for k in ("small", "medium", "small_invalid") if k in info["paths"]]:
+            subprocess.run(["wrk", "-t1", "-c2", "-d1s", info["url"] + info["paths"][key]], capture_output=True, timeout=60)
 
 
 def stop(p):
@@ -86,8 +115,8 @@ def stop(p):
 
 
 def main():
-    if os.environ.get("BENCH_PROFILE") == "1":
-        return profile()
+    if os.environ.get("BENCH_PROFILE") == "only":
+        return print(profile())
     lp, lg = serve("linkgate")
     bp, base = serve("baseline")
     try:
@@ -97,6 +126,7 @@ def main():
             "c linkgate, invalid link": lambda s: (lg["url"] + lg["paths"][s + "_invalid"], lg["pid"]),
         }
         results = {}
+        warm_up([lg, base])
         for size in ["small", "medium"]:
             for r in range(ROUNDS):
                 for name, f in variants.items():
@@ -157,12 +187,12 @@ def main():
     ]
     table = "\n".join(lines)
     print(table)
-    doc = os.path.join(ROOT, "docs/performance.md")
-    text = open(doc).read()
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-    if start in text and end in text:
-        text = text.split(start)[0] + start + "\n" + table + "\n" + end + text.split(end, 1)[1]
-        open(doc, "w").write(text)
+    write_between("<!-- bench:start -->", "<!-- bench:end -->", table)
+    if os.environ.get("BENCH_PROFILE") != "0":
+        ladder = profile()
+        print()
+        print(ladder)
+        write_between("<!-- profile:start -->", "<!-- profile:end -->", ladder)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ use super::{AUDIT_BINDING, EVENTS_BINDING};
 const MAX_BATCH: usize = 100;
 
 /// How long the first event of a batch waits for company.
-const COLLECT_WINDOW: Duration = Duration::from_millis(5);
+const COLLECT_WINDOW: Duration = Duration::from_millis(50);
 
 /// Events waiting for the queue, shared by the requests of one isolate.
 ///
