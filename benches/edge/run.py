@@ -58,6 +58,7 @@ LADDER = [
     ("head,kv", "+ KV bulk get"),
     ("head,kv,queue", "+ queue send per request (and the consumer's D1 insert)"),
     ("head,kv,queue,log", "+ one log line"),
+    ("head,kv,queue,log,cf", "+ read request.cf (the audited country)"),
 ]
 PROFILE_SECS = int(os.environ.get("BENCH_PROFILE_SECS", "2" if QUICK else "4"))
 PROFILE_ROUNDS = int(os.environ.get("BENCH_PROFILE_ROUNDS", "1" if QUICK else "2"))
