@@ -26,10 +26,17 @@ pub struct KeyId(String);
 impl KeyId {
     /// Check a key id.
     pub fn parse(s: &str) -> Option<KeyId> {
-        let ok = !s.is_empty()
-            && s.len() <= MAX_KID_BYTES
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        ok.then(|| KeyId(s.to_owned()))
+        KeyId::is_valid(s).then(|| KeyId(s.to_owned()))
+    }
+
+    /// The check of [`KeyId::parse`], without building one.
+    pub(crate) fn is_valid(s: &str) -> bool {
+        !s.is_empty() && s.len() <= MAX_KID_BYTES && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    }
+
+    /// Build from text that passed [`KeyId::is_valid`].
+    pub(crate) fn from_checked(s: &str) -> KeyId {
+        KeyId(s.to_owned())
     }
 
     /// The id's text.

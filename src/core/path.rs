@@ -6,6 +6,7 @@
 //! happen. The rules are listed in `docs/link-format.md` ("Canonical paths").
 
 use core::fmt;
+use std::borrow::Cow;
 
 /// Longest canonical (decoded) path, in bytes.
 pub const MAX_PATH_BYTES: usize = 1024;
@@ -107,6 +108,55 @@ fn check_decoded(path: &str, allow_trailing_slash: bool) -> Result<(), PathError
     Ok(())
 }
 
+/// The canonical text of a request path (see [`CanonicalPath::from_request`]),
+/// borrowed when nothing needed decoding: the common case costs no
+/// allocation, and the verifier builds a [`CanonicalPath`] only when it
+/// must hand one out.
+pub(crate) fn canonical_request_path(raw: &str) -> Result<Cow<'_, str>, PathError> {
+    // Fast path: nothing to decode, and `raw` is already UTF-8.
+    if !raw.contains('%') {
+        check_decoded(raw, false)?;
+        return Ok(Cow::Borrowed(raw));
+    }
+    let raw = raw.as_bytes();
+    if raw.first() != Some(&b'/') {
+        return Err(PathError::NotAbsolute);
+    }
+    // Each decoded byte takes at most three raw bytes; bail out early on
+    // anything longer so an attacker cannot make us decode megabytes.
+    if raw.len() > MAX_PATH_BYTES * 3 {
+        return Err(PathError::TooLong);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if b == b'%' {
+            let hi = raw.get(i + 1).copied().and_then(hex_value);
+            let lo = raw.get(i + 2).copied().and_then(hex_value);
+            let (Some(hi), Some(lo)) = (hi, lo) else {
+                return Err(PathError::BadPercentEscape);
+            };
+            let decoded = (hi << 4) | lo;
+            match decoded {
+                b'/' => return Err(PathError::EncodedSlash),
+                b'\\' => return Err(PathError::Backslash),
+                0 => return Err(PathError::Nul),
+                _ => out.push(decoded),
+            }
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    if out.len() > MAX_PATH_BYTES {
+        return Err(PathError::TooLong);
+    }
+    let text = String::from_utf8(out).map_err(|_| PathError::InvalidUtf8)?;
+    check_decoded(&text, false)?;
+    Ok(Cow::Owned(text))
+}
+
 /// A canonical object path: decoded, UTF-8, starting with `/`, no empty, `.`
 /// or `..` segments, no control characters or backslashes, at most 1024
 /// bytes. Only constructible through checking.
@@ -117,48 +167,12 @@ impl CanonicalPath {
     /// Canonicalize the path of a request URL (still percent-encoded):
     /// percent-decode exactly once and refuse anything ambiguous.
     pub fn from_request(raw: &str) -> Result<CanonicalPath, PathError> {
-        // Fast path: nothing to decode, and `raw` is already UTF-8.
-        if !raw.contains('%') {
-            check_decoded(raw, false)?;
-            return Ok(CanonicalPath(raw.to_owned()));
-        }
-        let raw = raw.as_bytes();
-        if raw.first() != Some(&b'/') {
-            return Err(PathError::NotAbsolute);
-        }
-        // Each decoded byte takes at most three raw bytes; bail out early on
-        // anything longer so an attacker cannot make us decode megabytes.
-        if raw.len() > MAX_PATH_BYTES * 3 {
-            return Err(PathError::TooLong);
-        }
-        let mut out = Vec::with_capacity(raw.len());
-        let mut i = 0;
-        while let Some(&b) = raw.get(i) {
-            if b == b'%' {
-                let hi = raw.get(i + 1).copied().and_then(hex_value);
-                let lo = raw.get(i + 2).copied().and_then(hex_value);
-                let (Some(hi), Some(lo)) = (hi, lo) else {
-                    return Err(PathError::BadPercentEscape);
-                };
-                let decoded = (hi << 4) | lo;
-                match decoded {
-                    b'/' => return Err(PathError::EncodedSlash),
-                    b'\\' => return Err(PathError::Backslash),
-                    0 => return Err(PathError::Nul),
-                    _ => out.push(decoded),
-                }
-                i += 3;
-            } else {
-                out.push(b);
-                i += 1;
-            }
-        }
-        if out.len() > MAX_PATH_BYTES {
-            return Err(PathError::TooLong);
-        }
-        let text = String::from_utf8(out).map_err(|_| PathError::InvalidUtf8)?;
-        check_decoded(&text, false)?;
-        Ok(CanonicalPath(text))
+        canonical_request_path(raw).map(|p| CanonicalPath(p.into_owned()))
+    }
+
+    /// Wrap text that [`canonical_request_path`] returned.
+    pub(crate) fn from_checked(decoded: String) -> CanonicalPath {
+        CanonicalPath(decoded)
     }
 
     /// Check an already-decoded object path (CLI input, claim values).
@@ -254,6 +268,24 @@ impl Scope {
             Prefix::parse(decoded).map(Scope::Prefix)
         } else {
             CanonicalPath::parse(decoded).map(Scope::Object)
+        }
+    }
+
+    /// The checks of [`Scope::parse`], without building one.
+    pub(crate) fn check(decoded: &str) -> Result<(), PathError> {
+        if decoded.ends_with('/') {
+            check_decoded(decoded, true)
+        } else {
+            check_decoded(decoded, false)
+        }
+    }
+
+    /// Build from text that passed [`Scope::check`].
+    pub(crate) fn from_checked(decoded: &str) -> Scope {
+        if decoded.ends_with('/') {
+            Scope::Prefix(Prefix(decoded.to_owned()))
+        } else {
+            Scope::Object(CanonicalPath(decoded.to_owned()))
         }
     }
 

@@ -242,6 +242,13 @@ pub struct Label(String);
 impl Label {
     /// Check a label for `field` (`Sub` or `Tenant`).
     pub fn parse(field: Field, s: &str) -> Result<Label, ClaimError> {
+        Label::check(field, s)?;
+        Ok(Label(s.to_owned()))
+    }
+
+    /// The checks of [`Label::parse`] without building one (token decoding
+    /// checks before the tag and builds only after it).
+    fn check(field: Field, s: &str) -> Result<(), ClaimError> {
         if s.is_empty() || s.len() > MAX_LABEL_BYTES {
             return Err(err(field, "must be 1-128 characters"));
         }
@@ -251,7 +258,7 @@ impl Label {
         if field == Field::Sub && s.contains('@') {
             return Err(err(field, "must be an opaque recipient id, not an email address"));
         }
-        Ok(Label(s.to_owned()))
+        Ok(())
     }
 
     /// The text.
@@ -269,6 +276,12 @@ impl HostName {
     /// Check a host; uppercase is refused here (the CLI lowercases input) so
     /// that a claim has one encoding.
     pub fn parse(s: &str) -> Result<HostName, ClaimError> {
+        HostName::check(s)?;
+        Ok(HostName(s.to_owned()))
+    }
+
+    /// The checks of [`HostName::parse`] without building one.
+    fn check(s: &str) -> Result<(), ClaimError> {
         if s.is_empty() || s.len() > MAX_HOST_BYTES {
             return Err(err(Field::Host, "must be 1-259 characters"));
         }
@@ -282,7 +295,7 @@ impl HostName {
         if s.ends_with('.') || s.contains(".:") {
             return Err(err(Field::Host, "must not end with a dot"));
         }
-        Ok(HostName(s.to_owned()))
+        Ok(())
     }
 
     /// The text.
@@ -342,6 +355,12 @@ pub struct FileName(String);
 impl FileName {
     /// Check a file name.
     pub fn parse(s: &str) -> Result<FileName, ClaimError> {
+        FileName::check(s)?;
+        Ok(FileName(s.to_owned()))
+    }
+
+    /// The checks of [`FileName::parse`] without building one.
+    fn check(s: &str) -> Result<(), ClaimError> {
         if s.is_empty() || s.len() > MAX_FILENAME_BYTES {
             return Err(err(Field::Filename, "must be 1-255 bytes"));
         }
@@ -351,7 +370,7 @@ impl FileName {
         if s == "." || s == ".." {
             return Err(err(Field::Filename, "must not be . or .."));
         }
-        Ok(FileName(s.to_owned()))
+        Ok(())
     }
 
     /// The text.
@@ -372,6 +391,12 @@ fn is_tchar(b: u8) -> bool {
 impl ContentType {
     /// Check a content type.
     pub fn parse(s: &str) -> Result<ContentType, ClaimError> {
+        ContentType::check(s)?;
+        Ok(ContentType(s.to_owned()))
+    }
+
+    /// The checks of [`ContentType::parse`] without building one.
+    fn check(s: &str) -> Result<(), ClaimError> {
         if s.is_empty() || s.len() > MAX_CONTENT_TYPE_BYTES {
             return Err(err(Field::ContentType, "must be 1-127 characters"));
         }
@@ -385,7 +410,7 @@ impl ContentType {
         if t.is_empty() || st.is_empty() || !t.bytes().all(is_tchar) || !st.bytes().all(is_tchar) {
             return Err(err(Field::ContentType, "must look like type/subtype"));
         }
-        Ok(ContentType(s.to_owned()))
+        Ok(())
     }
 
     /// The text.
@@ -649,6 +674,9 @@ impl DecodeError {
     }
 }
 
+/// Longest decoded token (payload and tag), in bytes.
+pub const MAX_RAW_BYTES: usize = MAX_PAYLOAD_BYTES + TAG_BYTES;
+
 /// A decoded token whose tag has **not** been checked yet. Its claims are
 /// only reachable through [`crate::core::verify`] or, for display,
 /// [`UnverifiedToken::claims_unverified`].
@@ -667,15 +695,33 @@ fn utf8(field: Field, v: &[u8]) -> Result<&str, DecodeError> {
     core::str::from_utf8(v).map_err(|_| DecodeError::BadClaim(err(field, "must be UTF-8")))
 }
 
-impl UnverifiedToken {
-    /// Decode the token text; checks structure and claim syntax, not the tag.
-    pub fn decode(text: &str) -> Result<UnverifiedToken, DecodeError> {
-        if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
-            return Err(DecodeError::BadLength);
-        }
-        let raw = b64::decode(text.as_bytes()).map_err(|_| DecodeError::BadEncoding)?;
-        let payload_len = raw.len().checked_sub(TAG_BYTES).ok_or(DecodeError::Truncated)?;
-        let payload = raw.get(..payload_len).ok_or(DecodeError::Truncated)?;
+/// Claims borrowed from a decoded payload: every value checked exactly as
+/// the owned claim types check it, nothing allocated. Not authenticated:
+/// the verifier checks the tag first and only then builds [`Claims`] (with
+/// [`ClaimsView::to_claims`]), so a forged token costs no allocations.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClaimsView<'a> {
+    pub(crate) kid: &'a str,
+    jti: Jti,
+    iat: u64,
+    exp: u64,
+    nbf: Option<u64>,
+    scope: &'a str,
+    host: Option<&'a str>,
+    sub: Option<&'a str>,
+    tenant: Option<&'a str>,
+    /// The checked wire form of the `ip` claim (empty when absent).
+    ip: &'a [u8],
+    ip_count: usize,
+    uses: Option<NonZeroU32>,
+    mode: Option<Mode>,
+    filename: Option<&'a str>,
+    content_type: Option<&'a str>,
+}
+
+impl<'a> ClaimsView<'a> {
+    /// Parse and check a payload (version byte and fields).
+    pub(crate) fn parse(payload: &'a [u8]) -> Result<ClaimsView<'a>, DecodeError> {
         let (&version, mut rest) = payload.split_first().ok_or(DecodeError::Truncated)?;
         if version != VERSION {
             return Err(DecodeError::UnsupportedVersion);
@@ -691,7 +737,8 @@ impl UnverifiedToken {
         let mut host = None;
         let mut sub = None;
         let mut tenant = None;
-        let mut ip = Vec::new();
+        let mut ip: &[u8] = &[];
+        let mut ip_count = 0usize;
         let mut uses = None;
         let mut mode = None;
         let mut filename = None;
@@ -716,7 +763,10 @@ impl UnverifiedToken {
             match t {
                 tag::KID => {
                     let s = utf8(Field::Kid, v)?;
-                    kid = Some(KeyId::parse(s).ok_or(bad(err(Field::Kid, "must be 1-32 of A-Z a-z 0-9 _ -")))?);
+                    if !KeyId::is_valid(s) {
+                        return Err(bad(err(Field::Kid, "must be 1-32 of A-Z a-z 0-9 _ -")));
+                    }
+                    kid = Some(s);
                 }
                 tag::JTI => {
                     let a: [u8; 16] = v.try_into().map_err(|_| bad(err(Field::Jti, "must be 16 bytes")))?;
@@ -727,24 +777,38 @@ impl UnverifiedToken {
                 tag::NBF => nbf = Some(be_u64(Field::Nbf, v)?),
                 tag::SCOPE => {
                     let s = utf8(Field::Scope, v)?;
-                    scope = Some(Scope::parse(s).map_err(|_| bad(err(Field::Scope, "must be a canonical path or prefix")))?);
+                    Scope::check(s).map_err(|_| bad(err(Field::Scope, "must be a canonical path or prefix")))?;
+                    scope = Some(s);
                 }
-                tag::HOST => host = Some(HostName::parse(utf8(Field::Host, v)?).map_err(bad)?),
-                tag::SUB => sub = Some(Label::parse(Field::Sub, utf8(Field::Sub, v)?).map_err(bad)?),
-                tag::TENANT => tenant = Some(Label::parse(Field::Tenant, utf8(Field::Tenant, v)?).map_err(bad)?),
+                tag::HOST => {
+                    let s = utf8(Field::Host, v)?;
+                    HostName::check(s).map_err(bad)?;
+                    host = Some(s);
+                }
+                tag::SUB => {
+                    let s = utf8(Field::Sub, v)?;
+                    Label::check(Field::Sub, s).map_err(bad)?;
+                    sub = Some(s);
+                }
+                tag::TENANT => {
+                    let s = utf8(Field::Tenant, v)?;
+                    Label::check(Field::Tenant, s).map_err(bad)?;
+                    tenant = Some(s);
+                }
                 tag::IP => {
                     let mut cur = v;
                     while !cur.is_empty() {
-                        let (c, r) = Cidr::decode_from(cur).ok_or(bad(err(Field::Ip, "invalid range")))?;
-                        ip.push(c);
+                        let (_, r) = Cidr::decode_from(cur).ok_or(bad(err(Field::Ip, "invalid range")))?;
+                        ip_count = ip_count.saturating_add(1);
                         cur = r;
-                        if ip.len() > MAX_CIDRS {
+                        if ip_count > MAX_CIDRS {
                             return Err(bad(err(Field::Ip, "at most 16 ranges")));
                         }
                     }
-                    if ip.is_empty() {
+                    if ip_count == 0 {
                         return Err(bad(err(Field::Ip, "must not be empty when present")));
                     }
+                    ip = v;
                 }
                 tag::USES => {
                     let a: [u8; 4] = v.try_into().map_err(|_| bad(err(Field::Uses, "must be 4 bytes")))?;
@@ -758,15 +822,21 @@ impl UnverifiedToken {
                     };
                     mode = Some(Mode::from_byte(b).ok_or(bad(err(Field::Mode, "unknown mode")))?);
                 }
-                tag::FILENAME => filename = Some(FileName::parse(utf8(Field::Filename, v)?).map_err(bad)?),
+                tag::FILENAME => {
+                    let s = utf8(Field::Filename, v)?;
+                    FileName::check(s).map_err(bad)?;
+                    filename = Some(s);
+                }
                 tag::CONTENT_TYPE => {
-                    content_type = Some(ContentType::parse(utf8(Field::ContentType, v)?).map_err(bad)?)
+                    let s = utf8(Field::ContentType, v)?;
+                    ContentType::check(s).map_err(bad)?;
+                    content_type = Some(s);
                 }
                 _ => return Err(DecodeError::UnknownField),
             }
         }
 
-        let claims = Claims {
+        let view = ClaimsView {
             kid: kid.ok_or(DecodeError::MissingClaim(Field::Kid))?,
             jti: jti.ok_or(DecodeError::MissingClaim(Field::Jti))?,
             iat: iat.ok_or(DecodeError::MissingClaim(Field::Iat))?,
@@ -777,12 +847,86 @@ impl UnverifiedToken {
             sub,
             tenant,
             ip,
+            ip_count,
             uses,
             mode,
             filename,
             content_type,
         };
-        claims.check().map_err(DecodeError::BadClaim)?;
+        // The cross-field rules of `Claims::check` (the CIDR count is
+        // bounded in the loop above).
+        if view.exp <= view.iat {
+            return Err(DecodeError::BadClaim(err(Field::Exp, "must be after iat")));
+        }
+        if view.nbf.is_some_and(|nbf| nbf >= view.exp) {
+            return Err(DecodeError::BadClaim(err(Field::Nbf, "must be before exp")));
+        }
+        Ok(view)
+    }
+
+    /// The owned claims. Every value was checked by [`ClaimsView::parse`].
+    pub(crate) fn to_claims(&self) -> Claims {
+        let mut ip = Vec::with_capacity(self.ip_count);
+        let mut cur = self.ip;
+        while let Some((c, r)) = Cidr::decode_from(cur) {
+            ip.push(c);
+            cur = r;
+        }
+        Claims {
+            kid: KeyId::from_checked(self.kid),
+            jti: self.jti,
+            iat: self.iat,
+            exp: self.exp,
+            nbf: self.nbf,
+            scope: Scope::from_checked(self.scope),
+            host: self.host.map(|s| HostName(s.to_owned())),
+            sub: self.sub.map(|s| Label(s.to_owned())),
+            tenant: self.tenant.map(|s| Label(s.to_owned())),
+            ip,
+            uses: self.uses,
+            mode: self.mode,
+            filename: self.filename.map(|s| FileName(s.to_owned())),
+            content_type: self.content_type.map(|s| ContentType(s.to_owned())),
+        }
+    }
+}
+
+/// A token decoded into a caller's buffer: payload, tag and checked claims,
+/// all borrowed. The tag is **not** checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawToken<'b> {
+    pub(crate) payload: &'b [u8],
+    pub(crate) tag: &'b [u8],
+    pub(crate) claims: ClaimsView<'b>,
+}
+
+impl<'b> RawToken<'b> {
+    /// Decode the token text into `buf` (no allocation); the same checks,
+    /// in the same order, as [`UnverifiedToken::decode`].
+    pub(crate) fn decode(text: &str, buf: &'b mut [u8; MAX_RAW_BYTES]) -> Result<RawToken<'b>, DecodeError> {
+        if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
+            return Err(DecodeError::BadLength);
+        }
+        let raw = b64::decode_into(text.as_bytes(), buf).map_err(|_| DecodeError::BadEncoding)?;
+        RawToken::split(raw)
+    }
+
+    fn split(raw: &'b [u8]) -> Result<RawToken<'b>, DecodeError> {
+        let payload_len = raw.len().checked_sub(TAG_BYTES).ok_or(DecodeError::Truncated)?;
+        let (payload, tag) = raw.split_at_checked(payload_len).ok_or(DecodeError::Truncated)?;
+        let claims = ClaimsView::parse(payload)?;
+        Ok(RawToken { payload, tag, claims })
+    }
+}
+
+impl UnverifiedToken {
+    /// Decode the token text; checks structure and claim syntax, not the tag.
+    pub fn decode(text: &str) -> Result<UnverifiedToken, DecodeError> {
+        if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
+            return Err(DecodeError::BadLength);
+        }
+        let raw = b64::decode(text.as_bytes()).map_err(|_| DecodeError::BadEncoding)?;
+        let claims = RawToken::split(&raw)?.claims.to_claims();
         Ok(UnverifiedToken { raw, claims })
     }
 

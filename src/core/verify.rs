@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use super::code::Code;
 use super::keys::KeyRing;
-use super::path::{CanonicalPath, PathError};
-use super::token::{Claims, DecodeError, Domain, UnverifiedToken};
+use super::path::{canonical_request_path, CanonicalPath, PathError};
+use super::token::{tag_matches_in, Claims, DecodeError, Domain, RawToken, MAX_RAW_BYTES};
 
 /// Default allowed clock skew for `nbf`/`iat` (`LINKGATE_CLOCK_SKEW_SECS`).
 pub const DEFAULT_SKEW_SECS: u64 = 30;
@@ -178,18 +178,25 @@ pub fn verify(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>) -> Re
 
 /// Verify one request carrying a token of `domain` (link or download session).
 pub fn verify_in(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>, domain: Domain) -> Result<VerifiedLink, Refusal> {
-    let path = CanonicalPath::from_request(facts.raw_path).map_err(|e| Refusal::new(Code::PathInvalid, path_reason(e)))?;
-    let with_path = |code: Code, reason: &'static str| Refusal { code, reason, path: Some(path.clone()), claims: None };
+    // Borrowed while the token is checked: a request that fails before the
+    // tag allocates only for its refusal.
+    let path = canonical_request_path(facts.raw_path).map_err(|e| Refusal::new(Code::PathInvalid, path_reason(e)))?;
+    let with_path =
+        |code: Code, reason: &'static str| Refusal { code, reason, path: Some(CanonicalPath::from_checked(path.clone().into_owned())), claims: None };
 
     let text = match facts.token {
         Some(t) if !t.is_empty() => t,
         _ => return Err(with_path(Code::TokenMissing, "no_token")),
     };
-    let token = UnverifiedToken::decode(text).map_err(|e| with_path(Code::TokenMalformed, decode_reason(e)))?;
-    let key = keys
-        .get(token.kid().as_str())
-        .ok_or_else(|| with_path(Code::KeyUnknown, "unknown_kid"))?;
-    let claims = token.verify_tag_in(key, domain).map_err(|_| with_path(Code::SignatureInvalid, "bad_tag"))?;
+    let mut buf = [0u8; MAX_RAW_BYTES];
+    let token = RawToken::decode(text, &mut buf).map_err(|e| with_path(Code::TokenMalformed, decode_reason(e)))?;
+    let key = keys.get(token.claims.kid).ok_or_else(|| with_path(Code::KeyUnknown, "unknown_kid"))?;
+    if !tag_matches_in(key, domain, token.payload, token.tag) {
+        return Err(with_path(Code::SignatureInvalid, "bad_tag"));
+    }
+    // Authentic from here on: only now are the claims built.
+    let claims = token.claims.to_claims();
+    let path = CanonicalPath::from_checked(path.into_owned());
 
     let refuse = |(code, reason): (Code, &'static str), claims: &Claims| Refusal {
         code,
