@@ -115,6 +115,36 @@ enum Seg {
 /// One pass; a bad byte anywhere wins over a bad segment anywhere (the
 /// contract's reason order), so a segment error is kept until the end.
 fn check_decoded(path: &str, allow_trailing_slash: bool) -> Result<(), PathError> {
+    if plainly_canonical(path, allow_trailing_slash) {
+        return Ok(());
+    }
+    check_decoded_exactly(path, allow_trailing_slash)
+}
+
+/// Fast accept for the common path: no byte that needs a closer look and no
+/// `/` followed by `/` or `.`. Branch-free per byte; anything it does not
+/// accept goes to [`check_decoded_exactly`], which finds the reason.
+fn plainly_canonical(path: &str, allow_trailing_slash: bool) -> bool {
+    let Some(rest) = path.strip_prefix('/') else { return false };
+    if path.len() > MAX_PATH_BYTES || rest.is_empty() || rest.starts_with(['/', '.']) {
+        return false;
+    }
+    if rest.ends_with('/') && !allow_trailing_slash {
+        return false;
+    }
+    let (mut special, mut suspicious, mut prev) = (0u8, false, 0u8);
+    for &b in rest.as_bytes() {
+        // Every class but PLAIN and the segment bytes (C1_TAIL included,
+        // so non-ASCII text with 0x80..=0x9F bytes takes the exact path).
+        special |= u8::from(CLASS[usize::from(b)] > DOT);
+        suspicious |= prev == b'/' && (b == b'/' || b == b'.');
+        prev = b;
+    }
+    special == 0 && !suspicious
+}
+
+/// The exact check, with the contract's reason for a refusal.
+fn check_decoded_exactly(path: &str, allow_trailing_slash: bool) -> Result<(), PathError> {
     let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
     if path.len() > MAX_PATH_BYTES {
         return Err(PathError::TooLong);
@@ -341,6 +371,18 @@ impl Scope {
         }
     }
 
+    /// [`Scope::check`], skipped when the answer follows from `canonical`,
+    /// a request path already found canonical: a scope equal to it is that
+    /// same object path, and a scope ending in `/` that starts it consists
+    /// of whole segments of it (the common cases, so the verifier does not
+    /// scan the same text twice).
+    pub(crate) fn check_given(decoded: &str, canonical: &str) -> Result<(), PathError> {
+        if decoded == canonical || (decoded.ends_with('/') && canonical.starts_with(decoded)) {
+            return Ok(());
+        }
+        Scope::check(decoded)
+    }
+
     /// Build from text that passed [`Scope::check`].
     pub(crate) fn from_checked(decoded: &str) -> Scope {
         if decoded.ends_with('/') {
@@ -550,6 +592,23 @@ mod tests {
             allow in proptest::bool::ANY) {
             let path: String = parts.concat();
             proptest::prop_assert_eq!(check_decoded(&path, allow), reference_check(&path, allow), "{:?}", path);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scope_shortcut_agrees_with_the_full_check(
+            parts in proptest::collection::vec(proptest::sample::select(vec!["/", "a", "b", ".", "..", "é", "\u{85}", "\t"]), 1..8),
+            cut in 0usize..16, tail in proptest::sample::select(vec!["", "/", "x", "/.", "//"])) {
+            let path: String = parts.concat();
+            if check_decoded(&path, false).is_ok() {
+                // Scopes derived from the path: itself, its folders, and near misses.
+                let mut cuts: Vec<String> = path.char_indices().filter(|&(_, c)| c == '/').map(|(i, _)| path[..=i].to_owned()).collect();
+                cuts.push(path.clone());
+                let base = cuts.get(cut % cuts.len()).cloned().unwrap_or_default();
+                let scope = format!("{base}{tail}");
+                proptest::prop_assert_eq!(Scope::check_given(&scope, &path), Scope::check(&scope), "{:?} {:?}", scope, path);
+            }
         }
     }
 }
