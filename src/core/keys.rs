@@ -19,6 +19,18 @@ pub const MAX_KEY_BYTES: usize = 64;
 /// Longest key id.
 pub const MAX_KID_BYTES: usize = 32;
 
+/// The bytes of a key id, as a table: checked on every request.
+const KID_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    t
+};
+
 /// A key id: 1–32 of `[A-Za-z0-9_-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId(String);
@@ -31,7 +43,7 @@ impl KeyId {
 
     /// The check of [`KeyId::parse`], without building one.
     pub(crate) fn is_valid(s: &str) -> bool {
-        !s.is_empty() && s.len() <= MAX_KID_BYTES && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        !s.is_empty() && s.len() <= MAX_KID_BYTES && s.bytes().all(|b| KID_BYTES[usize::from(b)])
     }
 
     /// Build from text that passed [`KeyId::is_valid`].

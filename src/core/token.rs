@@ -233,6 +233,30 @@ fn err(field: Field, reason: &'static str) -> ClaimError {
     ClaimError { field, reason }
 }
 
+/// Which ASCII claims admit a byte: one table lookup per byte instead of a
+/// chain of range checks (claims are checked on every request).
+const LABEL_BYTE: u8 = 1;
+const HOST_BYTE: u8 = 2;
+const CLAIM_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0x21;
+    while b < 0x7F {
+        t[b] = LABEL_BYTE;
+        let host = (b >= b'a' as usize && b <= b'z' as usize)
+            || (b >= b'0' as usize && b <= b'9' as usize)
+            || b == b'-' as usize
+            || b == b'.' as usize
+            || b == b':' as usize
+            || b == b'[' as usize
+            || b == b']' as usize;
+        if host {
+            t[b] |= HOST_BYTE;
+        }
+        b += 1;
+    }
+    t
+};
+
 /// An opaque id (`sub`, `tenant`): 1–128 printable ASCII characters, no
 /// spaces. `sub` additionally refuses `@`: tokens are readable by anyone who
 /// holds the link, so recipients are named by id, never by email address.
@@ -252,10 +276,15 @@ impl Label {
         if s.is_empty() || s.len() > MAX_LABEL_BYTES {
             return Err(err(field, "must be 1-128 characters"));
         }
-        if !s.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(err(field, "must be printable ASCII without spaces"));
+        // One pass: a bad byte anywhere is reported before an '@'.
+        let mut has_at = false;
+        for b in s.bytes() {
+            if CLAIM_BYTES[usize::from(b)] & LABEL_BYTE == 0 {
+                return Err(err(field, "must be printable ASCII without spaces"));
+            }
+            has_at |= b == b'@';
         }
-        if field == Field::Sub && s.contains('@') {
+        if field == Field::Sub && has_at {
             return Err(err(field, "must be an opaque recipient id, not an email address"));
         }
         Ok(())
@@ -285,14 +314,17 @@ impl HostName {
         if s.is_empty() || s.len() > MAX_HOST_BYTES {
             return Err(err(Field::Host, "must be 1-259 characters"));
         }
-        let ok = s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b':' | b'[' | b']'));
-        if !ok {
-            return Err(err(Field::Host, "must be a lowercase host name, optionally with :port"));
+        // One pass: a bad byte anywhere is reported before a bad dot.
+        let (mut prev, mut dot_colon) = (0u8, false);
+        for b in s.bytes() {
+            if CLAIM_BYTES[usize::from(b)] & HOST_BYTE == 0 {
+                return Err(err(Field::Host, "must be a lowercase host name, optionally with :port"));
+            }
+            dot_colon |= prev == b'.' && b == b':';
+            prev = b;
         }
         // A trailing dot could never match: requests are compared without it.
-        if s.ends_with('.') || s.contains(".:") {
+        if prev == b'.' || dot_colon {
             return Err(err(Field::Host, "must not end with a dot"));
         }
         Ok(())
@@ -720,8 +752,10 @@ pub(crate) struct ClaimsView<'a> {
 }
 
 impl<'a> ClaimsView<'a> {
-    /// Parse and check a payload (version byte and fields).
-    pub(crate) fn parse(payload: &'a [u8]) -> Result<ClaimsView<'a>, DecodeError> {
+    /// Parse and check a payload (version byte and fields). `request_path`,
+    /// when given, is a canonical path: a scope equal to it or a folder of
+    /// it needs no second scan.
+    pub(crate) fn parse(payload: &'a [u8], request_path: Option<&str>) -> Result<ClaimsView<'a>, DecodeError> {
         let (&version, mut rest) = payload.split_first().ok_or(DecodeError::Truncated)?;
         if version != VERSION {
             return Err(DecodeError::UnsupportedVersion);
@@ -777,7 +811,11 @@ impl<'a> ClaimsView<'a> {
                 tag::NBF => nbf = Some(be_u64(Field::Nbf, v)?),
                 tag::SCOPE => {
                     let s = utf8(Field::Scope, v)?;
-                    Scope::check(s).map_err(|_| bad(err(Field::Scope, "must be a canonical path or prefix")))?;
+                    let checked = match request_path {
+                        Some(p) => Scope::check_given(s, p),
+                        None => Scope::check(s),
+                    };
+                    checked.map_err(|_| bad(err(Field::Scope, "must be a canonical path or prefix")))?;
                     scope = Some(s);
                 }
                 tag::HOST => {
@@ -901,20 +939,29 @@ pub(crate) struct RawToken<'b> {
 }
 
 impl<'b> RawToken<'b> {
-    /// Decode the token text into `buf` (no allocation); the same checks,
-    /// in the same order, as [`UnverifiedToken::decode`].
-    pub(crate) fn decode(text: &str, buf: &'b mut [u8; MAX_RAW_BYTES]) -> Result<RawToken<'b>, DecodeError> {
+    /// Decode the token text into `small` when it fits (no allocation),
+    /// else into `large`, which is then sized for the longest token; the
+    /// same checks, in the same order, as [`UnverifiedToken::decode`].
+    /// `request_path` is the canonical request path, if known.
+    pub(crate) fn decode(text: &str, request_path: Option<&str>, small: &'b mut [u8], large: &'b mut Vec<u8>) -> Result<RawToken<'b>, DecodeError> {
         if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
             return Err(DecodeError::BadLength);
         }
+        let fits = b64::decoded_len(text.len()).is_some_and(|n| n <= small.len());
+        let buf = if fits {
+            small
+        } else {
+            large.resize(MAX_RAW_BYTES, 0);
+            large.as_mut_slice()
+        };
         let raw = b64::decode_into(text.as_bytes(), buf).map_err(|_| DecodeError::BadEncoding)?;
-        RawToken::split(raw)
+        RawToken::split(raw, request_path)
     }
 
-    fn split(raw: &'b [u8]) -> Result<RawToken<'b>, DecodeError> {
+    fn split(raw: &'b [u8], request_path: Option<&str>) -> Result<RawToken<'b>, DecodeError> {
         let payload_len = raw.len().checked_sub(TAG_BYTES).ok_or(DecodeError::Truncated)?;
         let (payload, tag) = raw.split_at_checked(payload_len).ok_or(DecodeError::Truncated)?;
-        let claims = ClaimsView::parse(payload)?;
+        let claims = ClaimsView::parse(payload, request_path)?;
         Ok(RawToken { payload, tag, claims })
     }
 }
@@ -926,7 +973,7 @@ impl UnverifiedToken {
             return Err(DecodeError::BadLength);
         }
         let raw = b64::decode(text.as_bytes()).map_err(|_| DecodeError::BadEncoding)?;
-        let claims = RawToken::split(&raw)?.claims.to_claims();
+        let claims = RawToken::split(&raw, None)?.claims.to_claims();
         Ok(UnverifiedToken { raw, claims })
     }
 

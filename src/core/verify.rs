@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use super::code::Code;
 use super::keys::KeyRing;
 use super::path::{canonical_request_path, CanonicalPath, PathError};
-use super::token::{tag_matches_in, Claims, DecodeError, Domain, RawToken, MAX_RAW_BYTES};
+use super::token::{tag_matches_in, Claims, DecodeError, Domain, RawToken};
 
 /// Default allowed clock skew for `nbf`/`iat` (`LINKGATE_CLOCK_SKEW_SECS`).
 pub const DEFAULT_SKEW_SECS: u64 = 30;
@@ -188,8 +188,10 @@ pub fn verify_in(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>, do
         Some(t) if !t.is_empty() => t,
         _ => return Err(with_path(Code::TokenMissing, "no_token")),
     };
-    let mut buf = [0u8; MAX_RAW_BYTES];
-    let token = RawToken::decode(text, &mut buf).map_err(|e| with_path(Code::TokenMalformed, decode_reason(e)))?;
+    // Typical tokens are a few hundred bytes: zeroing a stack buffer for the
+    // longest one would cost more than decoding.
+    let (mut small, mut large) = ([0u8; 512], Vec::new());
+    let token = RawToken::decode(text, Some(&path), &mut small, &mut large).map_err(|e| with_path(Code::TokenMalformed, decode_reason(e)))?;
     let key = keys.get(token.claims.kid).ok_or_else(|| with_path(Code::KeyUnknown, "unknown_kid"))?;
     if !tag_matches_in(key, domain, token.payload, token.tag) {
         return Err(with_path(Code::SignatureInvalid, "bad_tag"));
