@@ -454,6 +454,22 @@ mod tests {
     }
 
     #[test]
+    fn long_tokens_verify_past_the_stack_buffer() {
+        // A scope near the path limit makes a token of well over 512 bytes.
+        let ring = ring();
+        let path = format!("/{}", "a".repeat(1000));
+        let t = claims(&path).sign(ring.signing_key()).unwrap();
+        assert!(t.len() > 1400);
+        let v = verify(&ring, &TimeRules::default(), &facts(&path, Some(&t), T0)).unwrap();
+        assert_eq!(v.path().as_str(), path);
+        let mut forged = t.clone();
+        // Flip a character inside the tag: still well-formed, no longer authentic.
+        let i = t.len() - 10;
+        forged.replace_range(i..=i, if &t[i..=i] == "A" { "B" } else { "A" });
+        assert_eq!(code_of(verify(&ring, &TimeRules::default(), &facts(&path, Some(&forged), T0))), Err(Code::SignatureInvalid));
+    }
+
+    #[test]
     fn query_token_extraction() {
         assert_eq!(token_from_query(""), Ok(None));
         assert_eq!(token_from_query("a=1"), Ok(None));
