@@ -7,6 +7,7 @@
 
 use core::fmt;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// Longest canonical (decoded) path, in bytes.
 pub const MAX_PATH_BYTES: usize = 1024;
@@ -252,24 +253,24 @@ pub(crate) fn canonical_request_path(raw: &str) -> Result<Cow<'_, str>, PathErro
 /// or `..` segments, no control characters or backslashes, at most 1024
 /// bytes. Only constructible through checking.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CanonicalPath(String);
+pub struct CanonicalPath(Arc<str>);
 
 impl CanonicalPath {
     /// Canonicalize the path of a request URL (still percent-encoded):
     /// percent-decode exactly once and refuse anything ambiguous.
     pub fn from_request(raw: &str) -> Result<CanonicalPath, PathError> {
-        canonical_request_path(raw).map(|p| CanonicalPath(p.into_owned()))
+        canonical_request_path(raw).map(|p| CanonicalPath(Arc::from(p)))
     }
 
     /// Wrap text that [`canonical_request_path`] returned.
-    pub(crate) fn from_checked(decoded: String) -> CanonicalPath {
-        CanonicalPath(decoded)
+    pub(crate) fn from_checked(decoded: &str) -> CanonicalPath {
+        CanonicalPath(Arc::from(decoded))
     }
 
     /// Check an already-decoded object path (CLI input, claim values).
     pub fn parse(decoded: &str) -> Result<CanonicalPath, PathError> {
         check_decoded(decoded, false)?;
-        Ok(CanonicalPath(decoded.to_owned()))
+        Ok(CanonicalPath(Arc::from(decoded)))
     }
 
     /// The decoded path, with its leading `/`.
@@ -388,7 +389,7 @@ impl Scope {
         if decoded.ends_with('/') {
             Scope::Prefix(Prefix(decoded.to_owned()))
         } else {
-            Scope::Object(CanonicalPath(decoded.to_owned()))
+            Scope::Object(CanonicalPath(Arc::from(decoded)))
         }
     }
 
@@ -445,7 +446,7 @@ mod tests {
             ("/a%3Fb", "/a?b"),
         ];
         for &(raw, want) in ok {
-            assert_eq!(CanonicalPath::from_request(raw).map(|p| p.0), Ok(want.to_owned()), "{raw}");
+            assert_eq!(CanonicalPath::from_request(raw).map(|p| p.0.to_string()), Ok(want.to_owned()), "{raw}");
         }
         assert_eq!(CanonicalPath::from_request(&long_ok).map(|p| p.0.len()), Ok(MAX_PATH_BYTES));
 

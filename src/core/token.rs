@@ -21,7 +21,7 @@ use hmac::Mac;
 use super::b64;
 use super::ip::Cidr;
 use super::keys::{Key, KeyId};
-use super::path::Scope;
+use super::path::{CanonicalPath, Scope};
 
 /// The only format version this code reads or writes.
 pub const VERSION: u8 = 1;
@@ -904,6 +904,13 @@ impl<'a> ClaimsView<'a> {
 
     /// The owned claims. Every value was checked by [`ClaimsView::parse`].
     pub(crate) fn to_claims(&self) -> Claims {
+        self.to_claims_sharing(None, None)
+    }
+
+    /// The owned claims, sharing text the verifier already holds instead of
+    /// copying it: the id of the key that verified the tag, and the request
+    /// path when the scope is that very object.
+    pub(crate) fn to_claims_sharing(&self, kid: Option<&KeyId>, path: Option<&CanonicalPath>) -> Claims {
         let mut ip = Vec::with_capacity(self.ip_count);
         let mut cur = self.ip;
         while let Some((c, r)) = Cidr::decode_from(cur) {
@@ -911,12 +918,18 @@ impl<'a> ClaimsView<'a> {
             cur = r;
         }
         Claims {
-            kid: KeyId::from_checked(self.kid),
+            kid: match kid {
+                Some(k) if k.as_str() == self.kid => k.clone(),
+                _ => KeyId::from_checked(self.kid),
+            },
             jti: self.jti,
             iat: self.iat,
             exp: self.exp,
             nbf: self.nbf,
-            scope: Scope::from_checked(self.scope),
+            scope: match path {
+                Some(p) if p.as_str() == self.scope => Scope::Object(p.clone()),
+                _ => Scope::from_checked(self.scope),
+            },
             host: self.host.map(|s| HostName(s.to_owned())),
             sub: self.sub.map(|s| Label(s.to_owned())),
             tenant: self.tenant.map(|s| Label(s.to_owned())),

@@ -182,7 +182,7 @@ pub fn verify_in(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>, do
     // tag allocates only for its refusal.
     let path = canonical_request_path(facts.raw_path).map_err(|e| Refusal::new(Code::PathInvalid, path_reason(e)))?;
     let with_path =
-        |code: Code, reason: &'static str| Refusal { code, reason, path: Some(CanonicalPath::from_checked(path.clone().into_owned())), claims: None };
+        |code: Code, reason: &'static str| Refusal { code, reason, path: Some(CanonicalPath::from_checked(&path)), claims: None };
 
     let text = match facts.token {
         Some(t) if !t.is_empty() => t,
@@ -197,8 +197,8 @@ pub fn verify_in(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>, do
         return Err(with_path(Code::SignatureInvalid, "bad_tag"));
     }
     // Authentic from here on: only now are the claims built.
-    let claims = token.claims.to_claims();
-    let path = CanonicalPath::from_checked(path.into_owned());
+    let path = CanonicalPath::from_checked(&path);
+    let claims = token.claims.to_claims_sharing(Some(key.kid()), Some(&path));
 
     let refuse = |(code, reason): (Code, &'static str), claims: &Claims| Refusal {
         code,
