@@ -257,17 +257,85 @@ const CLAIM_BYTES: [u8; 256] = {
     t
 };
 
+/// Longest claim text kept inline by [`ShortText`].
+const INLINE_TEXT: usize = 30;
+
+/// Claim text stored inline when short (most hosts and labels), so that
+/// building the claims of a verified link does not allocate for them;
+/// longer text is boxed. Compared, hashed, ordered and printed as its text.
+#[derive(Clone)]
+enum ShortText {
+    Inline { len: u8, bytes: [u8; INLINE_TEXT] },
+    Boxed(Box<str>),
+}
+
+impl ShortText {
+    fn new(s: &str) -> ShortText {
+        let mut bytes = [0u8; INLINE_TEXT];
+        match (u8::try_from(s.len()), bytes.get_mut(..s.len())) {
+            (Ok(len), Some(head)) => {
+                head.copy_from_slice(s.as_bytes());
+                ShortText::Inline { len, bytes }
+            }
+            _ => ShortText::Boxed(s.into()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // The bytes are a whole `&str` copied in `new`, so this never
+            // falls back; re-validating (a few ns) keeps the code safe.
+            ShortText::Inline { len, bytes } => {
+                bytes.get(..usize::from(*len)).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or("")
+            }
+            ShortText::Boxed(s) => s,
+        }
+    }
+}
+
+impl PartialEq for ShortText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ShortText {}
+
+impl core::hash::Hash for ShortText {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for ShortText {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ShortText {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Debug for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// An opaque id (`sub`, `tenant`): 1–128 printable ASCII characters, no
 /// spaces. `sub` additionally refuses `@`: tokens are readable by anyone who
 /// holds the link, so recipients are named by id, never by email address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Label(String);
+pub struct Label(ShortText);
 
 impl Label {
     /// Check a label for `field` (`Sub` or `Tenant`).
     pub fn parse(field: Field, s: &str) -> Result<Label, ClaimError> {
         Label::check(field, s)?;
-        Ok(Label(s.to_owned()))
+        Ok(Label(ShortText::new(s)))
     }
 
     /// The checks of [`Label::parse`] without building one (token decoding
@@ -292,21 +360,21 @@ impl Label {
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
 /// A host name the link is bound to: lowercase DNS name or IP literal,
 /// optionally with `:port`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct HostName(String);
+pub struct HostName(ShortText);
 
 impl HostName {
     /// Check a host; uppercase is refused here (the CLI lowercases input) so
     /// that a claim has one encoding.
     pub fn parse(s: &str) -> Result<HostName, ClaimError> {
         HostName::check(s)?;
-        Ok(HostName(s.to_owned()))
+        Ok(HostName(ShortText::new(s)))
     }
 
     /// The checks of [`HostName::parse`] without building one.
@@ -332,7 +400,7 @@ impl HostName {
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// Does the request's `Host` header name this host? Case-insensitive; a
@@ -930,9 +998,9 @@ impl<'a> ClaimsView<'a> {
                 Some(p) if p.as_str() == self.scope => Scope::Object(p.clone()),
                 _ => Scope::from_checked(self.scope),
             },
-            host: self.host.map(|s| HostName(s.to_owned())),
-            sub: self.sub.map(|s| Label(s.to_owned())),
-            tenant: self.tenant.map(|s| Label(s.to_owned())),
+            host: self.host.map(|s| HostName(ShortText::new(s))),
+            sub: self.sub.map(|s| Label(ShortText::new(s))),
+            tenant: self.tenant.map(|s| Label(ShortText::new(s))),
             ip,
             uses: self.uses,
             mode: self.mode,
