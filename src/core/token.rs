@@ -1199,6 +1199,23 @@ mod tests {
     }
 
     #[test]
+    fn short_text_behaves_like_its_text() {
+        let texts = ["a".repeat(29), "a".repeat(30), "a".repeat(31), "b".into(), "a".repeat(128)];
+        for x in &texts {
+            let l = Label::parse(Field::Tenant, x).unwrap();
+            assert_eq!(l.as_str(), x);
+            assert_eq!(format!("{l:?}"), format!("Label({x:?})"));
+            for y in &texts {
+                let m = Label::parse(Field::Tenant, y).unwrap();
+                assert_eq!(l == m, x == y);
+                assert_eq!(l.cmp(&m), x.cmp(y), "{x} {y}");
+            }
+        }
+        let h = HostName::parse(&format!("{}.example.com", "h".repeat(40))).unwrap();
+        assert!(h.matches(&format!("{}.EXAMPLE.com:443", "h".repeat(40))));
+    }
+
+    #[test]
     fn jti_hex() {
         let j = Jti([0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0, 1, 2, 3, 4, 5, 6, 0xff]);
         assert_eq!(j.to_hex(), "0123456789abcdef00010203040506ff");
