@@ -40,17 +40,18 @@ pub struct KeyId(Arc<str>);
 impl KeyId {
     /// Check a key id.
     pub fn parse(s: &str) -> Option<KeyId> {
-        KeyId::is_valid(s).then(|| KeyId(Arc::from(s)))
+        KeyId::is_valid(s.as_bytes()).then(|| KeyId(Arc::from(s)))
     }
 
     /// The check of [`KeyId::parse`], without building one.
-    pub(crate) fn is_valid(s: &str) -> bool {
-        !s.is_empty() && s.len() <= MAX_KID_BYTES && s.bytes().all(|b| KID_BYTES[usize::from(b)])
+    pub(crate) fn is_valid(s: &[u8]) -> bool {
+        !s.is_empty() && s.len() <= MAX_KID_BYTES && s.iter().all(|&b| KID_BYTES[usize::from(b)])
     }
 
-    /// Build from text that passed [`KeyId::is_valid`].
-    pub(crate) fn from_checked(s: &str) -> KeyId {
-        KeyId(Arc::from(s))
+    /// Build from bytes that passed [`KeyId::is_valid`] (ASCII, so the
+    /// lossy conversion is exact).
+    pub(crate) fn from_checked(s: &[u8]) -> KeyId {
+        KeyId(Arc::from(String::from_utf8_lossy(s)))
     }
 
     /// The id's text.
@@ -208,7 +209,12 @@ impl KeyRing {
 
     /// The key with this id, if listed.
     pub fn get(&self, kid: &str) -> Option<&Key> {
-        self.all().find(|k| k.kid.as_str() == kid)
+        self.get_bytes(kid.as_bytes())
+    }
+
+    /// [`KeyRing::get`] for an id still in token bytes.
+    pub(crate) fn get_bytes(&self, kid: &[u8]) -> Option<&Key> {
+        self.all().find(|k| k.kid.as_str().as_bytes() == kid)
     }
 
     /// All key ids, in order.

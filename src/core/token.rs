@@ -270,20 +270,22 @@ enum ShortText {
 }
 
 impl ShortText {
-    fn new(s: &str) -> ShortText {
+    /// From checked claim text (ASCII for hosts and labels).
+    fn new(s: &[u8]) -> ShortText {
         let mut bytes = [0u8; INLINE_TEXT];
         match (u8::try_from(s.len()), bytes.get_mut(..s.len())) {
             (Ok(len), Some(head)) => {
-                head.copy_from_slice(s.as_bytes());
+                head.copy_from_slice(s);
                 ShortText::Inline { len, bytes }
             }
-            _ => ShortText::Boxed(s.into()),
+            // Lossless for the checked (ASCII) text this is built from.
+            _ => ShortText::Boxed(String::from_utf8_lossy(s).into()),
         }
     }
 
     fn as_str(&self) -> &str {
         match self {
-            // The bytes are a whole `&str` copied in `new`, so this never
+            // The bytes are checked ASCII copied in `new`, so this never
             // falls back; re-validating (a few ns) keeps the code safe.
             ShortText::Inline { len, bytes } => {
                 bytes.get(..usize::from(*len)).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or("")
@@ -334,19 +336,20 @@ pub struct Label(ShortText);
 impl Label {
     /// Check a label for `field` (`Sub` or `Tenant`).
     pub fn parse(field: Field, s: &str) -> Result<Label, ClaimError> {
-        Label::check(field, s)?;
-        Ok(Label(ShortText::new(s)))
+        Label::check(field, s.as_bytes())?;
+        Ok(Label(ShortText::new(s.as_bytes())))
     }
 
     /// The checks of [`Label::parse`] without building one (token decoding
     /// checks before the tag and builds only after it).
-    fn check(field: Field, s: &str) -> Result<(), ClaimError> {
+    /// On bytes: whatever passes is ASCII, so decoding needs no UTF-8 pass.
+    fn check(field: Field, s: &[u8]) -> Result<(), ClaimError> {
         if s.is_empty() || s.len() > MAX_LABEL_BYTES {
             return Err(err(field, "must be 1-128 characters"));
         }
         // One pass: a bad byte anywhere is reported before an '@'.
         let mut has_at = false;
-        for b in s.bytes() {
+        for &b in s {
             if CLAIM_BYTES[usize::from(b)] & LABEL_BYTE == 0 {
                 return Err(err(field, "must be printable ASCII without spaces"));
             }
@@ -373,18 +376,19 @@ impl HostName {
     /// Check a host; uppercase is refused here (the CLI lowercases input) so
     /// that a claim has one encoding.
     pub fn parse(s: &str) -> Result<HostName, ClaimError> {
-        HostName::check(s)?;
-        Ok(HostName(ShortText::new(s)))
+        HostName::check(s.as_bytes())?;
+        Ok(HostName(ShortText::new(s.as_bytes())))
     }
 
     /// The checks of [`HostName::parse`] without building one.
-    fn check(s: &str) -> Result<(), ClaimError> {
+    /// On bytes: whatever passes is ASCII, so decoding needs no UTF-8 pass.
+    fn check(s: &[u8]) -> Result<(), ClaimError> {
         if s.is_empty() || s.len() > MAX_HOST_BYTES {
             return Err(err(Field::Host, "must be 1-259 characters"));
         }
         // One pass: a bad byte anywhere is reported before a bad dot.
         let (mut prev, mut dot_colon) = (0u8, false);
-        for b in s.bytes() {
+        for &b in s {
             if CLAIM_BYTES[usize::from(b)] & HOST_BYTE == 0 {
                 return Err(err(Field::Host, "must be a lowercase host name, optionally with :port"));
             }
@@ -795,21 +799,35 @@ fn utf8(field: Field, v: &[u8]) -> Result<&str, DecodeError> {
     core::str::from_utf8(v).map_err(|_| DecodeError::BadClaim(err(field, "must be UTF-8")))
 }
 
+/// An ASCII-only claim checked on its bytes: anything `check` accepts is
+/// ASCII, so the UTF-8 pass is needed only to name the error of a refused
+/// value, and then it comes first, as for every other text claim.
+fn ascii(field: Field, v: &[u8], check: impl Fn(&[u8]) -> Result<(), ClaimError>) -> Result<&[u8], DecodeError> {
+    match check(v) {
+        Ok(()) => Ok(v),
+        Err(e) => {
+            utf8(field, v)?;
+            Err(DecodeError::BadClaim(e))
+        }
+    }
+}
+
 /// Claims borrowed from a decoded payload: every value checked exactly as
 /// the owned claim types check it, nothing allocated. Not authenticated:
 /// the verifier checks the tag first and only then builds [`Claims`] (with
 /// [`ClaimsView::to_claims`]), so a forged token costs no allocations.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClaimsView<'a> {
-    pub(crate) kid: &'a str,
+    /// ASCII, checked (as are host, sub and tenant).
+    pub(crate) kid: &'a [u8],
     jti: Jti,
     iat: u64,
     exp: u64,
     nbf: Option<u64>,
     scope: &'a str,
-    host: Option<&'a str>,
-    sub: Option<&'a str>,
-    tenant: Option<&'a str>,
+    host: Option<&'a [u8]>,
+    sub: Option<&'a [u8]>,
+    tenant: Option<&'a [u8]>,
     /// The checked wire form of the `ip` claim (empty when absent).
     ip: &'a [u8],
     ip_count: usize,
@@ -864,11 +882,13 @@ impl<'a> ClaimsView<'a> {
             let bad = DecodeError::BadClaim;
             match t {
                 tag::KID => {
-                    let s = utf8(Field::Kid, v)?;
-                    if !KeyId::is_valid(s) {
-                        return Err(bad(err(Field::Kid, "must be 1-32 of A-Z a-z 0-9 _ -")));
-                    }
-                    kid = Some(s);
+                    kid = Some(ascii(Field::Kid, v, |b| {
+                        if KeyId::is_valid(b) {
+                            Ok(())
+                        } else {
+                            Err(err(Field::Kid, "must be 1-32 of A-Z a-z 0-9 _ -"))
+                        }
+                    })?);
                 }
                 tag::JTI => {
                     let a: [u8; 16] = v.try_into().map_err(|_| bad(err(Field::Jti, "must be 16 bytes")))?;
@@ -886,21 +906,9 @@ impl<'a> ClaimsView<'a> {
                     checked.map_err(|_| bad(err(Field::Scope, "must be a canonical path or prefix")))?;
                     scope = Some(s);
                 }
-                tag::HOST => {
-                    let s = utf8(Field::Host, v)?;
-                    HostName::check(s).map_err(bad)?;
-                    host = Some(s);
-                }
-                tag::SUB => {
-                    let s = utf8(Field::Sub, v)?;
-                    Label::check(Field::Sub, s).map_err(bad)?;
-                    sub = Some(s);
-                }
-                tag::TENANT => {
-                    let s = utf8(Field::Tenant, v)?;
-                    Label::check(Field::Tenant, s).map_err(bad)?;
-                    tenant = Some(s);
-                }
+                tag::HOST => host = Some(ascii(Field::Host, v, HostName::check)?),
+                tag::SUB => sub = Some(ascii(Field::Sub, v, |b| Label::check(Field::Sub, b))?),
+                tag::TENANT => tenant = Some(ascii(Field::Tenant, v, |b| Label::check(Field::Tenant, b))?),
                 tag::IP => {
                     let mut cur = v;
                     while !cur.is_empty() {
@@ -987,7 +995,7 @@ impl<'a> ClaimsView<'a> {
         }
         Claims {
             kid: match kid {
-                Some(k) if k.as_str() == self.kid => k.clone(),
+                Some(k) if k.as_str().as_bytes() == self.kid => k.clone(),
                 _ => KeyId::from_checked(self.kid),
             },
             jti: self.jti,
@@ -1213,6 +1221,28 @@ mod tests {
         }
         let h = HostName::parse(&format!("{}.example.com", "h".repeat(40))).unwrap();
         assert!(h.matches(&format!("{}.EXAMPLE.com:443", "h".repeat(40))));
+    }
+
+    #[test]
+    fn ascii_claims_report_utf8_errors_first() {
+        let with = |t: u8, v: &[u8]| {
+            let mut p = claims().encode_payload();
+            p.push(t);
+            p.extend_from_slice(&u16::try_from(v.len()).unwrap().to_be_bytes());
+            p.extend_from_slice(v);
+            p.extend_from_slice(&[0u8; TAG_BYTES]);
+            match UnverifiedToken::decode(&b64::encode(&p)) {
+                Err(DecodeError::BadClaim(e)) => (e.field, e.reason),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(with(tag::HOST, b"\xff"), (Field::Host, "must be UTF-8"));
+        assert_eq!(with(tag::HOST, "é".as_bytes()), (Field::Host, "must be a lowercase host name, optionally with :port"));
+        assert_eq!(with(tag::HOST, b"A"), (Field::Host, "must be a lowercase host name, optionally with :port"));
+        assert_eq!(with(tag::HOST, b"a."), (Field::Host, "must not end with a dot"));
+        assert_eq!(with(tag::SUB, b"\xc3"), (Field::Sub, "must be UTF-8"));
+        assert_eq!(with(tag::SUB, b"a@b"), (Field::Sub, "must be an opaque recipient id, not an email address"));
+        assert_eq!(with(tag::TENANT, "\u{e9}".as_bytes()), (Field::Tenant, "must be printable ASCII without spaces"));
     }
 
     #[test]

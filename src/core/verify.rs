@@ -192,7 +192,7 @@ pub fn verify_in(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>, do
     // longest one would cost more than decoding.
     let (mut small, mut large) = ([0u8; 512], Vec::new());
     let token = RawToken::decode(text, Some(&path), &mut small, &mut large).map_err(|e| with_path(Code::TokenMalformed, decode_reason(e)))?;
-    let key = keys.get(token.claims.kid).ok_or_else(|| with_path(Code::KeyUnknown, "unknown_kid"))?;
+    let key = keys.get_bytes(token.claims.kid).ok_or_else(|| with_path(Code::KeyUnknown, "unknown_kid"))?;
     if !tag_matches_in(key, domain, token.payload, token.tag) {
         return Err(with_path(Code::SignatureInvalid, "bad_tag"));
     }
