@@ -133,15 +133,38 @@ fn plainly_canonical(path: &str, allow_trailing_slash: bool) -> bool {
     if rest.ends_with('/') && !allow_trailing_slash {
         return false;
     }
-    let (mut special, mut suspicious, mut prev) = (0u8, false, 0u8);
-    for &b in rest.as_bytes() {
+    // Eight bytes at a time (SWAR); any non-ASCII byte in a word sends the
+    // path to the exact check, which keeps the per-byte masks exact.
+    let mut words = rest.as_bytes().chunks_exact(8);
+    let (mut special, mut suspicious, mut carry) = (0u64, 0u64, 0u64);
+    for w in &mut words {
+        let Ok(w) = <[u8; 8]>::try_from(w) else { continue };
+        let x = u64::from_le_bytes(w);
+        // Non-ASCII, below 0x20, DEL, backslash.
+        special |= (x & HI) | (!x.wrapping_add(LO * 0x60) & HI) | eq_mask(x, 0x7F) | eq_mask(x, b'\\');
+        let slash = eq_mask(x, b'/');
+        // A '/' (here, or ending the previous word) before a '/' or '.'.
+        suspicious |= ((slash << 8) | carry) & (slash | eq_mask(x, b'.'));
+        carry = slash >> 56;
+    }
+    let mut prev_slash = carry != 0;
+    for &b in words.remainder() {
         // Every class but PLAIN and the segment bytes (C1_TAIL included,
         // so non-ASCII text with 0x80..=0x9F bytes takes the exact path).
-        special |= u8::from(CLASS[usize::from(b)] > DOT);
-        suspicious |= prev == b'/' && (b == b'/' || b == b'.');
-        prev = b;
+        special |= u64::from(CLASS[usize::from(b)] > DOT);
+        suspicious |= u64::from(prev_slash && (b == b'/' || b == b'.'));
+        prev_slash = b == b'/';
     }
-    special == 0 && !suspicious
+    special == 0 && suspicious == 0
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = LO * 0x80;
+
+/// 0x80 in every byte of `x` equal to `c`. Exact when every byte of `x` is
+/// ASCII (no carry crosses a byte); otherwise `x & HI` already refuses.
+fn eq_mask(x: u64, c: u8) -> u64 {
+    !(x ^ (LO * u64::from(c))).wrapping_add(LO * 0x7F) & HI
 }
 
 /// The exact check, with the contract's reason for a refusal.
@@ -586,12 +609,24 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
         #[test]
         fn one_pass_check_matches_the_reference(parts in proptest::collection::vec(proptest::sample::select(vec![
-                "/", "//", ".", "..", "...", "a", ".a", "\u{0}", "\t", "\u{7f}", "\u{85}", "\u{9f}", "\u{a0}", "\u{c2}", "é", "\\",
-            ]), 0..10),
+                "/", "//", ".", "..", "...", "a", ".a", "\u{0}", "\t", "\u{1f}", " ", "~", "\u{7f}", "\u{85}", "\u{9f}", "\u{a0}",
+                "\u{c2}", "é", "\\", "abcdefg", "/a/b/c/", "%",
+            ]), 0..40),
             allow in proptest::bool::ANY) {
             let path: String = parts.concat();
+            proptest::prop_assert_eq!(check_decoded(&path, allow), reference_check(&path, allow), "{:?}", path);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// ASCII paths dense in '/' and '.', so that every position of a
+        /// segment boundary in and across the 8-byte words is exercised.
+        #[test]
+        fn word_scan_matches_the_reference(path in "/[ab./]{0,40}|/[ab./\\\\\t\x7f\x1f ]{0,24}", allow in proptest::bool::ANY) {
             proptest::prop_assert_eq!(check_decoded(&path, allow), reference_check(&path, allow), "{:?}", path);
         }
     }
