@@ -5,6 +5,7 @@
 //! never by key material.
 
 use core::fmt;
+use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -19,17 +20,38 @@ pub const MAX_KEY_BYTES: usize = 64;
 /// Longest key id.
 pub const MAX_KID_BYTES: usize = 32;
 
-/// A key id: 1–32 of `[A-Za-z0-9_-]`.
+/// The bytes of a key id, as a table: checked on every request.
+const KID_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    t
+};
+
+/// A key id: 1–32 of `[A-Za-z0-9_-]`. Shared text: the claims of every
+/// verified link carry their key's id, and a clone costs no allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId(String);
+pub struct KeyId(Arc<str>);
 
 impl KeyId {
     /// Check a key id.
     pub fn parse(s: &str) -> Option<KeyId> {
-        let ok = !s.is_empty()
-            && s.len() <= MAX_KID_BYTES
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        ok.then(|| KeyId(s.to_owned()))
+        KeyId::is_valid(s.as_bytes()).then(|| KeyId(Arc::from(s)))
+    }
+
+    /// The check of [`KeyId::parse`], without building one.
+    pub(crate) fn is_valid(s: &[u8]) -> bool {
+        !s.is_empty() && s.len() <= MAX_KID_BYTES && s.iter().all(|&b| KID_BYTES[usize::from(b)])
+    }
+
+    /// Build from bytes that passed [`KeyId::is_valid`] (ASCII, so the
+    /// lossy conversion is exact).
+    pub(crate) fn from_checked(s: &[u8]) -> KeyId {
+        KeyId(Arc::from(String::from_utf8_lossy(s)))
     }
 
     /// The id's text.
@@ -56,13 +78,13 @@ impl Key {
     /// Build a key from raw bytes (32–64 bytes).
     pub fn new(kid: KeyId, secret: &[u8]) -> Result<Key, KeyRingError> {
         if secret.len() < MIN_KEY_BYTES {
-            return Err(KeyRingError::KeyTooShort { kid: kid.0, bytes: secret.len() });
+            return Err(KeyRingError::KeyTooShort { kid: kid.0.to_string(), bytes: secret.len() });
         }
         if secret.len() > MAX_KEY_BYTES {
-            return Err(KeyRingError::KeyTooLong { kid: kid.0, bytes: secret.len() });
+            return Err(KeyRingError::KeyTooLong { kid: kid.0.to_string(), bytes: secret.len() });
         }
         let mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
-            .map_err(|_| KeyRingError::KeyTooShort { kid: kid.0.clone(), bytes: secret.len() })?;
+            .map_err(|_| KeyRingError::KeyTooShort { kid: kid.0.to_string(), bytes: secret.len() })?;
         Ok(Key { kid, mac })
     }
 
@@ -154,11 +176,11 @@ impl KeyRing {
             let (kid, secret) = entry.split_once(':').ok_or(KeyRingError::MissingSeparator { index })?;
             let kid = KeyId::parse(kid.trim()).ok_or(KeyRingError::BadKeyId { index })?;
             if keys.iter().any(|k| k.kid == kid) {
-                return Err(KeyRingError::DuplicateKeyId { kid: kid.0 });
+                return Err(KeyRingError::DuplicateKeyId { kid: kid.0.to_string() });
             }
             let secret = secret.trim().trim_end_matches('=');
             let bytes = b64::decode(secret.as_bytes())
-                .map_err(|_| KeyRingError::BadKeyEncoding { kid: kid.0.clone() })?;
+                .map_err(|_| KeyRingError::BadKeyEncoding { kid: kid.0.to_string() })?;
             keys.push(Key::new(kid, &bytes)?);
         }
         KeyRing::from_keys(keys)
@@ -168,7 +190,7 @@ impl KeyRing {
     pub fn from_keys(keys: Vec<Key>) -> Result<KeyRing, KeyRingError> {
         for (i, k) in keys.iter().enumerate() {
             if keys.iter().skip(i + 1).any(|o| o.kid == k.kid) {
-                return Err(KeyRingError::DuplicateKeyId { kid: k.kid.0.clone() });
+                return Err(KeyRingError::DuplicateKeyId { kid: k.kid.0.to_string() });
             }
         }
         let mut it = keys.into_iter();
@@ -187,7 +209,12 @@ impl KeyRing {
 
     /// The key with this id, if listed.
     pub fn get(&self, kid: &str) -> Option<&Key> {
-        self.all().find(|k| k.kid.as_str() == kid)
+        self.get_bytes(kid.as_bytes())
+    }
+
+    /// [`KeyRing::get`] for an id still in token bytes.
+    pub(crate) fn get_bytes(&self, kid: &[u8]) -> Option<&Key> {
+        self.all().find(|k| k.kid.as_str().as_bytes() == kid)
     }
 
     /// All key ids, in order.

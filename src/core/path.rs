@@ -6,6 +6,8 @@
 //! happen. The rules are listed in `docs/link-format.md` ("Canonical paths").
 
 use core::fmt;
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// Longest canonical (decoded) path, in bytes.
 pub const MAX_PATH_BYTES: usize = 1024;
@@ -69,23 +71,133 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
+/// Byte classes for [`check_decoded`]: one table lookup per byte instead of
+/// a chain of range matches (this runs on every request, twice).
+const PLAIN: u8 = 0;
+const SLASH: u8 = 1;
+const DOT: u8 = 2;
+const NUL: u8 = 3;
+const CONTROL: u8 = 4;
+const BACKSLASH: u8 = 5;
+/// 0x80..=0x9F: a C1 control when it follows 0xC2 (U+0080..U+009F).
+const C1_TAIL: u8 = 6;
+const CLASS: [u8; 256] = {
+    let mut t = [PLAIN; 256];
+    let mut b = 1;
+    while b < 0x20 {
+        t[b] = CONTROL;
+        b += 1;
+    }
+    t[0x7F] = CONTROL;
+    let mut b = 0x80;
+    while b <= 0x9F {
+        t[b] = C1_TAIL;
+        b += 1;
+    }
+    t[0] = NUL;
+    t[b'/' as usize] = SLASH;
+    t[b'.' as usize] = DOT;
+    t[b'\\' as usize] = BACKSLASH;
+    t
+};
+
+/// A segment seen so far, as far as the segment rules care.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Seg {
+    Empty,
+    Dot,
+    DotDot,
+    Other,
+}
+
 /// Checks shared by request paths and scopes, on decoded text.
 /// `allow_trailing_slash` admits exactly one empty segment: the last one.
+///
+/// One pass; a bad byte anywhere wins over a bad segment anywhere (the
+/// contract's reason order), so a segment error is kept until the end.
 fn check_decoded(path: &str, allow_trailing_slash: bool) -> Result<(), PathError> {
+    if plainly_canonical(path, allow_trailing_slash) {
+        return Ok(());
+    }
+    check_decoded_exactly(path, allow_trailing_slash)
+}
+
+/// Fast accept for the common path: no byte that needs a closer look and no
+/// `/` followed by `/` or `.`. Branch-free per byte; anything it does not
+/// accept goes to [`check_decoded_exactly`], which finds the reason.
+fn plainly_canonical(path: &str, allow_trailing_slash: bool) -> bool {
+    let Some(rest) = path.strip_prefix('/') else { return false };
+    if path.len() > MAX_PATH_BYTES || rest.is_empty() || rest.starts_with(['/', '.']) {
+        return false;
+    }
+    if rest.ends_with('/') && !allow_trailing_slash {
+        return false;
+    }
+    // Eight bytes at a time (SWAR); any non-ASCII byte in a word sends the
+    // path to the exact check, which keeps the per-byte masks exact.
+    let mut words = rest.as_bytes().chunks_exact(8);
+    let (mut special, mut suspicious, mut carry) = (0u64, 0u64, 0u64);
+    for w in &mut words {
+        let Ok(w) = <[u8; 8]>::try_from(w) else { continue };
+        let x = u64::from_le_bytes(w);
+        // Non-ASCII, below 0x20, DEL, backslash.
+        special |= (x & HI) | (!x.wrapping_add(LO * 0x60) & HI) | eq_mask(x, 0x7F) | eq_mask(x, b'\\');
+        let slash = eq_mask(x, b'/');
+        // A '/' (here, or ending the previous word) before a '/' or '.'.
+        suspicious |= ((slash << 8) | carry) & (slash | eq_mask(x, b'.'));
+        carry = slash >> 56;
+    }
+    let mut prev_slash = carry != 0;
+    for &b in words.remainder() {
+        // Every class but PLAIN and the segment bytes (C1_TAIL included,
+        // so non-ASCII text with 0x80..=0x9F bytes takes the exact path).
+        special |= u64::from(CLASS[usize::from(b)] > DOT);
+        suspicious |= u64::from(prev_slash && (b == b'/' || b == b'.'));
+        prev_slash = b == b'/';
+    }
+    special == 0 && suspicious == 0
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = LO * 0x80;
+
+/// 0x80 in every byte of `x` equal to `c`. Exact when every byte of `x` is
+/// ASCII (no carry crosses a byte); otherwise `x & HI` already refuses.
+fn eq_mask(x: u64, c: u8) -> u64 {
+    !(x ^ (LO * u64::from(c))).wrapping_add(LO * 0x7F) & HI
+}
+
+/// The exact check, with the contract's reason for a refusal.
+fn check_decoded_exactly(path: &str, allow_trailing_slash: bool) -> Result<(), PathError> {
     let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
     if path.len() > MAX_PATH_BYTES {
         return Err(PathError::TooLong);
     }
-    // Byte-wise on valid UTF-8 (this runs on every request): C0 controls and
-    // DEL are single bytes; C1 controls U+0080..U+009F are 0xC2 0x80..0x9F.
-    let mut prev = 0u8;
-    for &b in path.as_bytes() {
-        match b {
-            0 => return Err(PathError::Nul),
-            0x01..=0x1F | 0x7F => return Err(PathError::ControlCharacter),
-            0x80..=0x9F if prev == 0xC2 => return Err(PathError::ControlCharacter),
-            b'\\' => return Err(PathError::Backslash),
-            _ => {}
+    // Byte-wise on valid UTF-8: C0 controls and DEL are single bytes; C1
+    // controls U+0080..U+009F are 0xC2 0x80..0x9F.
+    let mut prev = b'/';
+    let mut seg = Seg::Empty;
+    let mut seg_error = None;
+    for &b in rest.as_bytes() {
+        match CLASS[usize::from(b)] {
+            PLAIN => seg = Seg::Other,
+            SLASH => {
+                if seg_error.is_none() {
+                    seg_error = segment_error(seg);
+                }
+                seg = Seg::Empty;
+            }
+            DOT => {
+                seg = match seg {
+                    Seg::Empty => Seg::Dot,
+                    Seg::Dot => Seg::DotDot,
+                    Seg::DotDot | Seg::Other => Seg::Other,
+                }
+            }
+            NUL => return Err(PathError::Nul),
+            BACKSLASH => return Err(PathError::Backslash),
+            C1_TAIL if prev != 0xC2 => seg = Seg::Other,
+            _ => return Err(PathError::ControlCharacter),
         }
         prev = b;
     }
@@ -93,78 +205,95 @@ fn check_decoded(path: &str, allow_trailing_slash: bool) -> Result<(), PathError
         // "/" alone: only meaningful as the all-objects prefix.
         return if allow_trailing_slash { Ok(()) } else { Err(PathError::EmptySegment) };
     }
-    let body = match rest.strip_suffix('/') {
-        Some(b) if allow_trailing_slash => b,
-        _ => rest,
-    };
-    for seg in body.split('/') {
-        match seg {
-            "" => return Err(PathError::EmptySegment),
-            "." | ".." => return Err(PathError::DotSegment),
-            _ => {}
+    if let Some(e) = seg_error {
+        return Err(e);
+    }
+    // The last segment; empty only with the trailing slash of a prefix.
+    match seg {
+        Seg::Empty if allow_trailing_slash => Ok(()),
+        s => segment_error(s).map_or(Ok(()), Err),
+    }
+}
+
+fn segment_error(seg: Seg) -> Option<PathError> {
+    match seg {
+        Seg::Empty => Some(PathError::EmptySegment),
+        Seg::Dot | Seg::DotDot => Some(PathError::DotSegment),
+        Seg::Other => None,
+    }
+}
+
+/// The canonical text of a request path (see [`CanonicalPath::from_request`]),
+/// borrowed when nothing needed decoding: the common case costs no
+/// allocation, and the verifier builds a [`CanonicalPath`] only when it
+/// must hand one out.
+pub(crate) fn canonical_request_path(raw: &str) -> Result<Cow<'_, str>, PathError> {
+    // Fast path: nothing to decode, and `raw` is already UTF-8.
+    if !raw.contains('%') {
+        check_decoded(raw, false)?;
+        return Ok(Cow::Borrowed(raw));
+    }
+    let raw = raw.as_bytes();
+    if raw.first() != Some(&b'/') {
+        return Err(PathError::NotAbsolute);
+    }
+    // Each decoded byte takes at most three raw bytes; bail out early on
+    // anything longer so an attacker cannot make us decode megabytes.
+    if raw.len() > MAX_PATH_BYTES * 3 {
+        return Err(PathError::TooLong);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if b == b'%' {
+            let hi = raw.get(i + 1).copied().and_then(hex_value);
+            let lo = raw.get(i + 2).copied().and_then(hex_value);
+            let (Some(hi), Some(lo)) = (hi, lo) else {
+                return Err(PathError::BadPercentEscape);
+            };
+            let decoded = (hi << 4) | lo;
+            match decoded {
+                b'/' => return Err(PathError::EncodedSlash),
+                b'\\' => return Err(PathError::Backslash),
+                0 => return Err(PathError::Nul),
+                _ => out.push(decoded),
+            }
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
         }
     }
-    Ok(())
+    if out.len() > MAX_PATH_BYTES {
+        return Err(PathError::TooLong);
+    }
+    let text = String::from_utf8(out).map_err(|_| PathError::InvalidUtf8)?;
+    check_decoded(&text, false)?;
+    Ok(Cow::Owned(text))
 }
 
 /// A canonical object path: decoded, UTF-8, starting with `/`, no empty, `.`
 /// or `..` segments, no control characters or backslashes, at most 1024
 /// bytes. Only constructible through checking.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CanonicalPath(String);
+pub struct CanonicalPath(Arc<str>);
 
 impl CanonicalPath {
     /// Canonicalize the path of a request URL (still percent-encoded):
     /// percent-decode exactly once and refuse anything ambiguous.
     pub fn from_request(raw: &str) -> Result<CanonicalPath, PathError> {
-        // Fast path: nothing to decode, and `raw` is already UTF-8.
-        if !raw.contains('%') {
-            check_decoded(raw, false)?;
-            return Ok(CanonicalPath(raw.to_owned()));
-        }
-        let raw = raw.as_bytes();
-        if raw.first() != Some(&b'/') {
-            return Err(PathError::NotAbsolute);
-        }
-        // Each decoded byte takes at most three raw bytes; bail out early on
-        // anything longer so an attacker cannot make us decode megabytes.
-        if raw.len() > MAX_PATH_BYTES * 3 {
-            return Err(PathError::TooLong);
-        }
-        let mut out = Vec::with_capacity(raw.len());
-        let mut i = 0;
-        while let Some(&b) = raw.get(i) {
-            if b == b'%' {
-                let hi = raw.get(i + 1).copied().and_then(hex_value);
-                let lo = raw.get(i + 2).copied().and_then(hex_value);
-                let (Some(hi), Some(lo)) = (hi, lo) else {
-                    return Err(PathError::BadPercentEscape);
-                };
-                let decoded = (hi << 4) | lo;
-                match decoded {
-                    b'/' => return Err(PathError::EncodedSlash),
-                    b'\\' => return Err(PathError::Backslash),
-                    0 => return Err(PathError::Nul),
-                    _ => out.push(decoded),
-                }
-                i += 3;
-            } else {
-                out.push(b);
-                i += 1;
-            }
-        }
-        if out.len() > MAX_PATH_BYTES {
-            return Err(PathError::TooLong);
-        }
-        let text = String::from_utf8(out).map_err(|_| PathError::InvalidUtf8)?;
-        check_decoded(&text, false)?;
-        Ok(CanonicalPath(text))
+        canonical_request_path(raw).map(|p| CanonicalPath(Arc::from(p)))
+    }
+
+    /// Wrap text that [`canonical_request_path`] returned.
+    pub(crate) fn from_checked(decoded: &str) -> CanonicalPath {
+        CanonicalPath(Arc::from(decoded))
     }
 
     /// Check an already-decoded object path (CLI input, claim values).
     pub fn parse(decoded: &str) -> Result<CanonicalPath, PathError> {
         check_decoded(decoded, false)?;
-        Ok(CanonicalPath(decoded.to_owned()))
+        Ok(CanonicalPath(Arc::from(decoded)))
     }
 
     /// The decoded path, with its leading `/`.
@@ -257,6 +386,36 @@ impl Scope {
         }
     }
 
+    /// The checks of [`Scope::parse`], without building one.
+    pub(crate) fn check(decoded: &str) -> Result<(), PathError> {
+        if decoded.ends_with('/') {
+            check_decoded(decoded, true)
+        } else {
+            check_decoded(decoded, false)
+        }
+    }
+
+    /// [`Scope::check`], skipped when the answer follows from `canonical`,
+    /// a request path already found canonical: a scope equal to it is that
+    /// same object path, and a scope ending in `/` that starts it consists
+    /// of whole segments of it (the common cases, so the verifier does not
+    /// scan the same text twice).
+    pub(crate) fn check_given(decoded: &str, canonical: &str) -> Result<(), PathError> {
+        if decoded == canonical || (decoded.ends_with('/') && canonical.starts_with(decoded)) {
+            return Ok(());
+        }
+        Scope::check(decoded)
+    }
+
+    /// Build from text that passed [`Scope::check`].
+    pub(crate) fn from_checked(decoded: &str) -> Scope {
+        if decoded.ends_with('/') {
+            Scope::Prefix(Prefix(decoded.to_owned()))
+        } else {
+            Scope::Object(CanonicalPath(Arc::from(decoded)))
+        }
+    }
+
     /// Does this scope allow the canonical path?
     pub fn covers(&self, path: &CanonicalPath) -> bool {
         match self {
@@ -310,7 +469,7 @@ mod tests {
             ("/a%3Fb", "/a?b"),
         ];
         for &(raw, want) in ok {
-            assert_eq!(CanonicalPath::from_request(raw).map(|p| p.0), Ok(want.to_owned()), "{raw}");
+            assert_eq!(CanonicalPath::from_request(raw).map(|p| p.0.to_string()), Ok(want.to_owned()), "{raw}");
         }
         assert_eq!(CanonicalPath::from_request(&long_ok).map(|p| p.0.len()), Ok(MAX_PATH_BYTES));
 
@@ -412,5 +571,80 @@ mod tests {
         let p = CanonicalPath::parse("/reports/2026/q3.pdf").unwrap();
         assert_eq!(p.object_key(), "reports/2026/q3.pdf");
         assert_eq!(p.file_name(), "q3.pdf");
+    }
+
+    /// The two-pass checker this module used before the one-pass table scan;
+    /// kept to pin the scan to the same answers and reason order.
+    fn reference_check(path: &str, allow_trailing_slash: bool) -> Result<(), PathError> {
+        let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
+        if path.len() > MAX_PATH_BYTES {
+            return Err(PathError::TooLong);
+        }
+        let mut prev = 0u8;
+        for &b in path.as_bytes() {
+            match b {
+                0 => return Err(PathError::Nul),
+                0x01..=0x1F | 0x7F => return Err(PathError::ControlCharacter),
+                0x80..=0x9F if prev == 0xC2 => return Err(PathError::ControlCharacter),
+                b'\\' => return Err(PathError::Backslash),
+                _ => {}
+            }
+            prev = b;
+        }
+        if rest.is_empty() {
+            return if allow_trailing_slash { Ok(()) } else { Err(PathError::EmptySegment) };
+        }
+        let body = match rest.strip_suffix('/') {
+            Some(b) if allow_trailing_slash => b,
+            _ => rest,
+        };
+        for seg in body.split('/') {
+            match seg {
+                "" => return Err(PathError::EmptySegment),
+                "." | ".." => return Err(PathError::DotSegment),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        #[test]
+        fn one_pass_check_matches_the_reference(parts in proptest::collection::vec(proptest::sample::select(vec![
+                "/", "//", ".", "..", "...", "a", ".a", "\u{0}", "\t", "\u{1f}", " ", "~", "\u{7f}", "\u{85}", "\u{9f}", "\u{a0}",
+                "\u{c2}", "é", "\\", "abcdefg", "/a/b/c/", "%",
+            ]), 0..40),
+            allow in proptest::bool::ANY) {
+            let path: String = parts.concat();
+            proptest::prop_assert_eq!(check_decoded(&path, allow), reference_check(&path, allow), "{:?}", path);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// ASCII paths dense in '/' and '.', so that every position of a
+        /// segment boundary in and across the 8-byte words is exercised.
+        #[test]
+        fn word_scan_matches_the_reference(path in "/[ab./]{0,40}|/[ab./\\\\\t\x7f\x1f ]{0,24}", allow in proptest::bool::ANY) {
+            proptest::prop_assert_eq!(check_decoded(&path, allow), reference_check(&path, allow), "{:?}", path);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scope_shortcut_agrees_with_the_full_check(
+            parts in proptest::collection::vec(proptest::sample::select(vec!["/", "a", "b", ".", "..", "é", "\u{85}", "\t"]), 1..8),
+            cut in 0usize..16, tail in proptest::sample::select(vec!["", "/", "x", "/.", "//"])) {
+            let path: String = parts.concat();
+            if check_decoded(&path, false).is_ok() {
+                // Scopes derived from the path: itself, its folders, and near misses.
+                let mut cuts: Vec<String> = path.char_indices().filter(|&(_, c)| c == '/').map(|(i, _)| path[..=i].to_owned()).collect();
+                cuts.push(path.clone());
+                let base = cuts.get(cut % cuts.len()).cloned().unwrap_or_default();
+                let scope = format!("{base}{tail}");
+                proptest::prop_assert_eq!(Scope::check_given(&scope, &path), Scope::check(&scope), "{:?} {:?}", scope, path);
+            }
+        }
     }
 }

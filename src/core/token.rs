@@ -21,7 +21,7 @@ use hmac::Mac;
 use super::b64;
 use super::ip::Cidr;
 use super::keys::{Key, KeyId};
-use super::path::Scope;
+use super::path::{CanonicalPath, Scope};
 
 /// The only format version this code reads or writes.
 pub const VERSION: u8 = 1;
@@ -233,61 +233,178 @@ fn err(field: Field, reason: &'static str) -> ClaimError {
     ClaimError { field, reason }
 }
 
+/// Which ASCII claims admit a byte: one table lookup per byte instead of a
+/// chain of range checks (claims are checked on every request).
+const LABEL_BYTE: u8 = 1;
+const HOST_BYTE: u8 = 2;
+const CLAIM_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0x21;
+    while b < 0x7F {
+        t[b] = LABEL_BYTE;
+        let host = (b >= b'a' as usize && b <= b'z' as usize)
+            || (b >= b'0' as usize && b <= b'9' as usize)
+            || b == b'-' as usize
+            || b == b'.' as usize
+            || b == b':' as usize
+            || b == b'[' as usize
+            || b == b']' as usize;
+        if host {
+            t[b] |= HOST_BYTE;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Longest claim text kept inline by [`ShortText`].
+const INLINE_TEXT: usize = 30;
+
+/// Claim text stored inline when short (most hosts and labels), so that
+/// building the claims of a verified link does not allocate for them;
+/// longer text is boxed. Compared, hashed, ordered and printed as its text.
+#[derive(Clone)]
+enum ShortText {
+    Inline { len: u8, bytes: [u8; INLINE_TEXT] },
+    Boxed(Box<str>),
+}
+
+impl ShortText {
+    /// From checked claim text (ASCII for hosts and labels).
+    fn new(s: &[u8]) -> ShortText {
+        let mut bytes = [0u8; INLINE_TEXT];
+        match (u8::try_from(s.len()), bytes.get_mut(..s.len())) {
+            (Ok(len), Some(head)) => {
+                head.copy_from_slice(s);
+                ShortText::Inline { len, bytes }
+            }
+            // Lossless for the checked (ASCII) text this is built from.
+            _ => ShortText::Boxed(String::from_utf8_lossy(s).into()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // The bytes are checked ASCII copied in `new`, so this never
+            // falls back; re-validating (a few ns) keeps the code safe.
+            ShortText::Inline { len, bytes } => {
+                bytes.get(..usize::from(*len)).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or("")
+            }
+            ShortText::Boxed(s) => s,
+        }
+    }
+}
+
+impl PartialEq for ShortText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ShortText {}
+
+impl core::hash::Hash for ShortText {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for ShortText {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ShortText {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Debug for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// An opaque id (`sub`, `tenant`): 1–128 printable ASCII characters, no
 /// spaces. `sub` additionally refuses `@`: tokens are readable by anyone who
 /// holds the link, so recipients are named by id, never by email address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Label(String);
+pub struct Label(ShortText);
 
 impl Label {
     /// Check a label for `field` (`Sub` or `Tenant`).
     pub fn parse(field: Field, s: &str) -> Result<Label, ClaimError> {
+        Label::check(field, s.as_bytes())?;
+        Ok(Label(ShortText::new(s.as_bytes())))
+    }
+
+    /// The checks of [`Label::parse`] without building one (token decoding
+    /// checks before the tag and builds only after it).
+    /// On bytes: whatever passes is ASCII, so decoding needs no UTF-8 pass.
+    fn check(field: Field, s: &[u8]) -> Result<(), ClaimError> {
         if s.is_empty() || s.len() > MAX_LABEL_BYTES {
             return Err(err(field, "must be 1-128 characters"));
         }
-        if !s.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(err(field, "must be printable ASCII without spaces"));
+        // One pass: a bad byte anywhere is reported before an '@'.
+        let mut has_at = false;
+        for &b in s {
+            if CLAIM_BYTES[usize::from(b)] & LABEL_BYTE == 0 {
+                return Err(err(field, "must be printable ASCII without spaces"));
+            }
+            has_at |= b == b'@';
         }
-        if field == Field::Sub && s.contains('@') {
+        if field == Field::Sub && has_at {
             return Err(err(field, "must be an opaque recipient id, not an email address"));
         }
-        Ok(Label(s.to_owned()))
+        Ok(())
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
 /// A host name the link is bound to: lowercase DNS name or IP literal,
 /// optionally with `:port`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct HostName(String);
+pub struct HostName(ShortText);
 
 impl HostName {
     /// Check a host; uppercase is refused here (the CLI lowercases input) so
     /// that a claim has one encoding.
     pub fn parse(s: &str) -> Result<HostName, ClaimError> {
+        HostName::check(s.as_bytes())?;
+        Ok(HostName(ShortText::new(s.as_bytes())))
+    }
+
+    /// The checks of [`HostName::parse`] without building one.
+    /// On bytes: whatever passes is ASCII, so decoding needs no UTF-8 pass.
+    fn check(s: &[u8]) -> Result<(), ClaimError> {
         if s.is_empty() || s.len() > MAX_HOST_BYTES {
             return Err(err(Field::Host, "must be 1-259 characters"));
         }
-        let ok = s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b':' | b'[' | b']'));
-        if !ok {
-            return Err(err(Field::Host, "must be a lowercase host name, optionally with :port"));
+        // One pass: a bad byte anywhere is reported before a bad dot.
+        let (mut prev, mut dot_colon) = (0u8, false);
+        for &b in s {
+            if CLAIM_BYTES[usize::from(b)] & HOST_BYTE == 0 {
+                return Err(err(Field::Host, "must be a lowercase host name, optionally with :port"));
+            }
+            dot_colon |= prev == b'.' && b == b':';
+            prev = b;
         }
         // A trailing dot could never match: requests are compared without it.
-        if s.ends_with('.') || s.contains(".:") {
+        if prev == b'.' || dot_colon {
             return Err(err(Field::Host, "must not end with a dot"));
         }
-        Ok(HostName(s.to_owned()))
+        Ok(())
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// Does the request's `Host` header name this host? Case-insensitive; a
@@ -342,6 +459,12 @@ pub struct FileName(String);
 impl FileName {
     /// Check a file name.
     pub fn parse(s: &str) -> Result<FileName, ClaimError> {
+        FileName::check(s)?;
+        Ok(FileName(s.to_owned()))
+    }
+
+    /// The checks of [`FileName::parse`] without building one.
+    fn check(s: &str) -> Result<(), ClaimError> {
         if s.is_empty() || s.len() > MAX_FILENAME_BYTES {
             return Err(err(Field::Filename, "must be 1-255 bytes"));
         }
@@ -351,7 +474,7 @@ impl FileName {
         if s == "." || s == ".." {
             return Err(err(Field::Filename, "must not be . or .."));
         }
-        Ok(FileName(s.to_owned()))
+        Ok(())
     }
 
     /// The text.
@@ -372,6 +495,12 @@ fn is_tchar(b: u8) -> bool {
 impl ContentType {
     /// Check a content type.
     pub fn parse(s: &str) -> Result<ContentType, ClaimError> {
+        ContentType::check(s)?;
+        Ok(ContentType(s.to_owned()))
+    }
+
+    /// The checks of [`ContentType::parse`] without building one.
+    fn check(s: &str) -> Result<(), ClaimError> {
         if s.is_empty() || s.len() > MAX_CONTENT_TYPE_BYTES {
             return Err(err(Field::ContentType, "must be 1-127 characters"));
         }
@@ -385,7 +514,7 @@ impl ContentType {
         if t.is_empty() || st.is_empty() || !t.bytes().all(is_tchar) || !st.bytes().all(is_tchar) {
             return Err(err(Field::ContentType, "must look like type/subtype"));
         }
-        Ok(ContentType(s.to_owned()))
+        Ok(())
     }
 
     /// The text.
@@ -649,6 +778,9 @@ impl DecodeError {
     }
 }
 
+/// Longest decoded token (payload and tag), in bytes.
+pub const MAX_RAW_BYTES: usize = MAX_PAYLOAD_BYTES + TAG_BYTES;
+
 /// A decoded token whose tag has **not** been checked yet. Its claims are
 /// only reachable through [`crate::core::verify`] or, for display,
 /// [`UnverifiedToken::claims_unverified`].
@@ -667,15 +799,49 @@ fn utf8(field: Field, v: &[u8]) -> Result<&str, DecodeError> {
     core::str::from_utf8(v).map_err(|_| DecodeError::BadClaim(err(field, "must be UTF-8")))
 }
 
-impl UnverifiedToken {
-    /// Decode the token text; checks structure and claim syntax, not the tag.
-    pub fn decode(text: &str) -> Result<UnverifiedToken, DecodeError> {
-        if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
-            return Err(DecodeError::BadLength);
+/// An ASCII-only claim checked on its bytes: anything `check` accepts is
+/// ASCII, so the UTF-8 pass is needed only to name the error of a refused
+/// value, and then it comes first, as for every other text claim.
+fn ascii(field: Field, v: &[u8], check: impl Fn(&[u8]) -> Result<(), ClaimError>) -> Result<&[u8], DecodeError> {
+    match check(v) {
+        Ok(()) => Ok(v),
+        Err(e) => {
+            utf8(field, v)?;
+            Err(DecodeError::BadClaim(e))
         }
-        let raw = b64::decode(text.as_bytes()).map_err(|_| DecodeError::BadEncoding)?;
-        let payload_len = raw.len().checked_sub(TAG_BYTES).ok_or(DecodeError::Truncated)?;
-        let payload = raw.get(..payload_len).ok_or(DecodeError::Truncated)?;
+    }
+}
+
+/// Claims borrowed from a decoded payload: every value checked exactly as
+/// the owned claim types check it, nothing allocated. Not authenticated:
+/// the verifier checks the tag first and only then builds [`Claims`] (with
+/// [`ClaimsView::to_claims`]), so a forged token costs no allocations.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClaimsView<'a> {
+    /// ASCII, checked (as are host, sub and tenant).
+    pub(crate) kid: &'a [u8],
+    jti: Jti,
+    iat: u64,
+    exp: u64,
+    nbf: Option<u64>,
+    scope: &'a str,
+    host: Option<&'a [u8]>,
+    sub: Option<&'a [u8]>,
+    tenant: Option<&'a [u8]>,
+    /// The checked wire form of the `ip` claim (empty when absent).
+    ip: &'a [u8],
+    ip_count: usize,
+    uses: Option<NonZeroU32>,
+    mode: Option<Mode>,
+    filename: Option<&'a str>,
+    content_type: Option<&'a str>,
+}
+
+impl<'a> ClaimsView<'a> {
+    /// Parse and check a payload (version byte and fields). `request_path`,
+    /// when given, is a canonical path: a scope equal to it or a folder of
+    /// it needs no second scan.
+    pub(crate) fn parse(payload: &'a [u8], request_path: Option<&str>) -> Result<ClaimsView<'a>, DecodeError> {
         let (&version, mut rest) = payload.split_first().ok_or(DecodeError::Truncated)?;
         if version != VERSION {
             return Err(DecodeError::UnsupportedVersion);
@@ -691,7 +857,8 @@ impl UnverifiedToken {
         let mut host = None;
         let mut sub = None;
         let mut tenant = None;
-        let mut ip = Vec::new();
+        let mut ip: &[u8] = &[];
+        let mut ip_count = 0usize;
         let mut uses = None;
         let mut mode = None;
         let mut filename = None;
@@ -715,8 +882,13 @@ impl UnverifiedToken {
             let bad = DecodeError::BadClaim;
             match t {
                 tag::KID => {
-                    let s = utf8(Field::Kid, v)?;
-                    kid = Some(KeyId::parse(s).ok_or(bad(err(Field::Kid, "must be 1-32 of A-Z a-z 0-9 _ -")))?);
+                    kid = Some(ascii(Field::Kid, v, |b| {
+                        if KeyId::is_valid(b) {
+                            Ok(())
+                        } else {
+                            Err(err(Field::Kid, "must be 1-32 of A-Z a-z 0-9 _ -"))
+                        }
+                    })?);
                 }
                 tag::JTI => {
                     let a: [u8; 16] = v.try_into().map_err(|_| bad(err(Field::Jti, "must be 16 bytes")))?;
@@ -727,24 +899,30 @@ impl UnverifiedToken {
                 tag::NBF => nbf = Some(be_u64(Field::Nbf, v)?),
                 tag::SCOPE => {
                     let s = utf8(Field::Scope, v)?;
-                    scope = Some(Scope::parse(s).map_err(|_| bad(err(Field::Scope, "must be a canonical path or prefix")))?);
+                    let checked = match request_path {
+                        Some(p) => Scope::check_given(s, p),
+                        None => Scope::check(s),
+                    };
+                    checked.map_err(|_| bad(err(Field::Scope, "must be a canonical path or prefix")))?;
+                    scope = Some(s);
                 }
-                tag::HOST => host = Some(HostName::parse(utf8(Field::Host, v)?).map_err(bad)?),
-                tag::SUB => sub = Some(Label::parse(Field::Sub, utf8(Field::Sub, v)?).map_err(bad)?),
-                tag::TENANT => tenant = Some(Label::parse(Field::Tenant, utf8(Field::Tenant, v)?).map_err(bad)?),
+                tag::HOST => host = Some(ascii(Field::Host, v, HostName::check)?),
+                tag::SUB => sub = Some(ascii(Field::Sub, v, |b| Label::check(Field::Sub, b))?),
+                tag::TENANT => tenant = Some(ascii(Field::Tenant, v, |b| Label::check(Field::Tenant, b))?),
                 tag::IP => {
                     let mut cur = v;
                     while !cur.is_empty() {
-                        let (c, r) = Cidr::decode_from(cur).ok_or(bad(err(Field::Ip, "invalid range")))?;
-                        ip.push(c);
+                        let (_, r) = Cidr::decode_from(cur).ok_or(bad(err(Field::Ip, "invalid range")))?;
+                        ip_count = ip_count.saturating_add(1);
                         cur = r;
-                        if ip.len() > MAX_CIDRS {
+                        if ip_count > MAX_CIDRS {
                             return Err(bad(err(Field::Ip, "at most 16 ranges")));
                         }
                     }
-                    if ip.is_empty() {
+                    if ip_count == 0 {
                         return Err(bad(err(Field::Ip, "must not be empty when present")));
                     }
+                    ip = v;
                 }
                 tag::USES => {
                     let a: [u8; 4] = v.try_into().map_err(|_| bad(err(Field::Uses, "must be 4 bytes")))?;
@@ -758,15 +936,21 @@ impl UnverifiedToken {
                     };
                     mode = Some(Mode::from_byte(b).ok_or(bad(err(Field::Mode, "unknown mode")))?);
                 }
-                tag::FILENAME => filename = Some(FileName::parse(utf8(Field::Filename, v)?).map_err(bad)?),
+                tag::FILENAME => {
+                    let s = utf8(Field::Filename, v)?;
+                    FileName::check(s).map_err(bad)?;
+                    filename = Some(s);
+                }
                 tag::CONTENT_TYPE => {
-                    content_type = Some(ContentType::parse(utf8(Field::ContentType, v)?).map_err(bad)?)
+                    let s = utf8(Field::ContentType, v)?;
+                    ContentType::check(s).map_err(bad)?;
+                    content_type = Some(s);
                 }
                 _ => return Err(DecodeError::UnknownField),
             }
         }
 
-        let claims = Claims {
+        let view = ClaimsView {
             kid: kid.ok_or(DecodeError::MissingClaim(Field::Kid))?,
             jti: jti.ok_or(DecodeError::MissingClaim(Field::Jti))?,
             iat: iat.ok_or(DecodeError::MissingClaim(Field::Iat))?,
@@ -777,12 +961,108 @@ impl UnverifiedToken {
             sub,
             tenant,
             ip,
+            ip_count,
             uses,
             mode,
             filename,
             content_type,
         };
-        claims.check().map_err(DecodeError::BadClaim)?;
+        // The cross-field rules of `Claims::check` (the CIDR count is
+        // bounded in the loop above).
+        if view.exp <= view.iat {
+            return Err(DecodeError::BadClaim(err(Field::Exp, "must be after iat")));
+        }
+        if view.nbf.is_some_and(|nbf| nbf >= view.exp) {
+            return Err(DecodeError::BadClaim(err(Field::Nbf, "must be before exp")));
+        }
+        Ok(view)
+    }
+
+    /// The owned claims. Every value was checked by [`ClaimsView::parse`].
+    pub(crate) fn to_claims(&self) -> Claims {
+        self.to_claims_sharing(None, None)
+    }
+
+    /// The owned claims, sharing text the verifier already holds instead of
+    /// copying it: the id of the key that verified the tag, and the request
+    /// path when the scope is that very object.
+    pub(crate) fn to_claims_sharing(&self, kid: Option<&KeyId>, path: Option<&CanonicalPath>) -> Claims {
+        let mut ip = Vec::with_capacity(self.ip_count);
+        let mut cur = self.ip;
+        while let Some((c, r)) = Cidr::decode_from(cur) {
+            ip.push(c);
+            cur = r;
+        }
+        Claims {
+            kid: match kid {
+                Some(k) if k.as_str().as_bytes() == self.kid => k.clone(),
+                _ => KeyId::from_checked(self.kid),
+            },
+            jti: self.jti,
+            iat: self.iat,
+            exp: self.exp,
+            nbf: self.nbf,
+            scope: match path {
+                Some(p) if p.as_str() == self.scope => Scope::Object(p.clone()),
+                _ => Scope::from_checked(self.scope),
+            },
+            host: self.host.map(|s| HostName(ShortText::new(s))),
+            sub: self.sub.map(|s| Label(ShortText::new(s))),
+            tenant: self.tenant.map(|s| Label(ShortText::new(s))),
+            ip,
+            uses: self.uses,
+            mode: self.mode,
+            filename: self.filename.map(|s| FileName(s.to_owned())),
+            content_type: self.content_type.map(|s| ContentType(s.to_owned())),
+        }
+    }
+}
+
+/// A token decoded into a caller's buffer: payload, tag and checked claims,
+/// all borrowed. The tag is **not** checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawToken<'b> {
+    pub(crate) payload: &'b [u8],
+    pub(crate) tag: &'b [u8],
+    pub(crate) claims: ClaimsView<'b>,
+}
+
+impl<'b> RawToken<'b> {
+    /// Decode the token text into `small` when it fits (no allocation),
+    /// else into `large`, which is then sized for the longest token; the
+    /// same checks, in the same order, as [`UnverifiedToken::decode`].
+    /// `request_path` is the canonical request path, if known.
+    pub(crate) fn decode(text: &str, request_path: Option<&str>, small: &'b mut [u8], large: &'b mut Vec<u8>) -> Result<RawToken<'b>, DecodeError> {
+        if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
+            return Err(DecodeError::BadLength);
+        }
+        let fits = b64::decoded_len(text.len()).is_some_and(|n| n <= small.len());
+        let buf = if fits {
+            small
+        } else {
+            large.resize(MAX_RAW_BYTES, 0);
+            large.as_mut_slice()
+        };
+        let raw = b64::decode_into(text.as_bytes(), buf).map_err(|_| DecodeError::BadEncoding)?;
+        RawToken::split(raw, request_path)
+    }
+
+    fn split(raw: &'b [u8], request_path: Option<&str>) -> Result<RawToken<'b>, DecodeError> {
+        let payload_len = raw.len().checked_sub(TAG_BYTES).ok_or(DecodeError::Truncated)?;
+        let (payload, tag) = raw.split_at_checked(payload_len).ok_or(DecodeError::Truncated)?;
+        let claims = ClaimsView::parse(payload, request_path)?;
+        Ok(RawToken { payload, tag, claims })
+    }
+}
+
+impl UnverifiedToken {
+    /// Decode the token text; checks structure and claim syntax, not the tag.
+    pub fn decode(text: &str) -> Result<UnverifiedToken, DecodeError> {
+        if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
+            return Err(DecodeError::BadLength);
+        }
+        let raw = b64::decode(text.as_bytes()).map_err(|_| DecodeError::BadEncoding)?;
+        let claims = RawToken::split(&raw, None)?.claims.to_claims();
         Ok(UnverifiedToken { raw, claims })
     }
 
@@ -924,6 +1204,45 @@ mod tests {
         assert!(!v6.matches("[::2]:8787"));
         assert!(!v6.matches("[::1]junk"));
         assert!(!v6.matches("[::1]:"));
+    }
+
+    #[test]
+    fn short_text_behaves_like_its_text() {
+        let texts = ["a".repeat(29), "a".repeat(30), "a".repeat(31), "b".into(), "a".repeat(128)];
+        for x in &texts {
+            let l = Label::parse(Field::Tenant, x).unwrap();
+            assert_eq!(l.as_str(), x);
+            assert_eq!(format!("{l:?}"), format!("Label({x:?})"));
+            for y in &texts {
+                let m = Label::parse(Field::Tenant, y).unwrap();
+                assert_eq!(l == m, x == y);
+                assert_eq!(l.cmp(&m), x.cmp(y), "{x} {y}");
+            }
+        }
+        let h = HostName::parse(&format!("{}.example.com", "h".repeat(40))).unwrap();
+        assert!(h.matches(&format!("{}.EXAMPLE.com:443", "h".repeat(40))));
+    }
+
+    #[test]
+    fn ascii_claims_report_utf8_errors_first() {
+        let with = |t: u8, v: &[u8]| {
+            let mut p = claims().encode_payload();
+            p.push(t);
+            p.extend_from_slice(&u16::try_from(v.len()).unwrap().to_be_bytes());
+            p.extend_from_slice(v);
+            p.extend_from_slice(&[0u8; TAG_BYTES]);
+            match UnverifiedToken::decode(&b64::encode(&p)) {
+                Err(DecodeError::BadClaim(e)) => (e.field, e.reason),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(with(tag::HOST, b"\xff"), (Field::Host, "must be UTF-8"));
+        assert_eq!(with(tag::HOST, "é".as_bytes()), (Field::Host, "must be a lowercase host name, optionally with :port"));
+        assert_eq!(with(tag::HOST, b"A"), (Field::Host, "must be a lowercase host name, optionally with :port"));
+        assert_eq!(with(tag::HOST, b"a."), (Field::Host, "must not end with a dot"));
+        assert_eq!(with(tag::SUB, b"\xc3"), (Field::Sub, "must be UTF-8"));
+        assert_eq!(with(tag::SUB, b"a@b"), (Field::Sub, "must be an opaque recipient id, not an email address"));
+        assert_eq!(with(tag::TENANT, "\u{e9}".as_bytes()), (Field::Tenant, "must be printable ASCII without spaces"));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use super::code::Code;
 use super::keys::KeyRing;
-use super::path::{CanonicalPath, PathError};
-use super::token::{Claims, DecodeError, Domain, UnverifiedToken};
+use super::path::{canonical_request_path, CanonicalPath, PathError};
+use super::token::{tag_matches_in, Claims, DecodeError, Domain, RawToken};
 
 /// Default allowed clock skew for `nbf`/`iat` (`LINKGATE_CLOCK_SKEW_SECS`).
 pub const DEFAULT_SKEW_SECS: u64 = 30;
@@ -178,18 +178,27 @@ pub fn verify(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>) -> Re
 
 /// Verify one request carrying a token of `domain` (link or download session).
 pub fn verify_in(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>, domain: Domain) -> Result<VerifiedLink, Refusal> {
-    let path = CanonicalPath::from_request(facts.raw_path).map_err(|e| Refusal::new(Code::PathInvalid, path_reason(e)))?;
-    let with_path = |code: Code, reason: &'static str| Refusal { code, reason, path: Some(path.clone()), claims: None };
+    // Borrowed while the token is checked: a request that fails before the
+    // tag allocates only for its refusal.
+    let path = canonical_request_path(facts.raw_path).map_err(|e| Refusal::new(Code::PathInvalid, path_reason(e)))?;
+    let with_path =
+        |code: Code, reason: &'static str| Refusal { code, reason, path: Some(CanonicalPath::from_checked(&path)), claims: None };
 
     let text = match facts.token {
         Some(t) if !t.is_empty() => t,
         _ => return Err(with_path(Code::TokenMissing, "no_token")),
     };
-    let token = UnverifiedToken::decode(text).map_err(|e| with_path(Code::TokenMalformed, decode_reason(e)))?;
-    let key = keys
-        .get(token.kid().as_str())
-        .ok_or_else(|| with_path(Code::KeyUnknown, "unknown_kid"))?;
-    let claims = token.verify_tag_in(key, domain).map_err(|_| with_path(Code::SignatureInvalid, "bad_tag"))?;
+    // Typical tokens are a few hundred bytes: zeroing a stack buffer for the
+    // longest one would cost more than decoding.
+    let (mut small, mut large) = ([0u8; 512], Vec::new());
+    let token = RawToken::decode(text, Some(&path), &mut small, &mut large).map_err(|e| with_path(Code::TokenMalformed, decode_reason(e)))?;
+    let key = keys.get_bytes(token.claims.kid).ok_or_else(|| with_path(Code::KeyUnknown, "unknown_kid"))?;
+    if !tag_matches_in(key, domain, token.payload, token.tag) {
+        return Err(with_path(Code::SignatureInvalid, "bad_tag"));
+    }
+    // Authentic from here on: only now are the claims built.
+    let path = CanonicalPath::from_checked(&path);
+    let claims = token.claims.to_claims_sharing(Some(key.kid()), Some(&path));
 
     let refuse = |(code, reason): (Code, &'static str), claims: &Claims| Refusal {
         code,
@@ -442,6 +451,22 @@ mod tests {
         let r = verify(&ring, &rules, &f).unwrap_err();
         assert_eq!(r.code, Code::Expired);
         assert!(resume_candidate(&r, &f, &rules, 60, true).is_none(), "scope still checked");
+    }
+
+    #[test]
+    fn long_tokens_verify_past_the_stack_buffer() {
+        // A scope near the path limit makes a token of well over 512 bytes.
+        let ring = ring();
+        let path = format!("/{}", "a".repeat(1000));
+        let t = claims(&path).sign(ring.signing_key()).unwrap();
+        assert!(t.len() > 1400);
+        let v = verify(&ring, &TimeRules::default(), &facts(&path, Some(&t), T0)).unwrap();
+        assert_eq!(v.path().as_str(), path);
+        let mut forged = t.clone();
+        // Flip a character inside the tag: still well-formed, no longer authentic.
+        let i = t.len() - 10;
+        forged.replace_range(i..=i, if &t[i..=i] == "A" { "B" } else { "A" });
+        assert_eq!(code_of(verify(&ring, &TimeRules::default(), &facts(&path, Some(&forged), T0))), Err(Code::SignatureInvalid));
     }
 
     #[test]
