@@ -24,6 +24,9 @@ pub const MAX_TTL_MS: u64 = 10_000;
 pub struct DenylistMemo {
     /// key → (value if present in KV, read at ms).
     entries: HashMap<String, (Option<String>, u64)>,
+    /// Bumped by every [`DenylistMemo::clear`]: a read that started before a
+    /// revocation was written must not be remembered after it.
+    generation: u64,
 }
 
 impl DenylistMemo {
@@ -51,9 +54,16 @@ impl DenylistMemo {
         Some(found)
     }
 
-    /// Remember a KV read of `keys` at `now_ms` that found `found`.
-    pub fn store(&mut self, keys: &[String], found: &[(String, String)], now_ms: u64, ttl_ms: u64) {
-        if ttl_ms == 0 {
+    /// Take before starting a KV read; pass to [`DenylistMemo::store`].
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Remember a KV read of `keys`, started at `now_ms` in `generation`,
+    /// that found `found`. Dropped if the memo was cleared since the read
+    /// started (the read may predate the revocation that cleared it).
+    pub fn store(&mut self, keys: &[String], found: &[(String, String)], now_ms: u64, ttl_ms: u64, generation: u64) {
+        if ttl_ms == 0 || generation != self.generation {
             return;
         }
         if self.entries.len().saturating_add(keys.len()) > MAX_KEYS {
@@ -71,6 +81,7 @@ impl DenylistMemo {
     /// Forget everything (a revocation was written or lifted here).
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.generation = self.generation.wrapping_add(1);
     }
 
     pub fn len(&self) -> usize {
@@ -95,7 +106,7 @@ mod tests {
         let mut m = DenylistMemo::new();
         let ks = keys(&["jti:aa", "sub:x", "all"]);
         assert_eq!(m.lookup(&ks, 1000, 2000), None, "empty memo reads KV");
-        m.store(&ks, &[("sub:x".to_owned(), "v".to_owned())], 1000, 2000);
+        m.store(&ks, &[("sub:x".to_owned(), "v".to_owned())], 1000, 2000, m.generation());
         assert_eq!(m.lookup(&ks, 1000, 2000), Some(vec![("sub:x".to_owned(), "v".to_owned())]));
         assert_eq!(m.lookup(&ks, 2999, 2000), Some(vec![("sub:x".to_owned(), "v".to_owned())]));
         assert_eq!(m.lookup(&ks, 3000, 2000), None, "exactly ttl old is stale");
@@ -110,12 +121,25 @@ mod tests {
     fn zero_ttl_is_off_and_clear_forgets() {
         let mut m = DenylistMemo::new();
         let ks = keys(&["all"]);
-        m.store(&ks, &[], 0, 0);
+        m.store(&ks, &[], 0, 0, m.generation());
         assert!(m.is_empty());
-        m.store(&ks, &[], 10, 100);
+        m.store(&ks, &[], 10, 100, m.generation());
         assert_eq!(m.lookup(&ks, 10, 0), None);
         m.clear();
         assert_eq!(m.lookup(&ks, 10, 100), None);
+    }
+
+    #[test]
+    fn a_read_that_started_before_a_clear_is_not_remembered() {
+        let mut m = DenylistMemo::new();
+        let ks = keys(&["jti:aa"]);
+        let generation = m.generation();
+        // A revocation is written (and the memo cleared) while the read is in flight.
+        m.clear();
+        m.store(&ks, &[], 1000, 2000, generation);
+        assert_eq!(m.lookup(&ks, 1000, 2000), None, "the stale read must not answer");
+        m.store(&ks, &[], 1000, 2000, m.generation());
+        assert_eq!(m.lookup(&ks, 1000, 2000), Some(vec![]));
     }
 
     #[test]
@@ -123,15 +147,15 @@ mod tests {
         let mut m = DenylistMemo::new();
         for i in 0..(MAX_KEYS * 3) {
             let now = u64::try_from(i).unwrap_or(u64::MAX);
-            m.store(&[format!("jti:{i}")], &[], now, 1_000_000);
+            m.store(&[format!("jti:{i}")], &[], now, 1_000_000, m.generation());
             assert!(m.len() <= MAX_KEYS);
         }
         // Expired entries go first: a fresh key survives a sweep.
         let mut m = DenylistMemo::new();
         for i in 0..MAX_KEYS {
-            m.store(&[format!("old:{i}")], &[], 0, 100);
+            m.store(&[format!("old:{i}")], &[], 0, 100, m.generation());
         }
-        m.store(&keys(&["new"]), &[], 500, 100);
+        m.store(&keys(&["new"]), &[], 500, 100, m.generation());
         assert_eq!(m.len(), 1);
         assert_eq!(m.lookup(&keys(&["new"]), 550, 100), Some(vec![]));
     }

@@ -66,9 +66,11 @@ async fn denylist(env: &Env, keys: &[String], cfg: &EdgeConfig) -> Result<Vec<(S
     if let Some(found) = DENYLIST_MEMO.with(|m| m.borrow().lookup(keys, now_ms, ttl)) {
         return Ok(found);
     }
+    let generation = DENYLIST_MEMO.with(|m| m.borrow().generation());
     let found = kv::bulk_get(env, DENYLIST_BINDING, keys, cfg.kv_cache_ttl_secs).await?;
-    // Stamped with the time the read started: the memo never outlives a read.
-    DENYLIST_MEMO.with(|m| m.borrow_mut().store(keys, &found, now_ms, ttl));
+    // Stamped with the time the read started: the memo never outlives a read;
+    // and not kept at all if a revocation was written here meanwhile.
+    DENYLIST_MEMO.with(|m| m.borrow_mut().store(keys, &found, now_ms, ttl, generation));
     Ok(found)
 }
 
