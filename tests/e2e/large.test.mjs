@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
-import { startWorker, sign, linkFor, newKeyEntry, HOST } from "./harness.mjs";
+import { startWorker, sign, linkFor, newKeyEntry, problem, HOST } from "./harness.mjs";
 
 const KEYS = newKeyEntry("big");
 const SIZE = 200 * 1024 * 1024;
@@ -56,6 +56,7 @@ before(async () => {
   for (let i = 1; i <= SIZE / PART; i++) parts.push(await upload.uploadPart(i, part));
   await upload.complete(parts);
   await w.r2.put("big/small.bin", chunk);
+  await w.r2.put("big/restricted.bin", chunk, { customMetadata: { classification: "restricted" } });
 });
 
 after(async () => {
@@ -103,4 +104,20 @@ test("a 200 MB object streams with flat worker memory", async () => {
   // Buffering the body anywhere would grow RSS by ~200 MiB; streaming keeps
   // it to the runtime's transfer buffers.
   assert.ok(growth < 48 * 2 ** 20, `workerd grew by ${(growth / 2 ** 20).toFixed(1)} MiB while streaming 200 MiB`);
+});
+
+test("with the edge cache off one R2 get decides policy; a refused body is dropped unread", async () => {
+  // A plain GET skips the R2 head: the object's metadata arrives with its
+  // body, and a policy refusal must neither send nor hold that body.
+  const noSub = sign(KEYS, ["--host", HOST, "--path", "/big/", "--prefix", "--ttl", "30m"]);
+  for (let i = 0; i < 20; i++) {
+    const res = await w.fetch(linkFor(noSub, "/big/restricted.bin"));
+    const body = await problem(res, assert, 403, "policy_denied", noSub.token);
+    assert.ok(body.detail.length < 1000, "a problem body, not the object");
+  }
+  const withSub = sign(KEYS, ["--host", HOST, "--path", "/big/restricted.bin", "--ttl", "30m", "--sub", "reader-1"]);
+  const ok = await w.fetch(linkFor(withSub));
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get("cache-control"), "no-store", "restricted objects are never stored");
+  assert.equal((await ok.arrayBuffer()).byteLength, 1024 * 1024);
 });
