@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac};
 use linkgate::core::b64;
 use linkgate::core::ip::Cidr;
-use linkgate::core::token::{tag_matches, Claims, Field, HostName, Jti, Label, UnverifiedToken, LINK_DOMAIN, TAG_BYTES};
+use linkgate::core::token::{
+    tag_matches, Claims, Field, HostName, Jti, Label, UnverifiedToken, LINK_DOMAIN, TAG_BYTES,
+};
 use linkgate::core::verify::{verify, Method, RequestFacts, TimeRules};
 use linkgate::core::{CanonicalPath, KeyId, KeyRing, Scope};
 use sha2::Sha256;
@@ -69,9 +71,8 @@ fn main() {
     };
     assert!(verify(&ring, &rules, &facts).is_ok(), "bench link must verify");
 
-    let budget = Duration::from_millis(
-        std::env::var("LINKGATE_BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500),
-    );
+    let budget =
+        Duration::from_millis(std::env::var("LINKGATE_BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500));
     // Interleave many short rounds so drift on a shared machine hits both
     // sides, and keep each side's fastest: the round least disturbed by
     // other work (the usual estimator for microbenchmarks on busy hosts).
@@ -101,10 +102,46 @@ fn main() {
     // Where the time goes (one pass each, for the performance notes).
     let budget_part = budget / 6;
     let parts = [
-        ("  base64url decode", time_per_iter(|| { black_box(b64::decode(black_box(token.as_bytes())).is_ok()); }, budget_part)),
-        ("  token decode (b64 + claims)", time_per_iter(|| { black_box(UnverifiedToken::decode(black_box(&token)).is_ok()); }, budget_part)),
-        ("  path canonicalize", time_per_iter(|| { black_box(CanonicalPath::from_request(black_box(facts.raw_path)).is_ok()); }, budget_part)),
-        ("  tag check (pre-keyed HMAC)", time_per_iter(|| { black_box(tag_matches(ring.signing_key(), black_box(&payload), black_box(&raw[raw.len() - TAG_BYTES..]))); }, budget_part)),
+        (
+            "  base64url decode",
+            time_per_iter(
+                || {
+                    black_box(b64::decode(black_box(token.as_bytes())).is_ok());
+                },
+                budget_part,
+            ),
+        ),
+        (
+            "  token decode (b64 + claims)",
+            time_per_iter(
+                || {
+                    black_box(UnverifiedToken::decode(black_box(&token)).is_ok());
+                },
+                budget_part,
+            ),
+        ),
+        (
+            "  path canonicalize",
+            time_per_iter(
+                || {
+                    black_box(CanonicalPath::from_request(black_box(facts.raw_path)).is_ok());
+                },
+                budget_part,
+            ),
+        ),
+        (
+            "  tag check (pre-keyed HMAC)",
+            time_per_iter(
+                || {
+                    black_box(tag_matches(
+                        ring.signing_key(),
+                        black_box(&payload),
+                        black_box(&raw[raw.len() - TAG_BYTES..]),
+                    ));
+                },
+                budget_part,
+            ),
+        ),
     ];
     for (name, ns) in parts {
         println!("{name:<34}{ns:8.0} ns/op");

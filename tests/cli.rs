@@ -82,7 +82,19 @@ fn sign_then_inspect_is_valid_and_one_changed_character_is_refused() {
 fn inspect_reports_expiry_scope_and_ip_with_codes() {
     let keys = keygen("k1");
     let o = run(
-        &["sign", "--path", "/a/", "--prefix", "--expires-at", "2000000000", "--issued-at", "1999990000", "--ip", "192.0.2.0/24", "--json"],
+        &[
+            "sign",
+            "--path",
+            "/a/",
+            "--prefix",
+            "--expires-at",
+            "2000000000",
+            "--issued-at",
+            "1999990000",
+            "--ip",
+            "192.0.2.0/24",
+            "--json",
+        ],
         Some(&keys),
     );
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));

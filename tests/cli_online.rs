@@ -148,7 +148,8 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Req>>, handler: &Handler) -> std::io
 }
 
 fn problem(status: u16, code: &str, detail: &str, field: Option<&str>) -> Value {
-    let mut v = json!({ "type": format!("urn:linkgate:problem:{code}"), "status": status, "code": code, "detail": detail });
+    let mut v =
+        json!({ "type": format!("urn:linkgate:problem:{code}"), "status": status, "code": code, "detail": detail });
     if let Some(f) = field {
         v["field"] = json!(f);
     }
@@ -213,9 +214,31 @@ fn mint_posts_every_claim_and_prints_the_url() {
     let o = run(
         &fake,
         &[
-            "mint", "--path", "/board/pack.pdf", "--ttl", "15m", "--not-before", &nbf.to_string(), "--sub", "r-7",
-            "--tenant", "acme", "--ip", "203.0.113.0/24", "--ip", "2001:db8::/32", "--host", "dl.example.com",
-            "--uses", "1", "--mode", "redirect", "--filename", "Board pack.pdf", "--content-type", "application/pdf",
+            "mint",
+            "--path",
+            "/board/pack.pdf",
+            "--ttl",
+            "15m",
+            "--not-before",
+            &nbf.to_string(),
+            "--sub",
+            "r-7",
+            "--tenant",
+            "acme",
+            "--ip",
+            "203.0.113.0/24",
+            "--ip",
+            "2001:db8::/32",
+            "--host",
+            "dl.example.com",
+            "--uses",
+            "1",
+            "--mode",
+            "redirect",
+            "--filename",
+            "Board pack.pdf",
+            "--content-type",
+            "application/pdf",
         ],
     );
     status(&o, 0);
@@ -277,7 +300,10 @@ fn revoke_posts_one_scope_with_its_reason() {
 
     // Without --actor none is sent (the server records its default); --json
     // prints the entry as the server returned it.
-    let fake = Fake::canned(201, json!({ "scope": "sub", "value": "r-7", "reason": "x", "actor": "admin-api", "revoked_at": 1, "expires_at": null }));
+    let fake = Fake::canned(
+        201,
+        json!({ "scope": "sub", "value": "r-7", "reason": "x", "actor": "admin-api", "revoked_at": 1, "expires_at": null }),
+    );
     let o = run(&fake, &["revoke", "--sub", "r-7", "--reason", "x", "--json"]);
     status(&o, 0);
     assert_eq!(serde_json::from_str::<Value>(out(&o).trim()).unwrap()["actor"], "admin-api");
@@ -294,7 +320,11 @@ fn lift_deletes_the_percent_encoded_entry() {
     assert_eq!(r.method, "DELETE");
     assert_eq!(r.target, "/_linkgate/revocations/path/%2Fboard%2FQ1%20pack%2Bv2.pdf");
     assert!(r.body.is_empty());
-    assert!(out(&o).starts_with("lifted path /board/Q1 pack+v2.pdf (revoked 2023-11-14T22:13:20Z by alice: leaked)"), "{}", out(&o));
+    assert!(
+        out(&o).starts_with("lifted path /board/Q1 pack+v2.pdf (revoked 2023-11-14T22:13:20Z by alice: leaked)"),
+        "{}",
+        out(&o)
+    );
 
     let fake = Fake::canned(200, json!({ "lifted": entry("all", "") }));
     status(&run(&fake, &["lift", "--scope", "all", "--json"]), 0);
@@ -365,8 +395,23 @@ fn events_filters_and_prints_a_table_or_json_lines() {
     let o = run(
         &fake,
         &[
-            "events", "--jti", JTI, "--sub", "r+7&x", "--tenant", "acme", "--path", "/board/Q1 pack.pdf", "--outcome", "refused",
-            "--since", "1700000000", "--until", "1700003600", "--limit", "50",
+            "events",
+            "--jti",
+            JTI,
+            "--sub",
+            "r+7&x",
+            "--tenant",
+            "acme",
+            "--path",
+            "/board/Q1 pack.pdf",
+            "--outcome",
+            "refused",
+            "--since",
+            "1700000000",
+            "--until",
+            "1700003600",
+            "--limit",
+            "50",
         ],
     );
     status(&o, 0);
@@ -381,7 +426,10 @@ fn events_filters_and_prints_a_table_or_json_lines() {
     let text = out(&o);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
-    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["TIME", "OUTCOME", "STATUS", "CODE", "PATH", "SUB", "CLIENT_IP", "RULE"]);
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["TIME", "OUTCOME", "STATUS", "CODE", "PATH", "SUB", "CLIENT_IP", "RULE"]
+    );
     assert_eq!(
         lines[1].split_whitespace().collect::<Vec<_>>(),
         ["2023-11-14T22:15:00Z", "refused", "410", "revoked", "/board/pack.pdf", "r-7", "203.0.113.9", "confidential"]
@@ -417,7 +465,10 @@ fn upload_streams_the_exact_bytes_with_its_headers() {
     let fake = Fake::start(move |r| {
         (201, vec![], json!({ "path": "/reports/Q1 final.pdf", "size": r.body.len(), "etag": "e-1", "version": "v-1", "classification": "confidential" }).to_string())
     });
-    let o = run(&fake, &["upload", file.to_str().unwrap(), "--path", "/reports/Q1 final.pdf", "--classification", "confidential"]);
+    let o = run(
+        &fake,
+        &["upload", file.to_str().unwrap(), "--path", "/reports/Q1 final.pdf", "--classification", "confidential"],
+    );
     status(&o, 0);
     assert_eq!(
         out(&o),
@@ -437,7 +488,8 @@ fn upload_streams_the_exact_bytes_with_its_headers() {
     // Unknown extension: octet-stream and no classification header;
     // --content-type wins; --json prints the server's answer.
     let file = temp("blob.bin", b"abc");
-    let fake = Fake::canned(201, json!({ "path": "/b/blob", "size": 3, "etag": "e", "version": "v", "classification": null }));
+    let fake =
+        Fake::canned(201, json!({ "path": "/b/blob", "size": 3, "etag": "e", "version": "v", "classification": null }));
     let o = run(&fake, &["upload", file.to_str().unwrap(), "--path", "/b/blob", "--json"]);
     status(&o, 0);
     assert_eq!(serde_json::from_str::<Value>(out(&o).trim()).unwrap()["size"], 3);
@@ -445,7 +497,8 @@ fn upload_streams_the_exact_bytes_with_its_headers() {
     assert_eq!(r.header("content-type"), Some("application/octet-stream"));
     assert_eq!(r.header("x-linkgate-classification"), None);
     assert_eq!(r.body, b"abc");
-    let fake = Fake::canned(201, json!({ "path": "/b/blob", "size": 3, "etag": "e", "version": "v", "classification": null }));
+    let fake =
+        Fake::canned(201, json!({ "path": "/b/blob", "size": 3, "etag": "e", "version": "v", "classification": null }));
     status(&run(&fake, &["upload", file.to_str().unwrap(), "--path", "/b/blob", "--content-type", "text/csv"]), 0);
     assert_eq!(fake.only().header("content-type"), Some("text/csv"));
 }
@@ -454,7 +507,10 @@ fn upload_streams_the_exact_bytes_with_its_headers() {
 
 #[test]
 fn token_comes_from_a_dev_vars_file_before_the_environment() {
-    let vars = temp("dev.vars", b"LINKGATE_KEYS=\"k1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI\"\nLINKGATE_ADMIN_TOKEN=\"from-file\"\n");
+    let vars = temp(
+        "dev.vars",
+        b"LINKGATE_KEYS=\"k1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI\"\nLINKGATE_ADMIN_TOKEN=\"from-file\"\n",
+    );
     let fake = Fake::canned(200, json!({ "entries": [], "cursor": null }));
     let o = run(&fake, &["revocations", "--admin-token-file", vars.to_str().unwrap()]);
     status(&o, 0);
@@ -476,7 +532,12 @@ fn token_comes_from_a_dev_vars_file_before_the_environment() {
 
     // LINKGATE_ADMIN_URL is used without --admin.
     let fake = Fake::canned(200, json!({ "entries": [], "cursor": null }));
-    let o = bin().args(["revocations"]).env("LINKGATE_ADMIN_TOKEN", TOKEN).env("LINKGATE_ADMIN_URL", format!("{}/", fake.url)).output().unwrap();
+    let o = bin()
+        .args(["revocations"])
+        .env("LINKGATE_ADMIN_TOKEN", TOKEN)
+        .env("LINKGATE_ADMIN_URL", format!("{}/", fake.url))
+        .output()
+        .unwrap();
     status(&o, 0);
     assert_eq!(fake.only().target, "/_linkgate/revocations");
 }
@@ -543,10 +604,20 @@ fn usage_errors_exit_2_before_any_request() {
 #[test]
 fn server_refusals_exit_1_with_the_problem() {
     // 401: wrong token.
-    let fake = Fake::start(|_| (401, vec![("WWW-Authenticate", "Bearer".into())], problem(401, "unauthorized", "A valid admin bearer token is required.", None).to_string()));
+    let fake = Fake::start(|_| {
+        (
+            401,
+            vec![("WWW-Authenticate", "Bearer".into())],
+            problem(401, "unauthorized", "A valid admin bearer token is required.", None).to_string(),
+        )
+    });
     let o = run(&fake, &["revoke", "--sub", "r-7", "--reason", "x"]);
     status(&o, 1);
-    assert!(err(&o).starts_with("linkgate: unauthorized (401): A valid admin bearer token is required."), "{}", err(&o));
+    assert!(
+        err(&o).starts_with("linkgate: unauthorized (401): A valid admin bearer token is required."),
+        "{}",
+        err(&o)
+    );
     assert_eq!(out(&o), "");
     let file = temp("refused.csv", b"a,b\n1,2\n");
     let o = run(&fake, &["upload", file.to_str().unwrap(), "--path", "/r.csv", "--json"]);
@@ -579,7 +650,11 @@ fn server_and_network_failures_exit_1_and_name_the_url() {
     let fake = Fake::canned(503, problem(503, "store_unavailable", "KV unreachable", None));
     let o = run(&fake, &["events"]);
     status(&o, 1);
-    assert!(err(&o).contains("server failed") && err(&o).contains(&format!("{}/_linkgate/events", fake.url)), "{}", err(&o));
+    assert!(
+        err(&o).contains("server failed") && err(&o).contains(&format!("{}/_linkgate/events", fake.url)),
+        "{}",
+        err(&o)
+    );
     assert!(err(&o).contains("store_unavailable (503): KV unreachable"), "{}", err(&o));
 
     // A non-JSON error page (a proxy in the way).
@@ -595,7 +670,8 @@ fn server_and_network_failures_exit_1_and_name_the_url() {
     assert!(err(&o).contains("is --admin the linkgate worker?"), "{}", err(&o));
 
     // A redirect is reported, not followed (it would drop the token).
-    let fake = Fake::start(|_| (301, vec![("Location", "https://elsewhere.example/_linkgate/events".into())], String::new()));
+    let fake =
+        Fake::start(|_| (301, vec![("Location", "https://elsewhere.example/_linkgate/events".into())], String::new()));
     let o = run(&fake, &["events"]);
     status(&o, 1);
     assert!(err(&o).contains("redirected (301) to https://elsewhere.example/"), "{}", err(&o));
@@ -604,7 +680,16 @@ fn server_and_network_failures_exit_1_and_name_the_url() {
     // Nothing listening.
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}");
-    let o = bin().args(["revoke", "--all", "--reason", "incident", "--admin", &url]).env("LINKGATE_ADMIN_TOKEN", TOKEN).output().unwrap();
+    let o = bin()
+        .args(["revoke", "--all", "--reason", "incident", "--admin", &url])
+        .env("LINKGATE_ADMIN_TOKEN", TOKEN)
+        .output()
+        .unwrap();
     status(&o, 1);
-    assert!(err(&o).contains("cannot reach the admin API at POST") && err(&o).contains(&format!("{url}/_linkgate/revocations")), "{}", err(&o));
+    assert!(
+        err(&o).contains("cannot reach the admin API at POST")
+            && err(&o).contains(&format!("{url}/_linkgate/revocations")),
+        "{}",
+        err(&o)
+    );
 }

@@ -160,7 +160,11 @@ impl Doc {
     /// The inline value of the key at `path`.
     fn value(&self, path: &[&str]) -> Option<String> {
         let (last, parent) = path.split_last()?;
-        self.keys(parent).into_iter().find(|(k, _, _)| k == last).and_then(|(_, v, _)| v).map(|v| unquote(&v).to_owned())
+        self.keys(parent)
+            .into_iter()
+            .find(|(k, _, _)| k == last)
+            .and_then(|(_, v, _)| v)
+            .map(|v| unquote(&v).to_owned())
     }
 
     /// The sequence items at `path` (text after `- `), with their own nested
@@ -254,7 +258,11 @@ fn route_set(routes: &[(&str, &str)]) -> BTreeSet<(String, String)> {
 }
 
 /// Compare documented and routed pairs, both ways.
-fn compare_routes(documented: &BTreeSet<(String, String)>, routed: &BTreeSet<(String, String)>, problems: &mut Vec<String>) {
+fn compare_routes(
+    documented: &BTreeSet<(String, String)>,
+    routed: &BTreeSet<(String, String)>,
+    problems: &mut Vec<String>,
+) {
     let show = |s: Vec<&(String, String)>| s.iter().map(|(m, p)| format!("{m} {p}")).collect::<Vec<_>>().join(", ");
     let missing: Vec<_> = routed.difference(documented).collect();
     let extra: Vec<_> = documented.difference(routed).collect();
@@ -390,10 +398,13 @@ fn check_document(text: &str, routes: &[(&str, &str)]) -> Vec<String> {
     if !applied {
         problems.push("top-level `security` does not apply the bearer scheme".into());
     }
-    let description = doc.section(&["info", "description"]).map(|(ls, _)| ls.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join(" "));
+    let description = doc
+        .section(&["info", "description"])
+        .map(|(ls, _)| ls.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join(" "));
     match description {
         Some(d) if d.contains("LINKGATE_ADMIN_TOKEN") && d.contains("cacheTtl") && d.contains("60 s") => {}
-        _ => problems.push("info.description must explain the bearer token and the revocation delay (60 s + cacheTtl)".into()),
+        _ => problems
+            .push("info.description must explain the bearer token and the revocation delay (60 s + cacheTtl)".into()),
     }
     problems
 }
@@ -457,8 +468,12 @@ fn the_checker_can_fail() {
     expect(&check_document(&without_list, ROUTES), "missing from docs/admin-api.yaml: GET /_linkgate/revocations");
 
     // A route the code does not have: the document is fine, ROUTES lacks it.
-    let fewer: Vec<(&str, &str)> = ROUTES.iter().copied().filter(|r| *r != ("PUT", "/_linkgate/files/{path}")).collect();
-    expect(&check_document(&text, &fewer), "in docs/admin-api.yaml but not in core::admin::ROUTES: PUT /_linkgate/files/{path}");
+    let fewer: Vec<(&str, &str)> =
+        ROUTES.iter().copied().filter(|r| *r != ("PUT", "/_linkgate/files/{path}")).collect();
+    expect(
+        &check_document(&text, &fewer),
+        "in docs/admin-api.yaml but not in core::admin::ROUTES: PUT /_linkgate/files/{path}",
+    );
 
     // A route added to the document.
     let extra = text.replacen(
@@ -509,10 +524,7 @@ fn the_checker_can_fail() {
     let ops = operations(&Doc::parse(tiny, &mut p), &mut p);
     assert!(p.is_empty(), "{}", report(&p));
     let pairs: Vec<(String, String)> = ops.into_iter().map(|o| (o.method, o.path)).collect();
-    assert_eq!(
-        pairs,
-        [("GET".into(), "/a".into()), ("POST".into(), "/a".into()), ("DELETE".into(), "/b/{id}".into())]
-    );
+    assert_eq!(pairs, [("GET".into(), "/a".into()), ("POST".into(), "/a".into()), ("DELETE".into(), "/b/{id}".into())]);
 }
 
 /// Property names of `components/schemas/<name>`.
@@ -579,7 +591,9 @@ fn schemas_name_every_field_the_code_sends() {
 
     // Problem: the admin 400 body and the edge's problem body.
     let mut problem = json_keys(&serde_json::from_str(&admin::Invalid::new("f", "d").body("r")).unwrap());
-    problem.extend(json_keys(&serde_json::from_str(&linkgate::core::problem::body(Code::NotFound, None, Some("r"))).unwrap()));
+    problem.extend(json_keys(
+        &serde_json::from_str(&linkgate::core::problem::body(Code::NotFound, None, Some("r"))).unwrap(),
+    ));
     assert_documents(&doc, "Problem", &problem);
 }
 
@@ -606,7 +620,11 @@ fn request_fields_are_accepted_by_the_parsers() {
         assert!(!props.is_empty(), "components/schemas/{schema} has no properties");
         for p in &props {
             if let Some(e) = parse(with_field(base, p).as_bytes()) {
-                assert!(!e.detail.starts_with("unknown field"), "{schema}.{p} is documented but the parser refuses it: {}", e.detail);
+                assert!(
+                    !e.detail.starts_with("unknown field"),
+                    "{schema}.{p} is documented but the parser refuses it: {}",
+                    e.detail
+                );
             }
         }
         // And the probe itself can tell: a made-up field is refused.

@@ -73,11 +73,7 @@ fn retired_key() -> Vec<u8> {
 }
 
 fn keys_text() -> String {
-    format!(
-        "{LIVE}:{},{PREV}:{}",
-        b64::encode(&live_key()),
-        b64::encode(&prev_key())
-    )
+    format!("{LIVE}:{},{PREV}:{}", b64::encode(&live_key()), b64::encode(&prev_key()))
 }
 
 /// Token id number `n`: a fixed pattern with `n` in the first byte.
@@ -325,10 +321,7 @@ impl Gen {
 }
 
 fn generate() -> VectorFile {
-    let mut g = Gen {
-        valid: vec![],
-        invalid: vec![],
-    };
+    let mut g = Gen { valid: vec![], invalid: vec![] };
     let live = live_key();
 
     // ----------------------------------------------------------------- valid
@@ -509,13 +502,7 @@ fn generate() -> VectorFile {
     );
 
     let c = claims(0x12, "/reports/2026/q1.pdf");
-    g.ok(
-        "head_request",
-        "HEAD is allowed like GET.",
-        &c,
-        sign(&c),
-        req("/reports/2026/q1.pdf").method("HEAD"),
-    );
+    g.ok("head_request", "HEAD is allowed like GET.", &c, sign(&c), req("/reports/2026/q1.pdf").method("HEAD"));
 
     let mut c = claims(0x13, "/exports/acme/ledger.csv");
     c.mode = Some(Mode::Redirect);
@@ -601,13 +588,7 @@ fn generate() -> VectorFile {
     assert_eq!(encode_fields(1, &min_fields(0x40, obj)), std_claims.encode_payload());
 
     // token_missing
-    g.bad(
-        "token_absent",
-        "No lg parameter at all.",
-        None,
-        req(obj),
-        Code::TokenMissing,
-    );
+    g.bad("token_absent", "No lg parameter at all.", None, req(obj), Code::TokenMissing);
     g.bad(
         "token_empty",
         "lg= with an empty value counts as no token.",
@@ -637,13 +618,7 @@ fn generate() -> VectorFile {
     );
     let mut t = odd.clone();
     t.replace_range(10..11, "/");
-    g.bad(
-        "b64_slash",
-        "A '/' (standard base64, not base64url) in the token.",
-        Some(t),
-        req(obj),
-        Code::TokenMalformed,
-    );
+    g.bad("b64_slash", "A '/' (standard base64, not base64url) in the token.", Some(t), req(obj), Code::TokenMalformed);
     g.bad(
         "b64_padding",
         "A correctly signed token with '==' padding appended: padding is refused.",
@@ -731,9 +706,7 @@ fn generate() -> VectorFile {
         "token_too_long",
         "A 2049-byte payload (2775 characters) with valid claims and a correct tag: one byte over the limit.",
         Some(long_token),
-        req(&format!("/{}", "s".repeat(1023)))
-            .host(Some(&long_host))
-            .ip(Some("10.7.200.1")),
+        req(&format!("/{}", "s".repeat(1023))).host(Some(&long_host)).ip(Some("10.7.200.1")),
         Code::TokenMalformed,
     );
 
@@ -750,31 +723,13 @@ fn generate() -> VectorFile {
     );
     let mut fo = f.clone();
     fo.insert(0, (0x00, vec![]));
-    g.bad(
-        "unknown_tag_0x00",
-        "A field with tag 0x00 before the kid.",
-        Some(hand(&fo)),
-        req(obj),
-        Code::TokenMalformed,
-    );
+    g.bad("unknown_tag_0x00", "A field with tag 0x00 before the kid.", Some(hand(&fo)), req(obj), Code::TokenMalformed);
     let mut fo = f.clone();
     fo.push((0xFF, vec![0]));
-    g.bad(
-        "unknown_tag_0xff",
-        "A field with tag 0xFF at the end.",
-        Some(hand(&fo)),
-        req(obj),
-        Code::TokenMalformed,
-    );
+    g.bad("unknown_tag_0xff", "A field with tag 0xFF at the end.", Some(hand(&fo)), req(obj), Code::TokenMalformed);
     let mut fo = f.clone();
     fo.swap(2, 3);
-    g.bad(
-        "fields_out_of_order",
-        "exp (0x04) before iat (0x03).",
-        Some(hand(&fo)),
-        req(obj),
-        Code::TokenMalformed,
-    );
+    g.bad("fields_out_of_order", "exp (0x04) before iat (0x03).", Some(hand(&fo)), req(obj), Code::TokenMalformed);
     let mut fo = f.clone();
     fo.insert(2, (0x02, jti(0x43).to_vec()));
     g.bad(
@@ -815,13 +770,7 @@ fn generate() -> VectorFile {
     );
 
     // token_malformed: required claims
-    for (tag, name) in [
-        (0x01, "kid"),
-        (0x02, "jti"),
-        (0x03, "iat"),
-        (0x04, "exp"),
-        (0x06, "scope"),
-    ] {
+    for (tag, name) in [(0x01, "kid"), (0x02, "jti"), (0x03, "iat"), (0x04, "exp"), (0x06, "scope")] {
         g.bad(
             &format!("missing_{name}"),
             &format!("The required claim {name} is absent."),
@@ -835,27 +784,11 @@ fn generate() -> VectorFile {
     let m = || min_fields(0x45, obj);
     let value_cases: Vec<(&str, &str, Fields)> = vec![
         ("kid_empty", "kid of zero bytes.", with(m(), 0x01, vec![])),
-        (
-            "kid_bad_character",
-            "kid 'live.2026': '.' is not in [A-Za-z0-9_-].",
-            with(m(), 0x01, b"live.2026".to_vec()),
-        ),
+        ("kid_bad_character", "kid 'live.2026': '.' is not in [A-Za-z0-9_-].", with(m(), 0x01, b"live.2026".to_vec())),
         ("kid_too_long", "kid of 33 characters.", with(m(), 0x01, vec![b'k'; 33])),
-        (
-            "jti_15_bytes",
-            "jti one byte short.",
-            with(m(), 0x02, jti(0x45)[..15].to_vec()),
-        ),
-        (
-            "jti_17_bytes",
-            "jti one byte long.",
-            with(m(), 0x02, [&jti(0x45)[..], &[0]].concat()),
-        ),
-        (
-            "iat_4_bytes",
-            "iat as a 4-byte integer.",
-            with(m(), 0x03, (T0 as u32).to_be_bytes().to_vec()),
-        ),
+        ("jti_15_bytes", "jti one byte short.", with(m(), 0x02, jti(0x45)[..15].to_vec())),
+        ("jti_17_bytes", "jti one byte long.", with(m(), 0x02, [&jti(0x45)[..], &[0]].concat())),
+        ("iat_4_bytes", "iat as a 4-byte integer.", with(m(), 0x03, (T0 as u32).to_be_bytes().to_vec())),
         (
             "exp_9_bytes",
             "exp with a leading zero byte (9 bytes).",
@@ -864,42 +797,14 @@ fn generate() -> VectorFile {
         ("exp_equal_iat", "exp == iat.", with(m(), 0x04, be64(T0))),
         ("exp_before_iat", "exp < iat.", with(m(), 0x04, be64(T0 - 1))),
         ("nbf_equal_exp", "nbf == exp.", with(m(), 0x05, be64(T0 + 3600))),
-        (
-            "nbf_7_bytes",
-            "nbf as a 7-byte integer.",
-            with(m(), 0x05, be64(T0)[1..].to_vec()),
-        ),
+        ("nbf_7_bytes", "nbf as a 7-byte integer.", with(m(), 0x05, be64(T0)[1..].to_vec())),
         ("scope_empty", "Empty scope.", with(m(), 0x06, vec![])),
-        (
-            "scope_relative",
-            "Scope without the leading '/'.",
-            with(m(), 0x06, b"reports/2026/q1.pdf".to_vec()),
-        ),
-        (
-            "scope_dot_dot",
-            "Scope with a '..' segment.",
-            with(m(), 0x06, b"/reports/../hr/salaries.xlsx".to_vec()),
-        ),
-        (
-            "scope_empty_segment",
-            "Scope with '//'.",
-            with(m(), 0x06, b"/reports//q1.pdf".to_vec()),
-        ),
-        (
-            "scope_backslash",
-            "Scope with a backslash.",
-            with(m(), 0x06, b"/reports\\q1.pdf".to_vec()),
-        ),
-        (
-            "scope_invalid_utf8",
-            "Scope bytes that are not UTF-8.",
-            with(m(), 0x06, b"/reports/\xff.pdf".to_vec()),
-        ),
-        (
-            "scope_too_long",
-            "Scope of 1025 bytes.",
-            with(m(), 0x06, format!("/{}", "s".repeat(1024)).into_bytes()),
-        ),
+        ("scope_relative", "Scope without the leading '/'.", with(m(), 0x06, b"reports/2026/q1.pdf".to_vec())),
+        ("scope_dot_dot", "Scope with a '..' segment.", with(m(), 0x06, b"/reports/../hr/salaries.xlsx".to_vec())),
+        ("scope_empty_segment", "Scope with '//'.", with(m(), 0x06, b"/reports//q1.pdf".to_vec())),
+        ("scope_backslash", "Scope with a backslash.", with(m(), 0x06, b"/reports\\q1.pdf".to_vec())),
+        ("scope_invalid_utf8", "Scope bytes that are not UTF-8.", with(m(), 0x06, b"/reports/\xff.pdf".to_vec())),
+        ("scope_too_long", "Scope of 1025 bytes.", with(m(), 0x06, format!("/{}", "s".repeat(1024)).into_bytes())),
         (
             "host_uppercase",
             "host with an uppercase letter (one claim, one encoding).",
@@ -911,27 +816,15 @@ fn generate() -> VectorFile {
             "host claim ending in a dot (it could never match a request).",
             with(m(), 0x07, b"files.example.com.".to_vec()),
         ),
-        (
-            "host_bad_character",
-            "host with a '/'.",
-            with(m(), 0x07, b"files.example.com/x".to_vec()),
-        ),
+        ("host_bad_character", "host with a '/'.", with(m(), 0x07, b"files.example.com/x".to_vec())),
         (
             "sub_email_address",
             "sub containing '@': recipients are opaque ids, never email addresses.",
             with(m(), 0x08, b"alice@example.com".to_vec()),
         ),
         ("sub_space", "sub with a space.", with(m(), 0x08, b"user 1".to_vec())),
-        (
-            "tenant_too_long",
-            "tenant of 129 bytes.",
-            with(m(), 0x09, vec![b't'; 129]),
-        ),
-        (
-            "tenant_non_ascii",
-            "tenant with a non-ASCII character.",
-            with(m(), 0x09, "acmé".as_bytes().to_vec()),
-        ),
+        ("tenant_too_long", "tenant of 129 bytes.", with(m(), 0x09, vec![b't'; 129])),
+        ("tenant_non_ascii", "tenant with a non-ASCII character.", with(m(), 0x09, "acmé".as_bytes().to_vec())),
         ("ip_empty", "ip field present with no entries.", with(m(), 0x0A, vec![])),
         (
             "ip_host_bits_set",
@@ -941,27 +834,11 @@ fn generate() -> VectorFile {
         (
             "ip_v6_host_bits_set",
             "ip entry 2001:db8::1/32.",
-            with(
-                m(),
-                0x0A,
-                cidr_wire(6, &"2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().octets(), 32),
-            ),
+            with(m(), 0x0A, cidr_wire(6, &"2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().octets(), 32)),
         ),
-        (
-            "ip_v4_prefix_33",
-            "IPv4 prefix length 33.",
-            with(m(), 0x0A, cidr_wire(4, &[10, 0, 0, 0], 33)),
-        ),
-        (
-            "ip_v6_prefix_129",
-            "IPv6 prefix length 129.",
-            with(m(), 0x0A, cidr_wire(6, &[0; 16], 129)),
-        ),
-        (
-            "ip_family_5",
-            "ip entry with family byte 5.",
-            with(m(), 0x0A, cidr_wire(5, &[10, 0, 0, 0], 8)),
-        ),
+        ("ip_v4_prefix_33", "IPv4 prefix length 33.", with(m(), 0x0A, cidr_wire(4, &[10, 0, 0, 0], 33))),
+        ("ip_v6_prefix_129", "IPv6 prefix length 129.", with(m(), 0x0A, cidr_wire(6, &[0; 16], 129))),
+        ("ip_family_5", "ip entry with family byte 5.", with(m(), 0x0A, cidr_wire(5, &[10, 0, 0, 0], 8))),
         (
             "ip_entry_truncated",
             "ip entry cut short (family 4, three address bytes).",
@@ -970,75 +847,35 @@ fn generate() -> VectorFile {
         (
             "ip_mapped_network_as_family_6",
             "::ffff:203.0.113.0/120 sent as family 6: IPv4-mapped networks must travel as family 4 (203.0.113.0/24).",
-            with(
-                m(),
-                0x0A,
-                cidr_wire(
-                    6,
-                    &"::ffff:203.0.113.0".parse::<std::net::Ipv6Addr>().unwrap().octets(),
-                    120,
-                ),
-            ),
+            with(m(), 0x0A, cidr_wire(6, &"::ffff:203.0.113.0".parse::<std::net::Ipv6Addr>().unwrap().octets(), 120)),
         ),
         (
             "ip_17_ranges",
             "17 ranges: at most 16 are allowed.",
-            with(
-                m(),
-                0x0A,
-                (0..17u8).flat_map(|i| cidr_wire(4, &[10, i, 0, 0], 16)).collect(),
-            ),
+            with(m(), 0x0A, (0..17u8).flat_map(|i| cidr_wire(4, &[10, i, 0, 0], 16)).collect()),
         ),
         ("uses_zero", "uses = 0.", with(m(), 0x0B, vec![0, 0, 0, 0])),
         ("uses_8_bytes", "uses as an 8-byte integer.", with(m(), 0x0B, be64(1))),
-        (
-            "mode_3",
-            "mode byte 3 (only 1 = stream and 2 = redirect exist).",
-            with(m(), 0x0C, vec![3]),
-        ),
+        ("mode_3", "mode byte 3 (only 1 = stream and 2 = redirect exist).", with(m(), 0x0C, vec![3])),
         ("mode_0", "mode byte 0.", with(m(), 0x0C, vec![0])),
         ("mode_2_bytes", "mode as two bytes.", with(m(), 0x0C, vec![0, 1])),
-        (
-            "filename_slash",
-            "filename containing '/'.",
-            with(m(), 0x0D, b"../q1.pdf".to_vec()),
-        ),
+        ("filename_slash", "filename containing '/'.", with(m(), 0x0D, b"../q1.pdf".to_vec())),
         ("filename_dot_dot", "filename '..'.", with(m(), 0x0D, b"..".to_vec())),
-        (
-            "filename_control",
-            "filename containing a newline.",
-            with(m(), 0x0D, b"q1\n.pdf".to_vec()),
-        ),
+        ("filename_control", "filename containing a newline.", with(m(), 0x0D, b"q1\n.pdf".to_vec())),
         (
             "filename_c1_control",
             "filename containing U+0085 (a C1 control character).",
             with(m(), 0x0D, "q1\u{85}.pdf".as_bytes().to_vec()),
         ),
-        (
-            "filename_invalid_utf8",
-            "filename bytes that are not UTF-8.",
-            with(m(), 0x0D, b"q1\xc3.pdf".to_vec()),
-        ),
-        (
-            "filename_too_long",
-            "filename of 256 bytes.",
-            with(m(), 0x0D, vec![b'f'; 256]),
-        ),
-        (
-            "content_type_no_subtype",
-            "content_type 'pdf' without a '/'.",
-            with(m(), 0x0E, b"pdf".to_vec()),
-        ),
+        ("filename_invalid_utf8", "filename bytes that are not UTF-8.", with(m(), 0x0D, b"q1\xc3.pdf".to_vec())),
+        ("filename_too_long", "filename of 256 bytes.", with(m(), 0x0D, vec![b'f'; 256])),
+        ("content_type_no_subtype", "content_type 'pdf' without a '/'.", with(m(), 0x0E, b"pdf".to_vec())),
         (
             "content_type_header_injection",
             "content_type with CR LF.",
             with(m(), 0x0E, b"text/plain\r\nX-Evil: 1".to_vec()),
         ),
-        (
-            "content_type_space_in_type",
-            "content_type 'text /plain'.",
-            with(m(), 0x0E, b"text /plain".to_vec()),
-        ),
+        ("content_type_space_in_type", "content_type 'text /plain'.", with(m(), 0x0E, b"text /plain".to_vec())),
     ];
     for (name, description, fields) in value_cases {
         g.bad(name, description, Some(hand(&fields)), req(obj), Code::TokenMalformed);
@@ -1048,78 +885,26 @@ fn generate() -> VectorFile {
     let folder = claims(0x46, "/reports/");
     let folder_token = sign(&folder);
     let path_cases: &[(&str, &str, String)] = &[
-        (
-            "path_encoded_slash",
-            "%2F would hide a segment boundary.",
-            "/reports%2F2026/q1.pdf".into(),
-        ),
-        (
-            "path_encoded_slash_lowercase",
-            "%2f, lowercase.",
-            "/reports/2026%2fq1.pdf".into(),
-        ),
+        ("path_encoded_slash", "%2F would hide a segment boundary.", "/reports%2F2026/q1.pdf".into()),
+        ("path_encoded_slash_lowercase", "%2f, lowercase.", "/reports/2026%2fq1.pdf".into()),
         ("path_encoded_backslash", "%5C.", "/reports/2026%5Cq1.pdf".into()),
         ("path_backslash", "A literal backslash.", "/reports/2026\\q1.pdf".into()),
         ("path_nul", "%00.", "/reports/q1.pdf%00.txt".into()),
-        (
-            "path_control_character",
-            "%0A (a control character).",
-            "/reports/q1%0A.pdf".into(),
-        ),
-        (
-            "path_del",
-            "%7F (DEL, a control character).",
-            "/reports/q1%7F.pdf".into(),
-        ),
-        (
-            "path_c1_control",
-            "%C2%85 (U+0085, a C1 control character).",
-            "/reports/q1%C2%85.pdf".into(),
-        ),
+        ("path_control_character", "%0A (a control character).", "/reports/q1%0A.pdf".into()),
+        ("path_del", "%7F (DEL, a control character).", "/reports/q1%7F.pdf".into()),
+        ("path_c1_control", "%C2%85 (U+0085, a C1 control character).", "/reports/q1%C2%85.pdf".into()),
         ("path_dot_dot", "A '..' segment.", "/reports/../hr/salaries.xlsx".into()),
-        (
-            "path_encoded_dot_dot",
-            "A '..' segment written %2E%2E.",
-            "/reports/%2E%2E/hr/salaries.xlsx".into(),
-        ),
+        ("path_encoded_dot_dot", "A '..' segment written %2E%2E.", "/reports/%2E%2E/hr/salaries.xlsx".into()),
         ("path_dot", "A '.' segment.", "/reports/./q1.pdf".into()),
         ("path_empty_segment", "'//'.", "/reports//q1.pdf".into()),
-        (
-            "path_trailing_slash",
-            "A request for a folder ('/reports/') is not an object path.",
-            "/reports/".into(),
-        ),
+        ("path_trailing_slash", "A request for a folder ('/reports/') is not an object path.", "/reports/".into()),
         ("path_root", "'/' alone is not an object path.", "/".into()),
-        (
-            "path_invalid_utf8",
-            "%FF does not decode to UTF-8.",
-            "/reports/%FF.pdf".into(),
-        ),
-        (
-            "path_overlong_utf8",
-            "%C0%AF, an overlong encoding of '/', is invalid UTF-8.",
-            "/reports/%C0%AFetc".into(),
-        ),
-        (
-            "path_bad_escape",
-            "'%' not followed by two hex digits.",
-            "/reports/q1%G1.pdf".into(),
-        ),
-        (
-            "path_truncated_escape",
-            "'%' at the end of the path.",
-            "/reports/q1.pdf%".into(),
-        ),
-        (
-            "path_not_absolute",
-            "A path that does not start with '/'.",
-            "reports/q1.pdf".into(),
-        ),
-        (
-            "path_too_long",
-            "1025 bytes after decoding.",
-            format!("/reports/{}", "a".repeat(1016)),
-        ),
+        ("path_invalid_utf8", "%FF does not decode to UTF-8.", "/reports/%FF.pdf".into()),
+        ("path_overlong_utf8", "%C0%AF, an overlong encoding of '/', is invalid UTF-8.", "/reports/%C0%AFetc".into()),
+        ("path_bad_escape", "'%' not followed by two hex digits.", "/reports/q1%G1.pdf".into()),
+        ("path_truncated_escape", "'%' at the end of the path.", "/reports/q1.pdf%".into()),
+        ("path_not_absolute", "A path that does not start with '/'.", "reports/q1.pdf".into()),
+        ("path_too_long", "1025 bytes after decoding.", format!("/reports/{}", "a".repeat(1016))),
         (
             "path_too_long_encoded",
             "1025 bytes after decoding, written as %61 escapes.",
@@ -1127,13 +912,7 @@ fn generate() -> VectorFile {
         ),
     ];
     for (name, description, path) in path_cases {
-        g.bad(
-            name,
-            description,
-            Some(folder_token.clone()),
-            req(path),
-            Code::PathInvalid,
-        );
+        g.bad(name, description, Some(folder_token.clone()), req(path), Code::PathInvalid);
     }
     g.bad(
         "path_invalid_before_missing_token",
@@ -1303,13 +1082,7 @@ fn generate() -> VectorFile {
         req("/a"),
         Code::ScopeMismatch,
     );
-    g.bad(
-        "prefix_sibling_folder",
-        "Prefix /a/ does not cover /ab/c.",
-        Some(at),
-        req("/ab/c"),
-        Code::ScopeMismatch,
-    );
+    g.bad("prefix_sibling_folder", "Prefix /a/ does not cover /ab/c.", Some(at), req("/ab/c"), Code::ScopeMismatch);
     g.bad(
         "object_sibling",
         "An object scope covers only itself, not its sibling.",
@@ -1398,13 +1171,7 @@ fn generate() -> VectorFile {
         req(obj).host(Some("\u{212A}b.example.com")),
         Code::HostMismatch,
     );
-    g.bad(
-        "host_parent_domain",
-        "The parent domain.",
-        Some(ht),
-        req(obj).host(Some("example.com")),
-        Code::HostMismatch,
-    );
+    g.bad("host_parent_domain", "The parent domain.", Some(ht), req(obj).host(Some("example.com")), Code::HostMismatch);
     let mut c = claims(0x4E, obj);
     c.host = Some(HostName::parse("files.example.com:8443").unwrap());
     let hp = sign(&c);
@@ -1466,13 +1233,7 @@ fn generate() -> VectorFile {
     );
 
     // method_not_allowed
-    g.bad(
-        "method_put",
-        "PUT.",
-        Some(std_token.clone()),
-        req(obj).method("PUT"),
-        Code::MethodNotAllowed,
-    );
+    g.bad("method_put", "PUT.", Some(std_token.clone()), req(obj).method("PUT"), Code::MethodNotAllowed);
     g.bad(
         "method_post_without_uses",
         "POST on a link without uses.",
@@ -1500,23 +1261,11 @@ fn generate() -> VectorFile {
     // not_yet_valid
     let mut c = claims(0x52, obj);
     c.nbf = Some(NOW + SKEW + 1);
-    g.bad(
-        "nbf_beyond_skew",
-        "nbf is 31 s after now (skew is 30 s).",
-        Some(sign(&c)),
-        req(obj),
-        Code::NotYetValid,
-    );
+    g.bad("nbf_beyond_skew", "nbf is 31 s after now (skew is 30 s).", Some(sign(&c)), req(obj), Code::NotYetValid);
     let mut c = claims(0x53, obj);
     c.iat = NOW + SKEW + 1;
     c.exp = c.iat + 3600;
-    g.bad(
-        "iat_beyond_skew",
-        "iat is 31 s after now (skew is 30 s).",
-        Some(sign(&c)),
-        req(obj),
-        Code::NotYetValid,
-    );
+    g.bad("iat_beyond_skew", "iat is 31 s after now (skew is 30 s).", Some(sign(&c)), req(obj), Code::NotYetValid);
 
     // policy_denied
     let mut c = claims(0x54, obj);
@@ -1537,13 +1286,7 @@ fn generate() -> VectorFile {
         req(obj).at(T0 + 3600),
         Code::Expired,
     );
-    g.bad(
-        "expired_after_exp",
-        "now == exp + 1.",
-        Some(std_token.clone()),
-        req(obj).at(T0 + 3601),
-        Code::Expired,
-    );
+    g.bad("expired_after_exp", "now == exp + 1.", Some(std_token.clone()), req(obj).at(T0 + 3601), Code::Expired);
     g.bad(
         "expired_before_scope",
         "An expired link asked for another object is expired: time is checked before scope.",
@@ -1591,10 +1334,7 @@ fn generate() -> VectorFile {
     VectorFile {
         format: "linkgate link v1".to_owned(),
         keys: keys_text(),
-        time_rules: Rules {
-            skew_secs: SKEW,
-            max_ttl_secs: MAX_TTL,
-        },
+        time_rules: Rules { skew_secs: SKEW, max_ttl_secs: MAX_TTL },
         valid: g.valid,
         invalid: g.invalid,
     }
@@ -1616,12 +1356,8 @@ fn vectors_match_committed_file() {
         eprintln!("wrote {}", path.display());
         return;
     }
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with LINKGATE_REGEN_VECTORS=1 to create it)",
-            path.display()
-        )
-    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with LINKGATE_REGEN_VECTORS=1 to create it)", path.display()));
     let committed: Value = serde_json::from_str(&text).unwrap();
     assert!(
         committed == value,
@@ -1635,9 +1371,7 @@ fn vectors_match_committed_file() {
 // ---------------------------------------------------------------------------
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("missing string {k}"))
+    v.get(k).and_then(Value::as_str).unwrap_or_else(|| panic!("missing string {k}"))
 }
 
 fn opt_s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
@@ -1656,21 +1390,15 @@ fn committed_vectors_verify() {
     let ring = KeyRing::parse(s(&file, "keys")).unwrap();
     assert!(ring.kids().count() >= 2);
     let tr = &file["time_rules"];
-    let rules = TimeRules {
-        skew_secs: tr["skew_secs"].as_u64().unwrap(),
-        max_ttl_secs: tr["max_ttl_secs"].as_u64().unwrap(),
-    };
+    let rules =
+        TimeRules { skew_secs: tr["skew_secs"].as_u64().unwrap(), max_ttl_secs: tr["max_ttl_secs"].as_u64().unwrap() };
     let valid = file["valid"].as_array().unwrap();
     let invalid = file["invalid"].as_array().unwrap();
     assert!(valid.len() >= 12, "{} valid vectors", valid.len());
     assert!(invalid.len() >= 30, "{} invalid vectors", invalid.len());
     let mut names = HashSet::new();
     for v in valid.iter().chain(invalid) {
-        assert!(
-            names.insert(s(v, "name").to_owned()),
-            "duplicate vector name {}",
-            s(v, "name")
-        );
+        assert!(names.insert(s(v, "name").to_owned()), "duplicate vector name {}", s(v, "name"));
         assert!(!s(v, "description").is_empty());
     }
 

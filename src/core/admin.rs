@@ -66,9 +66,14 @@ pub enum Route {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteError {
     NotFound,
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed {
+        allow: &'static str,
+    },
     /// A path parameter is invalid (400).
-    BadParameter { field: &'static str, detail: String },
+    BadParameter {
+        field: &'static str,
+        detail: String,
+    },
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -92,7 +97,13 @@ fn percent_decode(s: &str) -> Option<String> {
 /// Match method and raw path (starting with `/_linkgate/`).
 pub fn route(method: Method, raw_path: &str) -> Result<Route, RouteError> {
     let rest = raw_path.strip_prefix("/_linkgate/").ok_or(RouteError::NotFound)?;
-    let m = |want: Method, allow: &'static str, r: Route| if method == want { Ok(r) } else { Err(RouteError::MethodNotAllowed { allow }) };
+    let m = |want: Method, allow: &'static str, r: Route| {
+        if method == want {
+            Ok(r)
+        } else {
+            Err(RouteError::MethodNotAllowed { allow })
+        }
+    };
     match rest {
         "links" => m(Method::Post, "POST", Route::MintLink),
         "inspect" => m(Method::Post, "POST", Route::Inspect),
@@ -170,7 +181,9 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Invalid> {
         let field = msg
             .split('`')
             .nth(1)
-            .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field") || msg.starts_with("invalid type"))
+            .filter(|_| {
+                msg.starts_with("unknown field") || msg.starts_with("missing field") || msg.starts_with("invalid type")
+            })
             .unwrap_or("body")
             .to_owned();
         Invalid::new(field, msg)
@@ -210,9 +223,9 @@ pub fn parse_mint(body: &[u8]) -> Result<LinkRequest, Invalid> {
         (Some(Value::Number(n)), None) => Expiry::Ttl(
             n.as_u64().filter(|&s| s > 0).ok_or_else(|| Invalid::new("ttl", "must be a positive number of seconds"))?,
         ),
-        (Some(Value::String(s)), None) => {
-            Expiry::Ttl(parse_duration(&s).ok_or_else(|| Invalid::new("ttl", "use seconds or a duration such as 15m, 24h, 7d"))?)
-        }
+        (Some(Value::String(s)), None) => Expiry::Ttl(
+            parse_duration(&s).ok_or_else(|| Invalid::new("ttl", "use seconds or a duration such as 15m, 24h, 7d"))?,
+        ),
         (Some(_), None) => return Err(Invalid::new("ttl", "must be seconds or a duration text")),
         (None, Some(e)) => Expiry::At(e),
         (Some(_), Some(_)) => return Err(Invalid::new("ttl", "give ttl or expires_at, not both")),
@@ -295,9 +308,9 @@ pub struct RevokeRequest {
 pub fn check_revocation_value(scope: RevocationScope, value: &str) -> Result<String, Invalid> {
     use super::token::{Field, Label};
     match scope {
-        RevocationScope::Jti => Jti::parse_hex(value)
-            .map(|j| j.to_hex())
-            .ok_or_else(|| Invalid::new("value", "a jti is 32 hex digits")),
+        RevocationScope::Jti => {
+            Jti::parse_hex(value).map(|j| j.to_hex()).ok_or_else(|| Invalid::new("value", "a jti is 32 hex digits"))
+        }
         RevocationScope::Sub => Label::parse(Field::Sub, value)
             .map(|l| l.as_str().to_owned())
             .map_err(|e| Invalid::new("value", e.to_string())),
@@ -308,11 +321,8 @@ pub fn check_revocation_value(scope: RevocationScope, value: &str) -> Result<Str
             .map(|k| k.as_str().to_owned())
             .ok_or_else(|| Invalid::new("value", "a kid is 1-32 of A-Z a-z 0-9 _ -")),
         RevocationScope::Path => {
-            let ok = if value.ends_with('/') {
-                Prefix::parse(value).is_ok()
-            } else {
-                CanonicalPath::parse(value).is_ok()
-            };
+            let ok =
+                if value.ends_with('/') { Prefix::parse(value).is_ok() } else { CanonicalPath::parse(value).is_ok() };
             if ok {
                 Ok(value.to_owned())
             } else {
@@ -362,7 +372,13 @@ pub struct Inspection {
 /// Inspect a token: decoding, key, tag, time window, and scope when a path
 /// is given. Host, IP and method bindings are not request-independent and
 /// are reported as unchecked.
-pub fn inspect(keys: &super::keys::KeyRing, rules: &super::verify::TimeRules, token: &str, raw_path: Option<&str>, now: u64) -> Inspection {
+pub fn inspect(
+    keys: &super::keys::KeyRing,
+    rules: &super::verify::TimeRules,
+    token: &str,
+    raw_path: Option<&str>,
+    now: u64,
+) -> Inspection {
     use super::code::Code;
     let refused = |code, reason, claims, checked| Inspection { claims, code: Some(code), reason, checked };
     let t = match super::token::UnverifiedToken::decode(token) {
@@ -384,7 +400,9 @@ pub fn inspect(keys: &super::keys::KeyRing, rules: &super::verify::TimeRules, to
         checked.push("scope");
         match CanonicalPath::from_request(raw) {
             Err(e) => return refused(Code::PathInvalid, e.as_str(), Some(claims), checked),
-            Ok(p) if !claims.scope.covers(&p) => return refused(Code::ScopeMismatch, "outside_scope", Some(claims), checked),
+            Ok(p) if !claims.scope.covers(&p) => {
+                return refused(Code::ScopeMismatch, "outside_scope", Some(claims), checked)
+            }
             Ok(_) => {}
         }
     }
@@ -403,8 +421,10 @@ impl Query {
         let mut pairs = Vec::new();
         for part in raw.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            let k = percent_decode(&k.replace('+', " ")).ok_or_else(|| Invalid::new("query", "bad percent-encoding"))?;
-            let v = percent_decode(&v.replace('+', " ")).ok_or_else(|| Invalid::new(k.clone(), "bad percent-encoding"))?;
+            let k =
+                percent_decode(&k.replace('+', " ")).ok_or_else(|| Invalid::new("query", "bad percent-encoding"))?;
+            let v =
+                percent_decode(&v.replace('+', " ")).ok_or_else(|| Invalid::new(k.clone(), "bad percent-encoding"))?;
             pairs.push((k, v));
         }
         Ok(Query { pairs })
@@ -422,9 +442,7 @@ impl Query {
 
     /// A whole-number parameter.
     pub fn number(&self, name: &str) -> Result<Option<u64>, Invalid> {
-        self.get(name)?
-            .map(|v| v.parse::<u64>().map_err(|_| Invalid::new(name, "must be a whole number")))
-            .transpose()
+        self.get(name)?.map(|v| v.parse::<u64>().map_err(|_| Invalid::new(name, "must be a whole number"))).transpose()
     }
 
     /// `limit` (1..=1000, default 100).
@@ -480,15 +498,24 @@ mod tests {
             route(Method::Delete, "/_linkgate/revocations/path/%2Fa%2Fb%2F"),
             Ok(Route::DeleteRevocation { scope: RevocationScope::Path, value: "/a/b/".into() })
         );
-        assert!(matches!(route(Method::Delete, "/_linkgate/revocations/nope/x"), Err(RouteError::BadParameter { field: "scope", .. })));
+        assert!(matches!(
+            route(Method::Delete, "/_linkgate/revocations/nope/x"),
+            Err(RouteError::BadParameter { field: "scope", .. })
+        ));
         assert_eq!(
             route(Method::Put, "/_linkgate/files/a%20b/c.pdf"),
             Ok(Route::PutFile { path: CanonicalPath::parse("/a b/c.pdf").unwrap() })
         );
-        assert!(matches!(route(Method::Put, "/_linkgate/files/a/../b"), Err(RouteError::BadParameter { field: "path", .. })));
+        assert!(matches!(
+            route(Method::Put, "/_linkgate/files/a/../b"),
+            Err(RouteError::BadParameter { field: "path", .. })
+        ));
         assert_eq!(route(Method::Get, "/_linkgate/nope"), Err(RouteError::NotFound));
         assert_eq!(route(Method::Get, "/_linkgate/files/a"), Err(RouteError::MethodNotAllowed { allow: "PUT" }));
-        assert_eq!(route(Method::Get, "/_linkgate/revocations/sub/u"), Err(RouteError::MethodNotAllowed { allow: "DELETE" }));
+        assert_eq!(
+            route(Method::Get, "/_linkgate/revocations/sub/u"),
+            Err(RouteError::MethodNotAllowed { allow: "DELETE" })
+        );
     }
 
     #[test]

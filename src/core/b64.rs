@@ -10,11 +10,12 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// Encoded length of `n` bytes.
 pub const fn encoded_len(n: usize) -> usize {
-    (n / 3) * 4 + match n % 3 {
-        0 => 0,
-        1 => 2,
-        _ => 3,
-    }
+    (n / 3) * 4
+        + match n % 3 {
+            0 => 0,
+            1 => 2,
+            _ => 3,
+        }
 }
 
 /// Encode without padding.
@@ -109,8 +110,10 @@ pub fn decode_into<'o>(input: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], Deco
     let mut seen = 0u32;
     for (q, o) in (&mut octs).zip(&mut sixes) {
         let &[a, b, c, d, e, f, g, h] = q else { continue };
-        let hi = DECODE_18[usize::from(a)] | DECODE_12[usize::from(b)] | DECODE_6[usize::from(c)] | DECODE_0[usize::from(d)];
-        let lo = DECODE_18[usize::from(e)] | DECODE_12[usize::from(f)] | DECODE_6[usize::from(g)] | DECODE_0[usize::from(h)];
+        let hi =
+            DECODE_18[usize::from(a)] | DECODE_12[usize::from(b)] | DECODE_6[usize::from(c)] | DECODE_0[usize::from(d)];
+        let lo =
+            DECODE_18[usize::from(e)] | DECODE_12[usize::from(f)] | DECODE_6[usize::from(g)] | DECODE_0[usize::from(h)];
         seen |= hi | lo;
         // Garbage written for a bad quad is never returned (checked below).
         let w = (u64::from(hi) << 24) | u64::from(lo & 0x00FF_FFFF);
@@ -121,7 +124,8 @@ pub fn decode_into<'o>(input: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], Deco
     let mut triples = sixes.into_remainder().chunks_exact_mut(3);
     for (q, o) in (&mut quads).zip(&mut triples) {
         let (&[a, b, c, d], [x, y, z]) = (q, o) else { continue };
-        let w = DECODE_18[usize::from(a)] | DECODE_12[usize::from(b)] | DECODE_6[usize::from(c)] | DECODE_0[usize::from(d)];
+        let w =
+            DECODE_18[usize::from(a)] | DECODE_12[usize::from(b)] | DECODE_6[usize::from(c)] | DECODE_0[usize::from(d)];
         seen |= w;
         let [_, p, q2, r] = w.to_be_bytes();
         (*x, *y, *z) = (p, q2, r);

@@ -98,7 +98,11 @@ impl EdgeConfig {
             },
             refresh_url: get("LINKGATE_REFRESH_URL").filter(|s| !s.trim().is_empty()),
             resume_grace_secs: number(get, "LINKGATE_RESUME_GRACE_SECS", 0)?,
-            download_grace_secs: number(get, "LINKGATE_DOWNLOAD_GRACE_SECS", super::usage::DEFAULT_DOWNLOAD_GRACE_SECS)?,
+            download_grace_secs: number(
+                get,
+                "LINKGATE_DOWNLOAD_GRACE_SECS",
+                super::usage::DEFAULT_DOWNLOAD_GRACE_SECS,
+            )?,
             kv_cache_ttl_secs: number(get, "LINKGATE_KV_CACHE_TTL_SECS", DEFAULT_KV_CACHE_TTL_SECS)?.max(30),
             denylist_memo_ms: number(get, "LINKGATE_DENYLIST_MEMO_SECS", super::memo::DEFAULT_TTL_MS / 1000)?
                 .saturating_mul(1000)
@@ -109,7 +113,9 @@ impl EdgeConfig {
             max_age_cap_secs: number(get, "LINKGATE_MAX_AGE_SECS", DEFAULT_MAX_AGE_CAP_SECS)?,
             policy: Policy::parse(&get("LINKGATE_POLICY").unwrap_or_default()).map_err(ConfigError::Policy)?,
             admin_token: get("LINKGATE_ADMIN_TOKEN").filter(|s| !s.trim().is_empty()),
-            public_url: get("LINKGATE_PUBLIC_URL").map(|s| s.trim().trim_end_matches('/').to_owned()).filter(|s| !s.is_empty()),
+            public_url: get("LINKGATE_PUBLIC_URL")
+                .map(|s| s.trim().trim_end_matches('/').to_owned())
+                .filter(|s| !s.is_empty()),
         })
     }
 }
@@ -167,7 +173,8 @@ mod tests {
             ConfigError::BadFlag { name: "LINKGATE_EDGE_CACHE" }
         );
         // The memo adds to the revocation bound, so it is capped.
-        let c = EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_DENYLIST_MEMO_SECS", "3600")])).unwrap();
+        let c = EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_DENYLIST_MEMO_SECS", "3600")]))
+            .unwrap();
         assert_eq!(c.denylist_memo_ms, crate::core::memo::MAX_TTL_MS);
         assert!(matches!(
             EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_POLICY", "{")])),

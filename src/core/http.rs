@@ -94,7 +94,13 @@ fn parse_spec(s: &str) -> Option<Spec> {
 ///   ignored entirely (RFC 9110 §13.2.2 step 5), valid or not.
 /// - Empty list elements (`bytes=0-9,`) are ignored as RFC 9110 §5.6.1
 ///   requires, so they do not turn a single range into a multi-range.
-pub fn decide_range(range: Option<&str>, if_range: Option<&str>, size: u64, etag: &str, last_modified: u64) -> RangeDecision {
+pub fn decide_range(
+    range: Option<&str>,
+    if_range: Option<&str>,
+    size: u64,
+    etag: &str,
+    last_modified: u64,
+) -> RangeDecision {
     let Some(range) = range else { return RangeDecision::Full };
     if range.len() > MAX_HEADER {
         return RangeDecision::Unsatisfiable;
@@ -708,7 +714,10 @@ mod tests {
     fn content_range_headers() {
         assert_eq!(content_range(0, 99, 1000), "bytes 0-99/1000");
         assert_eq!(content_range(0, 0, 1), "bytes 0-0/1");
-        assert_eq!(content_range(u64::MAX - 1, u64::MAX - 1, u64::MAX), format!("bytes {0}-{0}/{1}", u64::MAX - 1, u64::MAX));
+        assert_eq!(
+            content_range(u64::MAX - 1, u64::MAX - 1, u64::MAX),
+            format!("bytes {0}-{0}/{1}", u64::MAX - 1, u64::MAX)
+        );
         assert_eq!(unsatisfied_content_range(1000), "bytes */1000");
         assert_eq!(unsatisfied_content_range(0), "bytes */0");
     }
@@ -913,8 +922,16 @@ mod tests {
     #[test]
     fn leap_years() {
         // Divisible by 4: leap; by 100: not; by 400: leap.
-        for (y, leap) in [(1972, true), (1996, true), (2000, true), (2023, false), (2024, true), (2100, false), (2400, true), (1970, false)]
-        {
+        for (y, leap) in [
+            (1972, true),
+            (1996, true),
+            (2000, true),
+            (2023, false),
+            (2024, true),
+            (2100, false),
+            (2400, true),
+            (1970, false),
+        ] {
             let feb29 = format!("Mon, 29 Feb {y} 00:00:00 GMT");
             assert_eq!(parse_http_date(&feb29).is_some(), leap, "{feb29}");
             assert!(parse_http_date(&format!("Mon, 28 Feb {y} 00:00:00 GMT")).is_some());
@@ -926,7 +943,10 @@ mod tests {
         assert_eq!(parse_http_date("Thursday, 29-Feb-24 00:00:00 GMT"), Some(1_709_164_800));
         assert_eq!(parse_http_date("Wednesday, 29-Feb-23 00:00:00 GMT"), None);
         // 2000-02-29 → 2000-03-01 is one day.
-        assert_eq!(parse_http_date("Wed, 01 Mar 2000 00:00:00 GMT"), parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT").map(|t| t + 86_400));
+        assert_eq!(
+            parse_http_date("Wed, 01 Mar 2000 00:00:00 GMT"),
+            parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT").map(|t| t + 86_400)
+        );
     }
 
     #[test]
@@ -1113,7 +1133,10 @@ mod tests {
     fn disposition_plain_ascii() {
         assert_eq!(content_disposition("q3.pdf"), "attachment; filename=\"q3.pdf\"; filename*=UTF-8''q3.pdf");
         assert_eq!(content_disposition(""), "attachment; filename=\"\"; filename*=UTF-8''");
-        assert_eq!(content_disposition("a b(1).tar.gz"), "attachment; filename=\"a b(1).tar.gz\"; filename*=UTF-8''a%20b%281%29.tar.gz");
+        assert_eq!(
+            content_disposition("a b(1).tar.gz"),
+            "attachment; filename=\"a b(1).tar.gz\"; filename*=UTF-8''a%20b%281%29.tar.gz"
+        );
         // All attr-chars pass unencoded.
         let attr = "AZaz09!#$&+-.^_`|~";
         assert_eq!(content_disposition(attr), format!("attachment; filename=\"{attr}\"; filename*=UTF-8''{attr}"));
@@ -1126,13 +1149,19 @@ mod tests {
             "attachment; filename=\"Q3 _ rapport.pdf\"; filename*=UTF-8''Q3%20%E2%80%93%20rapport.pdf"
         );
         assert_eq!(content_disposition("€.txt"), "attachment; filename=\"_.txt\"; filename*=UTF-8''%E2%82%AC.txt");
-        assert_eq!(content_disposition("日本.pdf"), "attachment; filename=\"__.pdf\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.pdf");
+        assert_eq!(
+            content_disposition("日本.pdf"),
+            "attachment; filename=\"__.pdf\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.pdf"
+        );
         assert_eq!(content_disposition("😀"), "attachment; filename=\"_\"; filename*=UTF-8''%F0%9F%98%80");
     }
 
     #[test]
     fn disposition_special_characters() {
-        assert_eq!(content_disposition("a\"b\\c%d;e'f"), "attachment; filename=\"a_b_c_d_e'f\"; filename*=UTF-8''a%22b%5Cc%25d%3Be%27f");
+        assert_eq!(
+            content_disposition("a\"b\\c%d;e'f"),
+            "attachment; filename=\"a_b_c_d_e'f\"; filename*=UTF-8''a%22b%5Cc%25d%3Be%27f"
+        );
         assert_eq!(content_disposition("a=b,c/d"), "attachment; filename=\"a=b,c/d\"; filename*=UTF-8''a%3Db%2Cc%2Fd");
     }
 

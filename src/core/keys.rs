@@ -132,10 +132,9 @@ impl fmt::Display for KeyRingError {
             KeyRingError::MissingSeparator { index } => {
                 write!(f, "LINKGATE_KEYS entry {index} is not of the form kid:key")
             }
-            KeyRingError::BadKeyId { index } => write!(
-                f,
-                "LINKGATE_KEYS entry {index} has an invalid key id (1-{MAX_KID_BYTES} of A-Z a-z 0-9 _ -)"
-            ),
+            KeyRingError::BadKeyId { index } => {
+                write!(f, "LINKGATE_KEYS entry {index} has an invalid key id (1-{MAX_KID_BYTES} of A-Z a-z 0-9 _ -)")
+            }
             KeyRingError::BadKeyEncoding { kid } => {
                 write!(f, "key {kid:?} is not valid base64url")
             }
@@ -179,8 +178,8 @@ impl KeyRing {
                 return Err(KeyRingError::DuplicateKeyId { kid: kid.0.to_string() });
             }
             let secret = secret.trim().trim_end_matches('=');
-            let bytes = b64::decode(secret.as_bytes())
-                .map_err(|_| KeyRingError::BadKeyEncoding { kid: kid.0.to_string() })?;
+            let bytes =
+                b64::decode(secret.as_bytes()).map_err(|_| KeyRingError::BadKeyEncoding { kid: kid.0.to_string() })?;
             keys.push(Key::new(kid, &bytes)?);
         }
         KeyRing::from_keys(keys)

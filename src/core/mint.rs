@@ -49,11 +49,8 @@ impl LinkRequest {
     /// `max_ttl_secs` is the verifier's maximum lifetime: a link that the edge
     /// would refuse is refused here, at minting time.
     pub fn build(&self, kid: KeyId, jti: Jti, now: u64, max_ttl_secs: u64) -> Result<Claims, ClaimError> {
-        let scope_text = if self.prefix && !self.path.ends_with('/') {
-            format!("{}/", self.path)
-        } else {
-            self.path.clone()
-        };
+        let scope_text =
+            if self.prefix && !self.path.ends_with('/') { format!("{}/", self.path) } else { self.path.clone() };
         if !self.prefix && scope_text.ends_with('/') {
             return Err(bad(Field::Scope, "ends with / (a folder): use a prefix link for folders"));
         }

@@ -117,20 +117,24 @@ impl Policy {
                 return Err(PolicyError(format!("unknown classification {name:?} (use one of {CLASSIFICATIONS:?})")));
             };
             if let Some(t) = r.max_ttl {
-                rule.max_ttl_secs = parse_duration(&t)
-                    .ok_or_else(|| PolicyError(format!("{name}.max_ttl {t:?}: use e.g. 1h, 7d")))?;
+                rule.max_ttl_secs =
+                    parse_duration(&t).ok_or_else(|| PolicyError(format!("{name}.max_ttl {t:?}: use e.g. 1h, 7d")))?;
             }
             if let Some(t) = r.max_age {
                 rule.max_age_secs = if t == "0" {
                     0
                 } else {
-                    parse_duration(&t).ok_or_else(|| PolicyError(format!("{name}.max_age {t:?}: use e.g. 0, 5m, 1h")))?
+                    parse_duration(&t)
+                        .ok_or_else(|| PolicyError(format!("{name}.max_age {t:?}: use e.g. 0, 5m, 1h")))?
                 };
             }
             if let Some(m) = r.modes {
                 let mut modes = Vec::new();
                 for x in m {
-                    modes.push(Mode::parse(&x).ok_or_else(|| PolicyError(format!("{name}.modes: {x:?} is not stream or redirect")))?);
+                    modes.push(
+                        Mode::parse(&x)
+                            .ok_or_else(|| PolicyError(format!("{name}.modes: {x:?} is not stream or redirect")))?,
+                    );
                 }
                 if modes.is_empty() {
                     return Err(PolicyError(format!("{name}.modes must not be empty")));
@@ -192,7 +196,12 @@ pub struct Denied {
 /// Apply the rule to authentic claims. `redirect_available` is false when no
 /// presigning credentials are configured: a link that asks for redirect is
 /// then streamed (policy overrides, recorded in the decision).
-pub fn evaluate(rule: &Rule, claims: &Claims, country: Option<&str>, redirect_available: bool) -> Result<Decision, Denied> {
+pub fn evaluate(
+    rule: &Rule,
+    claims: &Claims,
+    country: Option<&str>,
+    redirect_available: bool,
+) -> Result<Decision, Denied> {
     let deny = |what: &str| Err(Denied { rule: format!("{}.{what}", rule.name) });
     if claims.exp.saturating_sub(claims.iat) > rule.max_ttl_secs {
         return deny("max_ttl");
@@ -218,7 +227,12 @@ pub fn evaluate(rule: &Rule, claims: &Claims, country: Option<&str>, redirect_av
     } else {
         mode
     };
-    Ok(Decision { rule: format!("classification:{}", rule.name), mode, cache: rule.cache, max_age_secs: rule.max_age_secs })
+    Ok(Decision {
+        rule: format!("classification:{}", rule.name),
+        mode,
+        cache: rule.cache,
+        max_age_secs: rule.max_age_secs,
+    })
 }
 
 #[cfg(test)]

@@ -173,7 +173,13 @@ pub fn find_revocation<'a>(claims: &Claims, found: impl IntoIterator<Item = (&'a
 /// When an entry can expire by itself: once every link it can match has
 /// expired. `link_exp` is the revoked link's `exp` when known (jti scope).
 /// Path entries also match links issued later, so they never expire.
-pub fn entry_expiry(scope: RevocationScope, revoked_at: u64, link_exp: Option<u64>, max_ttl_secs: u64, skew_secs: u64) -> Option<u64> {
+pub fn entry_expiry(
+    scope: RevocationScope,
+    revoked_at: u64,
+    link_exp: Option<u64>,
+    max_ttl_secs: u64,
+    skew_secs: u64,
+) -> Option<u64> {
     let horizon = revoked_at.saturating_add(max_ttl_secs).saturating_add(skew_secs);
     match scope {
         RevocationScope::Path => None,

@@ -437,7 +437,11 @@ fn strip_port(h: &str) -> &str {
         match h.find(']') {
             Some(i) => match h.get(i + 1..) {
                 Some("") => h,
-                Some(rest) if rest.strip_prefix(':').is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) => {
+                Some(rest)
+                    if rest
+                        .strip_prefix(':')
+                        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) =>
+                {
                     h.get(..=i).unwrap_or(h)
                 }
                 _ => h,
@@ -926,7 +930,8 @@ impl<'a> ClaimsView<'a> {
                 }
                 tag::USES => {
                     let a: [u8; 4] = v.try_into().map_err(|_| bad(err(Field::Uses, "must be 4 bytes")))?;
-                    let n = NonZeroU32::new(u32::from_be_bytes(a)).ok_or(bad(err(Field::Uses, "must be at least 1")))?;
+                    let n =
+                        NonZeroU32::new(u32::from_be_bytes(a)).ok_or(bad(err(Field::Uses, "must be at least 1")))?;
                     uses = Some(n);
                 }
                 tag::MODE => {
@@ -1032,7 +1037,12 @@ impl<'b> RawToken<'b> {
     /// else into `large`, which is then sized for the longest token; the
     /// same checks, in the same order, as [`UnverifiedToken::decode`].
     /// `request_path` is the canonical request path, if known.
-    pub(crate) fn decode(text: &str, request_path: Option<&str>, small: &'b mut [u8], large: &'b mut Vec<u8>) -> Result<RawToken<'b>, DecodeError> {
+    pub(crate) fn decode(
+        text: &str,
+        request_path: Option<&str>,
+        small: &'b mut [u8],
+        large: &'b mut Vec<u8>,
+    ) -> Result<RawToken<'b>, DecodeError> {
         if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
             return Err(DecodeError::BadLength);
         }
@@ -1105,7 +1115,13 @@ mod tests {
     }
 
     fn claims() -> Claims {
-        Claims::new(KeyId::parse("k1").unwrap(), Jti([0xAB; 16]), 1_800_000_000, 1_800_003_600, Scope::parse("/reports/q3.pdf").unwrap())
+        Claims::new(
+            KeyId::parse("k1").unwrap(),
+            Jti([0xAB; 16]),
+            1_800_000_000,
+            1_800_003_600,
+            Scope::parse("/reports/q3.pdf").unwrap(),
+        )
     }
 
     #[test]
@@ -1237,7 +1253,10 @@ mod tests {
             }
         };
         assert_eq!(with(tag::HOST, b"\xff"), (Field::Host, "must be UTF-8"));
-        assert_eq!(with(tag::HOST, "é".as_bytes()), (Field::Host, "must be a lowercase host name, optionally with :port"));
+        assert_eq!(
+            with(tag::HOST, "é".as_bytes()),
+            (Field::Host, "must be a lowercase host name, optionally with :port")
+        );
         assert_eq!(with(tag::HOST, b"A"), (Field::Host, "must be a lowercase host name, optionally with :port"));
         assert_eq!(with(tag::HOST, b"a."), (Field::Host, "must not end with a dot"));
         assert_eq!(with(tag::SUB, b"\xc3"), (Field::Sub, "must be UTF-8"));

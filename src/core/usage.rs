@@ -57,12 +57,7 @@ pub fn record_start(state: &mut UsageState, start: Start) {
 /// The version a client's download of `path` started on, if it started
 /// before `before` (the link's exp).
 pub fn find_start<'a>(state: &'a UsageState, client: &str, path: &str, before: u64) -> Option<&'a str> {
-    state
-        .starts
-        .iter()
-        .rev()
-        .find(|s| s.client == client && s.path == path && s.time < before)
-        .map(|s| s.etag.as_str())
+    state.starts.iter().rev().find(|s| s.client == client && s.path == path && s.time < before).map(|s| s.etag.as_str())
 }
 
 /// A request to start (or continue) a download.
@@ -103,11 +98,10 @@ pub enum ConsumeOutcome {
 pub fn consume(state: &mut UsageState, req: &ConsumeRequest) -> ConsumeOutcome {
     let remaining = req.max.saturating_sub(state.used);
     if req.peek {
-        let open = state
-            .history
-            .iter()
-            .rev()
-            .any(|c| c.client == req.client && req.now.saturating_sub(c.time) < req.grace_secs && c.time <= req.now);
+        let open =
+            state.history.iter().rev().any(|c| {
+                c.client == req.client && req.now.saturating_sub(c.time) < req.grace_secs && c.time <= req.now
+            });
         return if open {
             ConsumeOutcome::Continued { remaining }
         } else if remaining == 0 {
@@ -257,9 +251,8 @@ pub fn landing_page(l: &Landing<'_>) -> String {
 
 /// The page for a link that can no longer be used.
 pub fn ended_page(heading: &str, detail: &str, refresh: Option<&str>) -> String {
-    let more = refresh
-        .map(|r| format!("<p><a href=\"{}\">Request a new link</a></p>", html_escape(r)))
-        .unwrap_or_default();
+    let more =
+        refresh.map(|r| format!("<p><a href=\"{}\">Request a new link</a></p>", html_escape(r))).unwrap_or_default();
     page(heading, &format!("<h1>{}</h1><p>{}</p>{more}", html_escape(heading), html_escape(detail)))
 }
 
@@ -276,7 +269,15 @@ mod tests {
     use super::*;
 
     fn req(client: &str, now: u64) -> ConsumeRequest {
-        ConsumeRequest { max: 2, client: client.into(), client_ip: None, user_agent: None, now, grace_secs: 120, peek: false }
+        ConsumeRequest {
+            max: 2,
+            client: client.into(),
+            client_ip: None,
+            user_agent: None,
+            now,
+            grace_secs: 120,
+            peek: false,
+        }
     }
 
     fn peek(client: &str, now: u64) -> ConsumeRequest {
@@ -289,7 +290,11 @@ mod tests {
         assert_eq!(consume(&mut s, &req("a", 100)), ConsumeOutcome::Consumed { remaining: 1 });
         assert_eq!(consume(&mut s, &peek("a", 150)), ConsumeOutcome::Continued { remaining: 1 }, "Range in grace");
         assert_eq!(consume(&mut s, &peek("b", 150)), ConsumeOutcome::NoSession { remaining: 1 }, "no ride along");
-        assert_eq!(consume(&mut s, &req("a", 150)), ConsumeOutcome::Consumed { remaining: 0 }, "a second click is a second use");
+        assert_eq!(
+            consume(&mut s, &req("a", 150)),
+            ConsumeOutcome::Consumed { remaining: 0 },
+            "a second click is a second use"
+        );
         assert_eq!(consume(&mut s, &req("c", 150)), ConsumeOutcome::UsedUp);
         assert_eq!(consume(&mut s, &peek("c", 150)), ConsumeOutcome::UsedUp);
         assert_eq!(consume(&mut s, &peek("a", 269)), ConsumeOutcome::Continued { remaining: 0 });
@@ -301,7 +306,12 @@ mod tests {
     #[test]
     fn starts_for_resume() {
         let mut s = UsageState::default();
-        let st = |client: &str, time, etag: &str| Start { time, client: client.into(), path: "/f".into(), etag: etag.into() };
+        let st = |client: &str, time, etag: &str| Start {
+            time,
+            client: client.into(),
+            path: "/f".into(),
+            etag: etag.into(),
+        };
         record_start(&mut s, st("a", 10, "\"v1\""));
         record_start(&mut s, st("a", 20, "\"v2\""));
         assert_eq!(s.starts.len(), 1, "one start per client and path");

@@ -147,7 +147,11 @@ pub fn check_time(claims: &Claims, now: u64, rules: &TimeRules) -> Result<(), (C
 }
 
 /// Check the request-bound claims: scope, host, IP, method.
-pub fn check_binding(claims: &Claims, path: &CanonicalPath, facts: &RequestFacts<'_>) -> Result<(), (Code, &'static str)> {
+pub fn check_binding(
+    claims: &Claims,
+    path: &CanonicalPath,
+    facts: &RequestFacts<'_>,
+) -> Result<(), (Code, &'static str)> {
     if !claims.scope.covers(path) {
         return Err((Code::ScopeMismatch, "outside_scope"));
     }
@@ -177,12 +181,21 @@ pub fn verify(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>) -> Re
 }
 
 /// Verify one request carrying a token of `domain` (link or download session).
-pub fn verify_in(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>, domain: Domain) -> Result<VerifiedLink, Refusal> {
+pub fn verify_in(
+    keys: &KeyRing,
+    rules: &TimeRules,
+    facts: &RequestFacts<'_>,
+    domain: Domain,
+) -> Result<VerifiedLink, Refusal> {
     // Borrowed while the token is checked: a request that fails before the
     // tag allocates only for its refusal.
     let path = canonical_request_path(facts.raw_path).map_err(|e| Refusal::new(Code::PathInvalid, path_reason(e)))?;
-    let with_path =
-        |code: Code, reason: &'static str| Refusal { code, reason, path: Some(CanonicalPath::from_checked(&path)), claims: None };
+    let with_path = |code: Code, reason: &'static str| Refusal {
+        code,
+        reason,
+        path: Some(CanonicalPath::from_checked(&path)),
+        claims: None,
+    };
 
     let text = match facts.token {
         Some(t) if !t.is_empty() => t,
@@ -191,7 +204,8 @@ pub fn verify_in(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>, do
     // Typical tokens are a few hundred bytes: zeroing a stack buffer for the
     // longest one would cost more than decoding.
     let (mut small, mut large) = ([0u8; 512], Vec::new());
-    let token = RawToken::decode(text, Some(&path), &mut small, &mut large).map_err(|e| with_path(Code::TokenMalformed, decode_reason(e)))?;
+    let token = RawToken::decode(text, Some(&path), &mut small, &mut large)
+        .map_err(|e| with_path(Code::TokenMalformed, decode_reason(e)))?;
     let key = keys.get_bytes(token.claims.kid).ok_or_else(|| with_path(Code::KeyUnknown, "unknown_kid"))?;
     if !tag_matches_in(key, domain, token.payload, token.tag) {
         return Err(with_path(Code::SignatureInvalid, "bad_tag"));
@@ -240,7 +254,13 @@ impl ResumeCandidate {
 /// After `verify` refused with `expired`: may this request be a resume? Only
 /// a Range request, within `resume_grace_secs` after `exp`, of an authentic
 /// link whose every other check (lifetime, scope, host, IP, method) holds.
-pub fn resume_candidate(refusal: &Refusal, facts: &RequestFacts<'_>, rules: &TimeRules, resume_grace_secs: u64, has_range: bool) -> Option<ResumeCandidate> {
+pub fn resume_candidate(
+    refusal: &Refusal,
+    facts: &RequestFacts<'_>,
+    rules: &TimeRules,
+    resume_grace_secs: u64,
+    has_range: bool,
+) -> Option<ResumeCandidate> {
     if refusal.code != Code::Expired || resume_grace_secs == 0 || !has_range {
         return None;
     }
@@ -249,7 +269,8 @@ pub fn resume_candidate(refusal: &Refusal, facts: &RequestFacts<'_>, rules: &Tim
     if facts.now >= claims.exp.saturating_add(resume_grace_secs) {
         return None;
     }
-    if claims.exp.saturating_sub(claims.iat) > rules.max_ttl_secs || !matches!(facts.method, Method::Get | Method::Head) {
+    if claims.exp.saturating_sub(claims.iat) > rules.max_ttl_secs || !matches!(facts.method, Method::Get | Method::Head)
+    {
         return None;
     }
     check_binding(claims, path, facts).ok()?;
@@ -301,7 +322,14 @@ mod tests {
     }
 
     fn facts<'a>(path: &'a str, token: Option<&'a str>, now: u64) -> RequestFacts<'a> {
-        RequestFacts { raw_path: path, token, method: Method::Get, host: Some("files.example.com"), client_ip: None, now }
+        RequestFacts {
+            raw_path: path,
+            token,
+            method: Method::Get,
+            host: Some("files.example.com"),
+            client_ip: None,
+            now,
+        }
     }
 
     fn code_of(r: Result<VerifiedLink, Refusal>) -> Result<(), Code> {
@@ -466,7 +494,10 @@ mod tests {
         // Flip a character inside the tag: still well-formed, no longer authentic.
         let i = t.len() - 10;
         forged.replace_range(i..=i, if &t[i..=i] == "A" { "B" } else { "A" });
-        assert_eq!(code_of(verify(&ring, &TimeRules::default(), &facts(&path, Some(&forged), T0))), Err(Code::SignatureInvalid));
+        assert_eq!(
+            code_of(verify(&ring, &TimeRules::default(), &facts(&path, Some(&forged), T0))),
+            Err(Code::SignatureInvalid)
+        );
     }
 
     #[test]

@@ -83,7 +83,16 @@ fn entry_json(e: &Entry) -> Value {
 }
 
 /// Handle one admin request. `ev` is the audit event of this request.
-pub async fn handle(mut req: Request, env: &Env, cfg: &EdgeConfig, origin: &str, raw_path: &str, query: &str, now: u64, ev: &mut AuditEvent) -> R {
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    cfg: &EdgeConfig,
+    origin: &str,
+    raw_path: &str,
+    query: &str,
+    now: u64,
+    ev: &mut AuditEvent,
+) -> R {
     let rid = ev.request_id.clone();
     ev.outcome = Some(Outcome::Admin);
     let Some(expected) = cfg.admin_token.as_deref() else {
@@ -95,7 +104,13 @@ pub async fn handle(mut req: Request, env: &Env, cfg: &EdgeConfig, origin: &str,
     if !bearer_matches(authorization.as_deref(), expected) {
         ev.status = 401;
         ev.code = Some("unauthorized");
-        return problem("unauthorized", 401, "A valid admin bearer token is required.", &rid, &[("www-authenticate", "Bearer")]);
+        return problem(
+            "unauthorized",
+            401,
+            "A valid admin bearer token is required.",
+            &rid,
+            &[("www-authenticate", "Bearer")],
+        );
     }
     let method = Method::parse(&req.method().to_string());
     let route = match admin::route(method, raw_path) {
@@ -184,7 +199,13 @@ pub async fn handle(mut req: Request, env: &Env, cfg: &EdgeConfig, origin: &str,
                 Some("path") => Some("path".to_owned()),
                 Some(s) => match RevocationScope::parse(s) {
                     Some(sc) => Some(format!("{}:", sc.as_str())),
-                    None => return invalid(&Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all"), &rid, ev),
+                    None => {
+                        return invalid(
+                            &Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all"),
+                            &rid,
+                            ev,
+                        )
+                    }
                 },
             };
             let store = env.kv(DENYLIST_BINDING).map_err(|e| e.to_string())?;
@@ -236,14 +257,27 @@ pub async fn handle(mut req: Request, env: &Env, cfg: &EdgeConfig, origin: &str,
             let classification = req.headers().get("x-linkgate-classification").ok().flatten();
             if let Some(c) = &classification {
                 if !CLASSIFICATIONS.contains(&c.as_str()) {
-                    return invalid(&Invalid::new("classification", "must be public, internal, confidential or restricted"), &rid, ev);
+                    return invalid(
+                        &Invalid::new("classification", "must be public, internal, confidential or restricted"),
+                        &rid,
+                        ev,
+                    );
                 }
             }
             let content_type = req.headers().get("content-type").ok().flatten();
             // R2 needs the length up front to stream a body; a chunked upload
             // would have to be buffered, which is exactly what we refuse to do.
-            let Some(length) = req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok()) else {
-                return invalid(&Invalid::new("content-length", "required: uploads are streamed into R2, which needs the size up front"), &rid, ev);
+            let Some(length) =
+                req.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok())
+            else {
+                return invalid(
+                    &Invalid::new(
+                        "content-length",
+                        "required: uploads are streamed into R2, which needs the size up front",
+                    ),
+                    &rid,
+                    ev,
+                );
             };
             let Some(body) = req.inner().body() else {
                 return invalid(&Invalid::new("body", "the file's bytes are required"), &rid, ev);
@@ -313,7 +347,12 @@ async fn mint(env: &Env, cfg: &EdgeConfig, origin: &str, lr: &LinkRequest, now: 
     if let Err(denied) = evaluate(&rule, &claims, None, false).or_else(|d| {
         // Country rules can only be judged per download.
         if d.rule.ends_with(".countries") {
-            Ok(crate::core::policy::Decision { rule: d.rule.clone(), mode: crate::core::Mode::Stream, cache: rule.cache, max_age_secs: 0 })
+            Ok(crate::core::policy::Decision {
+                rule: d.rule.clone(),
+                mode: crate::core::Mode::Stream,
+                cache: rule.cache,
+                max_age_secs: 0,
+            })
         } else {
             Err(d)
         }
@@ -385,10 +424,9 @@ async fn inspect(env: &Env, cfg: &EdgeConfig, ir: &admin::InspectRequest, now: u
     if let Some(c) = &ins.claims {
         let path = match &c.scope {
             crate::core::Scope::Object(p) => Some(p.clone()),
-            crate::core::Scope::Prefix(_) => ir
-                .raw_path
-                .as_deref()
-                .and_then(|r| crate::core::CanonicalPath::from_request(r).ok()),
+            crate::core::Scope::Prefix(_) => {
+                ir.raw_path.as_deref().and_then(|r| crate::core::CanonicalPath::from_request(r).ok())
+            }
         };
         let keys = match &path {
             Some(p) => lookup_keys(c, p),

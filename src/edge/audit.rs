@@ -92,8 +92,26 @@ async fn collect(queue: Queue) {
 
 /// Column order of the INSERT below.
 const COLUMNS: [&str; 20] = [
-    "time", "request_id", "method", "jti", "kid", "sub", "tenant", "path", "outcome", "status", "code", "reason", "rule",
-    "mode", "bytes", "cache", "client_ip", "country", "user_agent", "issued_by",
+    "time",
+    "request_id",
+    "method",
+    "jti",
+    "kid",
+    "sub",
+    "tenant",
+    "path",
+    "outcome",
+    "status",
+    "code",
+    "reason",
+    "rule",
+    "mode",
+    "bytes",
+    "cache",
+    "client_ip",
+    "country",
+    "user_agent",
+    "issued_by",
 ];
 
 /// Queue consumer: one D1 statement per message batch. The events go in as

@@ -21,8 +21,8 @@ use crate::core::http::{
 };
 use crate::core::policy::{evaluate, CacheMode};
 use crate::core::verify::{Method, VerifiedLink};
-use crate::core::Mode;
 use crate::core::Code;
+use crate::core::Mode;
 
 use super::respond::security_headers;
 
@@ -37,14 +37,29 @@ pub struct Conditions {
 impl Conditions {
     /// No header that needs the object's metadata before its body.
     fn is_plain(&self) -> bool {
-        self.range.is_none() && self.if_range.is_none() && self.if_none_match.is_none() && self.if_modified_since.is_none()
+        self.range.is_none()
+            && self.if_range.is_none()
+            && self.if_none_match.is_none()
+            && self.if_modified_since.is_none()
     }
 }
 
 /// The result, with what the audit event needs.
 pub enum Delivered {
-    Sent { response: Response, status: u16, bytes: Option<u64>, cache: Option<&'static str>, rule: String, etag: String },
-    Refused { code: Code, reason: &'static str, extra: Vec<(&'static str, String)>, rule: Option<String> },
+    Sent {
+        response: Response,
+        status: u16,
+        bytes: Option<u64>,
+        cache: Option<&'static str>,
+        rule: String,
+        etag: String,
+    },
+    Refused {
+        code: Code,
+        reason: &'static str,
+        extra: Vec<(&'static str, String)>,
+        rule: Option<String>,
+    },
 }
 
 /// A storage failure (fail closed with 503).
@@ -55,7 +70,6 @@ impl From<worker::Error> for StoreError {
         StoreError(e.to_string())
     }
 }
-
 
 #[allow(clippy::too_many_arguments)]
 pub async fn deliver(
@@ -95,10 +109,16 @@ pub async fn deliver(
         }
         Ok(d) => d,
         Err(denied) => {
-            return Ok(Delivered::Refused { code: Code::PolicyDenied, reason: "policy", extra: vec![], rule: Some(denied.rule) })
+            return Ok(Delivered::Refused {
+                code: Code::PolicyDenied,
+                reason: "policy",
+                extra: vec![],
+                rule: Some(denied.rule),
+            })
         }
     };
-    let no_store = force_no_store || claims.uses.is_some() || decision.cache == CacheMode::NoStore || decision.max_age_secs == 0;
+    let no_store =
+        force_no_store || claims.uses.is_some() || decision.cache == CacheMode::NoStore || decision.max_age_secs == 0;
     let public = decision.cache == CacheMode::Public;
     let max_age_cap = cfg.max_age_cap_secs.min(decision.max_age_secs);
     let rule_name = decision.rule;
@@ -106,7 +126,12 @@ pub async fn deliver(
     let etag = strong_etag(&head.http_etag());
     if require_etag.is_some_and(|e| e != etag) {
         // A resume after exp must continue the same object version.
-        return Ok(Delivered::Refused { code: Code::Expired, reason: "resume_other_version", extra: vec![], rule: Some(rule_name) });
+        return Ok(Delivered::Refused {
+            code: Code::Expired,
+            reason: "resume_other_version",
+            extra: vec![],
+            rule: Some(rule_name),
+        });
     }
     let last_modified = head.uploaded().as_millis() / 1000;
     let version = head.version();
@@ -131,7 +156,14 @@ pub async fn deliver(
         == Precondition::NotModified
     {
         let r = Response::from_body(ResponseBody::Empty)?.with_status(304).with_headers(h);
-        return Ok(Delivered::Sent { response: r, status: 304, bytes: Some(0), cache: None, rule: rule_name, etag: etag.clone() });
+        return Ok(Delivered::Sent {
+            response: r,
+            status: 304,
+            bytes: Some(0),
+            cache: None,
+            rule: rule_name,
+            etag: etag.clone(),
+        });
     }
 
     h.set("content-type", &content_type)?;
@@ -158,7 +190,14 @@ pub async fn deliver(
 
     if method == Method::Head {
         let r = Response::from_body(ResponseBody::Empty)?.with_status(status).with_headers(h);
-        return Ok(Delivered::Sent { response: r, status, bytes: Some(0), cache: None, rule: rule_name, etag: etag.clone() });
+        return Ok(Delivered::Sent {
+            response: r,
+            status,
+            bytes: Some(0),
+            cache: None,
+            rule: rule_name,
+            etag: etag.clone(),
+        });
     }
 
     let cacheable = cfg.edge_cache && r2_range.is_none() && !no_store && size <= cfg.edge_cache_max_bytes;
@@ -170,7 +209,14 @@ pub async fn deliver(
             if let ResponseBody::Stream(stream) = body {
                 h.set("x-linkgate-cache", "hit")?;
                 let r = Response::from_body(ResponseBody::Stream(stream))?.with_status(200).with_headers(h);
-                return Ok(Delivered::Sent { response: r, status: 200, bytes: Some(size), cache: Some("hit"), rule: rule_name, etag: etag.clone() });
+                return Ok(Delivered::Sent {
+                    response: r,
+                    status: 200,
+                    bytes: Some(size),
+                    cache: Some("hit"),
+                    rule: rule_name,
+                    etag: etag.clone(),
+                });
             }
         }
     }
@@ -218,7 +264,14 @@ pub async fn deliver(
         });
         h.set("x-linkgate-cache", "miss")?;
         let r = Response::from_body(ResponseBody::Stream(client))?.with_status(status).with_headers(h);
-        return Ok(Delivered::Sent { response: r, status, bytes: Some(length), cache: Some("miss"), rule: rule_name, etag: etag.clone() });
+        return Ok(Delivered::Sent {
+            response: r,
+            status,
+            bytes: Some(length),
+            cache: Some("miss"),
+            rule: rule_name,
+            etag: etag.clone(),
+        });
     }
 
     let r = Response::from_body(ResponseBody::Stream(stream))?.with_status(status).with_headers(h);

@@ -21,7 +21,12 @@ fn js_err(what: &str, e: JsValue) -> KvUnavailable {
 
 /// Fetch `keys` from the namespace bound as `binding`; returns the present
 /// ones with their text values. `cache_ttl` 0 skips edge caching of the read.
-pub async fn bulk_get(env: &Env, binding: &str, keys: &[String], cache_ttl: u64) -> Result<Vec<(String, String)>, KvUnavailable> {
+pub async fn bulk_get(
+    env: &Env,
+    binding: &str,
+    keys: &[String],
+    cache_ttl: u64,
+) -> Result<Vec<(String, String)>, KvUnavailable> {
     let ns = Reflect::get(env.as_ref(), &JsValue::from_str(binding)).map_err(|e| js_err("binding", e))?;
     if ns.is_undefined() || ns.is_null() {
         return Err(KvUnavailable(format!("KV binding {binding} is not configured")));

@@ -123,7 +123,12 @@ fn header(req: &Request, name: &str) -> Option<String> {
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let rid = request_id(&req);
-    let mut ev = AuditEvent { time: now_secs(), request_id: rid.clone(), method: req.method().to_string(), ..Default::default() };
+    let mut ev = AuditEvent {
+        time: now_secs(),
+        request_id: rid.clone(),
+        method: req.method().to_string(),
+        ..Default::default()
+    };
     ev.client_ip = header(&req, "cf-connecting-ip");
     ev.country = req.cf().and_then(|cf| cf.country());
     if let Some(ua) = header(&req, "user-agent") {
@@ -165,7 +170,8 @@ fn misconfigured(e: &ConfigError, ev: &mut AuditEvent) -> Result<Response, Strin
     ev.outcome = Some(Outcome::Refused);
     ev.code = Some("misconfigured");
     worker::console_error!("{}", serde_json::json!({"event": "misconfigured", "error": e.to_string()}).to_string());
-    respond::misconfigured("linkgate is not configured correctly; see the worker log", &ev.request_id).map_err(|e| e.to_string())
+    respond::misconfigured("linkgate is not configured correctly; see the worker log", &ev.request_id)
+        .map_err(|e| e.to_string())
 }
 
 async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) -> Result<Response, String> {
@@ -179,14 +185,15 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
     };
     let now = now_secs();
     let method = Method::parse(&req.method().to_string());
-    let refuse = |ev: &mut AuditEvent, code: Code, reason: &'static str, jti: Option<String>, path: Option<&CanonicalPath>| {
-        ev.refuse(code, reason);
-        let refresh = cfg.refresh_url.as_deref().map(|t| {
-            let encoded = path.map(|p| crate::core::path::encode_path(p.as_str()));
-            refresh_url(t, encoded.as_deref(), jti.as_deref())
-        });
-        respond::problem_response(code, refresh.as_deref(), &rid).map_err(|e| e.to_string())
-    };
+    let refuse =
+        |ev: &mut AuditEvent, code: Code, reason: &'static str, jti: Option<String>, path: Option<&CanonicalPath>| {
+            ev.refuse(code, reason);
+            let refresh = cfg.refresh_url.as_deref().map(|t| {
+                let encoded = path.map(|p| crate::core::path::encode_path(p.as_str()));
+                refresh_url(t, encoded.as_deref(), jti.as_deref())
+            });
+            respond::problem_response(code, refresh.as_deref(), &rid).map_err(|e| e.to_string())
+        };
 
     // Two `lg` parameters are ambiguous; still canonicalize the path first.
     let html = wants_html(header(req, "accept").as_deref());
@@ -208,10 +215,17 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
     // so that it never lands in another URL.
     // Only small bodies with a declared length are read: an attacker's
     // endless POST must never be buffered by the worker.
-    let small_body = header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n <= 8192);
-    let form_token: Option<String> = if method == Method::Post && token_pair.0.is_none() && token_pair.1.is_none() && small_body {
+    let small_body =
+        header(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n <= 8192);
+    let form_token: Option<String> = if method == Method::Post
+        && token_pair.0.is_none()
+        && token_pair.1.is_none()
+        && small_body
+    {
         match req.clone() {
-            Ok(mut r) => r.text().await.ok().filter(|b| b.len() <= 8192).and_then(|b| form_field(&b, "lg").map(str::to_owned)),
+            Ok(mut r) => {
+                r.text().await.ok().filter(|b| b.len() <= 8192).and_then(|b| form_field(&b, "lg").map(str::to_owned))
+            }
             Err(_) => None,
         }
     } else {
@@ -237,7 +251,10 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
     let mut require_etag: Option<String> = None;
     let link = match verify_in(&cfg.keys, &cfg.time, &facts, domain) {
         Ok(l) => l,
-        Err(r) if domain == Domain::Link && resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, has_range).is_some() => {
+        Err(r)
+            if domain == Domain::Link
+                && resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, has_range).is_some() =>
+        {
             // Past exp, within the resume grace: serve only if this client
             // started this download (this object version) before exp.
             let Some(cand) = resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, has_range) else {
@@ -246,10 +263,12 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
             ev.with_claims(cand.claims());
             ev.path = Some(cand.path().as_str().to_owned());
             let jti = Some(cand.claims().jti.to_hex());
-            let client = client_fingerprint(client_ip.map(|i| i.to_string()).as_deref(), header(req, "user-agent").as_deref());
+            let client =
+                client_fingerprint(client_ip.map(|i| i.to_string()).as_deref(), header(req, "user-agent").as_deref());
             let started = match env.durable_object(USAGE_BINDING) {
                 Ok(ns) => usage::state(&ns, cand.claims()).await.ok().and_then(|s| {
-                    crate::core::usage::find_start(&s, &client, cand.path().as_str(), cand.claims().exp).map(str::to_owned)
+                    crate::core::usage::find_start(&s, &client, cand.path().as_str(), cand.claims().exp)
+                        .map(str::to_owned)
                 }),
                 Err(_) => None,
             };
@@ -285,7 +304,10 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
     let found = match denylist(env, &keys, cfg).await {
         Ok(f) => f,
         Err(e) => {
-            worker::console_error!("{}", serde_json::json!({"event": "denylist_unavailable", "request_id": rid, "error": e.0}).to_string());
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"event": "denylist_unavailable", "request_id": rid, "error": e.0}).to_string()
+            );
             return refuse(ev, Code::StoreUnavailable, "denylist_unavailable", jti, Some(link.path()));
         }
     };
@@ -312,13 +334,20 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
                 let uses_left = match usage::state(&ns, claims).await {
                     Ok(s) => max.get().saturating_sub(s.used),
                     Err(e) => {
-                        worker::console_error!("{}", serde_json::json!({"event": "usage_unavailable", "request_id": rid, "error": e}));
+                        worker::console_error!(
+                            "{}",
+                            serde_json::json!({"event": "usage_unavailable", "request_id": rid, "error": e})
+                        );
                         return refuse(ev, Code::StoreUnavailable, "usage_unavailable", jti, Some(link.path()));
                     }
                 };
                 if uses_left == 0 {
                     ev.refuse(Code::UsedUp, "used_up");
-                    return if html { ended(cfg, Code::UsedUp, Some(link.path()), jti.as_deref()) } else { refuse(ev, Code::UsedUp, "used_up", jti, Some(link.path())) };
+                    return if html {
+                        ended(cfg, Code::UsedUp, Some(link.path()), jti.as_deref())
+                    } else {
+                        refuse(ev, Code::UsedUp, "used_up", jti, Some(link.path()))
+                    };
                 }
                 ev.outcome = Some(Outcome::Allowed);
                 ev.status = 200;
@@ -339,21 +368,31 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
             let outcome = match usage::consume(&ns, claims, call, forget_at).await {
                 Ok(o) => o,
                 Err(e) => {
-                    worker::console_error!("{}", serde_json::json!({"event": "usage_unavailable", "request_id": rid, "error": e}));
+                    worker::console_error!(
+                        "{}",
+                        serde_json::json!({"event": "usage_unavailable", "request_id": rid, "error": e})
+                    );
                     return refuse(ev, Code::StoreUnavailable, "usage_unavailable", jti, Some(link.path()));
                 }
             };
-            ev.rule = Some(format!("usage:{}", match outcome {
-                ConsumeOutcome::Consumed { .. } => "consumed",
-                ConsumeOutcome::Continued { .. } => "continued",
-                ConsumeOutcome::UsedUp => "used_up",
-                ConsumeOutcome::NoSession { .. } => "no_session",
-            }));
+            ev.rule = Some(format!(
+                "usage:{}",
+                match outcome {
+                    ConsumeOutcome::Consumed { .. } => "consumed",
+                    ConsumeOutcome::Continued { .. } => "continued",
+                    ConsumeOutcome::UsedUp => "used_up",
+                    ConsumeOutcome::NoSession { .. } => "no_session",
+                }
+            ));
             match outcome {
                 ConsumeOutcome::Consumed { .. } | ConsumeOutcome::Continued { .. } => {}
                 ConsumeOutcome::UsedUp => {
                     ev.refuse(Code::UsedUp, "used_up");
-                    return if html { ended(cfg, Code::UsedUp, Some(link.path()), jti.as_deref()) } else { refuse(ev, Code::UsedUp, "used_up", jti, Some(link.path())) };
+                    return if html {
+                        ended(cfg, Code::UsedUp, Some(link.path()), jti.as_deref())
+                    } else {
+                        refuse(ev, Code::UsedUp, "used_up", jti, Some(link.path()))
+                    };
                 }
                 ConsumeOutcome::NoSession { remaining } => {
                     // A Range request with no download in progress: show the page.
@@ -394,23 +433,37 @@ async fn handle(req: &Request, env: &Env, ctx: &Context, ev: &mut AuditEvent) ->
         if_modified_since: header(req, "if-modified-since"),
     };
     let country = ev.country.clone();
-    match deliver(&bucket, &link, method, &cond, country.as_deref(), no_store, require_etag.as_deref(), cfg, now, ctx).await {
+    match deliver(&bucket, &link, method, &cond, country.as_deref(), no_store, require_etag.as_deref(), cfg, now, ctx)
+        .await
+    {
         Ok(Delivered::Sent { response, status, bytes, cache, rule, etag }) => {
             // Resume-after-expiry needs to know who started what before exp;
             // recorded only when the feature is on, off the response path.
-            if cfg.resume_grace_secs > 0 && method == Method::Get && (status == 200 || status == 206) && domain == Domain::Link && require_etag.is_none() {
+            if cfg.resume_grace_secs > 0
+                && method == Method::Get
+                && (status == 200 || status == 206)
+                && domain == Domain::Link
+                && require_etag.is_none()
+            {
                 if let Ok(ns) = env.durable_object(USAGE_BINDING) {
                     let claims = link.claims().clone();
                     let start = crate::core::usage::Start {
                         time: now,
-                        client: client_fingerprint(client_ip.map(|i| i.to_string()).as_deref(), header(req, "user-agent").as_deref()),
+                        client: client_fingerprint(
+                            client_ip.map(|i| i.to_string()).as_deref(),
+                            header(req, "user-agent").as_deref(),
+                        ),
                         path: link.path().as_str().to_owned(),
                         etag,
                     };
-                    let forget_at = claims.exp.saturating_add(cfg.resume_grace_secs).saturating_add(cfg.download_grace_secs);
+                    let forget_at =
+                        claims.exp.saturating_add(cfg.resume_grace_secs).saturating_add(cfg.download_grace_secs);
                     ctx.wait_until(async move {
                         if let Err(e) = usage::record(&ns, &claims, start, forget_at).await {
-                            worker::console_error!("{}", serde_json::json!({"event": "resume_start_not_recorded", "error": e}));
+                            worker::console_error!(
+                                "{}",
+                                serde_json::json!({"event": "resume_start_not_recorded", "error": e})
+                            );
                         }
                     });
                 }
@@ -449,7 +502,14 @@ fn ended(cfg: &EdgeConfig, code: Code, path: Option<&CanonicalPath>, jti: Option
 }
 
 /// The landing page: file name and size from R2, expiry, uses left.
-async fn landing(env: &Env, cfg: &EdgeConfig, link: &crate::core::VerifiedLink, uses_left: u32, token: &str, _now: u64) -> Result<Response, String> {
+async fn landing(
+    env: &Env,
+    cfg: &EdgeConfig,
+    link: &crate::core::VerifiedLink,
+    uses_left: u32,
+    token: &str,
+    _now: u64,
+) -> Result<Response, String> {
     let bucket = env.bucket(FILES_BINDING).map_err(|e| e.to_string())?;
     let Some(head) = bucket.head(link.path().object_key()).await.map_err(|e| e.to_string())? else {
         return respond::problem_response(Code::NotFound, None, "landing").map_err(|e| e.to_string());

@@ -28,9 +28,7 @@ pub fn problem_with_status(status: u16, body: &str, extra: &[(&str, &str)]) -> w
     for (k, v) in extra {
         h.set(k, v)?;
     }
-    Ok(Response::from_body(ResponseBody::Body(body.as_bytes().to_vec()))?
-        .with_status(status)
-        .with_headers(h))
+    Ok(Response::from_body(ResponseBody::Body(body.as_bytes().to_vec()))?.with_status(status).with_headers(h))
 }
 
 /// 500 for an operator mistake (bad or missing configuration). Clients cannot

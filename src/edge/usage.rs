@@ -45,7 +45,9 @@ impl DurableObject for UsageCounter {
                 if matches!(outcome, ConsumeOutcome::Consumed { .. }) {
                     storage.put(KEY, &s).await?;
                     if storage.get_alarm().await?.is_none() {
-                        storage.set_alarm(worker::ScheduledTime::from((call.forget_at as i64).saturating_mul(1000))).await?;
+                        storage
+                            .set_alarm(worker::ScheduledTime::from((call.forget_at as i64).saturating_mul(1000)))
+                            .await?;
                     }
                 }
                 Response::from_json(&outcome)
@@ -56,7 +58,9 @@ impl DurableObject for UsageCounter {
                 record_start(&mut s, call.start);
                 storage.put(KEY, &s).await?;
                 if storage.get_alarm().await?.is_none() {
-                    storage.set_alarm(worker::ScheduledTime::from((call.forget_at as i64).saturating_mul(1000))).await?;
+                    storage
+                        .set_alarm(worker::ScheduledTime::from((call.forget_at as i64).saturating_mul(1000)))
+                        .await?;
                 }
                 Response::ok("recorded")
             }
@@ -81,18 +85,31 @@ fn stub(ns: &worker::ObjectNamespace, claims: &crate::core::Claims) -> std::resu
 }
 
 /// Uses consumed so far, with the history.
-pub async fn state(ns: &worker::ObjectNamespace, claims: &crate::core::Claims) -> std::result::Result<UsageState, String> {
+pub async fn state(
+    ns: &worker::ObjectNamespace,
+    claims: &crate::core::Claims,
+) -> std::result::Result<UsageState, String> {
     let mut r = stub(ns, claims)?.fetch_with_str("https://usage/state").await.map_err(|e| e.to_string())?;
     r.json().await.map_err(|e| e.to_string())
 }
 
 /// Record a download start (only when resume-after-expiry is on).
-pub async fn record(ns: &worker::ObjectNamespace, claims: &crate::core::Claims, start: Start, forget_at: u64) -> std::result::Result<(), String> {
+pub async fn record(
+    ns: &worker::ObjectNamespace,
+    claims: &crate::core::Claims,
+    start: Start,
+    forget_at: u64,
+) -> std::result::Result<(), String> {
     let body = serde_json::to_string(&StartCall { start, forget_at }).map_err(|e| e.to_string())?;
     post(ns, claims, "https://usage/start", &body).await.map(|_| ())
 }
 
-async fn post(ns: &worker::ObjectNamespace, claims: &crate::core::Claims, url: &str, body: &str) -> std::result::Result<Response, String> {
+async fn post(
+    ns: &worker::ObjectNamespace,
+    claims: &crate::core::Claims,
+    url: &str,
+    body: &str,
+) -> std::result::Result<Response, String> {
     let mut init = worker::RequestInit::new();
     init.with_method(worker::Method::Post).with_body(Some(worker::wasm_bindgen::JsValue::from_str(body)));
     let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;

@@ -60,10 +60,7 @@ impl Args {
                 Kind::Value | Kind::Many => {
                     let v = match inline {
                         Some(v) => v,
-                        None => it
-                            .next()
-                            .cloned()
-                            .ok_or_else(|| UsageError(format!("--{name} needs a value")))?,
+                        None => it.next().cloned().ok_or_else(|| UsageError(format!("--{name} needs a value")))?,
                     };
                     entry.push(v);
                 }

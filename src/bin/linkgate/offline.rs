@@ -31,8 +31,7 @@ pub fn keygen(argv: &[String]) -> Result<u8, Failure> {
         Some(k) => k.to_owned(),
         None => format!("k{}", util::now()),
     };
-    let kid = KeyId::parse(&kid_text)
-        .ok_or_else(|| Failure::usage("--kid must be 1-32 of A-Z a-z 0-9 _ -"))?;
+    let kid = KeyId::parse(&kid_text).ok_or_else(|| Failure::usage("--kid must be 1-32 of A-Z a-z 0-9 _ -"))?;
     let secret: [u8; 32] = random()?;
     let entry = format_entry(&kid, &secret);
     if a.flag("json") {
@@ -120,10 +119,7 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
     };
     let url = link_url(&base, &claims.scope, &token);
     if a.flag("json") {
-        println!(
-            "{}",
-            json!({ "url": url, "token": token, "jti": claims.jti.to_hex(), "expires_at": claims.exp })
-        );
+        println!("{}", json!({ "url": url, "token": token, "jti": claims.jti.to_hex(), "expires_at": claims.exp }));
     } else {
         println!("{url}");
     }
@@ -224,7 +220,13 @@ fn judge(
 pub fn inspect(argv: &[String]) -> Result<u8, Failure> {
     let a = Args::parse(
         argv,
-        &[("keys", Kind::Value), ("path", Kind::Value), ("client-ip", Kind::Value), ("now", Kind::Value), ("json", Kind::Flag)],
+        &[
+            ("keys", Kind::Value),
+            ("path", Kind::Value),
+            ("client-ip", Kind::Value),
+            ("now", Kind::Value),
+            ("json", Kind::Flag),
+        ],
     )?;
     let input = match a.positional.as_slice() {
         [one] => one.clone(),
@@ -250,18 +252,34 @@ pub fn inspect(argv: &[String]) -> Result<u8, Failure> {
     let path = match &path_text {
         Some(p) if a.value("path").is_some() => match CanonicalPath::parse(p) {
             Ok(c) => Some(c),
-            Err(e) => return Ok(report_refusal(json_out, Code::PathInvalid, e.as_str(), None, "the path is not canonical")),
+            Err(e) => {
+                return Ok(report_refusal(json_out, Code::PathInvalid, e.as_str(), None, "the path is not canonical"))
+            }
         },
         Some(p) => match CanonicalPath::from_request(p) {
             Ok(c) => Some(c),
-            Err(e) => return Ok(report_refusal(json_out, Code::PathInvalid, e.as_str(), None, "the link's path is not canonical")),
+            Err(e) => {
+                return Ok(report_refusal(
+                    json_out,
+                    Code::PathInvalid,
+                    e.as_str(),
+                    None,
+                    "the link's path is not canonical",
+                ))
+            }
         },
         None => None,
     };
     let token = match UnverifiedToken::decode(&token_text) {
         Ok(t) => t,
         Err(e) => {
-            return Ok(report_refusal(json_out, Code::TokenMalformed, e.name(), None, &format!("cannot decode the token: {e}")))
+            return Ok(report_refusal(
+                json_out,
+                Code::TokenMalformed,
+                e.name(),
+                None,
+                &format!("cannot decode the token: {e}"),
+            ))
         }
     };
     let Some(ring) = ring else {

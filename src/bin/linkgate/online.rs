@@ -55,7 +55,9 @@ fn load_token(file: Option<&str>) -> Result<String, Failure> {
             let text = std::fs::read_to_string(f).map_err(|e| Failure::usage(format!("cannot read {f}: {e}")))?;
             match util::dotenv_var(&text, "LINKGATE_ADMIN_TOKEN") {
                 Some(v) => v,
-                None if text.trim().lines().count() == 1 && !text.trim().contains(char::is_whitespace) => text.trim().to_owned(),
+                None if text.trim().lines().count() == 1 && !text.trim().contains(char::is_whitespace) => {
+                    text.trim().to_owned()
+                }
                 None => {
                     return Err(Failure::usage(format!(
                         "{f} has no LINKGATE_ADMIN_TOKEN= line (and is not a file holding just the token)"
@@ -79,7 +81,9 @@ fn load_token(file: Option<&str>) -> Result<String, Failure> {
 /// "Connection Failed: Connect error: Connection refused (os error 111)", without the URL.
 fn transport_detail(t: &ureq::Transport) -> String {
     let mut out = t.kind().to_string();
-    for part in [t.message().map(str::to_owned), std::error::Error::source(t).map(|s| s.to_string())].into_iter().flatten() {
+    for part in
+        [t.message().map(str::to_owned), std::error::Error::source(t).map(|s| s.to_string())].into_iter().flatten()
+    {
         out.push_str(": ");
         out.push_str(&part);
     }
@@ -98,7 +102,11 @@ fn check_base(base: &str) -> Result<String, Failure> {
     }
     if base.starts_with("http://") {
         let name = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let name = if name.starts_with('[') { name.split(']').next().unwrap_or(name).trim_start_matches('[') } else { name.split(':').next().unwrap_or(name) };
+        let name = if name.starts_with('[') {
+            name.split(']').next().unwrap_or(name).trim_start_matches('[')
+        } else {
+            name.split(':').next().unwrap_or(name)
+        };
         let loopback = name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
         if !loopback {
             eprintln!("linkgate: warning: sending the admin token to {host} over plain http");
@@ -111,7 +119,10 @@ impl Admin {
     fn from_args(a: &Args) -> Result<Admin, Failure> {
         let base = match a.value("admin") {
             Some(b) => b.to_owned(),
-            None => std::env::var("LINKGATE_ADMIN_URL").ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| DEFAULT_ADMIN.to_owned()),
+            None => std::env::var("LINKGATE_ADMIN_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_ADMIN.to_owned()),
         };
         let base = check_base(base.trim())?;
         let token = load_token(a.value("admin-token-file"))?;
@@ -134,14 +145,23 @@ impl Admin {
     }
 
     /// Turn a response into its JSON body or a failure (exit 1).
-    fn finish(&self, method: &str, url: &str, r: Result<ureq::Response, ureq::Error>, json_out: bool) -> Result<Value, Failure> {
+    fn finish(
+        &self,
+        method: &str,
+        url: &str,
+        r: Result<ureq::Response, ureq::Error>,
+        json_out: bool,
+    ) -> Result<Value, Failure> {
         let (status, resp) = match r {
             Ok(resp) if (200..300).contains(&resp.status()) => {
                 let text = resp
                     .into_string()
                     .map_err(|e| Failure::refused(format!("reading the answer from {url} failed: {e}")))?;
-                return serde_json::from_str(&text)
-                    .map_err(|_| Failure::refused(format!("{url} answered {method} with something other than JSON; is --admin the linkgate worker?")));
+                return serde_json::from_str(&text).map_err(|_| {
+                    Failure::refused(format!(
+                        "{url} answered {method} with something other than JSON; is --admin the linkgate worker?"
+                    ))
+                });
             }
             Ok(resp) => (resp.status(), resp),
             Err(ureq::Error::Status(status, resp)) => (status, resp),
@@ -160,7 +180,8 @@ impl Admin {
             )));
         }
         let text = resp.into_string().unwrap_or_default();
-        let problem = serde_json::from_str::<Value>(&text).ok().filter(|v| v.get("code").is_some() || v.get("detail").is_some());
+        let problem =
+            serde_json::from_str::<Value>(&text).ok().filter(|v| v.get("code").is_some() || v.get("detail").is_some());
         let is_problem = problem.is_some();
         let v = problem.unwrap_or_else(|| {
             let snippet: String = text.trim().chars().take(200).collect();
@@ -186,7 +207,9 @@ impl Admin {
         } else if !is_problem {
             msg.push_str(&format!(" (from {method} {url}, not a linkgate problem response)"));
         } else if status == 404 && method != "DELETE" {
-            msg.push_str(&format!(" ({url}: the admin API answers 404 when LINKGATE_ADMIN_TOKEN is not set on the worker)"));
+            msg.push_str(&format!(
+                " ({url}: the admin API answers 404 when LINKGATE_ADMIN_TOKEN is not set on the worker)"
+            ));
         }
         Err(Failure::refused(msg))
     }
@@ -310,7 +333,8 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
     }
     match (a.value("ttl"), a.value("expires-at")) {
         (Some(t), None) => {
-            let secs = parse_duration(t).ok_or_else(|| Failure::usage(format!("--ttl {t:?}: use e.g. 90s, 15m, 24h, 7d")))?;
+            let secs =
+                parse_duration(t).ok_or_else(|| Failure::usage(format!("--ttl {t:?}: use e.g. 90s, 15m, 24h, 7d")))?;
             body.insert("ttl".into(), json!(secs));
         }
         (None, Some(e)) => {
@@ -342,7 +366,8 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
     let body = Value::Object(body);
     // The worker's own parser and claim checks; only the maximum lifetime
     // and the object's policy are left for the server to decide.
-    let req = parse_mint(body.to_string().as_bytes()).map_err(|e| Failure::usage(format!("{}: {}", e.field, e.detail)))?;
+    let req =
+        parse_mint(body.to_string().as_bytes()).map_err(|e| Failure::usage(format!("{}: {}", e.field, e.detail)))?;
     let kid = KeyId::parse("cli").expect("a valid kid");
     req.build(kid, Jti([0; 16]), util::now(), u64::MAX)
         .map_err(|e| Failure::usage(format!("{}: {}", claim_option(e.field), e.reason)))?;
@@ -375,7 +400,13 @@ pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
     )?;
     no_positional(&a)?;
     let mut chosen: Vec<(RevocationScope, &str)> = Vec::new();
-    for scope in [RevocationScope::Jti, RevocationScope::Sub, RevocationScope::Tenant, RevocationScope::Path, RevocationScope::Kid] {
+    for scope in [
+        RevocationScope::Jti,
+        RevocationScope::Sub,
+        RevocationScope::Tenant,
+        RevocationScope::Path,
+        RevocationScope::Kid,
+    ] {
         if let Some(v) = a.value(scope.as_str()) {
             chosen.push((scope, v));
         }
@@ -388,7 +419,8 @@ pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
         [] => return Err(Failure::usage("give one of --jti, --sub, --tenant, --path, --kid, --all")),
         _ => return Err(Failure::usage("give exactly one of --jti, --sub, --tenant, --path, --kid, --all")),
     };
-    let value = check_revocation_value(scope, value).map_err(|e| Failure::usage(format!("--{}: {}", scope.as_str(), e.detail)))?;
+    let value = check_revocation_value(scope, value)
+        .map_err(|e| Failure::usage(format!("--{}: {}", scope.as_str(), e.detail)))?;
     let reason = a.value("reason").ok_or_else(|| Failure::usage("--reason is required (it is kept with the entry)"))?;
     let mut body = json!({ "scope": scope.as_str(), "value": value, "reason": reason });
     if let Some(actor) = a.value("actor") {
@@ -403,7 +435,9 @@ pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
         println!("{v}");
     } else {
         let shown = if value.is_empty() { "(every link)".to_owned() } else { value };
-        let expires = v["expires_at"].as_u64().map_or("kept until lifted".to_owned(), |e| format!("entry expires {}", util::rfc3339(e)));
+        let expires = v["expires_at"]
+            .as_u64()
+            .map_or("kept until lifted".to_owned(), |e| format!("entry expires {}", util::rfc3339(e)));
         println!("revoked {} {shown}: {expires}; every location refuses within about 90 s", scope.as_str());
     }
     Ok(EXIT_OK)
@@ -437,7 +471,10 @@ fn pages(
 
 /// `linkgate revocations [--scope S] [--limit N] [--cursor C] [--all-pages] [--json]`
 pub fn revocations(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(argv, &spec(&[("scope", Kind::Value), ("limit", Kind::Value), ("cursor", Kind::Value), ("all-pages", Kind::Flag)]))?;
+    let a = Args::parse(
+        argv,
+        &spec(&[("scope", Kind::Value), ("limit", Kind::Value), ("cursor", Kind::Value), ("all-pages", Kind::Flag)]),
+    )?;
     no_positional(&a)?;
     let mut q = Vec::new();
     if let Some(s) = a.value("scope") {
@@ -448,9 +485,17 @@ pub fn revocations(argv: &[String]) -> Result<u8, Failure> {
     }
     let admin = Admin::from_args(&a)?;
     let mut all: Vec<Value> = Vec::new();
-    let cursor = pages(&admin, &q, a.value("cursor").map(str::to_owned), a.flag("all-pages"), "revocations", a.flag("json"), |v| {
-        all.extend(v["entries"].as_array().cloned().unwrap_or_default());
-    })?;
+    let cursor = pages(
+        &admin,
+        &q,
+        a.value("cursor").map(str::to_owned),
+        a.flag("all-pages"),
+        "revocations",
+        a.flag("json"),
+        |v| {
+            all.extend(v["entries"].as_array().cloned().unwrap_or_default());
+        },
+    )?;
     if a.flag("json") {
         println!("{}", json!({ "entries": all, "cursor": cursor }));
         return Ok(EXIT_OK);
@@ -486,7 +531,8 @@ pub fn lift(argv: &[String]) -> Result<u8, Failure> {
     };
     let value = check_revocation_value(scope, value).map_err(|e| Failure::usage(format!("--value: {}", e.detail)))?;
     let admin = Admin::from_args(&a)?;
-    let v = admin.send_json("DELETE", &format!("revocations/{}/{}", scope.as_str(), enc(&value)), None, a.flag("json"))?;
+    let v =
+        admin.send_json("DELETE", &format!("revocations/{}/{}", scope.as_str(), enc(&value)), None, a.flag("json"))?;
     if a.flag("json") {
         println!("{v}");
     } else {
@@ -533,7 +579,8 @@ pub fn events(argv: &[String]) -> Result<u8, Failure> {
         }
     }
     if let Some(p) = a.value("path") {
-        CanonicalPath::parse(p).map_err(|e| Failure::usage(format!("--path {p:?} is not a canonical object path ({e})")))?;
+        CanonicalPath::parse(p)
+            .map_err(|e| Failure::usage(format!("--path {p:?} is not a canonical object path ({e})")))?;
         q.push(format!("path={}", enc(p)));
     }
     if let Some(o) = a.value("outcome") {
@@ -549,9 +596,11 @@ pub fn events(argv: &[String]) -> Result<u8, Failure> {
             // Unix seconds, or a duration meaning "that long ago".
             let t = match v.parse::<u64>() {
                 Ok(t) => t,
-                Err(_) => now.saturating_sub(
-                    parse_duration(v).ok_or_else(|| Failure::usage(format!("--{k} must be Unix seconds or a duration such as 90s, 15m, 1h, 7d (that long ago), got {v:?}")))?,
-                ),
+                Err(_) => now.saturating_sub(parse_duration(v).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "--{k} must be Unix seconds or a duration such as 90s, 15m, 1h, 7d (that long ago), got {v:?}"
+                    ))
+                })?),
             };
             window[i] = Some(t);
             q.push(format!("{k}={t}"));
@@ -569,26 +618,27 @@ pub fn events(argv: &[String]) -> Result<u8, Failure> {
     let admin = Admin::from_args(&a)?;
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut out = std::io::stdout().lock();
-    let cursor = pages(&admin, &q, a.value("cursor").map(str::to_owned), a.flag("all-pages"), "events", json_out, |v| {
-        for e in v["events"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            if json_out {
-                // JSON Lines: one event per line, as the server sent it.
-                let _ = writeln!(out, "{e}");
-            } else {
-                rows.push(vec![
-                    time(e, "time"),
-                    text(e, "outcome"),
-                    text(e, "status"),
-                    text(e, "code"),
-                    text(e, "path"),
-                    text(e, "sub"),
-                    text(e, "client_ip"),
-                    text(e, "rule"),
-                ]);
+    let cursor =
+        pages(&admin, &q, a.value("cursor").map(str::to_owned), a.flag("all-pages"), "events", json_out, |v| {
+            for e in v["events"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                if json_out {
+                    // JSON Lines: one event per line, as the server sent it.
+                    let _ = writeln!(out, "{e}");
+                } else {
+                    rows.push(vec![
+                        time(e, "time"),
+                        text(e, "outcome"),
+                        text(e, "status"),
+                        text(e, "code"),
+                        text(e, "path"),
+                        text(e, "sub"),
+                        text(e, "client_ip"),
+                        text(e, "rule"),
+                    ]);
+                }
             }
-        }
-        let _ = out.flush();
-    })?;
+            let _ = out.flush();
+        })?;
     drop(out);
     if !json_out {
         if rows.is_empty() {
@@ -670,18 +720,25 @@ fn guess_type(file: &str) -> &'static str {
 
 /// `linkgate upload FILE --path P [--classification C] [--content-type CT]`
 pub fn upload(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(argv, &spec(&[("path", Kind::Value), ("classification", Kind::Value), ("content-type", Kind::Value)]))?;
+    let a = Args::parse(
+        argv,
+        &spec(&[("path", Kind::Value), ("classification", Kind::Value), ("content-type", Kind::Value)]),
+    )?;
     let file = match a.positional.as_slice() {
         [f] => f.clone(),
         [] => return Err(Failure::usage("upload needs a FILE")),
         _ => return Err(Failure::usage("upload takes one FILE")),
     };
-    let path = a.value("path").ok_or_else(|| Failure::usage("--path is required (the object path, e.g. /reports/q1.pdf)"))?;
+    let path =
+        a.value("path").ok_or_else(|| Failure::usage("--path is required (the object path, e.g. /reports/q1.pdf)"))?;
     let canonical = CanonicalPath::parse(path)
         .map_err(|e| Failure::usage(format!("--path {path:?} is not a canonical object path starting with / ({e})")))?;
     if let Some(c) = a.value("classification") {
         if !CLASSIFICATIONS.contains(&c) {
-            return Err(Failure::usage(format!("--classification must be one of {}, got {c:?}", CLASSIFICATIONS.join(", "))));
+            return Err(Failure::usage(format!(
+                "--classification must be one of {}, got {c:?}",
+                CLASSIFICATIONS.join(", ")
+            )));
         }
     }
     let content_type = a.value("content-type").unwrap_or_else(|| guess_type(&file));

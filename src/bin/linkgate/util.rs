@@ -123,7 +123,11 @@ mod tests {
         assert_eq!(keys_from_file_text("k:abc\n"), "k:abc");
         assert_eq!(keys_from_file_text("X=1\nLINKGATE_KEYS=\"k:abc,j:def\"\n"), "k:abc,j:def");
         assert_eq!(keys_from_file_text("LINKGATE_KEYS = 'k:abc'"), "k:abc");
-        assert_eq!(dotenv_var("# LINKGATE_ADMIN_TOKEN=old\nexport LINKGATE_ADMIN_TOKEN=\"t0k\"\n", "LINKGATE_ADMIN_TOKEN").as_deref(), Some("t0k"));
+        assert_eq!(
+            dotenv_var("# LINKGATE_ADMIN_TOKEN=old\nexport LINKGATE_ADMIN_TOKEN=\"t0k\"\n", "LINKGATE_ADMIN_TOKEN")
+                .as_deref(),
+            Some("t0k")
+        );
         assert_eq!(dotenv_var("LINKGATE_ADMIN_TOKEN_OLD=x\n", "LINKGATE_ADMIN_TOKEN"), None);
     }
 }
