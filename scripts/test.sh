@@ -11,6 +11,14 @@
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
+say "formatting (cargo fmt --check, rustfmt.toml)"
+if command -v rustfmt >/dev/null || rustup component add rustfmt >/dev/null 2>&1; then
+  cargo fmt --check || { say "unformatted code: run cargo fmt"; exit 1; }
+  (cd fuzz && cargo fmt --check) || { say "unformatted code in fuzz/: run cargo fmt there"; exit 1; }
+else
+  say "rustfmt unavailable: formatting not checked"
+fi
+
 say "native tests (unit, property, vectors, CLI)"
 mkdir -p target
 cargo test --release --all-targets 2>&1 | tee target/test-native.log
