@@ -124,21 +124,29 @@ const COLUMNS: [&str; 20] = [
 pub async fn consume(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::Result<()> {
     let messages = batch.messages()?;
     let db = env.d1(AUDIT_BINDING)?;
-    let mut events = Vec::with_capacity(messages.len());
+    // Each body is checked to be a JSON object (one bad message must not fail
+    // the whole statement) and then used as sent, without re-serializing.
+    let mut array = String::from("[");
+    let mut count = 0usize;
     for m in &messages {
-        match serde_json::from_str::<Value>(m.body()) {
-            Ok(v @ Value::Object(_)) => events.push(v),
-            _ => worker::console_error!("{}", serde_json::json!({"event": "audit_message_unparsable"})),
+        if serde_json::from_str::<serde_json::Map<String, Value>>(m.body()).is_err() {
+            worker::console_error!("{}", serde_json::json!({"event": "audit_message_unparsable"}));
+            continue;
         }
+        if count > 0 {
+            array.push(',');
+        }
+        array.push_str(m.body());
+        count += 1;
     }
-    if events.is_empty() {
+    array.push(']');
+    if count == 0 {
         batch.ack_all();
         return Ok(());
     }
     let columns = COLUMNS.join(", ");
     let values: Vec<String> = COLUMNS.iter().map(|c| format!("json_extract(value, '$.{c}')")).collect();
     let sql = format!("INSERT INTO events ({columns}) SELECT {} FROM json_each(?1)", values.join(", "));
-    let array = Value::Array(events).to_string();
     let statement = db.prepare(sql.as_str()).bind(&[JsValue::from_str(&array)])?;
     let statements = vec![statement];
     match db.batch(statements).await {
