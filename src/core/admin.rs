@@ -364,7 +364,8 @@ pub struct Inspection {
     pub claims: Option<super::token::Claims>,
     /// None: valid for what could be checked.
     pub code: Option<super::code::Code>,
-    pub reason: &'static str,
+    /// Why it was refused (None when valid).
+    pub reason: Option<super::reason::Reason>,
     /// Which checks ran (host, IP and method need a real request).
     pub checked: Vec<&'static str>,
 }
@@ -379,34 +380,33 @@ pub fn inspect(
     raw_path: Option<&str>,
     now: u64,
 ) -> Inspection {
-    use super::code::Code;
-    let refused = |code, reason, claims, checked| Inspection { claims, code: Some(code), reason, checked };
+    use super::reason::Reason;
+    let refused =
+        |reason: Reason, claims, checked| Inspection { claims, code: reason.code(), reason: Some(reason), checked };
     let t = match super::token::UnverifiedToken::decode(token) {
         Ok(t) => t,
-        Err(e) => return refused(Code::TokenMalformed, e.name(), None, vec![]),
+        Err(e) => return refused(Reason::Token(e), None, vec![]),
     };
     let Some(key) = keys.get(t.kid().as_str()) else {
-        return refused(Code::KeyUnknown, "unknown_kid", None, vec![]);
+        return refused(Reason::UnknownKid, None, vec![]);
     };
     let claims = match t.verify_tag(key) {
         Ok(c) => c,
-        Err(_) => return refused(Code::SignatureInvalid, "bad_tag", None, vec!["signature"]),
+        Err(_) => return refused(Reason::BadTag, None, vec!["signature"]),
     };
     let mut checked = vec!["signature", "time"];
-    if let Err((code, reason)) = super::verify::check_time(&claims, now, rules) {
-        return refused(code, reason, Some(claims), checked);
+    if let Err(reason) = super::verify::check_time(&claims, now, rules) {
+        return refused(reason, Some(claims), checked);
     }
     if let Some(raw) = raw_path {
         checked.push("scope");
         match CanonicalPath::from_request(raw) {
-            Err(e) => return refused(Code::PathInvalid, e.as_str(), Some(claims), checked),
-            Ok(p) if !claims.scope.covers(&p) => {
-                return refused(Code::ScopeMismatch, "outside_scope", Some(claims), checked)
-            }
+            Err(e) => return refused(Reason::Path(e), Some(claims), checked),
+            Ok(p) if !claims.scope.covers(&p) => return refused(Reason::OutsideScope, Some(claims), checked),
             Ok(_) => {}
         }
     }
-    Inspection { claims: Some(claims), code: None, reason: "", checked }
+    Inspection { claims: Some(claims), code: None, reason: None, checked }
 }
 
 /// Listing parameters shared by revocations and events.
@@ -465,9 +465,100 @@ impl Query {
     }
 }
 
+/// A bound SQL parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlArg {
+    Text(String),
+    Number(f64),
+}
+
+/// The events listing as one SQL statement with its parameters, from the
+/// `GET /_linkgate/events` query; `limit` is the page size (one more row is
+/// read to know whether a next page exists).
+pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Invalid> {
+    let q = Query::parse(raw_query)?;
+    q.only(&["jti", "sub", "tenant", "path", "outcome", "since", "until", "limit", "cursor"])?;
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<SqlArg> = Vec::new();
+    for field in ["jti", "sub", "tenant", "path", "outcome"] {
+        if let Some(v) = q.get(field)? {
+            args.push(SqlArg::Text(v.to_owned()));
+            clauses.push(format!("{field} = ?{}", args.len()));
+        }
+    }
+    for (field, op) in [("since", ">="), ("until", "<=")] {
+        if let Some(v) = q.number(field)? {
+            args.push(SqlArg::Number(v as f64));
+            clauses.push(format!("time {op} ?{}", args.len()));
+        }
+    }
+    if let Some(c) = q.get("cursor")? {
+        let parsed = c.split_once(':').and_then(|(t, i)| Some((t.parse::<u64>().ok()?, i.parse::<u64>().ok()?)));
+        let Some((t, i)) = parsed else { return Err(Invalid::new("cursor", "not a cursor returned by this API")) };
+        args.push(SqlArg::Number(t as f64));
+        let tn = args.len();
+        args.push(SqlArg::Number(i as f64));
+        clauses.push(format!("(time < ?{tn} OR (time = ?{tn} AND id < ?{}))", args.len()));
+    }
+    let limit = q.limit()?;
+    let where_ = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let sql = format!(
+        "SELECT id, time, request_id, method, jti, kid, sub, tenant, path, outcome, status, code, reason, rule, mode, bytes, cache, \
+         client_ip, country, user_agent, COALESCE(issued_by, (SELECT issued_by FROM links WHERE links.jti = events.jti), \
+         CASE WHEN jti IS NULL THEN NULL ELSE 'offline' END) AS issued_by FROM events {where_} ORDER BY time DESC, id DESC LIMIT {}",
+        u64::from(limit) + 1
+    );
+    Ok((sql, args, limit))
+}
+
+/// The KV key prefix that lists one scope's revocations (`scope=` filter).
+pub fn revocation_list_prefix(scope: Option<&str>) -> Result<Option<String>, Invalid> {
+    Ok(match scope {
+        None => None,
+        Some("all") => Some("all".to_owned()),
+        Some("path") => Some("path".to_owned()),
+        Some(s) => match RevocationScope::parse(s) {
+            Some(sc) => Some(format!("{}:", sc.as_str())),
+            None => return Err(Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all")),
+        },
+    })
+}
+
+/// Refuse at minting what the download would refuse later. Country rules
+/// depend on where the download comes from, so they are left to it.
+pub fn mint_policy(rule: &super::policy::Rule, claims: &super::token::Claims) -> Result<(), super::policy::Denied> {
+    match super::policy::evaluate(rule, claims, None, false) {
+        Err(d) if d.rule.ends_with(".countries") => Ok(()),
+        Err(d) => Err(d),
+        Ok(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_query_binds_every_filter_and_refuses_unknown_ones() {
+        let (sql, args, limit) = events_query("jti=ab&since=5&cursor=10:3&limit=2").unwrap();
+        assert_eq!(limit, 2);
+        assert!(sql.contains("WHERE jti = ?1 AND time >= ?2 AND (time < ?3 OR (time = ?3 AND id < ?4))"), "{sql}");
+        assert!(sql.ends_with("LIMIT 3"));
+        assert_eq!(args, [SqlArg::Text("ab".into()), SqlArg::Number(5.0), SqlArg::Number(10.0), SqlArg::Number(3.0)]);
+        assert!(!sql.contains("ab"), "values are bound, never spliced");
+        assert_eq!(events_query("colour=red").unwrap_err().field, "colour");
+        assert_eq!(events_query("cursor=x").unwrap_err().field, "cursor");
+        let (sql, args, _) = events_query("").unwrap();
+        assert!(!sql.contains("FROM events WHERE") && args.is_empty());
+    }
+
+    #[test]
+    fn revocation_listing_prefixes() {
+        assert_eq!(revocation_list_prefix(None).unwrap(), None);
+        assert_eq!(revocation_list_prefix(Some("kid")).unwrap().as_deref(), Some("kid:"));
+        assert_eq!(revocation_list_prefix(Some("path")).unwrap().as_deref(), Some("path"));
+        assert_eq!(revocation_list_prefix(Some("nope")).unwrap_err().field, "scope");
+    }
 
     #[test]
     fn bearer() {

@@ -44,6 +44,27 @@ pub struct EdgeConfig {
     pub admin_token: Option<String>,
     /// Base URL of minted links (`LINKGATE_PUBLIC_URL`); None = the request's origin.
     pub public_url: Option<String>,
+    /// Diagnostic response headers such as `X-Linkgate-Cache`
+    /// (`LINKGATE_DEBUG_HEADERS`, default off): they tell a recipient whether
+    /// someone else fetched the file, so they are for operators only.
+    pub debug_headers: bool,
+}
+
+/// Shortest accepted `LINKGATE_ADMIN_TOKEN`, in bytes: the bearer token is the
+/// only thing between the internet and minting or revoking.
+pub const MIN_ADMIN_TOKEN_BYTES: usize = 32;
+
+impl EdgeConfig {
+    /// The windows after `exp` that can still honour a link, for how long
+    /// denylist entries must live.
+    pub fn windows(&self) -> super::revocation::Windows {
+        super::revocation::Windows {
+            max_ttl_secs: self.time.max_ttl_secs,
+            skew_secs: self.time.skew_secs,
+            resume_grace_secs: self.resume_grace_secs,
+            download_grace_secs: self.download_grace_secs,
+        }
+    }
 }
 
 /// A setting that is present but wrong.
@@ -51,9 +72,15 @@ pub struct EdgeConfig {
 pub enum ConfigError {
     MissingKeys,
     Keys(KeyRingError),
-    BadNumber { name: &'static str },
-    BadFlag { name: &'static str },
+    BadNumber {
+        name: &'static str,
+    },
+    BadFlag {
+        name: &'static str,
+    },
     Policy(PolicyError),
+    /// `LINKGATE_ADMIN_TOKEN` is set but shorter than [`MIN_ADMIN_TOKEN_BYTES`].
+    AdminTokenTooShort,
 }
 
 impl fmt::Display for ConfigError {
@@ -64,6 +91,10 @@ impl fmt::Display for ConfigError {
             ConfigError::BadNumber { name } => write!(f, "{name} must be a whole number of seconds"),
             ConfigError::BadFlag { name } => write!(f, "{name} must be on or off"),
             ConfigError::Policy(e) => write!(f, "{e}"),
+            ConfigError::AdminTokenTooShort => write!(
+                f,
+                "LINKGATE_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_BYTES} bytes (e.g. openssl rand -base64 32)"
+            ),
         }
     }
 }
@@ -112,10 +143,14 @@ impl EdgeConfig {
             edge_cache_max_bytes: number(get, "LINKGATE_EDGE_CACHE_MAX_BYTES", DEFAULT_EDGE_CACHE_MAX_BYTES)?,
             max_age_cap_secs: number(get, "LINKGATE_MAX_AGE_SECS", DEFAULT_MAX_AGE_CAP_SECS)?,
             policy: Policy::parse(&get("LINKGATE_POLICY").unwrap_or_default()).map_err(ConfigError::Policy)?,
-            admin_token: get("LINKGATE_ADMIN_TOKEN").filter(|s| !s.trim().is_empty()),
+            admin_token: match get("LINKGATE_ADMIN_TOKEN").filter(|s| !s.trim().is_empty()) {
+                Some(t) if t.len() < MIN_ADMIN_TOKEN_BYTES => return Err(ConfigError::AdminTokenTooShort),
+                t => t,
+            },
             public_url: get("LINKGATE_PUBLIC_URL")
                 .map(|s| s.trim().trim_end_matches('/').to_owned())
                 .filter(|s| !s.is_empty()),
+            debug_headers: flag(get, "LINKGATE_DEBUG_HEADERS", false)?,
         })
     }
 }
@@ -141,6 +176,7 @@ mod tests {
         assert_eq!(c.denylist_memo_ms, 2000);
         assert!(c.refresh_url.is_none());
         assert!(c.admin_token.is_none());
+        assert!(!c.debug_headers, "diagnostic headers are off unless asked for");
         assert_eq!(c.policy, Policy::default());
         let c = EdgeConfig::from_lookup(&lookup(&[
             ("LINKGATE_KEYS", &key),
@@ -180,5 +216,17 @@ mod tests {
             EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_POLICY", "{")])),
             Err(ConfigError::Policy(_))
         ));
+    }
+
+    /// F13: a short admin token is a misconfiguration, not a weak default.
+    #[test]
+    fn admin_token_must_be_long() {
+        let key = format!("k:{}", b64::encode(&[1; 32]));
+        let with = |t: &str| EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_ADMIN_TOKEN", t)]));
+        assert_eq!(with("adm").unwrap_err(), ConfigError::AdminTokenTooShort);
+        assert_eq!(with(&"x".repeat(31)).unwrap_err(), ConfigError::AdminTokenTooShort);
+        assert_eq!(with(&"x".repeat(32)).unwrap().admin_token.as_deref(), Some("x".repeat(32).as_str()));
+        assert!(with("").unwrap().admin_token.is_none(), "empty = admin API off");
+        assert!(with("adm").unwrap_err().to_string().contains("at least 32 bytes"));
     }
 }

@@ -138,6 +138,31 @@ pub fn decide_range(
     }
 }
 
+/// Where a *continuation* starts: a Range header that names exactly one
+/// range `bytes=N-` or `bytes=N-M` with `N > 0`. Only such a request can be
+/// a free continuation of a bounded-use download or a resume after `exp`;
+/// `bytes=0-`, suffix ranges (`bytes=-N`) and several ranges ask for the
+/// object from its start (or all of it) again, so they are not.
+pub fn continuation_start(range: Option<&str>) -> Option<u64> {
+    let range = range?;
+    if range.len() > MAX_HEADER {
+        return None;
+    }
+    let (unit, set) = range.split_once('=')?;
+    if !trim_ows(unit).eq_ignore_ascii_case("bytes") {
+        return None;
+    }
+    let mut specs = set.split(',').map(trim_ows).filter(|s| !s.is_empty());
+    let first = parse_spec(specs.next()?)?;
+    if specs.next().is_some() {
+        return None;
+    }
+    match first {
+        Spec::From(a) | Spec::FromTo(a, _) if a > 0 => Some(a),
+        _ => None,
+    }
+}
+
 /// If-Range (RFC 9110 §13.1.5): an entity tag must match by *strong*
 /// comparison, a date must equal Last-Modified exactly. Anything else,
 /// including an unparsable value, is "no match", which only costs a 200.
@@ -466,6 +491,29 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use RangeDecision::{Full, Partial, Unsatisfiable};
+
+    /// F9: only a single range that starts after byte 0 continues a download.
+    #[test]
+    fn continuations_are_single_ranges_after_byte_zero() {
+        for (h, want) in [
+            (None, None),
+            (Some("bytes=1000-"), Some(1000)),
+            (Some("bytes=1-1"), Some(1)),
+            (Some(" Bytes = 7-9 ,"), Some(7)),
+            (Some("bytes=0-"), None),
+            (Some("bytes=0-999"), None),
+            (Some("bytes=-500"), None),
+            (Some("bytes=100-,200-"), None),
+            (Some("bytes=0-10,1000-"), None),
+            (Some("bytes=10-5"), None),
+            (Some("items=10-"), None),
+            (Some("bytes=x-"), None),
+            (Some("bytes="), None),
+            (Some(""), None),
+        ] {
+            assert_eq!(continuation_start(h), want, "{h:?}");
+        }
+    }
 
     const ET: &str = "\"abc\"";
     /// Sun, 06 Nov 1994 08:49:37 GMT

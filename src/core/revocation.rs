@@ -8,7 +8,7 @@
 //! | `sub`    | `sub:<sub>`               | links for that recipient with iat ≤ at    |
 //! | `tenant` | `tenant:<tenant>`         | links of that tenant with iat ≤ at        |
 //! | `path`   | `path:<path or folder/>`  | every download at or below it             |
-//! | `kid`    | `kid:<kid>`               | links signed by that key with iat ≤ at    |
+//! | `kid`    | `kid:<kid>`               | every link signed by that key, any iat    |
 //! | `all`    | `all`                     | every link with iat ≤ at                  |
 //!
 //! A path longer than fits in a KV key (512 bytes) is stored as
@@ -66,8 +66,12 @@ impl RevocationScope {
 
     /// Scopes that only revoke links issued at or before the entry's time,
     /// so that fresh links can be issued after an incident.
+    ///
+    /// Not `kid`: whoever holds a stolen key chooses `iat`, so a cut-off
+    /// would spare exactly the thief's links. A killed key stays killed
+    /// until it is removed from `LINKGATE_KEYS` and the entry lifted.
     pub const fn has_iat_cutoff(self) -> bool {
-        matches!(self, RevocationScope::Sub | RevocationScope::Tenant | RevocationScope::Kid | RevocationScope::All)
+        matches!(self, RevocationScope::Sub | RevocationScope::Tenant | RevocationScope::All)
     }
 }
 
@@ -170,21 +174,37 @@ pub fn find_revocation<'a>(claims: &Claims, found: impl IntoIterator<Item = (&'a
     None
 }
 
+/// How long after `exp` something can still honour a link: the longer of
+/// the resume grace and the download grace, plus the clock skew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Windows {
+    pub max_ttl_secs: u64,
+    pub skew_secs: u64,
+    pub resume_grace_secs: u64,
+    pub download_grace_secs: u64,
+}
+
+impl Windows {
+    /// Seconds after a link's `exp` during which it can still be honoured.
+    pub fn after_exp(&self) -> u64 {
+        self.resume_grace_secs.max(self.download_grace_secs).saturating_add(self.skew_secs)
+    }
+}
+
 /// When an entry can expire by itself: once every link it can match has
-/// expired. `link_exp` is the revoked link's `exp` when known (jti scope).
-/// Path entries also match links issued later, so they never expire.
-pub fn entry_expiry(
-    scope: RevocationScope,
-    revoked_at: u64,
-    link_exp: Option<u64>,
-    max_ttl_secs: u64,
-    skew_secs: u64,
-) -> Option<u64> {
-    let horizon = revoked_at.saturating_add(max_ttl_secs).saturating_add(skew_secs);
+/// expired **and** every window that could still honour such a link (resume
+/// grace, download grace, skew) has closed. `link_exp` is the revoked link's
+/// `exp` when known (jti scope). Path entries match links issued later and
+/// `kid` entries match links of any `iat`, so neither ever expires.
+pub fn entry_expiry(scope: RevocationScope, revoked_at: u64, link_exp: Option<u64>, w: &Windows) -> Option<u64> {
+    // A link matched by a cut-off entry has iat <= revoked_at (+ skew, for an
+    // iat set slightly ahead) and so exp <= that + max_ttl.
+    let last_exp = revoked_at.saturating_add(w.skew_secs).saturating_add(w.max_ttl_secs);
+    let until = |exp: u64| Some(exp.saturating_add(w.after_exp()));
     match scope {
-        RevocationScope::Path => None,
-        RevocationScope::Jti => Some(link_exp.map_or(horizon, |e| e.min(horizon))),
-        _ => Some(horizon),
+        RevocationScope::Path | RevocationScope::Kid => None,
+        RevocationScope::Jti => until(link_exp.map_or(last_exp, |e| e.min(last_exp))),
+        RevocationScope::Sub | RevocationScope::Tenant | RevocationScope::All => until(last_exp),
     }
 }
 
@@ -244,18 +264,33 @@ mod tests {
     #[test]
     fn cutoff_scopes_spare_links_issued_later() {
         let c = claims();
-        for scope in [RevocationScope::Sub, RevocationScope::Tenant, RevocationScope::Kid, RevocationScope::All] {
+        for scope in [RevocationScope::Sub, RevocationScope::Tenant, RevocationScope::All] {
             let key = kv_key(scope, "v");
             let at_iat = entry(scope, 1000);
             let before = entry(scope, 999);
             assert!(find_revocation(&c, [(key.as_str(), at_iat.as_str())]).is_some(), "{scope:?} iat == revoked_at");
             assert!(find_revocation(&c, [(key.as_str(), before.as_str())]).is_none(), "{scope:?} issued after");
         }
-        for scope in [RevocationScope::Jti, RevocationScope::Path] {
+        for scope in [RevocationScope::Jti, RevocationScope::Path, RevocationScope::Kid] {
             let key = kv_key(scope, "v");
             let before = entry(scope, 1);
             assert!(find_revocation(&c, [(key.as_str(), before.as_str())]).is_some(), "{scope:?} has no cut-off");
         }
+    }
+
+    /// F1: a thief holding a killed key signs with `iat` after the kill; the
+    /// entry must still refuse it, at any distance in time.
+    #[test]
+    fn a_killed_key_refuses_links_issued_after_the_kill() {
+        let killed = entry(RevocationScope::Kid, 1000);
+        for iat in [0, 999, 1000, 1001, 1_000_000, u64::MAX - 1] {
+            let mut c = claims();
+            c.iat = iat;
+            let e = find_revocation(&c, [("kid:k1", killed.as_str())]);
+            assert_eq!(e.map(|e| e.scope), Some(RevocationScope::Kid), "iat {iat}");
+        }
+        let w = Windows { max_ttl_secs: 50, skew_secs: 5, resume_grace_secs: 0, download_grace_secs: 0 };
+        assert_eq!(entry_expiry(RevocationScope::Kid, 1000, None, &w), None, "a kid entry never lapses by itself");
     }
 
     #[test]
@@ -268,11 +303,18 @@ mod tests {
     }
 
     #[test]
-    fn expiry_outlives_every_matching_link() {
-        assert_eq!(entry_expiry(RevocationScope::Path, 100, None, 50, 5), None);
-        assert_eq!(entry_expiry(RevocationScope::Sub, 100, None, 50, 5), Some(155));
-        assert_eq!(entry_expiry(RevocationScope::Jti, 100, Some(120), 50, 5), Some(120));
-        assert_eq!(entry_expiry(RevocationScope::Jti, 100, None, 50, 5), Some(155));
-        assert_eq!(entry_expiry(RevocationScope::All, u64::MAX, None, 50, 5), Some(u64::MAX));
+    fn expiry_outlives_every_matching_link_and_every_window() {
+        let w = Windows { max_ttl_secs: 50, skew_secs: 5, resume_grace_secs: 0, download_grace_secs: 0 };
+        assert_eq!(entry_expiry(RevocationScope::Path, 100, None, &w), None);
+        assert_eq!(entry_expiry(RevocationScope::Sub, 100, None, &w), Some(160));
+        assert_eq!(entry_expiry(RevocationScope::Jti, 100, Some(120), &w), Some(125));
+        assert_eq!(entry_expiry(RevocationScope::Jti, 100, None, &w), Some(160));
+        assert_eq!(entry_expiry(RevocationScope::All, u64::MAX, None, &w), Some(u64::MAX));
+        // F5: the entry outlives the resume grace and the download grace.
+        let w = Windows { resume_grace_secs: 300, download_grace_secs: 120, ..w };
+        assert_eq!(entry_expiry(RevocationScope::Jti, 100, Some(120), &w), Some(120 + 300 + 5));
+        let w = Windows { resume_grace_secs: 0, download_grace_secs: 120, ..w };
+        assert_eq!(entry_expiry(RevocationScope::Jti, 100, Some(120), &w), Some(120 + 120 + 5));
+        assert_eq!(entry_expiry(RevocationScope::Tenant, 100, None, &w), Some(100 + 5 + 50 + 120 + 5));
     }
 }

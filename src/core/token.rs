@@ -767,7 +767,7 @@ impl fmt::Display for DecodeError {
 
 impl DecodeError {
     /// Stable name, for vectors and logs.
-    pub fn name(&self) -> &'static str {
+    pub const fn name(&self) -> &'static str {
         match self {
             DecodeError::BadLength => "bad_length",
             DecodeError::BadEncoding => "bad_encoding",

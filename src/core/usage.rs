@@ -20,6 +20,12 @@ pub struct Consumption {
     pub client: String,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The object (canonical path) and version (ETag) the use started: only
+    /// that object at that version may be continued for free.
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub etag: String,
 }
 
 /// A download start, recorded for resume-after-expiry.
@@ -55,9 +61,16 @@ pub fn record_start(state: &mut UsageState, start: Start) {
 }
 
 /// The version a client's download of `path` started on, if it started
-/// before `before` (the link's exp).
+/// before `before` (the link's exp). A consumed use of a bounded-use link is
+/// a start too.
 pub fn find_start<'a>(state: &'a UsageState, client: &str, path: &str, before: u64) -> Option<&'a str> {
-    state.starts.iter().rev().find(|s| s.client == client && s.path == path && s.time < before).map(|s| s.etag.as_str())
+    let starts = state.starts.iter().map(|s| (s.time, s.client.as_str(), s.path.as_str(), s.etag.as_str()));
+    let uses = state.history.iter().map(|c| (c.time, c.client.as_str(), c.path.as_str(), c.etag.as_str()));
+    starts
+        .chain(uses)
+        .filter(|(time, c, p, _)| *c == client && *p == path && *time < before)
+        .max_by_key(|(time, ..)| *time)
+        .map(|(.., etag)| etag)
 }
 
 /// A request to start (or continue) a download.
@@ -72,6 +85,11 @@ pub struct ConsumeRequest {
     /// Only look: continue an open session but never consume a use.
     #[serde(default)]
     pub peek: bool,
+    /// The object and version this request is for.
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub etag: String,
 }
 
 /// The counter's answer.
@@ -98,10 +116,15 @@ pub enum ConsumeOutcome {
 pub fn consume(state: &mut UsageState, req: &ConsumeRequest) -> ConsumeOutcome {
     let remaining = req.max.saturating_sub(state.used);
     if req.peek {
-        let open =
-            state.history.iter().rev().any(|c| {
-                c.client == req.client && req.now.saturating_sub(c.time) < req.grace_secs && c.time <= req.now
-            });
+        // Free only for the same client, object and version the use started
+        // (a prefix link's other objects each cost a use).
+        let open = state.history.iter().rev().any(|c| {
+            c.client == req.client
+                && c.path == req.path
+                && c.etag == req.etag
+                && c.time <= req.now
+                && req.now.saturating_sub(c.time) < req.grace_secs
+        });
         return if open {
             ConsumeOutcome::Continued { remaining }
         } else if remaining == 0 {
@@ -119,12 +142,29 @@ pub fn consume(state: &mut UsageState, req: &ConsumeRequest) -> ConsumeOutcome {
         client: req.client.clone(),
         client_ip: req.client_ip.clone(),
         user_agent: req.user_agent.clone(),
+        path: req.path.clone(),
+        etag: req.etag.clone(),
     });
     if state.history.len() > MAX_HISTORY {
         let extra = state.history.len() - MAX_HISTORY;
         state.history.drain(..extra);
     }
     ConsumeOutcome::Consumed { remaining: req.max.saturating_sub(state.used) }
+}
+
+/// Give back the use `client` consumed at `time` for `path`, because its
+/// download failed before a byte was sent. Returns whether one was found.
+/// Serialized like [`consume`], so a use is given back at most once.
+pub fn refund(state: &mut UsageState, client: &str, time: u64, path: &str) -> bool {
+    let found = state.history.iter().rposition(|c| c.client == client && c.time == time && c.path == path);
+    match found {
+        Some(i) => {
+            state.history.remove(i);
+            state.used = state.used.saturating_sub(1);
+            true
+        }
+        None => false,
+    }
 }
 
 /// An opaque fingerprint of a client: who may continue a download.
@@ -277,6 +317,8 @@ mod tests {
             now,
             grace_secs: 120,
             peek: false,
+            path: "/f".into(),
+            etag: "\"v1\"".into(),
         }
     }
 
@@ -301,6 +343,43 @@ mod tests {
         assert_eq!(consume(&mut s, &peek("a", 270)), ConsumeOutcome::UsedUp, "grace is over");
         assert_eq!(s.used, 2);
         assert_eq!(s.history.len(), 2);
+    }
+
+    /// F3: a use of a prefix link continues only the object (and version)
+    /// it started.
+    #[test]
+    fn continuation_is_free_only_for_the_same_object_and_version() {
+        let mut s = UsageState::default();
+        assert_eq!(consume(&mut s, &req("a", 100)), ConsumeOutcome::Consumed { remaining: 1 });
+        let other_path = ConsumeRequest { path: "/g".into(), ..peek("a", 110) };
+        assert_eq!(consume(&mut s, &other_path), ConsumeOutcome::NoSession { remaining: 1 });
+        let other_version = ConsumeRequest { etag: "\"v2\"".into(), ..peek("a", 110) };
+        assert_eq!(consume(&mut s, &other_version), ConsumeOutcome::NoSession { remaining: 1 });
+        assert_eq!(consume(&mut s, &peek("a", 110)), ConsumeOutcome::Continued { remaining: 1 });
+        assert_eq!(s.used, 1, "peeks never consume");
+    }
+
+    /// F7: a use whose download failed is given back, once.
+    #[test]
+    fn refund_gives_back_exactly_one_use() {
+        let mut s = UsageState::default();
+        assert_eq!(consume(&mut s, &req("a", 100)), ConsumeOutcome::Consumed { remaining: 1 });
+        assert_eq!(consume(&mut s, &req("b", 101)), ConsumeOutcome::Consumed { remaining: 0 });
+        assert!(!refund(&mut s, "a", 101, "/f"), "wrong time");
+        assert!(!refund(&mut s, "a", 100, "/g"), "wrong path");
+        assert!(refund(&mut s, "a", 100, "/f"));
+        assert!(!refund(&mut s, "a", 100, "/f"), "only once");
+        assert_eq!(s.used, 1);
+        assert_eq!(consume(&mut s, &req("c", 102)), ConsumeOutcome::Consumed { remaining: 0 });
+    }
+
+    #[test]
+    fn a_consumption_counts_as_a_start_for_resume() {
+        let mut s = UsageState::default();
+        consume(&mut s, &req("a", 100));
+        assert_eq!(find_start(&s, "a", "/f", 101), Some("\"v1\""));
+        assert_eq!(find_start(&s, "a", "/f", 100), None, "consumed at exp is too late");
+        assert_eq!(find_start(&s, "b", "/f", 101), None);
     }
 
     #[test]

@@ -8,8 +8,9 @@ use std::net::IpAddr;
 
 use super::code::Code;
 use super::keys::KeyRing;
-use super::path::{canonical_request_path, CanonicalPath, PathError};
-use super::token::{tag_matches_in, Claims, DecodeError, Domain, RawToken};
+use super::path::{canonical_request_path, CanonicalPath};
+use super::reason::Reason;
+use super::token::{tag_matches_in, Claims, Domain, RawToken};
 
 /// Default allowed clock skew for `nbf`/`iat` (`LINKGATE_CLOCK_SKEW_SECS`).
 pub const DEFAULT_SKEW_SECS: u64 = 30;
@@ -102,8 +103,8 @@ impl VerifiedLink {
 pub struct Refusal {
     /// The contract code (and so the status).
     pub code: Code,
-    /// Finer reason for logs and `inspect` (e.g. which path rule).
-    pub reason: &'static str,
+    /// The finer cause (audit `reason`, `inspect`).
+    pub reason: Reason,
     /// The canonical path, when canonicalization succeeded.
     pub path: Option<CanonicalPath>,
     /// The claims, only when the tag verified (authentic but refused for
@@ -112,65 +113,58 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(code: Code, reason: &'static str) -> Refusal {
-        Refusal { code, reason, path: None, claims: None }
+    fn new(reason: Reason) -> Refusal {
+        Refusal { code: code_of(reason), reason, path: None, claims: None }
     }
 }
 
-fn path_reason(e: PathError) -> &'static str {
-    e.as_str()
-}
-
-fn decode_reason(e: DecodeError) -> &'static str {
-    e.name()
+/// The code of a refusal reason (every reason the verifier produces has one).
+fn code_of(reason: Reason) -> Code {
+    reason.code().unwrap_or(Code::PolicyDenied)
 }
 
 /// Check the time window of authentic claims.
-pub fn check_time(claims: &Claims, now: u64, rules: &TimeRules) -> Result<(), (Code, &'static str)> {
+pub fn check_time(claims: &Claims, now: u64, rules: &TimeRules) -> Result<(), Reason> {
     let horizon = now.saturating_add(rules.skew_secs);
     if claims.iat > horizon {
-        return Err((Code::NotYetValid, "issued_in_future"));
+        return Err(Reason::IssuedInFuture);
     }
     if let Some(nbf) = claims.nbf {
         if nbf > horizon {
-            return Err((Code::NotYetValid, "before_nbf"));
+            return Err(Reason::BeforeNbf);
         }
     }
     // exp is exact: valid while now < exp; skew never extends it.
     if now >= claims.exp {
-        return Err((Code::Expired, "after_exp"));
+        return Err(Reason::AfterExp);
     }
     if claims.exp.saturating_sub(claims.iat) > rules.max_ttl_secs {
-        return Err((Code::PolicyDenied, "lifetime_over_maximum"));
+        return Err(Reason::LifetimeOverMaximum);
     }
     Ok(())
 }
 
 /// Check the request-bound claims: scope, host, IP, method.
-pub fn check_binding(
-    claims: &Claims,
-    path: &CanonicalPath,
-    facts: &RequestFacts<'_>,
-) -> Result<(), (Code, &'static str)> {
+pub fn check_binding(claims: &Claims, path: &CanonicalPath, facts: &RequestFacts<'_>) -> Result<(), Reason> {
     if !claims.scope.covers(path) {
-        return Err((Code::ScopeMismatch, "outside_scope"));
+        return Err(Reason::OutsideScope);
     }
     if let Some(h) = &claims.host {
         if !facts.host.is_some_and(|req| h.matches(req)) {
-            return Err((Code::HostMismatch, "other_host"));
+            return Err(Reason::OtherHost);
         }
     }
     if !claims.ip.is_empty() {
         let inside = facts.client_ip.is_some_and(|ip| claims.ip.iter().any(|c| c.contains(ip)));
         if !inside {
-            return Err((Code::IpMismatch, "outside_ip_ranges"));
+            return Err(Reason::OutsideIpRanges);
         }
     }
     match facts.method {
         Method::Get | Method::Head => {}
         // POST consumes a use of a bounded-use link (landing page button).
         Method::Post if claims.uses.is_some() => {}
-        Method::Post | Method::Put | Method::Delete | Method::Other => return Err((Code::MethodNotAllowed, "method")),
+        Method::Post | Method::Put | Method::Delete | Method::Other => return Err(Reason::Method),
     }
     Ok(())
 }
@@ -189,9 +183,9 @@ pub fn verify_in(
 ) -> Result<VerifiedLink, Refusal> {
     // Borrowed while the token is checked: a request that fails before the
     // tag allocates only for its refusal.
-    let path = canonical_request_path(facts.raw_path).map_err(|e| Refusal::new(Code::PathInvalid, path_reason(e)))?;
-    let with_path = |code: Code, reason: &'static str| Refusal {
-        code,
+    let path = canonical_request_path(facts.raw_path).map_err(|e| Refusal::new(Reason::Path(e)))?;
+    let with_path = |reason: Reason| Refusal {
+        code: code_of(reason),
         reason,
         path: Some(CanonicalPath::from_checked(&path)),
         claims: None,
@@ -199,23 +193,22 @@ pub fn verify_in(
 
     let text = match facts.token {
         Some(t) if !t.is_empty() => t,
-        _ => return Err(with_path(Code::TokenMissing, "no_token")),
+        _ => return Err(with_path(Reason::NoToken)),
     };
     // Typical tokens are a few hundred bytes: zeroing a stack buffer for the
     // longest one would cost more than decoding.
     let (mut small, mut large) = ([0u8; 512], Vec::new());
-    let token = RawToken::decode(text, Some(&path), &mut small, &mut large)
-        .map_err(|e| with_path(Code::TokenMalformed, decode_reason(e)))?;
-    let key = keys.get_bytes(token.claims.kid).ok_or_else(|| with_path(Code::KeyUnknown, "unknown_kid"))?;
+    let token = RawToken::decode(text, Some(&path), &mut small, &mut large).map_err(|e| with_path(Reason::Token(e)))?;
+    let key = keys.get_bytes(token.claims.kid).ok_or_else(|| with_path(Reason::UnknownKid))?;
     if !tag_matches_in(key, domain, token.payload, token.tag) {
-        return Err(with_path(Code::SignatureInvalid, "bad_tag"));
+        return Err(with_path(Reason::BadTag));
     }
     // Authentic from here on: only now are the claims built.
     let path = CanonicalPath::from_checked(&path);
     let claims = token.claims.to_claims_sharing(Some(key.kid()), Some(&path));
 
-    let refuse = |(code, reason): (Code, &'static str), claims: &Claims| Refusal {
-        code,
+    let refuse = |reason: Reason, claims: &Claims| Refusal {
+        code: code_of(reason),
         reason,
         path: Some(path.clone()),
         claims: Some(Box::new(claims.clone())),
@@ -252,16 +245,18 @@ impl ResumeCandidate {
 }
 
 /// After `verify` refused with `expired`: may this request be a resume? Only
-/// a Range request, within `resume_grace_secs` after `exp`, of an authentic
-/// link whose every other check (lifetime, scope, host, IP, method) holds.
+/// a continuation (`continuation`: a single Range starting after byte 0, see
+/// [`crate::core::http::continuation_start`]), within `resume_grace_secs`
+/// after `exp`, of an authentic link whose every other check (lifetime,
+/// scope, host, IP, method) holds.
 pub fn resume_candidate(
     refusal: &Refusal,
     facts: &RequestFacts<'_>,
     rules: &TimeRules,
     resume_grace_secs: u64,
-    has_range: bool,
+    continuation: bool,
 ) -> Option<ResumeCandidate> {
-    if refusal.code != Code::Expired || resume_grace_secs == 0 || !has_range {
+    if refusal.reason != Reason::AfterExp || resume_grace_secs == 0 || !continuation {
         return None;
     }
     let claims = refusal.claims.as_deref()?;

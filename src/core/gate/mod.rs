@@ -1,0 +1,784 @@
+//! The gate: every decision about one download request, without I/O.
+//!
+//! The edge hands [`start`] the request's facts and gets a [`Step`]: either
+//! an I/O the gate needs answered (read the form body, the denylist, the
+//! object's metadata, the usage counter; consume a use; deliver; give a use
+//! back) or [`Step::Done`] with the reply and the audit event. Each step is
+//! its own type that only accepts its answer, so the edge cannot skip a
+//! check or answer out of order; it loops until `Done`.
+//!
+//! Order (the contract's): canonicalize → verify → denylist → object and
+//! policy → usage → deliver → audit. Everything that can refuse is decided
+//! before a use is consumed or a download session minted; a use consumed for
+//! a download that then fails before its first byte is given back.
+
+mod plan;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::IpAddr;
+
+pub use plan::{Delivery, EdgeCacheCopy, ObjectBody, ObjectMeta};
+
+use super::audit::{AuditEvent, Outcome};
+use super::code::Code;
+use super::config::EdgeConfig;
+use super::http::continuation_start;
+use super::path::{encode_path, CanonicalPath, Scope};
+use super::policy::evaluate;
+use super::problem::{self, refresh_url};
+use super::reason::Reason;
+use super::revocation::{find_revocation, lookup_keys};
+use super::token::{Claims, Domain, Jti, Mode};
+use super::usage::{
+    client_fingerprint, consume, ended_page, find_start, form_field, landing_page, rfc3339, wants_html, ConsumeOutcome,
+    ConsumeRequest, Landing, Start, UsageState,
+};
+use super::verify::{
+    param_from_query, resume_candidate, verify_in, Method, RequestFacts, ResumeCandidate, VerifiedLink,
+};
+
+/// Largest form body read for a token (the landing page's Download button).
+pub const MAX_FORM_BYTES: u64 = 8192;
+
+/// What the edge knows about a request before any I/O.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The HTTP method as sent.
+    pub method: String,
+    /// The request URL exactly as the runtime received it.
+    pub url: String,
+    /// `CF-Connecting-IP`.
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub accept: Option<String>,
+    pub content_length: Option<String>,
+    pub range: Option<String>,
+    pub if_range: Option<String>,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+    /// The client's country (ISO 3166 alpha-2), from the platform.
+    pub country: Option<String>,
+    pub request_id: String,
+    /// Unix seconds.
+    pub now: u64,
+}
+
+/// Split a request URL into (authority, raw path, raw query) without
+/// re-serializing it, so the path is exactly what the runtime received.
+pub fn split_url(url: &str) -> (&str, &str, &str) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (authority, path_query) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, "/"),
+    };
+    let path_query = path_query.split('#').next().unwrap_or("");
+    let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
+    (authority, path, query)
+}
+
+/// What the edge must do next.
+#[must_use]
+pub enum Step<'c> {
+    /// Read the (small, declared-length) form body: it may carry the token.
+    ReadForm(ReadForm<'c>),
+    /// One bulk read of these denylist keys.
+    ReadDenylist(ReadDenylist<'c>),
+    /// The object's metadata (and, when asked, its body in the same call).
+    ReadObject(ReadObject<'c>),
+    /// The usage counter's state (read only).
+    ReadUsage(ReadUsage<'c>),
+    /// Consume one use in the usage counter.
+    Consume(Consume<'c>),
+    /// Serve the object as planned, then report how it went.
+    Deliver(Deliver<'c>),
+    /// Give back the use consumed for a download that failed.
+    Refund(Refund<'c>),
+    /// Answer and audit.
+    Done(Box<Done>),
+}
+
+/// The end of a request: what to answer, what to audit, what to do after.
+#[derive(Debug)]
+pub struct Done {
+    pub reply: Reply,
+    pub event: AuditEvent,
+    /// Record a download start for resume-after-expiry (off the response path).
+    pub record_start: Option<RecordStart>,
+}
+
+/// The response, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// `application/problem+json`, `no-store`, with extra headers (416's `Content-Range`).
+    Problem { status: u16, body: String, headers: Vec<(&'static str, String)> },
+    /// An HTML page (landing page, link-ended page): `no-store`, strict CSP.
+    Page { status: u16, html: String },
+    /// `303 See Other` to a download session.
+    SeeOther { location: String },
+    /// The response built by the [`Deliver`] step.
+    Delivered,
+}
+
+/// Remember that a client started a download (resume after expiry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordStart {
+    pub jti: Jti,
+    pub start: Start,
+    /// When the counter may forget the link.
+    pub forget_at: u64,
+}
+
+/// Why a planned delivery could not be carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryFailure {
+    /// The object was deleted after its metadata was read.
+    Missing,
+    /// The object was replaced after its metadata was read.
+    Changed,
+    /// R2 failed or returned no body.
+    Unavailable,
+}
+
+/// The request's context, carried from step to step.
+struct Ctx<'c> {
+    cfg: &'c EdgeConfig,
+    facts: Facts,
+    method: Method,
+    event: AuditEvent,
+}
+
+/// A link that verified, and how it was presented.
+struct Authorized {
+    link: VerifiedLink,
+    domain: Domain,
+    /// The token when it came in a form body (the query holds it otherwise).
+    form_token: Option<String>,
+    /// Set for a confirmed resume after `exp`: the version that was started.
+    resume_etag: Option<String>,
+}
+
+/// Start deciding a request.
+pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
+    let method = Method::parse(&facts.method);
+    let event = base_event(&facts);
+    let ctx = Ctx { cfg, facts, method, event };
+    let (_, raw_path, query) = split_url(&ctx.facts.url);
+    let (lg, lgs) = (param_from_query(query, "lg"), param_from_query(query, "lgs"));
+    let ambiguous = match (&lg, &lgs) {
+        (Err(_), _) | (_, Err(_)) => Some(Reason::DuplicateToken),
+        (Ok(Some(_)), Ok(Some(_))) => Some(Reason::TwoTokens),
+        _ => None,
+    };
+    let source = match (lg, lgs) {
+        (Ok(Some(_)), _) => Some(Domain::Link),
+        (_, Ok(Some(_))) => Some(Domain::Session),
+        _ => None,
+    };
+    if let Some(reason) = ambiguous {
+        // The path is canonicalized first all the same: path_invalid wins.
+        let path = CanonicalPath::from_request(raw_path);
+        return match path {
+            Err(e) => ctx.refuse(Reason::Path(e), None),
+            Ok(p) => ctx.refuse(reason, Some((&p, None))),
+        };
+    }
+    let small_body = ctx.facts.content_length.as_deref().and_then(|v| v.trim().parse::<u64>().ok());
+    if source.is_none() && ctx.method == Method::Post && small_body.is_some_and(|n| n <= MAX_FORM_BYTES) {
+        return Step::ReadForm(ReadForm { ctx });
+    }
+    verify_step(ctx, source.unwrap_or(Domain::Link), None)
+}
+
+fn base_event(facts: &Facts) -> AuditEvent {
+    let mut ev = AuditEvent {
+        time: facts.now,
+        request_id: facts.request_id.clone(),
+        method: facts.method.clone(),
+        client_ip: facts.client_ip.clone(),
+        country: facts.country.clone(),
+        ..Default::default()
+    };
+    if let Some(ua) = &facts.user_agent {
+        ev.set_user_agent(ua);
+    }
+    ev
+}
+
+/// Read the form body; answer with its text (None if unreadable or too big).
+pub struct ReadForm<'c> {
+    ctx: Ctx<'c>,
+}
+
+impl<'c> ReadForm<'c> {
+    /// The most bytes to read.
+    pub fn limit(&self) -> u64 {
+        MAX_FORM_BYTES
+    }
+
+    pub fn answer(self, body: Option<&str>) -> Step<'c> {
+        let token = body.filter(|b| b.len() as u64 <= MAX_FORM_BYTES).and_then(|b| form_field(b, "lg"));
+        let token = token.map(str::to_owned);
+        verify_step(self.ctx, Domain::Link, token)
+    }
+}
+
+fn verify_step(ctx: Ctx<'_>, domain: Domain, form_token: Option<String>) -> Step<'_> {
+    let cfg = ctx.cfg;
+    let (authority, raw_path, query) = split_url(&ctx.facts.url);
+    let param = if domain == Domain::Session { "lgs" } else { "lg" };
+    let query_token = param_from_query(query, param).ok().flatten();
+    let client_ip = ctx.client_ip();
+    let facts = RequestFacts {
+        raw_path,
+        token: form_token.as_deref().or(query_token),
+        method: ctx.method,
+        host: Some(authority),
+        client_ip,
+        now: ctx.facts.now,
+    };
+    let continuation = continuation_start(ctx.facts.range.as_deref()).is_some();
+    match verify_in(&cfg.keys, &cfg.time, &facts, domain) {
+        // A session is a view of a consumed use: it never consumes one.
+        Ok(link) if domain == Domain::Session && ctx.method == Method::Post => {
+            let claims = link.claims().clone();
+            ctx.refuse(Reason::Method, Some((link.path(), Some(&claims))))
+        }
+        Ok(link) => after_verify(ctx, Authorized { link, domain, form_token, resume_etag: None }),
+        Err(r) => match resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, continuation) {
+            Some(candidate) => {
+                Step::ReadUsage(ReadUsage { ctx, purpose: UsagePurpose::Resume { candidate, domain, form_token } })
+            }
+            None => {
+                let claims = r.claims.as_deref();
+                match &r.path {
+                    Some(p) => ctx.refuse(r.reason, Some((p, claims))),
+                    None => ctx.refuse(r.reason, None),
+                }
+            }
+        },
+    }
+}
+
+fn after_verify(mut ctx: Ctx<'_>, auth: Authorized) -> Step<'_> {
+    ctx.event.with_claims(auth.link.claims());
+    ctx.event.path = Some(auth.link.path().as_str().to_owned());
+    let keys = lookup_keys(auth.link.claims(), auth.link.path());
+    Step::ReadDenylist(ReadDenylist { ctx, auth, keys })
+}
+
+/// Read these denylist keys (one KV bulk get, or a fresh memo of one).
+pub struct ReadDenylist<'c> {
+    ctx: Ctx<'c>,
+    auth: Authorized,
+    keys: Vec<String>,
+}
+
+impl<'c> ReadDenylist<'c> {
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    /// The keys that exist, with their values.
+    pub fn answer(self, found: &[(String, String)]) -> Step<'c> {
+        let ReadDenylist { mut ctx, auth, .. } = self;
+        let entry = find_revocation(auth.link.claims(), found.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if let Some(entry) = entry {
+            ctx.event.rule = Some(format!("revoked:{}", entry.scope.as_str()));
+            return ctx.refuse_link(Reason::Revoked(entry.scope), &auth);
+        }
+        let c = auth.link.claims();
+        let plain = ctx.facts.range.is_none()
+            && ctx.facts.if_range.is_none()
+            && ctx.facts.if_none_match.is_none()
+            && ctx.facts.if_modified_since.is_none();
+        // One R2 call for the commonest download: a plain GET that neither
+        // the edge cache nor the usage counter has to see first.
+        let with_body =
+            ctx.method == Method::Get && plain && c.uses.is_none() && !ctx.cfg.edge_cache && auth.resume_etag.is_none();
+        Step::ReadObject(ReadObject { ctx, auth, with_body })
+    }
+
+    /// KV could not be read: fail closed.
+    pub fn unavailable(self) -> Step<'c> {
+        let ReadDenylist { ctx, auth, .. } = self;
+        ctx.refuse_link(Reason::DenylistUnavailable, &auth)
+    }
+}
+
+/// Read the object's metadata (R2 `head`, or `get` when [`Self::with_body`]).
+pub struct ReadObject<'c> {
+    ctx: Ctx<'c>,
+    auth: Authorized,
+    with_body: bool,
+}
+
+impl<'c> ReadObject<'c> {
+    /// The R2 key.
+    pub fn key(&self) -> &str {
+        self.auth.link.path().object_key()
+    }
+
+    /// Fetch the body in the same call (kept by the edge for [`Deliver`]).
+    pub fn with_body(&self) -> bool {
+        self.with_body
+    }
+
+    /// The object's metadata, None if it does not exist.
+    pub fn answer(self, meta: Option<ObjectMeta>) -> Step<'c> {
+        let ReadObject { mut ctx, auth, with_body } = self;
+        let Some(meta) = meta else { return ctx.refuse_link(Reason::NoObject, &auth) };
+        let claims = auth.link.claims();
+        // Policy first, on the link's own claims: before any use is consumed,
+        // any session minted or any page shown.
+        let rule = ctx.cfg.policy.rule_for(meta.classification.as_deref());
+        let decision = match evaluate(&rule, claims, ctx.facts.country.as_deref(), false) {
+            // Presigned redirects need R2 S3 credentials, which this
+            // deployment does not configure: refuse rather than stream
+            // against a rule that only allows redirects.
+            Ok(d) if d.mode == Mode::Redirect => {
+                ctx.event.rule = Some(format!("{}.modes", rule.name));
+                return ctx.refuse_link(Reason::RedirectUnavailable, &auth);
+            }
+            Ok(d) => d,
+            Err(denied) => {
+                ctx.event.rule = Some(denied.rule);
+                return ctx.refuse_link(Reason::Policy, &auth);
+            }
+        };
+        ctx.event.rule = Some(decision.rule.clone());
+        let etag = super::http::strong_etag(&meta.etag);
+        if auth.resume_etag.as_ref().is_some_and(|e| *e != etag) {
+            return ctx.refuse_link(Reason::ResumeOtherVersion, &auth);
+        }
+        let plan = match plan::plan(&ctx, &auth.link, &meta, &decision, with_body) {
+            Ok(p) => p,
+            Err(headers) => return ctx.refuse_with(Reason::Range, &auth, headers),
+        };
+        let located = Located { auth, meta, etag, plan };
+        let Some(max) = located.auth.link.claims().uses.filter(|_| located.auth.resume_etag.is_none()) else {
+            return deliver(ctx, located, None);
+        };
+        let continuation = continuation_start(ctx.facts.range.as_deref()).is_some();
+        let purpose = match (located.auth.domain, ctx.method) {
+            (Domain::Session, _) => Purpose::Continue,
+            (Domain::Link, Method::Post) => {
+                let request = consume_request(&ctx, &located, max.get(), false);
+                return Step::Consume(Consume { ctx, located, request });
+            }
+            (Domain::Link, Method::Head) => Purpose::Head,
+            (Domain::Link, _) if continuation => Purpose::Continue,
+            (Domain::Link, _) => Purpose::Landing,
+        };
+        Step::ReadUsage(ReadUsage { ctx, purpose: UsagePurpose::Located(Box::new(located), purpose) })
+    }
+
+    /// R2 failed: fail closed.
+    pub fn unavailable(self) -> Step<'c> {
+        let ReadObject { ctx, auth, .. } = self;
+        ctx.refuse_link(Reason::ObjectUnavailable, &auth)
+    }
+}
+
+/// Everything known once the object is found and policy allowed it.
+struct Located {
+    auth: Authorized,
+    meta: ObjectMeta,
+    /// The object's strong ETag as sent in headers.
+    etag: String,
+    plan: Delivery,
+}
+
+fn consume_request(ctx: &Ctx<'_>, located: &Located, max: u32, peek: bool) -> ConsumeRequest {
+    ConsumeRequest {
+        max,
+        client: ctx.client(),
+        client_ip: ctx.client_ip().map(|i| i.to_string()),
+        user_agent: ctx.event.user_agent.clone(),
+        now: ctx.facts.now,
+        grace_secs: ctx.cfg.download_grace_secs,
+        peek,
+        path: located.auth.link.path().as_str().to_owned(),
+        etag: located.etag.clone(),
+    }
+}
+
+/// Why the usage counter's state is read.
+enum UsagePurpose {
+    /// An expired link's continuation: was it started before `exp`?
+    Resume { candidate: ResumeCandidate, domain: Domain, form_token: Option<String> },
+    /// A bounded-use request whose object was found and allowed.
+    Located(Box<Located>, Purpose),
+}
+
+/// What a bounded-use request wants from the counter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// HEAD: headers, unless every use is gone and nothing is open.
+    Head,
+    /// A continuation (Range on the link) or a session request: free only
+    /// within an open download of this client, object and version.
+    Continue,
+    /// A plain GET: the landing page (never a download).
+    Landing,
+}
+
+/// Read the usage counter of [`Self::jti`].
+pub struct ReadUsage<'c> {
+    ctx: Ctx<'c>,
+    purpose: UsagePurpose,
+}
+
+impl<'c> ReadUsage<'c> {
+    pub fn jti(&self) -> Jti {
+        match &self.purpose {
+            UsagePurpose::Located(l, _) => l.auth.link.claims().jti,
+            UsagePurpose::Resume { candidate, .. } => candidate.claims().jti,
+        }
+    }
+
+    pub fn answer(self, state: &UsageState) -> Step<'c> {
+        let ReadUsage { ctx, purpose } = self;
+        match purpose {
+            UsagePurpose::Located(located, purpose) => decide_usage(ctx, *located, purpose, state),
+            UsagePurpose::Resume { candidate, domain, form_token } => resume(ctx, candidate, domain, form_token, state),
+        }
+    }
+
+    /// The counter could not be reached: fail closed.
+    pub fn unavailable(self) -> Step<'c> {
+        self.fail(Reason::UsageUnavailable)
+    }
+
+    /// The counter is not bound at all: fail closed.
+    pub fn unbound(self) -> Step<'c> {
+        self.fail(Reason::UsageStoreMissing)
+    }
+
+    fn fail(self, reason: Reason) -> Step<'c> {
+        let ReadUsage { ctx, purpose } = self;
+        match purpose {
+            UsagePurpose::Located(l, _) => ctx.refuse_link(reason, &l.auth),
+            UsagePurpose::Resume { candidate, .. } => {
+                ctx.refuse(reason, Some((candidate.path(), Some(candidate.claims()))))
+            }
+        }
+    }
+}
+
+/// An expired link asks to continue: only a download this client started
+/// before `exp` may go on, and only at the version it started.
+fn resume<'c>(
+    ctx: Ctx<'c>,
+    candidate: ResumeCandidate,
+    domain: Domain,
+    form_token: Option<String>,
+    state: &UsageState,
+) -> Step<'c> {
+    let client = ctx.client();
+    let started = find_start(state, &client, candidate.path().as_str(), candidate.claims().exp).map(str::to_owned);
+    match started {
+        Some(etag) => {
+            let link = candidate.confirm();
+            after_verify(ctx, Authorized { link, domain, form_token, resume_etag: Some(etag) })
+        }
+        None => ctx.refuse(Reason::NotStartedBeforeExp, Some((candidate.path(), Some(candidate.claims())))),
+    }
+}
+
+fn decide_usage<'c>(ctx: Ctx<'c>, located: Located, purpose: Purpose, state: &UsageState) -> Step<'c> {
+    let max = located.auth.link.claims().uses.map_or(0, |u| u.get());
+    // Peeks decide on a copy: reading never changes the counter.
+    let peek = consume_request(&ctx, &located, max, true);
+    let outcome = consume(&mut state.clone(), &peek);
+    let session = located.auth.domain == Domain::Session;
+    match (purpose, outcome) {
+        (_, ConsumeOutcome::UsedUp) => ctx.refuse_link(Reason::UsedUp, &located.auth),
+        (Purpose::Head, _) | (Purpose::Continue, ConsumeOutcome::Continued { .. }) => deliver(ctx, located, None),
+        (Purpose::Continue, _) if session => ctx.refuse_link(Reason::SessionNotOpen, &located.auth),
+        // Nothing left to press Download for.
+        (Purpose::Landing, ConsumeOutcome::Continued { remaining: 0 } | ConsumeOutcome::NoSession { remaining: 0 }) => {
+            ctx.refuse_link(Reason::UsedUp, &located.auth)
+        }
+        (Purpose::Continue | Purpose::Landing, ConsumeOutcome::NoSession { remaining })
+        | (Purpose::Landing, ConsumeOutcome::Continued { remaining }) => landing(ctx, &located, remaining),
+        // A peek never consumes; an answer that says so is a broken store.
+        (Purpose::Continue | Purpose::Landing, ConsumeOutcome::Consumed { .. }) => {
+            ctx.refuse_link(Reason::UsageUnavailable, &located.auth)
+        }
+    }
+}
+
+/// Consume one use (the Download button's POST).
+pub struct Consume<'c> {
+    ctx: Ctx<'c>,
+    located: Located,
+    request: ConsumeRequest,
+}
+
+impl<'c> Consume<'c> {
+    pub fn jti(&self) -> Jti {
+        self.located.auth.link.claims().jti
+    }
+
+    pub fn request(&self) -> &ConsumeRequest {
+        &self.request
+    }
+
+    /// When the counter may forget the link: every window that can still
+    /// honour it has closed.
+    pub fn forget_at(&self) -> u64 {
+        forget_at(self.ctx.cfg, self.located.auth.link.claims())
+    }
+
+    pub fn answer(self, outcome: ConsumeOutcome) -> Step<'c> {
+        let Consume { mut ctx, located, request } = self;
+        match outcome {
+            ConsumeOutcome::Consumed { .. } => {
+                ctx.event.reason = None;
+                let refund = RefundCall { client: request.client, time: request.now, path: request.path };
+                if wants_html(ctx.facts.accept.as_deref()) {
+                    // Browsers cannot resume a POST: send them to a session
+                    // URL that serves GET with Range for the grace window.
+                    if let Some(location) = session_url(ctx.cfg, &located.auth.link) {
+                        return ctx.finish(Reply::SeeOther { location }, 303, Reason::DownloadSession, None);
+                    }
+                }
+                deliver(ctx, located, Some(refund))
+            }
+            ConsumeOutcome::UsedUp => ctx.refuse_link(Reason::UsedUp, &located.auth),
+            ConsumeOutcome::Continued { .. } | ConsumeOutcome::NoSession { .. } => {
+                ctx.refuse_link(Reason::UsageUnavailable, &located.auth)
+            }
+        }
+    }
+
+    pub fn unavailable(self) -> Step<'c> {
+        self.ctx.refuse_link(Reason::UsageUnavailable, &self.located.auth)
+    }
+
+    pub fn unbound(self) -> Step<'c> {
+        self.ctx.refuse_link(Reason::UsageStoreMissing, &self.located.auth)
+    }
+}
+
+fn forget_at(cfg: &EdgeConfig, c: &Claims) -> u64 {
+    c.exp.saturating_add(cfg.windows().after_exp())
+}
+
+/// A download-session URL: the link's own claims, narrowed to the object,
+/// signed with the link's own key in the session domain. It verifies under
+/// the same key, so killing the key kills the session; policy judges the
+/// link's own claims; the counter decides whether this client may use it.
+fn session_url(cfg: &EdgeConfig, link: &VerifiedLink) -> Option<String> {
+    let mut claims = link.claims().clone();
+    claims.scope = Scope::Object(link.path().clone());
+    let key = cfg.keys.get(claims.kid.as_str())?;
+    let token = claims.sign_in(key, Domain::Session).ok()?;
+    Some(format!("{}?lgs={token}", link.path().to_url_path()))
+}
+
+/// What the counter needs to give a use back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RefundCall {
+    pub client: String,
+    pub time: u64,
+    pub path: String,
+}
+
+fn deliver(mut ctx: Ctx<'_>, located: Located, refund: Option<RefundCall>) -> Step<'_> {
+    ctx.event.mode = Some("stream");
+    Step::Deliver(Deliver { ctx, located, refund })
+}
+
+/// Serve [`Self::plan`]; then say [`Self::sent`] or [`Self::failed`].
+pub struct Deliver<'c> {
+    ctx: Ctx<'c>,
+    located: Located,
+    refund: Option<RefundCall>,
+}
+
+impl<'c> Deliver<'c> {
+    pub fn plan(&self) -> &Delivery {
+        &self.located.plan
+    }
+
+    /// The response went out; `cache` is `hit`/`miss` when the edge cache took part.
+    pub fn sent(self, cache: Option<&'static str>) -> Step<'c> {
+        let Deliver { mut ctx, located, .. } = self;
+        let plan = &located.plan;
+        ctx.event.cache = cache;
+        ctx.event.bytes = Some(plan.body.as_ref().map_or(0, |b| b.length));
+        let record_start = record_start(&ctx, &located);
+        let reason = if located.auth.resume_etag.is_some() { Reason::ResumeAfterExp } else { Reason::Served };
+        let status = plan.status;
+        match ctx.finish(Reply::Delivered, status, reason, record_start) {
+            Step::Done(mut done) if status == 304 => {
+                done.event.outcome = Some(Outcome::NotModified);
+                Step::Done(done)
+            }
+            step => step,
+        }
+    }
+
+    /// The delivery failed before the response: refuse, and give back a use
+    /// this request consumed.
+    pub fn failed(self, why: DeliveryFailure) -> Step<'c> {
+        let Deliver { ctx, located, refund } = self;
+        let reason = match why {
+            DeliveryFailure::Missing => Reason::NoObject,
+            DeliveryFailure::Changed => Reason::ObjectChanged,
+            DeliveryFailure::Unavailable => Reason::ObjectUnavailable,
+        };
+        match refund {
+            Some(call) => Step::Refund(Refund { ctx, located, call, reason }),
+            None => ctx.refuse_link(reason, &located.auth),
+        }
+    }
+}
+
+fn record_start(ctx: &Ctx<'_>, located: &Located) -> Option<RecordStart> {
+    let c = located.auth.link.claims();
+    let fresh_download = matches!(located.plan.status, 200 | 206) && ctx.method == Method::Get;
+    let wanted = ctx.cfg.resume_grace_secs > 0
+        && fresh_download
+        && located.auth.domain == Domain::Link
+        && located.auth.resume_etag.is_none()
+        // A consumed use is its own start.
+        && c.uses.is_none();
+    if !wanted {
+        return None;
+    }
+    Some(RecordStart {
+        jti: c.jti,
+        start: Start {
+            time: ctx.facts.now,
+            client: ctx.client(),
+            path: located.auth.link.path().as_str().to_owned(),
+            etag: located.etag.clone(),
+        },
+        forget_at: forget_at(ctx.cfg, c),
+    })
+}
+
+/// Give back the use of a download that failed; then refuse with its reason.
+pub struct Refund<'c> {
+    ctx: Ctx<'c>,
+    located: Located,
+    call: RefundCall,
+    reason: Reason,
+}
+
+impl<'c> Refund<'c> {
+    pub fn jti(&self) -> Jti {
+        self.located.auth.link.claims().jti
+    }
+
+    pub fn call(&self) -> &RefundCall {
+        &self.call
+    }
+
+    /// Whether the counter gave the use back (the audit event says which).
+    pub fn done(self, given_back: bool) -> Step<'c> {
+        let Refund { mut ctx, located, reason, .. } = self;
+        ctx.event.rule = Some(if given_back { "usage:refunded" } else { "usage:refund_failed" }.to_owned());
+        ctx.refuse_link(reason, &located.auth)
+    }
+}
+
+fn landing<'c>(ctx: Ctx<'c>, located: &Located, uses_left: u32) -> Step<'c> {
+    let link = &located.auth.link;
+    let claims = link.claims();
+    let (_, _, query) = split_url(&ctx.facts.url);
+    let token = match &located.auth.form_token {
+        Some(t) => t.as_str(),
+        None => param_from_query(query, "lg").ok().flatten().unwrap_or(""),
+    };
+    let utc = rfc3339(claims.exp);
+    let action = link.path().to_url_path();
+    let html = landing_page(&Landing {
+        file_name: claims.filename.as_ref().map_or_else(|| link.path().file_name(), |f| f.as_str()),
+        size: located.meta.size,
+        expires_at: claims.exp,
+        expires_utc: &utc,
+        uses_left,
+        action: &action,
+        token,
+    });
+    ctx.finish(Reply::Page { status: 200, html }, 200, Reason::LandingPage, None)
+}
+
+impl<'c> Ctx<'c> {
+    /// The client's address, parsed.
+    fn client_ip(&self) -> Option<IpAddr> {
+        self.facts.client_ip.as_deref().and_then(|s| s.trim().parse().ok())
+    }
+
+    /// Who may continue a download: a fingerprint of address and user agent.
+    fn client(&self) -> String {
+        let ip = self.client_ip().map(|i| i.to_string());
+        client_fingerprint(ip.as_deref(), self.facts.user_agent.as_deref())
+    }
+
+    /// A refusal of a verified link (its claims are in the event).
+    fn refuse_link(self, reason: Reason, auth: &Authorized) -> Step<'c> {
+        self.refuse_with(reason, auth, Vec::new())
+    }
+
+    fn refuse_with(self, reason: Reason, auth: &Authorized, headers: Vec<(&'static str, String)>) -> Step<'c> {
+        let link = &auth.link;
+        self.refuse_full(reason, Some((link.path(), Some(link.claims()))), headers)
+    }
+
+    /// A refusal; `about` is the canonical path and, when the tag verified,
+    /// the claims.
+    fn refuse(self, reason: Reason, about: Option<(&CanonicalPath, Option<&Claims>)>) -> Step<'c> {
+        self.refuse_full(reason, about, Vec::new())
+    }
+
+    fn refuse_full(
+        mut self,
+        reason: Reason,
+        about: Option<(&CanonicalPath, Option<&Claims>)>,
+        headers: Vec<(&'static str, String)>,
+    ) -> Step<'c> {
+        let code = reason.code().unwrap_or(Code::StoreUnavailable);
+        let (path, claims) = about.map_or((None, None), |(p, c)| (Some(p), c));
+        if let Some(p) = path {
+            self.event.path = Some(p.as_str().to_owned());
+        }
+        if let Some(c) = claims {
+            self.event.with_claims(c);
+        }
+        self.event.refuse(code, reason.as_str());
+        let jti = claims.map(|c| c.jti.to_hex());
+        let refresh = self.cfg.refresh_url.as_deref().filter(|_| problem::offers_refresh(code)).map(|t| {
+            let encoded = path.map(|p| encode_path(p.as_str()));
+            refresh_url(t, encoded.as_deref(), jti.as_deref())
+        });
+        // A person following a one-time link gets a page, not JSON.
+        let bounded = claims.is_some_and(|c| c.uses.is_some());
+        let reply = if bounded && matches!(code, Code::UsedUp | Code::Expired) && self.wants_html() {
+            let heading = if code == Code::UsedUp { "This link has been used up" } else { "This link has expired" };
+            Reply::Page { status: code.status(), html: ended_page(heading, code.detail(), refresh.as_deref()) }
+        } else {
+            let body = problem::body(code, refresh.as_deref(), Some(&self.facts.request_id));
+            Reply::Problem { status: code.status(), body, headers }
+        };
+        Step::Done(Box::new(Done { reply, event: self.event, record_start: None }))
+    }
+
+    fn wants_html(&self) -> bool {
+        wants_html(self.facts.accept.as_deref())
+    }
+
+    /// A request let through.
+    fn finish(mut self, reply: Reply, status: u16, reason: Reason, record: Option<RecordStart>) -> Step<'c> {
+        self.event.status = status;
+        self.event.outcome = Some(Outcome::Allowed);
+        self.event.code = None;
+        self.event.reason = Some(reason.as_str());
+        Step::Done(Box::new(Done { reply, event: self.event, record_start: record }))
+    }
+}

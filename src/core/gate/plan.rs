@@ -1,0 +1,139 @@
+//! The delivery plan: status, headers and which bytes to send, decided from
+//! the object's metadata before any body is read.
+
+use super::super::cache::{client_cache, edge_cache_control, edge_cache_key};
+use super::super::http::{
+    content_disposition, content_range, decide_range, evaluate_preconditions, http_date, strong_etag,
+    unsatisfied_content_range, Precondition, RangeDecision,
+};
+use super::super::policy::{CacheMode, Decision};
+use super::super::verify::{Method, VerifiedLink};
+use super::Ctx;
+
+/// What R2 says about an object (from `head`, or the metadata of a `get`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub size: u64,
+    /// The HTTP ETag as R2 gives it.
+    pub etag: String,
+    /// R2's version id: part of the edge cache key.
+    pub version: String,
+    /// Upload time, Unix seconds (`Last-Modified`).
+    pub uploaded: u64,
+    pub content_type: Option<String>,
+    /// Custom metadata `classification`.
+    pub classification: Option<String>,
+}
+
+/// A response to send, decided; the edge adds only the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// 200, 206 or 304.
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    /// None for HEAD and 304.
+    pub body: Option<ObjectBody>,
+    /// Add `X-Linkgate-Cache: hit|miss` (operators' diagnostics only).
+    pub debug_cache_header: bool,
+}
+
+/// The bytes of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectBody {
+    /// R2 key.
+    pub key: String,
+    /// `(offset, length)` for a 206; None for the whole object.
+    pub range: Option<(u64, u64)>,
+    /// Bytes sent.
+    pub length: u64,
+    /// The version the headers describe: a body of another version is refused.
+    pub version: String,
+    /// The `ReadObject` step already fetched the body: send that one.
+    pub reuse_fetched: bool,
+    /// Look the object up in, and store it into, the edge cache.
+    pub edge_cache: Option<EdgeCacheCopy>,
+}
+
+/// The edge-cache copy of an object version (keyed without the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeCacheCopy {
+    pub key: String,
+    /// Headers of the stored copy.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// Plan the response; `Err` holds the headers of a 416.
+pub(super) fn plan(
+    ctx: &Ctx<'_>,
+    link: &VerifiedLink,
+    meta: &ObjectMeta,
+    decision: &Decision,
+    fetched: bool,
+) -> Result<Delivery, Vec<(&'static str, String)>> {
+    let cfg = ctx.cfg;
+    let facts = &ctx.facts;
+    let claims = link.claims();
+    let no_store = claims.uses.is_some() || decision.cache == CacheMode::NoStore || decision.max_age_secs == 0;
+    let public = decision.cache == CacheMode::Public;
+    let etag = strong_etag(&meta.etag);
+    let cc = client_cache(facts.now, claims.exp, no_store, public, cfg.max_age_cap_secs.min(decision.max_age_secs));
+    let mut headers: Vec<(&'static str, String)> = vec![
+        ("etag", etag.clone()),
+        ("last-modified", http_date(meta.uploaded)),
+        ("accept-ranges", "bytes".to_owned()),
+        ("cache-control", cc.cache_control),
+        ("expires", cc.expires),
+    ];
+    let not_modified = evaluate_preconditions(
+        facts.if_none_match.as_deref(),
+        facts.if_modified_since.as_deref(),
+        &etag,
+        meta.uploaded,
+    ) == Precondition::NotModified;
+    if not_modified {
+        return Ok(Delivery { status: 304, headers, body: None, debug_cache_header: false });
+    }
+    let content_type = claims
+        .content_type
+        .as_ref()
+        .map(|c| c.as_str().to_owned())
+        .or_else(|| meta.content_type.clone())
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let filename = claims.filename.as_ref().map_or_else(|| link.path().file_name(), |f| f.as_str());
+    headers.push(("content-type", content_type.clone()));
+    headers.push(("content-disposition", content_disposition(filename)));
+    let size = meta.size;
+    let range = decide_range(facts.range.as_deref(), facts.if_range.as_deref(), size, &etag, meta.uploaded);
+    let (status, range, length) = match range {
+        RangeDecision::Unsatisfiable => return Err(vec![("content-range", unsatisfied_content_range(size))]),
+        RangeDecision::Full => (200, None, size),
+        RangeDecision::Partial { start, end } => {
+            let length = end.saturating_sub(start).saturating_add(1);
+            headers.push(("content-range", content_range(start, end, size)));
+            (206, Some((start, length)), length)
+        }
+    };
+    headers.push(("content-length", length.to_string()));
+    if ctx.method == Method::Head {
+        return Ok(Delivery { status, headers, body: None, debug_cache_header: false });
+    }
+    let cacheable = cfg.edge_cache && range.is_none() && !no_store && size <= cfg.edge_cache_max_bytes;
+    let edge_cache = cacheable.then(|| EdgeCacheCopy {
+        key: edge_cache_key(link.path(), &meta.version),
+        headers: vec![
+            ("content-type", content_type),
+            ("etag", etag),
+            ("content-length", size.to_string()),
+            ("cache-control", edge_cache_control(cfg.edge_cache_ttl_secs)),
+        ],
+    });
+    let body = ObjectBody {
+        key: link.path().object_key().to_owned(),
+        range,
+        length,
+        version: meta.version.clone(),
+        reuse_fetched: fetched,
+        edge_cache,
+    };
+    Ok(Delivery { status, headers, body: Some(body), debug_cache_header: cfg.debug_headers })
+}

@@ -1,0 +1,675 @@
+//! The gate driven natively by an in-memory world: the same loop as the
+//! edge, with maps for KV, R2 and the usage counter (running the real
+//! `consume`/`refund`), so every path through the pipeline is tested here.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::core::b64;
+use crate::core::config::EdgeConfig;
+use crate::core::ip::Cidr;
+use crate::core::keys::KeyId;
+use crate::core::revocation::{kv_key, Entry, RevocationScope};
+use crate::core::token::{Field, Label};
+use crate::core::usage::refund;
+
+const T0: u64 = 1_800_000_000;
+const HOST: &str = "files.example.com";
+
+fn cfg_with(extra: &[(&str, &str)]) -> EdgeConfig {
+    let keys = format!("k1:{},k0:{}", b64::encode(&[7u8; 32]), b64::encode(&[8u8; 32]));
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("LINKGATE_KEYS".into(), keys);
+    vars.insert("LINKGATE_EDGE_CACHE".into(), "off".into());
+    for (k, v) in extra {
+        vars.insert((*k).into(), (*v).into());
+    }
+    EdgeConfig::from_lookup(&|k: &str| vars.get(k).cloned()).unwrap()
+}
+
+fn cfg() -> EdgeConfig {
+    cfg_with(&[])
+}
+
+fn claims(scope: &str) -> Claims {
+    let mut c = Claims::new(KeyId::parse("k1").unwrap(), Jti([5; 16]), T0, T0 + 3600, Scope::parse(scope).unwrap());
+    c.sub = Some(Label::parse(Field::Sub, "alice").unwrap());
+    c
+}
+
+fn sign(cfg: &EdgeConfig, c: &Claims) -> String {
+    c.sign(cfg.keys.get(c.kid.as_str()).unwrap()).unwrap()
+}
+
+fn object(classification: Option<&str>) -> ObjectMeta {
+    ObjectMeta {
+        size: 5000,
+        etag: "v1".into(),
+        version: "ver1".into(),
+        uploaded: T0 - 100,
+        content_type: Some("application/pdf".into()),
+        classification: classification.map(str::to_owned),
+    }
+}
+
+/// KV, R2 and the usage counter, in memory.
+#[derive(Default)]
+struct World {
+    denylist: HashMap<String, String>,
+    objects: HashMap<String, ObjectMeta>,
+    usage: HashMap<Jti, UsageState>,
+    /// Make a store fail: "kv", "r2", "usage", "usage_unbound".
+    fail: Option<&'static str>,
+    /// Make the delivery fail after planning.
+    deliver_fails: Option<DeliveryFailure>,
+    /// Every I/O the gate asked for, in order.
+    trace: Vec<&'static str>,
+    /// The plan the gate asked to deliver.
+    delivered: Option<Delivery>,
+    /// Whether a body was fetched with the metadata.
+    fetched_body: bool,
+}
+
+impl World {
+    fn with_object(path: &str, meta: ObjectMeta) -> World {
+        let mut w = World::default();
+        w.objects.insert(path.trim_start_matches('/').to_owned(), meta);
+        w
+    }
+
+    fn used(&self, jti: Jti) -> u32 {
+        self.usage.get(&jti).map_or(0, |s| s.used)
+    }
+
+    fn revoke(&mut self, scope: RevocationScope, value: &str, at: u64) {
+        let e = Entry {
+            scope,
+            value: value.into(),
+            reason: "test".into(),
+            actor: "t".into(),
+            revoked_at: at,
+            expires_at: None,
+        };
+        self.denylist.insert(kv_key(scope, value), serde_json::to_string(&e).unwrap());
+    }
+
+    /// The edge's loop, with maps for bindings.
+    fn run(&mut self, cfg: &EdgeConfig, facts: Facts, form: Option<&str>) -> Box<Done> {
+        let mut step = start(cfg, facts);
+        loop {
+            step = match step {
+                Step::ReadForm(s) => {
+                    self.trace.push("form");
+                    s.answer(form)
+                }
+                Step::ReadDenylist(s) => {
+                    self.trace.push("kv");
+                    if self.fail == Some("kv") {
+                        s.unavailable()
+                    } else {
+                        let found: Vec<(String, String)> = s
+                            .keys()
+                            .iter()
+                            .filter_map(|k| self.denylist.get(k).map(|v| (k.clone(), v.clone())))
+                            .collect();
+                        s.answer(&found)
+                    }
+                }
+                Step::ReadObject(s) => {
+                    self.trace.push(if s.with_body() { "r2_get" } else { "r2_head" });
+                    self.fetched_body = s.with_body();
+                    if self.fail == Some("r2") {
+                        s.unavailable()
+                    } else {
+                        let meta = self.objects.get(s.key()).cloned();
+                        s.answer(meta)
+                    }
+                }
+                Step::ReadUsage(s) => {
+                    self.trace.push("usage_read");
+                    match self.fail {
+                        Some("usage") => s.unavailable(),
+                        Some("usage_unbound") => s.unbound(),
+                        _ => {
+                            let state = self.usage.get(&s.jti()).cloned().unwrap_or_default();
+                            s.answer(&state)
+                        }
+                    }
+                }
+                Step::Consume(s) => {
+                    self.trace.push("consume");
+                    match self.fail {
+                        Some("usage") => s.unavailable(),
+                        Some("usage_unbound") => s.unbound(),
+                        _ => {
+                            let state = self.usage.entry(s.jti()).or_default();
+                            let outcome = consume(state, s.request());
+                            s.answer(outcome)
+                        }
+                    }
+                }
+                Step::Deliver(s) => {
+                    self.trace.push("deliver");
+                    self.delivered = Some(s.plan().clone());
+                    match self.deliver_fails {
+                        Some(f) => s.failed(f),
+                        None => s.sent(None),
+                    }
+                }
+                Step::Refund(s) => {
+                    self.trace.push("refund");
+                    let state = self.usage.entry(s.jti()).or_default();
+                    let call = s.call().clone();
+                    let ok = refund(state, &call.client, call.time, &call.path);
+                    s.done(ok)
+                }
+                Step::Done(d) => return d,
+            }
+        }
+    }
+}
+
+fn get(path_and_query: &str, now: u64) -> Facts {
+    Facts {
+        method: "GET".into(),
+        url: format!("https://{HOST}{path_and_query}"),
+        client_ip: Some("198.51.100.7".into()),
+        user_agent: Some("dl/1".into()),
+        request_id: "rid".into(),
+        now,
+        ..Facts::default()
+    }
+}
+
+fn link_url(path: &str, token: &str) -> String {
+    format!("{path}?lg={token}")
+}
+
+fn code(d: &Done) -> Option<&'static str> {
+    d.event.code
+}
+
+fn status(d: &Done) -> u16 {
+    match &d.reply {
+        Reply::Problem { status, .. } | Reply::Page { status, .. } => *status,
+        Reply::SeeOther { .. } => 303,
+        Reply::Delivered => d.event.status,
+    }
+}
+
+fn post_form(path: &str, token: &str, now: u64, html: bool) -> (Facts, String) {
+    let body = format!("lg={token}");
+    let f = Facts {
+        method: "POST".into(),
+        content_length: Some(body.len().to_string()),
+        accept: html.then(|| "text/html,application/xhtml+xml".to_owned()),
+        ..get(path, now)
+    };
+    (f, body)
+}
+
+fn bounded(scope: &str, uses: u32) -> Claims {
+    let mut c = claims(scope);
+    c.uses = NonZeroU32::new(uses);
+    c
+}
+
+// ------------------------------------------------------------------ basics
+
+#[test]
+fn a_valid_link_is_served_with_one_r2_call_when_the_cache_is_off() {
+    let cfg = cfg();
+    let t = sign(&cfg, &claims("/a/b.pdf"));
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 1), None);
+    assert_eq!(d.reply, Reply::Delivered);
+    assert_eq!(d.event.status, 200);
+    assert_eq!(d.event.outcome, Some(Outcome::Allowed));
+    assert_eq!(w.trace, ["kv", "r2_get", "deliver"]);
+    let plan = w.delivered.unwrap();
+    assert!(plan.body.unwrap().reuse_fetched);
+    assert!(!d.event.to_json().contains(&t), "the token never reaches the audit event");
+}
+
+#[test]
+fn refusals_in_contract_order_and_without_io_before_authentication() {
+    let cfg = cfg();
+    let t = sign(&cfg, &claims("/a/"));
+    for (url, want) in [
+        ("/a/%2e%2e/b?lg=x", "path_invalid"),
+        ("/a/b", "token_missing"),
+        ("/a/b?lg=a&lg=b", "token_malformed"),
+        ("/a/%2fb?lg=a&lg=b", "path_invalid"),
+        ("/a/b?lg=!!", "token_malformed"),
+    ] {
+        let mut w = World::default();
+        let d = w.run(&cfg, get(url, T0), None);
+        assert_eq!(code(&d), Some(want), "{url}");
+        assert!(w.trace.is_empty(), "{url}: no I/O before authentication: {:?}", w.trace);
+        assert!(d.event.jti.is_none());
+    }
+    let mut w = World::default();
+    let d = w.run(&cfg, get(&format!("/a/b?lg={t}&lgs={t}"), T0), None);
+    assert_eq!((code(&d), d.event.reason), (Some("token_malformed"), Some("two_tokens")));
+    assert!(w.trace.is_empty());
+}
+
+// ------------------------------------------------------------------ F1, F10
+
+#[test]
+fn f1_a_killed_key_refuses_links_the_thief_signs_after_the_kill() {
+    let cfg = cfg();
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    w.revoke(RevocationScope::Kid, "k1", T0);
+    for iat in [T0 - 10, T0, T0 + 5, T0 + 3000] {
+        let mut c = claims("/a/b.pdf");
+        c.iat = iat;
+        c.exp = iat + 600;
+        let d = w.run(&cfg, get(&link_url("/a/b.pdf", &sign(&cfg, &c)), iat + 1), None);
+        assert_eq!(code(&d), Some("revoked"), "iat {iat}");
+        assert_eq!(d.event.reason, Some("revoked_kid"));
+    }
+    // A link under the other key is untouched.
+    let mut c = claims("/a/b.pdf");
+    c.kid = KeyId::parse("k0").unwrap();
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &sign(&cfg, &c)), T0 + 1), None);
+    assert_eq!(d.reply, Reply::Delivered);
+}
+
+/// F10: a session names the link's key, so killing that key kills it, even
+/// when another key is the one that signs at the edge.
+#[test]
+fn f10_a_download_session_is_signed_with_the_links_key_and_dies_with_it() {
+    let cfg = cfg();
+    let mut c = bounded("/a/b.pdf", 2);
+    c.kid = KeyId::parse("k0").unwrap(); // not the edge's signing key
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let (f, body) = post_form("/a/b.pdf", &t, T0 + 1, true);
+    let d = w.run(&cfg, f, Some(&body));
+    let Reply::SeeOther { location } = &d.reply else { panic!("{:?}", d.reply) };
+    let session = location.split_once("lgs=").unwrap().1;
+    let raw = b64::decode(session.as_bytes()).unwrap();
+    assert!(raw.windows(4).any(|x| x == [0x01, 0x00, 0x02, b'k']), "session names kid k0");
+    let s = w.run(&cfg, get(location, T0 + 2), None);
+    assert_eq!(s.reply, Reply::Delivered, "{:?}", s.event);
+    w.revoke(RevocationScope::Kid, "k0", T0 + 3);
+    let s = w.run(&cfg, get(location, T0 + 4), None);
+    assert_eq!(code(&s), Some("revoked"));
+}
+
+// ------------------------------------------------------------------ F2, F8
+
+#[test]
+fn f2_policy_is_decided_on_the_links_claims_before_a_use_or_a_session() {
+    // restricted: max 1 h, sub required. This link lives 7 days and has no sub.
+    let cfg = cfg();
+    let mut c = bounded("/r/board.pdf", 1);
+    c.sub = None;
+    c.exp = T0 + 7 * 86_400;
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
+    let (f, body) = post_form("/r/board.pdf", &t, T0 + 1, true);
+    let d = w.run(&cfg, f, Some(&body));
+    assert_eq!(code(&d), Some("policy_denied"));
+    assert_eq!(d.event.rule.as_deref(), Some("restricted.max_ttl"));
+    assert_eq!(w.used(c.jti), 0, "no use consumed");
+    assert!(!w.trace.contains(&"consume"));
+    // The landing page is refused too (F8): no name or size of a refused object.
+    let d = w.run(&cfg, Facts { accept: Some("text/html".into()), ..get(&link_url("/r/board.pdf", &t), T0 + 1) }, None);
+    assert_eq!(code(&d), Some("policy_denied"));
+    assert!(!matches!(d.reply, Reply::Page { .. }));
+}
+
+#[test]
+fn f2_a_session_is_held_to_the_links_rule() {
+    // confidential requiring an IP binding; the link has none.
+    let cfg = cfg_with(&[("LINKGATE_POLICY", r#"{"classifications":{"confidential":{"require_ip":true}}}"#)]);
+    let c = bounded("/c/x.pdf", 3);
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/c/x.pdf", object(None));
+    let (f, body) = post_form("/c/x.pdf", &t, T0 + 1, true);
+    let d = w.run(&cfg, f, Some(&body));
+    let Reply::SeeOther { location } = &d.reply else { panic!("{:?}", d.reply) };
+    // Reclassified after the session was minted: the session is judged by
+    // the link's own claims, which lack the IP binding.
+    w.objects.insert("c/x.pdf".into(), object(Some("confidential")));
+    let s = w.run(&cfg, get(location, T0 + 2), None);
+    assert_eq!(code(&s), Some("policy_denied"));
+    assert_eq!(s.event.rule.as_deref(), Some("confidential.require_ip"));
+}
+
+#[test]
+fn f8_landing_page_only_after_the_object_is_found_and_allowed() {
+    let cfg = cfg();
+    let t = sign(&cfg, &bounded("/a/missing.pdf", 1));
+    let mut w = World::default();
+    let d = w.run(&cfg, Facts { accept: Some("text/html".into()), ..get(&link_url("/a/missing.pdf", &t), T0) }, None);
+    assert_eq!(code(&d), Some("not_found"));
+    let t = sign(&cfg, &bounded("/a/b.pdf", 1));
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0), None);
+    let Reply::Page { status: 200, html } = &d.reply else { panic!("{:?}", d.reply) };
+    assert!(html.contains("b.pdf") && html.contains("5.0 KB"));
+    assert_eq!(w.trace, ["kv", "r2_head", "usage_read"]);
+}
+
+// ------------------------------------------------------------------ F3, F9
+
+#[test]
+fn f3_a_prefix_links_use_continues_only_the_object_it_started() {
+    let cfg = cfg();
+    let c = bounded("/pack/", 1);
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/pack/a.pdf", object(None));
+    w.objects.insert("pack/b.pdf".into(), ObjectMeta { etag: "vb".into(), ..object(None) });
+    let (f, body) = post_form("/pack/a.pdf", &t, T0 + 1, false);
+    assert_eq!(w.run(&cfg, f, Some(&body)).reply, Reply::Delivered);
+    let range = |path: &str| Facts { range: Some("bytes=100-".into()), ..get(&link_url(path, &t), T0 + 2) };
+    let d = w.run(&cfg, range("/pack/a.pdf"), None);
+    assert_eq!((d.reply.clone(), d.event.status), (Reply::Delivered, 206), "same object continues");
+    let d = w.run(&cfg, range("/pack/b.pdf"), None);
+    assert_eq!(code(&d), Some("used_up"), "another object is not a continuation");
+    // A new version of the same object is not the download that started.
+    w.objects.insert("pack/a.pdf".into(), ObjectMeta { etag: "v2".into(), ..object(None) });
+    let d = w.run(&cfg, range("/pack/a.pdf"), None);
+    assert_eq!(code(&d), Some("used_up"));
+    assert_eq!(w.used(c.jti), 1);
+}
+
+#[test]
+fn f9_only_a_single_range_after_byte_zero_continues() {
+    let cfg = cfg();
+    let c = bounded("/a/b.pdf", 1);
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let (f, body) = post_form("/a/b.pdf", &t, T0 + 1, false);
+    assert_eq!(w.run(&cfg, f, Some(&body)).reply, Reply::Delivered);
+    for (range, continues) in
+        [("bytes=0-", false), ("bytes=0-99,200-", false), ("bytes=-100", false), ("bytes=10-", true)]
+    {
+        let d = w.run(&cfg, Facts { range: Some(range.into()), ..get(&link_url("/a/b.pdf", &t), T0 + 2) }, None);
+        assert_eq!(d.reply == Reply::Delivered, continues, "{range}: {:?}", d.reply);
+        if !continues {
+            assert_eq!(code(&d), Some("used_up"), "{range}");
+        }
+    }
+    // Resume after exp has the same gate.
+    let cfg = cfg_with(&[("LINKGATE_RESUME_GRACE_SECS", "300")]);
+    let c = claims("/a/b.pdf");
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let d = w.run(&cfg, Facts { range: Some("bytes=0-99".into()), ..get(&link_url("/a/b.pdf", &t), T0 + 1) }, None);
+    let start = d.record_start.expect("a start is recorded when resume is on");
+    w.usage.entry(start.jti).or_default().starts.push(start.start);
+    for (range, resumes) in [("bytes=0-", false), ("bytes=100-,200-", false), ("bytes=100-", true)] {
+        let f = Facts { range: Some(range.into()), ..get(&link_url("/a/b.pdf", &t), c.exp + 10) };
+        let d = w.run(&cfg, f, None);
+        assert_eq!(d.reply == Reply::Delivered, resumes, "{range}: {:?}", d.event);
+        if resumes {
+            assert_eq!(d.event.reason, Some("resume_after_exp"));
+        } else {
+            assert_eq!(code(&d), Some("expired"));
+        }
+    }
+}
+
+// ------------------------------------------------------------------ F6, F7
+
+#[test]
+fn f6_head_on_a_used_up_link_is_refused_like_get_and_never_consumes() {
+    let cfg = cfg();
+    let c = bounded("/a/b.pdf", 1);
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let head = || Facts { method: "HEAD".into(), ..get(&link_url("/a/b.pdf", &t), T0 + 1) };
+    let d = w.run(&cfg, head(), None);
+    assert_eq!((d.reply.clone(), d.event.status), (Reply::Delivered, 200));
+    assert!(w.delivered.as_ref().unwrap().body.is_none());
+    assert_eq!(w.used(c.jti), 0);
+    let (f, body) = post_form("/a/b.pdf", &t, T0 + 1, false);
+    w.run(&cfg, Facts { client_ip: Some("203.0.113.9".into()), ..f }, Some(&body));
+    let d = w.run(&cfg, head(), None);
+    assert_eq!(code(&d), Some("used_up"));
+    assert_eq!(w.used(c.jti), 1);
+}
+
+#[test]
+fn f7_everything_that_can_refuse_is_checked_before_a_use_is_consumed() {
+    let cfg = cfg();
+    let c = bounded("/a/", 1);
+    let t = sign(&cfg, &c);
+    // Missing object, unsatisfiable range, R2 down, denylist down: no use spent.
+    let cases: [(&str, Option<&str>, Option<&'static str>, &str); 4] = [
+        ("/a/missing.pdf", None, None, "not_found"),
+        ("/a/b.pdf", Some("bytes=9000-"), None, "range_not_satisfiable"),
+        ("/a/b.pdf", None, Some("r2"), "store_unavailable"),
+        ("/a/b.pdf", None, Some("kv"), "store_unavailable"),
+    ];
+    for (path, range, fail, want) in cases {
+        let mut w = World::with_object("/a/b.pdf", object(None));
+        w.fail = fail;
+        let (f, body) = post_form(path, &t, T0 + 1, false);
+        let d = w.run(&cfg, Facts { range: range.map(str::to_owned), ..f }, Some(&body));
+        assert_eq!(code(&d), Some(want), "{path} {range:?} {fail:?}");
+        assert_eq!(w.used(c.jti), 0, "{want}: no use consumed");
+        assert!(!w.trace.contains(&"consume"), "{want}: {:?}", w.trace);
+    }
+}
+
+#[test]
+fn f7_a_download_that_fails_after_consuming_gives_the_use_back() {
+    let cfg = cfg();
+    let c = bounded("/a/b.pdf", 1);
+    let t = sign(&cfg, &c);
+    for (failure, want) in [
+        (DeliveryFailure::Unavailable, "store_unavailable"),
+        (DeliveryFailure::Changed, "store_unavailable"),
+        (DeliveryFailure::Missing, "not_found"),
+    ] {
+        let mut w = World::with_object("/a/b.pdf", object(None));
+        w.deliver_fails = Some(failure);
+        let (f, body) = post_form("/a/b.pdf", &t, T0 + 1, false);
+        let d = w.run(&cfg, f, Some(&body));
+        assert_eq!(code(&d), Some(want));
+        assert_eq!(w.trace, ["form", "kv", "r2_head", "consume", "deliver", "refund"]);
+        assert_eq!(d.event.rule.as_deref(), Some("usage:refunded"));
+        assert_eq!(w.used(c.jti), 0, "{failure:?}: the use is back");
+        w.deliver_fails = None;
+        let (f, body) = post_form("/a/b.pdf", &t, T0 + 2, false);
+        assert_eq!(w.run(&cfg, f, Some(&body)).reply, Reply::Delivered, "and can be used");
+    }
+}
+
+// ------------------------------------------------------------------ sessions
+
+#[test]
+fn sessions_serve_only_the_client_that_consumed_within_the_grace() {
+    let cfg = cfg_with(&[("LINKGATE_DOWNLOAD_GRACE_SECS", "60")]);
+    let c = bounded("/a/b.pdf", 2);
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let (f, body) = post_form("/a/b.pdf", &t, T0 + 1, true);
+    let d = w.run(&cfg, f, Some(&body));
+    assert_eq!((status(&d), d.event.reason), (303, Some("download_session")));
+    let Reply::SeeOther { location } = &d.reply else { panic!() };
+    assert!(!location.contains(&t), "the session URL is not the link");
+    let s = w.run(&cfg, Facts { range: Some("bytes=10-19".into()), ..get(location, T0 + 5) }, None);
+    assert_eq!(s.event.status, 206);
+    let s = w.run(&cfg, get(location, T0 + 6), None);
+    assert_eq!(s.event.status, 200, "a plain GET of the session downloads (no landing page)");
+    let other = w.run(&cfg, Facts { client_ip: Some("192.0.2.5".into()), ..get(location, T0 + 6) }, None);
+    assert_eq!((code(&other), other.event.reason), (Some("expired"), Some("session_not_open")));
+    let late = w.run(&cfg, get(location, T0 + 61), None);
+    assert_eq!(code(&late), Some("expired"));
+    // A session never consumes, and cannot be POSTed.
+    let (f, _) = post_form(location, "", T0 + 7, false);
+    let p = w.run(&cfg, Facts { content_length: None, ..f }, None);
+    assert_eq!(code(&p), Some("method_not_allowed"));
+    assert_eq!(w.used(c.jti), 1);
+    // A session token is not a link, nor a link a session.
+    let session = location.split_once("lgs=").unwrap().1;
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", session), T0 + 8), None);
+    assert_eq!(code(&d), Some("signature_invalid"));
+    let d = w.run(&cfg, get(&format!("/a/b.pdf?lgs={t}"), T0 + 8), None);
+    assert_eq!(code(&d), Some("signature_invalid"));
+}
+
+#[test]
+fn a_plain_get_of_a_bounded_link_is_a_landing_page_never_a_download() {
+    let cfg = cfg();
+    let c = bounded("/a/b.pdf", 1);
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    for _ in 0..3 {
+        let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 1), None);
+        assert!(matches!(d.reply, Reply::Page { status: 200, .. }));
+        assert_eq!(d.event.reason, Some("landing_page"));
+    }
+    assert_eq!(w.used(c.jti), 0);
+    let (f, body) = post_form("/a/b.pdf", &t, T0 + 1, false);
+    assert_eq!(w.run(&cfg, f, Some(&body)).reply, Reply::Delivered);
+    let d = w.run(&cfg, Facts { accept: Some("text/html".into()), ..get(&link_url("/a/b.pdf", &t), T0 + 2) }, None);
+    let Reply::Page { status: 410, html } = &d.reply else { panic!("{:?}", d.reply) };
+    assert!(html.contains("used up"));
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 2), None);
+    assert!(matches!(d.reply, Reply::Problem { status: 410, .. }));
+}
+
+#[test]
+fn stores_fail_closed() {
+    let cfg = cfg();
+    let plain = sign(&cfg, &claims("/a/b.pdf"));
+    let one = sign(&cfg, &bounded("/a/b.pdf", 1));
+    for (token, fail, reason) in [
+        (&plain, "kv", "denylist_unavailable"),
+        (&plain, "r2", "object_unavailable"),
+        (&one, "usage", "usage_unavailable"),
+        (&one, "usage_unbound", "usage_store_missing"),
+    ] {
+        let mut w = World::with_object("/a/b.pdf", object(None));
+        w.fail = Some(fail);
+        let d = w.run(&cfg, get(&link_url("/a/b.pdf", token), T0 + 1), None);
+        assert_eq!((code(&d), d.event.reason), (Some("store_unavailable"), Some(reason)));
+        let (f, body) = post_form("/a/b.pdf", token, T0 + 1, false);
+        let d = w.run(&cfg, f, Some(&body));
+        assert_eq!(code(&d), if token == &plain { Some("method_not_allowed") } else { Some("store_unavailable") });
+    }
+}
+
+// ------------------------------------------------------------------ F12
+
+#[test]
+fn f12_the_cache_diagnostic_header_is_off_by_default() {
+    let t = |cfg: &EdgeConfig| sign(cfg, &claims("/a/b.pdf"));
+    for (cfg, want) in [
+        (cfg_with(&[("LINKGATE_EDGE_CACHE", "on")]), false),
+        (cfg_with(&[("LINKGATE_EDGE_CACHE", "on"), ("LINKGATE_DEBUG_HEADERS", "on")]), true),
+    ] {
+        let mut w = World::with_object("/a/b.pdf", object(Some("public")));
+        w.run(&cfg, get(&link_url("/a/b.pdf", &t(&cfg)), T0 + 1), None);
+        let plan = w.delivered.unwrap();
+        assert_eq!(plan.debug_cache_header, want);
+        assert!(plan.body.unwrap().edge_cache.is_some());
+    }
+}
+
+// ------------------------------------------------------------------ properties
+
+fn arb_method() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec!["GET", "HEAD", "POST", "PUT", "OPTIONS"])
+}
+
+fn arb_range() -> impl Strategy<Value = Option<&'static str>> {
+    prop::sample::select(vec![None, Some("bytes=0-"), Some("bytes=10-"), Some("bytes=9000-"), Some("bytes=1-2,5-")])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Whatever the request, a bounded-use link never starts more
+    /// downloads than its uses, only a POST consumes, and a refused request
+    /// consumes nothing.
+    #[test]
+    fn bounded_use_is_exact_and_only_a_post_consumes(
+        uses in 1u32..3,
+        requests in prop::collection::vec((arb_method(), arb_range(), 0u8..3, any::<bool>(), 0u64..200), 1..12),
+        classification in prop::sample::select(vec![None, Some("restricted"), Some("public")]),
+    ) {
+        let cfg = cfg_with(&[("LINKGATE_DOWNLOAD_GRACE_SECS", "60")]);
+        let mut c = bounded("/a/", uses);
+        c.exp = T0 + 7200; // longer than restricted allows (1 h)
+        let t = sign(&cfg, &c);
+        let mut w = World::with_object("/a/b.pdf", object(classification));
+        let mut downloads = 0u32;
+        for (method, range, client, html, dt) in requests {
+            let used_before = w.used(c.jti);
+            let ip = format!("198.51.100.{client}");
+            let (mut f, body) = post_form("/a/b.pdf", &t, T0 + dt, html);
+            f.method = method.into();
+            f.client_ip = Some(ip);
+            f.range = range.map(str::to_owned);
+            if method != "POST" {
+                f.url = format!("https://{HOST}{}", link_url("/a/b.pdf", &t));
+                f.content_length = None;
+            }
+            w.trace.clear();
+            let d = w.run(&cfg, f, Some(&body));
+            let consumed = w.used(c.jti) - used_before;
+            prop_assert!(consumed <= 1);
+            if consumed == 1 {
+                prop_assert_eq!(method, "POST");
+                prop_assert!(matches!(d.reply, Reply::Delivered | Reply::SeeOther { .. }), "{:?}", d.reply);
+                downloads += 1;
+            }
+            if d.event.outcome == Some(Outcome::Refused) {
+                prop_assert_eq!(consumed, 0, "a refusal consumed a use: {:?}", d.event);
+            }
+            if classification == Some("restricted") {
+                // The link's sub is set, but it lives longer than restricted allows.
+                let c = code(&d);
+                prop_assert!(c == Some("policy_denied") || c == Some("method_not_allowed"), "{:?}", c);
+            }
+        }
+        prop_assert!(downloads <= uses);
+        prop_assert_eq!(w.used(c.jti), downloads);
+    }
+
+    /// Any single tampered byte of a token is refused before any I/O.
+    #[test]
+    fn a_tampered_token_is_refused_before_any_io(i in 0usize..400, with in any::<u8>()) {
+        let cfg = cfg();
+        let t = sign(&cfg, &claims("/a/b.pdf"));
+        let mut raw = b64::decode(t.as_bytes()).unwrap();
+        let i = i % raw.len();
+        prop_assume!(raw[i] != with);
+        raw[i] = with;
+        let mut w = World::with_object("/a/b.pdf", object(None));
+        let d = w.run(&cfg, get(&link_url("/a/b.pdf", &b64::encode(&raw)), T0 + 1), None);
+        prop_assert_eq!(d.event.outcome, Some(Outcome::Refused));
+        prop_assert!(w.trace.is_empty(), "{:?}", w.trace);
+    }
+}
+
+#[test]
+fn split_url_keeps_the_raw_path() {
+    assert_eq!(split_url("https://h.example/a%20b/c?lg=x#f"), ("h.example", "/a%20b/c", "lg=x"));
+    assert_eq!(split_url("https://h.example"), ("h.example", "/", ""));
+    assert_eq!(split_url("https://h.example/?"), ("h.example", "/", ""));
+    assert_eq!(split_url("/p?q"), ("", "/p", "q"));
+}
+
+#[test]
+fn ip_bound_links_check_the_client() {
+    let cfg = cfg();
+    let mut c = claims("/a/b.pdf");
+    c.ip = vec![Cidr::parse("198.51.100.0/24").unwrap()];
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    assert_eq!(w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0), None).reply, Reply::Delivered);
+    let d = w.run(&cfg, Facts { client_ip: Some("192.0.2.1".into()), ..get(&link_url("/a/b.pdf", &t), T0) }, None);
+    assert_eq!(code(&d), Some("ip_mismatch"));
+}

@@ -1,0 +1,279 @@
+//! Why the gate decided what it did: one typed reason per decision.
+//!
+//! A [`Code`] is the contract's coarse answer (and the HTTP status); a
+//! [`Reason`] is the finer cause behind it, written to the audit event's
+//! `reason` and shown by `inspect`. Every reason maps to at most one code in
+//! [`Reason::code`], the one place that does so; reasons of requests that
+//! were let through map to none. The wire names are stable and documented in
+//! `docs/edge.md` ("Reasons").
+
+use core::fmt;
+
+use super::code::Code;
+use super::path::PathError;
+use super::revocation::RevocationScope;
+use super::token::DecodeError;
+
+/// The cause of a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    // ---- the request carries no usable token
+    /// No `lg` (or `lgs`) parameter, nor a token in a small form body.
+    NoToken,
+    /// `lg` or `lgs` given more than once.
+    DuplicateToken,
+    /// Both `lg` and `lgs`.
+    TwoTokens,
+    /// The path failed canonicalization.
+    Path(PathError),
+    /// The token failed decoding.
+    Token(DecodeError),
+    /// The token names a key the ring does not hold.
+    UnknownKid,
+    /// The tag does not verify.
+    BadTag,
+
+    // ---- authentic, but not valid for this request
+    /// `iat` is further in the future than the allowed skew.
+    IssuedInFuture,
+    /// `nbf` is further in the future than the allowed skew.
+    BeforeNbf,
+    /// At or after `exp`.
+    AfterExp,
+    /// `exp - iat` exceeds `LINKGATE_MAX_TTL_SECS`.
+    LifetimeOverMaximum,
+    /// The path is outside the signed scope.
+    OutsideScope,
+    /// The request host differs from the signed host.
+    OtherHost,
+    /// The client address is outside every signed range.
+    OutsideIpRanges,
+    /// A method the link (or session) does not allow.
+    Method,
+    /// A denylist entry of this scope matches.
+    Revoked(RevocationScope),
+    /// Every use is consumed (and this client has no download to continue).
+    UsedUp,
+    /// A download-session URL used by a client with no open download (another
+    /// client, or the grace window is over).
+    SessionNotOpen,
+    /// After `exp`, a continuation whose start (by this client, before `exp`)
+    /// is not on record.
+    NotStartedBeforeExp,
+    /// A resume after `exp` for another object version than the one started.
+    ResumeOtherVersion,
+    /// The object does not exist.
+    NoObject,
+    /// The classification policy refuses (the rule is in the event's `rule`).
+    Policy,
+    /// The policy allows only presigned redirects, which this deployment does
+    /// not configure.
+    RedirectUnavailable,
+    /// The Range header cannot be satisfied.
+    Range,
+
+    // ---- a store failed: fail closed
+    /// The denylist (KV) could not be read.
+    DenylistUnavailable,
+    /// The usage counter (Durable Object) is not bound.
+    UsageStoreMissing,
+    /// The usage counter could not be reached or answered nonsense.
+    UsageUnavailable,
+    /// R2 could not be read.
+    ObjectUnavailable,
+    /// The object was replaced or deleted between its metadata and its body.
+    ObjectChanged,
+
+    // ---- let through
+    /// A download (or HEAD, or 304) was served.
+    Served,
+    /// The scanner-safe landing page of a bounded-use link.
+    LandingPage,
+    /// A consuming POST from a browser was sent to its download session.
+    DownloadSession,
+    /// A Range continuation after `exp` of a download started before it.
+    ResumeAfterExp,
+}
+
+impl Reason {
+    /// The contract code this reason answers with; None when the request
+    /// was let through.
+    pub const fn code(self) -> Option<Code> {
+        Some(match self {
+            Reason::NoToken => Code::TokenMissing,
+            Reason::DuplicateToken | Reason::TwoTokens | Reason::Token(_) => Code::TokenMalformed,
+            Reason::Path(_) => Code::PathInvalid,
+            Reason::UnknownKid => Code::KeyUnknown,
+            Reason::BadTag => Code::SignatureInvalid,
+            Reason::IssuedInFuture | Reason::BeforeNbf => Code::NotYetValid,
+            Reason::AfterExp | Reason::NotStartedBeforeExp | Reason::ResumeOtherVersion | Reason::SessionNotOpen => {
+                Code::Expired
+            }
+            Reason::LifetimeOverMaximum | Reason::Policy | Reason::RedirectUnavailable => Code::PolicyDenied,
+            Reason::OutsideScope => Code::ScopeMismatch,
+            Reason::OtherHost => Code::HostMismatch,
+            Reason::OutsideIpRanges => Code::IpMismatch,
+            Reason::Method => Code::MethodNotAllowed,
+            Reason::Revoked(_) => Code::Revoked,
+            Reason::UsedUp => Code::UsedUp,
+            Reason::NoObject => Code::NotFound,
+            Reason::Range => Code::RangeNotSatisfiable,
+            Reason::DenylistUnavailable
+            | Reason::UsageStoreMissing
+            | Reason::UsageUnavailable
+            | Reason::ObjectUnavailable
+            | Reason::ObjectChanged => Code::StoreUnavailable,
+            Reason::Served | Reason::LandingPage | Reason::DownloadSession | Reason::ResumeAfterExp => return None,
+        })
+    }
+
+    /// The stable wire name (audit `reason`, `inspect`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::NoToken => "no_token",
+            Reason::DuplicateToken => "duplicate_token",
+            Reason::TwoTokens => "two_tokens",
+            Reason::Path(e) => e.as_str(),
+            Reason::Token(e) => e.name(),
+            Reason::UnknownKid => "unknown_kid",
+            Reason::BadTag => "bad_tag",
+            Reason::IssuedInFuture => "issued_in_future",
+            Reason::BeforeNbf => "before_nbf",
+            Reason::AfterExp => "after_exp",
+            Reason::LifetimeOverMaximum => "lifetime_over_maximum",
+            Reason::OutsideScope => "outside_scope",
+            Reason::OtherHost => "other_host",
+            Reason::OutsideIpRanges => "outside_ip_ranges",
+            Reason::Method => "method",
+            Reason::Revoked(s) => match s {
+                RevocationScope::Jti => "revoked_jti",
+                RevocationScope::Sub => "revoked_sub",
+                RevocationScope::Tenant => "revoked_tenant",
+                RevocationScope::Path => "revoked_path",
+                RevocationScope::Kid => "revoked_kid",
+                RevocationScope::All => "revoked_all",
+            },
+            Reason::UsedUp => "used_up",
+            Reason::SessionNotOpen => "session_not_open",
+            Reason::NotStartedBeforeExp => "not_started_before_exp",
+            Reason::ResumeOtherVersion => "resume_other_version",
+            Reason::NoObject => "no_object",
+            Reason::Policy => "policy",
+            Reason::RedirectUnavailable => "redirect_unavailable",
+            Reason::Range => "range",
+            Reason::DenylistUnavailable => "denylist_unavailable",
+            Reason::UsageStoreMissing => "usage_store_missing",
+            Reason::UsageUnavailable => "usage_unavailable",
+            Reason::ObjectUnavailable => "object_unavailable",
+            Reason::ObjectChanged => "object_changed",
+            Reason::Served => "served",
+            Reason::LandingPage => "landing_page",
+            Reason::DownloadSession => "download_session",
+            Reason::ResumeAfterExp => "resume_after_exp",
+        }
+    }
+
+    /// Refusals of requests that never authenticated: aggregatable, and no
+    /// claim of theirs is believed.
+    pub const fn is_unauthenticated(self) -> bool {
+        matches!(
+            self,
+            Reason::NoToken
+                | Reason::DuplicateToken
+                | Reason::TwoTokens
+                | Reason::Path(_)
+                | Reason::Token(_)
+                | Reason::UnknownKid
+                | Reason::BadTag
+        )
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One representative of every variant (tuple variants once each).
+    pub(crate) const SAMPLES: [Reason; 36] = [
+        Reason::NoToken,
+        Reason::DuplicateToken,
+        Reason::TwoTokens,
+        Reason::Path(PathError::DotSegment),
+        Reason::Token(DecodeError::BadEncoding),
+        Reason::UnknownKid,
+        Reason::BadTag,
+        Reason::IssuedInFuture,
+        Reason::BeforeNbf,
+        Reason::AfterExp,
+        Reason::LifetimeOverMaximum,
+        Reason::OutsideScope,
+        Reason::OtherHost,
+        Reason::OutsideIpRanges,
+        Reason::Method,
+        Reason::Revoked(RevocationScope::Kid),
+        Reason::UsedUp,
+        Reason::SessionNotOpen,
+        Reason::NotStartedBeforeExp,
+        Reason::ResumeOtherVersion,
+        Reason::NoObject,
+        Reason::Policy,
+        Reason::RedirectUnavailable,
+        Reason::Range,
+        Reason::DenylistUnavailable,
+        Reason::UsageStoreMissing,
+        Reason::UsageUnavailable,
+        Reason::ObjectUnavailable,
+        Reason::ObjectChanged,
+        Reason::Served,
+        Reason::LandingPage,
+        Reason::DownloadSession,
+        Reason::ResumeAfterExp,
+        Reason::Revoked(RevocationScope::Jti),
+        Reason::Path(PathError::EncodedSlash),
+        Reason::Token(DecodeError::Truncated),
+    ];
+
+    #[test]
+    fn names_are_unique_and_documented() {
+        let doc = include_str!("../../docs/edge.md");
+        let mut seen = std::collections::HashSet::new();
+        for r in SAMPLES {
+            assert!(seen.insert(r.as_str()), "duplicate reason name {r}");
+            // Path and token reasons are documented with the link format.
+            if !matches!(r, Reason::Path(_) | Reason::Token(_)) {
+                assert!(doc.contains(&format!("`{r}`")), "docs/edge.md does not document reason `{r}`");
+            }
+        }
+        for s in RevocationScope::ALL {
+            assert!(doc.contains(&format!("`{}`", Reason::Revoked(s))), "revoked_{}", s.as_str());
+        }
+    }
+
+    #[test]
+    fn unauthenticated_reasons_are_exactly_the_contracts_aggregatable_codes() {
+        for r in SAMPLES {
+            let aggregatable = matches!(
+                r.code(),
+                Some(Code::TokenMissing | Code::TokenMalformed | Code::PathInvalid)
+                    | Some(Code::SignatureInvalid | Code::KeyUnknown)
+            );
+            assert_eq!(r.is_unauthenticated(), aggregatable, "{r}");
+        }
+    }
+
+    #[test]
+    fn let_through_reasons_have_no_code() {
+        for r in [Reason::Served, Reason::LandingPage, Reason::DownloadSession, Reason::ResumeAfterExp] {
+            assert_eq!(r.code(), None);
+        }
+        assert_eq!(Reason::Revoked(RevocationScope::Kid).code(), Some(Code::Revoked));
+        assert_eq!(Reason::SessionNotOpen.code(), Some(Code::Expired));
+    }
+}
