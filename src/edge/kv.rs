@@ -1,35 +1,61 @@
-//! Denylist reads: one KV bulk get per request.
+//! Denylist reads: one KV bulk get per request, behind a short memo.
 //!
 //! workers-rs has no bulk-get wrapper, so this calls the binding's JS
 //! `get(keys[], {type, cacheTtl})`, which answers a `Map` in one round trip.
 
+use std::cell::RefCell;
+
 use worker::js_sys::{Array, Function, Map, Object, Promise, Reflect};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::Env;
+use worker::{Date, Env};
+
+use crate::core::config::EdgeConfig;
+use crate::core::memo::DenylistMemo;
+
+use super::error::{EdgeError, Result};
+use super::DENYLIST_BINDING;
 
 /// KV's bulk get takes at most this many keys per call.
 const MAX_KEYS_PER_CALL: usize = 100;
 
-/// Why the denylist could not be read (the caller fails closed).
-#[derive(Debug)]
-pub struct KvUnavailable(pub String);
+thread_local! {
+    // Recent denylist reads (see core::memo for the bound it adds).
+    static MEMO: RefCell<DenylistMemo> = RefCell::new(DenylistMemo::new());
+}
 
-fn js_err(what: &str, e: JsValue) -> KvUnavailable {
-    KvUnavailable(format!("{what}: {}", e.as_string().unwrap_or_else(|| format!("{e:?}"))))
+/// A revocation was written or lifted through this isolate: the memo must
+/// not hide it here even for its short lifetime.
+pub fn forget_reads() {
+    MEMO.with(|m| m.borrow_mut().clear());
+}
+
+/// The denylist entries among `keys`: from the memo when every key was read
+/// moments ago, else one KV bulk read (remembered for the next request).
+pub async fn denylist(env: &Env, keys: &[String], cfg: &EdgeConfig) -> Result<Vec<(String, String)>> {
+    let now_ms = Date::now().as_millis();
+    let ttl = cfg.denylist_memo_ms;
+    if let Some(found) = MEMO.with(|m| m.borrow().lookup(keys, now_ms, ttl)) {
+        return Ok(found);
+    }
+    let generation = MEMO.with(|m| m.borrow().generation());
+    let found = bulk_get(env, DENYLIST_BINDING, keys, cfg.kv_cache_ttl_secs).await?;
+    // Stamped with the time the read started: the memo never outlives a read;
+    // and not kept at all if a revocation was written here meanwhile.
+    MEMO.with(|m| m.borrow_mut().store(keys, &found, now_ms, ttl, generation));
+    Ok(found)
+}
+
+fn js_err(what: &str, e: JsValue) -> EdgeError {
+    EdgeError::new(format!("{what}: {}", e.as_string().unwrap_or_else(|| format!("{e:?}"))))
 }
 
 /// Fetch `keys` from the namespace bound as `binding`; returns the present
 /// ones with their text values. `cache_ttl` 0 skips edge caching of the read.
-pub async fn bulk_get(
-    env: &Env,
-    binding: &str,
-    keys: &[String],
-    cache_ttl: u64,
-) -> Result<Vec<(String, String)>, KvUnavailable> {
+pub async fn bulk_get(env: &Env, binding: &str, keys: &[String], cache_ttl: u64) -> Result<Vec<(String, String)>> {
     let ns = Reflect::get(env.as_ref(), &JsValue::from_str(binding)).map_err(|e| js_err("binding", e))?;
     if ns.is_undefined() || ns.is_null() {
-        return Err(KvUnavailable(format!("KV binding {binding} is not configured")));
+        return Err(EdgeError::new(format!("KV binding {binding} is not configured")));
     }
     let get: Function = Reflect::get(&ns, &JsValue::from_str("get"))
         .map_err(|e| js_err("get", e))?

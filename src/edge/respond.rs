@@ -1,34 +1,59 @@
-//! Building responses: problems and the headers every download carries.
+//! Turning the gate's replies into responses.
 
 use worker::{Headers, Response, ResponseBody};
 
+use crate::core::gate::Reply;
 use crate::core::problem;
 use crate::core::Code;
 
 /// Headers on every response linkgate sends for a link.
-pub fn security_headers(h: &Headers) -> worker::Result<()> {
-    h.set("referrer-policy", "no-referrer")?;
-    h.set("x-robots-tag", "noindex, nofollow")?;
-    h.set("x-content-type-options", "nosniff")?;
-    Ok(())
-}
+const SECURITY_HEADERS: [(&str, &str); 3] =
+    [("referrer-policy", "no-referrer"), ("x-robots-tag", "noindex, nofollow"), ("x-content-type-options", "nosniff")];
 
-/// An `application/problem+json` response for `code`.
-pub fn problem_response(code: Code, refresh: Option<&str>, request_id: &str) -> worker::Result<Response> {
-    problem_with_status(code.status(), &problem::body(code, refresh, Some(request_id)), &[])
-}
-
-/// A problem body with an explicit status (for non-contract errors such as
-/// misconfiguration) and extra headers.
-pub fn problem_with_status(status: u16, body: &str, extra: &[(&str, &str)]) -> worker::Result<Response> {
+/// Response headers from the gate's list, plus the security headers.
+pub fn headers_of(pairs: &[(&'static str, String)]) -> worker::Result<Headers> {
     let h = Headers::new();
-    h.set("content-type", "application/problem+json")?;
-    h.set("cache-control", "no-store")?;
-    security_headers(&h)?;
-    for (k, v) in extra {
+    for (k, v) in SECURITY_HEADERS {
         h.set(k, v)?;
     }
-    Ok(Response::from_body(ResponseBody::Body(body.as_bytes().to_vec()))?.with_status(status).with_headers(h))
+    for (k, v) in pairs {
+        h.set(k, v)?;
+    }
+    Ok(h)
+}
+
+fn with_body(status: u16, body: String, pairs: &[(&'static str, String)]) -> worker::Result<Response> {
+    let h = headers_of(pairs)?;
+    Ok(Response::from_body(ResponseBody::Body(body.into_bytes()))?.with_status(status).with_headers(h))
+}
+
+/// The response for the gate's final reply; `delivered` is what the
+/// delivery step built, if it ran.
+pub fn reply(reply: Reply, delivered: Option<Response>) -> worker::Result<Response> {
+    match reply {
+        Reply::Delivered => match delivered {
+            Some(r) => Ok(r),
+            None => problem(Code::StoreUnavailable, ""),
+        },
+        Reply::Problem { status, body, headers } => problem_body(status, body, headers),
+        Reply::Page { status, html } => page(status, html),
+        Reply::SeeOther { location } => {
+            let h = headers_of(&[("location", location), ("cache-control", "no-store".to_owned())])?;
+            Ok(Response::from_body(ResponseBody::Empty)?.with_status(303).with_headers(h))
+        }
+    }
+}
+
+/// An `application/problem+json` body with extra headers; never cached.
+pub fn problem_body(status: u16, body: String, mut headers: Vec<(&'static str, String)>) -> worker::Result<Response> {
+    headers.push(("content-type", "application/problem+json".to_owned()));
+    headers.push(("cache-control", "no-store".to_owned()));
+    with_body(status, body, &headers)
+}
+
+/// The problem response of a contract code.
+pub fn problem(code: Code, request_id: &str) -> worker::Result<Response> {
+    problem_body(code.status(), problem::body(code, None, Some(request_id)), Vec::new())
 }
 
 /// 500 for an operator mistake (bad or missing configuration). Clients cannot
@@ -41,28 +66,17 @@ pub fn misconfigured(detail: &str, request_id: &str) -> worker::Result<Response>
         "code": "misconfigured",
         "detail": detail,
         "request_id": request_id,
-    })
-    .to_string();
-    problem_with_status(500, &body, &[])
+    });
+    problem_body(500, body.to_string(), Vec::new())
 }
 
-/// An HTML page (landing page, used-up page): strict CSP, no caching, no
-/// referrer, not indexed.
-pub fn html(status: u16, body: &str) -> worker::Result<Response> {
-    let h = Headers::new();
-    h.set("content-type", "text/html; charset=utf-8")?;
-    h.set("cache-control", "no-store")?;
-    h.set("content-security-policy", &crate::core::usage::page_csp())?;
-    h.set("x-frame-options", "DENY")?;
-    security_headers(&h)?;
-    Ok(Response::from_body(ResponseBody::Body(body.as_bytes().to_vec()))?.with_status(status).with_headers(h))
-}
-
-/// 303 to a download-session URL.
-pub fn see_other(location: &str) -> worker::Result<Response> {
-    let h = Headers::new();
-    h.set("location", location)?;
-    h.set("cache-control", "no-store")?;
-    security_headers(&h)?;
-    Ok(Response::from_body(ResponseBody::Empty)?.with_status(303).with_headers(h))
+/// An HTML page (landing page, link-ended page): strict CSP, no caching.
+fn page(status: u16, html: String) -> worker::Result<Response> {
+    let headers = [
+        ("content-type", "text/html; charset=utf-8".to_owned()),
+        ("cache-control", "no-store".to_owned()),
+        ("content-security-policy", crate::core::usage::page_csp()),
+        ("x-frame-options", "DENY".to_owned()),
+    ];
+    with_body(status, html, &headers)
 }

@@ -1,12 +1,20 @@
 //! Durable Object `UsageCounter`: one per jti, counting bounded-use
-//! downloads exactly. The object serializes its events, so the read-modify-
-//! write in `consume` cannot interleave; the decision itself is
-//! `core::usage::consume`.
+//! downloads exactly, and the worker's adapter to it.
+//!
+//! The object serializes its requests, so the read-modify-write of each call
+//! cannot interleave; the decisions themselves are `core::usage`.
 
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use worker::{durable_object, Context, DurableObject, Env, ObjectNamespace, Request, Response, State, Storage};
 
-use crate::core::usage::{consume as decide, record_start, ConsumeOutcome, ConsumeRequest, Start, UsageState};
+use crate::core::gate::{RecordStart, RefundCall};
+use crate::core::token::Jti;
+use crate::core::usage::{
+    consume as decide, record_start, refund as give_back, ConsumeOutcome, ConsumeRequest, Start, UsageState,
+};
+
+use super::error::{EdgeError, Result};
+use super::USAGE_BINDING;
 
 const KEY: &str = "state";
 
@@ -14,7 +22,7 @@ const KEY: &str = "state";
 #[derive(Serialize, Deserialize)]
 pub struct ConsumeCall {
     pub request: ConsumeRequest,
-    /// When the link (plus grace) is over: the object deletes itself then.
+    /// When the link (plus every grace) is over: the object deletes itself then.
     pub forget_at: u64,
 }
 
@@ -35,132 +43,112 @@ impl DurableObject for UsageCounter {
         UsageCounter { state }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let storage = self.state.storage();
+        let mut s: UsageState = storage.get(KEY).await?.unwrap_or_default();
         match req.path().as_str() {
+            "/state" => Response::from_json(&s),
             "/consume" => {
                 let call: ConsumeCall = req.json().await?;
-                let mut s: UsageState = storage.get(KEY).await?.unwrap_or_default();
                 let outcome = decide(&mut s, &call.request);
                 if matches!(outcome, ConsumeOutcome::Consumed { .. }) {
-                    storage.put(KEY, &s).await?;
-                    if storage.get_alarm().await?.is_none() {
-                        storage
-                            .set_alarm(worker::ScheduledTime::from((call.forget_at as i64).saturating_mul(1000)))
-                            .await?;
-                    }
+                    save(&storage, &s, call.forget_at).await?;
                 }
                 Response::from_json(&outcome)
             }
+            "/refund" => {
+                let call: RefundCall = req.json().await?;
+                if !give_back(&mut s, &call.client, call.time, &call.path) {
+                    return Response::error("no such use", 409);
+                }
+                storage.put(KEY, &s).await?;
+                Response::ok("refunded")
+            }
             "/start" => {
                 let call: StartCall = req.json().await?;
-                let mut s: UsageState = storage.get(KEY).await?.unwrap_or_default();
                 record_start(&mut s, call.start);
-                storage.put(KEY, &s).await?;
-                if storage.get_alarm().await?.is_none() {
-                    storage
-                        .set_alarm(worker::ScheduledTime::from((call.forget_at as i64).saturating_mul(1000)))
-                        .await?;
-                }
+                save(&storage, &s, call.forget_at).await?;
                 Response::ok("recorded")
-            }
-            "/state" => {
-                let s: UsageState = storage.get(KEY).await?.unwrap_or_default();
-                Response::from_json(&s)
             }
             _ => Response::error("not found", 404),
         }
     }
 
-    async fn alarm(&self) -> Result<Response> {
+    async fn alarm(&self) -> worker::Result<Response> {
         // Every link this counter could serve has expired: forget it.
         self.state.storage().delete_all().await?;
         Response::ok("forgotten")
     }
 }
 
-/// The counter of one link.
-fn stub(ns: &worker::ObjectNamespace, claims: &crate::core::Claims) -> std::result::Result<worker::Stub, String> {
-    ns.id_from_name(&claims.jti.to_hex()).and_then(|id| id.get_stub()).map_err(|e| e.to_string())
+/// Store the state; the first write sets the alarm that forgets it.
+async fn save(storage: &Storage, s: &UsageState, forget_at: u64) -> worker::Result<()> {
+    storage.put(KEY, s).await?;
+    if storage.get_alarm().await?.is_none() {
+        let at = i64::try_from(forget_at).unwrap_or(i64::MAX / 1000).saturating_mul(1000);
+        storage.set_alarm(worker::ScheduledTime::from(at)).await?;
+    }
+    Ok(())
 }
 
-/// Uses consumed so far, with the history.
-pub async fn state(
-    ns: &worker::ObjectNamespace,
-    claims: &crate::core::Claims,
-) -> std::result::Result<UsageState, String> {
-    let mut r = stub(ns, claims)?.fetch_with_str("https://usage/state").await.map_err(|e| e.to_string())?;
-    r.json().await.map_err(|e| e.to_string())
+/// The counters' namespace, None when the binding is missing (fail closed).
+pub fn namespace(env: &Env) -> Option<ObjectNamespace> {
+    env.durable_object(USAGE_BINDING).ok()
 }
 
-/// Record a download start (only when resume-after-expiry is on).
-pub async fn record(
-    ns: &worker::ObjectNamespace,
-    claims: &crate::core::Claims,
-    start: Start,
-    forget_at: u64,
-) -> std::result::Result<(), String> {
-    let body = serde_json::to_string(&StartCall { start, forget_at }).map_err(|e| e.to_string())?;
-    post(ns, claims, "https://usage/start", &body).await.map(|_| ())
-}
-
-async fn post(
-    ns: &worker::ObjectNamespace,
-    claims: &crate::core::Claims,
-    url: &str,
-    body: &str,
-) -> std::result::Result<Response, String> {
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Post).with_body(Some(worker::wasm_bindgen::JsValue::from_str(body)));
-    let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
-    let r = stub(ns, claims)?.fetch_with_request(req).await.map_err(|e| e.to_string())?;
+async fn call(ns: &ObjectNamespace, jti: Jti, path: &str, body: Option<String>) -> Result<Response> {
+    let stub = ns.id_from_name(&jti.to_hex())?.get_stub()?;
+    let url = format!("https://usage{path}");
+    let mut r = match body {
+        None => stub.fetch_with_str(&url).await?,
+        Some(body) => {
+            let mut init = worker::RequestInit::new();
+            init.with_method(worker::Method::Post).with_body(Some(body.into()));
+            stub.fetch_with_request(Request::new_with_init(&url, &init)?).await?
+        }
+    };
     if r.status_code() != 200 {
-        return Err(format!("usage counter answered {}", r.status_code()));
+        let text = r.text().await.unwrap_or_default();
+        return Err(EdgeError::new(format!("usage counter answered {}: {text}", r.status_code())));
     }
     Ok(r)
 }
 
-/// Consume (or continue, or peek at) one download.
-pub async fn consume(
-    ns: &worker::ObjectNamespace,
-    claims: &crate::core::Claims,
-    request: ConsumeRequest,
-    forget_at: u64,
-) -> std::result::Result<ConsumeOutcome, String> {
-    let body = serde_json::to_string(&ConsumeCall { request, forget_at }).map_err(|e| e.to_string())?;
-    let mut r = post(ns, claims, "https://usage/consume", &body).await?;
-    r.json().await.map_err(|e| e.to_string())
+/// Uses consumed so far, with the history.
+pub async fn state(ns: &ObjectNamespace, jti: Jti) -> Result<UsageState> {
+    Ok(call(ns, jti, "/state", None).await?.json().await?)
 }
 
-/// A download-session URL for a consumed link: same path, a session token
-/// (`lgs`) valid for the grace window, bound to the client's address.
-pub fn session_url(
-    cfg: &crate::core::config::EdgeConfig,
-    link: &crate::core::VerifiedLink,
-    client_ip: Option<std::net::IpAddr>,
-    now: u64,
-) -> std::result::Result<String, String> {
-    let c = link.claims();
-    let key = cfg.keys.signing_key();
-    let mut s = c.clone();
-    s.kid = key.kid().clone();
-    s.iat = now;
-    s.nbf = None;
-    s.exp = now.saturating_add(cfg.download_grace_secs.max(1)).min(c.exp.saturating_add(cfg.download_grace_secs));
-    s.scope = crate::core::Scope::Object(link.path().clone());
-    s.uses = None;
-    s.mode = None;
-    s.ip = match client_ip {
-        Some(ip) => {
-            let ip = crate::core::ip::normalize(ip);
-            let prefix = if ip.is_ipv4() { 32 } else { 128 };
-            vec![crate::core::ip::Cidr::new(ip, prefix).map_err(|e| e.to_string())?]
+/// Consume one use.
+pub async fn consume(
+    ns: &ObjectNamespace,
+    jti: Jti,
+    request: &ConsumeRequest,
+    forget_at: u64,
+) -> Result<ConsumeOutcome> {
+    let body = serde_json::to_string(&ConsumeCall { request: request.clone(), forget_at })?;
+    Ok(call(ns, jti, "/consume", Some(body)).await?.json().await?)
+}
+
+/// Give back a use whose download failed.
+pub async fn refund(ns: &ObjectNamespace, jti: Jti, refund: &RefundCall) -> Result<()> {
+    call(ns, jti, "/refund", Some(serde_json::to_string(refund)?)).await.map(|_| ())
+}
+
+/// Record a download start for resume-after-expiry, off the response path.
+pub fn record_in_background(env: &Env, ctx: &Context, start: RecordStart) {
+    let Some(ns) = namespace(env) else { return };
+    ctx.wait_until(async move {
+        let body = serde_json::to_string(&StartCall { start: start.start, forget_at: start.forget_at });
+        let result = match body {
+            Ok(body) => call(&ns, start.jti, "/start", Some(body)).await.map(|_| ()),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = result {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"event": "resume_start_not_recorded", "error": e.to_string()})
+            );
         }
-        None => vec![],
-    };
-    if s.exp <= s.iat {
-        s.exp = s.iat + 1;
-    }
-    let token = s.sign_in(key, crate::core::token::Domain::Session).map_err(|e| e.to_string())?;
-    Ok(format!("{}?lgs={token}", link.path().to_url_path()))
+    });
 }

@@ -167,8 +167,8 @@ fn judge(
         Err(_) => return (Verdict { code: Some(Code::SignatureInvalid), reason: "bad_tag", checked: vec![] }, shown),
     };
     let mut checked = vec!["signature", "time"];
-    if let Err((code, reason)) = check_time(&claims, now, &TimeRules::default()) {
-        return (Verdict { code: Some(code), reason, checked }, claims);
+    if let Err(reason) = check_time(&claims, now, &TimeRules::default()) {
+        return (Verdict { code: reason.code(), reason: reason.as_str(), checked }, claims);
     }
     // Bindings the caller could not tell us about are reported as unchecked
     // rather than guessed: the facts below satisfy them trivially.
@@ -212,7 +212,7 @@ fn judge(
     };
     match check_binding(&claims, &scope_path, &facts) {
         Ok(()) => (Verdict { code: None, reason: "", checked }, claims),
-        Err((code, reason)) => (Verdict { code: Some(code), reason, checked }, claims),
+        Err(reason) => (Verdict { code: reason.code(), reason: reason.as_str(), checked }, claims),
     }
 }
 
