@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { startWorker, sign, linkFor, newKeyEntry, problem, now, BASE, HOST } from "./harness.mjs";
 
 const KEYS = newKeyEntry("adm");
-const ADMIN = "test-admin-token-0123456789";
+const ADMIN = "test-admin-token-0123456789-abcdefghij";
 let w;
 
 const api = (path, { method = "GET", body, token = ADMIN, headers = {} } = {}) => {

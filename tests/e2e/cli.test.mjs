@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { startWorker, newKeyEntry, CLI } from "./harness.mjs";
 
 const KEYS = newKeyEntry("cli");
-const ADMIN = "cli-admin-token-42";
+const ADMIN = "cli-admin-token-42-0123456789abcdefgh";
 let w;
 let dir;
 

@@ -18,7 +18,7 @@ before(async () => {
   // These tests write denylist entries straight into KV, behind the worker's
   // back, and expect the very next request to see them: no denylist memo
   // here (its window is tested on its own below).
-  w = await startWorker({ keys: KEYS, vars: { LINKGATE_REFRESH_URL: "https://app.example/renew?f={path}", LINKGATE_DENYLIST_MEMO_SECS: "0" }, logs });
+  w = await startWorker({ keys: KEYS, vars: { LINKGATE_REFRESH_URL: "https://app.example/renew?f={path}", LINKGATE_DENYLIST_MEMO_SECS: "0", LINKGATE_DEBUG_HEADERS: "on" }, logs });
   await w.r2.put("docs/report.pdf", BODY, { httpMetadata: { contentType: "application/pdf" } });
   await w.r2.put("docs/other.pdf", Buffer.from("other"));
   await w.r2.put("board/2026/q3/pack.pdf", Buffer.from("board pack"));

@@ -6,13 +6,14 @@ import assert from "node:assert/strict";
 import { startWorker, sign, linkFor, newKeyEntry, problem, BASE, HOST } from "./harness.mjs";
 
 const KEYS = newKeyEntry("use");
+const ADMIN = "usage-admin-token-0123456789abcdefghij";
 const BODY = new Uint8Array(5000).map((_, i) => i % 251);
 let w;
 
 before(async () => {
   w = await startWorker({
     keys: KEYS,
-    vars: { LINKGATE_DOWNLOAD_GRACE_SECS: "3", LINKGATE_REFRESH_URL: "https://app.example/renew", LINKGATE_ADMIN_TOKEN: "adm" },
+    vars: { LINKGATE_DOWNLOAD_GRACE_SECS: "3", LINKGATE_REFRESH_URL: "https://app.example/renew", LINKGATE_ADMIN_TOKEN: ADMIN },
   });
   await w.r2.put("pack/board.pdf", BODY, { httpMetadata: { contentType: "application/pdf" } });
 });
@@ -135,15 +136,17 @@ describe("download sessions and grace", () => {
     const loc = r.headers.get("location");
     assert.match(loc, /^\/pack\/board\.pdf\?lgs=/);
     assert.ok(!loc.includes(m.token), "the session URL is not the link");
-    const s = await w.fetch(`${BASE}${loc}`, { headers: { range: "bytes=10-19", "cf-connecting-ip": "198.51.100.1" } });
+    const me = { "cf-connecting-ip": "198.51.100.1", "user-agent": "dl/1" };
+    const s = await w.fetch(`${BASE}${loc}`, { headers: { range: "bytes=10-19", ...me } });
     assert.equal(s.status, 206);
     assert.equal(s.headers.get("cache-control"), "no-store");
     assert.deepEqual(new Uint8Array(await s.arrayBuffer()), BODY.slice(10, 20));
-    const full = await w.fetch(`${BASE}${loc}`, { headers: { "cf-connecting-ip": "198.51.100.1" } });
+    const full = await w.fetch(`${BASE}${loc}`, { headers: me });
     assert.equal(full.status, 200);
     assert.deepEqual(new Uint8Array(await full.arrayBuffer()), BODY);
-    // Bound to the client's address.
-    await problem(await w.fetch(`${BASE}${loc}`, { headers: { "cf-connecting-ip": "192.0.2.5" } }), assert, 403, "ip_mismatch");
+    // Bound to the client that consumed the use (address and user agent).
+    await problem(await w.fetch(`${BASE}${loc}`, { headers: { ...me, "cf-connecting-ip": "192.0.2.5" } }), assert, 410, "expired");
+    await problem(await w.fetch(`${BASE}${loc}`, { headers: { ...me, "user-agent": "other/2" } }), assert, 410, "expired");
     // A session token is not a link, and a link is not a session.
     const sessionToken = loc.split("lgs=")[1];
     await problem(await w.fetch(`${BASE}/pack/board.pdf?lg=${sessionToken}`, { headers: { "cf-connecting-ip": "198.51.100.1" } }), assert, 403, "signature_invalid");
@@ -151,7 +154,7 @@ describe("download sessions and grace", () => {
     await problem(await w.fetch(`${BASE}/pack/board.pdf?lg=${m.token}&lgs=${sessionToken}`, { headers: { "cf-connecting-ip": "198.51.100.1" } }), assert, 400, "token_malformed");
     // Short-lived: gone after the grace window.
     await new Promise((r) => setTimeout(r, 3200));
-    await problem(await w.fetch(`${BASE}${loc}`, { headers: { "cf-connecting-ip": "198.51.100.1" } }), assert, 410, "expired");
+    await problem(await w.fetch(`${BASE}${loc}`, { headers: me }), assert, 410, "expired");
   });
 
   test("inspect shows uses consumed and the consumption history", async () => {
@@ -160,7 +163,7 @@ describe("download sessions and grace", () => {
     await r.arrayBuffer();
     const res = await w.fetch(`${BASE}/_linkgate/inspect`, {
       method: "POST",
-      headers: { authorization: "Bearer adm", "content-type": "application/json", "content-length": String(JSON.stringify({ link: m.url }).length) },
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json", "content-length": String(JSON.stringify({ link: m.url }).length) },
       body: JSON.stringify({ link: m.url }),
     });
     const body = await res.json();
