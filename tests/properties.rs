@@ -14,6 +14,7 @@ use std::num::NonZeroU32;
 use linkgate::core::b64;
 use linkgate::core::ip::Cidr;
 use linkgate::core::keys::KeyRing;
+use linkgate::core::nfc::is_nfc;
 use linkgate::core::path::{encode_path, CanonicalPath, Prefix, Scope, MAX_PATH_BYTES};
 use linkgate::core::token::{
     Claims, ContentType, Field, FileName, HostName, Jti, Label, Mode, UnverifiedToken, TAG_BYTES,
@@ -72,6 +73,10 @@ fn segment() -> impl Strategy<Value = String> {
         2 => "[ab.]{1,3}",
     ]
     .prop_filter("not a dot segment", |s| s != "." && s != "..")
+    // Paths are NFC (§7 step 7); that rule has its own properties (section
+    // 4b), checked against an independent normalizer. A segment is NFC after
+    // a '/' exactly when the path is NFC there.
+    .prop_filter("NFC", |s| is_nfc(&format!("/{s}")))
 }
 
 fn path_from(segs: &[String]) -> String {
@@ -761,6 +766,11 @@ fn reference_canonicalize(raw: &str) -> Option<String> {
     if s[1..].split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
         return None;
     }
+    // Step 7, NFC: not re-implemented here; `is_nfc` is checked against an
+    // independent normalizer in section 4b.
+    if !is_nfc(&s) {
+        return None;
+    }
     Some(s)
 }
 
@@ -823,6 +833,9 @@ const TRICKY: &[&str] = &[
     "\u{a0}",
     "%E2%82%AC",
     "%F0%9F%98%80",
+    "%CC%81",
+    "\u{323}",
+    "%E2%84%AB",
 ];
 
 /// Raw (percent-encoded) request paths: noise, concatenated tricky pieces,
