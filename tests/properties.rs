@@ -1,19 +1,24 @@
 //! Property tests of the link core: signing and verification, tamper
-//! resistance, scope, canonical paths, the time window and CIDR matching.
+//! resistance, scope, canonical paths, NFC, the time window and CIDR matching.
 //!
 //! Every oracle here is written independently of `src/core` (segment lists,
-//! bit strings, wide integers), from docs/link-format.md.
+//! bit strings, wide integers, a UAX #15 normalizer over data from Python's
+//! `unicodedata`), from docs/link-format.md.
 //!
 //! Case counts: 256 per property by default; `PROPTEST_CASES=N` overrides it
 //! (proptest reads the variable itself). The exhaustive tamper properties try
-//! every bit / character of a few tokens per case, so they run N/32 cases.
+//! every bit / character of a few tokens per case, so they run N/32 cases;
+//! the NFC properties are cheap and run 16 N.
 
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU32;
+use std::sync::OnceLock;
 
 use linkgate::core::b64;
 use linkgate::core::ip::Cidr;
 use linkgate::core::keys::KeyRing;
+use linkgate::core::nfc::{is_nfc, UNICODE_VERSION};
 use linkgate::core::path::{encode_path, CanonicalPath, Prefix, Scope, MAX_PATH_BYTES};
 use linkgate::core::token::{
     Claims, ContentType, Field, FileName, HostName, Jti, Label, Mode, UnverifiedToken, TAG_BYTES,
@@ -72,6 +77,10 @@ fn segment() -> impl Strategy<Value = String> {
         2 => "[ab.]{1,3}",
     ]
     .prop_filter("not a dot segment", |s| s != "." && s != "..")
+    // Paths are NFC (§7 step 7); that rule has its own properties (section
+    // 4b), checked against an independent normalizer. A segment is NFC after
+    // a '/' exactly when the path is NFC there.
+    .prop_filter("NFC", |s| is_nfc(&format!("/{s}")))
 }
 
 fn path_from(segs: &[String]) -> String {
@@ -761,6 +770,11 @@ fn reference_canonicalize(raw: &str) -> Option<String> {
     if s[1..].split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
         return None;
     }
+    // Step 7, NFC: not re-implemented here; `is_nfc` is checked against an
+    // independent normalizer in section 4b.
+    if !is_nfc(&s) {
+        return None;
+    }
     Some(s)
 }
 
@@ -823,6 +837,9 @@ const TRICKY: &[&str] = &[
     "\u{a0}",
     "%E2%82%AC",
     "%F0%9F%98%80",
+    "%CC%81",
+    "\u{323}",
+    "%E2%84%AB",
 ];
 
 /// Raw (percent-encoded) request paths: noise, concatenated tricky pieces,
@@ -904,6 +921,183 @@ proptest! {
                 prop_assert!(!s.contains('\\'));
                 prop_assert!(s.len() <= MAX_PATH_BYTES);
                 prop_assert_eq!(CanonicalPath::from_request(&p.to_url_path()), Ok(p.clone()));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- 4b. NFC
+
+/// `tests/nfc/cases.json`, written by `scripts/gen-nfc-tables.py` from
+/// Python's `unicodedata`: per-character data for an alphabet and everything
+/// it composes into, and `unicodedata.is_normalized("NFC", s)` for strings
+/// over it.
+struct NfcData {
+    version: String,
+    ccc: HashMap<char, u8>,
+    nfd: HashMap<char, Vec<char>>,
+    compose: HashMap<(char, char), char>,
+    /// Second characters of a composition: NFC_QC=Maybe.
+    maybe: HashSet<char>,
+    cases: Vec<(String, bool)>,
+}
+
+fn nfc_data() -> &'static NfcData {
+    static DATA: OnceLock<NfcData> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/nfc/cases.json");
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let one = |s: &serde_json::Value| -> char {
+            let mut it = s.as_str().unwrap().chars();
+            let c = it.next().unwrap();
+            assert!(it.next().is_none());
+            c
+        };
+        let (mut ccc, mut nfd) = (HashMap::new(), HashMap::new());
+        for (c, d) in v["chars"].as_object().unwrap() {
+            let c = one(&serde_json::Value::from(c.as_str()));
+            ccc.insert(c, u8::try_from(d[0].as_u64().unwrap()).unwrap());
+            nfd.insert(c, d[1].as_str().unwrap().chars().collect());
+        }
+        let mut compose = HashMap::new();
+        for t in v["compositions"].as_array().unwrap() {
+            compose.insert((one(&t[0]), one(&t[1])), one(&t[2]));
+        }
+        let maybe = compose.keys().map(|&(_, b)| b).collect();
+        let cases = v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c[0].as_str().unwrap().to_owned(), c[1].as_bool().unwrap()))
+            .collect();
+        NfcData { version: v["unicode_version"].as_str().unwrap().to_owned(), ccc, nfd, compose, maybe, cases }
+    })
+}
+
+/// NFC by the book (UAX #15: full canonical decomposition, canonical
+/// ordering, canonical composition), for text over the data's characters.
+fn reference_nfc(s: &str) -> String {
+    let d = nfc_data();
+    let class = |c: char| d.ccc[&c];
+    let mut v: Vec<char> = s.chars().flat_map(|c| d.nfd[&c].iter().copied()).collect();
+    // Canonical ordering: a stable sort of each run of non-starters by class.
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && class(v[j]) != 0 && class(v[j - 1]) > class(v[j]) {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    // Canonical composition: each character composes with the last starter
+    // unless a character between them is a starter or has a class >= its own
+    // (the characters after the starter are in canonical order, so the last
+    // one has the highest class).
+    let mut out: Vec<char> = Vec::new();
+    let mut starter: Option<usize> = None;
+    for c in v {
+        if let Some(si) = starter {
+            let blocked = si + 1 < out.len() && out.last().is_some_and(|&b| class(b) == 0 || class(b) >= class(c));
+            if let (false, Some(&x)) = (blocked, d.compose.get(&(out[si], c))) {
+                out[si] = x;
+                continue;
+            }
+        }
+        if class(c) == 0 {
+            starter = Some(out.len());
+        }
+        out.push(c);
+    }
+    out.into_iter().collect()
+}
+
+/// The NFC strings `is_nfc` documents it refuses: a Maybe character right
+/// after a non-starter, or a Maybe mark right after a character whose
+/// decomposition ends in a mark of a higher class.
+fn conservatively_refused(s: &str) -> bool {
+    let d = nfc_data();
+    let chars: Vec<char> = s.chars().collect();
+    chars.windows(2).any(|w| {
+        let (a, b) = (w[0], w[1]);
+        let tail = d.nfd[&a].last().map_or(0, |&t| d.ccc[&t]);
+        d.maybe.contains(&b) && (d.ccc[&a] != 0 || (d.ccc[&b] != 0 && tail > d.ccc[&b]))
+    })
+}
+
+#[test]
+fn nfc_oracle_and_tables_share_a_unicode_version() {
+    assert_eq!(nfc_data().version, UNICODE_VERSION, "regenerate with scripts/gen-nfc-tables.py");
+}
+
+#[test]
+fn nfc_reference_agrees_with_unicodedata() {
+    let d = nfc_data();
+    assert!(d.cases.len() > 1000 && d.cases.iter().filter(|c| !c.1).count() > 100);
+    for (s, normalized) in &d.cases {
+        assert_eq!(reference_nfc(s) == *s, *normalized, "{s:?} -> {:?}", reference_nfc(s));
+    }
+}
+
+#[test]
+fn is_nfc_agrees_with_unicodedata_except_the_documented_refusals() {
+    let mut conservative = 0;
+    for (s, normalized) in &nfc_data().cases {
+        match (is_nfc(s), *normalized) {
+            (true, false) => panic!("accepted {s:?}, which is not NFC"),
+            (false, true) => {
+                assert!(conservatively_refused(s), "refused {s:?}, which is NFC");
+                conservative += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(conservative > 0, "the conservative case is exercised");
+}
+
+/// Strings over a small alphabet where normalization happens: ASCII letters
+/// and `/`, marks that compose (U+0301, U+0323) and precomposed letters,
+/// Tamil two-part vowels, Hangul jamo and syllables, a singleton (U+212B).
+fn nfc_text() -> impl Strategy<Value = String> {
+    let ch = prop_oneof![
+        2 => prop_oneof![prop::char::range('a', 'z'), prop::char::range('A', 'Z')],
+        1 => select(vec!['/', 'e', 'A', 's']),
+        6 => select(vec![
+            '\u{e9}', '\u{301}', '\u{323}', '\u{bbe}', '\u{bc6}', '\u{b95}', '\u{1100}', '\u{1161}', '\u{11a8}',
+            '\u{ac00}', '\u{ac01}', '\u{212b}', '\u{c5}', '\u{1eb9}', '\u{1e69}',
+        ]),
+    ];
+    prop::collection::vec(ch, 0..12).prop_map(String::from_iter)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cfg().cases.saturating_mul(16), ..cfg() })]
+
+    /// Whatever `is_nfc` accepts is NFC; whatever it refuses is not NFC or
+    /// one of the documented conservative refusals.
+    #[test]
+    fn is_nfc_is_sound_against_the_reference(s in nfc_text()) {
+        let nfc = reference_nfc(&s);
+        if is_nfc(&s) {
+            prop_assert_eq!(&nfc, &s, "accepted, but NFC is different");
+        } else {
+            prop_assert!(nfc != s || conservatively_refused(&s), "refused {:?}, which is NFC", s);
+        }
+    }
+
+    /// The NFC spelling of any string is accepted, unless documented.
+    #[test]
+    fn the_nfc_spelling_is_accepted(s in nfc_text()) {
+        let nfc = reference_nfc(&s);
+        prop_assert!(is_nfc(&nfc) || conservatively_refused(&nfc), "refused the NFC {:?}", nfc);
+        // As a path: the NFC spelling is the canonical one; another spelling
+        // of the same text is refused (not normalized into it).
+        if !nfc.is_empty() && !nfc.contains('/') && is_nfc(&nfc) {
+            let p = format!("/{nfc}");
+            prop_assert_eq!(CanonicalPath::parse(&p).map(|c| c.as_str().to_owned()), Ok(p.clone()));
+            prop_assert_eq!(CanonicalPath::from_request(&encode_path(&p)).map(|c| c.as_str().to_owned()), Ok(p));
+            if s != nfc && !s.contains('/') {
+                let other = format!("/{s}");
+                prop_assert!(CanonicalPath::parse(&other).is_err(), "{:?} accepted next to {:?}", other, nfc);
+                prop_assert!(CanonicalPath::from_request(&encode_path(&other)).is_err());
             }
         }
     }

@@ -806,6 +806,11 @@ fn generate() -> VectorFile {
         ("scope_invalid_utf8", "Scope bytes that are not UTF-8.", with(m(), 0x06, b"/reports/\xff.pdf".to_vec())),
         ("scope_too_long", "Scope of 1025 bytes.", with(m(), 0x06, format!("/{}", "s".repeat(1024)).into_bytes())),
         (
+            "scope_not_nfc",
+            "Scope with a decomposed é (e + U+0301): not NFC.",
+            with(m(), 0x06, "/reports/e\u{301}.pdf".as_bytes().to_vec()),
+        ),
+        (
             "host_uppercase",
             "host with an uppercase letter (one claim, one encoding).",
             with(m(), 0x07, b"Files.example.com".to_vec()),
@@ -910,6 +915,32 @@ fn generate() -> VectorFile {
             "1025 bytes after decoding, written as %61 escapes.",
             format!("/reports/{}", "%61".repeat(1016)),
         ),
+        (
+            "path_not_nfc_decomposed",
+            "The NFD spelling of /reports/é.pdf (e + U+0301, percent-encoded) under a prefix link: not NFC. The store would serve the NFC object, dodging a path revocation of its spelling.",
+            "/reports/e%CC%81.pdf".into(),
+        ),
+        (
+            "path_not_nfc_literal",
+            "The same NFD spelling sent as literal UTF-8.",
+            "/reports/e\u{301}.pdf".into(),
+        ),
+        ("path_not_nfc_singleton", "U+212B ANGSTROM SIGN, whose NFC is U+00C5.", "/reports/%E2%84%AB.pdf".into()),
+        (
+            "path_not_nfc_hangul_jamo",
+            "Conjoining jamo U+1100 U+1161, whose NFC is the syllable U+AC00.",
+            "/reports/%E1%84%80%E1%85%A1.pdf".into(),
+        ),
+        (
+            "path_not_nfc_tamil_decomposed",
+            "Tamil U+0B95 U+0BC6 U+0BBE, whose NFC is U+0B95 U+0BCA.",
+            "/reports/%E0%AE%95%E0%AF%86%E0%AE%BE.pdf".into(),
+        ),
+        (
+            "path_not_nfc_marks_out_of_order",
+            "a + U+0301 (class 230) + U+0323 (class 220): combining marks out of canonical order.",
+            "/reports/a%CC%81%CC%A3.pdf".into(),
+        ),
     ];
     for (name, description, path) in path_cases {
         g.bad(name, description, Some(folder_token.clone()), req(path), Code::PathInvalid);
@@ -927,6 +958,30 @@ fn generate() -> VectorFile {
         Some("!!".into()),
         req("/reports%2Fq1.pdf"),
         Code::PathInvalid,
+    );
+    let c = claims(0x4C, "/reports/résumé.pdf");
+    g.bad(
+        "unicode_not_normalized",
+        "No Unicode normalization: a decomposed é (e + U+0301) in the request of a link signed for the precomposed é is not NFC, so path_invalid (checked first), never normalized into the signed path.",
+        Some(sign(&c)),
+        req("/reports/re%CC%81sume%CC%81.pdf"),
+        Code::PathInvalid,
+    );
+    let c = claims(0x18, "/board/");
+    g.ok(
+        "path_nfc_under_prefix",
+        "The NFC spelling of é (U+00E9, percent-encoded) under a prefix link is accepted: paths are NFC (the NFD spelling is path_not_nfc_decomposed).",
+        &c,
+        sign(&c),
+        req("/board/%C3%A9.pdf"),
+    );
+    let c = claims(0x19, "/notes/\u{b95}\u{bbe}.pdf");
+    g.ok(
+        "path_nfc_tamil",
+        "Tamil கா (KA U+0B95 + vowel sign AA U+0BBE) is NFC although U+0BBE composes with other vowel signs (U+0BC6 U+0BBE is U+0BCA): accepted.",
+        &c,
+        sign(&c),
+        req("/notes/%E0%AE%95%E0%AE%BE.pdf"),
     );
     let max_path = format!("/reports/{}", "a".repeat(1015));
     let mut c = claims(0x47, &max_path);
@@ -1117,14 +1172,6 @@ fn generate() -> VectorFile {
         "%252F decodes once to the literal %2F, not to a slash: /a%252Fb is the object '/a%2Fb', not /a/b.",
         Some(sign(&c)),
         req("/a%252Fb"),
-        Code::ScopeMismatch,
-    );
-    let c = claims(0x4C, "/reports/résumé.pdf");
-    g.bad(
-        "unicode_not_normalized",
-        "No Unicode normalization: a decomposed é (e + U+0301) is a different path from the signed precomposed é.",
-        Some(sign(&c)),
-        req("/reports/re%CC%81sume%CC%81.pdf"),
         Code::ScopeMismatch,
     );
 

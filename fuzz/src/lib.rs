@@ -167,6 +167,11 @@ pub fn reference_canonicalize(raw: &str) -> Option<String> {
     if s[1..].split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
         return None;
     }
+    // Step 7, NFC: not re-implemented here; tests/properties.rs checks
+    // `is_nfc` against an independent normalizer.
+    if !linkgate::core::nfc::is_nfc(&s) {
+        return None;
+    }
     Some(s)
 }
 

@@ -326,7 +326,7 @@ pub fn check_revocation_value(scope: RevocationScope, value: &str) -> Result<Str
             if ok {
                 Ok(value.to_owned())
             } else {
-                Err(Invalid::new("value", "a canonical object path or a folder ending in /"))
+                Err(Invalid::new("value", "a canonical object path or a folder ending in / (decoded, in NFC)"))
             }
         }
         RevocationScope::All => {
@@ -641,6 +641,8 @@ mod tests {
             (br#"{"scope":"everything","value":"","reason":"r"}"#, "scope"),
             (br#"{"scope":"sub","value":"a@b.c","reason":"r"}"#, "value"),
             (br#"{"scope":"path","value":"/a/../b","reason":"r"}"#, "value"),
+            // NFD é (JSON escape): path revocations are NFC like the paths they match.
+            (br#"{"scope":"path","value":"/board/e\u0301.pdf","reason":"r"}"#, "value"),
             (br#"{"scope":"all","value":"x","reason":"r"}"#, "value"),
             (br#"{"scope":"sub","value":"u1"}"#, "reason"),
             (br#"{"scope":"sub","value":"u1","reason":" "}"#, "reason"),

@@ -7,7 +7,7 @@ use core::num::NonZeroU32;
 
 use super::ip::Cidr;
 use super::keys::KeyId;
-use super::path::Scope;
+use super::path::{PathError, Scope};
 use super::token::{ClaimError, Claims, ContentType, Field, FileName, HostName, Jti, Label, Mode};
 
 /// When the link expires: a lifetime from `iat`, or an absolute time.
@@ -54,8 +54,9 @@ impl LinkRequest {
         if !self.prefix && scope_text.ends_with('/') {
             return Err(bad(Field::Scope, "ends with / (a folder): use a prefix link for folders"));
         }
-        let scope = Scope::parse(&scope_text).map_err(|_| {
-            bad(Field::Scope, "must be an absolute path without empty, . or .. segments, control characters or backslashes, at most 1024 bytes")
+        let scope = Scope::parse(&scope_text).map_err(|e| match e {
+            PathError::NotNfc => bad(Field::Scope, "must be in Unicode NFC (é as U+00E9, not e + U+0301)"),
+            _ => bad(Field::Scope, "must be an absolute path without empty, . or .. segments, control characters or backslashes, at most 1024 bytes"),
         })?;
         let iat = self.issued_at.unwrap_or(now);
         let exp = match self.expiry {
@@ -160,6 +161,7 @@ mod tests {
             (req("a"), Field::Scope),
             (req("/a/"), Field::Scope),
             (req("/a/../b"), Field::Scope),
+            (req("/e\u{301}.pdf"), Field::Scope),
             (LinkRequest { expiry: None, ..req("/a") }, Field::Exp),
             (LinkRequest { expiry: Some(Expiry::At(500)), ..req("/a") }, Field::Exp),
             (LinkRequest { expiry: Some(Expiry::Ttl(86_401)), ..req("/a") }, Field::Exp),
@@ -176,6 +178,16 @@ mod tests {
         for (r, field) in cases {
             assert_eq!(r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap_err().field, field, "{r:?}");
         }
+    }
+
+    #[test]
+    fn a_scope_not_in_nfc_says_so() {
+        let e = req("/board/e\u{301}.pdf").build(kid(), Jti([1; 16]), 1000, 86_400).unwrap_err();
+        assert_eq!(e.field, Field::Scope);
+        assert!(e.reason.contains("NFC"), "{}", e.reason);
+        let mut r = req("/board/\u{e9}");
+        r.prefix = true;
+        assert_eq!(r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap().scope.as_str(), "/board/\u{e9}/");
     }
 
     #[test]

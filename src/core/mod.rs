@@ -18,6 +18,8 @@ pub mod ip;
 pub mod keys;
 pub mod memo;
 pub mod mint;
+pub mod nfc;
+mod nfc_tables;
 pub mod path;
 pub mod policy;
 pub mod problem;

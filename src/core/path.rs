@@ -9,6 +9,8 @@ use core::fmt;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::nfc;
+
 /// Longest canonical (decoded) path, in bytes.
 pub const MAX_PATH_BYTES: usize = 1024;
 
@@ -35,6 +37,9 @@ pub enum PathError {
     EmptySegment,
     /// The decoded bytes are not UTF-8.
     InvalidUtf8,
+    /// Not in Unicode NFC (e.g. `e` + U+0301 for `é`): the store would take
+    /// it for the NFC spelling's object. See [`super::nfc`].
+    NotNfc,
 }
 
 impl PathError {
@@ -51,6 +56,7 @@ impl PathError {
             PathError::DotSegment => "dot_segment",
             PathError::EmptySegment => "empty_segment",
             PathError::InvalidUtf8 => "invalid_utf8",
+            PathError::NotNfc => "not_nfc",
         }
     }
 }
@@ -119,12 +125,20 @@ fn check_decoded(path: &str, allow_trailing_slash: bool) -> Result<(), PathError
     if plainly_canonical(path, allow_trailing_slash) {
         return Ok(());
     }
-    check_decoded_exactly(path, allow_trailing_slash)
+    check_decoded_exactly(path, allow_trailing_slash)?;
+    // Last rule: only text with a non-ASCII character can be other than NFC
+    // (and the fast path above accepts nothing else).
+    if path.is_ascii() || nfc::is_nfc(path) {
+        Ok(())
+    } else {
+        Err(PathError::NotNfc)
+    }
 }
 
-/// Fast accept for the common path: no byte that needs a closer look and no
-/// `/` followed by `/` or `.`. Branch-free per byte; anything it does not
-/// accept goes to [`check_decoded_exactly`], which finds the reason.
+/// Fast accept for the common path: ASCII only, no byte that needs a closer
+/// look and no `/` followed by `/` or `.`. Branch-free per byte; anything it
+/// does not accept goes to [`check_decoded_exactly`], which finds the reason
+/// (and to the NFC check, which only non-ASCII text needs).
 fn plainly_canonical(path: &str, allow_trailing_slash: bool) -> bool {
     let Some(rest) = path.strip_prefix('/') else { return false };
     if path.len() > MAX_PATH_BYTES || rest.is_empty() || rest.starts_with(['/', '.']) {
@@ -149,9 +163,9 @@ fn plainly_canonical(path: &str, allow_trailing_slash: bool) -> bool {
     }
     let mut prev_slash = carry != 0;
     for &b in words.remainder() {
-        // Every class but PLAIN and the segment bytes (C1_TAIL included,
-        // so non-ASCII text with 0x80..=0x9F bytes takes the exact path).
-        special |= u64::from(CLASS[usize::from(b)] > DOT);
+        // Non-ASCII (like the words' `x & HI`), and every class but PLAIN
+        // and the segment bytes.
+        special |= u64::from(b >= 0x80 || CLASS[usize::from(b)] > DOT);
         suspicious |= u64::from(prev_slash && (b == b'/' || b == b'.'));
         prev_slash = b == b'/';
     }
@@ -272,9 +286,9 @@ pub(crate) fn canonical_request_path(raw: &str) -> Result<Cow<'_, str>, PathErro
     Ok(Cow::Owned(text))
 }
 
-/// A canonical object path: decoded, UTF-8, starting with `/`, no empty, `.`
-/// or `..` segments, no control characters or backslashes, at most 1024
-/// bytes. Only constructible through checking.
+/// A canonical object path: decoded, UTF-8 in NFC, starting with `/`, no
+/// empty, `.` or `..` segments, no control characters or backslashes, at most
+/// 1024 bytes. Only constructible through checking.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CanonicalPath(Arc<str>);
 
@@ -399,7 +413,8 @@ impl Scope {
     /// a request path already found canonical: a scope equal to it is that
     /// same object path, and a scope ending in `/` that starts it consists
     /// of whole segments of it (the common cases, so the verifier does not
-    /// scan the same text twice).
+    /// scan the same text twice). The NFC check decides each character from
+    /// the one before it, so such a prefix of an accepted path is accepted.
     pub(crate) fn check_given(decoded: &str, canonical: &str) -> Result<(), PathError> {
         if decoded == canonical || (decoded.ends_with('/') && canonical.starts_with(decoded)) {
             return Ok(());
@@ -467,6 +482,9 @@ mod tests {
             ("/a/..b", "/a/..b"),
             ("/%2525", "/%25"),
             ("/a%3Fb", "/a?b"),
+            ("/%E0%AE%95%E0%AE%BE", "/\u{b95}\u{bbe}"),
+            ("/\u{b95}\u{bbe}.pdf", "/\u{b95}\u{bbe}.pdf"),
+            ("/\u{ac00}/%EA%B0%81", "/\u{ac00}/\u{ac01}"),
         ];
         for &(raw, want) in ok {
             assert_eq!(CanonicalPath::from_request(raw).map(|p| p.0.to_string()), Ok(want.to_owned()), "{raw}");
@@ -508,6 +526,15 @@ mod tests {
             ("/%FF", PathError::InvalidUtf8),
             ("/%ED%A0%80", PathError::InvalidUtf8),
             ("/%C0%AF", PathError::InvalidUtf8),
+            ("/e%CC%81", PathError::NotNfc),
+            ("/board/e\u{301}.pdf", PathError::NotNfc),
+            ("/e\u{323}", PathError::NotNfc),
+            ("/a/e\u{323}", PathError::NotNfc),
+            ("/%E2%84%AB", PathError::NotNfc),
+            ("/\u{1100}\u{1161}", PathError::NotNfc),
+            ("/\u{bc6}\u{bbe}", PathError::NotNfc),
+            ("/e\u{301}/../x", PathError::DotSegment),
+            ("/e\u{301}\t", PathError::ControlCharacter),
         ];
         for &(raw, want) in bad {
             assert_eq!(CanonicalPath::from_request(raw), Err(want), "{raw:?}");
@@ -552,6 +579,10 @@ mod tests {
         assert_eq!(Scope::parse("/a/../"), Err(PathError::DotSegment));
         assert_eq!(Scope::parse("a/"), Err(PathError::NotAbsolute));
         assert_eq!(Scope::parse(""), Err(PathError::NotAbsolute));
+        assert_eq!(Scope::parse("/board/e\u{301}/"), Err(PathError::NotNfc));
+        assert_eq!(Scope::parse("/board/e\u{301}.pdf"), Err(PathError::NotNfc));
+        assert_eq!(Prefix::parse("/\u{212b}/"), Err(PathError::NotNfc));
+        assert!(Scope::parse("/board/\u{e9}/").unwrap().is_prefix());
         assert!(Scope::parse("/a/b/").unwrap().is_prefix());
         assert!(!Scope::parse("/a/b").unwrap().is_prefix());
     }
@@ -605,7 +636,12 @@ mod tests {
                 _ => {}
             }
         }
-        Ok(())
+        // The NFC rule comes last; its own reference test is in tests/properties.rs.
+        if nfc::is_nfc(path) {
+            Ok(())
+        } else {
+            Err(PathError::NotNfc)
+        }
     }
 
     proptest::proptest! {
@@ -613,7 +649,7 @@ mod tests {
         #[test]
         fn one_pass_check_matches_the_reference(parts in proptest::collection::vec(proptest::sample::select(vec![
                 "/", "//", ".", "..", "...", "a", ".a", "\u{0}", "\t", "\u{1f}", " ", "~", "\u{7f}", "\u{85}", "\u{9f}", "\u{a0}",
-                "\u{c2}", "é", "\\", "abcdefg", "/a/b/c/", "%",
+                "\u{c2}", "é", "\\", "abcdefg", "/a/b/c/", "%", "e", "\u{301}", "\u{323}", "\u{212b}",
             ]), 0..40),
             allow in proptest::bool::ANY) {
             let path: String = parts.concat();

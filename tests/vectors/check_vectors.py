@@ -22,6 +22,7 @@ import ipaddress
 import json
 import os
 import sys
+import unicodedata
 
 # --- constants (docs/link-format.md §3, §5) ----------------------------------
 
@@ -127,8 +128,56 @@ def is_control(cp):
     return cp <= 0x1F or 0x7F <= cp <= 0x9F
 
 
+_COMPOSING = None
+
+
+def composing_characters():
+    """Characters that can be the second of a primary composite's two-character
+    canonical decomposition (NFC_QC=Maybe): they may compose with the character
+    before them. Computed once from unicodedata (a second or so)."""
+    global _COMPOSING
+    if _COMPOSING is None:
+        found = set()
+        for cp in range(0x110000):
+            c = chr(cp)
+            d = unicodedata.normalize("NFD", c)
+            if d == c:
+                continue
+            # The pairwise decomposition: from unicodedata.decomposition, or
+            # for Hangul syllables (which it leaves empty) L+V / LV+T.
+            parts = unicodedata.decomposition(c).split()
+            if parts and not parts[0].startswith("<"):
+                pair = "".join(chr(int(p, 16)) for p in parts)
+            else:
+                pair = d if len(d) == 2 else unicodedata.normalize("NFC", d[:2]) + d[2:]
+            if len(pair) == 2 and unicodedata.normalize("NFC", pair) == c:
+                found.add(pair[1])
+        _COMPOSING = frozenset(found)
+    return _COMPOSING
+
+
+def nfc_ok(text):
+    """§7 step 7: the text is NFC, and not one of the sequences refused
+    conservatively: a composing (Maybe) character right after a non-starter,
+    or a composing mark right after a character whose decomposition ends in a
+    mark of a higher combining class."""
+    if text.isascii():
+        return True
+    if not unicodedata.is_normalized("NFC", text):
+        return False
+    maybe = composing_characters()
+    for prev, c in zip(text, text[1:]):
+        if c in maybe:
+            k = unicodedata.combining(c)
+            if unicodedata.combining(prev):
+                return False
+            if k and unicodedata.combining(unicodedata.normalize("NFD", prev)[-1]) > k:
+                return False
+    return True
+
+
 def check_decoded_path(text, allow_trailing_slash):
-    """Steps 3-6 of §7 on decoded text; returns None or a reason."""
+    """Steps 3-7 of §7 on decoded text; returns None or a reason."""
     if not text.startswith("/"):
         return "not_absolute"
     if len(text.encode("utf-8")) > MAX_PATH:
@@ -150,6 +199,8 @@ def check_decoded_path(text, allow_trailing_slash):
             return "empty_segment"
         if seg in (".", ".."):
             return "dot_segment"
+    if not nfc_ok(text):
+        return "not_nfc"
     return None
 
 
