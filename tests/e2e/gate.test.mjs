@@ -181,3 +181,18 @@ describe("F12, F13: what the edge tells", () => {
     }
   });
 });
+
+describe("F4: one spelling per object", () => {
+  test("a path revocation cannot be dodged with the NFD spelling under a folder link", async () => {
+    await w.r2.put("pack/caf\u00e9.pdf", BODY);
+    const m = sign(NEW, ["--host", HOST, "--path", "/pack/", "--prefix", "--ttl", "1h"]);
+    const nfc = `${BASE}/pack/caf%C3%A9.pdf?lg=${m.token}`;
+    const nfd = `${BASE}/pack/cafe%CC%81.pdf?lg=${m.token}`;
+    const ok = await w.fetch(nfc);
+    assert.equal(ok.status, 200);
+    await ok.arrayBuffer();
+    assert.equal((await revoke("path", "/pack/caf\u00e9.pdf")).status, 201);
+    await problem(await w.fetch(nfc), assert, 410, "revoked", m.token);
+    await problem(await w.fetch(nfd), assert, 400, "path_invalid", m.token);
+  });
+});
