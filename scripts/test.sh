@@ -19,6 +19,12 @@ else
   say "rustfmt unavailable: formatting not checked"
 fi
 
+say "lints (clippy -D warnings, host and wasm32; Cargo.toml [lints])"
+command -v cargo-clippy >/dev/null || rustup component add clippy
+ensure_wasm_target
+cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --lib --target wasm32-unknown-unknown -- -D warnings
+
 say "native tests (unit, property, vectors, CLI)"
 mkdir -p target
 cargo test --release --all-targets 2>&1 | tee target/test-native.log

@@ -18,6 +18,12 @@ pub const fn encoded_len(n: usize) -> usize {
         }
 }
 
+/// The alphabet character of the low six bits of `n` (in range by the mask;
+/// the fallback is unreachable and compiled away).
+fn sextet(n: u32) -> char {
+    char::from(ALPHABET.get((n & 63) as usize).copied().unwrap_or(b'A'))
+}
+
 /// Encode without padding.
 pub fn encode(input: &[u8]) -> String {
     let mut out = String::with_capacity(encoded_len(input.len()));
@@ -26,20 +32,20 @@ pub fn encode(input: &[u8]) -> String {
         let &[a, b, c] = c else { break };
         let n = (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c);
         for shift in [18u32, 12, 6, 0] {
-            out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            out.push(sextet(n >> shift));
         }
     }
     match *chunks.remainder() {
         [a] => {
             let n = u32::from(a) << 16;
-            out.push(char::from(ALPHABET[((n >> 18) & 63) as usize]));
-            out.push(char::from(ALPHABET[((n >> 12) & 63) as usize]));
+            out.push(sextet(n >> 18));
+            out.push(sextet(n >> 12));
         }
         [a, b] => {
             let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            out.push(char::from(ALPHABET[((n >> 18) & 63) as usize]));
-            out.push(char::from(ALPHABET[((n >> 12) & 63) as usize]));
-            out.push(char::from(ALPHABET[((n >> 6) & 63) as usize]));
+            out.push(sextet(n >> 18));
+            out.push(sextet(n >> 12));
+            out.push(sextet(n >> 6));
         }
         _ => {}
     }
@@ -52,6 +58,10 @@ pub fn encode(input: &[u8]) -> String {
 /// the alphabet: OR-ing every looked-up value and testing that bit once finds
 /// any of them without a branch per quad.
 const INVALID: u32 = 1 << 31;
+#[expect(
+    clippy::indexing_slicing,
+    reason = "evaluated at compile time: an index out of range fails the build, never a request"
+)]
 const fn shifted(shift: u32) -> [u32; 256] {
     let mut t = [INVALID; 256];
     let mut i = 0;
@@ -65,6 +75,13 @@ static DECODE_18: [u32; 256] = shifted(18);
 static DECODE_12: [u32; 256] = shifted(12);
 static DECODE_6: [u32; 256] = shifted(6);
 static DECODE_0: [u32; 256] = shifted(0);
+
+/// A decode table's entry for byte `b`: a u8 always indexes 256 entries (the
+/// fallback is unreachable and compiled away).
+#[inline(always)]
+fn at(table: &[u32; 256], b: u8) -> u32 {
+    table.get(usize::from(b)).copied().unwrap_or(INVALID)
+}
 
 /// Why a base64url text was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,10 +127,8 @@ pub fn decode_into<'o>(input: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], Deco
     let mut seen = 0u32;
     for (q, o) in (&mut octs).zip(&mut sixes) {
         let &[a, b, c, d, e, f, g, h] = q else { continue };
-        let hi =
-            DECODE_18[usize::from(a)] | DECODE_12[usize::from(b)] | DECODE_6[usize::from(c)] | DECODE_0[usize::from(d)];
-        let lo =
-            DECODE_18[usize::from(e)] | DECODE_12[usize::from(f)] | DECODE_6[usize::from(g)] | DECODE_0[usize::from(h)];
+        let hi = at(&DECODE_18, a) | at(&DECODE_12, b) | at(&DECODE_6, c) | at(&DECODE_0, d);
+        let lo = at(&DECODE_18, e) | at(&DECODE_12, f) | at(&DECODE_6, g) | at(&DECODE_0, h);
         seen |= hi | lo;
         // Garbage written for a bad quad is never returned (checked below).
         let w = (u64::from(hi) << 24) | u64::from(lo & 0x00FF_FFFF);
@@ -124,8 +139,7 @@ pub fn decode_into<'o>(input: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], Deco
     let mut triples = sixes.into_remainder().chunks_exact_mut(3);
     for (q, o) in (&mut quads).zip(&mut triples) {
         let (&[a, b, c, d], [x, y, z]) = (q, o) else { continue };
-        let w =
-            DECODE_18[usize::from(a)] | DECODE_12[usize::from(b)] | DECODE_6[usize::from(c)] | DECODE_0[usize::from(d)];
+        let w = at(&DECODE_18, a) | at(&DECODE_12, b) | at(&DECODE_6, c) | at(&DECODE_0, d);
         seen |= w;
         let [_, p, q2, r] = w.to_be_bytes();
         (*x, *y, *z) = (p, q2, r);
@@ -133,7 +147,7 @@ pub fn decode_into<'o>(input: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], Deco
     let tail = quads.remainder();
     let mut w = 0u32;
     for &ch in tail {
-        let v = DECODE_0[usize::from(ch)];
+        let v = at(&DECODE_0, ch);
         seen |= v;
         w = (w << 6) | (v & 0x3F);
     }

@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(Cidr::decode_from(&[4, 10, 0, 0]), None, "short");
         assert_eq!(Cidr::decode_from(&[5, 10, 0, 0, 0, 8]), None, "family");
         let mut mapped = vec![6];
-        mapped.extend_from_slice(&Ipv6Addr::from(Ipv4Addr::new(10, 0, 0, 0).to_ipv6_mapped()).octets());
+        mapped.extend_from_slice(&Ipv4Addr::new(10, 0, 0, 0).to_ipv6_mapped().octets());
         mapped.push(104);
         assert_eq!(Cidr::decode_from(&mapped), None, "mapped must be family 4");
     }

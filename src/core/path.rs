@@ -87,6 +87,10 @@ const CONTROL: u8 = 4;
 const BACKSLASH: u8 = 5;
 /// 0x80..=0x9F: a C1 control when it follows 0xC2 (U+0080..U+009F).
 const C1_TAIL: u8 = 6;
+#[expect(
+    clippy::indexing_slicing,
+    reason = "evaluated at compile time: an index out of range fails the build, never a request"
+)]
 const CLASS: [u8; 256] = {
     let mut t = [PLAIN; 256];
     let mut b = 1;
@@ -106,6 +110,13 @@ const CLASS: [u8; 256] = {
     t[b'\\' as usize] = BACKSLASH;
     t
 };
+
+/// The class of byte `b` (a u8 always indexes 256 entries; the fallback is
+/// unreachable and compiled away).
+#[inline(always)]
+fn class(b: u8) -> u8 {
+    CLASS.get(usize::from(b)).copied().unwrap_or(CONTROL)
+}
 
 /// A segment seen so far, as far as the segment rules care.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -165,7 +176,7 @@ fn plainly_canonical(path: &str, allow_trailing_slash: bool) -> bool {
     for &b in words.remainder() {
         // Non-ASCII (like the words' `x & HI`), and every class but PLAIN
         // and the segment bytes.
-        special |= u64::from(b >= 0x80 || CLASS[usize::from(b)] > DOT);
+        special |= u64::from(b >= 0x80 || class(b) > DOT);
         suspicious |= u64::from(prev_slash && (b == b'/' || b == b'.'));
         prev_slash = b == b'/';
     }
@@ -193,7 +204,7 @@ fn check_decoded_exactly(path: &str, allow_trailing_slash: bool) -> Result<(), P
     let mut seg = Seg::Empty;
     let mut seg_error = None;
     for &b in rest.as_bytes() {
-        match CLASS[usize::from(b)] {
+        match class(b) {
             PLAIN => seg = Seg::Other,
             SLASH => {
                 if seg_error.is_none() {
@@ -348,8 +359,10 @@ pub fn encode_path(decoded: &str) -> String {
             out.push(char::from(b));
         } else {
             out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
+            // A nibble always indexes 16 digits (fallback unreachable).
+            for n in [b >> 4, b & 15] {
+                out.push(char::from(HEX.get(usize::from(n)).copied().unwrap_or(b'0')));
+            }
         }
     }
     out

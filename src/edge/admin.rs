@@ -164,7 +164,7 @@ async fn handle(call: &mut Call<'_>, raw_path: &str) -> R {
         let detail = "A valid admin bearer token is required.";
         return problem("unauthorized", 401, detail, &rid, &[("www-authenticate", "Bearer")]);
     }
-    let route = match admin::route(Method::parse(&call.req.method().to_string()), raw_path) {
+    let route = match admin::route(Method::parse(call.req.method().as_ref()), raw_path) {
         Ok(r) => r,
         Err(RouteError::NotFound) => {
             call.ev.status = 404;
@@ -333,7 +333,9 @@ async fn mint(call: &mut Call<'_>) -> R {
             None,
             Some(&call.ev.request_id),
         ))?;
-        body["rule"] = json!(denied.rule);
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("rule".to_owned(), json!(denied.rule));
+        }
         return Ok(respond::problem_body(403, body.to_string(), Vec::new())?);
     }
     let token = claims.sign(key).map_err(|e| Invalid::new(e.field.as_str(), e.reason))?;

@@ -247,9 +247,10 @@ fn verify_step(ctx: Ctx<'_>, domain: Domain, form_token: Option<String>) -> Step
         }
         Ok(link) => after_verify(ctx, Authorized { link, domain, form_token, resume_etag: None }),
         Err(r) => match resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, continuation) {
-            Some(candidate) => {
-                Step::ReadUsage(ReadUsage { ctx, purpose: UsagePurpose::Resume { candidate, domain, form_token } })
-            }
+            Some(candidate) => Step::ReadUsage(ReadUsage {
+                ctx,
+                purpose: UsagePurpose::Resume { candidate: Box::new(candidate), domain, form_token },
+            }),
             None => {
                 let claims = r.claims.as_deref();
                 match &r.path {
@@ -407,7 +408,7 @@ fn consume_request(ctx: &Ctx<'_>, located: &Located, max: u32, peek: bool) -> Co
 /// Why the usage counter's state is read.
 enum UsagePurpose {
     /// An expired link's continuation: was it started before `exp`?
-    Resume { candidate: ResumeCandidate, domain: Domain, form_token: Option<String> },
+    Resume { candidate: Box<ResumeCandidate>, domain: Domain, form_token: Option<String> },
     /// A bounded-use request whose object was found and allowed.
     Located(Box<Located>, Purpose),
 }
@@ -442,7 +443,9 @@ impl<'c> ReadUsage<'c> {
         let ReadUsage { ctx, purpose } = self;
         match purpose {
             UsagePurpose::Located(located, purpose) => decide_usage(ctx, *located, purpose, state),
-            UsagePurpose::Resume { candidate, domain, form_token } => resume(ctx, candidate, domain, form_token, state),
+            UsagePurpose::Resume { candidate, domain, form_token } => {
+                resume(ctx, *candidate, domain, form_token, state)
+            }
         }
     }
 
