@@ -16,10 +16,13 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
 
+# wasm32-unknown-unknown (the worker) unless another target is named, e.g.
+# wasm32-wasip1 (the core's tests on 32-bit wasm, run under node).
 ensure_wasm_target() {
-  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-    say "adding rust target wasm32-unknown-unknown"
-    rustup target add wasm32-unknown-unknown
+  local target="${1:-wasm32-unknown-unknown}"
+  if ! rustup target list --installed | grep -qx "$target"; then
+    say "adding rust target $target"
+    rustup target add "$target"
   fi
 }
 

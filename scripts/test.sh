@@ -6,8 +6,9 @@
 #   FUZZ_SECS=N                length of the fuzz smoke pass per target (default 20; 0 skips)
 #
 # Stages: native unit/property/vector/CLI tests, the independent Python check
-# of the test vectors, the wasm32 core build, a fuzz smoke pass, the release
-# worker build, and the end-to-end suite against the real worker in workerd.
+# of the test vectors, the wasm32 core build, the core's tests on 32-bit wasm
+# (wasm32-wasip1 under node), a fuzz smoke pass, the release worker build,
+# and the end-to-end suite against the real worker in workerd.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -41,6 +42,19 @@ fi
 say "core builds for wasm32-unknown-unknown"
 ensure_wasm_target
 cargo build --lib --release --target wasm32-unknown-unknown
+
+say "core tests on wasm32 (wasip1 under node)"
+# The worker is 32-bit (usize is 4 bytes): run the core's unit, vector and
+# property tests unchanged on wasm32-wasip1, under Node's WASI. --nocapture:
+# panic=abort there, so a failing test kills the harness before it could
+# print the captured panic message.
+ensure_wasm_target wasm32-wasip1
+CARGO_TARGET_WASM32_WASIP1_RUNNER="node $ROOT/scripts/wasi-run.mjs" \
+  cargo test --release --target wasm32-wasip1 --lib --test vectors --test properties -- --nocapture 2>&1 |
+  tee target/test-wasm32.log || { say "core tests on wasm32 failed"; exit 1; }
+if grep -qE '^test result: FAILED|^error(\[|:)' target/test-wasm32.log; then
+  say "core tests on wasm32 failed"; exit 1
+fi
 
 if [[ "${FUZZ_SECS:-20}" != "0" && -x scripts/fuzz-smoke.sh ]]; then
   say "fuzz smoke pass (${FUZZ_SECS:-20}s per target)"

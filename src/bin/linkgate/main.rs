@@ -2,12 +2,31 @@
 //!
 //! Exit status: 0 success (or "valid"), 1 refused / remote error,
 //! 2 usage or configuration error. Run `linkgate help` for the commands.
+//!
+//! Host-only: its dependencies (OS randomness, ureq) are not built for wasm32.
+//! Cargo still builds every bin with a target's integration tests, and the
+//! core's tests run on wasm32-wasip1 (scripts/test.sh), so on wasm32 this is
+//! a stub that says so.
 
+// On wasm32 the stub leaves the help text and exit codes unused.
+#![cfg_attr(target_arch = "wasm32", allow(dead_code))]
+
+#[cfg(target_arch = "wasm32")]
+fn main() -> std::process::ExitCode {
+    eprintln!("linkgate: the CLI is host-only (not built for wasm32)");
+    std::process::ExitCode::from(EXIT_USAGE)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 mod args;
+#[cfg(not(target_arch = "wasm32"))]
 mod offline;
+#[cfg(not(target_arch = "wasm32"))]
 mod online;
+#[cfg(not(target_arch = "wasm32"))]
 mod util;
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::process::ExitCode;
 
 /// Exit statuses scripts can branch on.
@@ -70,6 +89,7 @@ EXIT STATUS:
     network failed, 2 usage or configuration error (nothing was sent).
 ";
 
+#[cfg(not(target_arch = "wasm32"))]
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = argv.split_first() else {
