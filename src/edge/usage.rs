@@ -44,12 +44,17 @@ impl DurableObject for UsageCounter {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        // Read the call *before* the state: awaiting anything but storage
+        // opens the object's input gate to other requests, so between loading
+        // the state and storing it there must be storage operations only.
+        let path = req.path();
+        let body = if path == "/state" { String::new() } else { req.text().await? };
         let storage = self.state.storage();
         let mut s: UsageState = storage.get(KEY).await?.unwrap_or_default();
-        match req.path().as_str() {
+        match path.as_str() {
             "/state" => Response::from_json(&s),
             "/consume" => {
-                let call: ConsumeCall = req.json().await?;
+                let call: ConsumeCall = serde_json::from_str(&body)?;
                 let outcome = decide(&mut s, &call.request);
                 if matches!(outcome, ConsumeOutcome::Consumed { .. }) {
                     save(&storage, &s, call.forget_at).await?;
@@ -57,7 +62,7 @@ impl DurableObject for UsageCounter {
                 Response::from_json(&outcome)
             }
             "/refund" => {
-                let call: RefundCall = req.json().await?;
+                let call: RefundCall = serde_json::from_str(&body)?;
                 if !give_back(&mut s, &call.client, call.time, &call.path) {
                     return Response::error("no such use", 409);
                 }
@@ -65,7 +70,7 @@ impl DurableObject for UsageCounter {
                 Response::ok("refunded")
             }
             "/start" => {
-                let call: StartCall = req.json().await?;
+                let call: StartCall = serde_json::from_str(&body)?;
                 record_start(&mut s, call.start);
                 save(&storage, &s, call.forget_at).await?;
                 Response::ok("recorded")

@@ -290,17 +290,18 @@ describe("revocation", () => {
   const entry = (scope, value, revokedAt) =>
     JSON.stringify({ scope, value, reason: "test", actor: "e2e", revoked_at: revokedAt });
 
-  test("every scope revokes; sub/tenant/kid/all spare links issued after the cut-off", async () => {
+  test("every scope revokes; sub/tenant/all spare links issued after the cut-off, kid spares none", async () => {
     const t = now();
     // Third column: does a link issued after the entry still work? Yes for
-    // the cut-off scopes and for jti (another link), no for path entries.
+    // the cut-off scopes and for jti (another link), no for path entries and
+    // no for kid entries (a thief holding the key picks iat).
     const scopes = [
       ["jti", (m) => m.jti, true],
       ["sub", () => "rcpt-1", true],
       ["tenant", () => "acme", true],
       ["path", () => "/board/2026/", false],
       ["path", () => "/board/2026/q3/pack.pdf", false],
-      ["kid", () => "e2e", true],
+      ["kid", () => "e2e", false],
       ["all", () => "", true],
     ];
     for (const [scope, valueOf, freshWorks] of scopes) {

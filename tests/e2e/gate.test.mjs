@@ -46,12 +46,15 @@ const post = (m, path, headers = {}) =>
     body: `lg=${m.token}`,
   });
 
-const revoke = (scope, value) =>
-  w.fetch(`${BASE}/_linkgate/revocations`, {
+const revoke = (scope, value) => {
+  const body = JSON.stringify({ scope, value, reason: "test" });
+  return w.fetch(`${BASE}/_linkgate/revocations`, {
     method: "POST",
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json", "content-length": String(JSON.stringify({ scope, value, reason: "test" }).length) },
-    body: JSON.stringify({ scope, value, reason: "test" }),
+    // Bytes, not UTF-16 units: values may be non-ASCII paths.
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) },
+    body,
   });
+};
 
 describe("F1, F10: a killed key", () => {
   test("refuses links its thief signs after the kill, and the download sessions of its links", async () => {
