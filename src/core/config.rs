@@ -48,7 +48,19 @@ pub struct EdgeConfig {
     /// (`LINKGATE_DEBUG_HEADERS`, default off): they tell a recipient whether
     /// someone else fetched the file, so they are for operators only.
     pub debug_headers: bool,
+    /// Days an audit event is kept in D1 (`LINKGATE_AUDIT_RETENTION_DAYS`,
+    /// 0 = forever); a daily cron trigger deletes older rows.
+    pub audit_retention_days: u64,
+    /// Window over which unauthenticated refusals are counted before they
+    /// are written as aggregated events (`LINKGATE_AUDIT_AGGREGATE_SECS`), ms.
+    pub audit_aggregate_ms: u64,
 }
+
+/// Default `LINKGATE_AUDIT_RETENTION_DAYS`.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
+/// Longest aggregation window: `waitUntil` work must finish within 30 s of
+/// the response.
+pub const MAX_AUDIT_AGGREGATE_SECS: u64 = 20;
 
 /// Shortest accepted `LINKGATE_ADMIN_TOKEN`, in bytes: the bearer token is the
 /// only thing between the internet and minting or revoking.
@@ -151,6 +163,10 @@ impl EdgeConfig {
                 .map(|s| s.trim().trim_end_matches('/').to_owned())
                 .filter(|s| !s.is_empty()),
             debug_headers: flag(get, "LINKGATE_DEBUG_HEADERS", false)?,
+            audit_retention_days: number(get, "LINKGATE_AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS)?,
+            audit_aggregate_ms: number(get, "LINKGATE_AUDIT_AGGREGATE_SECS", 5)?
+                .clamp(1, MAX_AUDIT_AGGREGATE_SECS)
+                .saturating_mul(1000),
         })
     }
 }

@@ -146,7 +146,7 @@ pub async fn serve(
         }
         Err(Fail::Store(e)) => super::store_failure(&e, &mut ev),
     };
-    audit::emit(env, ctx, &ev);
+    audit::emit(env, ctx, &ev, cfg.audit_aggregate_ms);
     response
 }
 

@@ -3,21 +3,25 @@
 //!
 //! Nothing here is on the response path: the queue send runs in
 //! `waitUntil`, and a broken pipeline is logged, never fatal to a download.
-//! Concurrent requests share `sendBatch` calls (see [`Outbox`]).
+//! Concurrent requests share `sendBatch` calls (see [`Outbox`]), cut by
+//! count and by bytes so that no batch exceeds the Queues limits whatever the
+//! events hold. Refusals of requests that never authenticated are counted
+//! per isolate and window ([`Aggregator`]) and written as a few counted
+//! events, so a flood costs less than serving files and cannot fill D1.
 
 use std::cell::RefCell;
 use std::time::Duration;
 
 use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
-use worker::{event, Context, Delay, Env, MessageBatch, Queue};
+use worker::{
+    event, BatchMessageBuilder, Context, Delay, Env, MessageBatch, MessageBuilder, MessageExt, Queue, QueueContentType,
+    ScheduleContext, ScheduledEvent,
+};
 
-use crate::core::audit::AuditEvent;
+use crate::core::audit::{batches, Aggregator, AuditEvent, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES};
 
 use super::{AUDIT_BINDING, EVENTS_BINDING};
-
-/// Most messages per `sendBatch` (the Queues limit).
-const MAX_BATCH: usize = 100;
 
 /// How long the first event of a batch waits for company.
 const COLLECT_WINDOW: Duration = Duration::from_millis(50);
@@ -45,16 +49,34 @@ const COLLECTOR_STALE_MS: u64 = 1000;
 
 thread_local! {
     static OUTBOX: RefCell<Outbox> = RefCell::new(Outbox::default());
+    static AGGREGATE: RefCell<Aggregator> = RefCell::new(Aggregator::new());
 }
 
-/// Log the event and hand it to the queue (if bound) off the response path.
-pub fn emit(env: &Env, ctx: &Context, ev: &AuditEvent) {
+/// Log the event and hand it to the queue (if bound) off the response path;
+/// unauthenticated refusals are only counted here (see [`Aggregator`]).
+pub fn emit(env: &Env, ctx: &Context, ev: &AuditEvent, aggregate_ms: u64) {
+    let now = worker::Date::now().as_millis();
+    if ev.is_unauthenticated() && aggregate_ms > 0 {
+        if AGGREGATE.with(|a| a.borrow_mut().add(ev, now)) {
+            let (env, window) = (env.clone(), Duration::from_millis(aggregate_ms));
+            ctx.wait_until(async move {
+                Delay::from(window).await;
+                let now_secs = worker::Date::now().as_millis() / 1000;
+                let events = AGGREGATE.with(|a| a.borrow_mut().drain(now_secs));
+                let lines: Vec<String> = events.iter().map(AuditEvent::to_json).collect();
+                for line in &lines {
+                    worker::console_log!("{line}");
+                }
+                if let Ok(queue) = env.queue(EVENTS_BINDING) {
+                    send(&queue, &lines).await;
+                }
+            });
+        }
+        return;
+    }
     let value = ev.to_json();
     worker::console_log!("{value}");
     let Ok(queue) = env.queue(EVENTS_BINDING) else { return };
-    // Sent as JSON text: plain strings survive the JS structured clone
-    // unchanged, whereas serde objects would arrive as JS Maps.
-    let now = worker::Date::now().as_millis();
     let start = OUTBOX.with(|o| {
         let mut o = o.borrow_mut();
         o.pending.push(value);
@@ -77,11 +99,20 @@ async fn collect(queue: Queue) {
         o.collecting_since = None;
         std::mem::take(&mut o.pending)
     });
-    let mut rest = events.as_slice();
-    while !rest.is_empty() {
-        let (batch, tail) = rest.split_at(rest.len().min(MAX_BATCH));
+    send(&queue, &events).await;
+}
+
+/// `sendBatch` in batches within the Queues limits (count and bytes). Sent as
+/// text: the JSON is encoded once, here, and stored as sent.
+async fn send(queue: &Queue, events: &[String]) {
+    let sizes: Vec<usize> = events.iter().map(String::len).collect();
+    let mut rest = events;
+    for n in batches(&sizes, MAX_BATCH_MESSAGES, MAX_BATCH_BYTES) {
+        let (batch, tail) = rest.split_at(n.min(rest.len()));
         rest = tail;
-        if let Err(e) = queue.send_batch(batch.iter().map(String::as_str)).await {
+        let messages =
+            batch.iter().map(|m| MessageBuilder::new(m.clone()).content_type(QueueContentType::Text).build());
+        if let Err(e) = queue.send_batch(BatchMessageBuilder::new().messages(messages).build()).await {
             worker::console_error!(
                 "{}",
                 serde_json::json!({"event": "audit_queue_failed", "messages": batch.len(), "error": e.to_string()})
@@ -91,7 +122,7 @@ async fn collect(queue: Queue) {
 }
 
 /// Column order of the INSERT below.
-const COLUMNS: [&str; 20] = [
+const COLUMNS: [&str; 24] = [
     "time",
     "request_id",
     "method",
@@ -112,52 +143,83 @@ const COLUMNS: [&str; 20] = [
     "country",
     "user_agent",
     "issued_by",
+    "count",
+    "actor",
+    "subject",
+    "detail",
 ];
 
-/// Queue consumer: one D1 statement per message batch. The events go in as
-/// one JSON array parameter that SQLite's `json_each` unpacks, so a batch of
-/// 100 events costs one statement rather than 100 (D1 allows at most 100
-/// bound parameters per statement, which rules out a plain multi-row
-/// INSERT of 20 columns). On failure the batch is retried by the queue (and
-/// the failure logged).
+/// The INSERT of a JSON array of events (SQLite's `json_each` unpacks it):
+/// one statement per batch rather than one per event (D1 allows at most 100
+/// bound parameters per statement, which rules out a multi-row VALUES).
+fn insert_sql() -> String {
+    let columns = COLUMNS.join(", ");
+    let values: Vec<String> = COLUMNS.iter().map(|c| format!("json_extract(value, '$.{c}')")).collect();
+    format!("INSERT INTO events ({columns}) SELECT {} FROM json_each(?1)", values.join(", "))
+}
+
+async fn insert(db: &worker::D1Database, bodies: &[&str]) -> worker::Result<()> {
+    let array = format!("[{}]", bodies.join(","));
+    db.prepare(insert_sql()).bind(&[JsValue::from_str(&array)])?.run().await.map(|_| ())
+}
+
+/// Queue consumer: one D1 statement per batch. If it fails, each message is
+/// written on its own, so one bad message never holds back the others; what
+/// cannot be written is retried and, after the queue's retries, lands in the
+/// dead-letter queue (`linkgate-events-dlq`). Every failure is logged.
 #[event(queue)]
 pub async fn consume(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::Result<()> {
     let messages = batch.messages()?;
     let db = env.d1(AUDIT_BINDING)?;
-    // Each body is checked to be a JSON object (one bad message must not fail
-    // the whole statement) and then used as sent, without re-serializing.
-    let mut array = String::from("[");
-    let mut count = 0usize;
-    for m in &messages {
-        if serde_json::from_str::<serde_json::Map<String, Value>>(m.body()).is_err() {
-            worker::console_error!("{}", serde_json::json!({"event": "audit_message_unparsable"}));
-            continue;
-        }
-        if count > 0 {
-            array.push(',');
-        }
-        array.push_str(m.body());
-        count += 1;
+    // Each body must be a JSON object; it is then stored as sent.
+    let (good, bad): (Vec<_>, Vec<_>) =
+        messages.iter().partition(|m| serde_json::from_str::<serde_json::Map<String, Value>>(m.body()).is_ok());
+    for m in &bad {
+        worker::console_error!("{}", serde_json::json!({"event": "audit_message_unparsable", "id": m.id()}));
+        m.retry();
     }
-    array.push(']');
-    if count == 0 {
-        batch.ack_all();
+    let bodies: Vec<&str> = good.iter().map(|m| m.body().as_str()).collect();
+    if bodies.is_empty() || insert(&db, &bodies).await.is_ok() {
+        good.iter().for_each(|m| m.ack());
         return Ok(());
     }
-    let columns = COLUMNS.join(", ");
-    let values: Vec<String> = COLUMNS.iter().map(|c| format!("json_extract(value, '$.{c}')")).collect();
-    let sql = format!("INSERT INTO events ({columns}) SELECT {} FROM json_each(?1)", values.join(", "));
-    let statement = db.prepare(sql.as_str()).bind(&[JsValue::from_str(&array)])?;
-    let statements = vec![statement];
-    match db.batch(statements).await {
-        Ok(_) => batch.ack_all(),
-        Err(e) => {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"event": "audit_store_failed", "messages": messages.len(), "error": e.to_string()})
-            );
-            batch.retry_all();
+    for m in &good {
+        match insert(&db, &[m.body().as_str()]).await {
+            Ok(()) => m.ack(),
+            Err(e) => {
+                worker::console_error!(
+                    "{}",
+                    serde_json::json!({"event": "audit_store_failed", "id": m.id(), "error": e.to_string()})
+                );
+                m.retry();
+            }
         }
     }
+    Ok(())
+}
+
+/// Daily cleanup (cron trigger in wrangler.toml): events older than
+/// `LINKGATE_AUDIT_RETENTION_DAYS` are deleted (0 keeps everything).
+#[event(scheduled)]
+pub async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let days = match super::config(&env).as_ref() {
+        Ok(cfg) => cfg.audit_retention_days,
+        Err(_) => return,
+    };
+    if let Err(e) = prune(&env, days).await {
+        worker::console_error!("{}", serde_json::json!({"event": "audit_prune_failed", "error": e.to_string()}));
+    }
+}
+
+async fn prune(env: &Env, days: u64) -> worker::Result<()> {
+    if days == 0 {
+        return Ok(());
+    }
+    let now = worker::Date::now().as_millis() / 1000;
+    let cutoff = now.saturating_sub(days.saturating_mul(86_400));
+    let db = env.d1(AUDIT_BINDING)?;
+    let r = db.prepare("DELETE FROM events WHERE time < ?1").bind(&[JsValue::from_f64(cutoff as f64)])?.run().await?;
+    let deleted = r.meta()?.and_then(|m| m.changes).unwrap_or(0);
+    worker::console_log!("{}", serde_json::json!({"event": "audit_pruned", "before": cutoff, "rows": deleted}));
     Ok(())
 }

@@ -167,7 +167,7 @@ async fn serve(req: &Request, env: &Env, ctx: &Context, cfg: &EdgeConfig, facts:
                 if let Some(start) = done.record_start {
                     usage::record_in_background(env, ctx, start);
                 }
-                audit::emit(env, ctx, &done.event);
+                audit::emit(env, ctx, &done.event, cfg.audit_aggregate_ms);
                 return respond::reply(done.reply, delivered);
             }
         };
@@ -206,7 +206,7 @@ fn misconfigured(e: &ConfigError, facts: &Facts, env: &Env, ctx: &Context) -> wo
     };
     ev.client_ip = facts.client_ip.clone();
     worker::console_error!("{}", serde_json::json!({"event": "misconfigured", "error": e.to_string()}));
-    audit::emit(env, ctx, &ev);
+    audit::emit(env, ctx, &ev, 0);
     respond::misconfigured("linkgate is not configured correctly; see the worker log", &facts.request_id)
 }
 

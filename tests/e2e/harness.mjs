@@ -4,7 +4,7 @@
 
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,11 +56,11 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null, htt
     durableObjectsPersist: join(persist, "do"),
     d1Persist: join(persist, "d1"),
     queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
-    queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
+    queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 3, deadLetterQueue: "linkgate-events-dlq" } },
     cachePersist: join(persist, "cache"),
     kvPersist: join(persist, "kv"),
     r2Persist: join(persist, "r2"),
-    bindings: { LINKGATE_KEYS: keys, ...vars },
+    bindings: { LINKGATE_KEYS: keys, LINKGATE_AUDIT_AGGREGATE_SECS: "1", ...vars },
   };
   if (logs) {
     opts.handleRuntimeStdio = (stdout, stderr) => {
@@ -76,12 +76,15 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null, htt
   const mf = new Miniflare(opts);
   const ready = await mf.ready;
   const db = await mf.getD1Database("LINKGATE_AUDIT");
-  const schema = readFileSync(join(ROOT, "migrations", "0001_audit.sql"), "utf8")
-    .split("\n")
-    .filter((l) => !l.trim().startsWith("--"))
-    .join("\n");
-  for (const stmt of schema.split(";").map((s) => s.trim()).filter(Boolean)) {
-    await db.prepare(stmt).run();
+  // Every migration, in order, as `wrangler d1 migrations apply` would.
+  for (const file of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
+    const schema = readFileSync(join(ROOT, "migrations", file), "utf8")
+      .split("\n")
+      .filter((l) => !l.trim().startsWith("--"))
+      .join("\n");
+    for (const stmt of schema.split(";").map((s) => s.trim()).filter(Boolean)) {
+      await db.prepare(stmt).run();
+    }
   }
   const kv = omit.includes("LINKGATE_DENYLIST") ? null : await mf.getKVNamespace("LINKGATE_DENYLIST");
   const bucket = await mf.getR2Bucket("LINKGATE_FILES");
