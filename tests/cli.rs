@@ -123,6 +123,12 @@ fn inspect_reports_expiry_scope_and_ip_with_codes() {
     check(&["--now", "1999990001", "--path", "/a/b", "--client-ip", "192.0.2.9"], None);
     check(&["--now", "1999990001", "--path", "/a/b", "--client-ip", "198.51.100.1"], Some("ip_mismatch"));
     check(&["--now", "1999980000", "--path", "/a/b"], Some("not_yet_valid"));
+    // A9: the folder URL that sign prints inspects as valid (no path_invalid).
+    let url = v["url"].as_str().unwrap();
+    assert!(url.contains("/a/?lg="), "{url}");
+    let o = run(&["inspect", url, "--json", "--now", "1999990001"], Some(&keys));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!((o.status.code(), r["verdict"].as_str()), (Some(0), Some("valid")), "{r}");
     // Another key ring does not know the kid.
     let other = keygen("k2");
     let o = run(&["inspect", token, "--json", "--now", "1999990001"], Some(&other));

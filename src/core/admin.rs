@@ -97,6 +97,8 @@ fn percent_decode(s: &str) -> Option<String> {
 /// Match method and raw path (starting with `/_linkgate/`).
 pub fn route(method: Method, raw_path: &str) -> Result<Route, RouteError> {
     let rest = raw_path.strip_prefix("/_linkgate/").ok_or(RouteError::NotFound)?;
+    // HEAD is GET without the body, wherever GET exists (the edge drops it).
+    let method = if method == Method::Head && matches!(rest, "events" | "revocations") { Method::Get } else { method };
     let m = |want: Method, allow: &'static str, r: Route| {
         if method == want {
             Ok(r)
@@ -137,6 +139,12 @@ pub fn route(method: Method, raw_path: &str) -> Result<Route, RouteError> {
                     field: "path",
                     detail: format!("not a canonical object path ({e})"),
                 })?;
+                if is_reserved(path.as_str()) {
+                    return Err(RouteError::BadParameter {
+                        field: "path",
+                        detail: "/_linkgate/ is reserved for the admin API".into(),
+                    });
+                }
                 return Ok(Route::PutFile { path });
             }
             Err(RouteError::NotFound)
@@ -320,15 +328,7 @@ pub fn check_revocation_value(scope: RevocationScope, value: &str) -> Result<Str
         RevocationScope::Kid => super::keys::KeyId::parse(value)
             .map(|k| k.as_str().to_owned())
             .ok_or_else(|| Invalid::new("value", "a kid is 1-32 of A-Z a-z 0-9 _ -")),
-        RevocationScope::Path => {
-            let ok =
-                if value.ends_with('/') { Prefix::parse(value).is_ok() } else { CanonicalPath::parse(value).is_ok() };
-            if ok {
-                Ok(value.to_owned())
-            } else {
-                Err(Invalid::new("value", "a canonical object path or a folder ending in / (decoded, in NFC)"))
-            }
-        }
+        RevocationScope::Path => revocation_path(value),
         RevocationScope::All => {
             if value.is_empty() {
                 Ok(String::new())
@@ -337,6 +337,44 @@ pub fn check_revocation_value(scope: RevocationScope, value: &str) -> Result<Str
             }
         }
     }
+}
+
+/// A path revocation's value, read like the path of a download URL (percent-
+/// decoded once, then canonical), so that what an operator pastes from a link
+/// is what downloads are matched against: `/board/q3%20pack.txt` revokes the
+/// object `/board/q3 pack.txt`. A value that could never match a download is
+/// refused. (An object whose name holds a literal `%` is written `%25`.)
+pub fn revocation_path(value: &str) -> Result<String, Invalid> {
+    let bad = |e: super::path::PathError| {
+        Invalid::new("value", format!("not an object path or a folder ending in / ({})", e.as_str()))
+    };
+    if value == "/" {
+        return Ok("/".to_owned());
+    }
+    match value.strip_suffix('/') {
+        Some(folder) => {
+            let p = CanonicalPath::from_request(folder).map_err(bad)?;
+            Ok(Prefix::parse(&format!("{}/", p.as_str())).map_err(bad)?.as_str().to_owned())
+        }
+        None => Ok(CanonicalPath::from_request(value).map_err(bad)?.as_str().to_owned()),
+    }
+}
+
+/// Who made an admin call, from its credential: `admin:` and the first eight
+/// hex digits of the token's SHA-256 (tells tokens apart across rotations;
+/// reveals nothing usable). Free text in a request never decides it.
+pub fn credential_actor(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(token.as_bytes());
+    let hex: String = d.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("admin:{hex}")
+}
+
+/// Paths under `/_linkgate/` belong to the admin API, in every spelling
+/// (`/%5Flinkgate/`, `/_LinkGate/`): no object may be stored or served there.
+pub fn is_reserved(canonical: &str) -> bool {
+    let first = canonical.strip_prefix('/').unwrap_or(canonical).split('/').next().unwrap_or("");
+    first.eq_ignore_ascii_case("_linkgate")
 }
 
 /// Parse `POST /_linkgate/revocations`.
@@ -400,13 +438,60 @@ pub fn inspect(
     }
     if let Some(raw) = raw_path {
         checked.push("scope");
-        match CanonicalPath::from_request(raw) {
+        match scope_covers(&claims.scope, raw) {
             Err(e) => return refused(Reason::Path(e), Some(claims), checked),
-            Ok(p) if !claims.scope.covers(&p) => return refused(Reason::OutsideScope, Some(claims), checked),
-            Ok(_) => {}
+            Ok(false) => return refused(Reason::OutsideScope, Some(claims), checked),
+            Ok(true) => {}
         }
     }
     Inspection { claims: Some(claims), code: None, reason: None, checked }
+}
+
+/// Whether a link's scope covers the path of an inspected URL. A folder URL
+/// (ending in `/`, as mint returns for folder links) is covered by a folder
+/// scope at or above it.
+pub fn scope_covers(scope: &super::path::Scope, raw: &str) -> Result<bool, super::path::PathError> {
+    match (scope, raw.strip_suffix('/')) {
+        (super::path::Scope::Prefix(p), Some(folder)) => {
+            let folder = if folder.is_empty() {
+                "/".to_owned()
+            } else {
+                format!("{}/", CanonicalPath::from_request(folder)?.as_str())
+            };
+            Ok(folder.starts_with(p.as_str()))
+        }
+        _ => Ok(scope.covers(&CanonicalPath::from_request(raw)?)),
+    }
+}
+
+/// The denylist keys that can revoke an inspected link: its jti, sub,
+/// tenant, kid and `all`, and the path entries of the object (or, for a
+/// folder link without an object, of the folder and every folder above it).
+pub fn inspect_keys(c: &super::token::Claims, raw_path: Option<&str>) -> Vec<String> {
+    use super::revocation::lookup_keys;
+    let object = match (&c.scope, raw_path) {
+        (super::path::Scope::Object(p), _) => Some(p.clone()),
+        (super::path::Scope::Prefix(_), Some(raw)) if !raw.ends_with('/') => CanonicalPath::from_request(raw).ok(),
+        _ => None,
+    };
+    if let Some(p) = object {
+        return lookup_keys(c, &p);
+    }
+    let folder = match (&c.scope, raw_path.and_then(|r| r.strip_suffix('/'))) {
+        (_, Some(f)) if !f.is_empty() => CanonicalPath::from_request(f).map(|p| format!("{}/", p.as_str())).ok(),
+        (super::path::Scope::Prefix(p), _) => Some(p.as_str().to_owned()),
+        _ => None,
+    }
+    .unwrap_or_else(|| "/".to_owned());
+    // The keys of an object in the folder, less that object's own key.
+    let probe = format!("{folder}_");
+    match CanonicalPath::parse(&probe) {
+        Ok(p) => lookup_keys(c, &p)
+            .into_iter()
+            .filter(|k| *k != super::revocation::kv_key(super::revocation::RevocationScope::Path, &probe))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Listing parameters shared by revocations and events.
@@ -550,6 +635,64 @@ mod tests {
         assert_eq!(events_query("cursor=x").unwrap_err().field, "cursor");
         let (sql, args, _) = events_query("").unwrap();
         assert!(!sql.contains("FROM events WHERE") && args.is_empty());
+    }
+
+    /// A8: path revocations are read like download URLs and refused when
+    /// they could never match.
+    #[test]
+    fn path_revocations_are_canonical() {
+        assert_eq!(revocation_path("/board/q3%20pack.txt").unwrap(), "/board/q3 pack.txt");
+        assert_eq!(revocation_path("/board/q3 pack.txt").unwrap(), "/board/q3 pack.txt");
+        assert_eq!(revocation_path("/board/2026/").unwrap(), "/board/2026/");
+        assert_eq!(revocation_path("/board/caf%C3%A9/").unwrap(), "/board/café/");
+        assert_eq!(revocation_path("/").unwrap(), "/");
+        for bad in ["board/x", "/a//b", "/a/%2F/b", "/a/%zz", "/a/../b/", "/a/cafe%CC%81"] {
+            assert_eq!(revocation_path(bad).unwrap_err().field, "value", "{bad}");
+        }
+    }
+
+    /// A9: a folder link's own URL inspects as valid, and a revoked folder
+    /// (or one above it) is among the keys checked.
+    #[test]
+    fn folder_links_inspect_by_their_folder() {
+        use crate::core::keys::KeyId;
+        use crate::core::path::Scope;
+        use crate::core::token::{Claims, Jti};
+        let c = Claims::new(KeyId::parse("k").unwrap(), Jti([1; 16]), 0, 10, Scope::parse("/board/2026/").unwrap());
+        assert_eq!(scope_covers(&c.scope, "/board/2026/"), Ok(true));
+        assert_eq!(scope_covers(&c.scope, "/board/2026/q3/"), Ok(true));
+        assert_eq!(scope_covers(&c.scope, "/board/"), Ok(false));
+        assert_eq!(scope_covers(&c.scope, "/board/2026/x.pdf"), Ok(true));
+        assert_eq!(scope_covers(&c.scope, "/board/%2e%2e/"), Err(crate::core::path::PathError::DotSegment));
+        for raw in [None, Some("/board/2026/")] {
+            let keys = inspect_keys(&c, raw);
+            for k in ["path:/board/2026/", "path:/board/", "path:/", "kid:k", "all"] {
+                assert!(keys.iter().any(|x| x == k), "{raw:?} lacks {k}: {keys:?}");
+            }
+            assert!(!keys.iter().any(|x| x.ends_with("_")), "{keys:?}");
+        }
+        assert!(inspect_keys(&c, Some("/board/2026/a.pdf")).iter().any(|k| k == "path:/board/2026/a.pdf"));
+    }
+
+    /// A16: the admin prefix is reserved in every spelling.
+    #[test]
+    fn the_admin_prefix_is_reserved() {
+        for p in ["/_linkgate/x", "/_LinkGate/x", "/_linkgate", "/_LINKGATE/a/b"] {
+            assert!(is_reserved(p), "{p}");
+        }
+        for p in ["/_linkgatex/y", "/a/_linkgate/b", "/linkgate/x", "/"] {
+            assert!(!is_reserved(p), "{p}");
+        }
+        assert!(matches!(
+            route(Method::Put, "/_linkgate/files/%5Flinkgate/x"),
+            Err(RouteError::BadParameter { field: "path", .. })
+        ));
+        assert!(matches!(
+            route(Method::Put, "/_linkgate/files/_LINKGATE/x"),
+            Err(RouteError::BadParameter { field: "path", .. })
+        ));
+        assert!(matches!(route(Method::Head, "/_linkgate/events"), Ok(Route::Events)));
+        assert!(matches!(route(Method::Head, "/_linkgate/revocations"), Ok(Route::ListRevocations)));
     }
 
     #[test]

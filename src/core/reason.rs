@@ -29,6 +29,9 @@ pub enum Reason {
     Path(PathError),
     /// The token failed decoding.
     Token(DecodeError),
+    /// The path is under `/_linkgate/` (in any spelling), reserved for the
+    /// admin API: never an object.
+    ReservedPath,
     /// The token names a key the ring does not hold.
     UnknownKid,
     /// The tag does not verify.
@@ -103,7 +106,7 @@ impl Reason {
         Some(match self {
             Reason::NoToken => Code::TokenMissing,
             Reason::DuplicateToken | Reason::TwoTokens | Reason::Token(_) => Code::TokenMalformed,
-            Reason::Path(_) => Code::PathInvalid,
+            Reason::Path(_) | Reason::ReservedPath => Code::PathInvalid,
             Reason::UnknownKid => Code::KeyUnknown,
             Reason::BadTag => Code::SignatureInvalid,
             Reason::IssuedInFuture | Reason::BeforeNbf => Code::NotYetValid,
@@ -136,6 +139,7 @@ impl Reason {
             Reason::TwoTokens => "two_tokens",
             Reason::Path(e) => e.as_str(),
             Reason::Token(e) => e.name(),
+            Reason::ReservedPath => "reserved_path",
             Reason::UnknownKid => "unknown_kid",
             Reason::BadTag => "bad_tag",
             Reason::IssuedInFuture => "issued_in_future",
@@ -183,6 +187,7 @@ impl Reason {
                 | Reason::DuplicateToken
                 | Reason::TwoTokens
                 | Reason::Path(_)
+                | Reason::ReservedPath
                 | Reason::Token(_)
                 | Reason::UnknownKid
                 | Reason::BadTag
@@ -201,7 +206,8 @@ mod tests {
     use super::*;
 
     /// One representative of every variant (tuple variants once each).
-    pub(crate) const SAMPLES: [Reason; 36] = [
+    pub(crate) const SAMPLES: [Reason; 37] = [
+        Reason::ReservedPath,
         Reason::NoToken,
         Reason::DuplicateToken,
         Reason::TwoTokens,

@@ -91,6 +91,40 @@ pub struct Entry {
     /// When KV drops the entry by itself (None: kept until lifted).
     #[serde(default)]
     pub expires_at: Option<u64>,
+    /// Later revocations of the same scope and value, merged into this entry
+    /// (see [`merge`]); the first reason and actor stay above.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Also>,
+}
+
+/// A later revocation of an entry that already existed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Also {
+    pub reason: String,
+    pub actor: String,
+    pub revoked_at: u64,
+}
+
+/// Most later revocations recorded on one entry.
+pub const MAX_ALSO: usize = 16;
+
+/// Revoking what is already revoked never weakens the entry: the later
+/// expiry wins (no expiry beats any), the later `revoked_at` wins (a cut-off
+/// scope then covers links issued in between), the first reason and actor
+/// stay, and the new revocation is recorded in `also`.
+pub fn merge(existing: Option<Entry>, new: Entry) -> Entry {
+    let Some(mut e) = existing.filter(|e| e.scope == new.scope && e.value == new.value) else { return new };
+    e.expires_at = match (e.expires_at, new.expires_at) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        _ => None,
+    };
+    e.revoked_at = e.revoked_at.max(new.revoked_at);
+    e.also.push(Also { reason: new.reason, actor: new.actor, revoked_at: new.revoked_at });
+    if e.also.len() > MAX_ALSO {
+        let extra = e.also.len().saturating_sub(MAX_ALSO);
+        e.also.drain(..extra);
+    }
+    e
 }
 
 /// The KV key of an entry.
@@ -165,6 +199,7 @@ pub fn find_revocation<'a>(claims: &Claims, found: impl IntoIterator<Item = (&'a
                 actor: String::new(),
                 revoked_at: u64::MAX,
                 expires_at: None,
+                also: Vec::new(),
             },
         };
         if !scope.has_iat_cutoff() || claims.iat <= entry.revoked_at {
@@ -230,8 +265,44 @@ mod tests {
             actor: "a".into(),
             revoked_at: at,
             expires_at: None,
+            also: Vec::new(),
         })
         .unwrap()
+    }
+
+    /// A3: a second revoke with a shorter life never shortens the entry.
+    #[test]
+    fn a_second_revoke_never_weakens_the_first() {
+        let first = Entry {
+            scope: RevocationScope::Jti,
+            value: "ab".into(),
+            reason: "sent to the wrong person".into(),
+            actor: "alice".into(),
+            revoked_at: 100,
+            expires_at: Some(10_000),
+            also: Vec::new(),
+        };
+        let second = Entry {
+            reason: "again".into(),
+            actor: "bob".into(),
+            revoked_at: 200,
+            expires_at: Some(1),
+            ..first.clone()
+        };
+        let m = merge(Some(first.clone()), second.clone());
+        assert_eq!(m.expires_at, Some(10_000), "the later expiry wins");
+        assert_eq!((m.reason.as_str(), m.actor.as_str()), ("sent to the wrong person", "alice"));
+        assert_eq!(m.revoked_at, 200);
+        assert_eq!(m.also, [Also { reason: "again".into(), actor: "bob".into(), revoked_at: 200 }]);
+        let forever = Entry { expires_at: None, ..second.clone() };
+        assert_eq!(merge(Some(first.clone()), forever.clone()).expires_at, None, "no expiry beats any");
+        assert_eq!(merge(Some(forever), second.clone()).expires_at, None);
+        assert_eq!(merge(None, second.clone()), second, "nothing to merge");
+        let mut e = first;
+        for i in 0..40 {
+            e = merge(Some(e), Entry { revoked_at: i, ..second.clone() });
+        }
+        assert_eq!(e.also.len(), MAX_ALSO);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::core::config::EdgeConfig;
 use crate::core::gate::{split_url, Facts};
 use crate::core::mint::link_url;
 use crate::core::policy::CLASSIFICATIONS;
-use crate::core::revocation::{entry_expiry, find_revocation, kv_key, lookup_keys, Entry};
+use crate::core::revocation::{entry_expiry, find_revocation, kv_key, merge, Entry};
 use crate::core::token::Jti;
 use crate::core::verify::Method;
 use crate::core::{CanonicalPath, Code, Scope};
@@ -147,6 +147,13 @@ pub async fn serve(
         Err(Fail::Store(e)) => super::store_failure(&e, &mut ev),
     };
     audit::emit(env, ctx, &ev, cfg.audit_aggregate_ms);
+    if ev.method == "HEAD" {
+        // HEAD is GET without the body.
+        return response.and_then(|r| {
+            let (status, headers) = (r.status_code(), r.headers().clone());
+            Ok(Response::from_body(ResponseBody::Empty)?.with_status(status).with_headers(headers))
+        });
+    }
     response
 }
 
@@ -164,6 +171,7 @@ async fn handle(call: &mut Call<'_>, raw_path: &str) -> R {
         let detail = "A valid admin bearer token is required.";
         return problem("unauthorized", 401, detail, &rid, &[("www-authenticate", "Bearer")]);
     }
+    call.ev.actor = Some(admin::credential_actor(expected));
     let route = match admin::route(Method::parse(call.req.method().as_ref()), raw_path) {
         Ok(r) => r,
         Err(RouteError::NotFound) => {
@@ -193,16 +201,26 @@ async fn revoke(call: &mut Call<'_>) -> R {
     call.ev.reason = Some("revoke");
     let r = admin::parse_revoke(&body_bytes(&mut call.req).await?)?;
     let now = call.now;
-    let entry = Entry {
+    let requested = Entry {
         scope: r.scope,
         value: r.value,
         reason: r.reason,
         actor: r.actor.unwrap_or_else(|| "admin-api".to_owned()),
         revoked_at: now,
         expires_at: entry_expiry(r.scope, now, r.link_expires_at, &call.cfg.windows()),
+        also: Vec::new(),
     };
+    call.ev.subject = Some(format!("{}:{}", requested.scope.as_str(), requested.value));
+    call.ev.detail = Some(json!({"reason": requested.reason, "actor": requested.actor}).to_string());
+    if requested.scope == crate::core::revocation::RevocationScope::Path {
+        folder_check(call.env, &requested.value).await?;
+    }
     let store = call.env.kv(DENYLIST_BINDING)?;
-    let mut put = store.put(&kv_key(entry.scope, &entry.value), serde_json::to_string(&entry)?)?;
+    let key = kv_key(requested.scope, &requested.value);
+    // A second revoke never weakens the first (core::revocation::merge).
+    let existing = store.get(&key).text().await?.and_then(|t| serde_json::from_str::<Entry>(&t).ok());
+    let entry = merge(existing, requested);
+    let mut put = store.put(&key, serde_json::to_string(&entry)?)?;
     if let Some(exp) = entry.expires_at {
         // KV refuses expirations less than 60 s ahead.
         put = put.expiration(exp.max(now + 60));
@@ -212,6 +230,26 @@ async fn revoke(call: &mut Call<'_>) -> R {
     call.ev.status = 201;
     call.ev.rule = Some(format!("revoke:{}", entry.scope.as_str()));
     json_response(201, &entry_json(&entry))
+}
+
+/// A path revocation without a trailing `/` names an object; if there is no
+/// such object but there is a folder of that name, it could never match what
+/// the operator meant: say so instead of answering 201.
+async fn folder_check(env: &Env, value: &str) -> Result<(), Fail> {
+    if value.ends_with('/') {
+        return Ok(());
+    }
+    let key = value.trim_start_matches('/');
+    let bucket = env.bucket(FILES_BINDING)?;
+    if bucket.head(key).await?.is_some() {
+        return Ok(());
+    }
+    let listed = bucket.list().prefix(format!("{key}/")).limit(1).execute().await?;
+    if listed.objects().is_empty() {
+        return Ok(());
+    }
+    let hint = format!("{value} is a folder, not an object: revoke {value}/ (with the trailing slash)");
+    Err(Invalid::new("value", hint).into())
 }
 
 async fn list_revocations(call: &mut Call<'_>) -> R {
@@ -251,6 +289,8 @@ async fn lift(call: &mut Call<'_>, scope: crate::core::revocation::RevocationSco
     kv::forget_reads();
     call.ev.rule = Some(format!("lift:{}", scope.as_str()));
     let lifted = serde_json::from_str::<Value>(&text).unwrap_or_else(|_| json!({"key": key, "raw": text}));
+    call.ev.subject = Some(format!("{}:{value}", scope.as_str()));
+    call.ev.detail = Some(json!({"lifted": lifted}).to_string());
     json_response(200, &json!({ "lifted": lifted }))
 }
 
@@ -258,8 +298,9 @@ async fn lift(call: &mut Call<'_>, scope: crate::core::revocation::RevocationSco
 async fn upload(call: &mut Call<'_>, path: &CanonicalPath) -> R {
     call.ev.reason = Some("upload");
     call.ev.path = Some(path.as_str().to_owned());
-    let classification = header(&call.req, "x-linkgate-classification");
-    if classification.as_deref().is_some_and(|c| !CLASSIFICATIONS.contains(&c)) {
+    call.ev.subject = Some(format!("file:{}", path.as_str()));
+    let asked = header(&call.req, "x-linkgate-classification");
+    if asked.as_deref().is_some_and(|c| !CLASSIFICATIONS.contains(&c)) {
         return Err(Invalid::new("classification", "must be public, internal, confidential or restricted").into());
     }
     let content_type = header(&call.req, "content-type");
@@ -272,40 +313,74 @@ async fn upload(call: &mut Call<'_>, path: &CanonicalPath) -> R {
     let Some(body) = call.req.inner().body() else {
         return Err(Invalid::new("body", "the file's bytes are required").into());
     };
-    let readable = fixed_length(&body, length)?;
+    // Re-uploading keeps the object's classification unless one is given:
+    // a restricted file never silently becomes the default class.
     let bucket = call.env.bucket(FILES_BINDING)?;
+    let before = super::objects::read(call.env, path.object_key(), false).await?.0.and_then(|m| m.classification);
+    let classification = asked.clone().or_else(|| before.clone());
+    let (readable, piped) = fixed_length(&body, length)?;
     let mut put = bucket
         .put(path.object_key(), Data::ReadableStream(readable))
         .http_metadata(HttpMetadata { content_type, ..Default::default() });
     if let Some(c) = &classification {
         put = put.custom_metadata([("classification".to_owned(), c.clone())]);
     }
-    let obj = put.execute().await?.ok_or("R2 put returned nothing")?;
+    let obj = match put.execute().await {
+        Ok(o) => o.ok_or("R2 put returned nothing")?,
+        Err(_) if piped.failed() => {
+            // The client sent fewer (or more) bytes than its Content-Length.
+            return Err(
+                Invalid::new("body", format!("the body is not the {length} bytes its Content-Length says")).into()
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
     call.ev.status = 201;
     call.ev.bytes = Some(obj.size());
+    call.ev.detail = Some(
+        json!({"old_classification": before, "new_classification": classification, "changed": before != classification})
+            .to_string(),
+    );
     let v = json!({
         "path": path.as_str(),
         "size": obj.size(),
         "etag": obj.etag(),
         "version": obj.version(),
         "classification": classification,
+        "previous_classification": before,
     });
     json_response(201, &v)
 }
 
+/// Whether piping the request body into the upload failed (short or long body).
+struct Piped(std::rc::Rc<std::cell::Cell<bool>>);
+
+impl Piped {
+    fn failed(&self) -> bool {
+        self.0.get()
+    }
+}
+
 /// The runtime may not know the incoming body's length (e.g. when a proxy
 /// re-chunks it); a FixedLengthStream states it, and fails the upload if the
-/// client sends more or fewer bytes.
+/// client sends more or fewer bytes. The pipe's failure is caught (never an
+/// unhandled rejection) and reported through [`Piped`].
 fn fixed_length(
     body: &worker::web_sys::ReadableStream,
     length: u64,
-) -> Result<worker::web_sys::ReadableStream, EdgeError> {
+) -> Result<(worker::web_sys::ReadableStream, Piped), EdgeError> {
     let fixed = worker::worker_sys::FixedLengthStream::new_big_int(worker::js_sys::BigInt::from(length))?;
     let transform: &worker::web_sys::TransformStream = fixed.as_ref();
     let pipe: worker::js_sys::Function = Reflect::get(body, &"pipeTo".into())?.dyn_into()?;
     // Runs concurrently with the R2 put that consumes the readable side.
-    let _piping = pipe.call1(body, &transform.writable())?;
-    Ok(transform.readable())
+    let piping: worker::js_sys::Promise = pipe.call1(body, &transform.writable())?.dyn_into()?;
+    let failed = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flag = failed.clone();
+    let on_error = worker::wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| flag.set(true));
+    let _caught = piping.catch(&on_error);
+    // Owned by the promise from here on (a few bytes per upload, an admin act).
+    on_error.forget();
+    Ok((transform.readable(), Piped(failed)))
 }
 
 async fn mint(call: &mut Call<'_>) -> R {
@@ -391,7 +466,7 @@ async fn inspect(call: &mut Call<'_>) -> R {
         }
     }
     if let Some(c) = &ins.claims {
-        let keys = inspect_keys(c, ir.raw_path.as_deref())?;
+        let keys = admin::inspect_keys(c, ir.raw_path.as_deref());
         let found = kv::bulk_get(env, DENYLIST_BINDING, &keys, 0).await?;
         if let Some(entry) = find_revocation(c, found.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
             revocation = entry_json(&entry);
@@ -413,24 +488,6 @@ async fn inspect(call: &mut Call<'_>) -> R {
             "consumptions": consumptions,
         }),
     )
-}
-
-/// The denylist keys that can revoke an inspected link.
-fn inspect_keys(c: &crate::core::Claims, raw_path: Option<&str>) -> Result<Vec<String>, EdgeError> {
-    let path = match &c.scope {
-        Scope::Object(p) => Some(p.clone()),
-        Scope::Prefix(_) => raw_path.and_then(|r| CanonicalPath::from_request(r).ok()),
-    };
-    Ok(match &path {
-        Some(p) => lookup_keys(c, p),
-        None => {
-            // A folder link without a path: check every entry but the per-object ones.
-            let any = CanonicalPath::parse("/_").map_err(|e| EdgeError::new(e.as_str()))?;
-            let mut k = lookup_keys(c, &any);
-            k.retain(|x| !x.starts_with("path"));
-            k
-        }
-    })
 }
 
 /// `GET /_linkgate/events`: filters, newest first, keyset pagination

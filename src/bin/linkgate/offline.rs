@@ -256,6 +256,9 @@ pub fn inspect(argv: &[String]) -> Result<u8, Failure> {
                 return Ok(report_refusal(json_out, Code::PathInvalid, e.as_str(), None, "the path is not canonical"))
             }
         },
+        // A folder link's own URL (as mint returns it) names no object: the
+        // folder is the scope itself.
+        Some(p) if p.ends_with('/') => None,
         Some(p) => match CanonicalPath::from_request(p) {
             Ok(c) => Some(c),
             Err(e) => {

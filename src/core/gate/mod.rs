@@ -176,6 +176,16 @@ pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
         (_, Ok(Some(_))) => Some(Domain::Session),
         _ => None,
     };
+    // The admin API's prefix is never an object, in any spelling (`%5F`, case).
+    let maybe_reserved =
+        raw_path.get(1..2) == Some("_") || raw_path.get(1..4).is_some_and(|p| p.eq_ignore_ascii_case("%5f"));
+    if maybe_reserved {
+        if let Ok(p) = CanonicalPath::from_request(raw_path) {
+            if super::admin::is_reserved(p.as_str()) {
+                return ctx.refuse(Reason::ReservedPath, Some((&p, None)));
+            }
+        }
+    }
     if let Some(reason) = ambiguous {
         // The path is canonicalized first all the same: path_invalid wins.
         let path = CanonicalPath::from_request(raw_path);

@@ -92,6 +92,7 @@ impl World {
             actor: "t".into(),
             revoked_at: at,
             expires_at: None,
+            also: Vec::new(),
         };
         self.denylist.insert(kv_key(scope, value), serde_json::to_string(&e).unwrap());
     }
@@ -652,6 +653,22 @@ proptest! {
         prop_assert_eq!(d.event.outcome, Some(Outcome::Refused));
         prop_assert!(w.trace.is_empty(), "{:?}", w.trace);
     }
+}
+
+/// A16: `/_linkgate/` is never an object, in any spelling, even with a
+/// valid link to a folder above it.
+#[test]
+fn the_admin_prefix_is_never_served() {
+    let cfg = cfg();
+    let t = sign(&cfg, &claims("/"));
+    let mut w = World::with_object("/_linkgate/x", object(None));
+    for path in ["/%5Flinkgate/x", "/%5flinkgate/x", "/_LinkGate/x", "/_linkgate/x"] {
+        let d = w.run(&cfg, get(&link_url(path, &t), T0 + 1), None);
+        assert_eq!((code(&d), d.event.reason), (Some("path_invalid"), Some("reserved_path")), "{path}");
+    }
+    assert!(w.trace.is_empty());
+    let mut w = World::with_object("/_linkgatex/y", object(None));
+    assert_eq!(w.run(&cfg, get(&link_url("/_linkgatex/y", &t), T0 + 1), None).reply, Reply::Delivered);
 }
 
 #[test]
