@@ -59,17 +59,13 @@ pub struct AuditEvent {
     /// `edge` (admin API) or `offline` (CLI/JS signer), when known.
     pub issued_by: Option<String>,
     /// How many requests an aggregated event stands for (absent = one).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
     /// Admin calls: who, from the credential (never free text).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
     /// Admin calls: what was acted on (`jti:<hex>`, `path:/a/`, `file:/a/b.pdf`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// Admin calls: the rest as JSON text (a revocation's reason, old and new
     /// classification, ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
