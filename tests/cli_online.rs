@@ -694,3 +694,144 @@ fn server_and_network_failures_exit_1_and_name_the_url() {
         err(&o)
     );
 }
+
+// ---------------------------------------------------------------- output safety
+
+/// Server text a hostile or compromised server (or a proxy, or a logged
+/// user agent) might send: a screen clear, a title change, DEL, a C1 CSI, a
+/// right-to-left override, a bidi isolate, a line separator, and a newline
+/// that forges a line of the CLI's own output.
+const NASTY: &str = "\u{1b}[2J\u{1b}]0;pwned\u{7}x\u{7f}\u{9b}31m\u{202e}fdp.exe\u{2066}\u{2028}\nlinkgate: forged";
+
+/// Nothing a terminal acts on, nor any bidi control, outside line ends.
+#[track_caller]
+fn inert(s: &str) {
+    for c in s.chars() {
+        let hidden = c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}')
+            || matches!(c, '\u{2066}'..='\u{2069}');
+        assert!(c == '\n' || !hidden, "raw {c:?} in {s:?}");
+    }
+    assert!(!s.contains("\nlinkgate: forged"), "a forged line: {s:?}");
+}
+
+/// The escaped rendering of [`NASTY`] is there.
+#[track_caller]
+fn escaped(s: &str) {
+    assert!(
+        s.contains(r"\x1b[2J\x1b]0;pwned\x07x\x7f\u{9b}31m\u{202e}fdp.exe\u{2066}\u{2028}\x0alinkgate: forged"),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn server_text_is_shown_with_controls_and_bidi_escaped() {
+    // A problem's detail, field and rule; ordinary non-ASCII text is kept.
+    let mut p = problem(403, "policy_denied", &format!("Zürich 東京 {NASTY}"), Some(NASTY));
+    p["rule"] = json!(NASTY);
+    let fake = Fake::canned(403, p);
+    let o = run(&fake, &["mint", "--path", "/a.pdf", "--ttl", "1h"]);
+    status(&o, 1);
+    inert(&err(&o));
+    escaped(&err(&o));
+    assert!(err(&o).contains("policy_denied (403): Zürich 東京 "), "{}", err(&o));
+    assert_eq!(err(&o).lines().count(), 1, "{}", err(&o));
+
+    // A non-JSON error page.
+    let fake = Fake::start(|_| (502, vec![("Content-Type", "text/html".into())], format!("<h1>{NASTY}</h1>")));
+    let o = run(&fake, &["events"]);
+    status(&o, 1);
+    inert(&err(&o));
+    assert!(err(&o).contains(r"\x1b[2J") && err(&o).contains(r"\u{202e}fdp.exe"), "{}", err(&o));
+
+    // The revocation table, and the cursor hint.
+    let mut e = entry("sub", "r-7");
+    e["reason"] = json!(NASTY);
+    e["actor"] = json!(NASTY);
+    let fake = Fake::canned(200, json!({ "entries": [e], "cursor": NASTY }));
+    let o = run(&fake, &["revocations"]);
+    status(&o, 0);
+    inert(&out(&o));
+    escaped(&out(&o));
+    inert(&err(&o));
+    escaped(&err(&o));
+
+    // The events table (path, sub, code, rule, client IP, outcome as sent).
+    let mut ev = event(1_700_000_000, "refused", 403, Some(NASTY));
+    for k in ["path", "sub", "rule", "client_ip", "outcome"] {
+        ev[k] = json!(NASTY);
+    }
+    let fake = Fake::canned(200, json!({ "events": [ev], "cursor": null }));
+    let o = run(&fake, &["events"]);
+    status(&o, 0);
+    inert(&out(&o));
+    escaped(&out(&o));
+    assert_eq!(out(&o).lines().count(), 2, "a header and one row: {}", out(&o));
+
+    // lift's summary, mint's URL, upload's summary.
+    let mut e = entry("jti", JTI);
+    e["reason"] = json!(NASTY);
+    let fake = Fake::canned(200, json!({ "lifted": e }));
+    let o = run(&fake, &["lift", "--scope", "jti", "--value", JTI]);
+    status(&o, 0);
+    inert(&out(&o));
+    escaped(&out(&o));
+    let fake = Fake::canned(201, json!({ "url": format!("https://x.example/a.pdf?lg={NASTY}") }));
+    let o = run(&fake, &["mint", "--path", "/a.pdf", "--ttl", "1h"]);
+    status(&o, 0);
+    inert(&out(&o));
+    escaped(&out(&o));
+    let file = temp("nasty.txt", b"abc");
+    let fake = Fake::canned(
+        201,
+        json!({ "path": NASTY, "size": 3, "etag": NASTY, "version": NASTY, "classification": NASTY }),
+    );
+    let o = run(&fake, &["upload", file.to_str().unwrap(), "--path", "/n.txt"]);
+    status(&o, 0);
+    inert(&out(&o));
+    escaped(&out(&o));
+
+    // A redirect's Location header (ureq itself hides a value that is not
+    // visible ASCII; either way nothing raw reaches the terminal).
+    let fake =
+        Fake::start(|_| (302, vec![("Location", "https://evil.example/\u{1b}[2J\u{202e}".into())], String::new()));
+    let o = run(&fake, &["events"]);
+    status(&o, 1);
+    inert(&err(&o));
+}
+
+#[test]
+fn json_output_keeps_server_text_as_data_with_hidden_characters_escaped() {
+    let mut ev = event(1_700_000_000, "allowed", 200, None);
+    ev["user_agent"] = json!(NASTY);
+    ev["path"] = json!(format!("/Zürich/{NASTY}"));
+    let body = json!({ "events": [ev.clone(), ev.clone()], "cursor": null });
+    let fake = Fake::canned(200, body.clone());
+    let o = run(&fake, &["events", "--json"]);
+    status(&o, 0);
+    inert(&out(&o));
+    assert!(out(&o).contains("/Zürich/"), "{}", out(&o));
+    let lines: Vec<Value> = out(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines, [ev.clone(), ev.clone()], "the same data");
+
+    // Listings, single answers and problems alike.
+    let mut e = entry("sub", "r-7");
+    e["reason"] = json!(NASTY);
+    let fake = Fake::canned(200, json!({ "entries": [e.clone()], "cursor": null }));
+    let o = run(&fake, &["revocations", "--json"]);
+    status(&o, 0);
+    inert(&out(&o));
+    assert_eq!(serde_json::from_str::<Value>(out(&o).trim()).unwrap()["entries"][0], e);
+    let fake = Fake::canned(201, e.clone());
+    let o = run(&fake, &["revoke", "--sub", "r-7", "--reason", "x", "--json"]);
+    status(&o, 0);
+    inert(&out(&o));
+    assert_eq!(serde_json::from_str::<Value>(out(&o).trim()).unwrap(), e);
+    let p = problem(400, "invalid_request", NASTY, Some(NASTY));
+    let fake = Fake::canned(400, p.clone());
+    let o = run(&fake, &["mint", "--path", "/a.pdf", "--ttl", "1h", "--json"]);
+    status(&o, 1);
+    inert(&out(&o));
+    inert(&err(&o));
+    assert_eq!(serde_json::from_str::<Value>(out(&o).trim()).unwrap(), p);
+}

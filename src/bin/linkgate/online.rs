@@ -174,15 +174,18 @@ impl Admin {
                     ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns => "cannot reach the admin API at",
                     _ => "the request failed:",
                 };
-                return Err(Failure::refused(format!("{why} {method} {url}: {}", transport_detail(&t))));
+                let detail = util::shown(&transport_detail(&t));
+                return Err(Failure::refused(format!("{why} {method} {url}: {detail}")));
             }
         };
         if (300..400).contains(&status) {
-            let to = resp.header("location").unwrap_or("?").to_owned();
+            let to = util::shown(resp.header("location").unwrap_or("?"));
             return Err(Failure::refused(format!(
                 "{method} {url} was redirected ({status}) to {to}; pass the worker's final URL as --admin"
             )));
         }
+        // Whatever the server says is untrusted: any text may carry terminal
+        // escapes, shown escaped below.
         let text = resp.into_string().unwrap_or_default();
         let problem =
             serde_json::from_str::<Value>(&text).ok().filter(|v| v.get("code").is_some() || v.get("detail").is_some());
@@ -193,16 +196,16 @@ impl Admin {
             json!({ "status": status, "code": "http_error", "detail": detail })
         });
         if json_out {
-            println!("{v}");
+            println!("{}", util::json_line(&v));
         }
-        let code = v["code"].as_str().unwrap_or("error");
-        let detail = v["detail"].as_str().unwrap_or("");
+        let code = util::shown(v["code"].as_str().unwrap_or("error"));
+        let detail = util::shown(v["detail"].as_str().unwrap_or(""));
         let mut msg = format!("{code} ({status}): {detail}");
         if let Some(f) = v["field"].as_str() {
-            msg.push_str(&format!(" [field: {f}]"));
+            msg.push_str(&format!(" [field: {}]", util::shown(f)));
         }
         if let Some(r) = v["rule"].as_str() {
-            msg.push_str(&format!(" [rule: {r}]"));
+            msg.push_str(&format!(" [rule: {}]", util::shown(r)));
         }
         if status >= 500 {
             msg = format!("the server failed at {method} {url}: {msg}");
@@ -297,8 +300,8 @@ fn text(v: &Value, k: &str) -> String {
     match &v[k] {
         Value::Null => "-".to_owned(),
         Value::String(s) if s.is_empty() => "-".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => util::shown(s),
+        other => util::shown(&other.to_string()),
     }
 }
 
@@ -379,10 +382,10 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
     let admin = Admin::from_args(&a)?;
     let v = admin.send_json("POST", "links", Some(&body), a.flag("json"))?;
     if a.flag("json") {
-        println!("{v}");
+        println!("{}", util::json_line(&v));
     } else {
         let url = v["url"].as_str().ok_or_else(|| Failure::refused("the server's answer has no url"))?;
-        println!("{url}");
+        println!("{}", util::shown(url));
     }
     Ok(EXIT_OK)
 }
@@ -436,7 +439,7 @@ pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
     let admin = Admin::from_args(&a)?;
     let v = admin.send_json("POST", "revocations", Some(&body), a.flag("json"))?;
     if a.flag("json") {
-        println!("{v}");
+        println!("{}", util::json_line(&v));
     } else {
         let shown = if value.is_empty() { "(every link)".to_owned() } else { value };
         let expires = v["expires_at"]
@@ -501,7 +504,7 @@ pub fn revocations(argv: &[String]) -> Result<u8, Failure> {
         },
     )?;
     if a.flag("json") {
-        println!("{}", json!({ "entries": all, "cursor": cursor }));
+        println!("{}", util::json_line(&json!({ "entries": all, "cursor": cursor })));
         return Ok(EXIT_OK);
     }
     let rows: Vec<Vec<String>> = all
@@ -518,7 +521,7 @@ pub fn revocations(argv: &[String]) -> Result<u8, Failure> {
         print_table(&["SCOPE", "VALUE", "REVOKED_AT", "EXPIRES", "ACTOR", "REASON"], &rows);
     }
     if let Some(c) = cursor {
-        eprintln!("more entries: pass --all-pages, or --cursor {c}");
+        eprintln!("more entries: pass --all-pages, or --cursor {}", util::shown(&c));
     }
     Ok(EXIT_OK)
 }
@@ -538,7 +541,7 @@ pub fn lift(argv: &[String]) -> Result<u8, Failure> {
     let v =
         admin.send_json("DELETE", &format!("revocations/{}/{}", scope.as_str(), enc(&value)), None, a.flag("json"))?;
     if a.flag("json") {
-        println!("{v}");
+        println!("{}", util::json_line(&v));
     } else {
         let e = &v["lifted"];
         let shown = if value.is_empty() { "(every link)" } else { &value };
@@ -627,7 +630,7 @@ pub fn events(argv: &[String]) -> Result<u8, Failure> {
             for e in v["events"].as_array().map(Vec::as_slice).unwrap_or_default() {
                 if json_out {
                     // JSON Lines: one event per line, as the server sent it.
-                    let _ = writeln!(out, "{e}");
+                    let _ = writeln!(out, "{}", util::json_line(e));
                 } else {
                     rows.push(vec![
                         time(e, "time"),
@@ -652,7 +655,7 @@ pub fn events(argv: &[String]) -> Result<u8, Failure> {
         }
     }
     if let Some(c) = cursor {
-        eprintln!("more events: pass --all-pages, or --cursor {c}");
+        eprintln!("more events: pass --all-pages, or --cursor {}", util::shown(&c));
     }
     Ok(EXIT_OK)
 }
@@ -783,15 +786,15 @@ pub fn upload(argv: &[String]) -> Result<u8, Failure> {
     };
     let v = admin.finish("PUT", &url, r, a.flag("json"))?;
     if a.flag("json") {
-        println!("{v}");
+        println!("{}", util::json_line(&v));
     } else {
         println!(
             "uploaded {} ({} bytes, etag {}, version {}, classification {})",
-            v["path"].as_str().unwrap_or(canonical.as_str()),
+            util::shown(v["path"].as_str().unwrap_or(canonical.as_str())),
             v["size"].as_u64().unwrap_or(total),
             text(&v, "etag"),
             text(&v, "version"),
-            v["classification"].as_str().unwrap_or("default policy")
+            util::shown(v["classification"].as_str().unwrap_or("default policy"))
         );
     }
     Ok(EXIT_OK)
