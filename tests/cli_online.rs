@@ -835,3 +835,49 @@ fn json_output_keeps_server_text_as_data_with_hidden_characters_escaped() {
     inert(&err(&o));
     assert_eq!(serde_json::from_str::<Value>(out(&o).trim()).unwrap(), p);
 }
+
+#[test]
+fn error_pages_never_show_the_admin_token() {
+    // A proxy's error page that echoes the request headers, then a lot more.
+    let page = format!(
+        "<html><body><h1>401</h1><pre>GET /_linkgate/events HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+         </pre>{}</body></html>",
+        "<p>filler</p>".repeat(200)
+    );
+    let fake = Fake::start(move |_| (401, vec![("Content-Type", "text/html".into())], page.clone()));
+    for json_flag in [false, true] {
+        let mut args = vec!["events"];
+        if json_flag {
+            args.push("--json");
+        }
+        let o = run(&fake, &args);
+        status(&o, 1);
+        assert!(!err(&o).contains(TOKEN) && !out(&o).contains(TOKEN), "{}{}", out(&o), err(&o));
+        assert!(err(&o).contains("Authorization: Bearer ***"), "{}", err(&o));
+        assert_eq!(err(&o).lines().count(), 1, "{}", err(&o));
+        assert!(err(&o).len() < 600, "capped: {} bytes", err(&o).len());
+        if json_flag {
+            let v: Value = serde_json::from_str(out(&o).trim()).unwrap();
+            let detail = v["detail"].as_str().unwrap();
+            assert!(detail.chars().count() <= 301 && detail.contains("Bearer ***"), "{detail}");
+        }
+    }
+
+    // A problem (JSON) that echoes it, in the detail and anywhere else.
+    let mut p = problem(400, "invalid_request", &format!("token {TOKEN} is not allowed here"), None);
+    p["echo"] = json!({ "authorization": format!("Bearer {TOKEN}") });
+    let fake = Fake::canned(400, p);
+    let o = run(&fake, &["revocations", "--json"]);
+    status(&o, 1);
+    assert!(!err(&o).contains(TOKEN) && !out(&o).contains(TOKEN), "{}{}", out(&o), err(&o));
+    assert!(err(&o).contains("token *** is not allowed here"), "{}", err(&o));
+    let v: Value = serde_json::from_str(out(&o).trim()).unwrap();
+    assert_eq!(v["echo"]["authorization"], "Bearer ***");
+
+    // A redirect whose Location carries it.
+    let fake = Fake::start(|_| (302, vec![("Location", format!("https://login.example/?t={TOKEN}"))], String::new()));
+    let o = run(&fake, &["events"]);
+    status(&o, 1);
+    assert!(!err(&o).contains(TOKEN), "{}", err(&o));
+    assert!(err(&o).contains("https://login.example/?t=***"), "{}", err(&o));
+}

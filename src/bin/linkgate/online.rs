@@ -82,6 +82,58 @@ fn load_token(file: Option<&str>) -> Result<String, Failure> {
     Ok(token.to_owned())
 }
 
+/// Longest stretch of a non-JSON error body that is shown.
+const ERROR_BODY_CHARS: usize = 300;
+
+/// `text` with every occurrence of the admin token (as sent, percent-encoded
+/// or HTML-escaped, as an error page might echo it) replaced by `***`.
+fn redact_token(text: &str, token: &str) -> String {
+    let html = token
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;");
+    let mut out = text.to_owned();
+    for form in [token.to_owned(), enc(token), html] {
+        if !form.is_empty() {
+            out = out.replace(&form, "***");
+        }
+    }
+    out
+}
+
+/// [`redact_token`] on every string (keys included) of a JSON value.
+fn redact_value(v: &mut Value, token: &str) {
+    match v {
+        Value::String(s) => *s = redact_token(s, token),
+        Value::Array(items) => items.iter_mut().for_each(|i| redact_value(i, token)),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut item) in old {
+                redact_value(&mut item, token);
+                map.insert(redact_token(&k, token), item);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A non-JSON error body as a one-line detail: the token redacted, runs of
+/// whitespace (newlines included) made one space, at most
+/// [`ERROR_BODY_CHARS`] characters. Still raw: shown through `util::shown`.
+fn error_snippet(body: &str, token: &str) -> String {
+    let flat = redact_token(body, token).split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.is_empty() {
+        return "no body".to_owned();
+    }
+    let mut snippet: String = flat.chars().take(ERROR_BODY_CHARS).collect();
+    if flat.chars().nth(ERROR_BODY_CHARS).is_some() {
+        snippet.push('…');
+    }
+    snippet
+}
+
 /// "Connection Failed: Connect error: Connection refused (os error 111)", without the URL.
 fn transport_detail(t: &ureq::Transport) -> String {
     let mut out = t.kind().to_string();
@@ -174,27 +226,26 @@ impl Admin {
                     ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns => "cannot reach the admin API at",
                     _ => "the request failed:",
                 };
-                let detail = util::shown(&transport_detail(&t));
+                let detail = util::shown(&redact_token(&transport_detail(&t), &self.token));
                 return Err(Failure::refused(format!("{why} {method} {url}: {detail}")));
             }
         };
         if (300..400).contains(&status) {
-            let to = util::shown(resp.header("location").unwrap_or("?"));
+            let to = util::shown(&redact_token(resp.header("location").unwrap_or("?"), &self.token));
             return Err(Failure::refused(format!(
                 "{method} {url} was redirected ({status}) to {to}; pass the worker's final URL as --admin"
             )));
         }
-        // Whatever the server says is untrusted: any text may carry terminal
-        // escapes, shown escaped below.
+        // Whatever the server says is untrusted: an error page may echo the
+        // Authorization header, and any text may carry terminal escapes.
         let text = resp.into_string().unwrap_or_default();
         let problem =
             serde_json::from_str::<Value>(&text).ok().filter(|v| v.get("code").is_some() || v.get("detail").is_some());
         let is_problem = problem.is_some();
-        let v = problem.unwrap_or_else(|| {
-            let snippet: String = text.trim().chars().take(200).collect();
-            let detail = if snippet.is_empty() { "no body".to_owned() } else { snippet };
-            json!({ "status": status, "code": "http_error", "detail": detail })
-        });
+        let mut v = problem.unwrap_or_else(
+            || json!({ "status": status, "code": "http_error", "detail": error_snippet(&text, &self.token) }),
+        );
+        redact_value(&mut v, &self.token);
         if json_out {
             println!("{}", util::json_line(&v));
         }
@@ -820,5 +871,22 @@ mod tests {
         assert!(check_base("ftp://x").is_err());
         assert!(check_base("http://").is_err());
         assert!(check_base("http://x/?a=b").is_err());
+    }
+
+    #[test]
+    fn the_token_is_redacted_from_server_text() {
+        let t = "ab<c>&d/e";
+        let page = format!("Authorization: Bearer {t}; %-encoded ab%3Cc%3E%26d%2Fe; html ab&lt;c&gt;&amp;d/e");
+        let r = redact_token(&page, t);
+        assert_eq!(r, "Authorization: Bearer ***; %-encoded ***; html ***");
+        let mut v = json!({ "detail": format!("bad {t}"), "echo": [{ t: t }], "status": 401 });
+        redact_value(&mut v, t);
+        assert_eq!(v, json!({ "detail": "bad ***", "echo": [{ "***": "***" }], "status": 401 }));
+        // Flattened, capped at 300 characters, redacted before the cut.
+        let long = format!("{}{t}\n\n<p>{}</p>", "x".repeat(298), "y".repeat(500));
+        let s = error_snippet(&long, t);
+        assert_eq!(s.chars().count(), ERROR_BODY_CHARS + 1);
+        assert!(s.ends_with("**…") && !s.contains("ab<"), "{s}");
+        assert_eq!(error_snippet(" \n ", t), "no body");
     }
 }
