@@ -881,3 +881,46 @@ fn error_pages_never_show_the_admin_token() {
     assert!(!err(&o).contains(TOKEN), "{}", err(&o));
     assert!(err(&o).contains("https://login.example/?t=***"), "{}", err(&o));
 }
+
+#[test]
+fn admin_urls_with_credentials_are_refused_and_never_printed() {
+    let fake = Fake::canned(200, json!({ "entries": [], "cursor": null }));
+    let host = fake.url.strip_prefix("http://").unwrap().to_owned();
+    let urls = [
+        format!("http://admin:s3cret@{host}"),
+        format!("http://s3cret@{host}/"),
+        "https://admin:s3cret@dl.example.com/base".to_owned(),
+        "ftp://admin:s3cret@dl.example.com/".to_owned(),
+        format!("admin:s3cret@{host}"),
+    ];
+    for url in &urls {
+        for via_env in [false, true] {
+            let mut c = bin();
+            c.args(["revocations"]).env("LINKGATE_ADMIN_TOKEN", TOKEN);
+            if via_env {
+                c.env("LINKGATE_ADMIN_URL", url);
+            } else {
+                c.args(["--admin", url]);
+            }
+            let o = c.output().unwrap();
+            status(&o, 2);
+            assert!(!err(&o).contains("s3cret") && !out(&o).contains("s3cret"), "{url}: {}", err(&o));
+            assert!(err(&o).contains("credentials") && err(&o).contains("***@"), "{url}: {}", err(&o));
+        }
+    }
+    // Every command checks it before sending anything.
+    let file = temp("cred.txt", b"x");
+    let url = format!("http://admin:s3cret@{host}");
+    for args in [
+        &["mint", "--path", "/a.pdf", "--ttl", "1h"][..],
+        &["revoke", "--all", "--reason", "x"],
+        &["lift", "--scope", "all"],
+        &["events"],
+        &["upload", file.to_str().unwrap(), "--path", "/x.txt"],
+    ] {
+        let o = bin().args(args).args(["--admin", &url]).env("LINKGATE_ADMIN_TOKEN", TOKEN).output().unwrap();
+        status(&o, 2);
+        assert!(!err(&o).contains("s3cret"), "{args:?}: {}", err(&o));
+    }
+    assert!(fake.requests().is_empty(), "nothing may be sent: {:?}", fake.requests());
+}

@@ -146,26 +146,62 @@ fn transport_detail(t: &ureq::Transport) -> String {
     out
 }
 
-/// `http(s)://host[:port][/prefix]`, without a trailing `/`.
+/// A URL-ish text split as (`scheme://` or empty, authority, the rest): the
+/// authority runs to the first `/`, `\`, `?` or `#` (URL parsers treat `\`
+/// as `/` in http URLs). Without a well-formed `scheme://` the authority
+/// starts at the beginning, so `user:pass@host` is still seen as one.
+fn split_authority(url: &str) -> (&str, &str, &str) {
+    let (head, rest) = match url.split_once("://") {
+        Some((scheme, _))
+            if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            url.split_at(scheme.len() + 3)
+        }
+        _ => ("", url),
+    };
+    let end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    (head, authority, tail)
+}
+
+/// The URL with any `user:password@` replaced by `***@`, for messages.
+fn redact_userinfo(url: &str) -> String {
+    let (head, authority, tail) = split_authority(url);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{head}***@{host}{tail}"),
+        None => url.to_owned(),
+    }
+}
+
+/// `http(s)://host[:port][/prefix]`, without a trailing `/`. Credentials in
+/// the URL (`https://user:pass@host/`) are refused, and never printed: the
+/// admin API takes only the bearer token, and every message naming the URL
+/// would show them.
 fn check_base(base: &str) -> Result<String, Failure> {
+    let shown = util::shown(&redact_userinfo(base));
+    if split_authority(base).1.contains('@') {
+        return Err(Failure::usage(format!(
+            "admin URL {shown} has credentials in it (user:password@); remove them and give the admin token with \
+             LINKGATE_ADMIN_TOKEN or --admin-token-file"
+        )));
+    }
     let rest = base
         .strip_prefix("http://")
         .or_else(|| base.strip_prefix("https://"))
-        .ok_or_else(|| Failure::usage(format!("admin URL {base:?} must start with http:// or https://")))?;
+        .ok_or_else(|| Failure::usage(format!("admin URL \"{shown}\" must start with http:// or https://")))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty() || rest.contains(['?', '#']) || base.contains(char::is_whitespace) {
-        return Err(Failure::usage(format!("admin URL {base:?} must be http(s)://host[:port][/path]")));
+        return Err(Failure::usage(format!("admin URL \"{shown}\" must be http(s)://host[:port][/path]")));
     }
     if base.starts_with("http://") {
-        let name = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let name = if name.starts_with('[') {
-            name.split(']').next().unwrap_or(name).trim_start_matches('[')
+        let name = if host.starts_with('[') {
+            host.split(']').next().unwrap_or(host).trim_start_matches('[')
         } else {
-            name.split(':').next().unwrap_or(name)
+            host.split(':').next().unwrap_or(host)
         };
         let loopback = name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
         if !loopback {
-            eprintln!("linkgate: warning: sending the admin token to {host} over plain http");
+            eprintln!("linkgate: warning: sending the admin token to {} over plain http", util::shown(host));
         }
     }
     Ok(base.trim_end_matches('/').to_owned())
@@ -868,9 +904,29 @@ mod tests {
     fn admin_urls() {
         assert_eq!(check_base("http://127.0.0.1:8787/").unwrap(), "http://127.0.0.1:8787");
         assert_eq!(check_base("https://dl.example.com/base").unwrap(), "https://dl.example.com/base");
+        assert_eq!(check_base("https://dl.example.com/a@b").unwrap(), "https://dl.example.com/a@b");
         assert!(check_base("ftp://x").is_err());
         assert!(check_base("http://").is_err());
         assert!(check_base("http://x/?a=b").is_err());
+    }
+
+    #[test]
+    fn admin_urls_with_credentials_are_refused_and_redacted() {
+        for (url, shown) in [
+            ("https://user:s3cret@dl.example.com/", "https://***@dl.example.com/"),
+            ("http://s3cret@127.0.0.1:8787", "http://***@127.0.0.1:8787"),
+            ("https://a:b@c:s3cret@host/p", "https://***@host/p"),
+            ("http://u:s3cret@host\\@x/", "http://***@host\\@x/"),
+            ("ftp://u:s3cret@host/", "ftp://***@host/"),
+            ("u:s3cret@host/x", "***@host/x"),
+        ] {
+            assert_eq!(redact_userinfo(url), shown);
+            let e = check_base(url).unwrap_err();
+            assert_eq!(e.exit, crate::EXIT_USAGE, "{url}");
+            assert!(!e.message.contains("s3cret"), "{}", e.message);
+            assert!(e.message.contains("credentials") && e.message.contains("***@"), "{}", e.message);
+        }
+        assert_eq!(redact_userinfo("https://host/a@b"), "https://host/a@b");
     }
 
     #[test]
