@@ -12,7 +12,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
@@ -923,4 +923,94 @@ fn admin_urls_with_credentials_are_refused_and_never_printed() {
         assert!(!err(&o).contains("s3cret"), "{args:?}: {}", err(&o));
     }
     assert!(fake.requests().is_empty(), "nothing may be sent: {:?}", fake.requests());
+}
+
+/// Run with a deadline, so that a command that blocks (an upload opening a
+/// named pipe) fails the test instead of hanging it.
+fn run_timed(fake: &Fake, args: &[&str]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .args(["--admin", &fake.url])
+        .env("LINKGATE_ADMIN_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run linkgate");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!("linkgate {args:?} hung (stderr: {})", err(&o));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn upload_takes_regular_files_only() {
+    let dir = std::env::temp_dir().join(format!("linkgate-cli-online-special-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("pipe");
+    let _ = std::fs::remove_file(&fifo);
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo");
+    let link = dir.join("link-to-pipe");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+
+    let fake = Fake::canned(201, json!({ "path": "/x", "size": 0, "etag": "e", "version": "v" }));
+    let mut cases: Vec<(String, &str)> = vec![
+        (fifo.to_str().unwrap().to_owned(), "is a named pipe"),
+        (link.to_str().unwrap().to_owned(), "is a named pipe"),
+        (dir.to_str().unwrap().to_owned(), "is a directory"),
+    ];
+    for (special, what) in [
+        ("/dev/null", "is a character device"),
+        ("/dev/zero", "is a character device"),
+        ("/proc/self/status", "is a pseudo-file"),
+    ] {
+        if std::path::Path::new(special).exists() {
+            cases.push((special.to_owned(), what));
+        }
+    }
+    for (file, what) in &cases {
+        let o = run_timed(&fake, &["upload", file, "--path", "/x.bin"]);
+        status(&o, 2);
+        assert!(err(&o).contains(what) && err(&o).contains("upload takes a regular file"), "{file}: {}", err(&o));
+        assert_eq!(out(&o), "");
+    }
+    assert!(fake.requests().is_empty(), "nothing may be sent: {:?}", fake.requests());
+
+    // An empty regular file is still an upload, of 0 bytes.
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let o = run_timed(&fake, &["upload", empty.to_str().unwrap(), "--path", "/x.bin"]);
+    status(&o, 0);
+    let r = fake.only();
+    assert_eq!(r.header("content-length"), Some("0"));
+    assert!(r.body.is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn an_upload_whose_file_ends_before_its_size_is_aborted() {
+    // sysfs attributes report 4096 bytes and hold a few: a short body would
+    // leave the server waiting for the rest. Skipped where /sys has none.
+    let Some(file) = ["/sys/kernel/uevent_seqnum", "/sys/kernel/profiling", "/sys/power/state"].into_iter().find(|f| {
+        let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        let read = std::fs::read(f).map(|b| b.len() as u64).unwrap_or(u64::MAX);
+        len > 0 && read < len
+    }) else {
+        eprintln!("no sysfs file whose size exceeds its content; skipped");
+        return;
+    };
+    let fake = Fake::canned(201, json!({ "path": "/x", "size": 0, "etag": "e", "version": "v" }));
+    let o = run_timed(&fake, &["upload", file, "--path", "/x.bin"]);
+    status(&o, 1);
+    assert!(err(&o).contains("ended after") && err(&o).contains("aborted"), "{}", err(&o));
+    assert_eq!(out(&o), "");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(fake.requests().is_empty(), "no complete request: {:?}", fake.requests());
 }

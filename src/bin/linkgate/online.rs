@@ -16,7 +16,10 @@
 // object built here.
 #![allow(clippy::indexing_slicing)]
 
+use std::cell::Cell;
+use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
+use std::rc::Rc;
 use std::time::Duration;
 
 use linkgate::core::admin::{check_revocation_value, parse_mint, parse_revoke};
@@ -748,17 +751,27 @@ pub fn events(argv: &[String]) -> Result<u8, Failure> {
 }
 
 /// Reads the file and reports progress on stderr (when it is a terminal).
+/// The body must be exactly `total` bytes (the Content-Length sent): a file
+/// that ends early (it shrank, or is a pseudo-file such as a /sys entry whose
+/// size is not its length) is an error, which aborts the request, rather than
+/// a short body that leaves the server waiting. `ended_early` then holds the
+/// bytes read.
 struct Progress<R> {
     inner: R,
     sent: u64,
     total: u64,
     show: bool,
     last_pct: Option<u64>,
+    ended_early: Rc<Cell<Option<u64>>>,
 }
 
 impl<R: Read> Read for Progress<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.sent < self.total {
+            self.ended_early.set(Some(self.sent));
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file ended before its size"));
+        }
         self.sent += n as u64;
         if self.show {
             let pct = (self.sent * 100).checked_div(self.total).unwrap_or(100);
@@ -812,6 +825,66 @@ fn guess_type(file: &str) -> &'static str {
     }
 }
 
+/// What a file that is not a regular file is, for the refusal.
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Open an upload's FILE and find its size. Only a regular file will do,
+/// and that is checked before opening it: opening a named pipe blocks until
+/// something writes to it, and a device or pseudo-file has no size to send
+/// as Content-Length (/dev/zero never ends; /proc files report 0 bytes and
+/// would upload as empty objects). A regular file that reports 0 bytes is
+/// read once to make sure it is really empty.
+fn open_regular(file: &str) -> Result<(File, u64), Failure> {
+    let not_regular = |what: &str| {
+        Failure::usage(format!("{file} is {what}; upload takes a regular file (copy the data into one first)"))
+    };
+    let before = std::fs::metadata(file).map_err(|e| Failure::usage(format!("cannot open {file}: {e}")))?;
+    if !before.is_file() {
+        return Err(not_regular(file_kind(before.file_type())));
+    }
+    let mut f = File::open(file).map_err(|e| Failure::usage(format!("cannot open {file}: {e}")))?;
+    let meta = f.metadata().map_err(|e| Failure::usage(format!("cannot stat {file}: {e}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (meta.dev(), meta.ino()) != (before.dev(), before.ino()) {
+            return Err(Failure::usage(format!("{file} was replaced while it was opened; try again")));
+        }
+    }
+    if !meta.is_file() {
+        return Err(not_regular(file_kind(meta.file_type())));
+    }
+    if meta.len() == 0 {
+        let mut probe = [0u8; 1];
+        if f.read(&mut probe).map_err(|e| Failure::usage(format!("cannot read {file}: {e}")))? > 0 {
+            return Err(not_regular("a pseudo-file (its size reads 0 but it has content, as in /proc)"));
+        }
+    }
+    Ok((f, meta.len()))
+}
+
 /// `linkgate upload FILE --path P [--classification C] [--content-type CT]`
 pub fn upload(argv: &[String]) -> Result<u8, Failure> {
     let a = Args::parse(
@@ -839,12 +912,7 @@ pub fn upload(argv: &[String]) -> Result<u8, Failure> {
     if content_type.is_empty() || !content_type.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
         return Err(Failure::usage("--content-type must be printable ASCII"));
     }
-    let f = std::fs::File::open(&file).map_err(|e| Failure::usage(format!("cannot open {file}: {e}")))?;
-    let meta = f.metadata().map_err(|e| Failure::usage(format!("cannot stat {file}: {e}")))?;
-    if !meta.is_file() {
-        return Err(Failure::usage(format!("{file} is not a regular file (the upload needs its size up front)")));
-    }
-    let total = meta.len();
+    let (f, total) = open_regular(&file)?;
     let admin = Admin::from_args(&a)?;
     let url = admin.url(&format!("files/{}", encode_path(canonical.object_key())));
     let mut req = admin
@@ -858,9 +926,18 @@ pub fn upload(argv: &[String]) -> Result<u8, Failure> {
     }
     let show = std::io::stderr().is_terminal();
     // `take`: a file that grows while it is read cannot overrun Content-Length.
-    let r = req.send(Progress { inner: f.take(total), sent: 0, total, show, last_pct: None });
+    let ended_early = Rc::new(Cell::new(None));
+    let body =
+        Progress { inner: f.take(total), sent: 0, total, show, last_pct: None, ended_early: ended_early.clone() };
+    let r = req.send(body);
     if show {
         eprintln!();
+    }
+    if let Some(read) = ended_early.get() {
+        return Err(Failure::refused(format!(
+            "{file} ended after {read} of the {total} bytes its size promised (it shrank while it was read, or is \
+             a pseudo-file); the upload to {url} was aborted"
+        )));
     }
     let r = match r {
         Err(ureq::Error::Transport(t)) if t.kind() == ureq::ErrorKind::Io => {
@@ -944,5 +1021,33 @@ mod tests {
         assert_eq!(s.chars().count(), ERROR_BODY_CHARS + 1);
         assert!(s.ends_with("**…") && !s.contains("ab<"), "{s}");
         assert_eq!(error_snippet(" \n ", t), "no body");
+    }
+
+    #[test]
+    fn a_file_that_ends_before_its_size_is_an_error() {
+        let ended_early = Rc::new(Cell::new(None));
+        let mut p = Progress {
+            inner: &b"abc"[..],
+            sent: 0,
+            total: 5,
+            show: false,
+            last_pct: None,
+            ended_early: ended_early.clone(),
+        };
+        let mut out = Vec::new();
+        assert!(p.read_to_end(&mut out).is_err());
+        assert_eq!(ended_early.get(), Some(3));
+        let ended_early = Rc::new(Cell::new(None));
+        let mut p = Progress {
+            inner: &b"abc"[..],
+            sent: 0,
+            total: 3,
+            show: false,
+            last_pct: None,
+            ended_early: ended_early.clone(),
+        };
+        let mut out = Vec::new();
+        assert_eq!(p.read_to_end(&mut out).unwrap(), 3);
+        assert_eq!(ended_early.get(), None);
     }
 }
