@@ -188,3 +188,28 @@ fn keys_file_accepts_dev_vars() {
     assert_eq!(o.status.code(), Some(0));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn inspect_shows_the_claims_of_an_untrusted_link_escaped() {
+    // A file name may hold a right-to-left override ("invoice<RLO>fdp.exe"
+    // displays as "invoiceexe.pdf"); a link someone sent is untrusted text.
+    let keys = keygen("k1");
+    let name = "invoice\u{202e}fdp.exe";
+    let o = run(&["sign", "--path", "/x.pdf", "--ttl", "1h", "--filename", name, "--json"], Some(&keys));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let token = v["token"].as_str().unwrap();
+    for keys in [None, Some(keys.as_str())] {
+        let o = run(&["inspect", token], keys);
+        assert_eq!(o.status.code(), Some(0));
+        let text = stdout(&o);
+        assert!(!text.contains('\u{202e}'), "{text:?}");
+        assert!(text.contains(r"filename  invoice\u{202e}fdp.exe"), "{text}");
+        // --json: escaped as \u202e, the same data.
+        let o = run(&["inspect", token, "--json"], keys);
+        let text = stdout(&o);
+        assert!(!text.contains('\u{202e}') && text.contains(r"\u202e"), "{text:?}");
+        let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(r["claims"]["filename"], name);
+    }
+}

@@ -12,7 +12,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
@@ -693,4 +693,324 @@ fn server_and_network_failures_exit_1_and_name_the_url() {
         "{}",
         err(&o)
     );
+}
+
+// ---------------------------------------------------------------- output safety
+
+/// Server text a hostile or compromised server (or a proxy, or a logged
+/// user agent) might send: a screen clear, a title change, DEL, a C1 CSI, a
+/// right-to-left override, a bidi isolate, a line separator, and a newline
+/// that forges a line of the CLI's own output.
+const NASTY: &str = "\u{1b}[2J\u{1b}]0;pwned\u{7}x\u{7f}\u{9b}31m\u{202e}fdp.exe\u{2066}\u{2028}\nlinkgate: forged";
+
+/// Nothing a terminal acts on, nor any bidi control, outside line ends.
+#[track_caller]
+fn inert(s: &str) {
+    for c in s.chars() {
+        let hidden = c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}')
+            || matches!(c, '\u{2066}'..='\u{2069}');
+        assert!(c == '\n' || !hidden, "raw {c:?} in {s:?}");
+    }
+    assert!(!s.contains("\nlinkgate: forged"), "a forged line: {s:?}");
+}
+
+/// The escaped rendering of [`NASTY`] is there.
+#[track_caller]
+fn escaped(s: &str) {
+    assert!(
+        s.contains(r"\x1b[2J\x1b]0;pwned\x07x\x7f\u{9b}31m\u{202e}fdp.exe\u{2066}\u{2028}\x0alinkgate: forged"),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn server_text_is_shown_with_controls_and_bidi_escaped() {
+    // A problem's detail, field and rule; ordinary non-ASCII text is kept.
+    let mut p = problem(403, "policy_denied", &format!("Zürich 東京 {NASTY}"), Some(NASTY));
+    p["rule"] = json!(NASTY);
+    let fake = Fake::canned(403, p);
+    let o = run(&fake, &["mint", "--path", "/a.pdf", "--ttl", "1h"]);
+    status(&o, 1);
+    inert(&err(&o));
+    escaped(&err(&o));
+    assert!(err(&o).contains("policy_denied (403): Zürich 東京 "), "{}", err(&o));
+    assert_eq!(err(&o).lines().count(), 1, "{}", err(&o));
+
+    // A non-JSON error page.
+    let fake = Fake::start(|_| (502, vec![("Content-Type", "text/html".into())], format!("<h1>{NASTY}</h1>")));
+    let o = run(&fake, &["events"]);
+    status(&o, 1);
+    inert(&err(&o));
+    assert!(err(&o).contains(r"\x1b[2J") && err(&o).contains(r"\u{202e}fdp.exe"), "{}", err(&o));
+
+    // The revocation table, and the cursor hint.
+    let mut e = entry("sub", "r-7");
+    e["reason"] = json!(NASTY);
+    e["actor"] = json!(NASTY);
+    let fake = Fake::canned(200, json!({ "entries": [e], "cursor": NASTY }));
+    let o = run(&fake, &["revocations"]);
+    status(&o, 0);
+    inert(&out(&o));
+    escaped(&out(&o));
+    inert(&err(&o));
+    escaped(&err(&o));
+
+    // The events table (path, sub, code, rule, client IP, outcome as sent).
+    let mut ev = event(1_700_000_000, "refused", 403, Some(NASTY));
+    for k in ["path", "sub", "rule", "client_ip", "outcome"] {
+        ev[k] = json!(NASTY);
+    }
+    let fake = Fake::canned(200, json!({ "events": [ev], "cursor": null }));
+    let o = run(&fake, &["events"]);
+    status(&o, 0);
+    inert(&out(&o));
+    escaped(&out(&o));
+    assert_eq!(out(&o).lines().count(), 2, "a header and one row: {}", out(&o));
+
+    // lift's summary, mint's URL, upload's summary.
+    let mut e = entry("jti", JTI);
+    e["reason"] = json!(NASTY);
+    let fake = Fake::canned(200, json!({ "lifted": e }));
+    let o = run(&fake, &["lift", "--scope", "jti", "--value", JTI]);
+    status(&o, 0);
+    inert(&out(&o));
+    escaped(&out(&o));
+    let fake = Fake::canned(201, json!({ "url": format!("https://x.example/a.pdf?lg={NASTY}") }));
+    let o = run(&fake, &["mint", "--path", "/a.pdf", "--ttl", "1h"]);
+    status(&o, 0);
+    inert(&out(&o));
+    escaped(&out(&o));
+    let file = temp("nasty.txt", b"abc");
+    let fake = Fake::canned(
+        201,
+        json!({ "path": NASTY, "size": 3, "etag": NASTY, "version": NASTY, "classification": NASTY }),
+    );
+    let o = run(&fake, &["upload", file.to_str().unwrap(), "--path", "/n.txt"]);
+    status(&o, 0);
+    inert(&out(&o));
+    escaped(&out(&o));
+
+    // A redirect's Location header (ureq itself hides a value that is not
+    // visible ASCII; either way nothing raw reaches the terminal).
+    let fake =
+        Fake::start(|_| (302, vec![("Location", "https://evil.example/\u{1b}[2J\u{202e}".into())], String::new()));
+    let o = run(&fake, &["events"]);
+    status(&o, 1);
+    inert(&err(&o));
+}
+
+#[test]
+fn json_output_keeps_server_text_as_data_with_hidden_characters_escaped() {
+    let mut ev = event(1_700_000_000, "allowed", 200, None);
+    ev["user_agent"] = json!(NASTY);
+    ev["path"] = json!(format!("/Zürich/{NASTY}"));
+    let body = json!({ "events": [ev.clone(), ev.clone()], "cursor": null });
+    let fake = Fake::canned(200, body.clone());
+    let o = run(&fake, &["events", "--json"]);
+    status(&o, 0);
+    inert(&out(&o));
+    assert!(out(&o).contains("/Zürich/"), "{}", out(&o));
+    let lines: Vec<Value> = out(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines, [ev.clone(), ev.clone()], "the same data");
+
+    // Listings, single answers and problems alike.
+    let mut e = entry("sub", "r-7");
+    e["reason"] = json!(NASTY);
+    let fake = Fake::canned(200, json!({ "entries": [e.clone()], "cursor": null }));
+    let o = run(&fake, &["revocations", "--json"]);
+    status(&o, 0);
+    inert(&out(&o));
+    assert_eq!(serde_json::from_str::<Value>(out(&o).trim()).unwrap()["entries"][0], e);
+    let fake = Fake::canned(201, e.clone());
+    let o = run(&fake, &["revoke", "--sub", "r-7", "--reason", "x", "--json"]);
+    status(&o, 0);
+    inert(&out(&o));
+    assert_eq!(serde_json::from_str::<Value>(out(&o).trim()).unwrap(), e);
+    let p = problem(400, "invalid_request", NASTY, Some(NASTY));
+    let fake = Fake::canned(400, p.clone());
+    let o = run(&fake, &["mint", "--path", "/a.pdf", "--ttl", "1h", "--json"]);
+    status(&o, 1);
+    inert(&out(&o));
+    inert(&err(&o));
+    assert_eq!(serde_json::from_str::<Value>(out(&o).trim()).unwrap(), p);
+}
+
+#[test]
+fn error_pages_never_show_the_admin_token() {
+    // A proxy's error page that echoes the request headers, then a lot more.
+    let page = format!(
+        "<html><body><h1>401</h1><pre>GET /_linkgate/events HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+         </pre>{}</body></html>",
+        "<p>filler</p>".repeat(200)
+    );
+    let fake = Fake::start(move |_| (401, vec![("Content-Type", "text/html".into())], page.clone()));
+    for json_flag in [false, true] {
+        let mut args = vec!["events"];
+        if json_flag {
+            args.push("--json");
+        }
+        let o = run(&fake, &args);
+        status(&o, 1);
+        assert!(!err(&o).contains(TOKEN) && !out(&o).contains(TOKEN), "{}{}", out(&o), err(&o));
+        assert!(err(&o).contains("Authorization: Bearer ***"), "{}", err(&o));
+        assert_eq!(err(&o).lines().count(), 1, "{}", err(&o));
+        assert!(err(&o).len() < 600, "capped: {} bytes", err(&o).len());
+        if json_flag {
+            let v: Value = serde_json::from_str(out(&o).trim()).unwrap();
+            let detail = v["detail"].as_str().unwrap();
+            assert!(detail.chars().count() <= 301 && detail.contains("Bearer ***"), "{detail}");
+        }
+    }
+
+    // A problem (JSON) that echoes it, in the detail and anywhere else.
+    let mut p = problem(400, "invalid_request", &format!("token {TOKEN} is not allowed here"), None);
+    p["echo"] = json!({ "authorization": format!("Bearer {TOKEN}") });
+    let fake = Fake::canned(400, p);
+    let o = run(&fake, &["revocations", "--json"]);
+    status(&o, 1);
+    assert!(!err(&o).contains(TOKEN) && !out(&o).contains(TOKEN), "{}{}", out(&o), err(&o));
+    assert!(err(&o).contains("token *** is not allowed here"), "{}", err(&o));
+    let v: Value = serde_json::from_str(out(&o).trim()).unwrap();
+    assert_eq!(v["echo"]["authorization"], "Bearer ***");
+
+    // A redirect whose Location carries it.
+    let fake = Fake::start(|_| (302, vec![("Location", format!("https://login.example/?t={TOKEN}"))], String::new()));
+    let o = run(&fake, &["events"]);
+    status(&o, 1);
+    assert!(!err(&o).contains(TOKEN), "{}", err(&o));
+    assert!(err(&o).contains("https://login.example/?t=***"), "{}", err(&o));
+}
+
+#[test]
+fn admin_urls_with_credentials_are_refused_and_never_printed() {
+    let fake = Fake::canned(200, json!({ "entries": [], "cursor": null }));
+    let host = fake.url.strip_prefix("http://").unwrap().to_owned();
+    let urls = [
+        format!("http://admin:s3cret@{host}"),
+        format!("http://s3cret@{host}/"),
+        "https://admin:s3cret@dl.example.com/base".to_owned(),
+        "ftp://admin:s3cret@dl.example.com/".to_owned(),
+        format!("admin:s3cret@{host}"),
+    ];
+    for url in &urls {
+        for via_env in [false, true] {
+            let mut c = bin();
+            c.args(["revocations"]).env("LINKGATE_ADMIN_TOKEN", TOKEN);
+            if via_env {
+                c.env("LINKGATE_ADMIN_URL", url);
+            } else {
+                c.args(["--admin", url]);
+            }
+            let o = c.output().unwrap();
+            status(&o, 2);
+            assert!(!err(&o).contains("s3cret") && !out(&o).contains("s3cret"), "{url}: {}", err(&o));
+            assert!(err(&o).contains("credentials") && err(&o).contains("***@"), "{url}: {}", err(&o));
+        }
+    }
+    // Every command checks it before sending anything.
+    let file = temp("cred.txt", b"x");
+    let url = format!("http://admin:s3cret@{host}");
+    for args in [
+        &["mint", "--path", "/a.pdf", "--ttl", "1h"][..],
+        &["revoke", "--all", "--reason", "x"],
+        &["lift", "--scope", "all"],
+        &["events"],
+        &["upload", file.to_str().unwrap(), "--path", "/x.txt"],
+    ] {
+        let o = bin().args(args).args(["--admin", &url]).env("LINKGATE_ADMIN_TOKEN", TOKEN).output().unwrap();
+        status(&o, 2);
+        assert!(!err(&o).contains("s3cret"), "{args:?}: {}", err(&o));
+    }
+    assert!(fake.requests().is_empty(), "nothing may be sent: {:?}", fake.requests());
+}
+
+/// Run with a deadline, so that a command that blocks (an upload opening a
+/// named pipe) fails the test instead of hanging it.
+fn run_timed(fake: &Fake, args: &[&str]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .args(["--admin", &fake.url])
+        .env("LINKGATE_ADMIN_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run linkgate");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!("linkgate {args:?} hung (stderr: {})", err(&o));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn upload_takes_regular_files_only() {
+    let dir = std::env::temp_dir().join(format!("linkgate-cli-online-special-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("pipe");
+    let _ = std::fs::remove_file(&fifo);
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo");
+    let link = dir.join("link-to-pipe");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+
+    let fake = Fake::canned(201, json!({ "path": "/x", "size": 0, "etag": "e", "version": "v" }));
+    let mut cases: Vec<(String, &str)> = vec![
+        (fifo.to_str().unwrap().to_owned(), "is a named pipe"),
+        (link.to_str().unwrap().to_owned(), "is a named pipe"),
+        (dir.to_str().unwrap().to_owned(), "is a directory"),
+    ];
+    for (special, what) in [
+        ("/dev/null", "is a character device"),
+        ("/dev/zero", "is a character device"),
+        ("/proc/self/status", "is a pseudo-file"),
+    ] {
+        if std::path::Path::new(special).exists() {
+            cases.push((special.to_owned(), what));
+        }
+    }
+    for (file, what) in &cases {
+        let o = run_timed(&fake, &["upload", file, "--path", "/x.bin"]);
+        status(&o, 2);
+        assert!(err(&o).contains(what) && err(&o).contains("upload takes a regular file"), "{file}: {}", err(&o));
+        assert_eq!(out(&o), "");
+    }
+    assert!(fake.requests().is_empty(), "nothing may be sent: {:?}", fake.requests());
+
+    // An empty regular file is still an upload, of 0 bytes.
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let o = run_timed(&fake, &["upload", empty.to_str().unwrap(), "--path", "/x.bin"]);
+    status(&o, 0);
+    let r = fake.only();
+    assert_eq!(r.header("content-length"), Some("0"));
+    assert!(r.body.is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn an_upload_whose_file_ends_before_its_size_is_aborted() {
+    // sysfs attributes report 4096 bytes and hold a few: a short body would
+    // leave the server waiting for the rest. Skipped where /sys has none.
+    let Some(file) = ["/sys/kernel/uevent_seqnum", "/sys/kernel/profiling", "/sys/power/state"].into_iter().find(|f| {
+        let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        let read = std::fs::read(f).map(|b| b.len() as u64).unwrap_or(u64::MAX);
+        len > 0 && read < len
+    }) else {
+        eprintln!("no sysfs file whose size exceeds its content; skipped");
+        return;
+    };
+    let fake = Fake::canned(201, json!({ "path": "/x", "size": 0, "etag": "e", "version": "v" }));
+    let o = run_timed(&fake, &["upload", file, "--path", "/x.bin"]);
+    status(&o, 1);
+    assert!(err(&o).contains("ended after") && err(&o).contains("aborted"), "{}", err(&o));
+    assert_eq!(out(&o), "");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(fake.requests().is_empty(), "no complete request: {:?}", fake.requests());
 }

@@ -77,7 +77,8 @@ http://127.0.0.1:8787; token from --admin-token-file FILE, which may be a
                 (--since 1h). --json prints one event per line.
     upload      FILE --path P [--classification public|internal|confidential|
                 restricted] [--content-type CT]
-                Stream a file into the bucket; progress on a terminal.
+                Stream a regular file (not a pipe, device or /proc file) into
+                the bucket; progress on a terminal.
 
 KEYS:
     --keys FILE reads a LINKGATE_KEYS value, or a .dev.vars file holding

@@ -302,8 +302,8 @@ fn report_refusal(json_out: bool, code: Code, reason: &str, claims: Option<&Clai
     if json_out {
         println!(
             "{}",
-            json!({ "verdict": "refused", "code": code.as_str(), "status": code.status(), "reason": reason,
-                    "claims": claims.map(Claims::to_json) })
+            util::json_line(&json!({ "verdict": "refused", "code": code.as_str(), "status": code.status(),
+                                      "reason": reason, "claims": claims.map(Claims::to_json) }))
         );
     } else {
         println!("verdict   refused: {} ({}) — {}", code.as_str(), code.status(), message);
@@ -322,8 +322,8 @@ fn print_claims(json_out: bool, c: &Claims, now: u64, v: Option<&Verdict>, statu
         };
         println!(
             "{}",
-            json!({ "verdict": verdict, "code": code, "status": status_code, "reason": reason,
-                    "checked": checked, "claims": c.to_json() })
+            util::json_line(&json!({ "verdict": verdict, "code": code, "status": status_code, "reason": reason,
+                                      "checked": checked, "claims": c.to_json() }))
         );
         return;
     }
@@ -355,8 +355,10 @@ fn print_claims(json_out: bool, c: &Claims, now: u64, v: Option<&Verdict>, statu
     if !c.ip.is_empty() {
         rows.push(("ip", c.ip.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")));
     }
+    // Claims come from an untrusted link (and are unverified without keys):
+    // a file name may hold bidi controls, so everything is shown escaped.
     for (k, v) in rows {
-        println!("{k:<10}{v}");
+        println!("{k:<10}{}", util::shown(&v));
     }
     println!("{:<10}{status}", "verdict");
 }

@@ -16,7 +16,10 @@
 // object built here.
 #![allow(clippy::indexing_slicing)]
 
+use std::cell::Cell;
+use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
+use std::rc::Rc;
 use std::time::Duration;
 
 use linkgate::core::admin::{check_revocation_value, parse_mint, parse_revoke};
@@ -82,6 +85,58 @@ fn load_token(file: Option<&str>) -> Result<String, Failure> {
     Ok(token.to_owned())
 }
 
+/// Longest stretch of a non-JSON error body that is shown.
+const ERROR_BODY_CHARS: usize = 300;
+
+/// `text` with every occurrence of the admin token (as sent, percent-encoded
+/// or HTML-escaped, as an error page might echo it) replaced by `***`.
+fn redact_token(text: &str, token: &str) -> String {
+    let html = token
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;");
+    let mut out = text.to_owned();
+    for form in [token.to_owned(), enc(token), html] {
+        if !form.is_empty() {
+            out = out.replace(&form, "***");
+        }
+    }
+    out
+}
+
+/// [`redact_token`] on every string (keys included) of a JSON value.
+fn redact_value(v: &mut Value, token: &str) {
+    match v {
+        Value::String(s) => *s = redact_token(s, token),
+        Value::Array(items) => items.iter_mut().for_each(|i| redact_value(i, token)),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut item) in old {
+                redact_value(&mut item, token);
+                map.insert(redact_token(&k, token), item);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A non-JSON error body as a one-line detail: the token redacted, runs of
+/// whitespace (newlines included) made one space, at most
+/// [`ERROR_BODY_CHARS`] characters. Still raw: shown through `util::shown`.
+fn error_snippet(body: &str, token: &str) -> String {
+    let flat = redact_token(body, token).split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.is_empty() {
+        return "no body".to_owned();
+    }
+    let mut snippet: String = flat.chars().take(ERROR_BODY_CHARS).collect();
+    if flat.chars().nth(ERROR_BODY_CHARS).is_some() {
+        snippet.push('…');
+    }
+    snippet
+}
+
 /// "Connection Failed: Connect error: Connection refused (os error 111)", without the URL.
 fn transport_detail(t: &ureq::Transport) -> String {
     let mut out = t.kind().to_string();
@@ -94,26 +149,62 @@ fn transport_detail(t: &ureq::Transport) -> String {
     out
 }
 
-/// `http(s)://host[:port][/prefix]`, without a trailing `/`.
+/// A URL-ish text split as (`scheme://` or empty, authority, the rest): the
+/// authority runs to the first `/`, `\`, `?` or `#` (URL parsers treat `\`
+/// as `/` in http URLs). Without a well-formed `scheme://` the authority
+/// starts at the beginning, so `user:pass@host` is still seen as one.
+fn split_authority(url: &str) -> (&str, &str, &str) {
+    let (head, rest) = match url.split_once("://") {
+        Some((scheme, _))
+            if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            url.split_at(scheme.len() + 3)
+        }
+        _ => ("", url),
+    };
+    let end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    (head, authority, tail)
+}
+
+/// The URL with any `user:password@` replaced by `***@`, for messages.
+fn redact_userinfo(url: &str) -> String {
+    let (head, authority, tail) = split_authority(url);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{head}***@{host}{tail}"),
+        None => url.to_owned(),
+    }
+}
+
+/// `http(s)://host[:port][/prefix]`, without a trailing `/`. Credentials in
+/// the URL (`https://user:pass@host/`) are refused, and never printed: the
+/// admin API takes only the bearer token, and every message naming the URL
+/// would show them.
 fn check_base(base: &str) -> Result<String, Failure> {
+    let shown = util::shown(&redact_userinfo(base));
+    if split_authority(base).1.contains('@') {
+        return Err(Failure::usage(format!(
+            "admin URL {shown} has credentials in it (user:password@); remove them and give the admin token with \
+             LINKGATE_ADMIN_TOKEN or --admin-token-file"
+        )));
+    }
     let rest = base
         .strip_prefix("http://")
         .or_else(|| base.strip_prefix("https://"))
-        .ok_or_else(|| Failure::usage(format!("admin URL {base:?} must start with http:// or https://")))?;
+        .ok_or_else(|| Failure::usage(format!("admin URL \"{shown}\" must start with http:// or https://")))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty() || rest.contains(['?', '#']) || base.contains(char::is_whitespace) {
-        return Err(Failure::usage(format!("admin URL {base:?} must be http(s)://host[:port][/path]")));
+        return Err(Failure::usage(format!("admin URL \"{shown}\" must be http(s)://host[:port][/path]")));
     }
     if base.starts_with("http://") {
-        let name = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let name = if name.starts_with('[') {
-            name.split(']').next().unwrap_or(name).trim_start_matches('[')
+        let name = if host.starts_with('[') {
+            host.split(']').next().unwrap_or(host).trim_start_matches('[')
         } else {
-            name.split(':').next().unwrap_or(name)
+            host.split(':').next().unwrap_or(host)
         };
         let loopback = name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
         if !loopback {
-            eprintln!("linkgate: warning: sending the admin token to {host} over plain http");
+            eprintln!("linkgate: warning: sending the admin token to {} over plain http", util::shown(host));
         }
     }
     Ok(base.trim_end_matches('/').to_owned())
@@ -174,35 +265,37 @@ impl Admin {
                     ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns => "cannot reach the admin API at",
                     _ => "the request failed:",
                 };
-                return Err(Failure::refused(format!("{why} {method} {url}: {}", transport_detail(&t))));
+                let detail = util::shown(&redact_token(&transport_detail(&t), &self.token));
+                return Err(Failure::refused(format!("{why} {method} {url}: {detail}")));
             }
         };
         if (300..400).contains(&status) {
-            let to = resp.header("location").unwrap_or("?").to_owned();
+            let to = util::shown(&redact_token(resp.header("location").unwrap_or("?"), &self.token));
             return Err(Failure::refused(format!(
                 "{method} {url} was redirected ({status}) to {to}; pass the worker's final URL as --admin"
             )));
         }
+        // Whatever the server says is untrusted: an error page may echo the
+        // Authorization header, and any text may carry terminal escapes.
         let text = resp.into_string().unwrap_or_default();
         let problem =
             serde_json::from_str::<Value>(&text).ok().filter(|v| v.get("code").is_some() || v.get("detail").is_some());
         let is_problem = problem.is_some();
-        let v = problem.unwrap_or_else(|| {
-            let snippet: String = text.trim().chars().take(200).collect();
-            let detail = if snippet.is_empty() { "no body".to_owned() } else { snippet };
-            json!({ "status": status, "code": "http_error", "detail": detail })
-        });
+        let mut v = problem.unwrap_or_else(
+            || json!({ "status": status, "code": "http_error", "detail": error_snippet(&text, &self.token) }),
+        );
+        redact_value(&mut v, &self.token);
         if json_out {
-            println!("{v}");
+            println!("{}", util::json_line(&v));
         }
-        let code = v["code"].as_str().unwrap_or("error");
-        let detail = v["detail"].as_str().unwrap_or("");
+        let code = util::shown(v["code"].as_str().unwrap_or("error"));
+        let detail = util::shown(v["detail"].as_str().unwrap_or(""));
         let mut msg = format!("{code} ({status}): {detail}");
         if let Some(f) = v["field"].as_str() {
-            msg.push_str(&format!(" [field: {f}]"));
+            msg.push_str(&format!(" [field: {}]", util::shown(f)));
         }
         if let Some(r) = v["rule"].as_str() {
-            msg.push_str(&format!(" [rule: {r}]"));
+            msg.push_str(&format!(" [rule: {}]", util::shown(r)));
         }
         if status >= 500 {
             msg = format!("the server failed at {method} {url}: {msg}");
@@ -297,8 +390,8 @@ fn text(v: &Value, k: &str) -> String {
     match &v[k] {
         Value::Null => "-".to_owned(),
         Value::String(s) if s.is_empty() => "-".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => util::shown(s),
+        other => util::shown(&other.to_string()),
     }
 }
 
@@ -379,10 +472,10 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
     let admin = Admin::from_args(&a)?;
     let v = admin.send_json("POST", "links", Some(&body), a.flag("json"))?;
     if a.flag("json") {
-        println!("{v}");
+        println!("{}", util::json_line(&v));
     } else {
         let url = v["url"].as_str().ok_or_else(|| Failure::refused("the server's answer has no url"))?;
-        println!("{url}");
+        println!("{}", util::shown(url));
     }
     Ok(EXIT_OK)
 }
@@ -436,7 +529,7 @@ pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
     let admin = Admin::from_args(&a)?;
     let v = admin.send_json("POST", "revocations", Some(&body), a.flag("json"))?;
     if a.flag("json") {
-        println!("{v}");
+        println!("{}", util::json_line(&v));
     } else {
         let shown = if value.is_empty() { "(every link)".to_owned() } else { value };
         let expires = v["expires_at"]
@@ -501,7 +594,7 @@ pub fn revocations(argv: &[String]) -> Result<u8, Failure> {
         },
     )?;
     if a.flag("json") {
-        println!("{}", json!({ "entries": all, "cursor": cursor }));
+        println!("{}", util::json_line(&json!({ "entries": all, "cursor": cursor })));
         return Ok(EXIT_OK);
     }
     let rows: Vec<Vec<String>> = all
@@ -518,7 +611,7 @@ pub fn revocations(argv: &[String]) -> Result<u8, Failure> {
         print_table(&["SCOPE", "VALUE", "REVOKED_AT", "EXPIRES", "ACTOR", "REASON"], &rows);
     }
     if let Some(c) = cursor {
-        eprintln!("more entries: pass --all-pages, or --cursor {c}");
+        eprintln!("more entries: pass --all-pages, or --cursor {}", util::shown(&c));
     }
     Ok(EXIT_OK)
 }
@@ -538,7 +631,7 @@ pub fn lift(argv: &[String]) -> Result<u8, Failure> {
     let v =
         admin.send_json("DELETE", &format!("revocations/{}/{}", scope.as_str(), enc(&value)), None, a.flag("json"))?;
     if a.flag("json") {
-        println!("{v}");
+        println!("{}", util::json_line(&v));
     } else {
         let e = &v["lifted"];
         let shown = if value.is_empty() { "(every link)" } else { &value };
@@ -627,7 +720,7 @@ pub fn events(argv: &[String]) -> Result<u8, Failure> {
             for e in v["events"].as_array().map(Vec::as_slice).unwrap_or_default() {
                 if json_out {
                     // JSON Lines: one event per line, as the server sent it.
-                    let _ = writeln!(out, "{e}");
+                    let _ = writeln!(out, "{}", util::json_line(e));
                 } else {
                     rows.push(vec![
                         time(e, "time"),
@@ -652,23 +745,33 @@ pub fn events(argv: &[String]) -> Result<u8, Failure> {
         }
     }
     if let Some(c) = cursor {
-        eprintln!("more events: pass --all-pages, or --cursor {c}");
+        eprintln!("more events: pass --all-pages, or --cursor {}", util::shown(&c));
     }
     Ok(EXIT_OK)
 }
 
 /// Reads the file and reports progress on stderr (when it is a terminal).
+/// The body must be exactly `total` bytes (the Content-Length sent): a file
+/// that ends early (it shrank, or is a pseudo-file such as a /sys entry whose
+/// size is not its length) is an error, which aborts the request, rather than
+/// a short body that leaves the server waiting. `ended_early` then holds the
+/// bytes read.
 struct Progress<R> {
     inner: R,
     sent: u64,
     total: u64,
     show: bool,
     last_pct: Option<u64>,
+    ended_early: Rc<Cell<Option<u64>>>,
 }
 
 impl<R: Read> Read for Progress<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.sent < self.total {
+            self.ended_early.set(Some(self.sent));
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file ended before its size"));
+        }
         self.sent += n as u64;
         if self.show {
             let pct = (self.sent * 100).checked_div(self.total).unwrap_or(100);
@@ -722,6 +825,66 @@ fn guess_type(file: &str) -> &'static str {
     }
 }
 
+/// What a file that is not a regular file is, for the refusal.
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Open an upload's FILE and find its size. Only a regular file will do,
+/// and that is checked before opening it: opening a named pipe blocks until
+/// something writes to it, and a device or pseudo-file has no size to send
+/// as Content-Length (/dev/zero never ends; /proc files report 0 bytes and
+/// would upload as empty objects). A regular file that reports 0 bytes is
+/// read once to make sure it is really empty.
+fn open_regular(file: &str) -> Result<(File, u64), Failure> {
+    let not_regular = |what: &str| {
+        Failure::usage(format!("{file} is {what}; upload takes a regular file (copy the data into one first)"))
+    };
+    let before = std::fs::metadata(file).map_err(|e| Failure::usage(format!("cannot open {file}: {e}")))?;
+    if !before.is_file() {
+        return Err(not_regular(file_kind(before.file_type())));
+    }
+    let mut f = File::open(file).map_err(|e| Failure::usage(format!("cannot open {file}: {e}")))?;
+    let meta = f.metadata().map_err(|e| Failure::usage(format!("cannot stat {file}: {e}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (meta.dev(), meta.ino()) != (before.dev(), before.ino()) {
+            return Err(Failure::usage(format!("{file} was replaced while it was opened; try again")));
+        }
+    }
+    if !meta.is_file() {
+        return Err(not_regular(file_kind(meta.file_type())));
+    }
+    if meta.len() == 0 {
+        let mut probe = [0u8; 1];
+        if f.read(&mut probe).map_err(|e| Failure::usage(format!("cannot read {file}: {e}")))? > 0 {
+            return Err(not_regular("a pseudo-file (its size reads 0 but it has content, as in /proc)"));
+        }
+    }
+    Ok((f, meta.len()))
+}
+
 /// `linkgate upload FILE --path P [--classification C] [--content-type CT]`
 pub fn upload(argv: &[String]) -> Result<u8, Failure> {
     let a = Args::parse(
@@ -749,12 +912,7 @@ pub fn upload(argv: &[String]) -> Result<u8, Failure> {
     if content_type.is_empty() || !content_type.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
         return Err(Failure::usage("--content-type must be printable ASCII"));
     }
-    let f = std::fs::File::open(&file).map_err(|e| Failure::usage(format!("cannot open {file}: {e}")))?;
-    let meta = f.metadata().map_err(|e| Failure::usage(format!("cannot stat {file}: {e}")))?;
-    if !meta.is_file() {
-        return Err(Failure::usage(format!("{file} is not a regular file (the upload needs its size up front)")));
-    }
-    let total = meta.len();
+    let (f, total) = open_regular(&file)?;
     let admin = Admin::from_args(&a)?;
     let url = admin.url(&format!("files/{}", encode_path(canonical.object_key())));
     let mut req = admin
@@ -768,9 +926,18 @@ pub fn upload(argv: &[String]) -> Result<u8, Failure> {
     }
     let show = std::io::stderr().is_terminal();
     // `take`: a file that grows while it is read cannot overrun Content-Length.
-    let r = req.send(Progress { inner: f.take(total), sent: 0, total, show, last_pct: None });
+    let ended_early = Rc::new(Cell::new(None));
+    let body =
+        Progress { inner: f.take(total), sent: 0, total, show, last_pct: None, ended_early: ended_early.clone() };
+    let r = req.send(body);
     if show {
         eprintln!();
+    }
+    if let Some(read) = ended_early.get() {
+        return Err(Failure::refused(format!(
+            "{file} ended after {read} of the {total} bytes its size promised (it shrank while it was read, or is \
+             a pseudo-file); the upload to {url} was aborted"
+        )));
     }
     let r = match r {
         Err(ureq::Error::Transport(t)) if t.kind() == ureq::ErrorKind::Io => {
@@ -783,15 +950,15 @@ pub fn upload(argv: &[String]) -> Result<u8, Failure> {
     };
     let v = admin.finish("PUT", &url, r, a.flag("json"))?;
     if a.flag("json") {
-        println!("{v}");
+        println!("{}", util::json_line(&v));
     } else {
         println!(
             "uploaded {} ({} bytes, etag {}, version {}, classification {})",
-            v["path"].as_str().unwrap_or(canonical.as_str()),
+            util::shown(v["path"].as_str().unwrap_or(canonical.as_str())),
             v["size"].as_u64().unwrap_or(total),
             text(&v, "etag"),
             text(&v, "version"),
-            v["classification"].as_str().unwrap_or("default policy")
+            util::shown(v["classification"].as_str().unwrap_or("default policy"))
         );
     }
     Ok(EXIT_OK)
@@ -814,8 +981,73 @@ mod tests {
     fn admin_urls() {
         assert_eq!(check_base("http://127.0.0.1:8787/").unwrap(), "http://127.0.0.1:8787");
         assert_eq!(check_base("https://dl.example.com/base").unwrap(), "https://dl.example.com/base");
+        assert_eq!(check_base("https://dl.example.com/a@b").unwrap(), "https://dl.example.com/a@b");
         assert!(check_base("ftp://x").is_err());
         assert!(check_base("http://").is_err());
         assert!(check_base("http://x/?a=b").is_err());
+    }
+
+    #[test]
+    fn admin_urls_with_credentials_are_refused_and_redacted() {
+        for (url, shown) in [
+            ("https://user:s3cret@dl.example.com/", "https://***@dl.example.com/"),
+            ("http://s3cret@127.0.0.1:8787", "http://***@127.0.0.1:8787"),
+            ("https://a:b@c:s3cret@host/p", "https://***@host/p"),
+            ("http://u:s3cret@host\\@x/", "http://***@host\\@x/"),
+            ("ftp://u:s3cret@host/", "ftp://***@host/"),
+            ("u:s3cret@host/x", "***@host/x"),
+        ] {
+            assert_eq!(redact_userinfo(url), shown);
+            let e = check_base(url).unwrap_err();
+            assert_eq!(e.exit, crate::EXIT_USAGE, "{url}");
+            assert!(!e.message.contains("s3cret"), "{}", e.message);
+            assert!(e.message.contains("credentials") && e.message.contains("***@"), "{}", e.message);
+        }
+        assert_eq!(redact_userinfo("https://host/a@b"), "https://host/a@b");
+    }
+
+    #[test]
+    fn the_token_is_redacted_from_server_text() {
+        let t = "ab<c>&d/e";
+        let page = format!("Authorization: Bearer {t}; %-encoded ab%3Cc%3E%26d%2Fe; html ab&lt;c&gt;&amp;d/e");
+        let r = redact_token(&page, t);
+        assert_eq!(r, "Authorization: Bearer ***; %-encoded ***; html ***");
+        let mut v = json!({ "detail": format!("bad {t}"), "echo": [{ t: t }], "status": 401 });
+        redact_value(&mut v, t);
+        assert_eq!(v, json!({ "detail": "bad ***", "echo": [{ "***": "***" }], "status": 401 }));
+        // Flattened, capped at 300 characters, redacted before the cut.
+        let long = format!("{}{t}\n\n<p>{}</p>", "x".repeat(298), "y".repeat(500));
+        let s = error_snippet(&long, t);
+        assert_eq!(s.chars().count(), ERROR_BODY_CHARS + 1);
+        assert!(s.ends_with("**…") && !s.contains("ab<"), "{s}");
+        assert_eq!(error_snippet(" \n ", t), "no body");
+    }
+
+    #[test]
+    fn a_file_that_ends_before_its_size_is_an_error() {
+        let ended_early = Rc::new(Cell::new(None));
+        let mut p = Progress {
+            inner: &b"abc"[..],
+            sent: 0,
+            total: 5,
+            show: false,
+            last_pct: None,
+            ended_early: ended_early.clone(),
+        };
+        let mut out = Vec::new();
+        assert!(p.read_to_end(&mut out).is_err());
+        assert_eq!(ended_early.get(), Some(3));
+        let ended_early = Rc::new(Cell::new(None));
+        let mut p = Progress {
+            inner: &b"abc"[..],
+            sent: 0,
+            total: 3,
+            show: false,
+            last_pct: None,
+            ended_early: ended_early.clone(),
+        };
+        let mut out = Vec::new();
+        assert_eq!(p.read_to_end(&mut out).unwrap(), 3);
+        assert_eq!(ended_early.get(), None);
     }
 }

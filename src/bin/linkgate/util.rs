@@ -1,4 +1,5 @@
-//! Shared CLI helpers: failures with exit codes, key loading, time display.
+//! Shared CLI helpers: failures with exit codes, key loading, time display,
+//! and the escaping of untrusted text before it reaches a terminal.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,6 +29,71 @@ impl From<UsageError> for Failure {
     fn from(e: UsageError) -> Failure {
         Failure::usage(format!("{}; see `linkgate help`", e.0))
     }
+}
+
+/// Characters never written raw to a terminal: C0 controls (newline and tab
+/// included), DEL and C1 controls (terminal escape sequences, line forging),
+/// the Unicode bidi controls (U+061C, U+200E/U+200F, U+202A–U+202E,
+/// U+2066–U+2069, which reorder what is shown), the line and paragraph
+/// separators (U+2028/U+2029) and invisible format characters that hide or
+/// disguise text (U+200B, U+2060–U+2064, U+206A–U+206F, U+FEFF,
+/// U+FFF9–U+FFFB). Every one is in the Basic Multilingual Plane.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
+}
+
+/// Untrusted text (anything the server sent, or a claim decoded from a
+/// token) as it may be shown on a terminal: each [`is_hidden`] character is
+/// written as an escape (`\x1b`, `\x7f`, `\u{9b}`, `\u{202e}`); everything
+/// else, non-ASCII letters included, is kept as is. Every human-readable
+/// output of server text goes through here.
+pub fn shown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if !is_hidden(c) {
+            out.push(c);
+        } else if c.is_ascii() {
+            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        }
+    }
+    out
+}
+
+/// A JSON value as one line for stdout. serde_json already escapes C0
+/// controls inside strings; DEL, C1, bidi and the other [`is_hidden`]
+/// characters are written raw, so they are escaped here as `\uXXXX`. Outside
+/// strings serde_json writes only printable ASCII, and a `\uXXXX` escape
+/// decodes to the same character, so the output is the same data.
+pub fn json_line(v: &serde_json::Value) -> String {
+    let raw = v.to_string();
+    if !raw.contains(is_hidden) {
+        return raw;
+    }
+    let mut out = String::with_capacity(raw.len() + 16);
+    for c in raw.chars() {
+        if is_hidden(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Current Unix time.
@@ -129,5 +195,37 @@ mod tests {
             Some("t0k")
         );
         assert_eq!(dotenv_var("LINKGATE_ADMIN_TOKEN_OLD=x\n", "LINKGATE_ADMIN_TOKEN"), None);
+    }
+
+    #[test]
+    fn shown_escapes_controls_and_bidi_but_keeps_letters() {
+        assert_eq!(shown("plain /path-1.pdf"), "plain /path-1.pdf");
+        assert_eq!(shown("Zürich 東京 Ελλάδα ﷺ 👍"), "Zürich 東京 Ελλάδα ﷺ 👍");
+        assert_eq!(shown("\u{1b}[31mred\u{1b}[0m"), "\\x1b[31mred\\x1b[0m");
+        assert_eq!(shown("a\nb\rc\td\0e\u{7f}"), "a\\x0ab\\x0dc\\x09d\\x00e\\x7f");
+        assert_eq!(shown("\u{9b}2J\u{85}"), "\\u{9b}2J\\u{85}");
+        assert_eq!(shown("invoice\u{202e}fdp.exe"), "invoice\\u{202e}fdp.exe");
+        for c in [
+            '\u{061C}', '\u{200B}', '\u{200E}', '\u{200F}', '\u{2028}', '\u{2029}', '\u{202A}', '\u{202B}', '\u{202C}',
+            '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{FEFF}',
+        ] {
+            assert_eq!(shown(&c.to_string()), format!("\\u{{{:x}}}", u32::from(c)));
+        }
+        // Joiners are part of ordinary text (emoji sequences, Persian, Indic).
+        assert_eq!(shown("👩\u{200D}💻 می\u{200C}خواهم"), "👩\u{200D}💻 می\u{200C}خواهم");
+    }
+
+    #[test]
+    fn json_lines_escape_hidden_characters_and_keep_the_data() {
+        let v = serde_json::json!({
+            "ua": "x\u{1b}[2J\u{7f}\u{9b}\u{202e}\u{2028}y", "city": "Zürich", "k\u{2066}": ["\\\u{202e}"]
+        });
+        let line = json_line(&v);
+        assert!(!line.contains(is_hidden), "{line:?}");
+        assert!(line.contains("Zürich"), "{line}");
+        assert!(line.contains("\\u202e") && line.contains("\\u007f") && line.contains("\\u001b"), "{line}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&line).ok(), Some(v));
+        let plain = serde_json::json!({ "a": "b" });
+        assert_eq!(json_line(&plain), plain.to_string());
     }
 }
