@@ -353,7 +353,7 @@ mod tests {
             prop_assert_eq!(cuts.iter().sum::<usize>(), sizes.len());
             let mut at = 0;
             for n in cuts {
-                prop_assert!(n >= 1 && n <= MAX_BATCH_MESSAGES);
+                prop_assert!((1..=MAX_BATCH_MESSAGES).contains(&n));
                 let bytes: usize = sizes[at..at + n].iter().sum();
                 prop_assert!(bytes <= MAX_BATCH_BYTES || n == 1, "{} bytes in {} messages", bytes, n);
                 at += n;
