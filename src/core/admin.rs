@@ -21,9 +21,14 @@ pub const DEFAULT_PAGE: u32 = 100;
 
 /// Compare `Authorization: Bearer <token>` with the configured token in
 /// constant time. Both sides are hashed first so that neither the length nor
-/// a common prefix of the secret leaks through timing.
+/// a common prefix of the secret leaks through timing. The scheme name is
+/// case-insensitive (RFC 9110 §11.1: `bearer` and `BEARER` are `Bearer`);
+/// the token is not.
 pub fn bearer_matches(authorization: Option<&str>, expected: &str) -> bool {
-    let Some(given) = authorization.and_then(|h| h.strip_prefix("Bearer ")) else {
+    let Some(given) = authorization
+        .and_then(|h| h.split_once(' '))
+        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token))
+    else {
         return false;
     };
     if expected.is_empty() {
@@ -564,10 +569,25 @@ mod tests {
     fn bearer() {
         assert!(bearer_matches(Some("Bearer s3cret"), "s3cret"));
         assert!(!bearer_matches(Some("Bearer s3cre"), "s3cret"));
-        assert!(!bearer_matches(Some("bearer s3cret"), "s3cret"));
         assert!(!bearer_matches(Some("s3cret"), "s3cret"));
         assert!(!bearer_matches(None, "s3cret"));
         assert!(!bearer_matches(Some("Bearer "), ""));
+    }
+
+    /// A15: the scheme is case-insensitive (RFC 9110 §11.1), the token is not.
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for scheme in ["bearer", "BEARER", "bEaReR", "Bearer"] {
+            assert!(bearer_matches(Some(&format!("{scheme} s3cret")), "s3cret"), "{scheme}");
+            assert!(bearer_matches(Some(&format!("{scheme}  s3cret")), "s3cret"), "{scheme}, two spaces");
+            assert!(!bearer_matches(Some(&format!("{scheme} S3CRET")), "s3cret"), "{scheme}: token case matters");
+            assert!(!bearer_matches(Some(&format!("{scheme} s3cre")), "s3cret"), "{scheme}");
+        }
+        for other in
+            ["Basic s3cret", "Bearers s3cret", "Bear s3cret", "Bearer", "bearer", "Bearers3cret", " Bearer s3cret"]
+        {
+            assert!(!bearer_matches(Some(other), "s3cret"), "{other:?}");
+        }
     }
 
     #[test]

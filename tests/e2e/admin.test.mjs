@@ -62,7 +62,17 @@ describe("auth", () => {
       await problem(res, assert, 401, "unauthorized");
       assert.equal(res.headers.get("www-authenticate"), "Bearer");
     }
-    const res = await w.fetch(`${BASE}/_linkgate/revocations`, { headers: { authorization: `bearer ${ADMIN}` } });
+    // The token is case-sensitive ...
+    const res = await w.fetch(`${BASE}/_linkgate/revocations`, { headers: { authorization: `Bearer ${ADMIN.toUpperCase()}` } });
+    await problem(res, assert, 401, "unauthorized");
+  });
+
+  test("A15: the auth scheme is case-insensitive (RFC 9110)", async () => {
+    for (const scheme of ["bearer", "BEARER", "Bearer"]) {
+      const res = await w.fetch(`${BASE}/_linkgate/revocations`, { headers: { authorization: `${scheme} ${ADMIN}` } });
+      assert.equal(res.status, 200, `${scheme}: ${await res.text()}`);
+    }
+    const res = await w.fetch(`${BASE}/_linkgate/revocations`, { headers: { authorization: `Basic ${ADMIN}` } });
     await problem(res, assert, 401, "unauthorized");
   });
 
