@@ -344,6 +344,19 @@ pub fn check_revocation_value(scope: RevocationScope, value: &str) -> Result<Str
     }
 }
 
+/// Free text kept for people to read (the denylist, the audit trail): no
+/// control, separator, invisible or bidi formatting characters (see
+/// [`super::text`]), so what is shown is what was stored.
+pub fn check_free_text(field: &str, text: &str) -> Result<(), Invalid> {
+    match super::text::first_hidden(text) {
+        None => Ok(()),
+        Some(c) => Err(Invalid::new(
+            field,
+            format!("must not contain control, line-separator or invisible formatting characters (found {c})"),
+        )),
+    }
+}
+
 /// Parse `POST /_linkgate/revocations`.
 pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
     let j: RevokeJson = parse_body(body)?;
@@ -351,13 +364,15 @@ pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
         .ok_or_else(|| Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all"))?;
     let value = check_revocation_value(scope, &j.value)?;
     let reason = j.reason.unwrap_or_default();
-    if reason.trim().is_empty() || reason.len() > 500 || reason.chars().any(char::is_control) {
+    if reason.trim().is_empty() || reason.len() > 500 {
         return Err(Invalid::new("reason", "a reason of 1-500 characters is required"));
     }
+    check_free_text("reason", &reason)?;
     if let Some(a) = &j.actor {
-        if a.is_empty() || a.len() > 200 || a.chars().any(char::is_control) {
+        if a.is_empty() || a.len() > 200 {
             return Err(Invalid::new("actor", "1-200 characters"));
         }
+        check_free_text("actor", a)?;
     }
     Ok(RevokeRequest { scope, value, reason, actor: j.actor, link_expires_at: j.link_expires_at })
 }
@@ -669,6 +684,57 @@ mod tests {
         ] {
             assert_eq!(parse_revoke(body).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));
         }
+    }
+
+    /// A14: free text that ends up in the denylist and the audit trail must
+    /// read as what it is: no bidi overrides, line separators, zero-width or
+    /// other invisible formatting characters, no C0/C1 controls.
+    #[test]
+    fn revoke_free_text_refuses_invisible_characters() {
+        let hidden = [
+            "\\u202e",
+            "\\u202a",
+            "\\u202d",
+            "\\u2066",
+            "\\u2069",
+            "\\u200e",
+            "\\u200f",
+            "\\u061c",
+            "\\u2028",
+            "\\u2029",
+            "\\u200b",
+            "\\u200d",
+            "\\u2060",
+            "\\ufeff",
+            "\\u00ad",
+            "\\u0000",
+            "\\u0007",
+            "\\u001b",
+            "\\u007f",
+            "\\u0085",
+            "\\u009b",
+            "\\ufff9",
+            "\\udb40\\udc01",
+            "\\udb40\\udc41",
+            "\\n",
+            "\\t",
+        ];
+        for h in hidden {
+            let body = format!(r#"{{"scope":"sub","value":"u1","reason":"leak{h}cod.exe"}}"#);
+            let e = parse_revoke(body.as_bytes()).unwrap_err();
+            assert_eq!(e.field, "reason", "{h}: {e:?}");
+            let body = format!(r#"{{"scope":"sub","value":"u1","reason":"leak","actor":"ops{h}"}}"#);
+            let e = parse_revoke(body.as_bytes()).unwrap_err();
+            assert_eq!(e.field, "actor", "{h}: {e:?}");
+        }
+        let e = parse_revoke(br#"{"scope":"sub","value":"u1","reason":"a\u202eb"}"#).unwrap_err();
+        assert!(e.detail.contains("U+202E"), "the detail names the character: {}", e.detail);
+        // Visible text in any script, emoji and ordinary spaces are fine.
+        let ok = parse_revoke(
+            r#"{"scope":"sub","value":"u1","reason":"Leck gemeldet — тикет №42 🔒 ﷺ","actor":"Zoë Åberg"}"#.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(ok.actor.as_deref(), Some("Zoë Åberg"));
     }
 
     #[test]

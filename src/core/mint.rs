@@ -97,6 +97,11 @@ impl LinkRequest {
             None => None,
             Some(m) => Some(Mode::parse(m).ok_or(bad(Field::Mode, "must be stream or redirect"))?),
         };
+        // Checked here, at minting, rather than in FileName (which also
+        // decodes): links already signed keep verifying.
+        if self.filename.as_deref().is_some_and(|f| f.chars().any(super::text::is_hidden)) {
+            return Err(bad(Field::Filename, "must not contain control or invisible formatting characters"));
+        }
         let filename = self.filename.as_deref().map(FileName::parse).transpose()?;
         let content_type = self.content_type.as_deref().map(ContentType::parse).transpose()?;
         let claims = Claims {
@@ -178,6 +183,18 @@ mod tests {
         for (r, field) in cases {
             assert_eq!(r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap_err().field, field, "{r:?}");
         }
+    }
+
+    /// A14: a signed filename is shown to the recipient; a bidi override
+    /// turns `invoice\u{202E}fdp.exe` into "invoiceexe.pdf" on screen.
+    #[test]
+    fn filenames_refuse_invisible_characters() {
+        for name in ["invoice\u{202e}fdp.exe", "a\u{2028}b", "a\u{200b}.pdf", "a\u{2066}b", "\u{feff}a", "a\u{85}b"] {
+            let r = LinkRequest { filename: Some(name.into()), ..req("/a") };
+            assert_eq!(r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap_err().field, Field::Filename, "{name:?}");
+        }
+        let r = LinkRequest { filename: Some("Quartalsbericht Q3 – vorläufig.pdf".into()), ..req("/a") };
+        assert!(r.build(kid(), Jti([1; 16]), 1000, 86_400).is_ok());
     }
 
     #[test]

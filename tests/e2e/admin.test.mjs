@@ -208,6 +208,19 @@ describe("revocations", () => {
       const p = await problem(await api("revocations", { method: "POST", body }), assert, 400, "invalid_request");
       assert.equal(p.field, field);
     }
+    // A14: free text shows what it says: no bidi overrides, separators,
+    // zero-width or control characters in reason or actor.
+    for (const hidden of ["\u202e", "\u2028", "\u200b", "\u2066", "\u0085", "\u001b", "\n"]) {
+      for (const field of ["reason", "actor"]) {
+        const body = { scope: "sub", value: "a14", reason: "lost", actor: "ops" };
+        body[field] = `x${hidden}y`;
+        const p = await problem(await api("revocations", { method: "POST", body }), assert, 400, "invalid_request");
+        assert.equal(p.field, field, JSON.stringify(body));
+      }
+    }
+    const m = await problem(await api("links", { method: "POST", body: { path: "/int/a.pdf", ttl: 60, filename: "invoice\u202efdp.exe" } }), assert, 400, "invalid_request");
+    assert.equal(m.field, "filename");
+    assert.equal((await api("revocations/sub/a14", { method: "DELETE" })).status, 404, "nothing was written");
     for (let i = 0; i < 5; i++) {
       await json(await api("revocations", { method: "POST", body: { scope: "sub", value: `page-${i}`, reason: "paging" } }), 201);
     }
