@@ -770,6 +770,24 @@ mod tests {
         assert_eq!((bad.code, bad.claims), (Some(Code::SignatureInvalid), None));
     }
 
+    /// A7: minting refuses what the download would: an "IP binding" of the
+    /// whole Internet under a rule that requires one.
+    #[test]
+    fn mint_policy_refuses_an_everywhere_ip_binding() {
+        use crate::core::keys::KeyId;
+        use crate::core::policy::Policy;
+        let p = Policy::parse(r#"{"classifications":{"internal":{"require_ip":true}}}"#).unwrap();
+        let rule = p.rule_for(None);
+        let claims = |ip: &[&str]| {
+            let mut r = parse_mint(br#"{"path":"/a.pdf","ttl":60}"#).unwrap();
+            r.ip = ip.iter().map(|s| (*s).to_owned()).collect();
+            r.build(KeyId::parse("k").unwrap(), Jti([1; 16]), 1000, 3600).unwrap()
+        };
+        assert_eq!(mint_policy(&rule, &claims(&["0.0.0.0/0", "::/0"])).unwrap_err().rule, "internal.require_ip");
+        assert_eq!(mint_policy(&rule, &claims(&["10.0.0.0/8"])).unwrap_err().rule, "internal.require_ip");
+        assert!(mint_policy(&rule, &claims(&["10.20.0.0/16", "2001:db8::/32"])).is_ok());
+    }
+
     #[test]
     fn queries() {
         let q = Query::parse("sub=u1&limit=5&path=%2Fa+b").unwrap();
