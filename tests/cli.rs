@@ -156,6 +156,11 @@ fn usage_errors_exit_2() {
         &["sign", "--path", "/a", "--ttl", "8d"],
         &["sign", "--path", "/a", "--ttl", "1h", "--kid", "nope"],
         &["sign", "--path", "/a", "--ttl", "1h", "--bogus"],
+        // A6: a whole-bucket link needs --whole-bucket.
+        &["sign", "--prefix", "--path", "", "--ttl", "1h"],
+        &["sign", "--prefix", "--path", "/", "--ttl", "1h"],
+        &["sign", "--prefix", "--path", "/a/", "--ttl", "1h", "--whole-bucket"],
+        &["sign", "--path", "/a.pdf", "--ttl", "1h", "--whole-bucket"],
         &["inspect"],
         &["inspect", "a", "b"],
     ];
@@ -166,6 +171,26 @@ fn usage_errors_exit_2() {
     }
     // No keys at all.
     assert_eq!(run(&["sign", "--path", "/a", "--ttl", "1h"], None).status.code(), Some(2));
+}
+
+/// A6: offline signing of a whole-bucket link needs --whole-bucket (the key
+/// holder can sign anything, but never by accident), and the refusal says so.
+#[test]
+fn whole_bucket_links_need_the_flag() {
+    let keys = keygen("k1");
+    let o = run(&["sign", "--prefix", "--path", "", "--ttl", "1h"], Some(&keys));
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--path") && e.contains("whole bucket") && e.contains("--whole-bucket"), "{e}");
+    for path in ["", "/"] {
+        let o = run(&["sign", "--prefix", "--path", path, "--ttl", "1h", "--whole-bucket", "--json"], Some(&keys));
+        assert_eq!(o.status.code(), Some(0), "{path:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert!(v["url"].as_str().unwrap().starts_with("http://127.0.0.1:8787/?lg="), "{v}");
+        let o = run(&["inspect", v["token"].as_str().unwrap(), "--path", "/any/file.pdf", "--json"], Some(&keys));
+        let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!((r["claims"]["scope"].as_str(), r["verdict"].as_str()), (Some("/"), Some("valid")), "{r}");
+    }
 }
 
 #[test]

@@ -212,11 +212,17 @@ struct MintJson {
     mode: Option<String>,
     filename: Option<String>,
     content_type: Option<String>,
+    whole_bucket: Option<bool>,
 }
 
 /// Parse `POST /_linkgate/links`. `ttl` is seconds (number) or a duration
 /// text (`"15m"`); exactly one of `path` / `prefix`.
-pub fn parse_mint(body: &[u8]) -> Result<LinkRequest, Invalid> {
+///
+/// A prefix of `/` (or `""`) is the whole bucket: refused unless the body
+/// says `whole_bucket: true` **and** `allow_whole_bucket` (the worker's
+/// `LINKGATE_ALLOW_WHOLE_BUCKET`) is on. The CLI, which cannot know the
+/// worker's setting, passes `true` and lets the worker decide.
+pub fn parse_mint(body: &[u8], allow_whole_bucket: bool) -> Result<LinkRequest, Invalid> {
     let j: MintJson = parse_body(body)?;
     let (path, prefix) = match (j.path, j.prefix) {
         (Some(p), None) => (p, false),
@@ -224,6 +230,24 @@ pub fn parse_mint(body: &[u8]) -> Result<LinkRequest, Invalid> {
         (Some(_), Some(_)) => return Err(Invalid::new("path", "give path or prefix, not both")),
         (None, None) => return Err(Invalid::new("path", "path (one object) or prefix (a folder) is required")),
     };
+    let whole_bucket = j.whole_bucket.unwrap_or(false);
+    let whole = prefix && (path.is_empty() || path == "/");
+    if whole && !whole_bucket {
+        return Err(Invalid::new(
+            "prefix",
+            "\"/\" (or \"\") is every object in the bucket: send whole_bucket: true as well if that is meant \
+             (the worker must also allow it: LINKGATE_ALLOW_WHOLE_BUCKET=on)",
+        ));
+    }
+    if whole_bucket && !whole {
+        return Err(Invalid::new("whole_bucket", "only with prefix \"/\" (the whole bucket)"));
+    }
+    if whole_bucket && !allow_whole_bucket {
+        return Err(Invalid::new(
+            "whole_bucket",
+            "whole-bucket links are off on this worker (LINKGATE_ALLOW_WHOLE_BUCKET is not on)",
+        ));
+    }
     let expiry = match (j.ttl, j.expires_at) {
         (Some(Value::Number(n)), None) => Expiry::Ttl(
             n.as_u64().filter(|&s| s > 0).ok_or_else(|| Invalid::new("ttl", "must be a positive number of seconds"))?,
@@ -239,6 +263,7 @@ pub fn parse_mint(body: &[u8]) -> Result<LinkRequest, Invalid> {
     Ok(LinkRequest {
         path,
         prefix,
+        whole_bucket,
         expiry: Some(expiry),
         not_before: j.not_before,
         issued_at: None,
@@ -646,9 +671,9 @@ mod tests {
 
     #[test]
     fn mint_bodies() {
-        let r = parse_mint(br#"{"path":"/a.pdf","ttl":"15m","uses":1,"ip":["10.0.0.0/8"]}"#).unwrap();
+        let r = parse_mint(br#"{"path":"/a.pdf","ttl":"15m","uses":1,"ip":["10.0.0.0/8"]}"#, false).unwrap();
         assert_eq!((r.path.as_str(), r.prefix, r.expiry, r.uses), ("/a.pdf", false, Some(Expiry::Ttl(900)), Some(1)));
-        let r = parse_mint(br#"{"prefix":"/a/","ttl":60}"#).unwrap();
+        let r = parse_mint(br#"{"prefix":"/a/","ttl":60}"#, false).unwrap();
         assert!(r.prefix);
         for (body, field) in [
             (&br#"{"ttl":60}"#[..], "path"),
@@ -660,10 +685,10 @@ mod tests {
             (br#"{"path":"/a","ttl":60,"uses":"one"}"#, "body"),
             (b"not json", "body"),
         ] {
-            assert_eq!(parse_mint(body).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));
+            assert_eq!(parse_mint(body, false).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));
         }
         let huge = format!(r#"{{"path":"/{}","ttl":60}}"#, "a".repeat(MAX_BODY_BYTES));
-        assert_eq!(parse_mint(huge.as_bytes()).unwrap_err().field, "body");
+        assert_eq!(parse_mint(huge.as_bytes(), false).unwrap_err().field, "body");
     }
 
     #[test]
@@ -684,6 +709,48 @@ mod tests {
         ] {
             assert_eq!(parse_revoke(body).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));
         }
+    }
+
+    /// A6: `{"prefix": ""}` or `{"prefix": "/"}` would mint a link to the
+    /// whole bucket.
+    #[test]
+    fn mint_refuses_a_whole_bucket_prefix_by_default() {
+        for body in [&br#"{"prefix":"","ttl":60}"#[..], br#"{"prefix":"/","ttl":60}"#] {
+            let e = parse_mint(body, false).unwrap_err();
+            assert_eq!(e.field, "prefix", "{}", String::from_utf8_lossy(body));
+            assert!(e.detail.contains("whole_bucket"), "{}", e.detail);
+            // Allowing it in the configuration is not enough on its own.
+            assert_eq!(parse_mint(body, true).unwrap_err().field, "prefix");
+        }
+        // Both the request flag and the configuration: minted.
+        let kid = crate::core::keys::KeyId::parse("k").unwrap();
+        for body in
+            [&br#"{"prefix":"","ttl":60,"whole_bucket":true}"#[..], br#"{"prefix":"/","ttl":60,"whole_bucket":true}"#]
+        {
+            let r = parse_mint(body, true).unwrap();
+            assert!(r.whole_bucket);
+            let c = r.build(kid.clone(), Jti([1; 16]), 1000, 3600).unwrap();
+            assert_eq!(c.scope.as_str(), "/");
+            // The flag without the configuration: refused, naming the flag.
+            let e = parse_mint(body, false).unwrap_err();
+            assert_eq!(e.field, "whole_bucket");
+            assert!(e.detail.contains("LINKGATE_ALLOW_WHOLE_BUCKET"), "{}", e.detail);
+        }
+        // The flag only goes with the whole bucket.
+        for body in [
+            &br#"{"prefix":"/a/","ttl":60,"whole_bucket":true}"#[..],
+            br#"{"path":"/a.pdf","ttl":60,"whole_bucket":true}"#,
+        ] {
+            assert_eq!(parse_mint(body, true).unwrap_err().field, "whole_bucket");
+        }
+        // whole_bucket: false is the default, spelled out.
+        assert_eq!(parse_mint(br#"{"prefix":"/","ttl":60,"whole_bucket":false}"#, true).unwrap_err().field, "prefix");
+        assert!(!parse_mint(br#"{"prefix":"/a/","ttl":60,"whole_bucket":false}"#, true).unwrap().whole_bucket);
+        // Neither "/" as an object nor an empty object path is a way around it.
+        let kid2 = kid.clone();
+        let build = |b: &[u8]| parse_mint(b, true).unwrap().build(kid2.clone(), Jti([1; 16]), 1000, 3600);
+        assert!(build(br#"{"path":"/","ttl":60}"#).is_err());
+        assert!(build(br#"{"path":"","ttl":60}"#).is_err());
     }
 
     /// A14: free text that ends up in the denylist and the audit trail must
@@ -779,7 +846,7 @@ mod tests {
         let p = Policy::parse(r#"{"classifications":{"internal":{"require_ip":true}}}"#).unwrap();
         let rule = p.rule_for(None);
         let claims = |ip: &[&str]| {
-            let mut r = parse_mint(br#"{"path":"/a.pdf","ttl":60}"#).unwrap();
+            let mut r = parse_mint(br#"{"path":"/a.pdf","ttl":60}"#, false).unwrap();
             r.ip = ip.iter().map(|s| (*s).to_owned()).collect();
             r.build(KeyId::parse("k").unwrap(), Jti([1; 16]), 1000, 3600).unwrap()
         };

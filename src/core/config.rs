@@ -48,6 +48,10 @@ pub struct EdgeConfig {
     /// (`LINKGATE_DEBUG_HEADERS`, default off): they tell a recipient whether
     /// someone else fetched the file, so they are for operators only.
     pub debug_headers: bool,
+    /// Whether the admin API may mint a link to the whole bucket (prefix
+    /// `/`) when the request also says `whole_bucket: true`
+    /// (`LINKGATE_ALLOW_WHOLE_BUCKET`, default off).
+    pub allow_whole_bucket: bool,
 }
 
 /// Shortest accepted `LINKGATE_ADMIN_TOKEN`, in bytes: the bearer token is the
@@ -151,6 +155,7 @@ impl EdgeConfig {
                 .map(|s| s.trim().trim_end_matches('/').to_owned())
                 .filter(|s| !s.is_empty()),
             debug_headers: flag(get, "LINKGATE_DEBUG_HEADERS", false)?,
+            allow_whole_bucket: flag(get, "LINKGATE_ALLOW_WHOLE_BUCKET", false)?,
         })
     }
 }
@@ -177,6 +182,7 @@ mod tests {
         assert!(c.refresh_url.is_none());
         assert!(c.admin_token.is_none());
         assert!(!c.debug_headers, "diagnostic headers are off unless asked for");
+        assert!(!c.allow_whole_bucket, "A6: whole-bucket links are off unless asked for");
         assert_eq!(c.policy, Policy::default());
         let c = EdgeConfig::from_lookup(&lookup(&[
             ("LINKGATE_KEYS", &key),
@@ -186,8 +192,10 @@ mod tests {
             ("LINKGATE_KV_CACHE_TTL_SECS", "1"),
             ("LINKGATE_DENYLIST_MEMO_SECS", "0"),
             ("LINKGATE_REFRESH_URL", "https://r.example/{path}"),
+            ("LINKGATE_ALLOW_WHOLE_BUCKET", "on"),
         ]))
         .unwrap();
+        assert!(c.allow_whole_bucket);
         assert_eq!(c.time, TimeRules { skew_secs: 5, max_ttl_secs: 600 });
         assert!(!c.edge_cache);
         assert_eq!(c.kv_cache_ttl_secs, 30, "KV refuses cacheTtl below 30 s");
@@ -207,6 +215,11 @@ mod tests {
         assert_eq!(
             EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_EDGE_CACHE", "maybe")])).unwrap_err(),
             ConfigError::BadFlag { name: "LINKGATE_EDGE_CACHE" }
+        );
+        assert_eq!(
+            EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_ALLOW_WHOLE_BUCKET", "yes")]))
+                .unwrap_err(),
+            ConfigError::BadFlag { name: "LINKGATE_ALLOW_WHOLE_BUCKET" }
         );
         // The memo adds to the revocation bound, so it is capped.
         let c = EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_DENYLIST_MEMO_SECS", "3600")]))
