@@ -183,12 +183,11 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Invalid> {
     serde_json::from_slice(body).map_err(|e| {
         let msg = e.to_string();
         // serde names unknown fields as "unknown field `x`"; surface the name.
+        // (A type error's backticks quote the value, never the field.)
         let field = msg
             .split('`')
             .nth(1)
-            .filter(|_| {
-                msg.starts_with("unknown field") || msg.starts_with("missing field") || msg.starts_with("invalid type")
-            })
+            .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
             .unwrap_or("body")
             .to_owned();
         Invalid::new(field, msg)
@@ -199,7 +198,8 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Invalid> {
 #[serde(deny_unknown_fields)]
 struct MintJson {
     path: Option<String>,
-    prefix: Option<String>,
+    /// A string; checked by hand so that `"prefix": true` is named.
+    prefix: Option<Value>,
     ttl: Option<Value>,
     expires_at: Option<u64>,
     not_before: Option<u64>,
@@ -224,7 +224,17 @@ struct MintJson {
 /// worker's setting, passes `true` and lets the worker decide.
 pub fn parse_mint(body: &[u8], allow_whole_bucket: bool) -> Result<LinkRequest, Invalid> {
     let j: MintJson = parse_body(body)?;
-    let (path, prefix) = match (j.path, j.prefix) {
+    let prefix = match j.prefix {
+        None => None,
+        Some(Value::String(p)) => Some(p),
+        Some(_) => {
+            return Err(Invalid::new(
+                "prefix",
+                "is the folder itself, a string ending in / such as \"/exports/\", not a flag",
+            ))
+        }
+    };
+    let (path, prefix) = match (j.path, prefix) {
         (Some(p), None) => (p, false),
         (None, Some(p)) => (p, true),
         (Some(_), Some(_)) => return Err(Invalid::new("path", "give path or prefix, not both")),
@@ -683,6 +693,12 @@ mod tests {
             (br#"{"path":"/a","ttl":"soon"}"#, "ttl"),
             (br#"{"path":"/a","ttl":60,"color":"red"}"#, "color"),
             (br#"{"path":"/a","ttl":60,"uses":"one"}"#, "body"),
+            // A type error names no field in serde's message; the value in
+            // backticks is not a field name.
+            (br#"{"path":"/a","ttl":60,"uses":true}"#, "body"),
+            // `prefix` is the folder itself, not a flag (A6: `{"path":"","prefix":true}`).
+            (br#"{"path":"","prefix":true,"ttl":60}"#, "prefix"),
+            (br#"{"prefix":true,"ttl":60}"#, "prefix"),
             (b"not json", "body"),
         ] {
             assert_eq!(parse_mint(body, false).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));

@@ -285,7 +285,8 @@ describe("A6: links to the whole bucket", () => {
       assert.equal(p.field, field, JSON.stringify(body));
     }
     // prefix is a folder path, not a flag.
-    await problem(await api("links", { method: "POST", body: { path: "", prefix: true, ttl: 60 } }), assert, 400, "invalid_request");
+    const flag = await problem(await api("links", { method: "POST", body: { path: "", prefix: true, ttl: 60 } }), assert, 400, "invalid_request");
+    assert.equal(flag.field, "prefix");
     // A worker that allows it still needs the flag on each request.
     const w2 = await startWorker({ keys: KEYS, vars: { LINKGATE_ADMIN_TOKEN: ADMIN, LINKGATE_ALLOW_WHOLE_BUCKET: "on" } });
     try {
