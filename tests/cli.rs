@@ -162,6 +162,11 @@ fn usage_errors_exit_2() {
         &["sign", "--path", "/a", "--ttl", "8d"],
         &["sign", "--path", "/a", "--ttl", "1h", "--kid", "nope"],
         &["sign", "--path", "/a", "--ttl", "1h", "--bogus"],
+        // A6: a whole-bucket link needs --whole-bucket.
+        &["sign", "--prefix", "--path", "", "--ttl", "1h"],
+        &["sign", "--prefix", "--path", "/", "--ttl", "1h"],
+        &["sign", "--prefix", "--path", "/a/", "--ttl", "1h", "--whole-bucket"],
+        &["sign", "--path", "/a.pdf", "--ttl", "1h", "--whole-bucket"],
         &["inspect"],
         &["inspect", "a", "b"],
     ];
@@ -172,6 +177,26 @@ fn usage_errors_exit_2() {
     }
     // No keys at all.
     assert_eq!(run(&["sign", "--path", "/a", "--ttl", "1h"], None).status.code(), Some(2));
+}
+
+/// A6: offline signing of a whole-bucket link needs --whole-bucket (the key
+/// holder can sign anything, but never by accident), and the refusal says so.
+#[test]
+fn whole_bucket_links_need_the_flag() {
+    let keys = keygen("k1");
+    let o = run(&["sign", "--prefix", "--path", "", "--ttl", "1h"], Some(&keys));
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--path") && e.contains("whole bucket") && e.contains("--whole-bucket"), "{e}");
+    for path in ["", "/"] {
+        let o = run(&["sign", "--prefix", "--path", path, "--ttl", "1h", "--whole-bucket", "--json"], Some(&keys));
+        assert_eq!(o.status.code(), Some(0), "{path:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert!(v["url"].as_str().unwrap().starts_with("http://127.0.0.1:8787/?lg="), "{v}");
+        let o = run(&["inspect", v["token"].as_str().unwrap(), "--path", "/any/file.pdf", "--json"], Some(&keys));
+        let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!((r["claims"]["scope"].as_str(), r["verdict"].as_str()), (Some("/"), Some("valid")), "{r}");
+    }
 }
 
 #[test]
@@ -193,12 +218,21 @@ fn keys_file_accepts_dev_vars() {
 fn inspect_shows_the_claims_of_an_untrusted_link_escaped() {
     // A file name may hold a right-to-left override ("invoice<RLO>fdp.exe"
     // displays as "invoiceexe.pdf"); a link someone sent is untrusted text.
+    // `sign` refuses such a name (A14), but a link made elsewhere (another
+    // signer, an older version) can carry one: build it with the library.
     let keys = keygen("k1");
     let name = "invoice\u{202e}fdp.exe";
-    let o = run(&["sign", "--path", "/x.pdf", "--ttl", "1h", "--filename", name, "--json"], Some(&keys));
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let token = v["token"].as_str().unwrap();
+    let ring = linkgate::core::KeyRing::parse(&keys).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mut c = linkgate::core::Claims::new(
+        linkgate::core::KeyId::parse("k1").unwrap(),
+        linkgate::core::Jti([3; 16]),
+        now - 10,
+        now + 3600,
+        linkgate::core::Scope::parse("/x.pdf").unwrap(),
+    );
+    c.filename = Some(linkgate::core::token::FileName::parse(name).unwrap());
+    let token = &c.sign(ring.signing_key()).unwrap();
     for keys in [None, Some(keys.as_str())] {
         let o = run(&["inspect", token], keys);
         assert_eq!(o.status.code(), Some(0));

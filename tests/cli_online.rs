@@ -265,6 +265,18 @@ fn mint_posts_every_claim_and_prints_the_url() {
     let printed: Value = serde_json::from_str(out(&o).trim()).unwrap();
     assert_eq!(printed, answer);
     assert_eq!(fake.only().json(), json!({ "prefix": "/hls/show/", "expires_at": exp.parse::<u64>().unwrap() }));
+
+    // A6: the whole bucket only with --whole-bucket, which is sent along (the
+    // worker decides whether it allows such links at all).
+    let fake = Fake::canned(201, answer.clone());
+    let o = run(&fake, &["mint", "--path", "/", "--prefix", "--ttl", "1h", "--whole-bucket"]);
+    status(&o, 0);
+    assert_eq!(fake.only().json(), json!({ "prefix": "/", "ttl": 3600, "whole_bucket": true }));
+    let fake = Fake::canned(201, answer);
+    let o = run(&fake, &["mint", "--path", "", "--prefix", "--ttl", "1h"]);
+    status(&o, 2);
+    assert!(err(&o).contains("--path") && err(&o).contains("whole_bucket"), "{}", err(&o));
+    assert!(fake.requests().is_empty());
 }
 
 // ---------------------------------------------------------------- revoke / lift / list
@@ -560,6 +572,10 @@ fn usage_errors_exit_2_before_any_request() {
         &["mint", "--path", "/a.pdf", "--ttl", "1h", "--ip", "10.0.0.1/8"],
         &["mint", "--path", "/a.pdf", "--ttl", "1h", "--uses", "0"],
         &["mint", "--path", "/a.pdf", "--ttl", "1h", "--bogus"],
+        &["mint", "--prefix", "--path", "", "--ttl", "1h"],
+        &["mint", "--prefix", "--path", "/", "--ttl", "1h"],
+        &["mint", "--prefix", "--path", "/a/", "--ttl", "1h", "--whole-bucket"],
+        &["mint", "--path", "/a.pdf", "--ttl", "1h", "--whole-bucket"],
         &["revoke", "--jti", "xyz", "--reason", "r"],
         &["revoke", "--sub", "a", "--tenant", "b", "--reason", "r"],
         &["revoke", "--reason", "r"],

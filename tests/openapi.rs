@@ -613,7 +613,7 @@ fn request_fields_are_accepted_by_the_parsers() {
     let doc = Doc::parse(&text, &mut Vec::new());
     type Check = fn(&[u8]) -> Option<admin::Invalid>;
     let cases: [(&str, &str, Check); 3] = [
-        ("MintRequest", r#"{"path":"/a","ttl":60}"#, |b| admin::parse_mint(b).err()),
+        ("MintRequest", r#"{"path":"/a","ttl":60}"#, |b| admin::parse_mint(b, false).err()),
         ("InspectRequest", r#"{"token":"T"}"#, |b| admin::parse_inspect(b).err()),
         ("RevokeRequest", r#"{"scope":"all","reason":"r"}"#, |b| admin::parse_revoke(b).err()),
     ];

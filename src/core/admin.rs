@@ -21,9 +21,14 @@ pub const DEFAULT_PAGE: u32 = 100;
 
 /// Compare `Authorization: Bearer <token>` with the configured token in
 /// constant time. Both sides are hashed first so that neither the length nor
-/// a common prefix of the secret leaks through timing.
+/// a common prefix of the secret leaks through timing. The scheme name is
+/// case-insensitive (RFC 9110 §11.1: `bearer` and `BEARER` are `Bearer`);
+/// the token is not.
 pub fn bearer_matches(authorization: Option<&str>, expected: &str) -> bool {
-    let Some(given) = authorization.and_then(|h| h.strip_prefix("Bearer ")) else {
+    let Some(given) = authorization
+        .and_then(|h| h.split_once(' '))
+        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token))
+    else {
         return false;
     };
     if expected.is_empty() {
@@ -186,12 +191,11 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Invalid> {
     serde_json::from_slice(body).map_err(|e| {
         let msg = e.to_string();
         // serde names unknown fields as "unknown field `x`"; surface the name.
+        // (A type error's backticks quote the value, never the field.)
         let field = msg
             .split('`')
             .nth(1)
-            .filter(|_| {
-                msg.starts_with("unknown field") || msg.starts_with("missing field") || msg.starts_with("invalid type")
-            })
+            .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
             .unwrap_or("body")
             .to_owned();
         Invalid::new(field, msg)
@@ -202,7 +206,8 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Invalid> {
 #[serde(deny_unknown_fields)]
 struct MintJson {
     path: Option<String>,
-    prefix: Option<String>,
+    /// A string; checked by hand so that `"prefix": true` is named.
+    prefix: Option<Value>,
     ttl: Option<Value>,
     expires_at: Option<u64>,
     not_before: Option<u64>,
@@ -215,18 +220,52 @@ struct MintJson {
     mode: Option<String>,
     filename: Option<String>,
     content_type: Option<String>,
+    whole_bucket: Option<bool>,
 }
 
 /// Parse `POST /_linkgate/links`. `ttl` is seconds (number) or a duration
 /// text (`"15m"`); exactly one of `path` / `prefix`.
-pub fn parse_mint(body: &[u8]) -> Result<LinkRequest, Invalid> {
+///
+/// A prefix of `/` (or `""`) is the whole bucket: refused unless the body
+/// says `whole_bucket: true` **and** `allow_whole_bucket` (the worker's
+/// `LINKGATE_ALLOW_WHOLE_BUCKET`) is on. The CLI, which cannot know the
+/// worker's setting, passes `true` and lets the worker decide.
+pub fn parse_mint(body: &[u8], allow_whole_bucket: bool) -> Result<LinkRequest, Invalid> {
     let j: MintJson = parse_body(body)?;
-    let (path, prefix) = match (j.path, j.prefix) {
+    let prefix = match j.prefix {
+        None => None,
+        Some(Value::String(p)) => Some(p),
+        Some(_) => {
+            return Err(Invalid::new(
+                "prefix",
+                "is the folder itself, a string ending in / such as \"/exports/\", not a flag",
+            ))
+        }
+    };
+    let (path, prefix) = match (j.path, prefix) {
         (Some(p), None) => (p, false),
         (None, Some(p)) => (p, true),
         (Some(_), Some(_)) => return Err(Invalid::new("path", "give path or prefix, not both")),
         (None, None) => return Err(Invalid::new("path", "path (one object) or prefix (a folder) is required")),
     };
+    let whole_bucket = j.whole_bucket.unwrap_or(false);
+    let whole = prefix && (path.is_empty() || path == "/");
+    if whole && !whole_bucket {
+        return Err(Invalid::new(
+            "prefix",
+            "\"/\" (or \"\") is every object in the bucket: send whole_bucket: true as well if that is meant \
+             (the worker must also allow it: LINKGATE_ALLOW_WHOLE_BUCKET=on)",
+        ));
+    }
+    if whole_bucket && !whole {
+        return Err(Invalid::new("whole_bucket", "only with prefix \"/\" (the whole bucket)"));
+    }
+    if whole_bucket && !allow_whole_bucket {
+        return Err(Invalid::new(
+            "whole_bucket",
+            "whole-bucket links are off on this worker (LINKGATE_ALLOW_WHOLE_BUCKET is not on)",
+        ));
+    }
     let expiry = match (j.ttl, j.expires_at) {
         (Some(Value::Number(n)), None) => Expiry::Ttl(
             n.as_u64().filter(|&s| s > 0).ok_or_else(|| Invalid::new("ttl", "must be a positive number of seconds"))?,
@@ -242,6 +281,7 @@ pub fn parse_mint(body: &[u8]) -> Result<LinkRequest, Invalid> {
     Ok(LinkRequest {
         path,
         prefix,
+        whole_bucket,
         expiry: Some(expiry),
         not_before: j.not_before,
         issued_at: None,
@@ -377,6 +417,19 @@ pub fn is_reserved(canonical: &str) -> bool {
     first.eq_ignore_ascii_case("_linkgate")
 }
 
+/// Free text kept for people to read (the denylist, the audit trail): no
+/// control, separator, invisible or bidi formatting characters (see
+/// [`super::text`]), so what is shown is what was stored.
+pub fn check_free_text(field: &str, text: &str) -> Result<(), Invalid> {
+    match super::text::first_hidden(text) {
+        None => Ok(()),
+        Some(c) => Err(Invalid::new(
+            field,
+            format!("must not contain control, line-separator or invisible formatting characters (found {c})"),
+        )),
+    }
+}
+
 /// Parse `POST /_linkgate/revocations`.
 pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
     let j: RevokeJson = parse_body(body)?;
@@ -384,13 +437,15 @@ pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
         .ok_or_else(|| Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all"))?;
     let value = check_revocation_value(scope, &j.value)?;
     let reason = j.reason.unwrap_or_default();
-    if reason.trim().is_empty() || reason.len() > 500 || reason.chars().any(char::is_control) {
+    if reason.trim().is_empty() || reason.len() > 500 {
         return Err(Invalid::new("reason", "a reason of 1-500 characters is required"));
     }
+    check_free_text("reason", &reason)?;
     if let Some(a) = &j.actor {
-        if a.is_empty() || a.len() > 200 || a.chars().any(char::is_control) {
+        if a.is_empty() || a.len() > 200 {
             return Err(Invalid::new("actor", "1-200 characters"));
         }
+        check_free_text("actor", a)?;
     }
     Ok(RevokeRequest { scope, value, reason, actor: j.actor, link_expires_at: j.link_expires_at })
 }
@@ -707,10 +762,25 @@ mod tests {
     fn bearer() {
         assert!(bearer_matches(Some("Bearer s3cret"), "s3cret"));
         assert!(!bearer_matches(Some("Bearer s3cre"), "s3cret"));
-        assert!(!bearer_matches(Some("bearer s3cret"), "s3cret"));
         assert!(!bearer_matches(Some("s3cret"), "s3cret"));
         assert!(!bearer_matches(None, "s3cret"));
         assert!(!bearer_matches(Some("Bearer "), ""));
+    }
+
+    /// A15: the scheme is case-insensitive (RFC 9110 §11.1), the token is not.
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for scheme in ["bearer", "BEARER", "bEaReR", "Bearer"] {
+            assert!(bearer_matches(Some(&format!("{scheme} s3cret")), "s3cret"), "{scheme}");
+            assert!(bearer_matches(Some(&format!("{scheme}  s3cret")), "s3cret"), "{scheme}, two spaces");
+            assert!(!bearer_matches(Some(&format!("{scheme} S3CRET")), "s3cret"), "{scheme}: token case matters");
+            assert!(!bearer_matches(Some(&format!("{scheme} s3cre")), "s3cret"), "{scheme}");
+        }
+        for other in
+            ["Basic s3cret", "Bearers s3cret", "Bear s3cret", "Bearer", "bearer", "Bearers3cret", " Bearer s3cret"]
+        {
+            assert!(!bearer_matches(Some(other), "s3cret"), "{other:?}");
+        }
     }
 
     #[test]
@@ -754,9 +824,9 @@ mod tests {
 
     #[test]
     fn mint_bodies() {
-        let r = parse_mint(br#"{"path":"/a.pdf","ttl":"15m","uses":1,"ip":["10.0.0.0/8"]}"#).unwrap();
+        let r = parse_mint(br#"{"path":"/a.pdf","ttl":"15m","uses":1,"ip":["10.0.0.0/8"]}"#, false).unwrap();
         assert_eq!((r.path.as_str(), r.prefix, r.expiry, r.uses), ("/a.pdf", false, Some(Expiry::Ttl(900)), Some(1)));
-        let r = parse_mint(br#"{"prefix":"/a/","ttl":60}"#).unwrap();
+        let r = parse_mint(br#"{"prefix":"/a/","ttl":60}"#, false).unwrap();
         assert!(r.prefix);
         for (body, field) in [
             (&br#"{"ttl":60}"#[..], "path"),
@@ -766,12 +836,18 @@ mod tests {
             (br#"{"path":"/a","ttl":"soon"}"#, "ttl"),
             (br#"{"path":"/a","ttl":60,"color":"red"}"#, "color"),
             (br#"{"path":"/a","ttl":60,"uses":"one"}"#, "body"),
+            // A type error names no field in serde's message; the value in
+            // backticks is not a field name.
+            (br#"{"path":"/a","ttl":60,"uses":true}"#, "body"),
+            // `prefix` is the folder itself, not a flag (A6: `{"path":"","prefix":true}`).
+            (br#"{"path":"","prefix":true,"ttl":60}"#, "prefix"),
+            (br#"{"prefix":true,"ttl":60}"#, "prefix"),
             (b"not json", "body"),
         ] {
-            assert_eq!(parse_mint(body).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));
+            assert_eq!(parse_mint(body, false).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));
         }
         let huge = format!(r#"{{"path":"/{}","ttl":60}}"#, "a".repeat(MAX_BODY_BYTES));
-        assert_eq!(parse_mint(huge.as_bytes()).unwrap_err().field, "body");
+        assert_eq!(parse_mint(huge.as_bytes(), false).unwrap_err().field, "body");
     }
 
     #[test]
@@ -792,6 +868,99 @@ mod tests {
         ] {
             assert_eq!(parse_revoke(body).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));
         }
+    }
+
+    /// A6: `{"prefix": ""}` or `{"prefix": "/"}` would mint a link to the
+    /// whole bucket.
+    #[test]
+    fn mint_refuses_a_whole_bucket_prefix_by_default() {
+        for body in [&br#"{"prefix":"","ttl":60}"#[..], br#"{"prefix":"/","ttl":60}"#] {
+            let e = parse_mint(body, false).unwrap_err();
+            assert_eq!(e.field, "prefix", "{}", String::from_utf8_lossy(body));
+            assert!(e.detail.contains("whole_bucket"), "{}", e.detail);
+            // Allowing it in the configuration is not enough on its own.
+            assert_eq!(parse_mint(body, true).unwrap_err().field, "prefix");
+        }
+        // Both the request flag and the configuration: minted.
+        let kid = crate::core::keys::KeyId::parse("k").unwrap();
+        for body in
+            [&br#"{"prefix":"","ttl":60,"whole_bucket":true}"#[..], br#"{"prefix":"/","ttl":60,"whole_bucket":true}"#]
+        {
+            let r = parse_mint(body, true).unwrap();
+            assert!(r.whole_bucket);
+            let c = r.build(kid.clone(), Jti([1; 16]), 1000, 3600).unwrap();
+            assert_eq!(c.scope.as_str(), "/");
+            // The flag without the configuration: refused, naming the flag.
+            let e = parse_mint(body, false).unwrap_err();
+            assert_eq!(e.field, "whole_bucket");
+            assert!(e.detail.contains("LINKGATE_ALLOW_WHOLE_BUCKET"), "{}", e.detail);
+        }
+        // The flag only goes with the whole bucket.
+        for body in [
+            &br#"{"prefix":"/a/","ttl":60,"whole_bucket":true}"#[..],
+            br#"{"path":"/a.pdf","ttl":60,"whole_bucket":true}"#,
+        ] {
+            assert_eq!(parse_mint(body, true).unwrap_err().field, "whole_bucket");
+        }
+        // whole_bucket: false is the default, spelled out.
+        assert_eq!(parse_mint(br#"{"prefix":"/","ttl":60,"whole_bucket":false}"#, true).unwrap_err().field, "prefix");
+        assert!(!parse_mint(br#"{"prefix":"/a/","ttl":60,"whole_bucket":false}"#, true).unwrap().whole_bucket);
+        // Neither "/" as an object nor an empty object path is a way around it.
+        let kid2 = kid.clone();
+        let build = |b: &[u8]| parse_mint(b, true).unwrap().build(kid2.clone(), Jti([1; 16]), 1000, 3600);
+        assert!(build(br#"{"path":"/","ttl":60}"#).is_err());
+        assert!(build(br#"{"path":"","ttl":60}"#).is_err());
+    }
+
+    /// A14: free text that ends up in the denylist and the audit trail must
+    /// read as what it is: no bidi overrides, line separators, zero-width or
+    /// other invisible formatting characters, no C0/C1 controls.
+    #[test]
+    fn revoke_free_text_refuses_invisible_characters() {
+        let hidden = [
+            "\\u202e",
+            "\\u202a",
+            "\\u202d",
+            "\\u2066",
+            "\\u2069",
+            "\\u200e",
+            "\\u200f",
+            "\\u061c",
+            "\\u2028",
+            "\\u2029",
+            "\\u200b",
+            "\\u200d",
+            "\\u2060",
+            "\\ufeff",
+            "\\u00ad",
+            "\\u0000",
+            "\\u0007",
+            "\\u001b",
+            "\\u007f",
+            "\\u0085",
+            "\\u009b",
+            "\\ufff9",
+            "\\udb40\\udc01",
+            "\\udb40\\udc41",
+            "\\n",
+            "\\t",
+        ];
+        for h in hidden {
+            let body = format!(r#"{{"scope":"sub","value":"u1","reason":"leak{h}cod.exe"}}"#);
+            let e = parse_revoke(body.as_bytes()).unwrap_err();
+            assert_eq!(e.field, "reason", "{h}: {e:?}");
+            let body = format!(r#"{{"scope":"sub","value":"u1","reason":"leak","actor":"ops{h}"}}"#);
+            let e = parse_revoke(body.as_bytes()).unwrap_err();
+            assert_eq!(e.field, "actor", "{h}: {e:?}");
+        }
+        let e = parse_revoke(br#"{"scope":"sub","value":"u1","reason":"a\u202eb"}"#).unwrap_err();
+        assert!(e.detail.contains("U+202E"), "the detail names the character: {}", e.detail);
+        // Visible text in any script, emoji and ordinary spaces are fine.
+        let ok = parse_revoke(
+            r#"{"scope":"sub","value":"u1","reason":"Leck gemeldet — тикет №42 🔒 ﷺ","actor":"Zoë Åberg"}"#.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(ok.actor.as_deref(), Some("Zoë Åberg"));
     }
 
     #[test]
@@ -825,6 +994,24 @@ mod tests {
         let other = KeyRing::parse(&format!("k:{}", b64::encode(&[6; 32]))).unwrap();
         let bad = inspect(&other, &rules, &t, None, 1001);
         assert_eq!((bad.code, bad.claims), (Some(Code::SignatureInvalid), None));
+    }
+
+    /// A7: minting refuses what the download would: an "IP binding" of the
+    /// whole Internet under a rule that requires one.
+    #[test]
+    fn mint_policy_refuses_an_everywhere_ip_binding() {
+        use crate::core::keys::KeyId;
+        use crate::core::policy::Policy;
+        let p = Policy::parse(r#"{"classifications":{"internal":{"require_ip":true}}}"#).unwrap();
+        let rule = p.rule_for(None);
+        let claims = |ip: &[&str]| {
+            let mut r = parse_mint(br#"{"path":"/a.pdf","ttl":60}"#, false).unwrap();
+            r.ip = ip.iter().map(|s| (*s).to_owned()).collect();
+            r.build(KeyId::parse("k").unwrap(), Jti([1; 16]), 1000, 3600).unwrap()
+        };
+        assert_eq!(mint_policy(&rule, &claims(&["0.0.0.0/0", "::/0"])).unwrap_err().rule, "internal.require_ip");
+        assert_eq!(mint_policy(&rule, &claims(&["10.0.0.0/8"])).unwrap_err().rule, "internal.require_ip");
+        assert!(mint_policy(&rule, &claims(&["10.20.0.0/16", "2001:db8::/32"])).is_ok());
     }
 
     #[test]

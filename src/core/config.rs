@@ -54,6 +54,10 @@ pub struct EdgeConfig {
     /// Window over which unauthenticated refusals are counted before they
     /// are written as aggregated events (`LINKGATE_AUDIT_AGGREGATE_SECS`), ms.
     pub audit_aggregate_ms: u64,
+    /// Whether the admin API may mint a link to the whole bucket (prefix
+    /// `/`) when the request also says `whole_bucket: true`
+    /// (`LINKGATE_ALLOW_WHOLE_BUCKET`, default off).
+    pub allow_whole_bucket: bool,
 }
 
 /// Default `LINKGATE_AUDIT_RETENTION_DAYS`.
@@ -167,6 +171,7 @@ impl EdgeConfig {
             audit_aggregate_ms: number(get, "LINKGATE_AUDIT_AGGREGATE_SECS", 5)?
                 .clamp(1, MAX_AUDIT_AGGREGATE_SECS)
                 .saturating_mul(1000),
+            allow_whole_bucket: flag(get, "LINKGATE_ALLOW_WHOLE_BUCKET", false)?,
         })
     }
 }
@@ -193,6 +198,7 @@ mod tests {
         assert!(c.refresh_url.is_none());
         assert!(c.admin_token.is_none());
         assert!(!c.debug_headers, "diagnostic headers are off unless asked for");
+        assert!(!c.allow_whole_bucket, "A6: whole-bucket links are off unless asked for");
         assert_eq!(c.policy, Policy::default());
         let c = EdgeConfig::from_lookup(&lookup(&[
             ("LINKGATE_KEYS", &key),
@@ -202,8 +208,10 @@ mod tests {
             ("LINKGATE_KV_CACHE_TTL_SECS", "1"),
             ("LINKGATE_DENYLIST_MEMO_SECS", "0"),
             ("LINKGATE_REFRESH_URL", "https://r.example/{path}"),
+            ("LINKGATE_ALLOW_WHOLE_BUCKET", "on"),
         ]))
         .unwrap();
+        assert!(c.allow_whole_bucket);
         assert_eq!(c.time, TimeRules { skew_secs: 5, max_ttl_secs: 600 });
         assert!(!c.edge_cache);
         assert_eq!(c.kv_cache_ttl_secs, 30, "KV refuses cacheTtl below 30 s");
@@ -223,6 +231,11 @@ mod tests {
         assert_eq!(
             EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_EDGE_CACHE", "maybe")])).unwrap_err(),
             ConfigError::BadFlag { name: "LINKGATE_EDGE_CACHE" }
+        );
+        assert_eq!(
+            EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_ALLOW_WHOLE_BUCKET", "yes")]))
+                .unwrap_err(),
+            ConfigError::BadFlag { name: "LINKGATE_ALLOW_WHOLE_BUCKET" }
         );
         // The memo adds to the revocation bound, so it is capped.
         let c = EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_DENYLIST_MEMO_SECS", "3600")]))

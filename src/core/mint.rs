@@ -26,6 +26,11 @@ pub struct LinkRequest {
     /// if missing).
     pub path: String,
     pub prefix: bool,
+    /// The caller means the whole bucket: required for the prefix `/` (or an
+    /// empty prefix), refused with any other scope, so such a link is never
+    /// minted by accident (`whole_bucket` in the admin API, `--whole-bucket`
+    /// on the CLI). The admin API also needs `LINKGATE_ALLOW_WHOLE_BUCKET`.
+    pub whole_bucket: bool,
     pub expiry: Option<Expiry>,
     pub not_before: Option<u64>,
     /// Defaults to now.
@@ -58,6 +63,16 @@ impl LinkRequest {
             PathError::NotNfc => bad(Field::Scope, "must be in Unicode NFC (é as U+00E9, not e + U+0301)"),
             _ => bad(Field::Scope, "must be an absolute path without empty, . or .. segments, control characters or backslashes, at most 1024 bytes"),
         })?;
+        let whole = scope.as_str() == "/";
+        if whole && !self.whole_bucket {
+            return Err(bad(
+                Field::Scope,
+                "/ (or an empty folder) is a link to the whole bucket: refused unless asked for explicitly (--whole-bucket, admin API whole_bucket: true)",
+            ));
+        }
+        if self.whole_bucket && !whole {
+            return Err(bad(Field::Scope, "--whole-bucket (whole_bucket) is only for the prefix / (the whole bucket)"));
+        }
         let iat = self.issued_at.unwrap_or(now);
         let exp = match self.expiry {
             Some(Expiry::Ttl(t)) => iat.checked_add(t).ok_or(bad(Field::Exp, "lifetime too large"))?,
@@ -97,6 +112,11 @@ impl LinkRequest {
             None => None,
             Some(m) => Some(Mode::parse(m).ok_or(bad(Field::Mode, "must be stream or redirect"))?),
         };
+        // Checked here, at minting, rather than in FileName (which also
+        // decodes): links already signed keep verifying.
+        if self.filename.as_deref().is_some_and(|f| f.chars().any(super::text::is_hidden)) {
+            return Err(bad(Field::Filename, "must not contain control or invisible formatting characters"));
+        }
         let filename = self.filename.as_deref().map(FileName::parse).transpose()?;
         let content_type = self.content_type.as_deref().map(ContentType::parse).transpose()?;
         let claims = Claims {
@@ -177,6 +197,38 @@ mod tests {
         ];
         for (r, field) in cases {
             assert_eq!(r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap_err().field, field, "{r:?}");
+        }
+    }
+
+    /// A14: a signed filename is shown to the recipient; a bidi override
+    /// turns `invoice\u{202E}fdp.exe` into "invoiceexe.pdf" on screen.
+    #[test]
+    fn filenames_refuse_invisible_characters() {
+        for name in ["invoice\u{202e}fdp.exe", "a\u{2028}b", "a\u{200b}.pdf", "a\u{2066}b", "\u{feff}a", "a\u{85}b"] {
+            let r = LinkRequest { filename: Some(name.into()), ..req("/a") };
+            assert_eq!(r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap_err().field, Field::Filename, "{name:?}");
+        }
+        let r = LinkRequest { filename: Some("Quartalsbericht Q3 – vorläufig.pdf".into()), ..req("/a") };
+        assert!(r.build(kid(), Jti([1; 16]), 1000, 86_400).is_ok());
+    }
+
+    /// A6: an empty or `/` prefix is every object in the bucket; it is never
+    /// minted by accident.
+    #[test]
+    fn a_whole_bucket_prefix_needs_the_explicit_flag() {
+        for path in ["", "/"] {
+            let r = LinkRequest { prefix: true, ..req(path) };
+            let e = r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap_err();
+            assert_eq!(e.field, Field::Scope, "{path:?}");
+            assert!(e.reason.contains("whole bucket"), "{path:?}: {}", e.reason);
+            // With the flag: a link to every object.
+            let r = LinkRequest { prefix: true, whole_bucket: true, ..req(path) };
+            assert_eq!(r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap().scope.as_str(), "/");
+        }
+        // The flag is for the whole bucket only.
+        for (path, prefix) in [("/a", true), ("/a/", true), ("/a.pdf", false), ("/", false)] {
+            let r = LinkRequest { prefix, whole_bucket: true, ..req(path) };
+            assert_eq!(r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap_err().field, Field::Scope, "{path}");
         }
     }
 

@@ -25,6 +25,7 @@ pub mod policy;
 pub mod problem;
 pub mod reason;
 pub mod revocation;
+pub mod text;
 pub mod token;
 pub mod usage;
 pub mod verify;

@@ -10,6 +10,7 @@
 use serde::Deserialize;
 
 use super::duration::parse_duration;
+use super::ip::Cidr;
 use super::token::{Claims, Mode};
 
 /// How downstream caches may keep a response.
@@ -29,11 +30,23 @@ pub struct Rule {
     pub modes: Vec<Mode>,
     pub require_sub: bool,
     pub require_ip: bool,
+    /// With `require_ip`: the shortest IPv4 prefix length a link's range may
+    /// have (`min_ip_prefix_v4`); IPv4-mapped IPv6 ranges count as IPv4.
+    pub min_ip_prefix_v4: u8,
+    /// With `require_ip`: the shortest IPv6 prefix length (`min_ip_prefix_v6`).
+    pub min_ip_prefix_v6: u8,
     pub cache: CacheMode,
     pub max_age_secs: u64,
     /// ISO 3166 alpha-2 codes; None = any country.
     pub countries: Option<Vec<String>>,
 }
+
+/// Default `min_ip_prefix_v4`: a /16 (65 536 addresses) is an organisation's
+/// network at most; anything broader binds to a region or the whole Internet.
+pub const DEFAULT_MIN_IP_PREFIX_V4: u8 = 16;
+/// Default `min_ip_prefix_v6`: a /32 is one provider's or large
+/// organisation's allocation; anything broader is not a binding.
+pub const DEFAULT_MIN_IP_PREFIX_V6: u8 = 32;
 
 /// The four classifications, in order of sensitivity.
 pub const CLASSIFICATIONS: [&str; 4] = ["public", "internal", "confidential", "restricted"];
@@ -52,6 +65,8 @@ fn default_rule(name: &str) -> Rule {
         modes,
         require_sub: sub,
         require_ip: false,
+        min_ip_prefix_v4: DEFAULT_MIN_IP_PREFIX_V4,
+        min_ip_prefix_v6: DEFAULT_MIN_IP_PREFIX_V6,
         cache,
         max_age_secs: max_age,
         countries: None,
@@ -81,6 +96,9 @@ struct RuleJson {
     modes: Option<Vec<String>>,
     require_sub: Option<bool>,
     require_ip: Option<bool>,
+    // Numbers checked by hand, so that a bad value names its field.
+    min_ip_prefix_v4: Option<serde_json::Value>,
+    min_ip_prefix_v6: Option<serde_json::Value>,
     cache: Option<CacheMode>,
     max_age: Option<String>,
     countries: Option<Vec<String>>,
@@ -102,6 +120,13 @@ impl core::fmt::Display for PolicyError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "LINKGATE_POLICY: {}", self.0)
     }
+}
+
+fn prefix_length(class: &str, field: &str, v: &serde_json::Value, max: u8) -> Result<u8, PolicyError> {
+    v.as_u64()
+        .filter(|&n| n <= u64::from(max))
+        .and_then(|n| u8::try_from(n).ok())
+        .ok_or_else(|| PolicyError(format!("{class}.{field}: {v} is not a prefix length 0-{max}")))
 }
 
 impl Policy {
@@ -146,6 +171,12 @@ impl Policy {
             }
             if let Some(b) = r.require_ip {
                 rule.require_ip = b;
+            }
+            if let Some(v) = r.min_ip_prefix_v4 {
+                rule.min_ip_prefix_v4 = prefix_length(&name, "min_ip_prefix_v4", &v, 32)?;
+            }
+            if let Some(v) = r.min_ip_prefix_v6 {
+                rule.min_ip_prefix_v6 = prefix_length(&name, "min_ip_prefix_v6", &v, 128)?;
             }
             if let Some(c) = r.cache {
                 rule.cache = c;
@@ -193,6 +224,15 @@ pub struct Denied {
     pub rule: String,
 }
 
+/// Is the range broader than the rule's minimum for its family? An
+/// IPv4-mapped IPv6 range is already an IPv4 one ([`Cidr::new`]).
+fn too_broad(rule: &Rule, range: &Cidr) -> bool {
+    match *range {
+        Cidr::V4 { prefix, .. } => prefix < rule.min_ip_prefix_v4,
+        Cidr::V6 { prefix, .. } => prefix < rule.min_ip_prefix_v6,
+    }
+}
+
 /// Apply the rule to authentic claims. `redirect_available` is false when no
 /// presigning credentials are configured: a link that asks for redirect is
 /// then streamed (policy overrides, recorded in the decision).
@@ -209,7 +249,7 @@ pub fn evaluate(
     if rule.require_sub && claims.sub.is_none() {
         return deny("require_sub");
     }
-    if rule.require_ip && claims.ip.is_empty() {
+    if rule.require_ip && (claims.ip.is_empty() || claims.ip.iter().any(|c| too_broad(rule, c))) {
         return deny("require_ip");
     }
     if let Some(list) = &rule.countries {
@@ -238,7 +278,6 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ip::Cidr;
     use crate::core::keys::KeyId;
     use crate::core::path::Scope;
     use crate::core::token::{Field, Jti, Label};
@@ -288,12 +327,89 @@ mod tests {
         assert_eq!(r.name, "confidential");
         assert_eq!(evaluate(&r, &claims(60), Some("DE"), true).unwrap_err().rule, "confidential.require_ip");
         let mut c = claims(60);
-        c.ip = vec![Cidr::parse("10.0.0.0/8").unwrap()];
+        c.ip = vec![Cidr::parse("10.1.0.0/16").unwrap()];
         assert!(evaluate(&r, &c, Some("DE"), true).is_ok());
         assert_eq!(evaluate(&r, &c, Some("US"), true).unwrap_err().rule, "confidential.countries");
         assert_eq!(evaluate(&r, &c, None, true).unwrap_err().rule, "confidential.countries");
         c.exp = c.iat + 7201;
         assert_eq!(evaluate(&r, &c, Some("DE"), true).unwrap_err().rule, "confidential.max_ttl");
+    }
+
+    fn with_ip(ranges: &[&str]) -> Claims {
+        let mut c = claims(60);
+        c.ip = ranges.iter().map(|r| Cidr::parse(r).unwrap()).collect();
+        c
+    }
+
+    /// A7: `0.0.0.0/0` plus `::/0` is an IP binding in name only. When a rule
+    /// requires one, every range must be at least as specific as the rule's
+    /// minimum prefix lengths (defaults /16 and /32).
+    #[test]
+    fn require_ip_needs_specific_ranges() {
+        let p = Policy::parse(r#"{"classifications":{"confidential":{"require_ip":true}}}"#).unwrap();
+        let r = p.rule_for(Some("confidential"));
+        for ranges in [
+            &["0.0.0.0/0", "::/0"][..],
+            &["0.0.0.0/0"],
+            &["::/0"],
+            &["10.0.0.0/8"],
+            &["10.0.0.0/15"],
+            &["2001:db8::/31"],
+            &["10.1.0.0/16", "::/0"],
+            &["2001:db8::/32", "0.0.0.0/1"],
+            // IPv4-mapped IPv6 ranges are IPv4 ranges: ::ffff:0:0/96 is 0.0.0.0/0.
+            &["::ffff:0.0.0.0/96"],
+            &["::ffff:10.0.0.0/104"],
+        ] {
+            assert_eq!(
+                evaluate(&r, &with_ip(ranges), None, true).unwrap_err().rule,
+                "confidential.require_ip",
+                "{ranges:?}"
+            );
+        }
+        for ranges in [
+            &["10.1.0.0/16"][..],
+            &["192.0.2.7"],
+            &["2001:db8::/32"],
+            &["2001:db8::1"],
+            &["10.1.0.0/16", "2001:db8:1::/48"],
+            &["::ffff:10.1.0.0/112"],
+        ] {
+            assert!(evaluate(&r, &with_ip(ranges), None, true).is_ok(), "{ranges:?}");
+        }
+        // Without require_ip a broad range is merely a weak binding.
+        let internal = p.rule_for(Some("internal"));
+        assert!(evaluate(&internal, &with_ip(&["0.0.0.0/0", "::/0"]), None, true).is_ok());
+    }
+
+    #[test]
+    fn minimum_ip_prefixes_are_configurable() {
+        let p = Policy::parse(
+            r#"{"classifications":{"restricted":{"require_ip":true,"require_sub":false,"min_ip_prefix_v4":24,"min_ip_prefix_v6":48}}}"#,
+        )
+        .unwrap();
+        let r = p.rule_for(Some("restricted"));
+        assert_eq!((r.min_ip_prefix_v4, r.min_ip_prefix_v6), (24, 48));
+        assert_eq!(evaluate(&r, &with_ip(&["10.1.0.0/16"]), None, true).unwrap_err().rule, "restricted.require_ip");
+        assert_eq!(evaluate(&r, &with_ip(&["2001:db8::/32"]), None, true).unwrap_err().rule, "restricted.require_ip");
+        assert!(evaluate(&r, &with_ip(&["10.1.2.0/24", "2001:db8:1::/48"]), None, true).is_ok());
+        // Defaults for the others; 0 turns the minimum off.
+        let d = Policy::default().rule_for(Some("internal"));
+        assert_eq!((d.min_ip_prefix_v4, d.min_ip_prefix_v6), (16, 32));
+        let p = Policy::parse(
+            r#"{"classifications":{"public":{"require_ip":true,"min_ip_prefix_v4":0,"min_ip_prefix_v6":0}}}"#,
+        )
+        .unwrap();
+        assert!(evaluate(&p.rule_for(Some("public")), &with_ip(&["0.0.0.0/0", "::/0"]), None, true).is_ok());
+        for (text, needle) in [
+            (r#"{"classifications":{"public":{"min_ip_prefix_v4":33}}}"#, "public.min_ip_prefix_v4"),
+            (r#"{"classifications":{"public":{"min_ip_prefix_v6":129}}}"#, "public.min_ip_prefix_v6"),
+            (r#"{"classifications":{"public":{"min_ip_prefix_v4":-1}}}"#, "min_ip_prefix_v4"),
+            (r#"{"classifications":{"public":{"min_ip_prefix_v6":"48"}}}"#, "min_ip_prefix_v6"),
+        ] {
+            let e = Policy::parse(text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{text}: {e}");
+        }
     }
 
     #[test]

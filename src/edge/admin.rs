@@ -385,7 +385,7 @@ fn fixed_length(
 
 async fn mint(call: &mut Call<'_>) -> R {
     call.ev.reason = Some("mint");
-    let lr = admin::parse_mint(&body_bytes(&mut call.req).await?)?;
+    let lr = admin::parse_mint(&body_bytes(&mut call.req).await?, call.cfg.allow_whole_bucket)?;
     let cfg = call.cfg;
     let key = cfg.keys.signing_key();
     let claims = lr

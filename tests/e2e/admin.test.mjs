@@ -10,9 +10,9 @@ const KEYS = newKeyEntry("adm");
 const ADMIN = "test-admin-token-0123456789-abcdefghij";
 let w;
 
-const api = (path, { method = "GET", body, token = ADMIN, headers = {} } = {}) => {
+const api = (path, { method = "GET", body, token = ADMIN, headers = {}, worker = w } = {}) => {
   const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-  return w.fetch(`${BASE}/_linkgate/${path}`, {
+  return worker.fetch(`${BASE}/_linkgate/${path}`, {
     method,
     headers: {
       ...(token ? { authorization: `Bearer ${token}` } : {}),
@@ -62,7 +62,17 @@ describe("auth", () => {
       await problem(res, assert, 401, "unauthorized");
       assert.equal(res.headers.get("www-authenticate"), "Bearer");
     }
-    const res = await w.fetch(`${BASE}/_linkgate/revocations`, { headers: { authorization: `bearer ${ADMIN}` } });
+    // The token is case-sensitive ...
+    const res = await w.fetch(`${BASE}/_linkgate/revocations`, { headers: { authorization: `Bearer ${ADMIN.toUpperCase()}` } });
+    await problem(res, assert, 401, "unauthorized");
+  });
+
+  test("A15: the auth scheme is case-insensitive (RFC 9110)", async () => {
+    for (const scheme of ["bearer", "BEARER", "Bearer"]) {
+      const res = await w.fetch(`${BASE}/_linkgate/revocations`, { headers: { authorization: `${scheme} ${ADMIN}` } });
+      assert.equal(res.status, 200, `${scheme}: ${await res.text()}`);
+    }
+    const res = await w.fetch(`${BASE}/_linkgate/revocations`, { headers: { authorization: `Basic ${ADMIN}` } });
     await problem(res, assert, 401, "unauthorized");
   });
 
@@ -198,6 +208,19 @@ describe("revocations", () => {
       const p = await problem(await api("revocations", { method: "POST", body }), assert, 400, "invalid_request");
       assert.equal(p.field, field);
     }
+    // A14: free text shows what it says: no bidi overrides, separators,
+    // zero-width or control characters in reason or actor.
+    for (const hidden of ["\u202e", "\u2028", "\u200b", "\u2066", "\u0085", "\u001b", "\n"]) {
+      for (const field of ["reason", "actor"]) {
+        const body = { scope: "sub", value: "a14", reason: "lost", actor: "ops" };
+        body[field] = `x${hidden}y`;
+        const p = await problem(await api("revocations", { method: "POST", body }), assert, 400, "invalid_request");
+        assert.equal(p.field, field, JSON.stringify(body));
+      }
+    }
+    const m = await problem(await api("links", { method: "POST", body: { path: "/int/a.pdf", ttl: 60, filename: "invoice\u202efdp.exe" } }), assert, 400, "invalid_request");
+    assert.equal(m.field, "filename");
+    assert.equal((await api("revocations/sub/a14", { method: "DELETE" })).status, 404, "nothing was written");
     for (let i = 0; i < 5; i++) {
       await json(await api("revocations", { method: "POST", body: { scope: "sub", value: `page-${i}`, reason: "paging" } }), 201);
     }
@@ -243,6 +266,64 @@ describe("policy by classification", () => {
         assert.match(res.headers.get("cache-control"), cc, `${path} ${extra}`);
         await res.arrayBuffer();
       }
+    }
+  });
+});
+
+describe("A6: links to the whole bucket", () => {
+  test("refused unless the request says whole_bucket and the worker allows it", async () => {
+    // The default worker: LINKGATE_ALLOW_WHOLE_BUCKET off.
+    for (const [body, field] of [
+      [{ prefix: "", ttl: 60 }, "prefix"],
+      [{ prefix: "/", ttl: 60 }, "prefix"],
+      [{ prefix: "/", ttl: 60, whole_bucket: false }, "prefix"],
+      [{ prefix: "/", ttl: 60, whole_bucket: true }, "whole_bucket"],
+      [{ prefix: "/int/", ttl: 60, whole_bucket: true }, "whole_bucket"],
+      [{ path: "/", ttl: 60 }, "scope"],
+    ]) {
+      const p = await problem(await api("links", { method: "POST", body }), assert, 400, "invalid_request");
+      assert.equal(p.field, field, JSON.stringify(body));
+    }
+    // prefix is a folder path, not a flag.
+    const flag = await problem(await api("links", { method: "POST", body: { path: "", prefix: true, ttl: 60 } }), assert, 400, "invalid_request");
+    assert.equal(flag.field, "prefix");
+    // A worker that allows it still needs the flag on each request.
+    const w2 = await startWorker({ keys: KEYS, vars: { LINKGATE_ADMIN_TOKEN: ADMIN, LINKGATE_ALLOW_WHOLE_BUCKET: "on" } });
+    try {
+      await w2.r2.put("any/where.pdf", "everywhere");
+      const p = await problem(await api("links", { method: "POST", body: { prefix: "/", ttl: 60 }, worker: w2 }), assert, 400, "invalid_request");
+      assert.equal(p.field, "prefix");
+      for (const prefix of ["/", ""]) {
+        const m = await json(await api("links", { method: "POST", body: { prefix, ttl: 60, whole_bucket: true }, worker: w2 }), 201);
+        assert.ok(m.url.startsWith(`${BASE}/?lg=`), m.url);
+        const res = await w2.fetch(`${BASE}/any/where.pdf?lg=${m.token}`);
+        assert.equal(res.status, 200);
+        assert.equal(await res.text(), "everywhere");
+      }
+    } finally {
+      await w2.stop();
+    }
+  });
+});
+
+describe("A7: require_ip needs specific ranges", () => {
+  test("0.0.0.0/0 plus ::/0 and other broad ranges are refused at minting and at download", async () => {
+    const policy = JSON.stringify({ classifications: { internal: { require_ip: true, min_ip_prefix_v4: 24 } } });
+    const w3 = await startWorker({ keys: KEYS, vars: { LINKGATE_ADMIN_TOKEN: ADMIN, LINKGATE_POLICY: policy } });
+    try {
+      await w3.r2.put("int/ip.pdf", "bound", { customMetadata: { classification: "internal" } });
+      for (const ip of [["0.0.0.0/0", "::/0"], ["198.51.0.0/16"], ["::ffff:0.0.0.0/96"], ["198.51.100.0/24", "2001:db8::/31"]]) {
+        const p = await problem(await api("links", { method: "POST", body: { path: "/int/ip.pdf", ttl: 60, ip }, worker: w3 }), assert, 403, "policy_denied");
+        assert.equal(p.rule, "internal.require_ip", JSON.stringify(ip));
+        const off = sign(KEYS, ["--host", HOST, "--path", "/int/ip.pdf", "--ttl", "1h", ...ip.flatMap((r) => ["--ip", r])]);
+        await problem(await w3.fetch(linkFor(off), { headers: { "cf-connecting-ip": "198.51.100.7" } }), assert, 403, "policy_denied", off.token);
+      }
+      const ok = await json(await api("links", { method: "POST", body: { path: "/int/ip.pdf", ttl: 60, ip: ["198.51.100.0/24", "2001:db8::/32"] }, worker: w3 }), 201);
+      const res = await w3.fetch(ok.url, { headers: { "cf-connecting-ip": "198.51.100.7" } });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), "bound");
+    } finally {
+      await w3.stop();
     }
   });
 });

@@ -47,8 +47,9 @@ OFFLINE COMMANDS:
              [--not-before UNIX] [--issued-at UNIX] [--kid ID] [--sub S]
              [--tenant T] [--ip CIDR]... [--host H] [--uses N]
              [--mode stream|redirect] [--filename F] [--content-type CT]
-             [--base URL] [--keys FILE] [--json]
+             [--base URL] [--keys FILE] [--whole-bucket] [--json]
              Sign a link offline. DURATION: 90s, 15m, 24h, 7d.
+             --prefix --path / (the whole bucket) needs --whole-bucket.
     inspect  LINK_OR_TOKEN [--keys FILE] [--path P] [--client-ip IP]
              [--now UNIX] [--json]
              Decode a link; with keys, verify it and print the verdict.
@@ -59,9 +60,10 @@ http://127.0.0.1:8787; token from --admin-token-file FILE, which may be a
     mint        --path P [--prefix] (--ttl DURATION | --expires-at UNIX)
                 [--not-before UNIX] [--sub S] [--tenant T] [--ip CIDR]...
                 [--host H] [--uses N] [--mode stream|redirect] [--filename F]
-                [--content-type CT]
+                [--content-type CT] [--whole-bucket]
                 Mint a link at the edge (checked against the object's policy);
-                prints the URL.
+                prints the URL. The whole bucket (--prefix --path /) needs
+                --whole-bucket and LINKGATE_ALLOW_WHOLE_BUCKET=on at the worker.
     revoke      (--jti J | --sub S | --tenant T | --path P | --kid K | --all)
                 --reason R [--actor A]
                 Add a denylist entry (about 90 s to reach every location).

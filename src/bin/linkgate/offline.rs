@@ -6,7 +6,7 @@ use linkgate::core::duration::parse_duration;
 use linkgate::core::keys::{format_entry, KeyId};
 use linkgate::core::mint::{link_url, Expiry, LinkRequest};
 use linkgate::core::path::CanonicalPath;
-use linkgate::core::token::{Claims, Jti, UnverifiedToken};
+use linkgate::core::token::{Claims, Field, Jti, UnverifiedToken};
 use linkgate::core::verify::{check_binding, check_time, token_from_query, Method, RequestFacts, TimeRules};
 use linkgate::core::{Code, KeyRing};
 use serde_json::json;
@@ -45,6 +45,7 @@ pub fn keygen(argv: &[String]) -> Result<u8, Failure> {
 const SIGN_SPEC: &[(&str, Kind)] = &[
     ("path", Kind::Value),
     ("prefix", Kind::Flag),
+    ("whole-bucket", Kind::Flag),
     ("ttl", Kind::Value),
     ("expires-at", Kind::Value),
     ("not-before", Kind::Value),
@@ -90,6 +91,7 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
     let req = LinkRequest {
         path: path.to_owned(),
         prefix: a.flag("prefix"),
+        whole_bucket: a.flag("whole-bucket"),
         expiry: Some(expiry),
         not_before: a.value("not-before").map(|v| util::parse_unix("not-before", v)).transpose()?,
         issued_at: a.value("issued-at").map(|v| util::parse_unix("issued-at", v)).transpose()?,
@@ -108,9 +110,13 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
         None => ring.signing_key(),
     };
     let jti = Jti(random()?);
-    let claims = req
-        .build(key.kid().clone(), jti, util::now(), max_ttl)
-        .map_err(|e| Failure::usage(format!("--{}", e.to_string().replace('_', "-"))))?;
+    let claims = req.build(key.kid().clone(), jti, util::now(), max_ttl).map_err(|e| {
+        let option = match e.field {
+            Field::Scope => "path".to_owned(),
+            f => f.as_str().replace('_', "-"),
+        };
+        Failure::usage(format!("--{option}: {}", e.reason))
+    })?;
     let token = claims.sign(key).map_err(|e| Failure::usage(e.to_string()))?;
     let base = match (a.value("base"), &claims.host) {
         (Some(b), _) => b.to_owned(),

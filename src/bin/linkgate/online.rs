@@ -406,6 +406,7 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
         &spec(&[
             ("path", Kind::Value),
             ("prefix", Kind::Flag),
+            ("whole-bucket", Kind::Flag),
             ("ttl", Kind::Value),
             ("expires-at", Kind::Value),
             ("not-before", Kind::Value),
@@ -427,6 +428,9 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
         body.insert("prefix".into(), json!(folder));
     } else {
         body.insert("path".into(), json!(path));
+    }
+    if a.flag("whole-bucket") {
+        body.insert("whole_bucket".into(), json!(true));
     }
     match (a.value("ttl"), a.value("expires-at")) {
         (Some(t), None) => {
@@ -461,10 +465,17 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
         }
     }
     let body = Value::Object(body);
-    // The worker's own parser and claim checks; only the maximum lifetime
-    // and the object's policy are left for the server to decide.
-    let req =
-        parse_mint(body.to_string().as_bytes()).map_err(|e| Failure::usage(format!("{}: {}", e.field, e.detail)))?;
+    // The worker's own parser and claim checks; only the maximum lifetime,
+    // whether whole-bucket links are allowed and the object's policy are
+    // left for the server to decide.
+    let req = parse_mint(body.to_string().as_bytes(), true).map_err(|e| {
+        let option = match e.field.as_str() {
+            "path" | "prefix" => "--path".to_owned(),
+            "whole_bucket" => "--whole-bucket".to_owned(),
+            f => f.to_owned(),
+        };
+        Failure::usage(format!("{option}: {}", e.detail))
+    })?;
     let Some(kid) = KeyId::parse("cli") else { return Err(Failure::usage("internal error: placeholder key id")) };
     req.build(kid, Jti([0; 16]), util::now(), u64::MAX)
         .map_err(|e| Failure::usage(format!("{}: {}", claim_option(e.field), e.reason)))?;

@@ -690,3 +690,30 @@ fn ip_bound_links_check_the_client() {
     let d = w.run(&cfg, Facts { client_ip: Some("192.0.2.1".into()), ..get(&link_url("/a/b.pdf", &t), T0) }, None);
     assert_eq!(code(&d), Some("ip_mismatch"));
 }
+
+/// A7: at download, a rule that requires an IP binding refuses a link whose
+/// binding is the whole Internet (`0.0.0.0/0` + `::/0`), or any range broader
+/// than the rule's minimum prefix length.
+#[test]
+fn a7_require_ip_refuses_an_everywhere_binding() {
+    let cfg = cfg_with(&[("LINKGATE_POLICY", r#"{"classifications":{"confidential":{"require_ip":true}}}"#)]);
+    let mut w = World::with_object("/c/x.pdf", object(Some("confidential")));
+    for (ranges, allowed) in [
+        (&["0.0.0.0/0", "::/0"][..], false),
+        (&["198.0.0.0/8"], false),
+        (&["::ffff:0.0.0.0/96"], false),
+        (&["198.51.0.0/16", "::/0"], false),
+        (&["198.51.0.0/16"], true),
+        (&["198.51.100.0/24", "2001:db8::/32"], true),
+    ] {
+        let mut c = claims("/c/x.pdf");
+        c.ip = ranges.iter().map(|r| Cidr::parse(r).unwrap()).collect();
+        let d = w.run(&cfg, get(&link_url("/c/x.pdf", &sign(&cfg, &c)), T0), None);
+        if allowed {
+            assert_eq!(d.reply, Reply::Delivered, "{ranges:?}");
+        } else {
+            assert_eq!(code(&d), Some("policy_denied"), "{ranges:?}");
+            assert_eq!(d.event.rule.as_deref(), Some("confidential.require_ip"), "{ranges:?}");
+        }
+    }
+}
