@@ -14,13 +14,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
-use linkgate::core::b64;
-use linkgate::core::ip::Cidr;
-use linkgate::core::token::{
-    tag_matches, Claims, Field, HostName, Jti, Label, UnverifiedToken, LINK_DOMAIN, TAG_BYTES,
-};
-use linkgate::core::verify::{verify, Method, RequestFacts, TimeRules};
-use linkgate::core::{CanonicalPath, KeyId, KeyRing, Scope};
+use linkgate_core::b64;
+use linkgate_core::ip::Cidr;
+use linkgate_core::token::{tag_matches, Claims, Field, HostName, Jti, Label, UnverifiedToken, LINK_DOMAIN, TAG_BYTES};
+use linkgate_core::verify::{verify, Method, RequestFacts, TimeRules};
+use linkgate_core::{CanonicalPath, KeyId, KeyRing, Scope};
 use sha2::Sha256;
 
 const T0: u64 = 1_800_000_000;

@@ -3,7 +3,7 @@
 
 Writes two files:
 
-- src/core/nfc_tables.rs: the tables `src/core/nfc.rs` searches (canonical
+- crates/linkgate-core/src/nfc_tables.rs: the tables `crates/linkgate-core/src/nfc.rs` searches (canonical
   combining classes, NFC_QC=No and NFC_QC=Maybe code points, the primary
   composition pairs, and the combining class a primary composite's canonical
   decomposition ends with);
@@ -20,7 +20,7 @@ into both files. Regenerate after a Python upgrade and review the diff:
     python3 scripts/gen-nfc-tables.py              write both files
     python3 scripts/gen-nfc-tables.py --check      exit 1 if they are stale
     python3 scripts/gen-nfc-tables.py --self-test  check the acceptance rule of
-        src/core/nfc.rs, run in Python on these tables, against
+        crates/linkgate-core/src/nfc.rs, run in Python on these tables, against
         unicodedata.is_normalized on every character, every starter that
         composes or decomposes followed by every Maybe character, and random
         strings (a few seconds; nothing is written)
@@ -36,7 +36,7 @@ import sys
 import unicodedata as ud
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TABLES = os.path.join(ROOT, "src", "core", "nfc_tables.rs")
+TABLES = os.path.join(ROOT, "crates", "linkgate-core", "src", "nfc_tables.rs")
 CASES = os.path.join(ROOT, "tests", "nfc", "cases.json")
 
 # Hangul syllables compose algorithmically (Unicode §3.12); nfc.rs does that
@@ -136,7 +136,7 @@ class Data:
         self.first_interesting = min(min(self.ccc), min(self.no), min(self.maybe))
 
 
-# --- src/core/nfc_tables.rs ---------------------------------------------------
+# --- crates/linkgate-core/src/nfc_tables.rs ---------------------------------------------------
 
 
 def rust_tables(data):
@@ -150,7 +150,10 @@ def rust_tables(data):
         "",
         "//! Unicode data for the NFC check of canonical paths ([`super::nfc`]).",
         "//! Every table is sorted by code point and its ranges are disjoint, for",
-        "//! binary search.",
+        "//! binary search. Each comes in two parts, to keep the worker's wasm",
+        "//! small: `_BMP` (almost every entry) with 16-bit code points, and",
+        "//! `_ASTRAL` (above U+FFFF) with 32-bit ones. The BMP composition pairs",
+        "//! are stored as two columns, sorted as pairs.",
         "",
         "/// The Unicode version these tables were generated from.",
         f'pub const UNICODE_VERSION: &str = "{version}";',
@@ -163,50 +166,115 @@ def rust_tables(data):
 
     def table(doc, decl, rows):
         lines.extend(f"/// {d}" for d in doc)
+        one_line = f"pub static {decl} = &[{', '.join(rows)}];"
+        if len(one_line) <= 120:  # as rustfmt would have it (rustfmt.toml)
+            lines.append(one_line)
+        else:
+            lines.append(f"pub static {decl} = &[")
+            lines.extend(f"    {r}," for r in rows)
+            lines.append("];")
+        lines.append("")
+
+    def column(doc, decl, items):
+        # Short literals, several to a line, as rustfmt lays them out.
+        assert all(len(i) <= 10 for i in items)
+        lines.extend(f"/// {d}" for d in doc)
         lines.append(f"pub static {decl} = &[")
-        lines.extend(f"    {r}," for r in rows)
+        line = ""
+        for i in items:
+            if line and len(f"    {line} {i},") > 120:
+                lines.append(f"    {line}")
+                line = ""
+            line = f"{line} {i}," if line else f"{i},"
+        lines.append(f"    {line}")
         lines.append("];")
         lines.append("")
 
-    table(
-        ["Canonical combining class: `(first, last, class)` for every class other than 0."],
-        "CCC: &[(u32, u32, u8)]",
-        [f"(0x{a:04X}, 0x{b:04X}, {k})" for a, b, k in class_ranges(data.ccc.items())],
+    # Every table is split in two: the BMP (all but a few entries) with u16
+    # code points, and the rest with u32. Ranges never straddle U+FFFF.
+    def split(rows, key=lambda r: r[0]):
+        return [r for r in rows if key(r) <= 0xFFFF], [r for r in rows if key(r) > 0xFFFF]
+
+    def range_tables(name, doc, rs):
+        assert not any(a <= 0xFFFF < b for a, b in rs), f"{name}: a range straddles U+FFFF"
+        bmp, astral = split(rs)
+        table(doc, f"{name}_BMP: &[(u16, u16)]", [f"(0x{a:04X}, 0x{b:04X})" for a, b in bmp])
+        table(
+            [f"As [`{name}_BMP`], above the BMP."],
+            f"{name}_ASTRAL: &[(u32, u32)]",
+            [f"(0x{a:04X}, 0x{b:04X})" for a, b in astral],
+        )
+
+    def class_tables(name, doc, rs):
+        # (first, span, class): first..=first + span, span fitting a u8.
+        assert not any(a <= 0xFFFF < b for a, b, _ in rs), f"{name}: a range straddles U+FFFF"
+        assert all(b - a <= 0xFF for a, b, _ in rs), f"{name}: a range longer than 256"
+        bmp, astral = split(rs)
+        table(doc, f"{name}_BMP: &[(u16, u8, u8)]", [f"(0x{a:04X}, {b - a}, {k})" for a, b, k in bmp])
+        table(
+            [f"As [`{name}_BMP`], above the BMP."],
+            f"{name}_ASTRAL: &[(u32, u8, u8)]",
+            [f"(0x{a:04X}, {b - a}, {k})" for a, b, k in astral],
+        )
+
+    class_tables(
+        "CCC",
+        [
+            "Canonical combining class: `(first, span, class)` for every class other",
+            "than 0, where `first..=first + span` all have `class`.",
+        ],
+        class_ranges(data.ccc.items()),
     )
-    table(
+    range_tables(
+        "NFC_QC_NO",
         [
             "NFC_QC=No, `(first, last)`: characters that never occur in NFC text",
             "(`NFC(c) != c`: singletons, composition exclusions, non-starter",
             "decompositions).",
         ],
-        "NFC_QC_NO: &[(u32, u32)]",
-        [f"(0x{a:04X}, 0x{b:04X})" for a, b in ranges(data.no)],
+        ranges(data.no),
     )
-    table(
+    range_tables(
+        "NFC_QC_MAYBE",
         [
             "NFC_QC=Maybe, `(first, last)`: the second character B of every primary",
             "composite's canonical decomposition A B (Hangul vowels and trailing",
             "consonants included); B may compose with the character before it.",
         ],
-        "NFC_QC_MAYBE: &[(u32, u32)]",
-        [f"(0x{a:04X}, 0x{b:04X})" for a, b in ranges(data.maybe)],
+        ranges(data.maybe),
     )
-    table(
+    bmp, astral = split(pairs, key=lambda p: max(p))
+    # Two columns rather than (A, B) rows: the A column, sorted with repeats,
+    # and the B column, which has few distinct values, both compress well.
+    column(
         [
-            "The primary composition pairs `(A, B)`, sorted: `NFC(A B)` is one",
-            "character. Hangul syllables (L+V, LV+T) are composed in code instead.",
+            "The primary composition pairs `(A, B)` of two BMP characters, sorted:",
+            "`NFC(A B)` is one character. This is the column of the A characters;",
+            "[`COMPOSITIONS_BMP_B`] holds each pair's B. Hangul syllables (L+V,",
+            "LV+T) are composed in code instead.",
         ],
-        "COMPOSITIONS: &[(u32, u32)]",
-        [f"(0x{a:04X}, 0x{b:04X})" for a, b in pairs],
+        "COMPOSITIONS_BMP_A: &[u16]",
+        [f"0x{a:04X}" for a, _ in bmp],
+    )
+    column(
+        ["The B characters of [`COMPOSITIONS_BMP_A`]'s pairs, row for row."],
+        "COMPOSITIONS_BMP_B: &[u16]",
+        [f"0x{b:04X}" for _, b in bmp],
     )
     table(
+        ["The other primary composition pairs `(A, B)`, sorted."],
+        "COMPOSITIONS_ASTRAL: &[(u32, u32)]",
+        [f"(0x{a:04X}, 0x{b:04X})" for a, b in astral],
+    )
+    class_tables(
+        "COMPOSITE_TAIL_CCC",
         [
             "Primary composites whose canonical decomposition ends in a non-starter,",
-            "with that non-starter's class: `(composite, class)`. A following mark of",
-            "a lower class would be reordered into the decomposition.",
+            "with that non-starter's class: `(first, span, class)`, where the",
+            "composites `first..=first + span` all end in `class`. A following mark",
+            "of a lower class would be reordered into the decomposition.",
         ],
-        "COMPOSITE_TAIL_CCC: &[(u32, u8)]",
-        [f"(0x{x:04X}, {k})" for x, k in sorted(data.tail_ccc.items())],
+        class_ranges(data.tail_ccc.items()),
     )
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -287,7 +355,7 @@ def cases_json():
     return "\n".join(out) + "\n"
 
 
-# --- the rule of src/core/nfc.rs, in Python, for --self-test ------------------
+# --- the rule of crates/linkgate-core/src/nfc.rs, in Python, for --self-test ------------------
 
 
 def make_rule(data):

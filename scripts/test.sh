@@ -23,12 +23,12 @@ fi
 say "lints (clippy -D warnings, host and wasm32; Cargo.toml [lints])"
 command -v cargo-clippy >/dev/null || rustup component add clippy
 ensure_wasm_target
-cargo clippy --release --all-targets -- -D warnings
-cargo clippy --release --lib --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --release --workspace --all-targets -- -D warnings
+cargo clippy --release -p linkgate -p linkgate-core --lib --target wasm32-unknown-unknown -- -D warnings
 
 say "native tests (unit, property, vectors, CLI)"
 mkdir -p target
-cargo test --release --all-targets 2>&1 | tee target/test-native.log
+cargo test --release --workspace --all-targets 2>&1 | tee target/test-native.log
 # Pipes hide cargo's status; fail if any test binary failed.
 if grep -qE '^test result: FAILED|^error(\[|:)' target/test-native.log; then
   say "native tests failed"; exit 1
@@ -41,7 +41,7 @@ fi
 
 say "core builds for wasm32-unknown-unknown"
 ensure_wasm_target
-cargo build --lib --release --target wasm32-unknown-unknown
+cargo build -p linkgate-core --lib --release --target wasm32-unknown-unknown
 
 say "core tests on wasm32 (wasip1 under node)"
 # The worker is 32-bit (usize is 4 bytes): run the core's unit, vector and
@@ -50,7 +50,7 @@ say "core tests on wasm32 (wasip1 under node)"
 # print the captured panic message.
 ensure_wasm_target wasm32-wasip1
 CARGO_TARGET_WASM32_WASIP1_RUNNER="node $ROOT/scripts/wasi-run.mjs" \
-  cargo test --release --target wasm32-wasip1 --lib --test vectors --test properties -- --nocapture 2>&1 |
+  cargo test --release -p linkgate-core --target wasm32-wasip1 --lib --test vectors --test properties -- --nocapture 2>&1 |
   tee target/test-wasm32.log || { say "core tests on wasm32 failed"; exit 1; }
 if grep -qE '^test result: FAILED|^error(\[|:)' target/test-wasm32.log; then
   say "core tests on wasm32 failed"; exit 1

@@ -8,9 +8,10 @@
 // the test binary's arguments (filters, --nocapture, ...). The environment is
 // passed through (PROPTEST_CASES, RUST_BACKTRACE, ...).
 //
-// Files: the current directory (cargo runs tests from the package root) is
-// preopened under its absolute path, so env!("CARGO_MANIFEST_DIR") paths such
-// as tests/vectors/v1.json resolve as natively; and as `/`, because a WASI
+// Files: the repository and the current directory (cargo runs tests from
+// their package, crates/linkgate-core) are preopened under their absolute
+// paths, so paths built from env!("CARGO_MANIFEST_DIR") such as
+// tests/vectors/v1.json resolve as natively; the package also as `/`, because a WASI
 // program's working directory is `/`, so relative paths (proptest looks for
 // file!() to find its proptest-regressions/) resolve against the package root
 // as natively too. Node's WASI is no sandbox; this only mirrors a native run.
@@ -20,6 +21,8 @@
 // and turned into exit status 134, so it fails the run too.
 
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { argv, cwd, env, exit } from 'node:process';
 
 // node:wasi is experimental and says so once per run on stderr; that line is
@@ -39,11 +42,14 @@ if (!wasmPath) {
 }
 
 const dir = cwd();
+// The repository (tests read tests/vectors/v1.json and tests/nfc/ from it;
+// cargo runs them from their member crate under crates/).
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wasi = new WASI({
   version: 'preview1',
   args: [wasmPath, ...args],
   env,
-  preopens: { '/': dir, [dir]: dir },
+  preopens: { '/': dir, [dir]: dir, [root]: root },
   returnOnExit: true,
 });
 

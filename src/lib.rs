@@ -1,11 +1,224 @@
-//! linkgate: expiring, revocable download links verified at the CDN edge.
+//! linkgate's Cloudflare Worker: thin glue between bindings and the core.
 //!
-//! - [`core`]: the platform-free core (link format, keys, canonical paths,
-//!   verification). No I/O; builds for the host and for wasm32.
-//! - `edge` (wasm32-unknown-unknown only): the Cloudflare Worker glue. Not
-//!   on wasm32-wasip1, where the core's tests run (scripts/test.sh).
+//! Every download request is decided by `linkgate_core::gate` (the
+//! platform-free core, `crates/linkgate-core`): this crate
+//! reads the request's facts, performs each I/O step the gate asks for with
+//! one adapter per binding, and turns the gate's answer into a `Response`.
+//! It decides nothing itself. It is wasm32-only and cdylib-only (so the
+//! release profile's LTO applies); on any other target it is empty. It never returns `Err` to the runtime: a
+//! platform failure becomes a fail-closed problem response.
+#![cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 
-pub mod core;
+mod admin;
+mod audit;
+mod deliver;
+mod error;
+mod kv;
+mod objects;
+mod respond;
+mod usage;
 
-#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-pub mod edge;
+pub use usage::UsageCounter;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use worker::{event, Context, Date, Env, Request, Response};
+
+use linkgate_core::audit::AuditEvent;
+use linkgate_core::config::{ConfigError, EdgeConfig};
+use linkgate_core::gate::{self, split_url, Facts, Step};
+use linkgate_core::Code;
+
+/// KV binding of the revocation denylist.
+pub const DENYLIST_BINDING: &str = "LINKGATE_DENYLIST";
+/// R2 binding of the files.
+pub const FILES_BINDING: &str = "LINKGATE_FILES";
+/// Durable Object binding of the usage counters.
+pub const USAGE_BINDING: &str = "LINKGATE_USAGE";
+/// Queue binding that carries audit events to D1.
+pub const EVENTS_BINDING: &str = "LINKGATE_EVENTS";
+/// D1 binding of the audit store.
+pub const AUDIT_BINDING: &str = "LINKGATE_AUDIT";
+
+/// Longest `CF-Ray` accepted as the request id.
+const MAX_REQUEST_ID: usize = 64;
+
+thread_local! {
+    // Vars and secrets are fixed for an isolate's life, so parse them (and key
+    // the HMAC states) once instead of on every request.
+    static CONFIG: RefCell<Option<Rc<Result<EdgeConfig, ConfigError>>>> = const { RefCell::new(None) };
+}
+
+fn config(env: &Env) -> Rc<Result<EdgeConfig, ConfigError>> {
+    CONFIG.with(|c| {
+        if let Some(cfg) = c.borrow().as_ref() {
+            return cfg.clone();
+        }
+        let lookup = |name: &str| -> Option<String> {
+            env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
+        };
+        let parsed = Rc::new(EdgeConfig::from_lookup(&lookup));
+        *c.borrow_mut() = Some(parsed.clone());
+        parsed
+    })
+}
+
+fn now_secs() -> u64 {
+    Date::now().as_millis() / 1000
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+fn request_id(req: &Request) -> String {
+    if let Some(ray) = header(req, "cf-ray").filter(|r| !r.is_empty() && r.len() <= MAX_REQUEST_ID) {
+        return ray;
+    }
+    let a = (worker::js_sys::Math::random() * 4_294_967_296.0) as u64;
+    let b = (worker::js_sys::Math::random() * 4_294_967_296.0) as u64;
+    format!("{a:08x}{b:08x}")
+}
+
+/// What the gate needs to know about the request.
+fn facts(req: &Request) -> Facts {
+    Facts {
+        method: req.method().to_string(),
+        url: req.inner().url(),
+        client_ip: header(req, "cf-connecting-ip"),
+        user_agent: header(req, "user-agent"),
+        accept: header(req, "accept"),
+        content_length: header(req, "content-length"),
+        range: header(req, "range"),
+        if_range: header(req, "if-range"),
+        if_none_match: header(req, "if-none-match"),
+        if_modified_since: header(req, "if-modified-since"),
+        country: req.cf().and_then(|cf| cf.country()),
+        request_id: request_id(req),
+        now: now_secs(),
+    }
+}
+
+#[event(fetch)]
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let facts = facts(&req);
+    let cfg = config(&env);
+    let cfg = match cfg.as_ref() {
+        Ok(cfg) => cfg,
+        Err(e) => return misconfigured(e, &facts, &env, &ctx),
+    };
+    let (_, raw_path, _) = split_url(&facts.url);
+    if raw_path == "/_linkgate" || raw_path.starts_with("/_linkgate/") {
+        return admin::serve(req, &env, &ctx, cfg, facts).await;
+    }
+    serve(&req, &env, &ctx, cfg, facts).await
+}
+
+/// Drive the gate: do each I/O it asks for, hand the answer back.
+async fn serve(req: &Request, env: &Env, ctx: &Context, cfg: &EdgeConfig, facts: Facts) -> worker::Result<Response> {
+    let rid = facts.request_id.clone();
+    let mut fetched: Option<worker::Object> = None;
+    let mut delivered: Option<Response> = None;
+    let mut step = gate::start(cfg, facts);
+    loop {
+        step = match step {
+            Step::ReadForm(s) => {
+                let body = read_form(req, s.limit()).await;
+                s.answer(body.as_deref())
+            }
+            Step::ReadDenylist(s) => match kv::denylist(env, s.keys(), cfg).await {
+                Ok(found) => s.answer(&found),
+                Err(e) => s.unavailable().logged("denylist_unavailable", &rid, &e),
+            },
+            Step::ReadObject(s) => match objects::read(env, s.key(), s.with_body()).await {
+                Ok((meta, object)) => {
+                    fetched = object;
+                    s.answer(meta)
+                }
+                Err(e) => s.unavailable().logged("object_unavailable", &rid, &e),
+            },
+            Step::ReadUsage(s) => match usage::namespace(env) {
+                None => s.unbound(),
+                Some(ns) => match usage::state(&ns, s.jti()).await {
+                    Ok(state) => s.answer(&state),
+                    Err(e) => s.unavailable().logged("usage_unavailable", &rid, &e),
+                },
+            },
+            Step::Consume(s) => match usage::namespace(env) {
+                None => s.unbound(),
+                Some(ns) => match usage::consume(&ns, s.jti(), s.request(), s.forget_at()).await {
+                    Ok(outcome) => s.answer(outcome),
+                    Err(e) => s.unavailable().logged("usage_unavailable", &rid, &e),
+                },
+            },
+            Step::Deliver(s) => match deliver::run(env, ctx, s.plan(), fetched.take()).await {
+                Ok((response, cache)) => {
+                    delivered = Some(response);
+                    s.sent(cache)
+                }
+                Err(failure) => s.failed(failure),
+            },
+            Step::Refund(s) => {
+                let given_back = match usage::namespace(env) {
+                    Some(ns) => usage::refund(&ns, s.jti(), s.call()).await.is_ok(),
+                    None => false,
+                };
+                s.done(given_back)
+            }
+            Step::Done(done) => {
+                if let Some(start) = done.record_start {
+                    usage::record_in_background(env, ctx, start);
+                }
+                audit::emit(env, ctx, &done.event, cfg.audit_aggregate_ms);
+                return respond::reply(done.reply, delivered);
+            }
+        };
+    }
+}
+
+/// Log why a store failed (never in a response), keeping the step.
+trait Logged {
+    fn logged(self, event: &str, request_id: &str, e: &error::EdgeError) -> Self;
+}
+
+impl Logged for Step<'_> {
+    fn logged(self, event: &str, request_id: &str, e: &error::EdgeError) -> Self {
+        let line = serde_json::json!({"event": event, "request_id": request_id, "error": e.to_string()});
+        worker::console_error!("{line}");
+        self
+    }
+}
+
+/// The small form body of a POST (the gate has checked its declared length);
+/// never more than `limit` bytes are kept.
+async fn read_form(req: &Request, limit: u64) -> Option<String> {
+    let mut r = req.clone().ok()?;
+    r.text().await.ok().filter(|b| b.len() as u64 <= limit)
+}
+
+fn misconfigured(e: &ConfigError, facts: &Facts, env: &Env, ctx: &Context) -> worker::Result<Response> {
+    let mut ev = AuditEvent {
+        time: facts.now,
+        request_id: facts.request_id.clone(),
+        method: facts.method.clone(),
+        status: 500,
+        outcome: Some(linkgate_core::audit::Outcome::Refused),
+        code: Some("misconfigured"),
+        ..Default::default()
+    };
+    ev.client_ip = facts.client_ip.clone();
+    worker::console_error!("{}", serde_json::json!({"event": "misconfigured", "error": e.to_string()}));
+    audit::emit(env, ctx, &ev, 0);
+    respond::misconfigured("linkgate is not configured correctly; see the worker log", &facts.request_id)
+}
+
+/// A platform failure outside the gate (admin API): 503, detail in the log.
+fn store_failure(e: &error::EdgeError, ev: &mut AuditEvent) -> worker::Result<Response> {
+    worker::console_error!(
+        "{}",
+        serde_json::json!({"event": "store_error", "request_id": ev.request_id, "error": e.to_string()})
+    );
+    ev.refuse(Code::StoreUnavailable, "store_error");
+    respond::problem(Code::StoreUnavailable, &ev.request_id)
+}

@@ -35,7 +35,7 @@ fn keygen_prints_a_usable_entry_with_fresh_randomness() {
     assert!(a.starts_with("alpha:"), "{a}");
     assert_ne!(a, b, "two keys must differ");
     assert_eq!(a.len(), "alpha:".len() + 43, "32 bytes in base64url is 43 chars");
-    assert!(linkgate::core::KeyRing::parse(&a).is_ok());
+    assert!(linkgate_core::KeyRing::parse(&a).is_ok());
     assert_eq!(run(&["keygen", "--kid", "bad kid"], None).status.code(), Some(2));
 }
 
@@ -222,16 +222,16 @@ fn inspect_shows_the_claims_of_an_untrusted_link_escaped() {
     // signer, an older version) can carry one: build it with the library.
     let keys = keygen("k1");
     let name = "invoice\u{202e}fdp.exe";
-    let ring = linkgate::core::KeyRing::parse(&keys).unwrap();
+    let ring = linkgate_core::KeyRing::parse(&keys).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let mut c = linkgate::core::Claims::new(
-        linkgate::core::KeyId::parse("k1").unwrap(),
-        linkgate::core::Jti([3; 16]),
+    let mut c = linkgate_core::Claims::new(
+        linkgate_core::KeyId::parse("k1").unwrap(),
+        linkgate_core::Jti([3; 16]),
         now - 10,
         now + 3600,
-        linkgate::core::Scope::parse("/x.pdf").unwrap(),
+        linkgate_core::Scope::parse("/x.pdf").unwrap(),
     );
-    c.filename = Some(linkgate::core::token::FileName::parse(name).unwrap());
+    c.filename = Some(linkgate_core::token::FileName::parse(name).unwrap());
     let token = &c.sign(ring.signing_key()).unwrap();
     for keys in [None, Some(keys.as_str())] {
         let o = run(&["inspect", token], keys);

@@ -26,9 +26,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use linkgate::core::admin::{self, ROUTES};
+use linkgate_core::admin::{self, ROUTES};
 
-const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/admin-api.yaml");
+const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/admin-api.yaml");
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 /// Path Item fields that are not operations.
@@ -545,10 +545,10 @@ fn assert_documents(doc: &Doc, schema: &str, fields: &BTreeSet<String>) {
 
 #[test]
 fn schemas_name_every_field_the_code_sends() {
-    use linkgate::core::audit::AuditEvent;
-    use linkgate::core::mint::{Expiry, LinkRequest};
-    use linkgate::core::revocation::{Entry, RevocationScope};
-    use linkgate::core::{Code, Jti, KeyId};
+    use linkgate_core::audit::AuditEvent;
+    use linkgate_core::mint::{Expiry, LinkRequest};
+    use linkgate_core::revocation::{Entry, RevocationScope};
+    use linkgate_core::{Code, Jti, KeyId};
 
     let text = load();
     let doc = Doc::parse(&text, &mut Vec::new());
@@ -567,7 +567,7 @@ fn schemas_name_every_field_the_code_sends() {
         actor: "a".into(),
         revoked_at: 1,
         expires_at: None,
-        also: vec![linkgate::core::revocation::Also { reason: "r2".into(), actor: "b".into(), revoked_at: 2 }],
+        also: vec![linkgate_core::revocation::Also { reason: "r2".into(), actor: "b".into(), revoked_at: 2 }],
     };
     assert_documents(&doc, "RevocationEntry", &json_keys(&serde_json::to_value(&entry).unwrap()));
 
@@ -594,7 +594,7 @@ fn schemas_name_every_field_the_code_sends() {
     // Problem: the admin 400 body and the edge's problem body.
     let mut problem = json_keys(&serde_json::from_str(&admin::Invalid::new("f", "d").body("r")).unwrap());
     problem.extend(json_keys(
-        &serde_json::from_str(&linkgate::core::problem::body(Code::NotFound, None, Some("r"))).unwrap(),
+        &serde_json::from_str(&linkgate_core::problem::body(Code::NotFound, None, Some("r"))).unwrap(),
     ));
     assert_documents(&doc, "Problem", &problem);
 }

@@ -1,7 +1,7 @@
 //! Property tests of the link core: signing and verification, tamper
 //! resistance, scope, canonical paths, NFC, the time window and CIDR matching.
 //!
-//! Every oracle here is written independently of `src/core` (segment lists,
+//! Every oracle here is written independently of `crates/linkgate-core` (segment lists,
 //! bit strings, wide integers, a UAX #15 normalizer over data from Python's
 //! `unicodedata`), from docs/link-format.md.
 //!
@@ -16,16 +16,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::OnceLock;
 
-use linkgate::core::b64;
-use linkgate::core::ip::Cidr;
-use linkgate::core::keys::KeyRing;
-use linkgate::core::nfc::{is_nfc, UNICODE_VERSION};
-use linkgate::core::path::{encode_path, CanonicalPath, Prefix, Scope, MAX_PATH_BYTES};
-use linkgate::core::token::{
+use linkgate_core::b64;
+use linkgate_core::ip::Cidr;
+use linkgate_core::keys::KeyRing;
+use linkgate_core::nfc::{is_nfc, UNICODE_VERSION};
+use linkgate_core::path::{encode_path, CanonicalPath, Prefix, Scope, MAX_PATH_BYTES};
+use linkgate_core::token::{
     Claims, ContentType, Field, FileName, HostName, Jti, Label, Mode, UnverifiedToken, TAG_BYTES,
 };
-use linkgate::core::verify::{verify, Method, RequestFacts, TimeRules, VerifiedLink};
-use linkgate::core::{Code, Refusal};
+use linkgate_core::verify::{verify, Method, RequestFacts, TimeRules, VerifiedLink};
+use linkgate_core::{Code, Refusal};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -237,7 +237,7 @@ fn claims() -> impl Strategy<Value = (Claims, ScopeKind, bool)> {
             let iat = iat.min(u64::MAX - ttl);
             let exp = iat + ttl;
             let c = Claims {
-                kid: linkgate::core::KeyId::parse(KIDS[k]).unwrap(),
+                kid: linkgate_core::KeyId::parse(KIDS[k]).unwrap(),
                 jti: Jti(jti),
                 iat,
                 exp,
@@ -946,7 +946,12 @@ struct NfcData {
 fn nfc_data() -> &'static NfcData {
     static DATA: OnceLock<NfcData> = OnceLock::new();
     DATA.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/nfc/cases.json");
+        // The repository root, two levels above crates/linkgate-core, without
+        // `..` (under WASI only the repository is visible).
+        let mut path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        path.pop();
+        path.pop();
+        let path = path.join("tests/nfc/cases.json");
         let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let one = |s: &serde_json::Value| -> char {
             let mut it = s.as_str().unwrap().chars();
@@ -1108,7 +1113,7 @@ proptest! {
 
 fn minimal_claims(iat: u64, exp: u64, nbf: Option<u64>) -> Claims {
     Claims {
-        kid: linkgate::core::KeyId::parse(KIDS[0]).unwrap(),
+        kid: linkgate_core::KeyId::parse(KIDS[0]).unwrap(),
         jti: Jti([7; 16]),
         iat,
         exp,

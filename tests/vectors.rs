@@ -4,7 +4,7 @@
 //! (fixed keys, jtis and times; no randomness) and compares it with the
 //! committed file; `LINKGATE_REGEN_VECTORS=1 cargo test --test vectors`
 //! rewrites the file instead. `committed_vectors_verify` reads the file on its
-//! own and runs every vector through `linkgate::core::verify::verify`.
+//! own and runs every vector through `linkgate_core::verify::verify`.
 //!
 //! The expected result of every vector is written down here by hand from
 //! `docs/link-format.md`; nothing is derived from running the verifier. Tokens
@@ -23,13 +23,13 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use hmac::{Hmac, Mac};
-use linkgate::core::b64;
-use linkgate::core::ip::Cidr;
-use linkgate::core::keys::{KeyId, KeyRing};
-use linkgate::core::path::Scope;
-use linkgate::core::token::{ContentType, Field, FileName, HostName, Jti, Label, Mode};
-use linkgate::core::verify::{verify, Method, RequestFacts, TimeRules};
-use linkgate::core::{Claims, Code};
+use linkgate_core::b64;
+use linkgate_core::ip::Cidr;
+use linkgate_core::keys::{KeyId, KeyRing};
+use linkgate_core::path::Scope;
+use linkgate_core::token::{ContentType, Field, FileName, HostName, Jti, Label, Mode};
+use linkgate_core::verify::{verify, Method, RequestFacts, TimeRules};
+use linkgate_core::{Claims, Code};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
@@ -1389,7 +1389,12 @@ fn generate() -> VectorFile {
 }
 
 fn vectors_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/v1.json")
+    // The repository root, two levels above crates/linkgate-core, without
+    // `..` (under WASI only the repository is visible).
+    let mut root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    root.pop();
+    root.pop();
+    root.join("tests/vectors/v1.json")
 }
 
 #[test]

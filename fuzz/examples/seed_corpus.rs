@@ -8,12 +8,12 @@ use std::fs;
 use std::num::NonZeroU32;
 use std::path::Path;
 
-use linkgate::core::b64;
-use linkgate::core::ip::Cidr;
-use linkgate::core::keys::KeyId;
-use linkgate::core::path::{encode_path, Scope};
-use linkgate::core::token::{Claims, ContentType, Field, FileName, HostName, Jti, Label, Mode};
-use linkgate::core::verify::{verify, Method, RequestFacts, TimeRules};
+use linkgate_core::b64;
+use linkgate_core::ip::Cidr;
+use linkgate_core::keys::KeyId;
+use linkgate_core::path::{encode_path, Scope};
+use linkgate_core::token::{Claims, ContentType, Field, FileName, HostName, Jti, Label, Mode};
+use linkgate_core::verify::{verify, Method, RequestFacts, TimeRules};
 use linkgate_fuzz::{encode_case, ring, VerifyCase, T0};
 
 /// (claims, signing kid, request path, host, client address, method, now)

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use linkgate::core::verify::{verify, RequestFacts};
+use linkgate_core::verify::{verify, RequestFacts};
 use linkgate_fuzz::{decode_case, ring};
 
 fn main() {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use linkgate::core::path::{CanonicalPath, Scope};
+use linkgate_core::path::{CanonicalPath, Scope};
 use linkgate_fuzz::{assert_canonical, reference_canonicalize};
 
 fuzz_target!(|data: &[u8]| {

@@ -7,9 +7,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use linkgate::core::b64;
-use linkgate::core::keys::Key;
-use linkgate::core::token::{UnverifiedToken, TAG_BYTES};
+use linkgate_core::b64;
+use linkgate_core::keys::Key;
+use linkgate_core::token::{UnverifiedToken, TAG_BYTES};
 
 fn check(text: &str) {
     let Ok(tok) = UnverifiedToken::decode(text) else { return };

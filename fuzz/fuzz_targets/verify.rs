@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use linkgate::core::path::CanonicalPath;
-use linkgate::core::verify::{verify, Method, RequestFacts};
-use linkgate::core::Code;
+use linkgate_core::path::CanonicalPath;
+use linkgate_core::verify::{verify, Method, RequestFacts};
+use linkgate_core::Code;
 use linkgate_fuzz::{assert_canonical, decode_case, ring};
 
 fuzz_target!(|data: &[u8]| {

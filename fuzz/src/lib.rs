@@ -4,10 +4,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use linkgate::core::b64;
-use linkgate::core::keys::KeyRing;
-use linkgate::core::path::{CanonicalPath, MAX_PATH_BYTES};
-use linkgate::core::verify::{Method, TimeRules, DEFAULT_MAX_TTL_SECS};
+use linkgate_core::b64;
+use linkgate_core::keys::KeyRing;
+use linkgate_core::path::{CanonicalPath, MAX_PATH_BYTES};
+use linkgate_core::verify::{Method, TimeRules, DEFAULT_MAX_TTL_SECS};
 
 /// Reference time: `now` in the `verify` input is relative to this unless the
 /// "absolute time" flag is set.
@@ -169,7 +169,7 @@ pub fn reference_canonicalize(raw: &str) -> Option<String> {
     }
     // Step 7, NFC: not re-implemented here; tests/properties.rs checks
     // `is_nfc` against an independent normalizer.
-    if !linkgate::core::nfc::is_nfc(&s) {
+    if !linkgate_core::nfc::is_nfc(&s) {
         return None;
     }
     Some(s)

@@ -1,6 +1,6 @@
 // End-to-end: the decision-order defects of the security review (F1–F13),
 // each against the real worker in workerd with real KV, R2 and Durable
-// Objects. The same cases run natively on the pipeline in src/core/gate/tests.rs.
+// Objects. The same cases run natively on the pipeline in crates/linkgate-core/src/gate/tests.rs.
 
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";

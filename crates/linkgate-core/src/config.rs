@@ -179,7 +179,7 @@ impl EdgeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::b64;
+    use crate::b64;
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -240,7 +240,7 @@ mod tests {
         // The memo adds to the revocation bound, so it is capped.
         let c = EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_DENYLIST_MEMO_SECS", "3600")]))
             .unwrap();
-        assert_eq!(c.denylist_memo_ms, crate::core::memo::MAX_TTL_MS);
+        assert_eq!(c.denylist_memo_ms, crate::memo::MAX_TTL_MS);
         assert!(matches!(
             EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_POLICY", "{")])),
             Err(ConfigError::Policy(_))

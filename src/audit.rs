@@ -19,7 +19,7 @@ use worker::{
     ScheduleContext, ScheduledEvent,
 };
 
-use crate::core::audit::{batches, Aggregator, AuditEvent, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES};
+use linkgate_core::audit::{batches, Aggregator, AuditEvent, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES};
 
 use super::{AUDIT_BINDING, EVENTS_BINDING};
 

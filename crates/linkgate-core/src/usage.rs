@@ -440,7 +440,7 @@ mod tests {
 
     #[test]
     fn csp_hash_matches_the_inline_script() {
-        use crate::core::b64;
+        use crate::b64;
         let digest = Sha256::digest(LOCAL_TIME_SCRIPT.as_bytes());
         // CSP hashes use standard base64 with padding.
         let std = b64::encode(&digest).replace('-', "+").replace('_', "/") + "=";

@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use linkgate::core::KeyRing;
+use linkgate_core::KeyRing;
 
 use crate::args::UsageError;
 use crate::{EXIT_REFUSED, EXIT_USAGE};
@@ -158,7 +158,7 @@ pub fn parse_unix(name: &str, v: &str) -> Result<u64, Failure> {
 
 /// RFC 3339 UTC rendering of Unix seconds.
 pub fn rfc3339(secs: u64) -> String {
-    linkgate::core::usage::rfc3339(secs)
+    linkgate_core::usage::rfc3339(secs)
 }
 
 /// "in 2h 5m" / "3m ago".

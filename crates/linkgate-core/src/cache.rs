@@ -48,7 +48,7 @@ pub fn edge_cache_control(edge_ttl_secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::http::parse_http_date;
+    use crate::http::parse_http_date;
 
     #[test]
     fn cache_key_has_no_query_but_the_version() {

@@ -2,9 +2,9 @@
 
 use worker::{Headers, Response, ResponseBody};
 
-use crate::core::gate::Reply;
-use crate::core::problem;
-use crate::core::Code;
+use linkgate_core::gate::Reply;
+use linkgate_core::problem;
+use linkgate_core::Code;
 
 /// Headers on every response linkgate sends for a link.
 const SECURITY_HEADERS: [(&str, &str); 3] =
@@ -75,7 +75,7 @@ fn page(status: u16, html: String) -> worker::Result<Response> {
     let headers = [
         ("content-type", "text/html; charset=utf-8".to_owned()),
         ("cache-control", "no-store".to_owned()),
-        ("content-security-policy", crate::core::usage::page_csp()),
+        ("content-security-policy", linkgate_core::usage::page_csp()),
         ("x-frame-options", "DENY".to_owned()),
     ];
     with_body(status, html, &headers)

@@ -8,7 +8,7 @@
 
 use worker::{Cache, Context, Env, Headers, Object, Range as R2Range, Response, ResponseBody};
 
-use crate::core::gate::{Delivery, DeliveryFailure, EdgeCacheCopy, ObjectBody};
+use linkgate_core::gate::{Delivery, DeliveryFailure, EdgeCacheCopy, ObjectBody};
 
 use super::respond::headers_of;
 use super::FILES_BINDING;

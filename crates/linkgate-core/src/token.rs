@@ -790,7 +790,7 @@ impl DecodeError {
 pub const MAX_RAW_BYTES: usize = MAX_PAYLOAD_BYTES + TAG_BYTES;
 
 /// A decoded token whose tag has **not** been checked yet. Its claims are
-/// only reachable through [`crate::core::verify`] or, for display,
+/// only reachable through [`crate::verify`] or, for display,
 /// [`UnverifiedToken::claims_unverified`].
 #[derive(Debug, Clone)]
 pub struct UnverifiedToken {
@@ -1112,7 +1112,7 @@ impl UnverifiedToken {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::keys::KeyRing;
+    use crate::keys::KeyRing;
 
     fn ring() -> KeyRing {
         KeyRing::parse(&format!("k1:{}", b64::encode(&[7u8; 32]))).unwrap()

@@ -710,15 +710,15 @@ mod tests {
     /// (or one above it) is among the keys checked.
     #[test]
     fn folder_links_inspect_by_their_folder() {
-        use crate::core::keys::KeyId;
-        use crate::core::path::Scope;
-        use crate::core::token::{Claims, Jti};
+        use crate::keys::KeyId;
+        use crate::path::Scope;
+        use crate::token::{Claims, Jti};
         let c = Claims::new(KeyId::parse("k").unwrap(), Jti([1; 16]), 0, 10, Scope::parse("/board/2026/").unwrap());
         assert_eq!(scope_covers(&c.scope, "/board/2026/"), Ok(true));
         assert_eq!(scope_covers(&c.scope, "/board/2026/q3/"), Ok(true));
         assert_eq!(scope_covers(&c.scope, "/board/"), Ok(false));
         assert_eq!(scope_covers(&c.scope, "/board/2026/x.pdf"), Ok(true));
-        assert_eq!(scope_covers(&c.scope, "/board/%2e%2e/"), Err(crate::core::path::PathError::DotSegment));
+        assert_eq!(scope_covers(&c.scope, "/board/%2e%2e/"), Err(crate::path::PathError::DotSegment));
         for raw in [None, Some("/board/2026/")] {
             let keys = inspect_keys(&c, raw);
             for k in ["path:/board/2026/", "path:/board/", "path:/", "kid:k", "all"] {
@@ -882,7 +882,7 @@ mod tests {
             assert_eq!(parse_mint(body, true).unwrap_err().field, "prefix");
         }
         // Both the request flag and the configuration: minted.
-        let kid = crate::core::keys::KeyId::parse("k").unwrap();
+        let kid = crate::keys::KeyId::parse("k").unwrap();
         for body in
             [&br#"{"prefix":"","ttl":60,"whole_bucket":true}"#[..], br#"{"prefix":"/","ttl":60,"whole_bucket":true}"#]
         {
@@ -975,11 +975,11 @@ mod tests {
 
     #[test]
     fn inspection() {
-        use crate::core::b64;
-        use crate::core::keys::KeyRing;
-        use crate::core::mint::{Expiry, LinkRequest};
-        use crate::core::verify::TimeRules;
-        use crate::core::Code;
+        use crate::b64;
+        use crate::keys::KeyRing;
+        use crate::mint::{Expiry, LinkRequest};
+        use crate::verify::TimeRules;
+        use crate::Code;
         let ring = KeyRing::parse(&format!("k:{}", b64::encode(&[5; 32]))).unwrap();
         let req = LinkRequest { path: "/a/b".into(), expiry: Some(Expiry::Ttl(60)), ..Default::default() };
         let c = req.build(ring.signing_key().kid().clone(), Jti([3; 16]), 1000, 3600).unwrap();
@@ -1000,8 +1000,8 @@ mod tests {
     /// whole Internet under a rule that requires one.
     #[test]
     fn mint_policy_refuses_an_everywhere_ip_binding() {
-        use crate::core::keys::KeyId;
-        use crate::core::policy::Policy;
+        use crate::keys::KeyId;
+        use crate::policy::Policy;
         let p = Policy::parse(r#"{"classifications":{"internal":{"require_ip":true}}}"#).unwrap();
         let rule = p.rule_for(None);
         let claims = |ip: &[&str]| {

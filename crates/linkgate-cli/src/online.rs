@@ -22,13 +22,13 @@ use std::io::{IsTerminal, Read, Write};
 use std::rc::Rc;
 use std::time::Duration;
 
-use linkgate::core::admin::{check_revocation_value, parse_mint, parse_revoke};
-use linkgate::core::duration::parse_duration;
-use linkgate::core::keys::KeyId;
-use linkgate::core::path::{encode_path, CanonicalPath};
-use linkgate::core::policy::CLASSIFICATIONS;
-use linkgate::core::revocation::RevocationScope;
-use linkgate::core::token::{Field, Jti, Label};
+use linkgate_core::admin::{check_revocation_value, parse_mint, parse_revoke};
+use linkgate_core::duration::parse_duration;
+use linkgate_core::keys::KeyId;
+use linkgate_core::path::{encode_path, CanonicalPath};
+use linkgate_core::policy::CLASSIFICATIONS;
+use linkgate_core::revocation::RevocationScope;
+use linkgate_core::token::{Field, Jti, Label};
 use serde_json::{json, Map, Value};
 
 use crate::args::{Args, Kind};

@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_documented() {
-        let doc = include_str!("../../docs/edge.md");
+        let doc = include_str!("../../../docs/edge.md");
         let mut seen = std::collections::HashSet::new();
         for r in SAMPLES {
             assert!(seen.insert(r.as_str()), "duplicate reason name {r}");

@@ -278,9 +278,9 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::keys::KeyId;
-    use crate::core::path::Scope;
-    use crate::core::token::{Field, Jti, Label};
+    use crate::keys::KeyId;
+    use crate::path::Scope;
+    use crate::token::{Field, Jti, Label};
 
     fn claims(ttl: u64) -> Claims {
         Claims::new(KeyId::parse("k").unwrap(), Jti([1; 16]), 1000, 1000 + ttl, Scope::parse("/a").unwrap())

@@ -246,7 +246,7 @@ impl ResumeCandidate {
 
 /// After `verify` refused with `expired`: may this request be a resume? Only
 /// a continuation (`continuation`: a single Range starting after byte 0, see
-/// [`crate::core::http::continuation_start`]), within `resume_grace_secs`
+/// [`crate::http::continuation_start`]), within `resume_grace_secs`
 /// after `exp`, of an authentic link whose every other check (lifetime,
 /// scope, host, IP, method) holds.
 pub fn resume_candidate(
@@ -299,11 +299,11 @@ pub fn param_from_query<'a>(query: &'a str, param: &str) -> Result<Option<&'a st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::b64;
-    use crate::core::ip::Cidr;
-    use crate::core::keys::KeyId;
-    use crate::core::path::Scope;
-    use crate::core::token::{HostName, Jti};
+    use crate::b64;
+    use crate::ip::Cidr;
+    use crate::keys::KeyId;
+    use crate::path::Scope;
+    use crate::token::{HostName, Jti};
     use core::num::NonZeroU32;
 
     const T0: u64 = 1_800_000_000;

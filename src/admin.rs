@@ -8,16 +8,16 @@ use worker::js_sys::{Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{Data, Env, Headers, HttpMetadata, Request, Response, ResponseBody};
 
-use crate::core::admin::{self, bearer_matches, Invalid, Route, RouteError, SqlArg};
-use crate::core::audit::{AuditEvent, Outcome};
-use crate::core::config::EdgeConfig;
-use crate::core::gate::{split_url, Facts};
-use crate::core::mint::link_url;
-use crate::core::policy::CLASSIFICATIONS;
-use crate::core::revocation::{entry_expiry, find_revocation, kv_key, merge, Entry};
-use crate::core::token::Jti;
-use crate::core::verify::Method;
-use crate::core::{CanonicalPath, Code, Scope};
+use linkgate_core::admin::{self, bearer_matches, Invalid, Route, RouteError, SqlArg};
+use linkgate_core::audit::{AuditEvent, Outcome};
+use linkgate_core::config::EdgeConfig;
+use linkgate_core::gate::{split_url, Facts};
+use linkgate_core::mint::link_url;
+use linkgate_core::policy::CLASSIFICATIONS;
+use linkgate_core::revocation::{entry_expiry, find_revocation, kv_key, merge, Entry};
+use linkgate_core::token::Jti;
+use linkgate_core::verify::Method;
+use linkgate_core::{CanonicalPath, Code, Scope};
 
 use super::error::EdgeError;
 use super::{audit, kv, respond, AUDIT_BINDING, DENYLIST_BINDING, FILES_BINDING};
@@ -212,7 +212,7 @@ async fn revoke(call: &mut Call<'_>) -> R {
     };
     call.ev.subject = Some(format!("{}:{}", requested.scope.as_str(), requested.value));
     call.ev.detail = Some(json!({"reason": requested.reason, "actor": requested.actor}).to_string());
-    if requested.scope == crate::core::revocation::RevocationScope::Path {
+    if requested.scope == linkgate_core::revocation::RevocationScope::Path {
         folder_check(call.env, &requested.value).await?;
     }
     let store = call.env.kv(DENYLIST_BINDING)?;
@@ -276,7 +276,7 @@ async fn list_revocations(call: &mut Call<'_>) -> R {
     json_response(200, &json!({ "entries": entries, "cursor": next }))
 }
 
-async fn lift(call: &mut Call<'_>, scope: crate::core::revocation::RevocationScope, value: &str) -> R {
+async fn lift(call: &mut Call<'_>, scope: linkgate_core::revocation::RevocationScope, value: &str) -> R {
     call.ev.reason = Some("lift");
     let value = admin::check_revocation_value(scope, value)?;
     let store = call.env.kv(DENYLIST_BINDING)?;
@@ -403,7 +403,7 @@ async fn mint(call: &mut Call<'_>) -> R {
         call.ev.status = 403;
         call.ev.code = Some("policy_denied");
         call.ev.rule = Some(denied.rule.clone());
-        let mut body = serde_json::from_str::<Value>(&crate::core::problem::body(
+        let mut body = serde_json::from_str::<Value>(&linkgate_core::problem::body(
             Code::PolicyDenied,
             None,
             Some(&call.ev.request_id),
@@ -429,7 +429,7 @@ async fn mint(call: &mut Call<'_>) -> R {
 
 /// The links table lets the audit trail tell edge-minted links from offline
 /// ones; a failure here must not lose the link, so it is logged.
-async fn record_minted(env: &Env, claims: &crate::core::Claims) {
+async fn record_minted(env: &Env, claims: &linkgate_core::Claims) {
     let Ok(db) = env.d1(AUDIT_BINDING) else { return };
     let stmt = db.prepare(
         "INSERT OR REPLACE INTO links (jti, issued_at, expires_at, scope, sub, tenant, issued_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'edge')",
@@ -470,7 +470,7 @@ async fn inspect(call: &mut Call<'_>) -> R {
         let found = kv::bulk_get(env, DENYLIST_BINDING, &keys, 0).await?;
         if let Some(entry) = find_revocation(c, found.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
             revocation = entry_json(&entry);
-            reason = reason.or(Some(crate::core::Reason::Revoked(entry.scope)));
+            reason = reason.or(Some(linkgate_core::Reason::Revoked(entry.scope)));
         }
     }
     let code = reason.and_then(|r| r.code());

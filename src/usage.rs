@@ -7,9 +7,9 @@
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, Context, DurableObject, Env, ObjectNamespace, Request, Response, State, Storage};
 
-use crate::core::gate::{RecordStart, RefundCall};
-use crate::core::token::Jti;
-use crate::core::usage::{
+use linkgate_core::gate::{RecordStart, RefundCall};
+use linkgate_core::token::Jti;
+use linkgate_core::usage::{
     consume as decide, record_start, refund as give_back, ConsumeOutcome, ConsumeRequest, Start, UsageState,
 };
 

@@ -2,7 +2,7 @@
 
 use worker::{Env, Object};
 
-use crate::core::gate::ObjectMeta;
+use linkgate_core::gate::ObjectMeta;
 
 use super::error::Result;
 use super::FILES_BINDING;

@@ -2,13 +2,13 @@
 
 use std::net::IpAddr;
 
-use linkgate::core::duration::parse_duration;
-use linkgate::core::keys::{format_entry, KeyId};
-use linkgate::core::mint::{link_url, Expiry, LinkRequest};
-use linkgate::core::path::CanonicalPath;
-use linkgate::core::token::{Claims, Field, Jti, UnverifiedToken};
-use linkgate::core::verify::{check_binding, check_time, token_from_query, Method, RequestFacts, TimeRules};
-use linkgate::core::{Code, KeyRing};
+use linkgate_core::duration::parse_duration;
+use linkgate_core::keys::{format_entry, KeyId};
+use linkgate_core::mint::{link_url, Expiry, LinkRequest};
+use linkgate_core::path::CanonicalPath;
+use linkgate_core::token::{Claims, Field, Jti, UnverifiedToken};
+use linkgate_core::verify::{check_binding, check_time, token_from_query, Method, RequestFacts, TimeRules};
+use linkgate_core::{Code, KeyRing};
 use serde_json::json;
 
 use crate::args::{Args, Kind};
@@ -184,8 +184,8 @@ fn judge(
             p.clone()
         }
         None => match &claims.scope {
-            linkgate::core::Scope::Object(p) => p.clone(),
-            linkgate::core::Scope::Prefix(_) => {
+            linkgate_core::Scope::Object(p) => p.clone(),
+            linkgate_core::Scope::Prefix(_) => {
                 return (Verdict { code: None, reason: "", checked }, claims);
             }
         },
@@ -203,8 +203,8 @@ fn judge(
             checked.push("ip");
             Some(i)
         }
-        (_, Some(linkgate::core::ip::Cidr::V4 { addr, .. })) => Some(IpAddr::V4(*addr)),
-        (_, Some(linkgate::core::ip::Cidr::V6 { addr, .. })) => Some(IpAddr::V6(*addr)),
+        (_, Some(linkgate_core::ip::Cidr::V4 { addr, .. })) => Some(IpAddr::V4(*addr)),
+        (_, Some(linkgate_core::ip::Cidr::V6 { addr, .. })) => Some(IpAddr::V6(*addr)),
         (_, None) => None,
     };
     let raw = scope_path.to_url_path();

@@ -10,8 +10,8 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{Date, Env};
 
-use crate::core::config::EdgeConfig;
-use crate::core::memo::DenylistMemo;
+use linkgate_core::config::EdgeConfig;
+use linkgate_core::memo::DenylistMemo;
 
 use super::error::{EdgeError, Result};
 use super::DENYLIST_BINDING;

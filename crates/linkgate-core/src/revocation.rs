@@ -246,9 +246,9 @@ pub fn entry_expiry(scope: RevocationScope, revoked_at: u64, link_exp: Option<u6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::keys::KeyId;
-    use crate::core::path::Scope;
-    use crate::core::token::{Field, Jti, Label};
+    use crate::keys::KeyId;
+    use crate::path::Scope;
+    use crate::token::{Field, Jti, Label};
 
     fn claims() -> Claims {
         let mut c = Claims::new(KeyId::parse("k1").unwrap(), Jti([0xab; 16]), 1000, 5000, Scope::parse("/a/").unwrap());

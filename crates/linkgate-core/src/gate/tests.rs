@@ -8,13 +8,13 @@ use std::num::NonZeroU32;
 use proptest::prelude::*;
 
 use super::*;
-use crate::core::b64;
-use crate::core::config::EdgeConfig;
-use crate::core::ip::Cidr;
-use crate::core::keys::KeyId;
-use crate::core::revocation::{kv_key, Entry, RevocationScope};
-use crate::core::token::{Field, Label};
-use crate::core::usage::refund;
+use crate::b64;
+use crate::config::EdgeConfig;
+use crate::ip::Cidr;
+use crate::keys::KeyId;
+use crate::revocation::{kv_key, Entry, RevocationScope};
+use crate::token::{Field, Label};
+use crate::usage::refund;
 
 const T0: u64 = 1_800_000_000;
 const HOST: &str = "files.example.com";
