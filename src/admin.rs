@@ -122,18 +122,8 @@ pub async fn serve(
     let scheme = facts.url.split_once("://").map_or("https", |(s, _)| s);
     let origin = format!("{scheme}://{authority}");
     let (raw_path, query) = (raw_path.to_owned(), query.to_owned());
-    let mut ev = AuditEvent {
-        time: facts.now,
-        request_id: facts.request_id.clone(),
-        method: facts.method.clone(),
-        client_ip: facts.client_ip.clone(),
-        country: facts.country.clone(),
-        outcome: Some(Outcome::Admin),
-        ..Default::default()
-    };
-    if let Some(ua) = &facts.user_agent {
-        ev.set_user_agent(ua);
-    }
+    let mut ev = linkgate_core::gate::event_for(&facts);
+    ev.outcome = Some(Outcome::Admin);
     let mut call = Call { req, env, cfg, origin, query, now: facts.now, ev };
     let result = handle(&mut call, &raw_path).await;
     let mut ev = call.ev;

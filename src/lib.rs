@@ -198,16 +198,10 @@ async fn read_form(req: &Request, limit: u64) -> Option<String> {
 }
 
 fn misconfigured(e: &ConfigError, facts: &Facts, env: &Env, ctx: &Context) -> worker::Result<Response> {
-    let mut ev = AuditEvent {
-        time: facts.now,
-        request_id: facts.request_id.clone(),
-        method: facts.method.clone(),
-        status: 500,
-        outcome: Some(linkgate_core::audit::Outcome::Refused),
-        code: Some("misconfigured"),
-        ..Default::default()
-    };
-    ev.client_ip = facts.client_ip.clone();
+    let mut ev = linkgate_core::gate::event_for(facts);
+    ev.status = 500;
+    ev.outcome = Some(linkgate_core::audit::Outcome::Refused);
+    ev.code = Some("misconfigured");
     worker::console_error!("{}", serde_json::json!({"event": "misconfigured", "error": e.to_string()}));
     audit::emit(env, ctx, &ev, 0);
     respond::misconfigured("linkgate is not configured correctly; see the worker log", &facts.request_id)

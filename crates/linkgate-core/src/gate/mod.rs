@@ -162,7 +162,7 @@ struct Authorized {
 /// Start deciding a request.
 pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
     let method = Method::parse(&facts.method);
-    let event = base_event(&facts);
+    let event = event_for(&facts);
     let ctx = Ctx { cfg, facts, method, event };
     let (_, raw_path, query) = split_url(&ctx.facts.url);
     let (lg, lgs) = (param_from_query(query, "lg"), param_from_query(query, "lgs"));
@@ -201,7 +201,9 @@ pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
     verify_step(ctx, source.unwrap_or(Domain::Link), None)
 }
 
-fn base_event(facts: &Facts) -> AuditEvent {
+/// The audit event of a request, before anything is decided: time, request
+/// id, method, client address, country and user agent (capped).
+pub fn event_for(facts: &Facts) -> AuditEvent {
     let mut ev = AuditEvent {
         time: facts.now,
         request_id: facts.request_id.clone(),
