@@ -14,13 +14,13 @@ STATE=".wrangler/state"
 mkdir -p "$STATE"
 
 # Rebuild only when a source is newer than the last build.
-if [[ ! -f build/index.js ]] || [[ -n "$(find src Cargo.toml Cargo.lock -newer build/index.js -print -quit)" ]]; then
+if [[ ! -f build/index.js ]] || [[ -n "$(find src crates Cargo.toml Cargo.lock -newer build/index.js -print -quit)" ]]; then
   build_worker
 else
   ensure_node_modules
   say "worker build is up to date"
 fi
-if [[ ! -x target/release/linkgate ]] || [[ -n "$(find src Cargo.toml -newer target/release/linkgate -print -quit)" ]]; then
+if [[ ! -x target/release/linkgate ]] || [[ -n "$(find crates Cargo.toml Cargo.lock -newer target/release/linkgate -print -quit)" ]]; then
   say "building the linkgate CLI"
   cargo build --release --bin linkgate
 fi
@@ -31,7 +31,8 @@ if [[ ! -f .dev.vars ]]; then
   umask 077
   {
     echo "LINKGATE_KEYS=\"$("$LG" keygen --kid dev)\""
-    echo "LINKGATE_ADMIN_TOKEN=\"$(head -c 32 /dev/urandom | base64 | tr -d '=+/\n')\""
+    # 32 random bytes as 64 hex digits (the worker refuses tokens under 32 bytes).
+    echo "LINKGATE_ADMIN_TOKEN=\"$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')\""
   } > .dev.vars
 fi
 
