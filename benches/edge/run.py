@@ -120,14 +120,16 @@ def main():
         return print(profile())
     lp, lg = serve("linkgate")
     bp, base = serve("baseline")
+    pp, peer = serve("peer")
     try:
         variants = {
             "a linkgate, valid link": lambda s: (lg["url"] + lg["paths"][s], lg["pid"]),
             "b baseline (no auth)": lambda s: (base["url"] + base["paths"][s], base["pid"]),
             "c linkgate, invalid link": lambda s: (lg["url"] + lg["paths"][s + "_invalid"], lg["pid"]),
+            "d JS peer (Sign requests)": lambda s: (peer["url"] + peer["paths"][s], peer["pid"]),
         }
         results = {}
-        warm_up([lg, base])
+        warm_up([lg, base, peer])
         for size in ["small", "medium"]:
             for r in range(ROUNDS):
                 for name, f in variants.items():
@@ -137,7 +139,7 @@ def main():
                     print(f"  {size:6} round {r + 1} {name:26} {res['rps']:9.0f} req/s  p50 {res['p50']:7.2f} ms  "
                           f"p99 {res['p99']:7.2f} ms  cpu {res['cpu_us']:7.0f} us/req", file=sys.stderr)
     finally:
-        for p in (lp, bp):
+        for p in (lp, bp, pp):
             stop(p)
 
     med = lambda xs, k: statistics.median(x[k] for x in xs)
@@ -149,8 +151,10 @@ def main():
             xs = results[(size, name)]
             rows.append(f"| {label} | {name[2:]} | {med(xs, 'rps'):.0f} | {med(xs, 'p50'):.2f} | {med(xs, 'p99'):.2f} | {med(xs, 'cpu_us'):.0f} |")
         a, c = results[(size, "a linkgate, valid link")], results[(size, "c linkgate, invalid link")]
+        d = results[(size, "d JS peer (Sign requests)")]
         ratios[size] = (med(a, "rps") / med(b, "rps"), med(c, "rps") / med(b, "rps"),
-                        med(a, "cpu_us") - med(b, "cpu_us"), med(c, "non2xx") == med(c, "total"))
+                        med(a, "cpu_us") - med(b, "cpu_us"), med(c, "non2xx") == med(c, "total"),
+                        med(a, "rps") / med(d, "rps"), med(d, "non2xx"))
 
     wasm = os.path.join(ROOT, "build/index_bg.wasm")
     raw = os.path.getsize(wasm)
@@ -177,6 +181,8 @@ def main():
         f"| a/b ≥ 0.97 (1 MiB) | {ratios['medium'][0]:.2f} | {ok(ratios['medium'][0] >= 0.97)} |",
         f"| c/b ≥ 1.0 (1 KiB) | {ratios['small'][1]:.2f} | {ok(ratios['small'][1] >= 1.0)} |",
         f"| c/b ≥ 1.0 (1 MiB) | {ratios['medium'][1]:.2f} | {ok(ratios['medium'][1] >= 1.0)} |",
+        f"| a/d ≥ 1.2 (1 KiB; issue 11 sets it for the default configuration, this is cache off) | {ratios['small'][4]:.2f} | {ok(ratios['small'][4] >= 1.2)} |",
+        f"| a/d ≥ 1.0 (1 MiB; same) | {ratios['medium'][4]:.2f} | {ok(ratios['medium'][4] >= 1.0)} |",
         f"| wasm ≤ 250 KB gzip | {gz} B gzip ({raw} B raw) | {ok(gz <= 250_000)} |",
         f"| native verify ≤ 1.5× bare HMAC | {native:.2f}× | {ok(native <= 1.5)} |",
         "",
@@ -184,7 +190,8 @@ def main():
         f"{ratios['medium'][2]:.0f} µs at 1 MiB. workerd CPU is read from /proc/<pid>/stat (utime+stime) around "
         "each run, divided by wrk's request count; it includes the runtime's own HTTP, KV and R2 work, so the "
         "difference a−b is what linkgate adds. Every response of variant c was a refusal: "
-        f"{ratios['small'][3] and ratios['medium'][3]}.",
+        f"{ratios['small'][3] and ratios['medium'][3]}; non-2xx responses of the peer d: "
+        f"{ratios['small'][5]:.0f} / {ratios['medium'][5]:.0f} (must be 0).",
     ]
     table = "\n".join(lines)
     print(table)

@@ -1,6 +1,6 @@
 // Serve one variant for scripts/bench.sh on a loopback port and print a JSON
 // line describing it: {"url", "pid" (the workerd process), "paths"}.
-//   node benches/edge/serve.mjs linkgate|baseline|baseline:<steps>
+//   node benches/edge/serve.mjs linkgate|baseline|baseline:<steps>|peer
 // All variants get the same R2 objects (1 KiB and 1 MiB) and the same
 // bindings; <steps> are the baseline worker's extra platform calls (see
 // benches/baseline/worker.mjs), used by the profile run.
@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const [variant, steps = ""] = process.argv[2].split(":");
@@ -37,9 +37,12 @@ if (variant === "linkgate" && steps === "noaudit") {
   delete common.queueProducers;
   delete common.queueConsumers;
 }
+const peerSecret = randomBytes(32).toString("hex");
 const opts =
   variant === "baseline"
     ? { ...common, scriptPath: join(ROOT, "benches", "baseline", "worker.mjs"), bindings: { STEPS: steps } }
+    : variant === "peer"
+    ? { ...common, scriptPath: join(ROOT, "benches", "peer", "worker.mjs"), bindings: { SECRET: peerSecret } }
     : {
         ...common,
         scriptPath: join(ROOT, "build", "index.js"),
@@ -53,9 +56,12 @@ const r2 = await mf.getR2Bucket("LINKGATE_FILES");
 await r2.put("bench/small.bin", new Uint8Array(1024).fill(1));
 await r2.put("bench/medium.bin", new Uint8Array(1024 * 1024).fill(2));
 {
+  // Every migration, in order (the worker's audit insert names their columns).
   const db = await mf.getD1Database("LINKGATE_AUDIT");
-  const sql = readFileSync(join(ROOT, "migrations", "0001_audit.sql"), "utf8").split("\n").filter((l) => !l.trim().startsWith("--")).join("\n");
-  for (const s of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(s).run();
+  for (const file of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
+    const sql = readFileSync(join(ROOT, "migrations", file), "utf8").split("\n").filter((l) => !l.trim().startsWith("--")).join("\n");
+    for (const s of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(s).run();
+  }
 }
 let pid = null;
 for (const d of readdirSync("/proc")) {
@@ -69,6 +75,11 @@ const paths = {};
 for (const size of ["small", "medium"]) {
   if (variant === "baseline") {
     paths[size] = `/bench/${size}.bin`;
+  } else if (variant === "peer") {
+    const path = `/bench/${size}.bin`;
+    const expiry = Math.floor(Date.now() / 1000) + 3600;
+    const mac = createHmac("sha256", peerSecret).update(`${path}${expiry}`).digest("base64");
+    paths[size] = `${path}?verify=${expiry}-${encodeURIComponent(mac)}`;
   } else {
     const out = execFileSync(join(ROOT, "target", "release", "linkgate"), ["sign", "--json", "--base", url, "--path", `/bench/${size}.bin`, "--ttl", "1h"], { env: { ...process.env, LINKGATE_KEYS: keys }, encoding: "utf8" });
     const link = JSON.parse(out);
