@@ -306,7 +306,7 @@ async fn upload(call: &mut Call<'_>, path: &CanonicalPath) -> R {
     // Re-uploading keeps the object's classification unless one is given:
     // a restricted file never silently becomes the default class.
     let bucket = call.env.bucket(FILES_BINDING)?;
-    let before = super::objects::read(call.env, path.object_key(), false).await?.0.and_then(|m| m.classification);
+    let before = super::objects::read(call.env, path.object_key(), false, 0).await?.0.and_then(|m| m.classification);
     let classification = asked.clone().or_else(|| before.clone());
     let (readable, piped) = fixed_length(&body, length)?;
     let mut put = bucket
@@ -315,7 +315,10 @@ async fn upload(call: &mut Call<'_>, path: &CanonicalPath) -> R {
     if let Some(c) = &classification {
         put = put.custom_metadata([("classification".to_owned(), c.clone())]);
     }
-    let obj = match put.execute().await {
+    let written = put.execute().await;
+    // Whatever the outcome, this isolate must not keep describing the old object.
+    super::objects::forget(path.object_key());
+    let obj = match written {
         Ok(o) => o.ok_or("R2 put returned nothing")?,
         Err(_) if piped.failed() => {
             // The client sent fewer (or more) bytes than its Content-Length.
@@ -385,7 +388,7 @@ async fn mint(call: &mut Call<'_>) -> R {
     // objects not yet uploaded) decides.
     let classification = match &claims.scope {
         Scope::Object(p) => {
-            super::objects::read(call.env, p.object_key(), false).await?.0.and_then(|m| m.classification)
+            super::objects::read(call.env, p.object_key(), false, 0).await?.0.and_then(|m| m.classification)
         }
         Scope::Prefix(_) => None,
     };

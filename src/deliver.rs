@@ -32,10 +32,12 @@ pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Obje
     }
     let object = match fetched.filter(|_| body.reuse_fetched) {
         Some(o) => o,
-        None => get(env, body).await?,
+        None => get(env, body).await.inspect_err(|_| super::objects::forget(&body.key))?,
     };
     if object.version() != body.version {
-        // Replaced between metadata and body: the headers describe another version.
+        // Replaced between metadata (or the memo of it) and body: the
+        // headers describe another version. The next request reads R2.
+        super::objects::forget(&body.key);
         return Err(DeliveryFailure::Changed);
     }
     let stream = match object.body().map(|b| b.response_body()) {

@@ -131,7 +131,7 @@ async fn serve(req: &Request, env: &Env, ctx: &Context, cfg: &EdgeConfig, facts:
                 Ok(found) => s.answer(&found),
                 Err(e) => s.unavailable().logged("denylist_unavailable", &rid, &e),
             },
-            Step::ReadObject(s) => match objects::read(env, s.key(), s.with_body()).await {
+            Step::ReadObject(s) => match objects::read(env, s.key(), s.with_body(), cfg.object_memo_ms).await {
                 Ok((meta, object)) => {
                     fetched = object;
                     s.answer(meta)

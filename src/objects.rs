@@ -1,11 +1,19 @@
 //! R2 adapter: an object's metadata as the gate wants it, and bodies.
 
-use worker::{Env, Object};
+use std::cell::RefCell;
+
+use worker::{Date, Env, Object};
 
 use linkgate_core::gate::ObjectMeta;
+use linkgate_core::memo::ObjectMemo;
 
 use super::error::Result;
 use super::FILES_BINDING;
+
+thread_local! {
+    // Recent `head` answers (see core::memo::ObjectMemo for the bound).
+    static MEMO: RefCell<ObjectMemo> = RefCell::new(ObjectMemo::new());
+}
 
 /// The gate's view of an R2 object.
 pub fn meta(o: &Object) -> ObjectMeta {
@@ -20,9 +28,26 @@ pub fn meta(o: &Object) -> ObjectMeta {
 }
 
 /// `head` the object, or `get` it (body kept for delivery) when `with_body`.
-pub async fn read(env: &Env, key: &str, with_body: bool) -> Result<(Option<ObjectMeta>, Option<Object>)> {
+/// A `head` is answered from the memo when R2 gave it less than `memo_ms`
+/// ago (0: always ask R2); every answer from R2 refreshes the memo.
+pub async fn read(env: &Env, key: &str, with_body: bool, memo_ms: u64) -> Result<(Option<ObjectMeta>, Option<Object>)> {
+    let now = Date::now().as_millis();
+    if !with_body {
+        if let Some(meta) = MEMO.with(|m| m.borrow().lookup(key, now, memo_ms)) {
+            return Ok((Some(meta), None));
+        }
+    }
+    let generation = MEMO.with(|m| m.borrow().generation());
     let bucket = env.bucket(FILES_BINDING)?;
     let object = if with_body { bucket.get(key).execute().await? } else { bucket.head(key).await? };
     let meta = object.as_ref().map(meta);
+    if let Some(m) = &meta {
+        MEMO.with(|memo| memo.borrow_mut().store(key, m, now, memo_ms, generation));
+    }
     Ok((meta, object.filter(|_| with_body)))
+}
+
+/// `key` was written, or found other than the memo said: ask R2 next time.
+pub fn forget(key: &str) {
+    MEMO.with(|m| m.borrow_mut().forget(key));
 }

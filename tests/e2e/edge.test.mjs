@@ -7,6 +7,7 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { startWorker, sign, linkFor, newKeyEntry, problem, now, BASE, HOST } from "./harness.mjs";
 
 const KEYS = `${newKeyEntry("e2e")},${newKeyEntry("old")}`;
@@ -143,6 +144,69 @@ describe("status table", () => {
         await new Promise((r) => setTimeout(r, 100));
       } while (Date.now() - t0 < 1500);
       assert.equal(status, 410, "revoked once the memo expired");
+    } finally {
+      await memo.stop();
+    }
+  });
+
+  test("the object memo: edge-cache hits skip R2 for at most its lifetime; admin uploads are seen at once", async () => {
+    const ADMIN = randomBytes(32).toString("hex");
+    const memo = await startWorker({
+      keys: KEYS,
+      vars: { LINKGATE_OBJECT_MEMO_SECS: "2", LINKGATE_DEBUG_HEADERS: "on", LINKGATE_ADMIN_TOKEN: ADMIN },
+    });
+    const get = async (m) => {
+      const r = await memo.fetch(linkFor(m));
+      return { status: r.status, cache: r.headers.get("x-linkgate-cache"), body: Buffer.from(await r.arrayBuffer()) };
+    };
+    try {
+      await memo.r2.put("docs/memo.pdf", BODY);
+      const m = minted(["--path", "/docs/memo.pdf", "--ttl", "1h"]);
+      // The memo entry is at most as old as this request (its R2 read).
+      const read = Date.now();
+      assert.equal((await get(m)).cache, "miss");
+      // The cache write is best-effort in waitUntil: wait for the first hit.
+      let hit;
+      for (let i = 0; i < 20 && hit?.cache !== "hit"; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        hit = await get(m);
+      }
+      assert.equal(hit.cache, "hit");
+      // Delete the object behind the worker's back. A hit answered from the
+      // memo asks R2 nothing, so it is still served within the lifetime ...
+      await memo.r2.delete("docs/memo.pdf");
+      const asked = Date.now();
+      const stale = await get(m);
+      if (asked - read < 1500) {
+        assert.equal(stale.status, 200, "a hit within the memo's lifetime does not ask R2");
+        assert.equal(stale.cache, "hit");
+        assert.deepEqual(stale.body, BODY);
+      }
+      // ... and never after it.
+      let last = stale;
+      while (last.status === 200) {
+        // 2 s lifetime, plus slack for workerd's coarse request clock.
+        assert.ok(Date.now() - read < 2500, "described from the memo after its lifetime");
+        await new Promise((r) => setTimeout(r, 100));
+        last = await get(m);
+      }
+      assert.equal(last.status, 404, "a deleted object is refused once the memo expired");
+
+      // An upload through the admin API is seen by its isolate at once.
+      const first = Buffer.from("first version");
+      const second = Buffer.from("second version, longer");
+      const put = (body) =>
+        memo.fetch(`${BASE}/_linkgate/files/docs/memo.pdf`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${ADMIN}`, "content-length": String(body.length) },
+          body,
+        });
+      assert.equal((await put(first)).status, 201);
+      assert.deepEqual((await get(m)).body, first);
+      assert.equal((await put(second)).status, 201);
+      const after = await get(m);
+      assert.equal(after.status, 200);
+      assert.deepEqual(after.body, second, "the memo must not describe the replaced version");
     } finally {
       await memo.stop();
     }

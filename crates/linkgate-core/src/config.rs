@@ -34,6 +34,9 @@ pub struct EdgeConfig {
     pub kv_cache_ttl_secs: u64,
     /// Per-isolate memo of denylist reads, in ms (`LINKGATE_DENYLIST_MEMO_SECS`, 0 = off).
     pub denylist_memo_ms: u64,
+    /// Per-isolate memo of object metadata, in ms (`LINKGATE_OBJECT_MEMO_SECS`,
+    /// 0 = off): how long an isolate may describe a replaced object.
+    pub object_memo_ms: u64,
     pub edge_cache: bool,
     pub edge_cache_ttl_secs: u64,
     pub edge_cache_max_bytes: u64,
@@ -154,6 +157,9 @@ impl EdgeConfig {
             denylist_memo_ms: number(get, "LINKGATE_DENYLIST_MEMO_SECS", super::memo::DEFAULT_TTL_MS / 1000)?
                 .saturating_mul(1000)
                 .min(super::memo::MAX_TTL_MS),
+            object_memo_ms: number(get, "LINKGATE_OBJECT_MEMO_SECS", super::memo::DEFAULT_OBJECT_TTL_MS / 1000)?
+                .saturating_mul(1000)
+                .min(super::memo::MAX_TTL_MS),
             edge_cache: flag(get, "LINKGATE_EDGE_CACHE", true)?,
             edge_cache_ttl_secs: number(get, "LINKGATE_EDGE_CACHE_TTL_SECS", DEFAULT_EDGE_CACHE_TTL_SECS)?,
             edge_cache_max_bytes: number(get, "LINKGATE_EDGE_CACHE_MAX_BYTES", DEFAULT_EDGE_CACHE_MAX_BYTES)?,
@@ -195,6 +201,7 @@ mod tests {
         assert_eq!(c.resume_grace_secs, 0);
         assert!(c.edge_cache);
         assert_eq!(c.denylist_memo_ms, 2000);
+        assert_eq!(c.object_memo_ms, 2000);
         assert!(c.refresh_url.is_none());
         assert!(c.admin_token.is_none());
         assert!(!c.debug_headers, "diagnostic headers are off unless asked for");
@@ -207,6 +214,7 @@ mod tests {
             ("LINKGATE_EDGE_CACHE", "off"),
             ("LINKGATE_KV_CACHE_TTL_SECS", "1"),
             ("LINKGATE_DENYLIST_MEMO_SECS", "0"),
+            ("LINKGATE_OBJECT_MEMO_SECS", "0"),
             ("LINKGATE_REFRESH_URL", "https://r.example/{path}"),
             ("LINKGATE_ALLOW_WHOLE_BUCKET", "on"),
         ]))
@@ -216,6 +224,7 @@ mod tests {
         assert!(!c.edge_cache);
         assert_eq!(c.kv_cache_ttl_secs, 30, "KV refuses cacheTtl below 30 s");
         assert_eq!(c.denylist_memo_ms, 0);
+        assert_eq!(c.object_memo_ms, 0);
         assert_eq!(c.refresh_url.as_deref(), Some("https://r.example/{path}"));
     }
 
@@ -241,6 +250,10 @@ mod tests {
         let c = EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_DENYLIST_MEMO_SECS", "3600")]))
             .unwrap();
         assert_eq!(c.denylist_memo_ms, crate::memo::MAX_TTL_MS);
+        // So is the object memo: it bounds how long a replaced object is described.
+        let c = EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_OBJECT_MEMO_SECS", "3600")]))
+            .unwrap();
+        assert_eq!(c.object_memo_ms, crate::memo::MAX_TTL_MS);
         assert!(matches!(
             EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_POLICY", "{")])),
             Err(ConfigError::Policy(_))
