@@ -81,11 +81,13 @@ fn request_id(req: &Request) -> String {
     format!("{a:08x}{b:08x}")
 }
 
-/// What the gate needs to know about the request.
-fn facts(req: &Request) -> Facts {
+/// What the gate needs to know about the request. The country (`request.cf`,
+/// costly to materialize) only when `with_country`: the gate asks for it
+/// itself once a link is authentic.
+fn facts(req: &Request, url: String, with_country: bool) -> Facts {
     Facts {
         method: req.method().to_string(),
-        url: req.inner().url(),
+        url,
         client_ip: header(req, "cf-connecting-ip"),
         user_agent: header(req, "user-agent"),
         accept: header(req, "accept"),
@@ -94,22 +96,28 @@ fn facts(req: &Request) -> Facts {
         if_range: header(req, "if-range"),
         if_none_match: header(req, "if-none-match"),
         if_modified_since: header(req, "if-modified-since"),
-        country: req.cf().and_then(|cf| cf.country()),
+        country: if with_country { country(req) } else { None },
         request_id: request_id(req),
         now: now_secs(),
     }
 }
 
+fn country(req: &Request) -> Option<String> {
+    req.cf().and_then(|cf| cf.country())
+}
+
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let facts = facts(&req);
+    let url = req.inner().url();
+    let (_, raw_path, _) = split_url(&url);
+    let admin = raw_path == "/_linkgate" || raw_path.starts_with("/_linkgate/");
     let cfg = config(&env);
+    let facts = facts(&req, url, admin || cfg.is_err());
     let cfg = match cfg.as_ref() {
         Ok(cfg) => cfg,
         Err(e) => return misconfigured(e, &facts, &env, &ctx),
     };
-    let (_, raw_path, _) = split_url(&facts.url);
-    if raw_path == "/_linkgate" || raw_path.starts_with("/_linkgate/") {
+    if admin {
         return admin::serve(req, &env, &ctx, cfg, facts).await;
     }
     serve(&req, &env, &ctx, cfg, facts).await
@@ -127,6 +135,7 @@ async fn serve(req: &Request, env: &Env, ctx: &Context, cfg: &EdgeConfig, facts:
                 let body = read_form(req, s.limit()).await;
                 s.answer(body.as_deref())
             }
+            Step::ReadCountry(s) => s.answer(country(req)),
             Step::ReadDenylist(s) => match kv::denylist(env, s.keys(), cfg).await {
                 Ok(found) => s.answer(&found),
                 Err(e) => s.unavailable().logged("denylist_unavailable", &rid, &e),

@@ -5,10 +5,12 @@
 // linkgate performs per download, so the profile run can price each
 // platform call on its own: head (R2 head before the get), kv (denylist bulk
 // get), queue (audit message), log (one JSON log line), cf (read the
-// request's cf.country, as the audit event does).
+// request's cf.country, as the audit event does). refuse answers 403 at once,
+// touching no binding: the floor under any refusal in this runtime.
 export default {
   async fetch(request, env, ctx) {
     const steps = new Set((env.STEPS || "").split(",").filter(Boolean));
+    if (steps.has("refuse")) return new Response("forbidden", { status: 403 });
     const key = decodeURIComponent(new URL(request.url).pathname.slice(1));
     const country = steps.has("cf") ? request.cf?.country : undefined;
     if (steps.has("kv")) {

@@ -1,96 +1,218 @@
 // Serve one variant for scripts/bench.sh on a loopback port and print a JSON
-// line describing it: {"url", "pid" (the workerd process), "paths"}.
-//   node benches/edge/serve.mjs linkgate|baseline|baseline:<steps>|peer
+// line describing it: {"url", "pids" (its workerd processes), "paths"}.
+//
+//   node benches/edge/serve.mjs <variant> [miniflare|wrangler]
+//
+// variant: linkgate (the default configuration: wrangler.toml's [vars], edge
+// cache on, audit on), linkgate:off (the same with LINKGATE_EDGE_CACHE=off),
+// linkgate:noaudit (cache off, no audit queue; profile only),
+// baseline[:<steps>] (benches/baseline/worker.mjs; steps are its extra
+// platform calls, used by the profile ladder), peer (benches/peer/worker.mjs).
+// runtime: Miniflare's API in this process (default), or `wrangler dev` (what
+// scripts/dev.sh runs) with a config like the repository's wrangler.toml.
 // All variants get the same R2 objects (1 KiB and 1 MiB) and the same
-// bindings; <steps> are the baseline worker's extra platform calls (see
-// benches/baseline/worker.mjs), used by the profile run.
+// bindings. Stdin closing stops the server.
 import { Miniflare } from "miniflare";
-import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHmac, randomBytes } from "node:crypto";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const [variant, steps = ""] = process.argv[2].split(":");
+const runtime = process.argv[3] || "miniflare";
 const keys = `bench:${randomBytes(32).toString("base64url")}`;
-const common = {
-  modules: true,
-  compatibilityDate: "2025-11-01",
-  r2Buckets: ["LINKGATE_FILES"],
-  kvNamespaces: ["LINKGATE_DENYLIST"],
-  d1Databases: ["LINKGATE_AUDIT"],
-  queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
-  queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
-  host: "127.0.0.1",
-  port: 0,
-  // The worker's log lines are drained and dropped: a full pipe must never
-  // stall workerd, and printing them would cost the bench's process, not
-  // the worker's.
-  handleRuntimeStdio(out, err) {
-    out.resume();
-    err.resume();
-  },
-};
-if (variant === "linkgate" && steps === "noaudit") {
-  // Profile only: linkgate without its audit queue (events are logged only).
-  delete common.queueProducers;
-  delete common.queueConsumers;
-}
 const peerSecret = randomBytes(32).toString("hex");
-const opts =
-  variant === "baseline"
-    ? { ...common, scriptPath: join(ROOT, "benches", "baseline", "worker.mjs"), bindings: { STEPS: steps } }
-    : variant === "peer"
-    ? { ...common, scriptPath: join(ROOT, "benches", "peer", "worker.mjs"), bindings: { SECRET: peerSecret } }
-    : {
-        ...common,
-        scriptPath: join(ROOT, "build", "index.js"),
-        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-        durableObjects: { LINKGATE_USAGE: "UsageCounter" },
-        bindings: { LINKGATE_KEYS: keys, LINKGATE_EDGE_CACHE: "off" },
-      };
-const mf = new Miniflare(opts);
-const url = String(await mf.ready).replace(/\/$/, "");
-const r2 = await mf.getR2Bucket("LINKGATE_FILES");
-await r2.put("bench/small.bin", new Uint8Array(1024).fill(1));
-await r2.put("bench/medium.bin", new Uint8Array(1024 * 1024).fill(2));
-{
-  // Every migration, in order (the worker's audit insert names their columns).
-  const db = await mf.getD1Database("LINKGATE_AUDIT");
+const SIZES = { small: 1024, medium: 1024 * 1024 };
+
+/** wrangler.toml's [vars]: the configuration users deploy. */
+function wranglerVars() {
+  const vars = {};
+  let inVars = false;
+  for (const line of readFileSync(join(ROOT, "wrangler.toml"), "utf8").split("\n")) {
+    const section = /^\s*\[+([^\]]+)\]+/.exec(line);
+    if (section) inVars = section[1].trim() === "vars";
+    const kv = inVars && /^\s*([A-Z0-9_]+)\s*=\s*"(.*)"\s*$/.exec(line);
+    if (kv) vars[kv[1]] = kv[2];
+  }
+  return vars;
+}
+
+function linkgateVars() {
+  const vars = { ...wranglerVars(), LINKGATE_KEYS: keys };
+  if (steps === "off" || steps === "noaudit") vars.LINKGATE_EDGE_CACHE = "off";
+  return vars;
+}
+
+function migrations() {
+  const out = [];
   for (const file of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
     const sql = readFileSync(join(ROOT, "migrations", file), "utf8").split("\n").filter((l) => !l.trim().startsWith("--")).join("\n");
-    for (const s of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(s).run();
+    out.push(...sql.split(";").map((x) => x.trim()).filter(Boolean));
   }
+  return out;
 }
-let pid = null;
-for (const d of readdirSync("/proc")) {
-  if (!/^\d+$/.test(d)) continue;
-  try {
-    const status = readFileSync(`/proc/${d}/status`, "utf8");
-    if (/^Name:\s+workerd/m.test(status) && Number(/PPid:\s+(\d+)/.exec(status)[1]) === process.pid) pid = Number(d);
-  } catch {}
+
+/** workerd processes started under `root` (this process, or wrangler). */
+function workerdPids(root) {
+  const parent = {};
+  const names = {};
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const status = readFileSync(`/proc/${d}/status`, "utf8");
+      parent[d] = Number(/PPid:\s+(\d+)/.exec(status)[1]);
+      names[d] = /^Name:\s+(\S+)/m.exec(status)[1];
+    } catch {}
+  }
+  const under = (pid) => {
+    for (let p = Number(pid); p > 1; p = parent[p]) if (p === root) return true;
+    return false;
+  };
+  return Object.keys(names).filter((d) => names[d] === "workerd" && under(d)).map(Number);
 }
-const paths = {};
-for (const size of ["small", "medium"]) {
-  if (variant === "baseline") {
-    paths[size] = `/bench/${size}.bin`;
-  } else if (variant === "peer") {
+
+function paths(base) {
+  const out = {};
+  for (const size of Object.keys(SIZES)) {
     const path = `/bench/${size}.bin`;
-    const expiry = Math.floor(Date.now() / 1000) + 3600;
-    const mac = createHmac("sha256", peerSecret).update(`${path}${expiry}`).digest("base64");
-    paths[size] = `${path}?verify=${expiry}-${encodeURIComponent(mac)}`;
-  } else {
-    const out = execFileSync(join(ROOT, "target", "release", "linkgate"), ["sign", "--json", "--base", url, "--path", `/bench/${size}.bin`, "--ttl", "1h"], { env: { ...process.env, LINKGATE_KEYS: keys }, encoding: "utf8" });
-    const link = JSON.parse(out);
-    paths[size] = new URL(link.url).pathname + "?lg=" + link.token;
-    const t = link.token;
-    paths[`${size}_invalid`] = new URL(link.url).pathname + "?lg=" + t.slice(0, -6) + (t.at(-6) === "A" ? "B" : "A") + t.slice(-5);
+    if (variant === "baseline") {
+      out[size] = path;
+    } else if (variant === "peer") {
+      const expiry = Math.floor(Date.now() / 1000) + 3600;
+      const mac = createHmac("sha256", peerSecret).update(`${path}${expiry}`).digest("base64");
+      out[size] = `${path}?verify=${expiry}-${encodeURIComponent(mac)}`;
+    } else {
+      const cli = join(ROOT, "target", "release", "linkgate");
+      const link = JSON.parse(execFileSync(cli, ["sign", "--json", "--base", base, "--path", path, "--ttl", "1h"], { env: { ...process.env, LINKGATE_KEYS: keys }, encoding: "utf8" }));
+      const t = link.token;
+      out[size] = `${path}?lg=${t}`;
+      out[`${size}_invalid`] = `${path}?lg=${t.slice(0, -6)}${t.at(-6) === "A" ? "B" : "A"}${t.slice(-5)}`;
+    }
   }
+  return out;
 }
-console.log(JSON.stringify({ variant, url, pid, paths }));
+
+async function miniflare() {
+  const common = {
+    modules: true,
+    compatibilityDate: "2025-11-01",
+    r2Buckets: ["LINKGATE_FILES"],
+    kvNamespaces: ["LINKGATE_DENYLIST"],
+    d1Databases: ["LINKGATE_AUDIT"],
+    queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
+    queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
+    cache: true,
+    host: "127.0.0.1",
+    port: 0,
+    // The worker's log lines are drained and dropped: a full pipe must never
+    // stall workerd, and printing them would cost the bench's process, not
+    // the worker's.
+    handleRuntimeStdio(out, err) {
+      out.resume();
+      err.resume();
+    },
+  };
+  if (variant === "linkgate" && steps === "noaudit") {
+    delete common.queueProducers;
+    delete common.queueConsumers;
+  }
+  const opts =
+    variant === "baseline"
+      ? { ...common, scriptPath: join(ROOT, "benches", "baseline", "worker.mjs"), bindings: { STEPS: steps } }
+      : variant === "peer"
+      ? { ...common, scriptPath: join(ROOT, "benches", "peer", "worker.mjs"), bindings: { SECRET: peerSecret } }
+      : {
+          ...common,
+          scriptPath: join(ROOT, "build", "index.js"),
+          modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+          durableObjects: { LINKGATE_USAGE: "UsageCounter" },
+          bindings: linkgateVars(),
+        };
+  const mf = new Miniflare(opts);
+  const url = String(await mf.ready).replace(/\/$/, "");
+  const r2 = await mf.getR2Bucket("LINKGATE_FILES");
+  for (const [size, n] of Object.entries(SIZES)) await r2.put(`bench/${size}.bin`, new Uint8Array(n).fill(size === "small" ? 1 : 2));
+  const db = await mf.getD1Database("LINKGATE_AUDIT");
+  for (const s of migrations()) await db.prepare(s).run();
+  return { url, pids: workerdPids(process.pid), stop: () => mf.dispose() };
+}
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+async function wrangler() {
+  const dir = mkdtempSync(join(tmpdir(), `linkgate-bench-${variant}-`));
+  const state = join(dir, "state");
+  let config = join(ROOT, "wrangler.toml");
+  const vars = variant === "linkgate" ? linkgateVars() : variant === "peer" ? { SECRET: peerSecret } : { STEPS: steps };
+  if (variant !== "linkgate") {
+    const main = join(ROOT, "benches", variant === "peer" ? "peer" : "baseline", "worker.mjs");
+    config = join(dir, "wrangler.toml");
+    writeFileSync(
+      config,
+      [
+        `name = "bench-${variant}"`,
+        `main = ${JSON.stringify(main)}`,
+        `compatibility_date = "2025-11-01"`,
+        `[[kv_namespaces]]\nbinding = "LINKGATE_DENYLIST"\nid = "linkgate-denylist-local"`,
+        `[[r2_buckets]]\nbinding = "LINKGATE_FILES"\nbucket_name = "linkgate-files"`,
+        `[[queues.producers]]\nbinding = "LINKGATE_EVENTS"\nqueue = "linkgate-events"`,
+        `[[d1_databases]]\nbinding = "LINKGATE_AUDIT"\ndatabase_name = "linkgate-audit"\ndatabase_id = "00000000-0000-0000-0000-000000000000"`,
+      ].join("\n") + "\n",
+    );
+  }
+  const bin = join(ROOT, "node_modules", ".bin", "wrangler");
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
+  const quiet = { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] };
+  for (const [size, n] of Object.entries(SIZES)) {
+    const file = join(dir, `${size}.bin`);
+    writeFileSync(file, new Uint8Array(n).fill(size === "small" ? 1 : 2));
+    execFileSync(bin, ["r2", "object", "put", `linkgate-files/bench/${size}.bin`, "--file", file, "--local", "--persist-to", state, "-c", config], quiet);
+  }
+  if (variant === "linkgate") {
+    execFileSync(bin, ["d1", "migrations", "apply", "LINKGATE_AUDIT", "--local", "--persist-to", state, "-c", config], quiet);
+  }
+  const [port, inspector] = [await freePort(), await freePort()];
+  const args = ["dev", "-c", config, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", state, "--log-level", "error"];
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  const child = spawn(bin, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "ignore"], detached: true });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(url + "/");
+      break;
+    } catch {
+      if (i > 600 || child.exitCode !== null) throw new Error(`wrangler dev (${variant}) did not start`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    pids: workerdPids(child.pid),
+    stop: async () => {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {}
+      await new Promise((r) => setTimeout(r, 500));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const server = runtime === "wrangler" ? await wrangler() : await miniflare();
+console.log(JSON.stringify({ variant: process.argv[2], runtime, url: server.url, pids: server.pids, paths: paths(server.url) }));
 process.stdin.resume();
 process.stdin.on("end", async () => {
-  await mf.dispose();
+  await server.stop();
   process.exit(0);
 });

@@ -36,7 +36,7 @@ use super::usage::{
     ConsumeRequest, Landing, Start, UsageState,
 };
 use super::verify::{
-    param_from_query, resume_candidate, verify_in, Method, RequestFacts, ResumeCandidate, VerifiedLink,
+    param_from_query, resume_candidate, verify_in, Method, Refusal, RequestFacts, ResumeCandidate, VerifiedLink,
 };
 
 /// Largest form body read for a token (the landing page's Download button).
@@ -58,7 +58,10 @@ pub struct Facts {
     pub if_range: Option<String>,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
-    /// The client's country (ISO 3166 alpha-2), from the platform.
+    /// The client's country (ISO 3166 alpha-2), when known up front (the
+    /// admin API). Downloads leave it None: reading it (`request.cf`) is one
+    /// of the costliest facts, so the gate asks for it with
+    /// [`Step::ReadCountry`] only once a link's tag has verified.
     pub country: Option<String>,
     pub request_id: String,
     /// Unix seconds.
@@ -83,6 +86,9 @@ pub fn split_url(url: &str) -> (&str, &str, &str) {
 pub enum Step<'c> {
     /// Read the (small, declared-length) form body: it may carry the token.
     ReadForm(ReadForm<'c>),
+    /// The client's country: asked only for authentic links, so requests
+    /// that never authenticate (a flood of forged links) never pay for it.
+    ReadCountry(ReadCountry<'c>),
     /// One bulk read of these denylist keys.
     ReadDenylist(ReadDenylist<'c>),
     /// The object's metadata (and, when asked, its body in the same call).
@@ -252,25 +258,62 @@ fn verify_step(ctx: Ctx<'_>, domain: Domain, form_token: Option<String>) -> Step
     };
     let continuation = continuation_start(ctx.facts.range.as_deref()).is_some();
     match verify_in(&cfg.keys, &cfg.time, &facts, domain) {
-        // A session is a view of a consumed use: it never consumes one.
-        Ok(link) if domain == Domain::Session && ctx.method == Method::Post => {
-            let claims = link.claims().clone();
-            ctx.refuse(Reason::Method, Some((link.path(), Some(&claims))))
+        Ok(link) => {
+            read_country(ctx, Authentic::Verified(Box::new(Authorized { link, domain, form_token, resume_etag: None })))
         }
-        Ok(link) => after_verify(ctx, Authorized { link, domain, form_token, resume_etag: None }),
-        Err(r) => match resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, continuation) {
-            Some(candidate) => Step::ReadUsage(ReadUsage {
-                ctx,
-                purpose: UsagePurpose::Resume { candidate: Box::new(candidate), domain, form_token },
-            }),
-            None => {
-                let claims = r.claims.as_deref();
-                match &r.path {
-                    Some(p) => ctx.refuse(r.reason, Some((p, claims))),
-                    None => ctx.refuse(r.reason, None),
-                }
-            }
+        Err(r) if r.reason.is_unauthenticated() => match &r.path {
+            Some(p) => ctx.refuse(r.reason, Some((p, r.claims.as_deref()))),
+            None => ctx.refuse(r.reason, None),
         },
+        Err(r) => match resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, continuation) {
+            Some(candidate) => {
+                read_country(ctx, Authentic::Resume { candidate: Box::new(candidate), domain, form_token })
+            }
+            None => read_country(ctx, Authentic::Refused(Box::new(r))),
+        },
+    }
+}
+
+/// What follows once the country of an authentic request is known.
+enum Authentic {
+    /// The link verified.
+    Verified(Box<Authorized>),
+    /// The tag verified but the link expired: it may be a resume.
+    Resume { candidate: Box<ResumeCandidate>, domain: Domain, form_token: Option<String> },
+    /// The tag verified and a claim refuses the request.
+    Refused(Box<Refusal>),
+}
+
+fn read_country(ctx: Ctx<'_>, then: Authentic) -> Step<'_> {
+    Step::ReadCountry(ReadCountry { ctx, then })
+}
+
+/// Answer with the client's country (the platform's, None if unknown).
+pub struct ReadCountry<'c> {
+    ctx: Ctx<'c>,
+    then: Authentic,
+}
+
+impl<'c> ReadCountry<'c> {
+    pub fn answer(self, country: Option<String>) -> Step<'c> {
+        let ReadCountry { mut ctx, then } = self;
+        ctx.event.country.clone_from(&country);
+        ctx.facts.country = country;
+        match then {
+            // A session is a view of a consumed use: it never consumes one.
+            Authentic::Verified(auth) if auth.domain == Domain::Session && ctx.method == Method::Post => {
+                let claims = auth.link.claims().clone();
+                ctx.refuse(Reason::Method, Some((auth.link.path(), Some(&claims))))
+            }
+            Authentic::Verified(auth) => after_verify(ctx, *auth),
+            Authentic::Resume { candidate, domain, form_token } => {
+                Step::ReadUsage(ReadUsage { ctx, purpose: UsagePurpose::Resume { candidate, domain, form_token } })
+            }
+            Authentic::Refused(r) => match &r.path {
+                Some(p) => ctx.refuse(r.reason, Some((p, r.claims.as_deref()))),
+                None => ctx.refuse(r.reason, None),
+            },
+        }
     }
 }
 

@@ -71,6 +71,9 @@ struct World {
     delivered: Option<Delivery>,
     /// Whether a body was fetched with the metadata.
     fetched_body: bool,
+    /// The platform's country for the client, and how often it was asked.
+    country: Option<String>,
+    country_asked: u32,
 }
 
 impl World {
@@ -105,6 +108,10 @@ impl World {
                 Step::ReadForm(s) => {
                     self.trace.push("form");
                     s.answer(form)
+                }
+                Step::ReadCountry(s) => {
+                    self.country_asked += 1;
+                    s.answer(self.country.clone())
                 }
                 Step::ReadDenylist(s) => {
                     self.trace.push("kv");
@@ -250,12 +257,42 @@ fn refusals_in_contract_order_and_without_io_before_authentication() {
         let d = w.run(&cfg, get(url, T0), None);
         assert_eq!(code(&d), Some(want), "{url}");
         assert!(w.trace.is_empty(), "{url}: no I/O before authentication: {:?}", w.trace);
+        assert_eq!(w.country_asked, 0, "{url}: the country is read only for authentic links");
         assert!(d.event.jti.is_none());
     }
     let mut w = World::default();
     let d = w.run(&cfg, get(&format!("/a/b?lg={t}&lgs={t}"), T0), None);
     assert_eq!((code(&d), d.event.reason), (Some("token_malformed"), Some("two_tokens")));
     assert!(w.trace.is_empty());
+}
+
+/// The country (`request.cf`, costly) is asked once the tag verifies, for
+/// every authentic decision (served or refused), never before; the event
+/// records it and the classification's `countries` rule judges it.
+#[test]
+fn the_country_is_asked_once_per_authentic_request_and_decides_geo_rules() {
+    let cfg = cfg_with(&[(
+        "LINKGATE_POLICY",
+        r#"{"classifications":{"confidential":{"countries":["DE","FR"]}}}"#,
+    )]);
+    let t = sign(&cfg, &claims("/a/"));
+    let served = |country: Option<&str>, path: &str, meta: ObjectMeta, now: u64| {
+        let mut w = World::with_object(path, meta);
+        w.country = country.map(str::to_owned);
+        let d = w.run(&cfg, get(&link_url(path, &t), now), None);
+        (w.country_asked, d)
+    };
+    let (asked, d) = served(Some("DE"), "/a/b.pdf", object(Some("confidential")), T0 + 1);
+    assert_eq!((asked, d.reply, d.event.country.as_deref()), (1, Reply::Delivered, Some("DE")));
+    let (asked, d) = served(Some("US"), "/a/b.pdf", object(Some("confidential")), T0 + 1);
+    assert_eq!((asked, code(&d), d.event.country.as_deref()), (1, Some("policy_denied"), Some("US")));
+    let (asked, d) = served(None, "/a/b.pdf", object(Some("confidential")), T0 + 1);
+    assert_eq!((asked, code(&d)), (1, Some("policy_denied")), "an unknown country is not an allowed one");
+    // An authentic link refused by its own claims is still an authentic decision.
+    let (asked, d) = served(Some("FR"), "/a/b.pdf", object(None), T0 + 7200);
+    assert_eq!((asked, code(&d), d.event.country.as_deref()), (1, Some("expired"), Some("FR")));
+    let (asked, d) = served(Some("FR"), "/elsewhere.pdf", object(None), T0 + 1);
+    assert_eq!((asked, code(&d), d.event.country.as_deref()), (1, Some("scope_mismatch"), Some("FR")));
 }
 
 // ------------------------------------------------------------------ F1, F10
@@ -652,6 +689,7 @@ proptest! {
         let d = w.run(&cfg, get(&link_url("/a/b.pdf", &b64::encode(&raw)), T0 + 1), None);
         prop_assert_eq!(d.event.outcome, Some(Outcome::Refused));
         prop_assert!(w.trace.is_empty(), "{:?}", w.trace);
+        prop_assert_eq!(w.country_asked, 0);
     }
 }
 
