@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Edge benchmark: linkgate (valid links), a baseline worker with no
-# authorization, and linkgate refusing invalid links, served by the same local
-# workerd with the same R2 objects, loaded with wrk (loopback only, bounded in
-# time), interleaved a, b, c per round. Then the profile ladder: the baseline
-# adding each platform call linkgate makes, and linkgate without its audit
-# queue. Prints both tables and writes them into docs/performance.md.
+# Edge benchmark. Serves, with the same R2 objects (1 KiB, 1 MiB) and bindings,
+# through Miniflare and through `wrangler dev` (what scripts/dev.sh runs):
+#   a  linkgate, valid link, default configuration (wrangler.toml: edge cache on, audit on)
+#   a0 linkgate, valid link, edge cache off
+#   b  a JS worker that serves the object with no authorization (benches/baseline)
+#   c/c0 linkgate refusing a link with one changed character (both configurations)
+#   d  a JS peer written after Cloudflare's "Sign requests" example (benches/peer)
+# loads each with wrk (loopback only, bounded in time), interleaved per round,
+# then runs the profile ladder (the baseline adding each platform call linkgate
+# makes). Prints both tables and the issue 11 targets, and writes them into
+# docs/performance.md. About 15 minutes.
 #
 #   scripts/bench.sh                full run (6 s per load run, 3 rounds; ladder 4 s, 2 rounds)
 #   BENCH_QUICK=1 scripts/bench.sh  2 s runs, 1 round: checks the script
 #   BENCH_SECS / BENCH_ROUNDS / BENCH_CONNS override the defaults;
+#   BENCH_RUNTIMES=miniflare (or wrangler) runs one runtime;
 #   BENCH_PROFILE_SECS / BENCH_PROFILE_ROUNDS the ladder's; BENCH_PROFILE=0
 #   skips the ladder, BENCH_PROFILE=only runs just the ladder.
 #
-# Where the time goes inside the worker's isolate (V8 sampling profiler):
-#   LINKGATE_KEEP_NAMES=1 scripts/build.sh && node benches/edge/profile.mjs
+# Where the time goes inside the worker's isolate (V8 sampling profiler; prints
+# the isolate's busy time per request too):
+#   LINKGATE_KEEP_NAMES=1 scripts/build.sh && node benches/edge/profile.mjs [valid|invalid] [secs] [default|off]
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 build_worker

@@ -68,11 +68,16 @@ fn now_secs() -> u64 {
     Date::now().as_millis() / 1000
 }
 
-fn header(req: &Request, name: &str) -> Option<String> {
+/// The runtime's request. The fetch handler takes it unwrapped: workers-rs'
+/// `Request` reads `request.cf` on construction, which the runtime builds on
+/// first access and which is among the costliest facts of a request.
+type RawRequest = worker::web_sys::Request;
+
+fn header(req: &RawRequest, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
-fn request_id(req: &Request) -> String {
+fn request_id(req: &RawRequest) -> String {
     if let Some(ray) = header(req, "cf-ray").filter(|r| !r.is_empty() && r.len() <= MAX_REQUEST_ID) {
         return ray;
     }
@@ -84,9 +89,9 @@ fn request_id(req: &Request) -> String {
 /// What the gate needs to know about the request. The country (`request.cf`,
 /// costly to materialize) only when `with_country`: the gate asks for it
 /// itself once a link is authentic.
-fn facts(req: &Request, url: String, with_country: bool) -> Facts {
+fn facts(req: &RawRequest, url: String, with_country: bool) -> Facts {
     Facts {
-        method: req.method().to_string(),
+        method: req.method(),
         url,
         client_ip: header(req, "cf-connecting-ip"),
         user_agent: header(req, "user-agent"),
@@ -102,13 +107,16 @@ fn facts(req: &Request, url: String, with_country: bool) -> Facts {
     }
 }
 
-fn country(req: &Request) -> Option<String> {
-    req.cf().and_then(|cf| cf.country())
+/// `request.cf.country`, read without workers-rs' panicking getters.
+fn country(req: &RawRequest) -> Option<String> {
+    use worker::js_sys::Reflect;
+    let cf = Reflect::get(req, &"cf".into()).ok().filter(|v| v.is_object())?;
+    Reflect::get(&cf, &"country".into()).ok()?.as_string()
 }
 
 #[event(fetch)]
-pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let url = req.inner().url();
+pub async fn fetch(req: RawRequest, env: Env, ctx: Context) -> worker::Result<Response> {
+    let url = req.url();
     let (_, raw_path, _) = split_url(&url);
     let admin = raw_path == "/_linkgate" || raw_path.starts_with("/_linkgate/");
     let cfg = config(&env);
@@ -118,13 +126,13 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Err(e) => return misconfigured(e, &facts, &env, &ctx),
     };
     if admin {
-        return admin::serve(req, &env, &ctx, cfg, facts).await;
+        return admin::serve(Request::from(req), &env, &ctx, cfg, facts).await;
     }
     serve(&req, &env, &ctx, cfg, facts).await
 }
 
 /// Drive the gate: do each I/O it asks for, hand the answer back.
-async fn serve(req: &Request, env: &Env, ctx: &Context, cfg: &EdgeConfig, facts: Facts) -> worker::Result<Response> {
+async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, facts: Facts) -> worker::Result<Response> {
     let rid = facts.request_id.clone();
     let mut fetched: Option<worker::Object> = None;
     let mut delivered: Option<Response> = None;
@@ -201,9 +209,9 @@ impl Logged for Step<'_> {
 
 /// The small form body of a POST (the gate has checked its declared length);
 /// never more than `limit` bytes are kept.
-async fn read_form(req: &Request, limit: u64) -> Option<String> {
-    let mut r = req.clone().ok()?;
-    r.text().await.ok().filter(|b| b.len() as u64 <= limit)
+async fn read_form(req: &RawRequest, limit: u64) -> Option<String> {
+    let text = worker::wasm_bindgen_futures::JsFuture::from(req.text().ok()?).await.ok()?.as_string()?;
+    Some(text).filter(|b| b.len() as u64 <= limit)
 }
 
 fn misconfigured(e: &ConfigError, facts: &Facts, env: &Env, ctx: &Context) -> worker::Result<Response> {

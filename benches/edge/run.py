@@ -56,7 +56,9 @@ def wrk(url, pids, secs=None):
 # and without its audit queue, so the cost of each call and of linkgate's own
 # code can be told apart. 1 KiB objects; its own, shorter runs.
 LADDER = [
+    ("refuse", "a worker that answers 403 at once (the floor under any refusal)"),
     ("", "baseline: R2 get"),
+    ("log", "baseline + one log line only"),
     ("head", "+ R2 head first"),
     ("head,kv", "+ KV bulk get"),
     ("head,kv,queue", "+ queue send per request (and the consumer's D1 insert)"),
@@ -68,30 +70,39 @@ PROFILE_ROUNDS = int(os.environ.get("BENCH_PROFILE_ROUNDS", "1" if QUICK else "2
 
 
 def profile():
-    servers = [(label, serve("baseline:" + steps)) for steps, label in LADDER]
-    servers.append(("linkgate, valid link, edge cache off (memo, one get, batched audit)", serve("linkgate:off")))
-    servers.append(("linkgate, edge cache off, without its audit queue", serve("linkgate:noaudit")))
+    runtimes = [r for r in os.environ.get("BENCH_PROFILE_RUNTIMES", ",".join(RUNTIMES)).split(",") if r]
+    servers = []
+    for rt in runtimes:
+        servers += [((rt, label), serve("baseline:" + steps, rt)) for steps, label in LADDER]
+        servers.append(((rt, "linkgate, valid link, default config (object memo, edge cache hit)"), serve("linkgate", rt)))
+        servers.append(((rt, "linkgate, valid link, edge cache off (one get, batched audit)"), serve("linkgate:off", rt)))
+        servers.append(((rt, "linkgate, edge cache off, without its audit queue"), serve("linkgate:noaudit", rt)))
     rows = {}
     try:
         warm_up([info for _, (_, info) in servers])
         for r in range(PROFILE_ROUNDS):
-            for label, (_, info) in servers:
+            for key, (_, info) in servers:
                 res = wrk(info["url"] + info["paths"]["small"], info["pids"], PROFILE_SECS)
-                rows.setdefault(label, []).append(res)
-                print(f"  profile round {r + 1} {label[:40]:40} {res['rps']:7.0f} req/s  cpu {res['cpu_us']:6.0f} us/req", file=sys.stderr)
+                rows.setdefault(key, []).append(res)
+                print(f"  profile round {r + 1} {key[0]:9} {key[1][:50]:50} {res['rps']:7.0f} req/s  cpu {res['cpu_us']:6.0f} us/req", file=sys.stderr)
     finally:
         for _, (p, _) in servers:
             stop(p)
     med = lambda xs, k: statistics.median(x[k] for x in xs)
-    base = med(rows[LADDER[0][1]], "cpu_us")
     lines = [
-        f"Profile ladder, 1 KiB, `wrk -t2 -c{CONNS} -d{PROFILE_SECS}s`, {PROFILE_ROUNDS} interleaved round(s), medians:",
+        f"Profile ladder, 1 KiB, `wrk -t2 -c{CONNS} -d{PROFILE_SECS}s`, {PROFILE_ROUNDS} interleaved round(s), medians "
+        "(rates relative to the baseline row of the same runtime):",
         "",
-        "| variant (JS baseline worker unless named) | req/s | p50 ms | workerd CPU µs/req | CPU over baseline |",
-        "|---|---|---|---|---|",
+        "| runtime | variant (JS baseline worker unless named) | req/s | × baseline | p50 ms | workerd CPU µs/req | CPU over baseline |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for label, xs in rows.items():
-        lines.append(f"| {label} | {med(xs, 'rps'):.0f} | {med(xs, 'p50'):.2f} | {med(xs, 'cpu_us'):.0f} | {med(xs, 'cpu_us') - base:+.0f} |")
+    for rt in runtimes:
+        base = rows[(rt, LADDER[1][1])]
+        for (r, label), xs in rows.items():
+            if r != rt:
+                continue
+            lines.append(f"| {rt} | {label} | {med(xs, 'rps'):.0f} | {med(xs, 'rps') / med(base, 'rps'):.2f} | "
+                         f"{med(xs, 'p50'):.2f} | {med(xs, 'cpu_us'):.0f} | {med(xs, 'cpu_us') - med(base, 'cpu_us'):+.0f} |")
     return "\n".join(lines)
 
 

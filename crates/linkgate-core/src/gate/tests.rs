@@ -271,10 +271,7 @@ fn refusals_in_contract_order_and_without_io_before_authentication() {
 /// records it and the classification's `countries` rule judges it.
 #[test]
 fn the_country_is_asked_once_per_authentic_request_and_decides_geo_rules() {
-    let cfg = cfg_with(&[(
-        "LINKGATE_POLICY",
-        r#"{"classifications":{"confidential":{"countries":["DE","FR"]}}}"#,
-    )]);
+    let cfg = cfg_with(&[("LINKGATE_POLICY", r#"{"classifications":{"confidential":{"countries":["DE","FR"]}}}"#)]);
     let t = sign(&cfg, &claims("/a/"));
     let served = |country: Option<&str>, path: &str, meta: ObjectMeta, now: u64| {
         let mut w = World::with_object(path, meta);
