@@ -105,7 +105,15 @@ for (const [nodeId, us] of dt) {
 }
 const idle = [...self].filter(([n]) => n.startsWith("(idle)")).reduce((a, [, us]) => a + us, 0);
 console.log(`target: ${t.title} (${t.id}); sampled ${(total / 1000).toFixed(0)} ms over ${secs} s of load`);
-console.log(`${which} link, edge cache ${edgeCache}: ${requests} requests; isolate busy ${((total - idle) / 1000).toFixed(0)} ms = ${((total - idle) / Math.max(requests, 1)).toFixed(0)} µs per request`);
-for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
+// Three shares per request: everything the isolate's thread did (busy);
+// JS and wasm code (busy without V8's "(program)" — the runtime's own native
+// work on that thread — and "(garbage collector)"); and linkgate's wasm alone.
+const sum = (pred) => [...self].filter(([n]) => pred(n)).reduce((a, [, us]) => a + us, 0);
+const program = sum((n) => n.startsWith("(program)") || n.startsWith("(garbage collector)"));
+const wasm = sum((n) => /linkgate\.wasm/.test(n));
+const per = (us) => `${(us / Math.max(requests, 1)).toFixed(0)} µs`;
+console.log(`${which} link, edge cache ${edgeCache}: ${requests} requests; per request: isolate busy ${per(total - idle)}, ` +
+  `JS + wasm ${per(total - idle - program)}, linkgate's wasm ${per(wasm)}`);
+for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP || 40))) {
   console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(1).padStart(8)} ms  ${name.slice(0, 150)}`);
 }
