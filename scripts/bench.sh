@@ -24,6 +24,14 @@
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 build_worker
+say "building the Rust floor worker (benches/floor: #[event(fetch)] answering 403 at once)"
+(
+  cd "$ROOT/benches/floor"
+  WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen" \
+  ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild" \
+  WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt" \
+    worker-build --release
+)
 cargo build --release --bin linkgate
 if ! command -v wrk >/dev/null; then
   say "installing wrk (Debian package)"

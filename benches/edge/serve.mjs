@@ -7,7 +7,8 @@
 // cache on, audit on), linkgate:off (the same with LINKGATE_EDGE_CACHE=off),
 // linkgate:noaudit (cache off, no audit queue; profile only),
 // baseline[:<steps>] (benches/baseline/worker.mjs; steps are its extra
-// platform calls, used by the profile ladder), peer (benches/peer/worker.mjs).
+// platform calls, used by the profile ladder), peer (benches/peer/worker.mjs),
+// floor (benches/floor: a Rust worker answering 403 at once).
 // runtime: Miniflare's API in this process (default), or `wrangler dev` (what
 // scripts/dev.sh runs) with a config like the repository's wrangler.toml.
 // All variants get the same R2 objects (1 KiB and 1 MiB) and the same
@@ -79,7 +80,7 @@ function paths(base) {
   const out = {};
   for (const size of Object.keys(SIZES)) {
     const path = `/bench/${size}.bin`;
-    if (variant === "baseline") {
+    if (variant === "baseline" || variant === "floor") {
       out[size] = path;
     } else if (variant === "peer") {
       const expiry = Math.floor(Date.now() / 1000) + 3600;
@@ -125,6 +126,8 @@ async function miniflare() {
       ? { ...common, scriptPath: join(ROOT, "benches", "baseline", "worker.mjs"), bindings: { STEPS: steps } }
       : variant === "peer"
       ? { ...common, scriptPath: join(ROOT, "benches", "peer", "worker.mjs"), bindings: { SECRET: peerSecret } }
+      : variant === "floor"
+      ? { ...common, scriptPath: join(ROOT, "benches", "floor", "build", "index.js"), modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }] }
       : {
           ...common,
           scriptPath: join(ROOT, "build", "index.js"),
@@ -156,7 +159,8 @@ async function wrangler() {
   let config = join(ROOT, "wrangler.toml");
   const vars = variant === "linkgate" ? linkgateVars() : variant === "peer" ? { SECRET: peerSecret } : { STEPS: steps };
   if (variant !== "linkgate") {
-    const main = join(ROOT, "benches", variant === "peer" ? "peer" : "baseline", "worker.mjs");
+    const main =
+      variant === "floor" ? join(ROOT, "benches", "floor", "build", "index.js") : join(ROOT, "benches", variant === "peer" ? "peer" : "baseline", "worker.mjs");
     config = join(dir, "wrangler.toml");
     writeFileSync(
       config,
