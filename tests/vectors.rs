@@ -192,6 +192,20 @@ fn sign(c: &Claims) -> String {
     sign_with(c, LIVE)
 }
 
+/// A valid host claim of exactly `n` bytes: 63-byte labels before
+/// `example.com`, and a port once the name would pass 253 bytes.
+fn host_of_len(n: usize) -> String {
+    let (name_len, port) = if n > 253 { (n - ":65535".len(), ":65535") } else { (n, "") };
+    let mut name = String::from(if (name_len - "example.com".len()) % 64 == 1 { "example.co" } else { "example.com" });
+    while name.len() < name_len {
+        let label = (name_len - name.len() - 1).min(63);
+        name = format!("{}.{name}", "h".repeat(label));
+    }
+    let host = format!("{name}{port}");
+    assert_eq!(host.len(), n);
+    host
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -550,7 +564,7 @@ fn generate() -> VectorFile {
     let big = |host_len: usize| -> Claims {
         let mut c = claims(0x17, &format!("/{}", "s".repeat(1023)));
         c.nbf = Some(T0);
-        let host = format!("{}.example.com", "h".repeat(host_len - ".example.com".len()));
+        let host = host_of_len(host_len);
         c.host = Some(HostName::parse(&host).unwrap());
         c.sub = Some(Label::parse(Field::Sub, &"u".repeat(128)).unwrap());
         c.tenant = Some(Label::parse(Field::Tenant, &"t".repeat(128)).unwrap());

@@ -7,7 +7,7 @@ use linkgate_core::keys::{format_entry, KeyId};
 use linkgate_core::mint::{link_url, Expiry, LinkRequest};
 use linkgate_core::path::CanonicalPath;
 use linkgate_core::token::{Claims, Field, Jti, UnverifiedToken};
-use linkgate_core::verify::{check_binding, check_time, token_from_query, Method, RequestFacts, TimeRules};
+use linkgate_core::verify::{check_binding, check_time, query_token, Method, QueryToken, RequestFacts, TimeRules};
 use linkgate_core::{Code, KeyRing};
 use serde_json::json;
 
@@ -144,9 +144,11 @@ fn split_link(input: &str) -> Result<(String, Option<String>, Option<String>), F
     };
     let path_query = path_query.split('#').next().unwrap_or("");
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
-    let token = token_from_query(query)
-        .map_err(|_| Failure::refused("the link has more than one lg parameter (token_malformed)"))?
-        .ok_or_else(|| Failure::refused("the link has no lg parameter (token_missing)"))?;
+    let token = match query_token(query) {
+        Ok(QueryToken::Link(t)) => t,
+        Ok(_) => return Err(Failure::refused("the link has no lg parameter (token_missing)")),
+        Err(_) => return Err(Failure::refused("the link has more than one lg parameter (token_malformed)")),
+    };
     Ok((token.to_owned(), Some(path.to_owned()), Some(authority.to_owned())))
 }
 
