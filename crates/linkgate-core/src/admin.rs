@@ -467,7 +467,7 @@ pub fn inspect(
     raw_path: Option<&str>,
     now: u64,
 ) -> super::inspect::Inspection {
-    let facts = super::inspect::Facts { token, raw_path, now, ..Default::default() };
+    let facts = super::inspect::Facts { token: Ok(token), raw_path, now, ..Default::default() };
     super::inspect::inspect(keys, rules, &facts)
 }
 

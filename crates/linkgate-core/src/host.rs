@@ -24,6 +24,7 @@ pub(crate) mod why {
         "must be a DNS name whose last label starts with a letter, or an IPv4 address (four numbers 0-255 without leading zeros)";
     pub const NAME_TOO_LONG: &str = "a DNS name is at most 253 characters";
     pub const IPV6: &str = "an IPv6 address must be bracketed and canonical, e.g. [2001:db8::1]";
+    pub const COLONS: &str = "a host has one ':' at most, before its port (an IPv6 address goes in brackets)";
     pub const PORT: &str = "a port must be 1-65535 without leading zeros";
 }
 
@@ -117,7 +118,7 @@ fn check_name(name: &str) -> Result<(), &'static str> {
 
 /// Check a claim text already known to consist of allowed bytes (`a–z 0–9 - . : [ ]`).
 pub(crate) fn check_claim(s: &str) -> Result<(), &'static str> {
-    let (name, port) = split(s).ok_or(why::IPV6)?;
+    let (name, port) = split(s).ok_or(if s.starts_with('[') { why::IPV6 } else { why::COLONS })?;
     check_name(name)?;
     match port {
         Some(p) if !valid_port(p) => Err(why::PORT),
@@ -176,15 +177,15 @@ mod tests {
         for (bad, reason) in [
             ("files.example.com.", why::TRAILING_DOT),
             ("files.example.com.:443", why::TRAILING_DOT),
-            ("a:b.:c", why::IPV6),
+            ("a:b.:c", why::COLONS),
             ("[a]:.:80", why::IPV6),
             ("a[b", why::IPV6),
             ("[", why::IPV6),
             ("]", why::IPV6),
             ("[::1", why::IPV6),
             ("[::1]junk", why::IPV6),
-            ("::1", why::IPV6),
-            ("2001:db8::1", why::IPV6),
+            ("::1", why::COLONS),
+            ("2001:db8::1", why::COLONS),
             ("[0::1]", why::IPV6),
             ("[::ffff:1.2.3.4]", why::IPV6),
             ("[2001:DB8::1]", why::IPV6),

@@ -13,10 +13,12 @@ use super::verify::{check_host, check_ip, check_method, check_time, Method, Time
 
 /// What is known about the request. `None`: not given, so the check that
 /// needs it is skipped.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
-    /// The token text (`""`: none, answered with `token_missing`).
-    pub token: &'a str,
+    /// The token text (`""`: none, answered with `token_missing`), or why
+    /// the query gave none (two `lg`, or `lg` beside `lgs`), which is
+    /// answered after the path, as at the edge.
+    pub token: Result<&'a str, Reason>,
     /// The raw URL path. A folder URL (ending in `/`, what signing a prefix
     /// link prints) is checked as that folder: covered by a prefix at or
     /// above it.
@@ -30,6 +32,12 @@ pub struct Facts<'a> {
     pub method: Option<&'a str>,
     /// Unix seconds.
     pub now: u64,
+}
+
+impl Default for Facts<'_> {
+    fn default() -> Self {
+        Facts { token: Ok(""), raw_path: None, host: None, client_ip: None, method: None, now: 0 }
+    }
 }
 
 /// A check that was not made for want of a fact.
@@ -70,6 +78,31 @@ fn covers(scope: &Scope, target: &Target) -> bool {
     }
 }
 
+/// Steps 1-3 (path, token presence, decoding), which need no key: the
+/// token for display when no key ring is at hand, or the refusal.
+pub fn decode(facts: &Facts<'_>) -> Result<UnverifiedToken, Reason> {
+    precheck(facts).map(|(_, token)| token)
+}
+
+fn precheck(facts: &Facts<'_>) -> Result<(Option<Target>, UnverifiedToken), Reason> {
+    // Step 1: the path, before the token is looked at.
+    let target = match facts.raw_path {
+        None => None,
+        Some(raw) => Some(match canonical_folder(raw) {
+            Ok(folder) => Target::Folder(folder),
+            // Not a folder URL: an object path, with the request's reasons.
+            Err(_) => Target::Object(CanonicalPath::from_request(raw).map_err(Reason::Path)?),
+        }),
+    };
+    // Steps 2-3: the token.
+    let text = facts.token?;
+    if text.is_empty() {
+        return Err(Reason::NoToken);
+    }
+    let token = UnverifiedToken::decode(text).map_err(Reason::Token)?;
+    Ok((target, token))
+}
+
 /// Inspect a token against the facts given (see the module documentation).
 pub fn inspect(keys: &KeyRing, rules: &TimeRules, facts: &Facts<'_>) -> Inspection {
     let mut out = Inspection { claims: None, code: None, reason: None, checked: Vec::new(), skipped: Vec::new() };
@@ -78,29 +111,11 @@ pub fn inspect(keys: &KeyRing, rules: &TimeRules, facts: &Facts<'_>) -> Inspecti
         out.reason = Some(reason);
         out
     };
-    // Step 1: the path, before the token is looked at.
-    let target = match facts.raw_path {
-        None => None,
-        Some(raw) => {
-            let parsed = match canonical_folder(raw) {
-                Ok(folder) => Ok(Target::Folder(folder)),
-                // Not a folder URL: an object path, with the request's reasons.
-                Err(_) => CanonicalPath::from_request(raw).map(Target::Object),
-            };
-            match parsed {
-                Ok(t) => Some(t),
-                Err(e) => return refuse(out, Reason::Path(e)),
-            }
-        }
-    };
-    // Steps 2-5: the token.
-    if facts.token.is_empty() {
-        return refuse(out, Reason::NoToken);
-    }
-    let token = match UnverifiedToken::decode(facts.token) {
+    let (target, token) = match precheck(facts) {
         Ok(t) => t,
-        Err(e) => return refuse(out, Reason::Token(e)),
+        Err(reason) => return refuse(out, reason),
     };
+    // Steps 4-5: key and tag.
     let Some(key) = keys.get(token.kid().as_str()) else {
         return refuse(out, Reason::UnknownKid);
     };
@@ -192,7 +207,7 @@ mod tests {
             ..Default::default()
         });
         let all = Facts {
-            token: &t,
+            token: Ok(&t),
             raw_path: Some("/a/b"),
             host: Some("files.example.com"),
             client_ip: Some("192.0.2.9"),
@@ -211,9 +226,18 @@ mod tests {
         assert_eq!(code(Facts { method: Some("POST"), ..all }), Some(Code::MethodNotAllowed));
         assert_eq!(code(Facts { now: 1060, ..all }), Some(Code::Expired));
         assert_eq!(code(Facts { raw_path: Some("/a/%2e%2e/b"), ..all }), Some(Code::PathInvalid));
-        assert_eq!(code(Facts { token: "", ..all }), Some(Code::TokenMissing));
-        assert_eq!(code(Facts { token: "", raw_path: Some("/a//b"), ..all }), Some(Code::PathInvalid), "path first");
-        assert_eq!(code(Facts { token: "AAAA", ..all }), Some(Code::TokenMalformed));
+        assert_eq!(code(Facts { token: Ok(""), ..all }), Some(Code::TokenMissing));
+        assert_eq!(
+            code(Facts { token: Ok(""), raw_path: Some("/a//b"), ..all }),
+            Some(Code::PathInvalid),
+            "path first"
+        );
+        assert_eq!(code(Facts { token: Ok("AAAA"), ..all }), Some(Code::TokenMalformed));
+        let two = Facts { token: Err(Reason::DuplicateToken), ..all };
+        assert_eq!(code(two), Some(Code::TokenMalformed));
+        assert_eq!(code(Facts { raw_path: Some("/a%2Fb"), ..two }), Some(Code::PathInvalid), "path first");
+        assert_eq!(decode(&two).unwrap_err(), Reason::DuplicateToken);
+        assert!(decode(&all).is_ok());
         // The folder URL itself, and folders below it.
         for folder in ["/a/", "/a/b/", "/a/%C3%A9/"] {
             assert_eq!(code(Facts { raw_path: Some(folder), ..all }), None, "{folder}");
@@ -232,21 +256,21 @@ mod tests {
             ip: vec!["192.0.2.0/24".into()],
             ..Default::default()
         });
-        let r = run(Facts { token: &t, now: 1001, ..Default::default() });
+        let r = run(Facts { token: Ok(&t), now: 1001, ..Default::default() });
         assert_eq!(r.code, None);
         assert_eq!(r.checked, ["signature", "time"]);
         let skipped: Vec<_> = r.skipped.iter().map(|s| (s.check, s.needs)).collect();
         assert_eq!(skipped, [("scope", "path"), ("host", "host"), ("ip", "client_ip"), ("method", "method")]);
         // Claims without a host or ranges have nothing to skip there.
         let plain = token(LinkRequest { path: "/a".into(), expiry: Some(Expiry::Ttl(60)), ..Default::default() });
-        let r = run(Facts { token: &plain, raw_path: Some("/a"), now: 1001, ..Default::default() });
+        let r = run(Facts { token: Ok(&plain), raw_path: Some("/a"), now: 1001, ..Default::default() });
         assert_eq!(r.skipped, [Skipped { check: "method", needs: "method" }]);
         // A folder URL of an object link is outside it.
-        let r = run(Facts { token: &plain, raw_path: Some("/a/"), now: 1001, ..Default::default() });
+        let r = run(Facts { token: Ok(&plain), raw_path: Some("/a/"), now: 1001, ..Default::default() });
         assert_eq!(r.code, Some(Code::ScopeMismatch));
         // Unauthentic claims are never reported.
         let other = KeyRing::parse(&format!("k:{}", b64::encode(&[6; 32]))).unwrap();
-        let r = inspect(&other, &TimeRules::default(), &Facts { token: &plain, now: 1001, ..Default::default() });
+        let r = inspect(&other, &TimeRules::default(), &Facts { token: Ok(&plain), now: 1001, ..Default::default() });
         assert_eq!((r.code, r.claims), (Some(Code::SignatureInvalid), None));
     }
 }
