@@ -50,7 +50,7 @@ fn mask128(prefix: u8) -> u128 {
 /// digits in either case, `::` at most once, an IPv4 tail allowed). Nothing
 /// else: no brackets, zone ids (`fe80::1%eth0`), whitespace or octal-looking
 /// `198.051.100.9`. The standard library's parser accepts exactly this
-/// grammar (checked against an RFC 3986 regex in `tests/properties.rs`).
+/// grammar (checked against RFC 3986's grammar in `tests/properties.rs`).
 pub fn parse_addr(text: &str) -> Option<IpAddr> {
     text.parse().ok()
 }
