@@ -620,3 +620,99 @@ fn sign_refuses_broken_hosts_and_bases() {
         assert!(stderr(&o).contains("--base"), "{}", stderr(&o));
     }
 }
+
+fn vectors(name: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Issue 12: `linkgate inspect` answers every request vector as the vector
+/// says, given the same facts (the URL carries path, query and Host). Two
+/// kinds are left out on purpose: a path without its leading '/' cannot be
+/// written in a URL, and a path ending in '/' is a folder URL, which
+/// inspect checks as the folder a prefix link names (its own URL) rather
+/// than refusing it as a request would.
+#[test]
+fn inspect_agrees_with_every_request_vector() {
+    let file = vectors("requests.json");
+    let keys = file["keys"].as_str().unwrap();
+    let skew = file["time_rules"]["skew_secs"].to_string();
+    let max = file["time_rules"]["max_ttl_secs"].to_string();
+    let env = [("LINKGATE_KEYS", keys), ("LINKGATE_CLOCK_SKEW_SECS", &skew), ("LINKGATE_MAX_TTL_SECS", &max)];
+    let mut checked = 0;
+    for v in file["requests"].as_array().unwrap() {
+        let (name, r, want) = (v["name"].as_str().unwrap(), &v["request"], &v["expect"]);
+        let path = r["path"].as_str().unwrap();
+        if !path.starts_with('/') || path.ends_with('/') {
+            continue;
+        }
+        let query = r["query"].as_str().unwrap();
+        let url = format!(
+            "https://{}{path}{}",
+            r["host"].as_str().unwrap_or(""),
+            if query.is_empty() { String::new() } else { format!("?{query}") }
+        );
+        let now = r["now"].to_string();
+        // An empty --client-ip is a text that is no address: the request has none.
+        let ip = r["client_ip"].as_str().unwrap_or("");
+        let args =
+            ["inspect", "--json", &url, "--now", &now, "--method", r["method"].as_str().unwrap(), "--client-ip", ip];
+        let o = run_env(&args, &env);
+        let got = json_of(&o);
+        if want["outcome"] == "allow" {
+            assert_eq!((o.status.code(), got["verdict"].as_str()), (Some(0), Some("valid")), "{name}: {got}");
+            assert_eq!(got["claims"]["jti"], want["jti"], "{name}");
+            assert_eq!(got["skipped"], serde_json::json!([]), "{name}");
+        } else {
+            assert_eq!(o.status.code(), Some(1), "{name}: {got}");
+            assert_eq!((&got["code"], &got["status"]), (&want["code"], &want["status"]), "{name}: {got}");
+            if want["code"] == "path_invalid" {
+                assert_eq!(got["reason"], want["reason"], "{name}");
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 110, "{checked}");
+}
+
+/// Issue 12: `linkgate sign` reads LINKGATE_KEYS, --host and --ip as the
+/// text-form vectors say.
+#[test]
+fn sign_agrees_with_every_form_vector() {
+    let file = vectors("forms.json");
+    let keys = keygen("k1");
+    let sign = |extra: &[&str], keys: &str| {
+        let mut args = vec!["sign", "--path", "/a", "--ttl", "1h", "--json"];
+        args.extend_from_slice(extra);
+        let o = run_env(&args, &[("LINKGATE_KEYS", keys)]);
+        let claims = (o.status.code() == Some(0)).then(|| {
+            let token = json_of(&o)["token"].as_str().unwrap().to_owned();
+            json_of(&run_env(&["inspect", "--json", &token], &[("LINKGATE_KEYS", keys)]))["claims"].clone()
+        });
+        assert!(o.status.code() == Some(0) || o.status.code() == Some(2), "{extra:?}");
+        claims
+    };
+    for v in file["key_rings"].as_array().unwrap() {
+        let got = sign(&[], v["value"].as_str().unwrap());
+        let want = v["kids"].as_array().map(|k| k[0].clone());
+        assert_eq!(got.map(|c| c["kid"].clone()), want, "key ring {}", v["name"]);
+    }
+    for v in file["hosts"].as_array().unwrap() {
+        let got = sign(&["--host", v["input"].as_str().unwrap()], &keys);
+        assert_eq!(
+            got.map(|c| c["host"].clone()),
+            v["claim"].as_str().map(|c| serde_json::json!(c)),
+            "host {}",
+            v["name"]
+        );
+    }
+    for v in file["cidrs"].as_array().unwrap() {
+        let got = sign(&["--ip", v["input"].as_str().unwrap()], &keys);
+        assert_eq!(
+            got.map(|c| c["ip"][0].clone()),
+            v["claim"].as_str().map(|c| serde_json::json!(c)),
+            "cidr {}",
+            v["name"]
+        );
+    }
+}

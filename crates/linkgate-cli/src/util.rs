@@ -195,17 +195,19 @@ pub fn keys_from_file_text(text: &str) -> String {
 /// The value of `name=...` in a dotenv-style file (quotes optional), or the
 /// whole trimmed text when no such line exists (a file holding just the value).
 pub fn var_from_file_text(text: &str, name: &str) -> String {
-    dotenv_var(text, name).unwrap_or_else(|| text.trim().to_owned())
+    dotenv_var(text, name).unwrap_or_else(|| text.trim_ascii().to_owned())
 }
 
 /// The value of a `name=...` line (optionally `export name=...`, value
 /// optionally in single or double quotes) in a dotenv / `.dev.vars` file.
 pub fn dotenv_var(text: &str, name: &str) -> Option<String> {
     for line in text.lines() {
-        let line = line.trim();
-        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
-        if let Some(v) = line.strip_prefix(name).and_then(|v| v.trim_start().strip_prefix('=')) {
-            let v = v.trim();
+        // ASCII whitespace only, as LINKGATE_KEYS itself is trimmed (link
+        // format §6): a no-break space or BOM must not vanish in a file.
+        let line = line.trim_ascii();
+        let line = line.strip_prefix("export ").map_or(line, str::trim_ascii_start);
+        if let Some(v) = line.strip_prefix(name).and_then(|v| v.trim_ascii_start().strip_prefix('=')) {
+            let v = v.trim_ascii();
             let v = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v);
             let v = v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).unwrap_or(v);
             return Some(v.to_owned());
@@ -258,6 +260,9 @@ mod tests {
             Some("t0k")
         );
         assert_eq!(dotenv_var("LINKGATE_ADMIN_TOKEN_OLD=x\n", "LINKGATE_ADMIN_TOKEN"), None);
+        // Only ASCII whitespace is trimmed: a no-break space stays, and the key ring refuses it.
+        assert_eq!(keys_from_file_text("\u{a0}k:abc\n"), "\u{a0}k:abc");
+        assert_eq!(keys_from_file_text("LINKGATE_KEYS=\u{a0}k:abc"), "\u{a0}k:abc");
     }
 
     #[test]
