@@ -365,7 +365,11 @@ fn satisfying_request(c: &Claims, sk: &ScopeKind, wellformed: bool, k: &Knobs) -
             Some(match k.host_variant % 4 {
                 1 => h.to_ascii_uppercase(),
                 2 if !has_port && wellformed => format!("{h}:{}", k.port),
-                3 if wellformed => format!("{h}."),
+                // A fully qualified name: the dot ends the name, before any port.
+                3 if wellformed && !h.starts_with('[') => match h.split_once(':') {
+                    Some((name, port)) => format!("{name}.:{port}"),
+                    None => format!("{h}."),
+                },
                 _ => h.to_owned(),
             })
         }
@@ -1287,5 +1291,73 @@ proptest! {
             let inside = Ipv4Addr::from(u32::from(addr) | (a & !mask32(prefix)));
             prop_assert!(net.contains(IpAddr::V6(inside.to_ipv6_mapped())));
         }
+    }
+}
+
+// ------------------------------------------------- client address text (§9)
+
+/// RFC 3986 §3.2.2 `dec-octet`.
+fn rfc3986_dec_octet(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = b.iter().all(u8::is_ascii_digit);
+    match b {
+        [_] => digits,
+        [a, _] => digits && *a != b'0',
+        [a, b2, c] => digits && (*a == b'1' || (*a == b'2' && (*b2 < b'5' || (*b2 == b'5' && *c <= b'5')))),
+        _ => false,
+    }
+}
+
+fn rfc3986_ipv4(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 4 && parts.iter().all(|p| rfc3986_dec_octet(p))
+}
+
+/// The groups a run of `h16` (and, when `tail`, a final `ls32` IPv4) stands for.
+fn rfc3986_groups(s: &str, tail: bool) -> Option<usize> {
+    let pieces: Vec<&str> = s.split(':').collect();
+    let mut n = 0;
+    for (i, p) in pieces.iter().enumerate() {
+        if tail && i + 1 == pieces.len() && p.contains('.') {
+            if !rfc3986_ipv4(p) {
+                return None;
+            }
+            n += 2;
+        } else if (1..=4).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_hexdigit()) {
+            n += 1;
+        } else {
+            return None;
+        }
+    }
+    Some(n)
+}
+
+/// RFC 3986 §3.2.2 `IPv6address`: eight groups, or fewer around one `::`
+/// that stands for at least one.
+fn rfc3986_ipv6(s: &str) -> bool {
+    match s.split("::").collect::<Vec<_>>().as_slice() {
+        [all] => rfc3986_groups(all, true) == Some(8),
+        [head, tail] => {
+            let h = if head.is_empty() { Some(0) } else { rfc3986_groups(head, false) };
+            let t = if tail.is_empty() { Some(0) } else { rfc3986_groups(tail, true) };
+            matches!((h, t), (Some(h), Some(t)) if h + t <= 7)
+        }
+        _ => false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// `ip::parse_addr` accepts exactly RFC 3986's IPv4address / IPv6address:
+    /// the client address grammar of docs/link-format.md §9.
+    #[test]
+    fn client_addresses_follow_rfc3986(parts in prop::collection::vec(select(vec![
+        "0", "1", "00", "01", "09", "255", "256", "249", "ffff", "FFFF", "fFfF", "12345", "0000", "a", "g",
+        ":", "::", ".", "1.2.3.4", "01.2.3.4", "%eth0", " ", "+", "[", "]", "1.2.3", "::ffff:",
+    ]), 1..10)) {
+        let s: String = parts.concat();
+        let spec = rfc3986_ipv4(&s) || rfc3986_ipv6(&s);
+        prop_assert_eq!(linkgate_core::ip::parse_addr(&s).is_some(), spec, "{:?}", s);
     }
 }

@@ -1,10 +1,15 @@
-//! Shared test vectors for link format v1 (`tests/vectors/v1.json`).
+//! Shared test vectors for link format v1: tokens (`tests/vectors/v1.json`),
+//! requests (`tests/vectors/requests.json`) and text forms
+//! (`tests/vectors/forms.json`).
 //!
-//! `vectors_match_committed_file` regenerates the vector set deterministically
-//! (fixed keys, jtis and times; no randomness) and compares it with the
+//! The `*_match_committed_file` tests regenerate each set deterministically
+//! (fixed keys, jtis and times; no randomness) and compare it with the
 //! committed file; `LINKGATE_REGEN_VECTORS=1 cargo test --test vectors`
-//! rewrites the file instead. `committed_vectors_verify` reads the file on its
-//! own and runs every vector through `linkgate_core::verify::verify`.
+//! rewrites the files instead. The `committed_*` tests read the files on
+//! their own: token vectors through `linkgate_core::verify::verify`, request
+//! vectors through the plain verifier and through the gate (the worker's
+//! code, from the raw URL, method, client address and time), text forms
+//! through the key ring parser and the signer.
 //!
 //! The expected result of every vector is written down here by hand from
 //! `docs/link-format.md`; nothing is derived from running the verifier. Tokens
@@ -14,7 +19,9 @@
 //! vector proves that the decoder, not the MAC, refuses them.
 //!
 //! `tests/vectors/check_vectors.py` is an independent Python implementation
-//! of the specification that checks the same file.
+//! of the specification that checks the same files, and
+//! `tests/e2e/vectors.test.mjs` replays the request vectors through the
+//! real worker in workerd.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // test code: a panic is a failed test
 
 use std::collections::HashSet;
@@ -190,6 +197,20 @@ fn sign_with(c: &Claims, kid: &str) -> String {
 
 fn sign(c: &Claims) -> String {
     sign_with(c, LIVE)
+}
+
+/// A valid host claim of exactly `n` bytes: 63-byte labels before
+/// `example.com`, and a port once the name would pass 253 bytes.
+fn host_of_len(n: usize) -> String {
+    let (name_len, port) = if n > 253 { (n - ":65535".len(), ":65535") } else { (n, "") };
+    let mut name = String::from(if (name_len - "example.com".len()) % 64 == 1 { "example.co" } else { "example.com" });
+    while name.len() < name_len {
+        let label = (name_len - name.len() - 1).min(63);
+        name = format!("{}.{name}", "h".repeat(label));
+    }
+    let host = format!("{name}{port}");
+    assert_eq!(host.len(), n);
+    host
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -492,6 +513,27 @@ fn generate() -> VectorFile {
         req("/reports/2026/q1.pdf").ip(Some("2001:db8::1")),
     );
 
+    let mut c = claims(0x1A, "/reports/2026/q1.pdf");
+    c.ip = cidrs(&["::1.2.3.0/120", "1:0:0:1:0:0:1:0/128"]);
+    assert_eq!(c.to_json()["ip"], serde_json::json!(["::102:300/120", "1::1:0:0:1:0/128"]));
+    g.ok(
+        "ip_v6_canonical_text",
+        "IPv6 ranges are shown in RFC 5952 text, never dotted (signed from ::1.2.3.0/120), and the first of two equally long zero runs is the one compressed. The client ::1.2.3.7 is inside the first.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").ip(Some("::1.2.3.7")),
+    );
+
+    let mut c = claims(0x1B, "/reports/2026/q1.pdf");
+    c.host = Some(HostName::parse("[2001:db8::1]:8443").unwrap());
+    g.ok(
+        "host_ipv6_literal_with_port",
+        "A bracketed IPv6 host claim with a port matches exactly that Host.",
+        &c,
+        sign(&c),
+        req("/reports/2026/q1.pdf").host(Some("[2001:db8::1]:8443")),
+    );
+
     let mut c = claims(0x11, "/reports/2026/q1.pdf");
     c.uses = NonZeroU32::new(1);
     g.ok(
@@ -550,7 +592,7 @@ fn generate() -> VectorFile {
     let big = |host_len: usize| -> Claims {
         let mut c = claims(0x17, &format!("/{}", "s".repeat(1023)));
         c.nbf = Some(T0);
-        let host = format!("{}.example.com", "h".repeat(host_len - ".example.com".len()));
+        let host = host_of_len(host_len);
         c.host = Some(HostName::parse(&host).unwrap());
         c.sub = Some(Label::parse(Field::Sub, &"u".repeat(128)).unwrap());
         c.tenant = Some(Label::parse(Field::Tenant, &"t".repeat(128)).unwrap());
@@ -823,6 +865,55 @@ fn generate() -> VectorFile {
             with(m(), 0x07, b"files.example.com.".to_vec()),
         ),
         ("host_bad_character", "host with a '/'.", with(m(), 0x07, b"files.example.com/x".to_vec())),
+        (
+            "host_trailing_dot_before_port",
+            "host 'files.example.com.:443': the name ends in a dot.",
+            with(m(), 0x07, b"files.example.com.:443".to_vec()),
+        ),
+        ("host_colon_in_port", "host 'a:b.:c': two colons outside brackets.", with(m(), 0x07, b"a:b.:c".to_vec())),
+        ("host_ipv6_unbracketed", "host '::1': an IPv6 address must be bracketed.", with(m(), 0x07, b"::1".to_vec())),
+        ("host_lone_bracket", "host '['.", with(m(), 0x07, b"[".to_vec())),
+        ("host_bracket_inside_name", "host 'a[b'.", with(m(), 0x07, b"a[b".to_vec())),
+        ("host_junk_after_bracket", "host '[a]:.:80'.", with(m(), 0x07, b"[a]:.:80".to_vec())),
+        ("host_port_only", "host ':80': no name.", with(m(), 0x07, b":80".to_vec())),
+        ("host_empty_port", "host 'a:': a ':' without a port.", with(m(), 0x07, b"a:".to_vec())),
+        ("host_port_zero", "host 'a:0': ports are 1-65535.", with(m(), 0x07, b"a:0".to_vec())),
+        ("host_port_too_large", "host 'a:65536'.", with(m(), 0x07, b"a:65536".to_vec())),
+        ("host_port_leading_zero", "host 'a:080': one spelling per port.", with(m(), 0x07, b"a:080".to_vec())),
+        ("host_label_leading_hyphen", "host '-a.example.com'.", with(m(), 0x07, b"-a.example.com".to_vec())),
+        ("host_label_trailing_hyphen", "host 'a-.example.com'.", with(m(), 0x07, b"a-.example.com".to_vec())),
+        ("host_empty_label", "host 'a..example.com'.", with(m(), 0x07, b"a..example.com".to_vec())),
+        (
+            "host_label_64_bytes",
+            "host with a 64-byte label (DNS labels are 1-63 bytes).",
+            with(m(), 0x07, format!("{}.example.com", "a".repeat(64)).into_bytes()),
+        ),
+        (
+            "host_name_254_bytes",
+            "A 254-byte name (at most 253).",
+            with(m(), 0x07, format!("{0}.{0}.{0}.{1}", "a".repeat(63), "b".repeat(62)).into_bytes()),
+        ),
+        (
+            "host_last_label_numeric",
+            "host '1.2.3': the last label starts with a digit, and it is not an IPv4 address.",
+            with(m(), 0x07, b"1.2.3".to_vec()),
+        ),
+        (
+            "host_ipv4_leading_zero",
+            "host '192.0.2.010': IPv4 without leading zeros.",
+            with(m(), 0x07, b"192.0.2.010".to_vec()),
+        ),
+        ("host_ipv4_octet_256", "host '256.0.2.1'.", with(m(), 0x07, b"256.0.2.1".to_vec())),
+        (
+            "host_ipv6_not_canonical",
+            "host '[2001:db8:0:0::1]': IPv6 in brackets must be in the canonical text of §10.",
+            with(m(), 0x07, b"[2001:db8:0:0::1]".to_vec()),
+        ),
+        (
+            "host_ipv6_dotted",
+            "host '[::ffff:192.0.2.1]': the canonical text is never dotted ([::ffff:c000:201]).",
+            with(m(), 0x07, b"[::ffff:192.0.2.1]".to_vec()),
+        ),
         (
             "sub_email_address",
             "sub containing '@': recipients are opaque ids, never email addresses.",
@@ -1388,13 +1479,48 @@ fn generate() -> VectorFile {
     }
 }
 
-fn vectors_path() -> PathBuf {
+fn vectors_dir() -> PathBuf {
     // The repository root, two levels above crates/linkgate-core, without
     // `..` (under WASI only the repository is visible).
     let mut root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     root.pop();
     root.pop();
-    root.join("tests/vectors/v1.json")
+    root.join("tests/vectors")
+}
+
+fn vectors_path() -> PathBuf {
+    vectors_dir().join("v1.json")
+}
+
+/// Compare a generated file with the committed one, or rewrite it when
+/// `LINKGATE_REGEN_VECTORS=1`.
+fn match_committed(value: &Value, name: &str) {
+    let path = vectors_dir().join(name);
+    if std::env::var("LINKGATE_REGEN_VECTORS").as_deref() == Ok("1") {
+        let mut text = serde_json::to_string_pretty(value).unwrap();
+        text.push('\n');
+        std::fs::write(&path, text).unwrap();
+        eprintln!("wrote {}", path.display());
+        return;
+    }
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with LINKGATE_REGEN_VECTORS=1 to create it)", path.display()));
+    let committed: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        committed == *value,
+        "tests/vectors/{name} differs from the generated vectors; if the change is intended, \
+         run `LINKGATE_REGEN_VECTORS=1 cargo test --test vectors` and review the diff"
+    );
+}
+
+#[test]
+fn request_vectors_match_committed_file() {
+    match_committed(&serde_json::to_value(generate_requests()).unwrap(), "requests.json");
+}
+
+#[test]
+fn form_vectors_match_committed_file() {
+    match_committed(&serde_json::to_value(generate_forms()).unwrap(), "forms.json");
 }
 
 #[test]
@@ -1457,7 +1583,8 @@ fn committed_vectors_verify() {
 
     let run = |v: &Value| {
         let r = &v["request"];
-        let client_ip: Option<IpAddr> = opt_s(r, "client_ip").map(|t| t.parse().unwrap());
+        // §9: a text that is not an address is no address.
+        let client_ip: Option<IpAddr> = opt_s(r, "client_ip").and_then(linkgate_core::ip::parse_addr);
         let facts = RequestFacts {
             raw_path: s(r, "path"),
             token: opt_s(v, "token"),
@@ -1485,4 +1612,1011 @@ fn committed_vectors_verify() {
             Err(e) => assert_eq!(e.code.as_str(), want, "{name} (reason {})", e.reason),
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Request-level vectors (tests/vectors/requests.json): the raw pieces of an
+// HTTP request, as a verifier receives them, and the outcome. Every outcome
+// is written down by hand from docs/link-format.md §1, §7 and §9.
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RequestFile {
+    format: String,
+    keys: String,
+    time_rules: Rules,
+    requests: Vec<RequestVector>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RawRequest {
+    method: String,
+    /// The raw path, as received (percent-encoded, no query).
+    path: String,
+    /// The raw query, without `?` (empty: none).
+    query: String,
+    host: Option<String>,
+    client_ip: Option<String>,
+    now: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+enum Expect {
+    /// Verified: the canonical path and the link's jti.
+    Allow { path: String, jti: String },
+    /// Refused with this status and code; for `path_invalid`, the §7 reason.
+    Refuse {
+        status: u16,
+        code: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RequestVector {
+    name: String,
+    description: String,
+    request: RawRequest,
+    expect: Expect,
+}
+
+fn rq(path: &str, query: &str) -> RawRequest {
+    RawRequest {
+        method: "GET".to_owned(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        host: Some(HOST.to_owned()),
+        client_ip: Some(CLIENT.to_owned()),
+        now: NOW,
+    }
+}
+
+impl RawRequest {
+    fn method(mut self, m: &str) -> Self {
+        self.method = m.to_owned();
+        self
+    }
+    fn host(mut self, h: Option<&str>) -> Self {
+        self.host = h.map(str::to_owned);
+        self
+    }
+    fn ip(mut self, ip: Option<&str>) -> Self {
+        self.client_ip = ip.map(str::to_owned);
+        self
+    }
+    fn at(mut self, now: u64) -> Self {
+        self.now = now;
+        self
+    }
+}
+
+#[derive(Default)]
+struct RGen {
+    out: Vec<RequestVector>,
+}
+
+impl RGen {
+    fn push(&mut self, name: &str, description: &str, request: RawRequest, expect: Expect) {
+        self.out.push(RequestVector { name: name.to_owned(), description: description.to_owned(), request, expect });
+    }
+
+    fn allow(&mut self, name: &str, description: &str, request: RawRequest, path: &str, c: &Claims) {
+        self.push(name, description, request, Expect::Allow { path: path.to_owned(), jti: c.jti.to_hex() });
+    }
+
+    fn refuse(&mut self, name: &str, description: &str, request: RawRequest, code: Code) {
+        assert_ne!(code, Code::PathInvalid, "{name}: use refuse_path");
+        let expect = Expect::Refuse { status: code.status(), code: code.as_str().to_owned(), reason: None };
+        self.push(name, description, request, expect);
+    }
+
+    fn refuse_path(&mut self, name: &str, description: &str, request: RawRequest, reason: &str) {
+        let expect = Expect::Refuse {
+            status: 400,
+            code: Code::PathInvalid.as_str().to_owned(),
+            reason: Some(reason.to_owned()),
+        };
+        self.push(name, description, request, expect);
+    }
+}
+
+fn generate_requests() -> RequestFile {
+    let mut g = RGen::default();
+    let obj = "/reports/2026/q1.pdf";
+    let c = claims(0x80, obj);
+    let t = sign(&c);
+    let q = |s: &str| s.replace('T', &t);
+
+    // ---- §1: the query
+    g.allow("query_lg", "The token in lg, the only parameter.", rq(obj, &q("lg=T")), obj, &c);
+    g.allow(
+        "query_other_parameters",
+        "Other parameters take no part; a piece without '=' is a name with an empty value.",
+        rq(obj, &q("x=1&lg=T&y")),
+        obj,
+        &c,
+    );
+    g.allow(
+        "query_empty_pieces",
+        "Empty pieces (&&, a trailing &) are names that are not lg.",
+        rq(obj, &q("&&lg=T&")),
+        obj,
+        &c,
+    );
+    g.allow("query_lg_last", "lg after other parameters.", rq(obj, &q("a=%41&b=+&lg=T")), obj, &c);
+    g.refuse("query_absent", "No query at all.", rq(obj, ""), Code::TokenMissing);
+    g.refuse("query_no_lg", "Parameters, none of them lg.", rq(obj, "x=1&y=2"), Code::TokenMissing);
+    g.refuse("query_lg_empty", "lg= with an empty value counts as no token.", rq(obj, "lg="), Code::TokenMissing);
+    g.refuse(
+        "query_lg_without_equals",
+        "lg without '=' is lg with an empty value: no token.",
+        rq(obj, "lg"),
+        Code::TokenMissing,
+    );
+    g.refuse(
+        "query_lg_without_equals_among_others",
+        "a=1&lg&b=2: lg with an empty value.",
+        rq(obj, "a=1&lg&b=2"),
+        Code::TokenMissing,
+    );
+    g.refuse(
+        "query_name_percent_encoded",
+        "%6Cg is not lg: names are compared without percent-decoding.",
+        rq(obj, &q("%6Cg=T")),
+        Code::TokenMissing,
+    );
+    g.refuse(
+        "query_name_uppercase",
+        "LG is not lg: names are compared byte for byte.",
+        rq(obj, &q("LG=T")),
+        Code::TokenMissing,
+    );
+    g.refuse("query_name_longer", "lgx and xlg are not lg.", rq(obj, &q("lgx=T&xlg=T")), Code::TokenMissing);
+    g.refuse(
+        "query_name_with_equals_encoded",
+        "lg%3DT is one name with no '=': not lg.",
+        rq(obj, &q("lg%3DT")),
+        Code::TokenMissing,
+    );
+    g.refuse(
+        "query_lg_twice_same",
+        "The same token twice: two lg pieces.",
+        rq(obj, &q("lg=T&lg=T")),
+        Code::TokenMalformed,
+    );
+    let other = sign(&claims(0x81, obj));
+    g.refuse(
+        "query_lg_twice_different",
+        "Two different valid tokens: which one is meant is ambiguous.",
+        rq(obj, &format!("lg={t}&lg={other}")),
+        Code::TokenMalformed,
+    );
+    g.refuse("query_lg_twice_empty", "lg=&lg=: two lg pieces, both empty.", rq(obj, "lg=&lg="), Code::TokenMalformed);
+    g.refuse("query_lg_twice_bare", "lg&lg: two lg pieces without '='.", rq(obj, "lg&lg"), Code::TokenMalformed);
+    g.refuse(
+        "query_lg_empty_and_token",
+        "An empty lg beside a valid one is still two pieces.",
+        rq(obj, &q("lg=&lg=T")),
+        Code::TokenMalformed,
+    );
+    g.refuse(
+        "query_lg_beside_lgs",
+        "lg beside lgs (the edge's download-session parameter): ambiguous.",
+        rq(obj, &q("lg=T&lgs=T")),
+        Code::TokenMalformed,
+    );
+    g.refuse(
+        "query_empty_lg_beside_lgs",
+        "An empty lg beside an lgs is still both.",
+        rq(obj, "lgs=x&lg="),
+        Code::TokenMalformed,
+    );
+    let escaped = format!("%{:02X}{}", t.as_bytes()[0], &t[1..]);
+    g.refuse(
+        "query_value_percent_encoded",
+        "The value is taken verbatim, never percent-decoded: its first character written as %41 makes it malformed.",
+        rq(obj, &format!("lg={escaped}")),
+        Code::TokenMalformed,
+    );
+    g.refuse(
+        "query_value_escape_appended",
+        "lg=T%3D: '%' is not in the token alphabet.",
+        rq(obj, &q("lg=T%3D")),
+        Code::TokenMalformed,
+    );
+    g.refuse(
+        "query_value_plus",
+        "lg=T+: '+' is not a space here, and not in the alphabet.",
+        rq(obj, &q("lg=T+")),
+        Code::TokenMalformed,
+    );
+    g.refuse(
+        "query_value_semicolon",
+        "lg=T;x=1: ';' does not separate parameters, so it is part of the value.",
+        rq(obj, &q("lg=T;x=1")),
+        Code::TokenMalformed,
+    );
+    g.refuse(
+        "query_value_split_at_first_equals",
+        "lg==T: the piece splits at its first '=', so the value is '=T'.",
+        rq(obj, &q("lg==T")),
+        Code::TokenMalformed,
+    );
+    g.refuse("query_value_garbage", "lg=!!.", rq(obj, "lg=!!"), Code::TokenMalformed);
+    g.refuse_path(
+        "query_path_first_with_two_lg",
+        "The path is canonicalized first: a bad path with two lg pieces is path_invalid.",
+        rq("/reports%2F2026/q1.pdf", &q("lg=T&lg=T")),
+        "encoded_slash",
+    );
+    g.refuse_path(
+        "query_path_first_without_token",
+        "A bad path without a token is path_invalid.",
+        rq("/reports//q1.pdf", ""),
+        "empty_segment",
+    );
+    g.refuse_path(
+        "query_path_first_with_empty_lg",
+        "A bad path with an empty lg is path_invalid.",
+        rq("/reports/%FF.pdf", "lg="),
+        "invalid_utf8",
+    );
+    g.refuse_path(
+        "query_path_first_with_lg_and_lgs",
+        "A bad path with lg and lgs is path_invalid.",
+        rq("/reports/q1%00.pdf", &q("lg=T&lgs=T")),
+        "nul",
+    );
+
+    // ---- §7: path reasons (the code alone is in v1.json)
+    g.refuse_path(
+        "path_reason_not_absolute",
+        "A raw path must start with '/'.",
+        rq("reports/q1.pdf", &q("lg=T")),
+        "not_absolute",
+    );
+    g.refuse_path(
+        "path_reason_root",
+        "'/' alone (what https://host?lg=... asks for) is not an object path.",
+        rq("/", &q("lg=T")),
+        "empty_segment",
+    );
+    g.refuse_path(
+        "path_reason_folder",
+        "A folder URL is not an object path: a prefix link's recipient asks for an object under it.",
+        rq("/reports/2026/", &q("lg=T")),
+        "empty_segment",
+    );
+    g.refuse_path("path_reason_bad_escape", "%G1.", rq("/reports/q1%G1.pdf", &q("lg=T")), "bad_percent_escape");
+    g.refuse_path("path_reason_backslash_escape", "%5C.", rq("/reports%5Cq1.pdf", &q("lg=T")), "backslash");
+    g.refuse_path("path_reason_control", "%0A.", rq("/reports/q1%0A.pdf", &q("lg=T")), "control_character");
+    g.refuse_path(
+        "path_reason_dot_segment",
+        "%2E%2E decodes to a '..' segment.",
+        rq("/reports/%2E%2E/q1.pdf", &q("lg=T")),
+        "dot_segment",
+    );
+    g.refuse_path("path_reason_not_nfc", "NFD é.", rq("/reports/e%CC%81.pdf", &q("lg=T")), "not_nfc");
+    g.refuse_path(
+        "path_reason_first_bad_byte_wins",
+        "A control character before a literal backslash: the first offending character decides.",
+        rq("/reports/%01a\\b", &q("lg=T")),
+        "control_character",
+    );
+    g.refuse_path(
+        "path_reason_decoding_first",
+        "%2F is refused while decoding (step 2), before the control character in front of it is looked at (step 5).",
+        rq("/reports/%01%2F", &q("lg=T")),
+        "encoded_slash",
+    );
+    g.refuse_path(
+        "path_reason_byte_before_segment",
+        "An empty segment before a control character: bad characters are found before bad segments.",
+        rq("/reports//a%01", &q("lg=T")),
+        "control_character",
+    );
+    g.refuse_path(
+        "path_reason_first_bad_segment_wins",
+        "A '..' segment before an empty one: the first offending segment decides.",
+        rq("/reports/../a//b", &q("lg=T")),
+        "dot_segment",
+    );
+    g.refuse_path(
+        "path_reason_escape_before_length",
+        "A bad escape in a path whose decoded length would be too long: decoding fails first (the raw path is 3072 bytes, not over).",
+        rq(&format!("/%ZZ{}", "a".repeat(3068)), &q("lg=T")),
+        "bad_percent_escape",
+    );
+    g.refuse_path(
+        "path_reason_raw_over_3072",
+        "A raw path over 3072 bytes is too_long before decoding, even with a bad escape in it (a MUST).",
+        rq(&format!("/%ZZ{}", "a".repeat(3069)), &q("lg=T")),
+        "too_long",
+    );
+    g.refuse_path(
+        "path_reason_raw_over_3072_not_absolute",
+        "not_absolute is checked before the raw length.",
+        rq(&"a".repeat(3073), &q("lg=T")),
+        "not_absolute",
+    );
+    g.refuse_path(
+        "path_reason_decoded_too_long",
+        "2048 raw bytes that decode to 1025.",
+        rq(&format!("/{}{}", "%61".repeat(512), "a".repeat(512)), &q("lg=T")),
+        "too_long",
+    );
+
+    // ---- §9 steps 3-10
+    let retired = {
+        let mut c = claims(0x82, obj);
+        c.kid = KeyId::parse(RETIRED).unwrap();
+        raw_token(&c.encode_payload(), &retired_key())
+    };
+    g.refuse("step_key_unknown", "A kid the ring does not list.", rq(obj, &format!("lg={retired}")), Code::KeyUnknown);
+    let mut raw = token_bytes(&t);
+    let n = raw.len();
+    raw[n - 1] ^= 1;
+    g.refuse(
+        "step_signature_invalid",
+        "The tag's last bit flipped.",
+        rq(obj, &format!("lg={}", b64::encode(&raw))),
+        Code::SignatureInvalid,
+    );
+    let mut c2 = claims(0x83, obj);
+    c2.iat = NOW + SKEW + 1;
+    c2.exp = c2.iat + 3600;
+    g.refuse("step_iat_beyond_skew", "iat 31 s after now.", rq(obj, &format!("lg={}", sign(&c2))), Code::NotYetValid);
+    let mut c2 = claims(0x84, obj);
+    c2.nbf = Some(NOW + SKEW);
+    g.allow("step_nbf_within_skew", "nbf exactly now + skew.", rq(obj, &format!("lg={}", sign(&c2))), obj, &c2);
+    let mut c3 = claims(0x85, obj);
+    c3.nbf = Some(NOW + SKEW + 1);
+    g.refuse("step_nbf_beyond_skew", "nbf 31 s after now.", rq(obj, &format!("lg={}", sign(&c3))), Code::NotYetValid);
+    g.allow("step_exp_minus_one", "One second before exp.", rq(obj, &q("lg=T")).at(T0 + 3599), obj, &c);
+    g.refuse("step_expired_at_exp", "now == exp.", rq(obj, &q("lg=T")).at(T0 + 3600), Code::Expired);
+    let mut c4 = claims(0x86, obj);
+    c4.exp = T0 + MAX_TTL;
+    g.allow("step_lifetime_at_maximum", "exp - iat == max_ttl.", rq(obj, &format!("lg={}", sign(&c4))), obj, &c4);
+    let mut c5 = claims(0x87, obj);
+    c5.exp = T0 + MAX_TTL + 1;
+    g.refuse(
+        "step_lifetime_over_maximum",
+        "exp - iat == max_ttl + 1.",
+        rq(obj, &format!("lg={}", sign(&c5))),
+        Code::PolicyDenied,
+    );
+    g.refuse("step_scope_other_object", "Another object.", rq("/reports/2026/q2.pdf", &q("lg=T")), Code::ScopeMismatch);
+    let folder = claims(0x88, "/board/2026/");
+    let ft = sign(&folder);
+    g.allow(
+        "step_prefix_covers",
+        "A prefix link, an object below its folder, percent-encoded.",
+        rq("/board/2026/Q3%20pack.pdf", &format!("lg={ft}")),
+        "/board/2026/Q3 pack.pdf",
+        &folder,
+    );
+    g.refuse(
+        "step_prefix_whole_segments",
+        "/board/2026/ does not cover /board/2026x.pdf.",
+        rq("/board/2026x.pdf", &format!("lg={ft}")),
+        Code::ScopeMismatch,
+    );
+
+    // ---- §9 step 11: host
+    let mut hc = claims(0x90, obj);
+    hc.host = Some(HostName::parse(HOST).unwrap());
+    let ht = format!("lg={}", sign(&hc));
+    let host_cases: &[(&str, &str, Option<&str>, bool)] = &[
+        ("host_exact", "The signed host.", Some(HOST), true),
+        ("host_ascii_case", "ASCII letters compare case-insensitively.", Some("FILES.Example.COM"), true),
+        ("host_any_port", "A claim without a port matches any port.", Some("files.example.com:8443"), true),
+        ("host_trailing_dot", "One trailing dot ends a fully qualified name.", Some("files.example.com."), true),
+        (
+            "host_trailing_dot_then_port",
+            "The dot ends the name, before the port.",
+            Some("files.example.com.:8443"),
+            true,
+        ),
+        ("host_port_then_dot", "A dot after the port is not a port: no match.", Some("files.example.com:8443."), false),
+        ("host_two_trailing_dots", "Only one trailing dot is removed.", Some("files.example.com.."), false),
+        (
+            "host_port_not_digits",
+            "A port must be digits: no match, never stripped.",
+            Some("files.example.com:abc"),
+            false,
+        ),
+        ("host_port_empty", "':' with nothing after it: no match.", Some("files.example.com:"), false),
+        ("host_two_colons", "Two colons outside brackets: no match.", Some("files.example.com:1:2"), false),
+        ("host_absent", "No Host at all.", None, false),
+        ("host_other", "Another host.", Some("downloads.example.com"), false),
+        ("host_suffix", "The signed host as a prefix of another name.", Some("files.example.com.evil.net"), false),
+        ("host_parent", "The parent domain.", Some("example.com"), false),
+        (
+            "host_unicode_case",
+            "U+212A KELVIN SIGN is not 'k': only ASCII letters fold.",
+            Some("\u{212A}b.example.com"),
+            false,
+        ),
+    ];
+    for (name, d, host, ok) in host_cases {
+        let r = rq(obj, &ht).host(*host);
+        if *ok {
+            g.allow(name, d, r, obj, &hc);
+        } else {
+            g.refuse(name, d, r, Code::HostMismatch);
+        }
+    }
+    let mut kc = claims(0x91, obj);
+    kc.host = Some(HostName::parse("kb.example.com").unwrap());
+    let kt = format!("lg={}", sign(&kc));
+    g.refuse(
+        "host_unicode_case_kelvin",
+        "Claim kb.example.com, Host with U+212A KELVIN SIGN for the k.",
+        rq(obj, &kt).host(Some("\u{212A}b.example.com")),
+        Code::HostMismatch,
+    );
+    let mut pc = claims(0x92, obj);
+    pc.host = Some(HostName::parse("files.example.com:8443").unwrap());
+    let pt = format!("lg={}", sign(&pc));
+    let port_cases: &[(&str, &str, Option<&str>, bool)] = &[
+        ("host_port_claim_exact", "A claim with a port: that host and port.", Some("files.example.com:8443"), true),
+        ("host_port_claim_dotted", "The same, fully qualified.", Some("files.example.com.:8443"), true),
+        ("host_port_claim_other_port", "Another port.", Some("files.example.com:443"), false),
+        ("host_port_claim_no_port", "No port.", Some("files.example.com"), false),
+        (
+            "host_port_claim_leading_zero",
+            "Ports compare as text: 08443 is not 8443.",
+            Some("files.example.com:08443"),
+            false,
+        ),
+    ];
+    for (name, d, host, ok) in port_cases {
+        let r = rq(obj, &pt).host(*host);
+        if *ok {
+            g.allow(name, d, r, obj, &pc);
+        } else {
+            g.refuse(name, d, r, Code::HostMismatch);
+        }
+    }
+    let mut v6 = claims(0x93, obj);
+    v6.host = Some(HostName::parse("[2001:db8::1]").unwrap());
+    let v6t = format!("lg={}", sign(&v6));
+    let v6_cases: &[(&str, &str, Option<&str>, bool)] = &[
+        ("host_ipv6", "A bracketed IPv6 claim.", Some("[2001:db8::1]"), true),
+        ("host_ipv6_port", "With a port.", Some("[2001:db8::1]:8443"), true),
+        ("host_ipv6_junk", "Anything but :port after ']' is no match.", Some("[2001:db8::1]junk"), false),
+        ("host_ipv6_empty_port", "':' with no digits after ']'.", Some("[2001:db8::1]:"), false),
+        (
+            "host_ipv6_other_text",
+            "Another text of the same address: hosts compare as text.",
+            Some("[2001:db8:0::1]"),
+            false,
+        ),
+        ("host_ipv6_unbracketed", "Without brackets.", Some("2001:db8::1"), false),
+    ];
+    for (name, d, host, ok) in v6_cases {
+        let r = rq(obj, &v6t).host(*host);
+        if *ok {
+            g.allow(name, d, r, obj, &v6);
+        } else {
+            g.refuse(name, d, r, Code::HostMismatch);
+        }
+    }
+    let mut v4 = claims(0x94, obj);
+    v4.host = Some(HostName::parse("192.0.2.10").unwrap());
+    let v4t = format!("lg={}", sign(&v4));
+    g.allow(
+        "host_ipv4_port",
+        "An IPv4 claim, a Host with a port.",
+        rq(obj, &v4t).host(Some("192.0.2.10:8080")),
+        obj,
+        &v4,
+    );
+    g.refuse(
+        "host_ipv4_other_text",
+        "192.0.2.010 is not the text 192.0.2.10.",
+        rq(obj, &v4t).host(Some("192.0.2.010")),
+        Code::HostMismatch,
+    );
+
+    // ---- §9 step 12: client address
+    let mut ic = claims(0xA0, obj);
+    ic.ip = cidrs(&["198.51.100.0/24", "2001:db8:42::/48"]);
+    let it = format!("lg={}", sign(&ic));
+    let ip_cases: &[(&str, &str, Option<&str>, bool)] = &[
+        ("ip_v4_inside", "An IPv4 client inside.", Some("198.51.100.9"), true),
+        ("ip_v4_outside", "An IPv4 client outside.", Some("198.51.101.9"), false),
+        ("ip_mapped", "An IPv4-mapped client is matched as IPv4.", Some("::ffff:198.51.100.9"), true),
+        ("ip_mapped_uppercase", "Hex digits in either case.", Some("::FFFF:198.51.100.9"), true),
+        ("ip_mapped_hex_tail", "The mapped address in hex groups.", Some("::ffff:c633:6409"), true),
+        ("ip_compatible", "::198.51.100.9 (IPv4-compatible) stays IPv6.", Some("::198.51.100.9"), false),
+        ("ip_v6_inside", "An IPv6 client inside, uppercase hex.", Some("2001:DB8:42::1"), true),
+        (
+            "ip_v6_full_form",
+            "All eight groups, with leading zeros.",
+            Some("2001:0db8:0042:0000:0000:0000:0000:0001"),
+            true,
+        ),
+        ("ip_v6_outside", "An IPv6 client outside.", Some("2001:db8:43::1"), false),
+        ("ip_absent", "No client address.", None, false),
+        (
+            "ip_leading_zeros",
+            "198.051.100.9 is not an address (no leading zeros): no address.",
+            Some("198.051.100.9"),
+            false,
+        ),
+        ("ip_zone_id", "A zone id is not part of an address: no address.", Some("2001:db8:42::1%eth0"), false),
+        ("ip_bracketed", "Brackets are not part of an address: no address.", Some("[2001:db8:42::1]"), false),
+        ("ip_with_port", "An address with a port is no address.", Some("198.51.100.9:1234"), false),
+        ("ip_garbage", "Text that is no address.", Some("unknown"), false),
+        ("ip_surrounding_space", "Surrounding whitespace is not trimmed: no address.", Some(" 198.51.100.9"), false),
+        ("ip_three_parts", "198.51.100 is not an IPv4 address.", Some("198.51.100"), false),
+    ];
+    for (name, d, ip, ok) in ip_cases {
+        let r = rq(obj, &it).ip(*ip);
+        if *ok {
+            g.allow(name, d, r, obj, &ic);
+        } else {
+            g.refuse(name, d, r, Code::IpMismatch);
+        }
+    }
+    g.allow(
+        "ip_garbage_without_binding",
+        "A client text that is no address does not matter to a link without ip.",
+        rq(obj, &q("lg=T")).ip(Some("unknown")),
+        obj,
+        &c,
+    );
+
+    // ---- §9 step 13: method
+    let mut uc = claims(0xB0, obj);
+    uc.uses = NonZeroU32::new(10);
+    let ut = format!("lg={}", sign(&uc));
+    g.allow("method_head", "HEAD.", rq(obj, &q("lg=T")).method("HEAD"), obj, &c);
+    g.allow("method_post_with_uses", "POST on a bounded-use link.", rq(obj, &ut).method("POST"), obj, &uc);
+    g.allow("method_get_with_uses", "GET on a bounded-use link.", rq(obj, &ut), obj, &uc);
+    g.refuse(
+        "method_post_without_uses",
+        "POST without uses.",
+        rq(obj, &q("lg=T")).method("POST"),
+        Code::MethodNotAllowed,
+    );
+    g.refuse("method_put", "PUT.", rq(obj, &q("lg=T")).method("PUT"), Code::MethodNotAllowed);
+    g.refuse("method_patch", "PATCH.", rq(obj, &q("lg=T")).method("PATCH"), Code::MethodNotAllowed);
+    g.refuse(
+        "method_delete_with_uses",
+        "DELETE on a bounded-use link.",
+        rq(obj, &ut).method("DELETE"),
+        Code::MethodNotAllowed,
+    );
+    g.refuse(
+        "method_lowercase",
+        "Methods are case-sensitive.",
+        rq(obj, &q("lg=T")).method("get"),
+        Code::MethodNotAllowed,
+    );
+
+    // ---- order of the bindings
+    let mut all = claims(0xC0, obj);
+    all.host = Some(HostName::parse(HOST).unwrap());
+    all.ip = cidrs(&["203.0.113.0/24"]);
+    let at = format!("lg={}", sign(&all));
+    g.refuse(
+        "order_time_before_scope",
+        "Expired and another object: expired.",
+        rq("/reports/2026/q2.pdf", &at).at(T0 + 3600),
+        Code::Expired,
+    );
+    g.refuse(
+        "order_scope_before_host",
+        "Another object and another host: scope_mismatch.",
+        rq("/x.pdf", &at).host(Some("evil.example")),
+        Code::ScopeMismatch,
+    );
+    g.refuse(
+        "order_host_before_ip",
+        "Another host and another network: host_mismatch.",
+        rq(obj, &at).host(Some("evil.example")).ip(Some("192.0.2.1")),
+        Code::HostMismatch,
+    );
+    g.refuse(
+        "order_ip_before_method",
+        "Another network and PUT: ip_mismatch.",
+        rq(obj, &at).ip(Some("192.0.2.1")).method("PUT"),
+        Code::IpMismatch,
+    );
+    g.allow(
+        "order_all_bindings_hold",
+        "Host, address and method all hold.",
+        rq(obj, &at).ip(Some("203.0.113.5")).method("HEAD"),
+        obj,
+        &all,
+    );
+
+    RequestFile {
+        format: "linkgate link v1 requests".to_owned(),
+        keys: keys_text(),
+        time_rules: Rules { skew_secs: SKEW, max_ttl_secs: MAX_TTL },
+        requests: g.out,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Text forms (tests/vectors/forms.json): LINKGATE_KEYS values, and what a
+// signer makes of host and CIDR input.
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FormsFile {
+    format: String,
+    key_rings: Vec<KeyRingVector>,
+    hosts: Vec<InputVector>,
+    cidrs: Vec<InputVector>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct KeyRingVector {
+    name: String,
+    description: String,
+    value: String,
+    /// The key ids in ring order; null: the value is refused.
+    kids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct InputVector {
+    name: String,
+    description: String,
+    input: String,
+    /// The claim as §10 shows it; null: the signer refuses the input.
+    claim: Option<String>,
+}
+
+fn input(name: &str, description: &str, input: &str, claim: Option<&str>) -> InputVector {
+    InputVector {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        input: input.to_owned(),
+        claim: claim.map(str::to_owned),
+    }
+}
+
+fn generate_forms() -> FormsFile {
+    let k32 = b64::encode(&live_key());
+    let k40 = b64::encode(&prev_key());
+    let ring = |name: &str, description: &str, value: String, kids: Option<&[&str]>| KeyRingVector {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        value,
+        kids: kids.map(|k| k.iter().map(|s| (*s).to_owned()).collect()),
+    };
+    let mut noncanonical = k32.clone().into_bytes();
+    // 32 bytes are 43 characters; the last one carries 2 unused bits.
+    let last = noncanonical.len() - 1;
+    noncanonical[last] = b64_char(b64_value(noncanonical[last]) | 1) as u8;
+    let key_rings = vec![
+        ring("two_keys", "Two keys; the first signs.", format!("a:{k32},b-2:{k40}"), Some(&["a", "b-2"])),
+        ring(
+            "ascii_whitespace",
+            "Tab, line feed, form feed, carriage return and space around entries, kids and keys are ignored.",
+            format!("\t a \r:\x0c{k32}\n ,\r\n b-2 : {k40} \t"),
+            Some(&["a", "b-2"]),
+        ),
+        ring("empty_entries", "Empty entries are skipped.", format!(",a:{k32},, ,"), Some(&["a"])),
+        ring("padding", "'=' padding after a key is removed.", format!("a:{k32}="), Some(&["a"])),
+        ring("key_64_bytes", "A 64-byte key (the longest).", format!("a:{}", b64::encode(&[7u8; 64])), Some(&["a"])),
+        ring("kid_32_chars", "A 32-character kid.", format!("{}:{k32}", "k".repeat(32)), Some(&[&"k".repeat(32)])),
+        ring("nbsp", "U+00A0 NO-BREAK SPACE is not trimmed.", format!("\u{a0}a:{k32}"), None),
+        ring("bom", "U+FEFF (which JavaScript's trim() removes) is not trimmed.", format!("\u{feff}a:{k32}"), None),
+        ring(
+            "vertical_tab",
+            "U+000B is not ASCII whitespace here (WHATWG's set: tab, LF, FF, CR, space).",
+            format!("a:{k32}\x0b"),
+            None,
+        ),
+        ring("em_space", "U+2003 after the key.", format!("a:{k32}\u{2003}"), None),
+        ring("next_line", "U+0085 before the kid.", format!("\u{85}a:{k32}"), None),
+        ring("space_inside_kid", "A space inside a kid.", format!("a b:{k32}"), None),
+        ring("no_colon", "An entry without ':'.", format!("a{k32}"), None),
+        ring("kid_33_chars", "A 33-character kid.", format!("{}:{k32}", "k".repeat(33)), None),
+        ring("kid_bad_character", "'.' in a kid.", format!("a.b:{k32}"), None),
+        ring("duplicate_kid", "A kid listed twice.", format!("a:{k32},a:{k40}"), None),
+        ring("key_31_bytes", "A 31-byte key.", format!("a:{}", b64::encode(&[7u8; 31])), None),
+        ring("key_65_bytes", "A 65-byte key.", format!("a:{}", b64::encode(&[7u8; 65])), None),
+        ring(
+            "key_standard_alphabet",
+            "'+' and '/' are not base64url.",
+            format!("a:{}", k32.replace('-', "+").replace('_', "/") + "+/"),
+            None,
+        ),
+        ring(
+            "key_noncanonical_bits",
+            "Unused trailing bits set.",
+            format!("a:{}", String::from_utf8(noncanonical).unwrap()),
+            None,
+        ),
+        ring("empty", "No entries at all.", String::new(), None),
+        ring("only_separators", "Only commas and spaces.", " , ,".to_owned(), None),
+        ring(
+            "one_bad_entry_refuses_all",
+            "A good entry and a bad one: the whole value is refused.",
+            format!("a:{k32},b:short"),
+            None,
+        ),
+    ];
+
+    let label63 = "a".repeat(63);
+    let name253 = format!("{0}.{0}.{0}.{1}", "a".repeat(63), "b".repeat(61));
+    let name254 = format!("{name253}b");
+    let label64 = format!("{}.com", "a".repeat(64));
+    let hosts = vec![
+        input("dns_name", "A DNS name.", "files.example.com", Some("files.example.com")),
+        input("lowercased", "Signers lowercase ASCII letters.", "Files.Example.COM", Some("files.example.com")),
+        input("with_port", "A port.", "files.example.com:8443", Some("files.example.com:8443")),
+        input("port_max", "Port 65535.", "a.example:65535", Some("a.example:65535")),
+        input("single_label", "One label.", "localhost", Some("localhost")),
+        input(
+            "digit_first_labels",
+            "Labels may start with a digit, except the last.",
+            "1x.2.example",
+            Some("1x.2.example"),
+        ),
+        input("hyphens_inside", "Hyphens inside labels.", "a-b.c--d.example", Some("a-b.c--d.example")),
+        input("punycode", "An A-label.", "xn--bcher-kva.example", Some("xn--bcher-kva.example")),
+        input("label_63", "A 63-byte label.", &format!("{label63}.com"), Some(&format!("{label63}.com"))),
+        input("name_253", "A 253-byte name.", &name253, Some(&name253)),
+        input("ipv4", "An IPv4 address.", "192.0.2.1", Some("192.0.2.1")),
+        input("ipv4_port", "An IPv4 address with a port.", "192.0.2.1:8080", Some("192.0.2.1:8080")),
+        input("ipv4_zero", "0.0.0.0.", "0.0.0.0", Some("0.0.0.0")),
+        input("ipv6", "A bracketed IPv6 address.", "[2001:db8::1]", Some("[2001:db8::1]")),
+        input("ipv6_uppercase", "Lowercased, it is canonical.", "[2001:DB8::1]", Some("[2001:db8::1]")),
+        input("ipv6_port", "With a port.", "[::1]:8443", Some("[::1]:8443")),
+        input(
+            "ipv6_mapped_canonical",
+            "A mapped address in its canonical (never dotted) text.",
+            "[::ffff:c000:201]",
+            Some("[::ffff:c000:201]"),
+        ),
+        input("trailing_dot", "A trailing dot could never match.", "files.example.com.", None),
+        input("trailing_dot_port", "Nor before a port.", "files.example.com.:443", None),
+        input("two_colons", "a:b.:c.", "a:b.:c", None),
+        input("junk_after_bracket", "[a]:.:80.", "[a]:.:80", None),
+        input("bracket_in_name", "a[b.", "a[b", None),
+        input("lone_bracket", "[.", "[", None),
+        input("port_only", ":80.", ":80", None),
+        input("empty_port", "a:.", "a:", None),
+        input("port_zero", "Port 0.", "a.example:0", None),
+        input("port_leading_zero", "Port 080.", "a.example:080", None),
+        input("port_too_large", "Port 65536.", "a.example:65536", None),
+        input("unbracketed_ipv6", "::1 without brackets.", "::1", None),
+        input("leading_hyphen", "-a.", "-a", None),
+        input("trailing_hyphen", "a-.example.", "a-.example", None),
+        input("empty_label", "a..example.", "a..example", None),
+        input("leading_dot", ".example.", ".example", None),
+        input("label_64", "A 64-byte label.", &label64, None),
+        input("name_254", "A 254-byte name.", &name254, None),
+        input("numeric_last_label", "1.2.3: not a DNS name, not an IPv4 address.", "1.2.3", None),
+        input("numeric_last_label_2", "a.1.", "a.1", None),
+        input("hex_last_label", "0x7f.0.0.1.", "0x7f.0.0.1", None),
+        input("ipv4_leading_zero", "192.0.2.010.", "192.0.2.010", None),
+        input("ipv4_octet_256", "256.1.1.1.", "256.1.1.1", None),
+        input("ipv4_five_parts", "1.2.3.4.5.", "1.2.3.4.5", None),
+        input("ipv6_not_canonical", "[2001:db8:0:0:0:0:0:1].", "[2001:db8:0:0:0:0:0:1]", None),
+        input("ipv6_leading_zeros", "[2001:0db8::1].", "[2001:0db8::1]", None),
+        input("ipv6_dotted", "[::ffff:192.0.2.1]: never dotted.", "[::ffff:192.0.2.1]", None),
+        input("ipv6_zone", "A zone id.", "[fe80::1%25eth0]", None),
+        input("underscore", "'_' is not in a host.", "files_x.example.com", None),
+        input("path", "A path is not a host.", "files.example.com/x", None),
+        input("userinfo", "Userinfo is not a host.", "user@files.example.com", None),
+        input("non_ascii", "Non-ASCII (lowercasing is ASCII only; use the A-label).", "bücher.example", None),
+        input("kelvin", "U+212A is not lowercased to 'k'.", "\u{212A}b.example.com", None),
+        input("empty", "Empty.", "", None),
+    ];
+
+    let cidrs = vec![
+        input("v4_network", "An IPv4 network.", "10.0.0.0/8", Some("10.0.0.0/8")),
+        input("v4_bare", "A bare address is /32.", "192.0.2.7", Some("192.0.2.7/32")),
+        input("v4_everything", "0.0.0.0/0.", "0.0.0.0/0", Some("0.0.0.0/0")),
+        input("v6_network", "An IPv6 network.", "2001:db8::/32", Some("2001:db8::/32")),
+        input("v6_uppercase", "Shown in lowercase.", "2001:DB8::/32", Some("2001:db8::/32")),
+        input("v6_full_form", "Shown compressed.", "2001:0db8:0000:0000:0000:0000:0000:0000/32", Some("2001:db8::/32")),
+        input("v6_bare", "A bare address is /128.", "::1", Some("::1/128")),
+        input("v6_everything", "::/0.", "::/0", Some("::/0")),
+        input(
+            "v6_one_zero_group",
+            "A single zero group is not compressed.",
+            "2001:db8:0:1:1:1:1:0/128",
+            Some("2001:db8:0:1:1:1:1:0/128"),
+        ),
+        input("v6_longest_run", "The longest zero run is compressed.", "1:0:0:1:0:0:0:1", Some("1:0:0:1::1/128")),
+        input(
+            "v6_first_of_equal_runs",
+            "Of two equally long runs, the first.",
+            "1:0:0:1:0:0:1:1",
+            Some("1::1:0:0:1:1/128"),
+        ),
+        input(
+            "v6_compatible_never_dotted",
+            "::1.2.3.0/120 is shown in hex groups, never dotted.",
+            "::1.2.3.0/120",
+            Some("::102:300/120"),
+        ),
+        input(
+            "mapped_becomes_v4",
+            "A mapped network travels (and is shown) as IPv4.",
+            "::ffff:10.0.0.0/104",
+            Some("10.0.0.0/8"),
+        ),
+        input("mapped_host", "A mapped address, bare.", "::ffff:192.0.2.7", Some("192.0.2.7/32")),
+        input("prefix_leading_zero", "10.0.0.0/08: one spelling per length.", "10.0.0.0/08", None),
+        input("prefix_zero_padded", "/008.", "10.0.0.0/008", None),
+        input("prefix_v6_leading_zero", "::/00.", "::/00", None),
+        input("prefix_empty", "10.0.0.0/.", "10.0.0.0/", None),
+        input("prefix_plus", "10.0.0.0/+8.", "10.0.0.0/+8", None),
+        input("prefix_v4_33", "/33.", "10.0.0.0/33", None),
+        input("prefix_v6_129", "/129.", "::/129", None),
+        input("host_bits_v4", "Bits set below the prefix length.", "10.0.0.1/8", None),
+        input("host_bits_v6", "Bits set below the prefix length.", "2001:db8::1/32", None),
+        input("host_bits_mapped", "Also for a mapped network.", "::ffff:10.0.0.1/104", None),
+        input("v4_leading_zero", "010.0.0.0/8: no leading zeros.", "010.0.0.0/8", None),
+        input("v4_three_parts", "10.0.0/8.", "10.0.0/8", None),
+        input("zone", "A zone id.", "fe80::%eth0/64", None),
+        input("bracketed", "Brackets are not part of a CIDR.", "[2001:db8::]/32", None),
+        input("space_before", "No whitespace.", " 10.0.0.0/8", None),
+        input("space_after", "No whitespace.", "10.0.0.0/8 ", None),
+        input("two_slashes", "10.0.0.0/8/8.", "10.0.0.0/8/8", None),
+        input("name", "A name is not an address.", "example.com", None),
+        input("empty", "Empty.", "", None),
+    ];
+    FormsFile { format: "linkgate link v1 text forms".to_owned(), key_rings, hosts, cidrs }
+}
+
+// ---------------------------------------------------------------------------
+// The committed request vectors, replayed through the gate (the same code the
+// worker runs) from the raw request pieces, and the text forms through the
+// signer and the key ring parser.
+// ---------------------------------------------------------------------------
+
+/// Drive the gate until it refuses or asks for the object: what the link
+/// format decides (the denylist answers "nothing revoked").
+fn gate_outcome(cfg: &linkgate_core::config::EdgeConfig, r: &RawRequest) -> Expect {
+    use linkgate_core::gate::{start, Facts, Reply, Step};
+    let query = if r.query.is_empty() { String::new() } else { format!("?{}", r.query) };
+    let facts = Facts {
+        method: r.method.clone(),
+        url: format!("https://{}{}{query}", r.host.as_deref().unwrap_or(""), r.path),
+        client_ip: r.client_ip.clone(),
+        now: r.now,
+        request_id: "vector".to_owned(),
+        ..Default::default()
+    };
+    let mut jti = None;
+    let mut step = start(cfg, facts);
+    loop {
+        step = match step {
+            Step::ReadDenylist(s) => {
+                jti = s.keys().iter().find_map(|k| k.strip_prefix("jti:").map(str::to_owned));
+                s.answer(&[])
+            }
+            Step::ReadObject(s) => {
+                return Expect::Allow { path: format!("/{}", s.key()), jti: jti.expect("a jti key was looked up") };
+            }
+            Step::Done(done) => {
+                let status = match done.reply {
+                    Reply::Problem { status, .. } | Reply::Page { status, .. } => status,
+                    other => panic!("{other:?}"),
+                };
+                let code = done.event.code.expect("a refusal has a code").to_owned();
+                let reason = (code == "path_invalid").then(|| done.event.reason.unwrap_or("").to_owned());
+                return Expect::Refuse { status, code, reason };
+            }
+            _ => panic!("the gate asked for something else before deciding"),
+        };
+    }
+}
+
+/// The same request through the plain verifier: `query_token`, then
+/// `verify` with the client text parsed by `parse_addr`.
+fn verifier_outcome(ring: &KeyRing, rules: &TimeRules, r: &RawRequest) -> Expect {
+    use linkgate_core::verify::{query_token, QueryToken};
+    let refuse = |code: Code, reason: &str| Expect::Refuse {
+        status: code.status(),
+        code: code.as_str().to_owned(),
+        reason: (code == Code::PathInvalid).then(|| reason.to_owned()),
+    };
+    let token = match query_token(&r.query) {
+        Ok(QueryToken::Link(t)) => Some(t),
+        Ok(QueryToken::Absent | QueryToken::Session(_)) => None,
+        // Two tokens are refused after the path, as the edge does.
+        Err(reason) => {
+            return match linkgate_core::CanonicalPath::from_request(&r.path) {
+                Err(e) => refuse(Code::PathInvalid, e.as_str()),
+                Ok(_) => refuse(reason.code().unwrap(), reason.as_str()),
+            }
+        }
+    };
+    let facts = RequestFacts {
+        raw_path: &r.path,
+        token,
+        method: Method::parse(&r.method),
+        host: r.host.as_deref(),
+        client_ip: r.client_ip.as_deref().and_then(linkgate_core::ip::parse_addr),
+        now: r.now,
+    };
+    match verify(ring, rules, &facts) {
+        Ok(link) => Expect::Allow { path: link.path().as_str().to_owned(), jti: link.claims().jti.to_hex() },
+        Err(e) => refuse(e.code, e.reason.as_str()),
+    }
+}
+
+#[test]
+fn committed_request_vectors_pass_through_the_gate() {
+    let text = std::fs::read_to_string(vectors_dir().join("requests.json")).unwrap();
+    let file: RequestFile = serde_json::from_str(&text).unwrap();
+    assert_eq!(file.format, "linkgate link v1 requests");
+    let lookup = |name: &str| match name {
+        "LINKGATE_KEYS" => Some(file.keys.clone()),
+        "LINKGATE_CLOCK_SKEW_SECS" => Some(file.time_rules.skew_secs.to_string()),
+        "LINKGATE_MAX_TTL_SECS" => Some(file.time_rules.max_ttl_secs.to_string()),
+        _ => None,
+    };
+    let cfg = linkgate_core::config::EdgeConfig::from_lookup(&lookup).unwrap();
+    assert!(file.requests.len() >= 100, "{} request vectors", file.requests.len());
+    let mut names = HashSet::new();
+    let mut codes = HashSet::new();
+    for v in &file.requests {
+        assert!(names.insert(v.name.clone()), "duplicate {}", v.name);
+        assert!(!v.description.is_empty());
+        if let Expect::Refuse { code, status, .. } = &v.expect {
+            let c = Code::from_wire(code).unwrap_or_else(|| panic!("{}: unknown code {code}", v.name));
+            assert_eq!(c.status(), *status, "{}", v.name);
+            codes.insert(code.clone());
+        }
+        assert_eq!(verifier_outcome(&cfg.keys, &cfg.time, &v.request), v.expect, "verify: {}", v.name);
+        // A URL (what the worker is given) cannot carry a path without its leading '/'.
+        if v.request.path.starts_with('/') {
+            assert_eq!(gate_outcome(&cfg, &v.request), v.expect, "gate: {}", v.name);
+        }
+    }
+    // Every refusal the link format decides (§11) has a request vector.
+    for c in Code::ALL {
+        let decided_here = !matches!(
+            c,
+            Code::Revoked | Code::UsedUp | Code::NotFound | Code::RangeNotSatisfiable | Code::StoreUnavailable
+        );
+        assert_eq!(codes.contains(c.as_str()), decided_here, "{}", c.as_str());
+    }
+}
+
+#[test]
+fn committed_forms_pass_through_the_signer() {
+    use linkgate_core::mint::{Expiry, LinkRequest};
+    let text = std::fs::read_to_string(vectors_dir().join("forms.json")).unwrap();
+    let file: FormsFile = serde_json::from_str(&text).unwrap();
+    assert_eq!(file.format, "linkgate link v1 text forms");
+    for v in &file.key_rings {
+        let got = KeyRing::parse(&v.value).ok().map(|r| r.kids().map(|k| k.as_str().to_owned()).collect::<Vec<_>>());
+        assert_eq!(got, v.kids, "{}", v.name);
+    }
+    let build = |host: Option<&str>, ip: Option<&str>| {
+        let r = LinkRequest {
+            path: "/a".to_owned(),
+            expiry: Some(Expiry::Ttl(60)),
+            host: host.map(str::to_owned),
+            ip: ip.map(|i| vec![i.to_owned()]).unwrap_or_default(),
+            ..Default::default()
+        };
+        r.build(KeyId::parse(LIVE).unwrap(), Jti(jti(1)), T0, MAX_TTL).ok()
+    };
+    for v in &file.hosts {
+        let got = build(Some(&v.input), None).map(|c| c.host.unwrap().as_str().to_owned());
+        assert_eq!(got, v.claim, "host {}", v.name);
+    }
+    for v in &file.cidrs {
+        let got = build(None, Some(&v.input)).map(|c| c.ip[0].to_string());
+        assert_eq!(got, v.claim, "cidr {}", v.name);
+    }
+    assert!(file.key_rings.len() >= 20 && file.hosts.len() >= 40 && file.cidrs.len() >= 30);
 }

@@ -2,17 +2,24 @@
 """Independent check of the linkgate link format v1 test vectors.
 
 A second implementation of docs/link-format.md (a verifier and a signer), written
-from the specification with the Python standard library only, run against
-tests/vectors/v1.json:
+from the specification with the Python standard library only, run against the
+three vector files of tests/vectors/:
 
-- every valid vector must verify, give exactly the vector's claims, have the
-  vector's payload, and re-signing those claims must give the same token;
-- every invalid vector must be refused with exactly the vector's code.
+- v1.json (tokens): every valid vector must verify, give exactly the vector's
+  claims, have the vector's payload, and re-signing those claims must give the
+  same token; every invalid vector must be refused with exactly its code;
+- requests.json (requests): each request, from its raw path, raw query, Host,
+  client address text, method and time, must be allowed (with the vector's
+  canonical path and jti) or refused with the vector's status, code and, for
+  path_invalid, the §7 reason;
+- forms.json (text forms): LINKGATE_KEYS values parse to the vector's key ids
+  or are refused; host and CIDR inputs give the vector's claim text or are
+  refused.
 
 Prints one line per failure and a final "N passed, M failed"; exits 1 on any
 failure.
 
-    python3 tests/vectors/check_vectors.py [path/to/v1.json]
+    python3 tests/vectors/check_vectors.py [path/to/tests/vectors]
 """
 
 import base64
@@ -21,6 +28,7 @@ import hmac
 import ipaddress
 import json
 import os
+import re
 import sys
 import unicodedata
 
@@ -38,7 +46,11 @@ MAX_HOST = 259
 MAX_FILENAME = 255
 MAX_CONTENT_TYPE = 127
 MAX_PATH = 1024
+MAX_RAW_PATH = 3 * MAX_PATH
+MAX_NAME = 253
 MIN_KEY, MAX_KEY = 32, 64
+# WHATWG's ASCII whitespace: what the key ring trims (§6), and nothing else.
+ASCII_WS = " \t\n\f\r"
 
 B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 B64_VALUE = {c: i for i, c in enumerate(B64_ALPHABET)}
@@ -102,18 +114,18 @@ def valid_kid(b):
 def parse_keys(text):
     ring = {}  # insertion-ordered: the first key signs
     for entry in text.split(","):
-        entry = entry.strip()
+        entry = entry.strip(ASCII_WS)
         if not entry:
             continue
         if ":" not in entry:
             raise ValueError("entry without ':'")
         kid, key = entry.split(":", 1)
-        kid = kid.strip()
+        kid = kid.strip(ASCII_WS)
         if not valid_kid(kid.encode("utf-8")):
             raise ValueError(f"bad kid {kid!r}")
         if kid in ring:
             raise ValueError(f"duplicate kid {kid!r}")
-        raw = b64url_decode(key.strip().rstrip("="))
+        raw = b64url_decode(key.strip(ASCII_WS).rstrip("="))
         if not MIN_KEY <= len(raw) <= MAX_KEY:
             raise ValueError(f"key {kid!r} has {len(raw)} bytes")
         ring[kid] = raw
@@ -209,6 +221,8 @@ def canonicalize(raw):
     data = raw.encode("utf-8")
     if not data.startswith(b"/"):
         raise path_invalid("not_absolute")
+    if len(data) > MAX_RAW_PATH:
+        raise path_invalid("too_long")
     out = bytearray()
     i = 0
     while i < len(data):
@@ -249,6 +263,117 @@ def scope_covers(scope, path):
     if scope.endswith("/"):
         return path.startswith(scope)
     return path == scope
+
+
+# --- address and host text (§4.2, §4.3, §9, §10) --------------------------------
+
+DEC_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+IPV4_TEXT = rf"{DEC_OCTET}(?:\.{DEC_OCTET}){{3}}"
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_LS32 = rf"(?:{_H16}:{_H16}|{IPV4_TEXT})"
+# RFC 3986 §3.2.2 IPv6address, alternative by alternative.
+IPV6_TEXT = "(?:" + "|".join([
+    rf"(?:{_H16}:){{6}}{_LS32}",
+    rf"::(?:{_H16}:){{5}}{_LS32}",
+    rf"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+    rf"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+    rf"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+    rf"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+    rf"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+    rf"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+    rf"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+]) + ")"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_LAST_LABEL = r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DNS_NAME = rf"(?:{_LABEL}\.)*{_LAST_LABEL}"
+
+
+def parse_client_addr(text):
+    """§9: IPv4 dotted decimal without leading zeros, or RFC 3986 IPv6address;
+    anything else (zone ids, brackets, whitespace) is no address: None."""
+    if re.fullmatch(IPV4_TEXT, text) or re.fullmatch(IPV6_TEXT, text):
+        return ipaddress.ip_address(text)
+    return None
+
+
+def v6_text(packed):
+    """§10: RFC 5952 text, never dotted: lowercase, no leading zeros, the
+    longest run of two or more zero groups as '::' (the first if tied)."""
+    groups = [int.from_bytes(packed[i:i + 2], "big") for i in range(0, 16, 2)]
+    best_start, best_len, i = 0, 0, 0
+    while i < 8:
+        if groups[i] == 0:
+            j = i
+            while j < 8 and groups[j] == 0:
+                j += 1
+            if j - i > best_len:
+                best_start, best_len = i, j - i
+            i = j
+        else:
+            i += 1
+    hexes = [format(g, "x") for g in groups]
+    if best_len < 2:
+        return ":".join(hexes)
+    return ":".join(hexes[:best_start]) + "::" + ":".join(hexes[best_start + best_len:])
+
+
+def split_host(text):
+    """Name and port (None: no port) of a host text; None if it cannot be split."""
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            return None
+        name, rest = text[:end + 1], text[end + 1:]
+        if rest == "":
+            return name, None
+        if not rest.startswith(":"):
+            return None
+        return name, rest[1:]
+    colons = text.count(":")
+    if colons == 0:
+        return text, None
+    if colons == 1:
+        name, port = text.split(":")
+        return name, port
+    return None
+
+
+def valid_host_claim(text):
+    """§4.2's host grammar."""
+    if not 1 <= len(text) <= MAX_HOST or not all(ord(c) < 128 and ord(c) in HOST_CHARS for c in text):
+        return False
+    parts = split_host(text)
+    if parts is None:
+        return False
+    name, port = parts
+    if port is not None:
+        if not re.fullmatch(r"[1-9][0-9]{0,4}", port) or int(port) > 65535:
+            return False
+    if name.startswith("["):
+        inner = name[1:-1]
+        return bool(re.fullmatch(IPV6_TEXT, inner)) and v6_text(ipaddress.IPv6Address(inner).packed) == inner
+    if re.fullmatch(IPV4_TEXT, name):
+        return True
+    return len(name) <= MAX_NAME and bool(re.fullmatch(DNS_NAME, name))
+
+
+def cidr_claim(text):
+    """§4.3's text form, as a signer reads it: the claim's §10 text, or None."""
+    addr, sep, prefix = text.partition("/")
+    if sep and not re.fullmatch(r"0|[1-9][0-9]{0,2}", prefix):
+        return None
+    a = parse_client_addr(addr)
+    if a is None:
+        return None
+    bits = 32 if a.version == 4 else 128
+    p = int(prefix) if sep else bits
+    if p > bits or int(a) & ((1 << (bits - p)) - 1):
+        return None
+    if a.version == 6 and a.packed[:12] == b"\x00" * 10 + b"\xff\xff" and p >= 96:
+        return f"{ipaddress.IPv4Address(a.packed[12:])}/{p - 96}"
+    if a.version == 4:
+        return f"{a}/{p}"
+    return f"{v6_text(a.packed)}/{p}"
 
 
 # --- §4 payload ---------------------------------------------------------------
@@ -330,8 +455,9 @@ def decode_ip(value):
 
 def cidr_text(entry):
     family, addr, prefix = entry
-    a = ipaddress.IPv4Address(addr) if family == 4 else ipaddress.IPv6Address(addr)
-    return f"{a}/{prefix}"
+    if family == 4:
+        return f"{ipaddress.IPv4Address(addr)}/{prefix}"
+    return f"{v6_text(addr)}/{prefix}"
 
 
 def decode_token(text):
@@ -383,9 +509,7 @@ def decode_token(text):
                 raise malformed("scope")
             c["scope"] = s
         elif t == HOST:
-            if not 1 <= len(v) <= MAX_HOST or not all(b in HOST_CHARS for b in v):
-                raise malformed("host")
-            if v.endswith(b".") or b".:" in v:
+            if not all(b in HOST_CHARS for b in v) or not valid_host_claim(v.decode("ascii")):
                 raise malformed("host")
             c["host"] = v.decode("ascii")
         elif t == SUB:
@@ -428,7 +552,8 @@ def claims_json(c):
     """§10."""
     out = {"version": VERSION}
     for k, v in c.items():
-        out[k] = [cidr_text(e) for e in v] if k == "ip" else v
+        if k != "path":
+            out[k] = [cidr_text(e) for e in v] if k == "ip" else v
     return out
 
 
@@ -444,32 +569,25 @@ def ascii_lower(s):
     return "".join(chr(ord(ch) + 32) if "A" <= ch <= "Z" else ch for ch in s)
 
 
-def host_has_port(h):
-    return ("]:" in h) if h.startswith("[") else (":" in h)
-
-
 def host_matches(claim, header):
-    req = header.rstrip(".")
-    if ascii_lower(req) == claim:
-        return True
-    if host_has_port(claim):
+    """§9 step 11."""
+    c, r = split_host(claim), split_host(header)
+    if c is None or r is None:
         return False
-    if req.startswith("["):
-        end = req.find("]")
-        rest = req[end + 1:] if end >= 0 else ""
-        port_ok = rest.startswith(":") and len(rest) > 1 and all(c in "0123456789" for c in rest[1:])
-        bare = req[:end + 1] if end >= 0 and port_ok else req
-    elif req.count(":") == 1:
-        bare = req.split(":", 1)[0].rstrip(".")
-    else:
-        bare = req
-    return ascii_lower(bare) == claim
+    (cname, cport), (rname, rport) = c, r
+    if rport is not None and (rport == "" or not all(ch in "0123456789" for ch in rport)):
+        return False
+    if rname.endswith("."):
+        rname = rname[:-1]
+    return ascii_lower(rname) == cname and (cport is None or rport == cport)
 
 
 def ip_allowed(entries, client):
-    addr = ipaddress.ip_address(client)
-    if addr.version == 6 and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
+    addr = parse_client_addr(client)
+    if addr is None:
+        return False
+    if addr.version == 6 and addr.packed[:12] == b"\x00" * 10 + b"\xff\xff":
+        addr = ipaddress.IPv4Address(addr.packed[12:])
     family = 4 if addr.version == 4 else 6
     bits = 32 if family == 4 else 128
     n = int(addr)
@@ -482,9 +600,28 @@ def ip_allowed(entries, client):
     return False
 
 
+def query_token(query):
+    """§1: the lg value (None: no lg piece), or Refused for two tokens."""
+    lg, lgs = [], []
+    for piece in query.split("&"):
+        name, _, value = piece.partition("=")
+        if name == "lg":
+            lg.append(value)
+        elif name == "lgs":
+            lgs.append(value)
+    if len(lg) > 1 or len(lgs) > 1:
+        return Refused("token_malformed", "two lg (or lgs) pieces")
+    if lg and lgs:
+        return Refused("token_malformed", "lg beside lgs")
+    return lg[0] if lg else None
+
+
 def verify(ring, rules, token, req):
-    """Returns the claims dict of a valid link; raises Refused otherwise."""
+    """Returns the claims dict of a valid link; raises Refused otherwise.
+    `token` is the lg value, None, or the Refused of an ambiguous query."""
     path = canonicalize(req["path"])
+    if isinstance(token, Refused):
+        raise token
     if token is None or token == "":
         raise Refused("token_missing")
     c, payload, tag = decode_token(token)
@@ -512,6 +649,7 @@ def verify(ring, rules, token, req):
     method = req["method"]
     if not (method in ("GET", "HEAD") or (method == "POST" and "uses" in c)):
         raise Refused("method_not_allowed")
+    c["path"] = path
     return c
 
 
@@ -555,67 +693,141 @@ def sign(claims, key):
 
 # --- driver -------------------------------------------------------------------
 
-def main(argv):
-    here = os.path.dirname(os.path.abspath(__file__))
-    path = argv[1] if len(argv) > 1 else os.path.join(here, "v1.json")
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
-    if data.get("format") != "linkgate link v1":
-        print(f"unexpected format {data.get('format')!r}")
-        return 1
-    ring = parse_keys(data["keys"])
-    rules = data["time_rules"]
-    passed = failed = 0
-    seen = set()
+class Tally:
+    def __init__(self):
+        self.passed = self.failed = 0
+        self.seen = set()
 
-    def fail(name, msg):
-        nonlocal failed
-        failed += 1
+    def fail(self, name, msg):
+        self.failed += 1
         print(f"FAIL {name}: {msg}")
 
+    def fresh(self, kind, name):
+        if (kind, name) in self.seen:
+            self.fail(name, "duplicate name")
+            return False
+        self.seen.add((kind, name))
+        return True
+
+
+def check_tokens(data, t):
+    if data.get("format") != "linkgate link v1":
+        t.fail("v1.json", f"unexpected format {data.get('format')!r}")
+        return
+    ring = parse_keys(data["keys"])
+    rules = data["time_rules"]
     for v in data["valid"]:
         name = v["name"]
-        if name in seen:
-            fail(name, "duplicate name")
+        if not t.fresh("token", name):
             continue
-        seen.add(name)
         try:
             c = verify(ring, rules, v["token"], v["request"])
         except Refused as e:
-            fail(name, f"refused with {e.code} ({e.why}), expected valid")
+            t.fail(name, f"refused with {e.code} ({e.why}), expected valid")
             continue
         got = claims_json(c)
         if got != v["claims"]:
-            fail(name, f"claims differ:\n  got  {got}\n  want {v['claims']}")
+            t.fail(name, f"claims differ:\n  got  {got}\n  want {v['claims']}")
             continue
         payload = b64url_decode(v["token"])[:-TAG_BYTES]
         if payload.hex() != v["payload_hex"]:
-            fail(name, "payload_hex differs")
+            t.fail(name, "payload_hex differs")
             continue
         resigned = sign(v["claims"], ring[v["claims"]["kid"]])
         if resigned != v["token"]:
-            fail(name, "re-signing the claims gives a different token")
+            t.fail(name, "re-signing the claims gives a different token")
             continue
-        passed += 1
+        t.passed += 1
 
     for v in data["invalid"]:
         name = v["name"]
-        if name in seen:
-            fail(name, "duplicate name")
+        if not t.fresh("token", name):
             continue
-        seen.add(name)
         try:
             verify(ring, rules, v["token"], v["request"])
         except Refused as e:
             if e.code == v["code"]:
-                passed += 1
+                t.passed += 1
             else:
-                fail(name, f"refused with {e.code} ({e.why}), expected {v['code']}")
+                t.fail(name, f"refused with {e.code} ({e.why}), expected {v['code']}")
             continue
-        fail(name, f"verified, expected {v['code']}")
+        t.fail(name, f"verified, expected {v['code']}")
 
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+
+STATUS = {
+    "token_missing": 401, "token_malformed": 400, "path_invalid": 400, "signature_invalid": 403,
+    "key_unknown": 403, "scope_mismatch": 403, "host_mismatch": 403, "ip_mismatch": 403,
+    "method_not_allowed": 405, "not_yet_valid": 403, "policy_denied": 403, "expired": 410,
+}
+
+
+def check_requests(data, t):
+    if data.get("format") != "linkgate link v1 requests":
+        t.fail("requests.json", f"unexpected format {data.get('format')!r}")
+        return
+    ring = parse_keys(data["keys"])
+    rules = data["time_rules"]
+    for v in data["requests"]:
+        name = v["name"]
+        if not t.fresh("request", name):
+            continue
+        r, want = v["request"], v["expect"]
+        try:
+            c = verify(ring, rules, query_token(r["query"]), r)
+            got = {"outcome": "allow", "path": c["path"], "jti": c["jti"]}
+        except Refused as e:
+            got = {"outcome": "refuse", "status": STATUS[e.code], "code": e.code}
+            if e.code == "path_invalid":
+                got["reason"] = e.why
+        if got == want:
+            t.passed += 1
+        else:
+            t.fail(name, f"got {got}, expected {want}")
+
+
+def check_forms(data, t):
+    if data.get("format") != "linkgate link v1 text forms":
+        t.fail("forms.json", f"unexpected format {data.get('format')!r}")
+        return
+    for v in data["key_rings"]:
+        if not t.fresh("key_ring", v["name"]):
+            continue
+        try:
+            got = list(parse_keys(v["value"]))
+        except ValueError:
+            got = None
+        if got == v["kids"]:
+            t.passed += 1
+        else:
+            t.fail(v["name"], f"key ring gives {got}, expected {v['kids']}")
+    for v in data["hosts"]:
+        if not t.fresh("host", v["name"]):
+            continue
+        lowered = ascii_lower(v["input"])
+        got = lowered if valid_host_claim(lowered) else None
+        if got == v["claim"]:
+            t.passed += 1
+        else:
+            t.fail(v["name"], f"host {v['input']!r} gives {got!r}, expected {v['claim']!r}")
+    for v in data["cidrs"]:
+        if not t.fresh("cidr", v["name"]):
+            continue
+        got = cidr_claim(v["input"])
+        if got == v["claim"]:
+            t.passed += 1
+        else:
+            t.fail(v["name"], f"cidr {v['input']!r} gives {got!r}, expected {v['claim']!r}")
+
+
+def main(argv):
+    here = os.path.dirname(os.path.abspath(__file__))
+    folder = argv[1] if len(argv) > 1 else here
+    t = Tally()
+    for name, check in (("v1.json", check_tokens), ("requests.json", check_requests), ("forms.json", check_forms)):
+        with open(os.path.join(folder, name), encoding="utf-8") as f:
+            check(json.load(f), t)
+    print(f"{t.passed} passed, {t.failed} failed")
+    return 0 if t.failed == 0 else 1
 
 
 if __name__ == "__main__":

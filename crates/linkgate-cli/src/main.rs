@@ -1,7 +1,9 @@
 //! `linkgate`: mint, inspect and manage linkgate download links.
 //!
 //! Exit status: 0 success (or "valid"), 1 refused / remote error,
-//! 2 usage or configuration error. Run `linkgate help` for the commands.
+//! 2 usage or configuration error. Run `linkgate help` for the commands and
+//! `linkgate <command> --help` for a command's flags (both generated from
+//! the tables in `args.rs`).
 //!
 //! Host-only: its dependencies (OS randomness, ureq) are not built for wasm32.
 //! Cargo still builds every bin with a target's integration tests, and the
@@ -34,90 +36,45 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_REFUSED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
-const HELP: &str = "\
-linkgate — expiring, revocable download links
-
-USAGE:
-    linkgate <command> [options]
-
-OFFLINE COMMANDS:
-    keygen   [--kid ID] [--json]
-             Print a new LINKGATE_KEYS entry (kid:key, 32 random bytes).
-    sign     --path P [--prefix] (--ttl DURATION | --expires-at UNIX)
-             [--not-before UNIX] [--issued-at UNIX] [--kid ID] [--sub S]
-             [--tenant T] [--ip CIDR]... [--host H] [--uses N]
-             [--mode stream|redirect] [--filename F] [--content-type CT]
-             [--base URL] [--keys FILE] [--whole-bucket] [--json]
-             Sign a link offline. DURATION: 90s, 15m, 24h, 7d.
-             --prefix --path / (the whole bucket) needs --whole-bucket.
-    inspect  LINK_OR_TOKEN [--keys FILE] [--path P] [--client-ip IP]
-             [--now UNIX] [--json]
-             Decode a link; with keys, verify it and print the verdict.
-
-ONLINE COMMANDS (admin API; --admin URL or LINKGATE_ADMIN_URL, default
-http://127.0.0.1:8787; token from --admin-token-file FILE, which may be a
-.dev.vars file, or LINKGATE_ADMIN_TOKEN; every one takes --json):
-    mint        --path P [--prefix] (--ttl DURATION | --expires-at UNIX)
-                [--not-before UNIX] [--sub S] [--tenant T] [--ip CIDR]...
-                [--host H] [--uses N] [--mode stream|redirect] [--filename F]
-                [--content-type CT] [--whole-bucket]
-                Mint a link at the edge (checked against the object's policy);
-                prints the URL. The whole bucket (--prefix --path /) needs
-                --whole-bucket and LINKGATE_ALLOW_WHOLE_BUCKET=on at the worker.
-    revoke      (--jti J | --sub S | --tenant T | --path P | --kid K | --all)
-                --reason R [--actor A]
-                Add a denylist entry (about 90 s to reach every location).
-    revocations [--scope S] [--limit N] [--cursor C] [--all-pages]
-                List denylist entries.
-    lift        --scope S --value V   (no --value for scope all)
-                Remove a denylist entry.
-    events      [--jti J] [--sub S] [--tenant T] [--path P]
-                [--outcome allowed|not_modified|refused|admin]
-                [--since UNIX|DURATION] [--until UNIX|DURATION] [--limit N]
-                [--cursor C] [--all-pages]
-                Audit events, newest first; DURATION means that long ago
-                (--since 1h). --json prints one event per line.
-    upload      FILE --path P [--classification public|internal|confidential|
-                restricted] [--content-type CT]
-                Stream a regular file (not a pipe, device or /proc file) into
-                the bucket; progress on a terminal.
-
-KEYS:
-    --keys FILE reads a LINKGATE_KEYS value, or a .dev.vars file holding
-    LINKGATE_KEYS=...; without it the LINKGATE_KEYS variable is used.
-
-EXIT STATUS:
-    0 success / valid, 1 refused (a problem from the server, printed as
-    `code (status): detail`; with --json also on stdout) or the server or
-    network failed, 2 usage or configuration error (nothing was sent).
-";
-
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = argv.split_first() else {
-        eprint!("{HELP}");
+        eprint!("{}", args::overview());
         return ExitCode::from(EXIT_USAGE);
     };
-    let result = match cmd.as_str() {
-        "keygen" => offline::keygen(rest),
-        "sign" => offline::sign(rest),
-        "inspect" => offline::inspect(rest),
-        "mint" => online::mint(rest),
-        "revoke" => online::revoke(rest),
-        "revocations" => online::revocations(rest),
-        "lift" => online::lift(rest),
-        "events" => online::events(rest),
-        "upload" => online::upload(rest),
-        "help" | "--help" | "-h" => {
-            print!("{HELP}");
+    let result = match (cmd.as_str(), args::command(cmd)) {
+        (_, Some(c)) if args::wants_help(rest) => {
+            print!("{}", c.help());
             Ok(EXIT_OK)
         }
-        "--version" | "version" => {
+        ("keygen", _) => offline::keygen(rest),
+        ("sign", _) => offline::sign(rest),
+        ("inspect", _) => offline::inspect(rest),
+        ("mint", _) => online::mint(rest),
+        ("revoke", _) => online::revoke(rest),
+        ("revocations", _) => online::revocations(rest),
+        ("lift", _) => online::lift(rest),
+        ("events", _) => online::events(rest),
+        ("upload", _) => online::upload(rest),
+        ("help" | "--help" | "-h", _) => match rest.first() {
+            None => {
+                print!("{}", args::overview());
+                Ok(EXIT_OK)
+            }
+            Some(name) => match args::command(name) {
+                Some(c) => {
+                    print!("{}", c.help());
+                    Ok(EXIT_OK)
+                }
+                None => Err(util::Failure::usage(format!("unknown command {name:?}; see `linkgate help`"))),
+            },
+        },
+        ("--version" | "version", _) => {
             println!("linkgate {}", env!("CARGO_PKG_VERSION"));
             Ok(EXIT_OK)
         }
-        other => Err(util::Failure::usage(format!("unknown command {other:?}; see `linkgate help`"))),
+        (other, _) => Err(util::Failure::usage(format!("unknown command {other:?}; see `linkgate help`"))),
     };
     match result {
         Ok(code) => ExitCode::from(code),

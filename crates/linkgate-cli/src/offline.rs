@@ -1,17 +1,17 @@
 //! Commands that need no server: keygen, sign, inspect.
 
-use std::net::IpAddr;
-
 use linkgate_core::duration::parse_duration;
+use linkgate_core::gate::split_url;
+use linkgate_core::inspect::{self, Facts, Inspection};
 use linkgate_core::keys::{format_entry, KeyId};
-use linkgate_core::mint::{link_url, Expiry, LinkRequest};
-use linkgate_core::path::CanonicalPath;
-use linkgate_core::token::{Claims, Field, Jti, UnverifiedToken};
-use linkgate_core::verify::{check_binding, check_time, token_from_query, Method, RequestFacts, TimeRules};
-use linkgate_core::{Code, KeyRing};
+use linkgate_core::mint::{link_base, link_url, Expiry, LinkRequest};
+use linkgate_core::path::encode_path;
+use linkgate_core::token::{Claims, Jti};
+use linkgate_core::verify::{query_token, QueryToken};
+use linkgate_core::{Code, Reason};
 use serde_json::json;
 
-use crate::args::{Args, Kind};
+use crate::args::{self, Args};
 use crate::util::{self, Failure};
 use crate::{EXIT_OK, EXIT_REFUSED};
 
@@ -21,12 +21,17 @@ fn random<const N: usize>() -> Result<[u8; N], Failure> {
     Ok(buf)
 }
 
-/// `linkgate keygen [--kid ID] [--json]`
-pub fn keygen(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(argv, &[("kid", Kind::Value), ("json", Kind::Flag)])?;
-    if let Some(p) = a.positional.first() {
-        return Err(Failure::usage(format!("unexpected argument {p:?}")));
+fn no_positional(a: &Args) -> Result<(), Failure> {
+    match a.positional.first() {
+        Some(p) => Err(Failure::usage(format!("unexpected argument {p:?}"))),
+        None => Ok(()),
     }
+}
+
+/// `linkgate keygen`
+pub fn keygen(argv: &[String]) -> Result<u8, Failure> {
+    let a = Args::parse(argv, &args::KEYGEN)?;
+    no_positional(&a)?;
     let kid_text = match a.value("kid") {
         Some(k) => k.to_owned(),
         None => format!("k{}", util::now()),
@@ -42,35 +47,10 @@ pub fn keygen(argv: &[String]) -> Result<u8, Failure> {
     Ok(EXIT_OK)
 }
 
-const SIGN_SPEC: &[(&str, Kind)] = &[
-    ("path", Kind::Value),
-    ("prefix", Kind::Flag),
-    ("whole-bucket", Kind::Flag),
-    ("ttl", Kind::Value),
-    ("expires-at", Kind::Value),
-    ("not-before", Kind::Value),
-    ("issued-at", Kind::Value),
-    ("kid", Kind::Value),
-    ("sub", Kind::Value),
-    ("tenant", Kind::Value),
-    ("ip", Kind::Many),
-    ("host", Kind::Value),
-    ("uses", Kind::Value),
-    ("mode", Kind::Value),
-    ("filename", Kind::Value),
-    ("content-type", Kind::Value),
-    ("base", Kind::Value),
-    ("keys", Kind::Value),
-    ("max-ttl", Kind::Value),
-    ("json", Kind::Flag),
-];
-
-/// `linkgate sign ...`
+/// `linkgate sign`
 pub fn sign(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(argv, SIGN_SPEC)?;
-    if let Some(p) = a.positional.first() {
-        return Err(Failure::usage(format!("unexpected argument {p:?}")));
-    }
+    let a = Args::parse(argv, &args::SIGN)?;
+    no_positional(&a)?;
     let path = a.value("path").ok_or_else(|| Failure::usage("--path is required"))?;
     let expiry = match (a.value("ttl"), a.value("expires-at")) {
         (Some(t), None) => Expiry::Ttl(
@@ -79,10 +59,6 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
         (None, Some(e)) => Expiry::At(util::parse_unix("expires-at", e)?),
         (Some(_), Some(_)) => return Err(Failure::usage("give --ttl or --expires-at, not both")),
         (None, None) => return Err(Failure::usage("--ttl or --expires-at is required")),
-    };
-    let max_ttl = match a.value("max-ttl") {
-        Some(t) => parse_duration(t).ok_or_else(|| Failure::usage(format!("--max-ttl {t:?}: use e.g. 7d")))?,
-        None => TimeRules::default().max_ttl_secs,
     };
     let uses = a
         .value("uses")
@@ -104,22 +80,21 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
         filename: a.value("filename").map(str::to_owned),
         content_type: a.value("content-type").map(str::to_owned),
     };
-    let ring = util::load_keys(a.value("keys"))?;
+    let vars = util::Vars::load(a.value("keys"))?;
+    let ring = vars.keys()?;
+    // The worker's maximum lifetime: a link it would refuse is refused here.
+    let rules = vars.time_rules()?;
     let key = match a.value("kid") {
-        Some(k) => ring.get(k).ok_or_else(|| Failure::usage(format!("no key with id {k:?} in the key ring")))?,
+        Some(k) => ring.get(k).ok_or_else(|| Failure::usage(format!("--kid: no key with id {k:?} in the key ring")))?,
         None => ring.signing_key(),
     };
     let jti = Jti(random()?);
-    let claims = req.build(key.kid().clone(), jti, util::now(), max_ttl).map_err(|e| {
-        let option = match e.field {
-            Field::Scope => "path".to_owned(),
-            f => f.as_str().replace('_', "-"),
-        };
-        Failure::usage(format!("--{option}: {}", e.reason))
-    })?;
-    let token = claims.sign(key).map_err(|e| Failure::usage(e.to_string()))?;
+    let claims = req
+        .build(key.kid().clone(), jti, util::now(), rules.max_ttl_secs)
+        .map_err(|e| util::claim_failure(e, Some(rules.max_ttl_secs)))?;
+    let token = claims.sign(key).map_err(|e| util::claim_failure(e, None))?;
     let base = match (a.value("base"), &claims.host) {
-        (Some(b), _) => b.to_owned(),
+        (Some(b), h) => link_base(b, h.as_ref()).map_err(|e| Failure::usage(format!("--base {b:?}: {e}")))?,
         (None, Some(h)) => format!("https://{}", h.as_str()),
         (None, None) => "http://127.0.0.1:8787".to_owned(),
     };
@@ -132,204 +107,123 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
     Ok(EXIT_OK)
 }
 
-/// Split a link or bare token into (token, raw path, host).
-fn split_link(input: &str) -> Result<(String, Option<String>, Option<String>), Failure> {
-    let input = input.trim();
-    let Some(rest) = input.strip_prefix("https://").or_else(|| input.strip_prefix("http://")) else {
-        return Ok((input.to_owned(), None, None));
-    };
-    let (authority, path_query) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, "/"),
-    };
-    let path_query = path_query.split('#').next().unwrap_or("");
-    let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
-    let token = token_from_query(query)
-        .map_err(|_| Failure::refused("the link has more than one lg parameter (token_malformed)"))?
-        .ok_or_else(|| Failure::refused("the link has no lg parameter (token_missing)"))?;
-    Ok((token.to_owned(), Some(path.to_owned()), Some(authority.to_owned())))
+/// What a link (or bare token) given to `inspect` says about the request.
+struct Link {
+    /// The token, or why the query has none usable (answered after the path).
+    token: Result<String, Reason>,
+    /// A note on a query without `lg`.
+    note: Option<&'static str>,
+    raw_path: Option<String>,
+    host: Option<String>,
 }
 
-struct Verdict {
-    code: Option<Code>,
-    reason: &'static str,
-    checked: Vec<&'static str>,
-}
-
-fn judge(
-    ring: &KeyRing,
-    token: UnverifiedToken,
-    path: Option<&CanonicalPath>,
-    host: Option<&str>,
-    ip: Option<IpAddr>,
-    now: u64,
-) -> (Verdict, Claims) {
-    let shown = token.claims_unverified().clone();
-    let Some(key) = ring.get(token.kid().as_str()) else {
-        return (Verdict { code: Some(Code::KeyUnknown), reason: "unknown_kid", checked: vec![] }, shown);
-    };
-    let claims = match token.verify_tag(key) {
-        Ok(c) => c,
-        Err(_) => return (Verdict { code: Some(Code::SignatureInvalid), reason: "bad_tag", checked: vec![] }, shown),
-    };
-    let mut checked = vec!["signature", "time"];
-    if let Err(reason) = check_time(&claims, now, &TimeRules::default()) {
-        return (Verdict { code: reason.code(), reason: reason.as_str(), checked }, claims);
+/// Split a link (`http(s)://…`) into its request facts, as the edge would
+/// (`docs/link-format.md` §1); anything else is a bare token.
+fn split_link(input: &str) -> Link {
+    let input = input.trim_ascii();
+    let is_url =
+        ["https://", "http://"].iter().any(|s| input.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)));
+    if !is_url {
+        return Link { token: Ok(input.to_owned()), note: None, raw_path: None, host: None };
     }
-    // Bindings the caller could not tell us about are reported as unchecked
-    // rather than guessed: the facts below satisfy them trivially.
-    let scope_path = match path {
-        Some(p) => {
-            checked.push("scope");
-            p.clone()
-        }
-        None => match &claims.scope {
-            linkgate_core::Scope::Object(p) => p.clone(),
-            linkgate_core::Scope::Prefix(_) => {
-                return (Verdict { code: None, reason: "", checked }, claims);
-            }
-        },
+    let (authority, path, query) = split_url(input);
+    let (token, note) = match query_token(query) {
+        Ok(QueryToken::Link(t)) => (Ok(t.to_owned()), None),
+        Ok(QueryToken::Absent) => (Ok(String::new()), Some("the link has no lg parameter")),
+        Ok(QueryToken::Session(_)) => (Ok(String::new()), Some("a download-session URL (lgs=) is not a link")),
+        Err(r) => (Err(r), None),
     };
-    let host_fact = match (host, &claims.host) {
-        (Some(h), Some(_)) => {
-            checked.push("host");
-            Some(h.to_owned())
-        }
-        (_, Some(c)) => Some(c.as_str().to_owned()),
-        (_, None) => None,
-    };
-    let ip_fact = match (ip, claims.ip.first()) {
-        (Some(i), Some(_)) => {
-            checked.push("ip");
-            Some(i)
-        }
-        (_, Some(linkgate_core::ip::Cidr::V4 { addr, .. })) => Some(IpAddr::V4(*addr)),
-        (_, Some(linkgate_core::ip::Cidr::V6 { addr, .. })) => Some(IpAddr::V6(*addr)),
-        (_, None) => None,
-    };
-    let raw = scope_path.to_url_path();
-    let facts = RequestFacts {
-        raw_path: &raw,
-        token: None,
-        method: Method::Get,
-        host: host_fact.as_deref(),
-        client_ip: ip_fact,
-        now,
-    };
-    match check_binding(&claims, &scope_path, &facts) {
-        Ok(()) => (Verdict { code: None, reason: "", checked }, claims),
-        Err(reason) => (Verdict { code: reason.code(), reason: reason.as_str(), checked }, claims),
+    Link { token, note, raw_path: Some(path.to_owned()), host: Some(authority.to_owned()) }
+}
+
+/// The option that gives the fact a skipped check needs.
+fn option_for(needs: &str) -> &'static str {
+    match needs {
+        "path" => "--path",
+        "host" => "--host",
+        "client_ip" => "--client-ip",
+        _ => "--method",
     }
 }
 
-/// `linkgate inspect LINK_OR_TOKEN [--keys FILE] [--path P] [--client-ip IP] [--now UNIX] [--json]`
+/// `linkgate inspect LINK_OR_TOKEN`
 pub fn inspect(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(
-        argv,
-        &[
-            ("keys", Kind::Value),
-            ("path", Kind::Value),
-            ("client-ip", Kind::Value),
-            ("now", Kind::Value),
-            ("json", Kind::Flag),
-        ],
-    )?;
+    let a = Args::parse(argv, &args::INSPECT)?;
     let input = match a.positional.as_slice() {
         [one] => one.clone(),
         [] => return Err(Failure::usage("inspect needs a link or token")),
         _ => return Err(Failure::usage("inspect takes one link or token")),
     };
     let now = a.value("now").map(|v| util::parse_unix("now", v)).transpose()?.unwrap_or_else(util::now);
-    let client_ip = a
-        .value("client-ip")
-        .map(|v| v.parse::<IpAddr>().map_err(|_| Failure::usage(format!("--client-ip {v:?} is not an IP address"))))
-        .transpose()?;
-    let ring = util::maybe_keys(a.value("keys"))?;
+    let vars = util::Vars::load(a.value("keys"))?;
+    let ring = vars.maybe_keys()?;
+    let rules = vars.time_rules()?;
     let json_out = a.flag("json");
 
-    let (token_text, url_path, url_host) = match split_link(&input) {
-        Ok(parts) => parts,
-        Err(f) => {
-            let code = if f.message.contains("token_missing") { Code::TokenMissing } else { Code::TokenMalformed };
-            return Ok(report_refusal(json_out, code, "link", None, &f.message));
-        }
-    };
-    let path_text = a.value("path").map(str::to_owned).or(url_path);
-    let path = match &path_text {
-        Some(p) if a.value("path").is_some() => match CanonicalPath::parse(p) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                return Ok(report_refusal(json_out, Code::PathInvalid, e.as_str(), None, "the path is not canonical"))
-            }
-        },
-        // A folder link's own URL (as mint returns it) names no object: the
-        // folder is the scope itself.
-        Some(p) if p.ends_with('/') => None,
-        Some(p) => match CanonicalPath::from_request(p) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                return Ok(report_refusal(
-                    json_out,
-                    Code::PathInvalid,
-                    e.as_str(),
-                    None,
-                    "the link's path is not canonical",
-                ))
-            }
-        },
-        None => None,
-    };
-    let token = match UnverifiedToken::decode(&token_text) {
-        Ok(t) => t,
-        Err(e) => {
-            return Ok(report_refusal(
-                json_out,
-                Code::TokenMalformed,
-                e.name(),
-                None,
-                &format!("cannot decode the token: {e}"),
-            ))
-        }
+    let link = split_link(&input);
+    // --path is decoded text, as for sign: encode it like a request path.
+    let raw_path = a.value("path").map(encode_path).or(link.raw_path);
+    let host = a.value("host").map(str::to_owned).or(link.host);
+    let facts = Facts {
+        token: link.token.as_deref().map_err(|r| *r),
+        raw_path: raw_path.as_deref(),
+        host: host.as_deref(),
+        client_ip: a.value("client-ip"),
+        method: a.value("method"),
+        now,
     };
     let Some(ring) = ring else {
-        print_claims(json_out, token.claims_unverified(), now, None, "unverified (no keys given)");
-        return Ok(EXIT_OK);
+        return Ok(match inspect::decode(&facts) {
+            Ok(token) => {
+                print_claims(json_out, token.claims_unverified(), now, None, "unverified (no keys given)");
+                EXIT_OK
+            }
+            Err(reason) => report_refusal(json_out, reason, link.note),
+        });
     };
-    let (v, claims) = judge(&ring, token, path.as_ref(), url_host.as_deref(), client_ip, now);
-    let status = match v.code {
-        None => format!("valid (checked: {})", v.checked.join(", ")),
+    let ins = inspect::inspect(&ring, &rules, &facts);
+    let Some(claims) = &ins.claims else {
+        return Ok(report_refusal(json_out, ins.reason.unwrap_or(Reason::BadTag), link.note));
+    };
+    let status = match ins.code {
+        None => format!("valid (checked: {})", ins.checked.join(", ")),
         Some(c) => format!("refused: {} ({}) — {}", c.as_str(), c.status(), c.detail()),
     };
-    print_claims(json_out, &claims, now, Some(&v), &status);
-    Ok(if v.code.is_none() { EXIT_OK } else { EXIT_REFUSED })
+    print_claims(json_out, claims, now, Some(&ins), &status);
+    Ok(if ins.code.is_none() { EXIT_OK } else { EXIT_REFUSED })
 }
 
-fn report_refusal(json_out: bool, code: Code, reason: &str, claims: Option<&Claims>, message: &str) -> u8 {
+/// A refusal before any claim could be trusted (path, token, key, tag).
+fn report_refusal(json_out: bool, reason: Reason, note: Option<&str>) -> u8 {
+    let code = reason.code().unwrap_or(Code::TokenMalformed);
     if json_out {
         println!(
             "{}",
             util::json_line(&json!({ "verdict": "refused", "code": code.as_str(), "status": code.status(),
-                                      "reason": reason, "claims": claims.map(Claims::to_json) }))
+                                      "reason": reason.as_str(), "checked": [], "skipped": [], "claims": null }))
         );
     } else {
-        println!("verdict   refused: {} ({}) — {}", code.as_str(), code.status(), message);
+        let why = note.map_or_else(|| format!("reason: {}", reason.as_str()), str::to_owned);
+        println!("verdict   refused: {} ({}) — {} ({why})", code.as_str(), code.status(), code.detail());
     }
     EXIT_REFUSED
 }
 
-fn print_claims(json_out: bool, c: &Claims, now: u64, v: Option<&Verdict>, status: &str) {
+fn print_claims(json_out: bool, c: &Claims, now: u64, v: Option<&Inspection>, status: &str) {
+    let skipped: Vec<(&str, &str)> =
+        v.map(|i| i.skipped.iter().map(|s| (s.check, option_for(s.needs))).collect()).unwrap_or_default();
     if json_out {
-        let (verdict, code, status_code, reason, checked) = match v {
-            None => ("unverified", None, None, None, vec![]),
-            Some(Verdict { code: None, checked, .. }) => ("valid", None, None, None, checked.clone()),
-            Some(Verdict { code: Some(c), reason, checked }) => {
-                ("refused", Some(c.as_str()), Some(c.status()), Some(*reason), checked.clone())
-            }
+        let (verdict, checked) = match v {
+            None => ("unverified", vec![]),
+            Some(i) => (if i.code.is_none() { "valid" } else { "refused" }, i.checked.clone()),
         };
+        let code = v.and_then(|i| i.code);
+        let skipped: Vec<_> = skipped.iter().map(|(check, needs)| json!({ "check": check, "needs": needs })).collect();
         println!(
             "{}",
-            util::json_line(&json!({ "verdict": verdict, "code": code, "status": status_code, "reason": reason,
-                                      "checked": checked, "claims": c.to_json() }))
+            util::json_line(&json!({ "verdict": verdict, "code": code.map(Code::as_str),
+                                      "status": code.map(Code::status), "reason": v.and_then(|i| i.reason).map(Reason::as_str),
+                                      "checked": checked, "skipped": skipped, "claims": c.to_json() }))
         );
         return;
     }
@@ -367,4 +261,8 @@ fn print_claims(json_out: bool, c: &Claims, now: u64, v: Option<&Verdict>, statu
         println!("{k:<10}{}", util::shown(&v));
     }
     println!("{:<10}{status}", "verdict");
+    if !skipped.is_empty() {
+        let list: Vec<String> = skipped.iter().map(|(check, needs)| format!("{check} (no {needs})")).collect();
+        println!("{:<10}{}", "skipped", list.join(", "));
+    }
 }

@@ -31,7 +31,7 @@ use linkgate_core::revocation::RevocationScope;
 use linkgate_core::token::{Field, Jti, Label};
 use serde_json::{json, Map, Value};
 
-use crate::args::{Args, Kind};
+use crate::args::{self, Args};
 use crate::util::{self, Failure};
 use crate::EXIT_OK;
 
@@ -329,14 +329,6 @@ fn no_positional(a: &Args) -> Result<(), Failure> {
     }
 }
 
-const ADMIN_OPTS: [(&str, Kind); 3] = [("admin", Kind::Value), ("admin-token-file", Kind::Value), ("json", Kind::Flag)];
-
-fn spec(extra: &[(&'static str, Kind)]) -> Vec<(&'static str, Kind)> {
-    let mut v = ADMIN_OPTS.to_vec();
-    v.extend_from_slice(extra);
-    v
-}
-
 fn parse_limit(a: &Args) -> Result<Option<u32>, Failure> {
     a.value("limit")
         .map(|l| match l.parse::<u32>() {
@@ -348,16 +340,6 @@ fn parse_limit(a: &Args) -> Result<Option<u32>, Failure> {
 
 fn parse_scope(s: &str) -> Result<RevocationScope, Failure> {
     RevocationScope::parse(s).ok_or_else(|| Failure::usage(format!("--scope must be one of {SCOPES}, got {s:?}")))
-}
-
-/// The CLI option that carries a claim.
-fn claim_option(field: Field) -> String {
-    match field {
-        Field::Scope => "--path".to_owned(),
-        Field::Exp | Field::Iat => "--ttl/--expires-at".to_owned(),
-        Field::Nbf => "--not-before".to_owned(),
-        f => format!("--{}", f.as_str().replace('_', "-")),
-    }
 }
 
 /// Print rows as aligned columns (the last column is not padded).
@@ -401,25 +383,7 @@ fn time(v: &Value, k: &str) -> String {
 
 /// `linkgate mint ...`: mint a link at the edge.
 pub fn mint(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(
-        argv,
-        &spec(&[
-            ("path", Kind::Value),
-            ("prefix", Kind::Flag),
-            ("whole-bucket", Kind::Flag),
-            ("ttl", Kind::Value),
-            ("expires-at", Kind::Value),
-            ("not-before", Kind::Value),
-            ("sub", Kind::Value),
-            ("tenant", Kind::Value),
-            ("ip", Kind::Many),
-            ("host", Kind::Value),
-            ("uses", Kind::Value),
-            ("mode", Kind::Value),
-            ("filename", Kind::Value),
-            ("content-type", Kind::Value),
-        ]),
-    )?;
+    let a = Args::parse(argv, &args::MINT)?;
     no_positional(&a)?;
     let path = a.value("path").ok_or_else(|| Failure::usage("--path is required"))?;
     let mut body = Map::new();
@@ -469,16 +433,27 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
     // whether whole-bucket links are allowed and the object's policy are
     // left for the server to decide.
     let req = parse_mint(body.to_string().as_bytes(), true).map_err(|e| {
+        // The admin API's field names, as this command's options.
         let option = match e.field.as_str() {
-            "path" | "prefix" => "--path".to_owned(),
-            "whole_bucket" => "--whole-bucket".to_owned(),
-            f => f.to_owned(),
+            "path" | "prefix" => "--path",
+            "whole_bucket" => "--whole-bucket",
+            "ttl" | "expires_at" => "--ttl/--expires-at",
+            "not_before" => "--not-before",
+            "content_type" => "--content-type",
+            "host" => "--host",
+            "sub" => "--sub",
+            "tenant" => "--tenant",
+            "ip" => "--ip",
+            "uses" => "--uses",
+            "mode" => "--mode",
+            "filename" => "--filename",
+            _ => "the request",
         };
         Failure::usage(format!("{option}: {}", e.detail))
     })?;
     let Some(kid) = KeyId::parse("cli") else { return Err(Failure::usage("internal error: placeholder key id")) };
-    req.build(kid, Jti([0; 16]), util::now(), u64::MAX)
-        .map_err(|e| Failure::usage(format!("{}: {}", claim_option(e.field), e.reason)))?;
+    // The server applies its own maximum lifetime (LINKGATE_MAX_TTL_SECS).
+    req.build(kid, Jti([0; 16]), util::now(), u64::MAX).map_err(|e| util::claim_failure(e, None))?;
 
     let admin = Admin::from_args(&a)?;
     let v = admin.send_json("POST", "links", Some(&body), a.flag("json"))?;
@@ -493,19 +468,7 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
 
 /// `linkgate revoke (--jti|--sub|--tenant|--path|--kid VALUE | --all) --reason R [--actor A]`
 pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(
-        argv,
-        &spec(&[
-            ("jti", Kind::Value),
-            ("sub", Kind::Value),
-            ("tenant", Kind::Value),
-            ("path", Kind::Value),
-            ("kid", Kind::Value),
-            ("all", Kind::Flag),
-            ("reason", Kind::Value),
-            ("actor", Kind::Value),
-        ]),
-    )?;
+    let a = Args::parse(argv, &args::REVOKE)?;
     no_positional(&a)?;
     let mut chosen: Vec<(RevocationScope, &str)> = Vec::new();
     for scope in [
@@ -579,10 +542,7 @@ fn pages(
 
 /// `linkgate revocations [--scope S] [--limit N] [--cursor C] [--all-pages] [--json]`
 pub fn revocations(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(
-        argv,
-        &spec(&[("scope", Kind::Value), ("limit", Kind::Value), ("cursor", Kind::Value), ("all-pages", Kind::Flag)]),
-    )?;
+    let a = Args::parse(argv, &args::REVOCATIONS)?;
     no_positional(&a)?;
     let mut q = Vec::new();
     if let Some(s) = a.value("scope") {
@@ -629,7 +589,7 @@ pub fn revocations(argv: &[String]) -> Result<u8, Failure> {
 
 /// `linkgate lift --scope S [--value V]` (no value for scope all)
 pub fn lift(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(argv, &spec(&[("scope", Kind::Value), ("value", Kind::Value)]))?;
+    let a = Args::parse(argv, &args::LIFT)?;
     no_positional(&a)?;
     let scope = parse_scope(a.value("scope").ok_or_else(|| Failure::usage("--scope is required"))?)?;
     let value = match (scope, a.value("value")) {
@@ -659,21 +619,7 @@ pub fn lift(argv: &[String]) -> Result<u8, Failure> {
 
 /// `linkgate events [filters] [--json]` (JSON Lines with --json)
 pub fn events(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(
-        argv,
-        &spec(&[
-            ("jti", Kind::Value),
-            ("sub", Kind::Value),
-            ("tenant", Kind::Value),
-            ("path", Kind::Value),
-            ("outcome", Kind::Value),
-            ("since", Kind::Value),
-            ("until", Kind::Value),
-            ("limit", Kind::Value),
-            ("cursor", Kind::Value),
-            ("all-pages", Kind::Flag),
-        ]),
-    )?;
+    let a = Args::parse(argv, &args::EVENTS)?;
     no_positional(&a)?;
     let mut q: Vec<String> = Vec::new();
     if let Some(j) = a.value("jti") {
@@ -898,10 +844,7 @@ fn open_regular(file: &str) -> Result<(File, u64), Failure> {
 
 /// `linkgate upload FILE --path P [--classification C] [--content-type CT]`
 pub fn upload(argv: &[String]) -> Result<u8, Failure> {
-    let a = Args::parse(
-        argv,
-        &spec(&[("path", Kind::Value), ("classification", Kind::Value), ("content-type", Kind::Value)]),
-    )?;
+    let a = Args::parse(argv, &args::UPLOAD)?;
     let file = match a.positional.as_slice() {
         [f] => f.clone(),
         [] => return Err(Failure::usage("upload needs a FILE")),

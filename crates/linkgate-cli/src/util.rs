@@ -3,6 +3,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use linkgate_core::token::{ClaimError, Field};
+use linkgate_core::verify::TimeRules;
 use linkgate_core::KeyRing;
 
 use crate::args::UsageError;
@@ -27,7 +29,90 @@ impl Failure {
 
 impl From<UsageError> for Failure {
     fn from(e: UsageError) -> Failure {
-        Failure::usage(format!("{}; see `linkgate help`", e.0))
+        Failure::usage(e.0)
+    }
+}
+
+/// The option of `sign` and `mint` that sets a claim, for error messages.
+pub fn claim_option(field: Field) -> &'static str {
+    match field {
+        Field::Kid => "--kid",
+        Field::Jti => "the token id",
+        Field::Iat => "--issued-at",
+        Field::Exp => "--ttl/--expires-at",
+        Field::Nbf => "--not-before",
+        Field::Scope => "--path",
+        Field::Host => "--host",
+        Field::Sub => "--sub",
+        Field::Tenant => "--tenant",
+        Field::Ip => "--ip",
+        Field::Uses => "--uses",
+        Field::Mode => "--mode",
+        Field::Filename => "--filename",
+        Field::ContentType => "--content-type",
+    }
+}
+
+/// A claim the signer refused, named by the option that set it; a lifetime
+/// over the maximum says what the maximum is and where it came from.
+pub fn claim_failure(e: ClaimError, max_ttl_secs: Option<u64>) -> Failure {
+    match max_ttl_secs {
+        Some(max) if e.field == Field::Exp && e.reason.contains("LINKGATE_MAX_TTL_SECS") => Failure::usage(format!(
+            "{}: the lifetime exceeds the maximum of {max} s (LINKGATE_MAX_TTL_SECS, from the --keys file or the environment)",
+            claim_option(e.field)
+        )),
+        _ => Failure::usage(format!("{}: {}", claim_option(e.field), e.reason)),
+    }
+}
+
+/// Where `sign` and `inspect` read the worker's settings, like the worker:
+/// the `--keys` file (a bare `LINKGATE_KEYS` value or a `.dev.vars` file)
+/// when given, else the environment. A variable the file lacks is taken
+/// from the environment.
+pub struct Vars {
+    /// The `--keys` file's path and text.
+    file: Option<(String, String)>,
+}
+
+impl Vars {
+    /// Read the `--keys` file, if one is given.
+    pub fn load(file: Option<&str>) -> Result<Vars, Failure> {
+        let file = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Failure::usage(format!("--keys: cannot read {path}: {e}")))?;
+                Some((path.to_owned(), text))
+            }
+            None => None,
+        };
+        Ok(Vars { file })
+    }
+
+    /// A variable other than the key ring: the file's line, else the environment.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.file.as_ref().and_then(|(_, text)| dotenv_var(text, name)).or_else(|| std::env::var(name).ok())
+    }
+
+    /// The key ring, if a source is configured (inspect works without keys).
+    pub fn maybe_keys(&self) -> Result<Option<KeyRing>, Failure> {
+        let (text, source) = match &self.file {
+            Some((path, text)) => (keys_from_file_text(text), format!("--keys {path}")),
+            None => match std::env::var("LINKGATE_KEYS") {
+                Ok(v) => (v, "LINKGATE_KEYS".to_owned()),
+                Err(_) => return Ok(None),
+            },
+        };
+        KeyRing::parse(&text).map(Some).map_err(|e| Failure::usage(format!("{source}: {e}")))
+    }
+
+    /// The key ring, required.
+    pub fn keys(&self) -> Result<KeyRing, Failure> {
+        self.maybe_keys()?.ok_or_else(|| Failure::usage("no keys: pass --keys FILE or set LINKGATE_KEYS"))
+    }
+
+    /// `LINKGATE_MAX_TTL_SECS` and `LINKGATE_CLOCK_SKEW_SECS`, parsed as the worker parses them.
+    pub fn time_rules(&self) -> Result<TimeRules, Failure> {
+        linkgate_core::config::time_rules(&|name| self.get(name)).map_err(|e| Failure::usage(e.to_string()))
     }
 }
 
@@ -110,45 +195,25 @@ pub fn keys_from_file_text(text: &str) -> String {
 /// The value of `name=...` in a dotenv-style file (quotes optional), or the
 /// whole trimmed text when no such line exists (a file holding just the value).
 pub fn var_from_file_text(text: &str, name: &str) -> String {
-    dotenv_var(text, name).unwrap_or_else(|| text.trim().to_owned())
+    dotenv_var(text, name).unwrap_or_else(|| text.trim_ascii().to_owned())
 }
 
 /// The value of a `name=...` line (optionally `export name=...`, value
 /// optionally in single or double quotes) in a dotenv / `.dev.vars` file.
 pub fn dotenv_var(text: &str, name: &str) -> Option<String> {
     for line in text.lines() {
-        let line = line.trim();
-        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
-        if let Some(v) = line.strip_prefix(name).and_then(|v| v.trim_start().strip_prefix('=')) {
-            let v = v.trim();
+        // ASCII whitespace only, as LINKGATE_KEYS itself is trimmed (link
+        // format §6): a no-break space or BOM must not vanish in a file.
+        let line = line.trim_ascii();
+        let line = line.strip_prefix("export ").map_or(line, str::trim_ascii_start);
+        if let Some(v) = line.strip_prefix(name).and_then(|v| v.trim_ascii_start().strip_prefix('=')) {
+            let v = v.trim_ascii();
             let v = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v);
             let v = v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).unwrap_or(v);
             return Some(v.to_owned());
         }
     }
     None
-}
-
-/// Load the key ring from `--keys FILE` or `LINKGATE_KEYS`.
-pub fn load_keys(file: Option<&str>) -> Result<KeyRing, Failure> {
-    let text = match file {
-        Some(path) => {
-            let raw = std::fs::read_to_string(path)
-                .map_err(|e| Failure::usage(format!("cannot read keys file {path}: {e}")))?;
-            keys_from_file_text(&raw)
-        }
-        None => std::env::var("LINKGATE_KEYS")
-            .map_err(|_| Failure::usage("no keys: pass --keys FILE or set LINKGATE_KEYS"))?,
-    };
-    KeyRing::parse(&text).map_err(|e| Failure::usage(e.to_string()))
-}
-
-/// Keys only if a source is configured (inspect works without keys).
-pub fn maybe_keys(file: Option<&str>) -> Result<Option<KeyRing>, Failure> {
-    if file.is_none() && std::env::var_os("LINKGATE_KEYS").is_none() {
-        return Ok(None);
-    }
-    load_keys(file).map(Some)
 }
 
 /// Parse a Unix-seconds option.
@@ -195,6 +260,9 @@ mod tests {
             Some("t0k")
         );
         assert_eq!(dotenv_var("LINKGATE_ADMIN_TOKEN_OLD=x\n", "LINKGATE_ADMIN_TOKEN"), None);
+        // Only ASCII whitespace is trimmed: a no-break space stays, and the key ring refuses it.
+        assert_eq!(keys_from_file_text("\u{a0}k:abc\n"), "\u{a0}k:abc");
+        assert_eq!(keys_from_file_text("LINKGATE_KEYS=\u{a0}k:abc"), "\u{a0}k:abc");
     }
 
     #[test]

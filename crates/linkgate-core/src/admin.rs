@@ -316,12 +316,17 @@ pub fn parse_inspect(body: &[u8]) -> Result<InspectRequest, Invalid> {
     let j: InspectJson = parse_body(body)?;
     match (j.link, j.token) {
         (Some(link), None) => {
-            let rest = link.split_once("://").map_or(link.as_str(), |(_, r)| r);
-            let path_query = rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/");
-            let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
-            let token = super::verify::token_from_query(query.split('#').next().unwrap_or(""))
-                .map_err(|_| Invalid::new("link", "has more than one lg parameter"))?
-                .ok_or_else(|| Invalid::new("link", "has no lg parameter"))?;
+            use super::verify::{query_token, QueryToken};
+            let (_, path, query) = super::gate::split_url(&link);
+            // An empty lg is inspected, and answered like the edge: token_missing.
+            let token = match query_token(query) {
+                Ok(QueryToken::Link(t)) => t,
+                Ok(QueryToken::Absent) => return Err(Invalid::new("link", "has no lg parameter")),
+                Ok(QueryToken::Session(_)) => {
+                    return Err(Invalid::new("link", "is a download-session URL (lgs), not a link"))
+                }
+                Err(_) => return Err(Invalid::new("link", "has more than one token parameter (lg, lgs)")),
+            };
             Ok(InspectRequest { token: token.to_owned(), raw_path: Some(path.to_owned()) })
         }
         (None, Some(token)) => Ok(InspectRequest { token, raw_path: j.path.map(|p| super::path::encode_path(&p)) }),
@@ -451,72 +456,19 @@ pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
 }
 
 /// What `POST /_linkgate/inspect` found out about a token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Inspection {
-    /// Only authenticated claims (the tag verified).
-    pub claims: Option<super::token::Claims>,
-    /// None: valid for what could be checked.
-    pub code: Option<super::code::Code>,
-    /// Why it was refused (None when valid).
-    pub reason: Option<super::reason::Reason>,
-    /// Which checks ran (host, IP and method need a real request).
-    pub checked: Vec<&'static str>,
-}
-
-/// Inspect a token: decoding, key, tag, time window, and scope when a path
-/// is given. Host, IP and method bindings are not request-independent and
-/// are reported as unchecked.
+/// Inspect a token: the checks of [`crate::inspect::inspect`] that need no
+/// request (decoding, key, tag, time window, and scope when a path is
+/// given). Host, IP and method bindings depend on a real request and are
+/// skipped.
 pub fn inspect(
     keys: &super::keys::KeyRing,
     rules: &super::verify::TimeRules,
     token: &str,
     raw_path: Option<&str>,
     now: u64,
-) -> Inspection {
-    use super::reason::Reason;
-    let refused =
-        |reason: Reason, claims, checked| Inspection { claims, code: reason.code(), reason: Some(reason), checked };
-    let t = match super::token::UnverifiedToken::decode(token) {
-        Ok(t) => t,
-        Err(e) => return refused(Reason::Token(e), None, vec![]),
-    };
-    let Some(key) = keys.get(t.kid().as_str()) else {
-        return refused(Reason::UnknownKid, None, vec![]);
-    };
-    let claims = match t.verify_tag(key) {
-        Ok(c) => c,
-        Err(_) => return refused(Reason::BadTag, None, vec!["signature"]),
-    };
-    let mut checked = vec!["signature", "time"];
-    if let Err(reason) = super::verify::check_time(&claims, now, rules) {
-        return refused(reason, Some(claims), checked);
-    }
-    if let Some(raw) = raw_path {
-        checked.push("scope");
-        match scope_covers(&claims.scope, raw) {
-            Err(e) => return refused(Reason::Path(e), Some(claims), checked),
-            Ok(false) => return refused(Reason::OutsideScope, Some(claims), checked),
-            Ok(true) => {}
-        }
-    }
-    Inspection { claims: Some(claims), code: None, reason: None, checked }
-}
-
-/// Whether a link's scope covers the path of an inspected URL. A folder URL
-/// (ending in `/`, as mint returns for folder links) is covered by a folder
-/// scope at or above it.
-pub fn scope_covers(scope: &super::path::Scope, raw: &str) -> Result<bool, super::path::PathError> {
-    match (scope, raw.strip_suffix('/')) {
-        (super::path::Scope::Prefix(p), Some(folder)) => {
-            let folder = if folder.is_empty() {
-                "/".to_owned()
-            } else {
-                format!("{}/", CanonicalPath::from_request(folder)?.as_str())
-            };
-            Ok(folder.starts_with(p.as_str()))
-        }
-        _ => Ok(scope.covers(&CanonicalPath::from_request(raw)?)),
-    }
+) -> super::inspect::Inspection {
+    let facts = super::inspect::Facts { token: Ok(token), raw_path, now, ..Default::default() };
+    super::inspect::inspect(keys, rules, &facts)
 }
 
 /// The denylist keys that can revoke an inspected link: its jti, sub,
@@ -714,11 +666,19 @@ mod tests {
         use crate::path::Scope;
         use crate::token::{Claims, Jti};
         let c = Claims::new(KeyId::parse("k").unwrap(), Jti([1; 16]), 0, 10, Scope::parse("/board/2026/").unwrap());
-        assert_eq!(scope_covers(&c.scope, "/board/2026/"), Ok(true));
-        assert_eq!(scope_covers(&c.scope, "/board/2026/q3/"), Ok(true));
-        assert_eq!(scope_covers(&c.scope, "/board/"), Ok(false));
-        assert_eq!(scope_covers(&c.scope, "/board/2026/x.pdf"), Ok(true));
-        assert_eq!(scope_covers(&c.scope, "/board/%2e%2e/"), Err(crate::path::PathError::DotSegment));
+        let ring = crate::keys::KeyRing::parse(&format!("k:{}", crate::b64::encode(&[5; 32]))).unwrap();
+        let t = c.sign(ring.signing_key()).unwrap();
+        let rules = crate::verify::TimeRules::default();
+        let inspected = |raw: &str| {
+            let i = inspect(&ring, &rules, &t, Some(raw), 1);
+            (i.code, i.reason)
+        };
+        assert_eq!(inspected("/board/2026/"), (None, None));
+        assert_eq!(inspected("/board/2026/q3/"), (None, None));
+        assert_eq!(inspected("/board/"), (Some(crate::Code::ScopeMismatch), Some(crate::Reason::OutsideScope)));
+        assert_eq!(inspected("/board/2026/x.pdf"), (None, None));
+        let dots = crate::Reason::Path(crate::path::PathError::DotSegment);
+        assert_eq!(inspected("/board/%2e%2e/"), (Some(crate::Code::PathInvalid), Some(dots)));
         for raw in [None, Some("/board/2026/")] {
             let keys = inspect_keys(&c, raw);
             for k in ["path:/board/2026/", "path:/board/", "path:/", "kid:k", "all"] {
@@ -970,6 +930,11 @@ mod tests {
         let r = parse_inspect(br#"{"token":"T","path":"/a b"}"#).unwrap();
         assert_eq!(r.raw_path.as_deref(), Some("/a%20b"));
         assert_eq!(parse_inspect(br#"{"link":"https://h/a"}"#).unwrap_err().field, "link");
+        let r = parse_inspect(br#"{"link":"https://h?lg=T"}"#).unwrap();
+        assert_eq!(r, InspectRequest { token: "T".into(), raw_path: Some("/".into()) });
+        let r = parse_inspect(br#"{"link":"https://h/a?lg="}"#).unwrap();
+        assert_eq!(r.token, "");
+        assert_eq!(parse_inspect(br#"{"link":"https://h/a?lg=a&lg=b"}"#).unwrap_err().field, "link");
         assert_eq!(parse_inspect(br#"{}"#).unwrap_err().field, "link");
     }
 
@@ -991,6 +956,7 @@ mod tests {
         assert_eq!(inspect(&ring, &rules, &t, None, 1060).code, Some(Code::Expired));
         assert!(inspect(&ring, &rules, &t, None, 1060).claims.is_some());
         assert_eq!(inspect(&ring, &rules, "AAAA", None, 1001).code, Some(Code::TokenMalformed));
+        assert_eq!(inspect(&ring, &rules, "", None, 1001).code, Some(Code::TokenMissing), "as at the edge");
         let other = KeyRing::parse(&format!("k:{}", b64::encode(&[6; 32]))).unwrap();
         let bad = inspect(&other, &rules, &t, None, 1001);
         assert_eq!((bad.code, bad.claims), (Some(Code::SignatureInvalid), None));

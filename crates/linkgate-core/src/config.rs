@@ -135,6 +135,16 @@ fn flag(get: &dyn Fn(&str) -> Option<String>, name: &'static str, default: bool)
     }
 }
 
+/// `LINKGATE_CLOCK_SKEW_SECS` and `LINKGATE_MAX_TTL_SECS` from a variable
+/// lookup (the worker's vars; the CLI's environment or `--keys` file), so
+/// that every signer and verifier reads them the same way.
+pub fn time_rules(get: &dyn Fn(&str) -> Option<String>) -> Result<TimeRules, ConfigError> {
+    Ok(TimeRules {
+        skew_secs: number(get, "LINKGATE_CLOCK_SKEW_SECS", DEFAULT_SKEW_SECS)?,
+        max_ttl_secs: number(get, "LINKGATE_MAX_TTL_SECS", DEFAULT_MAX_TTL_SECS)?,
+    })
+}
+
 impl EdgeConfig {
     /// Parse from a variable lookup (Worker vars and secrets).
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeConfig, ConfigError> {
@@ -142,10 +152,7 @@ impl EdgeConfig {
         let keys = KeyRing::parse(&keys_text).map_err(ConfigError::Keys)?;
         Ok(EdgeConfig {
             keys,
-            time: TimeRules {
-                skew_secs: number(get, "LINKGATE_CLOCK_SKEW_SECS", DEFAULT_SKEW_SECS)?,
-                max_ttl_secs: number(get, "LINKGATE_MAX_TTL_SECS", DEFAULT_MAX_TTL_SECS)?,
-            },
+            time: time_rules(get)?,
             refresh_url: get("LINKGATE_REFRESH_URL").filter(|s| !s.trim().is_empty()),
             resume_grace_secs: number(get, "LINKGATE_RESUME_GRACE_SECS", 0)?,
             download_grace_secs: number(

@@ -45,6 +45,44 @@ fn mask128(prefix: u8) -> u128 {
     u128::MAX.checked_shl(128 - u32::from(prefix.min(128))).unwrap_or(0)
 }
 
+/// A client address from its text (`docs/link-format.md` §9): IPv4 in dotted
+/// decimal without leading zeros, or IPv6 as RFC 3986's `IPv6address` (hex
+/// digits in either case, `::` at most once, an IPv4 tail allowed). Nothing
+/// else: no brackets, zone ids (`fe80::1%eth0`), whitespace or octal-looking
+/// `198.051.100.9`. The standard library's parser accepts exactly this
+/// grammar (checked against RFC 3986's grammar in `tests/properties.rs`).
+pub fn parse_addr(text: &str) -> Option<IpAddr> {
+    text.parse().ok()
+}
+
+/// The canonical text of an IPv6 address (RFC 5952 §4): lowercase, no
+/// leading zeros, the longest run of two or more zero groups as `::` (the
+/// first of equally long runs). Never the dotted form of RFC 5952 §5, which
+/// `Ipv6Addr`'s `Display` uses for IPv4-mapped addresses: one text per
+/// address, the one URL parsers print (`[::ffff:102:304]`).
+pub fn v6_text(addr: &Ipv6Addr) -> String {
+    let groups = addr.segments();
+    // The longest run of zero groups: (start, length).
+    let (mut best, mut run) = ((0usize, 0usize), (0usize, 0usize));
+    for (i, g) in groups.iter().enumerate() {
+        if *g == 0 {
+            run = if run.1 == 0 { (i, 1) } else { (run.0, run.1 + 1) };
+            if run.1 > best.1 {
+                best = run;
+            }
+        } else {
+            run = (0, 0);
+        }
+    }
+    let hex = |gs: &[u16]| gs.iter().map(|g| format!("{g:x}")).collect::<Vec<_>>().join(":");
+    if best.1 < 2 {
+        return hex(&groups);
+    }
+    let head = groups.get(..best.0).unwrap_or(&[]);
+    let tail = groups.get(best.0 + best.1..).unwrap_or(&[]);
+    format!("{}::{}", hex(head), hex(tail))
+}
+
 /// The address as the matcher sees it: IPv4-mapped IPv6 becomes IPv4.
 pub fn normalize(ip: IpAddr) -> IpAddr {
     match ip {
@@ -87,11 +125,14 @@ impl Cidr {
         }
     }
 
-    /// Parse `addr/len` or a bare address (a single host).
+    /// Parse `addr/len` or a bare address (a single host). The address is a
+    /// [`parse_addr`] text; the length is decimal without leading zeros
+    /// (`0`, `8`, `24`, `128`; never `08`), so each range has one spelling.
     pub fn parse(text: &str) -> Result<Cidr, CidrError> {
         let (addr, prefix) = match text.split_once('/') {
             Some((a, p)) => {
-                if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+                let digits = !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit());
+                if !digits || (p.len() > 1 && p.starts_with('0')) {
                     return Err(CidrError::BadPrefixLength);
                 }
                 let p: u8 = p.parse().map_err(|_| CidrError::BadPrefixLength)?;
@@ -99,7 +140,7 @@ impl Cidr {
             }
             None => (text, None),
         };
-        let addr: IpAddr = addr.parse().map_err(|_| CidrError::BadAddress)?;
+        let addr = parse_addr(addr).ok_or(CidrError::BadAddress)?;
         let prefix = prefix.unwrap_or(if addr.is_ipv4() { 32 } else { 128 });
         Cidr::new(addr, prefix)
     }
@@ -165,7 +206,7 @@ impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Cidr::V4 { addr, prefix } => write!(f, "{addr}/{prefix}"),
-            Cidr::V6 { addr, prefix } => write!(f, "{addr}/{prefix}"),
+            Cidr::V6 { addr, prefix } => write!(f, "{}/{prefix}", v6_text(addr)),
         }
     }
 }
@@ -193,9 +234,60 @@ mod tests {
         assert_eq!(Cidr::parse("10.0.0.0/"), Err(CidrError::BadPrefixLength));
         assert_eq!(Cidr::parse("10.0.0.0/+8"), Err(CidrError::BadPrefixLength));
         assert_eq!(Cidr::parse("10.0.0.0/0008"), Err(CidrError::BadPrefixLength));
+        assert_eq!(Cidr::parse("10.0.0.0/08"), Err(CidrError::BadPrefixLength), "one spelling per length");
+        assert_eq!(Cidr::parse("::/00"), Err(CidrError::BadPrefixLength));
+        assert_eq!(Cidr::parse("010.0.0.0/8"), Err(CidrError::BadAddress), "no leading zeros");
+        assert_eq!(Cidr::parse("fe80::%eth0/64"), Err(CidrError::BadAddress), "no zone id");
+        assert_eq!(Cidr::parse(" 10.0.0.0/8"), Err(CidrError::BadAddress), "no whitespace");
+        assert_eq!(Cidr::parse("::1.2.3.0/120").unwrap().to_string(), "::102:300/120", "never dotted");
+        assert_eq!(Cidr::parse("2001:DB8::/32").unwrap().to_string(), "2001:db8::/32");
         assert_eq!(Cidr::parse("10.0.0/8"), Err(CidrError::BadAddress));
         assert_eq!(Cidr::parse("example.com"), Err(CidrError::BadAddress));
         assert_eq!(Cidr::parse(""), Err(CidrError::BadAddress));
+    }
+
+    #[test]
+    fn client_address_text() {
+        for ok in
+            ["198.51.100.9", "0.0.0.0", "::1", "2001:DB8::A", "::ffff:198.51.100.9", "1:2:3:4:5:6:7:8", "::1.2.3.4"]
+        {
+            assert!(parse_addr(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "198.051.100.9",
+            "fe80::1%eth0",
+            "[::1]",
+            " 198.51.100.9",
+            "198.51.100.9 ",
+            "1.2.3",
+            "0x7f.0.0.1",
+            "+1.2.3.4",
+            "::1.2.3.04",
+            "1:2:3:4:5:6:7:8:9",
+            "12345::",
+            "",
+            "garbage",
+        ] {
+            assert!(parse_addr(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn canonical_v6_text() {
+        let t = |s: &str| v6_text(&s.parse().unwrap());
+        assert_eq!(t("::"), "::");
+        assert_eq!(t("::1"), "::1");
+        assert_eq!(t("1::"), "1::");
+        assert_eq!(t("2001:0DB8:0000:0000:0000:0000:0000:0001"), "2001:db8::1");
+        assert_eq!(t("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1", "one zero group stays");
+        assert_eq!(t("1:0:0:1:0:0:0:1"), "1:0:0:1::1", "the longest run");
+        assert_eq!(t("1:0:0:1:0:0:1:1"), "1::1:0:0:1:1", "the first of equal runs");
+        assert_eq!(t("::ffff:1.2.3.4"), "::ffff:102:304", "never dotted");
+        assert_eq!(t("::1.2.3.0"), "::102:300");
+        // Every other address prints as Display does.
+        for s in ["2001:db8::", "fe80::1:2", "0:1:2:3:4:5:6:7", "1:2:3:4:5:6:7:0", "ff02::2"] {
+            assert_eq!(t(s), s.parse::<Ipv6Addr>().unwrap().to_string(), "{s}");
+        }
     }
 
     #[test]

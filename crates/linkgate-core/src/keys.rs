@@ -168,22 +168,25 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    /// Parse a `LINKGATE_KEYS` value. Whitespace around entries is ignored;
-    /// keys may carry `=` padding (it is stripped).
+    /// Parse a `LINKGATE_KEYS` value. ASCII whitespace (tab, line feed, form
+    /// feed, carriage return, space: `str::trim_ascii`) around entries, kids
+    /// and keys is ignored, and nothing else is: a no-break space or a BOM
+    /// makes the value invalid rather than depend on which "trim" a second
+    /// implementation uses. Keys may carry `=` padding (it is stripped).
     pub fn parse(text: &str) -> Result<KeyRing, KeyRingError> {
         let mut keys: Vec<Key> = Vec::new();
         for (i, entry) in text.split(',').enumerate() {
             let index = i + 1;
-            let entry = entry.trim();
+            let entry = entry.trim_ascii();
             if entry.is_empty() {
                 continue;
             }
             let (kid, secret) = entry.split_once(':').ok_or(KeyRingError::MissingSeparator { index })?;
-            let kid = KeyId::parse(kid.trim()).ok_or(KeyRingError::BadKeyId { index })?;
+            let kid = KeyId::parse(kid.trim_ascii()).ok_or(KeyRingError::BadKeyId { index })?;
             if keys.iter().any(|k| k.kid == kid) {
                 return Err(KeyRingError::DuplicateKeyId { kid: kid.0.to_string() });
             }
-            let secret = secret.trim().trim_end_matches('=');
+            let secret = secret.trim_ascii().trim_end_matches('=');
             let bytes =
                 b64::decode(secret.as_bytes()).map_err(|_| KeyRingError::BadKeyEncoding { kid: kid.0.to_string() })?;
             keys.push(Key::new(kid, &bytes)?);
@@ -249,6 +252,20 @@ mod tests {
         assert_eq!(ring.kids().map(|k| k.as_str()).collect::<Vec<_>>(), ["k2", "k1"]);
         assert!(ring.get("k1").is_some());
         assert!(ring.get("k3").is_none());
+    }
+
+    #[test]
+    fn trims_ascii_whitespace_only() {
+        let k = key_text(2, 32);
+        for ws in ["\t", "\n", "\r", "\x0c", " ", "\r\n\t "] {
+            let text = format!("{ws}k2{ws}:{ws}{k}{ws},{ws}");
+            assert!(KeyRing::parse(&text).is_ok(), "{text:?}");
+        }
+        // Unicode whitespace, VT and the BOM (which JavaScript's trim removes) are not trimmed.
+        for ws in ["\u{a0}", "\u{feff}", "\u{2003}", "\x0b", "\u{85}"] {
+            assert!(KeyRing::parse(&format!("{ws}k2:{k}")).is_err(), "{ws:?} before the kid");
+            assert!(KeyRing::parse(&format!("k2:{k}{ws}")).is_err(), "{ws:?} after the key");
+        }
     }
 
     #[test]

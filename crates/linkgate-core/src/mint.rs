@@ -93,9 +93,16 @@ impl LinkRequest {
         let tenant = self.tenant.as_deref().map(|s| Label::parse(Field::Tenant, s)).transpose()?;
         let mut ip = Vec::with_capacity(self.ip.len());
         for text in &self.ip {
-            let c = Cidr::parse(text.trim()).map_err(|e| match e {
+            // The text form of §4.3, exactly: no whitespace, no leading zeros.
+            let c = Cidr::parse(text).map_err(|e| match e {
                 super::ip::CidrError::HostBitsSet => bad(Field::Ip, "a range has bits set below its prefix length"),
-                _ => bad(Field::Ip, "each entry must be an IPv4/IPv6 address or CIDR"),
+                super::ip::CidrError::BadPrefixLength => {
+                    bad(Field::Ip, "a prefix length is 0-32 (IPv4) or 0-128 (IPv6), without leading zeros")
+                }
+                super::ip::CidrError::BadAddress => bad(
+                    Field::Ip,
+                    "each entry must be an IPv4 address (no leading zeros) or IPv6 address, optionally with /length",
+                ),
             })?;
             if !ip.contains(&c) {
                 ip.push(c);
@@ -138,6 +145,32 @@ impl LinkRequest {
         claims.check()?;
         Ok(claims)
     }
+}
+
+/// Check the base URL of a link (`linkgate sign --base`) and return it as
+/// `scheme://authority`. The base is a scheme (`https` or `http`) and a host
+/// as the `host` claim's grammar has it, nothing more: the URL path of a
+/// link is its scope, so a base path (`https://h/sub`) would make a link
+/// outside its own scope. When the link is bound to a host the base must
+/// name it.
+pub fn link_base(text: &str, host: Option<&HostName>) -> Result<String, &'static str> {
+    let (scheme, rest) = text.split_once("://").ok_or("must start with https:// or http://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return Err("must start with https:// or http://");
+    }
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains(['/', '?', '#']) {
+        return Err("must be scheme://host[:port] without a path, query or fragment: a link's URL path is its scope");
+    }
+    let authority = authority.to_ascii_lowercase();
+    if HostName::parse(&authority).is_err() {
+        return Err("must name a host: a DNS name, an IPv4 address or a bracketed IPv6 address, optionally with :port");
+    }
+    if host.is_some_and(|h| !h.matches(&authority)) {
+        return Err("names another host than --host: the link would be refused there (host_mismatch)");
+    }
+    Ok(format!("{scheme}://{authority}"))
 }
 
 /// The link URL for signed claims: `base` + encoded scope + `?lg=token`.
@@ -240,6 +273,30 @@ mod tests {
         let mut r = req("/board/\u{e9}");
         r.prefix = true;
         assert_eq!(r.build(kid(), Jti([1; 16]), 1000, 86_400).unwrap().scope.as_str(), "/board/\u{e9}/");
+    }
+
+    #[test]
+    fn bases() {
+        let h = HostName::parse("files.example.com").unwrap();
+        assert_eq!(link_base("https://files.example.com", None).unwrap(), "https://files.example.com");
+        assert_eq!(link_base("HTTPS://Files.Example.com:8443/", Some(&h)).unwrap(), "https://files.example.com:8443");
+        assert_eq!(link_base("http://127.0.0.1:8787", None).unwrap(), "http://127.0.0.1:8787");
+        assert_eq!(link_base("https://[::1]:8443", None).unwrap(), "https://[::1]:8443");
+        for bad in [
+            "files.example.com",
+            "ftp://files.example.com",
+            "https://files.example.com/sub",
+            "https://files.example.com/sub/",
+            "https://files.example.com//",
+            "https://files.example.com?x=1",
+            "https://files.example.com#f",
+            "https://user@files.example.com",
+            "https://::1",
+            "https://",
+        ] {
+            assert!(link_base(bad, None).is_err(), "{bad}");
+        }
+        assert!(link_base("https://cdn.example.com", Some(&h)).is_err(), "another host than the claim");
     }
 
     #[test]

@@ -13,6 +13,8 @@ use super::nfc;
 
 /// Longest canonical (decoded) path, in bytes.
 pub const MAX_PATH_BYTES: usize = 1024;
+/// Longest raw (percent-encoded) path: three raw bytes per decoded byte.
+pub const MAX_RAW_PATH_BYTES: usize = 3 * MAX_PATH_BYTES;
 
 /// Why a path was refused. All of these answer 400 `path_invalid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,18 +255,25 @@ fn segment_error(seg: Seg) -> Option<PathError> {
 /// allocation, and the verifier builds a [`CanonicalPath`] only when it
 /// must hand one out.
 pub(crate) fn canonical_request_path(raw: &str) -> Result<Cow<'_, str>, PathError> {
+    decode_checked(raw, false)
+}
+
+/// §7 of `docs/link-format.md` on a raw path; `allow_trailing_slash` admits
+/// the folder URL of a prefix link (its one empty last segment).
+fn decode_checked(raw: &str, allow_trailing_slash: bool) -> Result<Cow<'_, str>, PathError> {
     // Fast path: nothing to decode, and `raw` is already UTF-8.
     if !raw.contains('%') {
-        check_decoded(raw, false)?;
+        check_decoded(raw, allow_trailing_slash)?;
         return Ok(Cow::Borrowed(raw));
     }
     let raw = raw.as_bytes();
     if raw.first() != Some(&b'/') {
         return Err(PathError::NotAbsolute);
     }
-    // Each decoded byte takes at most three raw bytes; bail out early on
-    // anything longer so an attacker cannot make us decode megabytes.
-    if raw.len() > MAX_PATH_BYTES * 3 {
+    // Each decoded byte takes at most three raw bytes: a longer raw path is
+    // refused before decoding (a MUST of §7, so the reason does not depend
+    // on the implementation), and nobody can make us decode megabytes.
+    if raw.len() > MAX_RAW_PATH_BYTES {
         return Err(PathError::TooLong);
     }
     let mut out = Vec::with_capacity(raw.len());
@@ -293,8 +302,19 @@ pub(crate) fn canonical_request_path(raw: &str) -> Result<Cow<'_, str>, PathErro
         return Err(PathError::TooLong);
     }
     let text = String::from_utf8(out).map_err(|_| PathError::InvalidUtf8)?;
-    check_decoded(&text, false)?;
+    check_decoded(&text, allow_trailing_slash)?;
     Ok(Cow::Owned(text))
+}
+
+/// The folder a prefix link's own URL names (`/exports/2026/`, or `/`):
+/// a raw path ending in `/`, canonicalized like a request path except that
+/// its last segment is empty. `linkgate inspect` and the admin API's inspect
+/// check such a URL against the link's scope.
+pub fn canonical_folder(raw: &str) -> Result<Prefix, PathError> {
+    if !raw.ends_with('/') {
+        return Err(PathError::NotAbsolute);
+    }
+    decode_checked(raw, true).map(|p| Prefix(p.into_owned()))
 }
 
 /// A canonical object path: decoded, UTF-8 in NFC, starting with `/`, no

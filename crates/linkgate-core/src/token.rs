@@ -371,8 +371,9 @@ impl Label {
     }
 }
 
-/// A host name the link is bound to: lowercase DNS name or IP literal,
-/// optionally with `:port`.
+/// A host name the link is bound to: a lowercase DNS name, IPv4 address or
+/// bracketed canonical IPv6 address, optionally with `:port` (the grammar
+/// is in [`super::host`] and `docs/link-format.md` §4.2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HostName(ShortText);
 
@@ -390,20 +391,12 @@ impl HostName {
         if s.is_empty() || s.len() > MAX_HOST_BYTES {
             return Err(err(Field::Host, "must be 1-259 characters"));
         }
-        // One pass: a bad byte anywhere is reported before a bad dot.
-        let (mut prev, mut dot_colon) = (0u8, false);
-        for &b in s {
-            if CLAIM_BYTES.get(usize::from(b)).copied().unwrap_or(0) & HOST_BYTE == 0 {
-                return Err(err(Field::Host, "must be a lowercase host name, optionally with :port"));
-            }
-            dot_colon |= prev == b'.' && b == b':';
-            prev = b;
+        // A bad byte anywhere is reported before the grammar.
+        if s.iter().any(|&b| CLAIM_BYTES.get(usize::from(b)).copied().unwrap_or(0) & HOST_BYTE == 0) {
+            return Err(err(Field::Host, super::host::why::BAD_BYTE));
         }
-        // A trailing dot could never match: requests are compared without it.
-        if prev == b'.' || dot_colon {
-            return Err(err(Field::Host, "must not end with a dot"));
-        }
-        Ok(())
+        let text = core::str::from_utf8(s).map_err(|_| err(Field::Host, super::host::why::BAD_BYTE))?;
+        super::host::check_claim(text).map_err(|reason| err(Field::Host, reason))
     }
 
     /// The text.
@@ -411,51 +404,10 @@ impl HostName {
         self.0.as_str()
     }
 
-    /// Does the request's `Host` header name this host? Case-insensitive; a
-    /// claim without a port matches any port.
+    /// Does the request's `Host` header name this host? ASCII case-insensitive;
+    /// a claim without a port matches any port (`docs/link-format.md` §9).
     pub fn matches(&self, request_host: &str) -> bool {
-        let req = request_host.trim_end_matches('.');
-        let claim = self.0.as_str();
-        if req.eq_ignore_ascii_case(claim) {
-            return true;
-        }
-        if has_port(claim) {
-            return false;
-        }
-        strip_port(req).eq_ignore_ascii_case(claim)
-    }
-}
-
-fn has_port(h: &str) -> bool {
-    if h.starts_with('[') {
-        h.contains("]:")
-    } else {
-        h.contains(':')
-    }
-}
-
-fn strip_port(h: &str) -> &str {
-    if h.starts_with('[') {
-        // Only "[v6]" or "[v6]:port" lose their port; anything else after
-        // the bracket is not a host and is compared whole (and fails).
-        match h.find(']') {
-            Some(i) => match h.get(i + 1..) {
-                Some("") => h,
-                Some(rest)
-                    if rest
-                        .strip_prefix(':')
-                        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) =>
-                {
-                    h.get(..=i).unwrap_or(h)
-                }
-                _ => h,
-            },
-            None => h,
-        }
-    } else if h.bytes().filter(|&b| b == b':').count() == 1 {
-        h.split(':').next().unwrap_or(h).trim_end_matches('.')
-    } else {
-        h
+        super::host::matches(self.0.as_str(), request_host)
     }
 }
 
@@ -1196,6 +1148,9 @@ mod tests {
         assert!(HostName::parse("files.example.com:8443").is_ok());
         assert!(HostName::parse("files.example.com.").is_err());
         assert!(HostName::parse("files.example.com.:8443").is_err());
+        for bad in ["a:b.:c", "[a]:.:80", "a[b", "[", ":80", "a:", "::1", "-a", "a:0", "[0::1]"] {
+            assert!(HostName::parse(bad).is_err(), "{bad}");
+        }
         assert!(FileName::parse("a/b").is_err());
         assert!(FileName::parse("a\nb").is_err());
         assert!(FileName::parse("..").is_err());
@@ -1224,6 +1179,11 @@ mod tests {
         assert!(!v6.matches("[::2]:8787"));
         assert!(!v6.matches("[::1]junk"));
         assert!(!v6.matches("[::1]:"));
+        // A port after the trailing dot, never a dot after the port.
+        assert!(h.matches("files.example.com.:8443"));
+        assert!(!h.matches("files.example.com:8443."));
+        assert!(!h.matches("files.example.com:abc"));
+        assert!(!h.matches("files.example.com.."));
     }
 
     #[test]

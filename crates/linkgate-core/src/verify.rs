@@ -149,24 +149,36 @@ pub fn check_binding(claims: &Claims, path: &CanonicalPath, facts: &RequestFacts
     if !claims.scope.covers(path) {
         return Err(Reason::OutsideScope);
     }
-    if let Some(h) = &claims.host {
-        if !facts.host.is_some_and(|req| h.matches(req)) {
-            return Err(Reason::OtherHost);
-        }
+    check_host(claims, facts.host)?;
+    check_ip(claims, facts.client_ip)?;
+    check_method(claims, facts.method)
+}
+
+/// §9 step 11: a link bound to a host needs a `Host` that names it.
+pub fn check_host(claims: &Claims, host: Option<&str>) -> Result<(), Reason> {
+    match &claims.host {
+        Some(h) if !host.is_some_and(|req| h.matches(req)) => Err(Reason::OtherHost),
+        _ => Ok(()),
     }
-    if !claims.ip.is_empty() {
-        let inside = facts.client_ip.is_some_and(|ip| claims.ip.iter().any(|c| c.contains(ip)));
-        if !inside {
-            return Err(Reason::OutsideIpRanges);
-        }
+}
+
+/// §9 step 12: a link bound to ranges needs a client address inside one.
+pub fn check_ip(claims: &Claims, client_ip: Option<IpAddr>) -> Result<(), Reason> {
+    if claims.ip.is_empty() || client_ip.is_some_and(|ip| claims.ip.iter().any(|c| c.contains(ip))) {
+        Ok(())
+    } else {
+        Err(Reason::OutsideIpRanges)
     }
-    match facts.method {
-        Method::Get | Method::Head => {}
+}
+
+/// §9 step 13: GET and HEAD; POST only on a bounded-use link.
+pub fn check_method(claims: &Claims, method: Method) -> Result<(), Reason> {
+    match method {
+        Method::Get | Method::Head => Ok(()),
         // POST consumes a use of a bounded-use link (landing page button).
-        Method::Post if claims.uses.is_some() => {}
-        Method::Post | Method::Put | Method::Delete | Method::Other => return Err(Reason::Method),
+        Method::Post if claims.uses.is_some() => Ok(()),
+        Method::Post | Method::Put | Method::Delete | Method::Other => Err(Reason::Method),
     }
-    Ok(())
 }
 
 /// Verify one request carrying a link. See the module documentation for the order.
@@ -272,28 +284,42 @@ pub fn resume_candidate(
     Some(ResumeCandidate { link: VerifiedLink { claims: claims.clone(), path: path.clone() } })
 }
 
-/// Find the `lg` token in a raw query string (without the `?`).
-///
-/// Returns `Ok(None)` when absent, `Err` when `lg` appears more than once
-/// (two tokens are ambiguous, so refuse rather than pick one).
-pub fn token_from_query(query: &str) -> Result<Option<&str>, Code> {
-    param_from_query(query, "lg")
+/// The token a request's query carries (`docs/link-format.md` §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryToken<'a> {
+    /// No `lg` and no `lgs` piece.
+    Absent,
+    /// Exactly one `lg` piece: its value, verbatim (empty for `lg=` and a
+    /// bare `lg`, which the verifier answers with `token_missing`).
+    Link(&'a str),
+    /// Exactly one `lgs` piece and no `lg`: a download session (`docs/edge.md`).
+    Session(&'a str),
 }
 
-/// Find a token parameter (`lg` for links, `lgs` for download sessions);
-/// given twice it is ambiguous and refused.
-pub fn param_from_query<'a>(query: &'a str, param: &str) -> Result<Option<&'a str>, Code> {
-    let mut found = None;
-    for pair in query.split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if name == param {
-            if found.is_some() {
-                return Err(Code::TokenMalformed);
-            }
-            found = Some(value);
-        }
+/// Find the token in a raw query string (without `?` and `#`): split on
+/// `&`, each piece at its first `=` (no `=`: an empty value), names compared
+/// byte for byte, nothing percent-decoded. Two `lg` (or two `lgs`) pieces,
+/// or `lg` beside `lgs`, are ambiguous: refused, never resolved by picking one.
+pub fn query_token(query: &str) -> Result<QueryToken<'_>, Reason> {
+    let (mut lg, mut lgs) = (None, None);
+    let mut duplicate = false;
+    for piece in query.split('&') {
+        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+        let slot = match name {
+            "lg" => &mut lg,
+            "lgs" => &mut lgs,
+            _ => continue,
+        };
+        duplicate |= slot.is_some();
+        *slot = Some(value);
     }
-    Ok(found)
+    match (lg, lgs) {
+        _ if duplicate => Err(Reason::DuplicateToken),
+        (Some(_), Some(_)) => Err(Reason::TwoTokens),
+        (Some(t), None) => Ok(QueryToken::Link(t)),
+        (None, Some(t)) => Ok(QueryToken::Session(t)),
+        (None, None) => Ok(QueryToken::Absent),
+    }
 }
 
 #[cfg(test)]
@@ -497,12 +523,26 @@ mod tests {
 
     #[test]
     fn query_token_extraction() {
-        assert_eq!(token_from_query(""), Ok(None));
-        assert_eq!(token_from_query("a=1"), Ok(None));
-        assert_eq!(token_from_query("lg=abc"), Ok(Some("abc")));
-        assert_eq!(token_from_query("x=1&lg=abc&y"), Ok(Some("abc")));
-        assert_eq!(token_from_query("lg"), Ok(Some("")));
-        assert_eq!(token_from_query("lgx=abc"), Ok(None));
-        assert_eq!(token_from_query("lg=a&lg=b"), Err(Code::TokenMalformed));
+        use QueryToken::{Absent, Link, Session};
+        assert_eq!(query_token(""), Ok(Absent));
+        assert_eq!(query_token("a=1"), Ok(Absent));
+        assert_eq!(query_token("lg=abc"), Ok(Link("abc")));
+        assert_eq!(query_token("x=1&lg=abc&y"), Ok(Link("abc")));
+        assert_eq!(query_token("&&lg=abc&"), Ok(Link("abc")));
+        assert_eq!(query_token("lg"), Ok(Link("")));
+        assert_eq!(query_token("lg="), Ok(Link("")));
+        assert_eq!(query_token("lg==a"), Ok(Link("=a")), "split at the first =");
+        assert_eq!(query_token("lg=a%41"), Ok(Link("a%41")), "values are verbatim");
+        assert_eq!(query_token("%6Cg=abc"), Ok(Absent), "names are not decoded");
+        assert_eq!(query_token("LG=abc"), Ok(Absent));
+        assert_eq!(query_token("lgx=abc"), Ok(Absent));
+        assert_eq!(query_token("lgs=abc"), Ok(Session("abc")));
+        assert_eq!(query_token("lg=a&lg=b"), Err(Reason::DuplicateToken));
+        assert_eq!(query_token("lg=&lg="), Err(Reason::DuplicateToken));
+        assert_eq!(query_token("lg&lg"), Err(Reason::DuplicateToken));
+        assert_eq!(query_token("lgs=a&lgs=a"), Err(Reason::DuplicateToken));
+        assert_eq!(query_token("lg=a&lg=a&lgs=b"), Err(Reason::DuplicateToken));
+        assert_eq!(query_token("lg=a&lgs=b"), Err(Reason::TwoTokens));
+        assert_eq!(query_token("lgs&lg"), Err(Reason::TwoTokens));
     }
 }

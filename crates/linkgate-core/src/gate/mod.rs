@@ -36,7 +36,7 @@ use super::usage::{
     ConsumeRequest, Landing, Start, UsageState,
 };
 use super::verify::{
-    param_from_query, resume_candidate, verify_in, Method, Refusal, RequestFacts, ResumeCandidate, VerifiedLink,
+    query_token, resume_candidate, verify_in, Method, QueryToken, Refusal, RequestFacts, ResumeCandidate, VerifiedLink,
 };
 
 /// Largest form body read for a token (the landing page's Download button).
@@ -70,15 +70,15 @@ pub struct Facts {
 
 /// Split a request URL into (authority, raw path, raw query) without
 /// re-serializing it, so the path is exactly what the runtime received.
+/// The authority ends at the first `/`, `?` or `#`; an empty path is `/`
+/// (as URL parsers have it: `https://h?lg=…` asks for `/`); the fragment
+/// is dropped.
 pub fn split_url(url: &str) -> (&str, &str, &str) {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let (authority, path_query) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, "/"),
-    };
-    let path_query = path_query.split('#').next().unwrap_or("");
+    let rest = rest.split('#').next().unwrap_or("");
+    let (authority, path_query) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
-    (authority, path, query)
+    (authority, if path.is_empty() { "/" } else { path }, query)
 }
 
 /// What the edge must do next.
@@ -171,17 +171,13 @@ pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
     let event = event_for(&facts);
     let ctx = Ctx { cfg, facts, method, event };
     let (_, raw_path, query) = split_url(&ctx.facts.url);
-    let (lg, lgs) = (param_from_query(query, "lg"), param_from_query(query, "lgs"));
-    let ambiguous = match (&lg, &lgs) {
-        (Err(_), _) | (_, Err(_)) => Some(Reason::DuplicateToken),
-        (Ok(Some(_)), Ok(Some(_))) => Some(Reason::TwoTokens),
-        _ => None,
+    let found = query_token(query);
+    let source = match found {
+        Ok(QueryToken::Link(_)) => Some(Domain::Link),
+        Ok(QueryToken::Session(_)) => Some(Domain::Session),
+        Ok(QueryToken::Absent) | Err(_) => None,
     };
-    let source = match (lg, lgs) {
-        (Ok(Some(_)), _) => Some(Domain::Link),
-        (_, Ok(Some(_))) => Some(Domain::Session),
-        _ => None,
-    };
+    let ambiguous = found.err();
     // The admin API's prefix is never an object, in any spelling (`%5F`, case).
     let maybe_reserved =
         raw_path.get(1..2) == Some("_") || raw_path.get(1..4).is_some_and(|p| p.eq_ignore_ascii_case("%5f"));
@@ -245,8 +241,10 @@ impl<'c> ReadForm<'c> {
 fn verify_step(ctx: Ctx<'_>, domain: Domain, form_token: Option<String>) -> Step<'_> {
     let cfg = ctx.cfg;
     let (authority, raw_path, query) = split_url(&ctx.facts.url);
-    let param = if domain == Domain::Session { "lgs" } else { "lg" };
-    let query_token = param_from_query(query, param).ok().flatten();
+    let query_token = match (query_token(query), domain) {
+        (Ok(QueryToken::Link(t)), Domain::Link) | (Ok(QueryToken::Session(t)), Domain::Session) => Some(t),
+        _ => None,
+    };
     let client_ip = ctx.client_ip();
     let facts = RequestFacts {
         raw_path,
@@ -751,7 +749,10 @@ fn landing<'c>(ctx: Ctx<'c>, located: &Located, uses_left: u32) -> Step<'c> {
     let (_, _, query) = split_url(&ctx.facts.url);
     let token = match &located.auth.form_token {
         Some(t) => t.as_str(),
-        None => param_from_query(query, "lg").ok().flatten().unwrap_or(""),
+        None => match query_token(query) {
+            Ok(QueryToken::Link(t)) => t,
+            _ => "",
+        },
     };
     let utc = rfc3339(claims.exp);
     let action = link.path().to_url_path();
@@ -769,8 +770,9 @@ fn landing<'c>(ctx: Ctx<'c>, located: &Located, uses_left: u32) -> Step<'c> {
 
 impl<'c> Ctx<'c> {
     /// The client's address, parsed.
+    /// The client address; a text that is not one counts as none (§9).
     fn client_ip(&self) -> Option<IpAddr> {
-        self.facts.client_ip.as_deref().and_then(|s| s.trim().parse().ok())
+        self.facts.client_ip.as_deref().and_then(super::ip::parse_addr)
     }
 
     /// Who may continue a download: a fingerprint of address and user agent.

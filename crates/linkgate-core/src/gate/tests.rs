@@ -712,6 +712,9 @@ fn split_url_keeps_the_raw_path() {
     assert_eq!(split_url("https://h.example"), ("h.example", "/", ""));
     assert_eq!(split_url("https://h.example/?"), ("h.example", "/", ""));
     assert_eq!(split_url("/p?q"), ("", "/p", "q"));
+    assert_eq!(split_url("https://h.example?lg=x"), ("h.example", "/", "lg=x"), "no / before the query");
+    assert_eq!(split_url("https://h.example#a/b?c"), ("h.example", "/", ""));
+    assert_eq!(split_url("https://h.example:8443/a?b#c?d"), ("h.example:8443", "/a", "b"));
 }
 
 #[test]
