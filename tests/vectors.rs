@@ -2496,6 +2496,8 @@ fn gate_outcome(cfg: &linkgate_core::config::EdgeConfig, r: &RawRequest) -> Expe
     let mut step = start(cfg, facts);
     loop {
         step = match step {
+            // The platform's country: the link format does not depend on it.
+            Step::ReadCountry(s) => s.answer(None),
             Step::ReadDenylist(s) => {
                 jti = s.keys().iter().find_map(|k| k.strip_prefix("jti:").map(str::to_owned));
                 s.answer(&[])
