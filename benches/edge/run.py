@@ -140,6 +140,7 @@ VARIANTS = [
     ("c", "linkgate, invalid link, default config", "linkgate", "_invalid"),
     ("c0", "linkgate, invalid link, cache off", "linkgate:off", "_invalid"),
     ("d", "JS peer (Sign requests)", "peer", ""),
+    ("f", "Rust worker answering 403 at once (floor)", "floor", ""),
 ]
 
 
@@ -149,7 +150,7 @@ def main():
     servers = {}
     try:
         for runtime in RUNTIMES:
-            for name in ("linkgate", "linkgate:off", "baseline", "peer"):
+            for name in ("linkgate", "linkgate:off", "baseline", "peer", "floor"):
                 servers[(runtime, name)] = serve(name, runtime)
         warm_up([info for _, info in servers.values()])
         results = {}
@@ -197,12 +198,15 @@ def main():
             for key, conf in [("c", "default config"), ("c0", "cache off")]:
                 v = rps(runtime, size, key) / rps(runtime, size, "b")
                 targets.append(f"| {runtime} | refusals / no-auth ≥ 1.5 ({label}, {conf}: {key}/b) | {v:.2f} | {ok(v >= 1.5)} |")
+            v = rps(runtime, size, "c") / rps(runtime, size, "f")
+            targets.append(f"| {runtime} | (context) refusals / the Rust floor ({label}, c/f) | {v:.2f} | |")
     targets.append(f"| | wasm ≤ 200 KB gzip | {gz} B gzip ({raw} B raw) | {ok(gz <= 200_000)} |")
     targets.append(f"| | native verify ≤ 1.3× bare HMAC | {native:.2f}× | {ok(native <= 1.3)} |")
     refused = all(med(results[(rt, s, k)], "non2xx") == med(results[(rt, s, k)], "total")
-                  for rt in RUNTIMES for s in ("small", "medium") for k in ("c", "c0"))
+                  for rt in RUNTIMES for s in ("small", "medium") for k in ("c", "c0", "f"))
     served = all(med(results[(rt, s, k)], "non2xx") == 0
                  for rt in RUNTIMES for s in ("small", "medium") for k in ("a", "a0", "b", "d"))
+    floor = ", ".join(f"{rt} {cpu(rt, 'small', 'c') - cpu(rt, 'small', 'f'):.0f} µs" for rt in RUNTIMES)
     own = ", ".join(f"{rt} {cpu(rt, 'small', 'a0') - cpu(rt, 'small', 'b'):.0f} µs (1 KiB) / "
                     f"{cpu(rt, 'medium', 'a0') - cpu(rt, 'medium', 'b'):.0f} µs (1 MiB)" for rt in RUNTIMES)
 
@@ -221,11 +225,12 @@ def main():
         "|---|---|---|---|",
         *targets,
         "",
-        f"Every response of c and c0 was a refusal: {refused}; every response of a, a0, b and d was a "
+        f"Every response of c, c0 and f was a refusal: {refused}; every response of a, a0, b and d was a "
         f"success: {served}. workerd CPU is utime + stime of the variant's workerd processes (two under "
         "`wrangler dev`: its proxy and the worker) from /proc around each run, divided by wrk's request "
         "count; it includes the runtime's HTTP, R2, KV, Cache, Queue and D1 simulators. CPU of a0 minus b "
-        f"(what linkgate adds to reading R2): {own}.",
+        f"(what linkgate adds to reading R2): {own}. CPU of c minus f (what a linkgate refusal adds to "
+        f"the cheapest Rust worker, 1 KiB): {floor}.",
     ]
     table = "\n".join(lines)
     print(table)
