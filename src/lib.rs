@@ -77,8 +77,8 @@ fn header(req: &RawRequest, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
-fn request_id(req: &RawRequest) -> String {
-    if let Some(ray) = header(req, "cf-ray").filter(|r| !r.is_empty() && r.len() <= MAX_REQUEST_ID) {
+fn request_id(ray: Option<String>) -> String {
+    if let Some(ray) = ray.filter(|r| !r.is_empty() && r.len() <= MAX_REQUEST_ID) {
         return ray;
     }
     let a = (worker::js_sys::Math::random() * 4_294_967_296.0) as u64;
@@ -86,13 +86,58 @@ fn request_id(req: &RawRequest) -> String {
     format!("{a:08x}{b:08x}")
 }
 
+// One call across the JS boundary for the method, the URL and every header
+// the gate reads (a call and a string each cost more than the reading):
+// the packed form of `linkgate_core::gate::unpack_request`, with the headers
+// in the order of `PACKED_HEADERS`.
+#[worker::wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+const NAMES = ["cf-connecting-ip", "user-agent", "accept", "content-length", "range",
+  "if-range", "if-none-match", "if-modified-since", "cf-ray"];
+export function linkgate_pack_request(r) {
+  const h = r.headers;
+  let out = r.method + "\n" + r.url;
+  for (const n of NAMES) {
+    const v = h.get(n);
+    out += v === null ? "\n-" : "\n+" + v;
+  }
+  return out;
+}
+"#)]
+extern "C" {
+    fn linkgate_pack_request(req: &RawRequest) -> String;
+}
+
 /// What the gate needs to know about the request. The country (`request.cf`,
 /// costly to materialize) only when `with_country`: the gate asks for it
 /// itself once a link is authentic.
-fn facts(req: &RawRequest, url: String, with_country: bool) -> Facts {
+fn facts(req: &RawRequest, with_country: bool) -> Facts {
+    let Some(u) = gate::unpack_request(&linkgate_pack_request(req)) else {
+        return facts_one_by_one(req, with_country);
+    };
+    let [client_ip, user_agent, accept, content_length, range, if_range, if_none_match, if_modified_since, ray] =
+        u.headers;
+    Facts {
+        method: u.method,
+        url: u.url,
+        client_ip,
+        user_agent,
+        accept,
+        content_length,
+        range,
+        if_range,
+        if_none_match,
+        if_modified_since,
+        country: if with_country { country(req) } else { None },
+        request_id: request_id(ray),
+        now: now_secs(),
+    }
+}
+
+/// The same facts, a call per header (if the packed form ever fails to parse).
+fn facts_one_by_one(req: &RawRequest, with_country: bool) -> Facts {
     Facts {
         method: req.method(),
-        url,
+        url: req.url(),
         client_ip: header(req, "cf-connecting-ip"),
         user_agent: header(req, "user-agent"),
         accept: header(req, "accept"),
@@ -102,7 +147,7 @@ fn facts(req: &RawRequest, url: String, with_country: bool) -> Facts {
         if_none_match: header(req, "if-none-match"),
         if_modified_since: header(req, "if-modified-since"),
         country: if with_country { country(req) } else { None },
-        request_id: request_id(req),
+        request_id: request_id(header(req, "cf-ray")),
         now: now_secs(),
     }
 }
@@ -116,11 +161,13 @@ fn country(req: &RawRequest) -> Option<String> {
 
 #[event(fetch)]
 pub async fn fetch(req: RawRequest, env: Env, ctx: Context) -> worker::Result<Response> {
-    let url = req.url();
-    let (_, raw_path, _) = split_url(&url);
-    let admin = raw_path == "/_linkgate" || raw_path.starts_with("/_linkgate/");
     let cfg = config(&env);
-    let facts = facts(&req, url, admin || cfg.is_err());
+    let mut facts = facts(&req, cfg.is_err());
+    let (_, raw_path, _) = split_url(&facts.url);
+    let admin = raw_path == "/_linkgate" || raw_path.starts_with("/_linkgate/");
+    if admin && facts.country.is_none() {
+        facts.country = country(&req);
+    }
     let cfg = match cfg.as_ref() {
         Ok(cfg) => cfg,
         Err(e) => return misconfigured(e, &facts, &env, &ctx),

@@ -68,6 +68,50 @@ pub struct Facts {
     pub now: u64,
 }
 
+/// The request headers the gate reads, in the order the edge packs them (see
+/// [`unpack_request`]); `cf-ray` last, for the request id.
+pub const PACKED_HEADERS: [&str; 9] = [
+    "cf-connecting-ip",
+    "user-agent",
+    "accept",
+    "content-length",
+    "range",
+    "if-range",
+    "if-none-match",
+    "if-modified-since",
+    "cf-ray",
+];
+
+/// A request as the edge reads it in one call across the JS boundary (one
+/// string instead of a call and a string per header): method, URL, then each
+/// of [`PACKED_HEADERS`] as `+value`, or `-` when absent, one per line.
+/// Header values and serialized URLs cannot hold a line break.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnpackedRequest {
+    pub method: String,
+    pub url: String,
+    /// In the order of [`PACKED_HEADERS`].
+    pub headers: [Option<String>; 9],
+}
+
+/// Parse the packed form; None when it is not exactly that (the edge then
+/// reads the headers one by one).
+pub fn unpack_request(text: &str) -> Option<UnpackedRequest> {
+    let mut lines = text.split('\n');
+    let method = lines.next()?.to_owned();
+    let url = lines.next()?.to_owned();
+    let mut headers: [Option<String>; 9] = Default::default();
+    for slot in &mut headers {
+        let line = lines.next()?;
+        *slot = match line.strip_prefix('+') {
+            Some(v) => Some(v.to_owned()),
+            None if line == "-" => None,
+            None => return None,
+        };
+    }
+    lines.next().is_none().then_some(UnpackedRequest { method, url, headers })
+}
+
 /// Split a request URL into (authority, raw path, raw query) without
 /// re-serializing it, so the path is exactly what the runtime received.
 /// The authority ends at the first `/`, `?` or `#`; an empty path is `/`

@@ -755,3 +755,30 @@ fn a7_require_ip_refuses_an_everywhere_binding() {
         }
     }
 }
+
+/// The packed request form the edge reads in one boundary call.
+#[test]
+fn packed_requests_unpack_exactly() {
+    let text = "GET\nhttps://h/a?lg=x\n+198.51.100.7\n+dl/1\n-\n+0\n+bytes=0-9\n-\n+\"v1\"\n-\n+8a1b";
+    let u = unpack_request(text).unwrap();
+    assert_eq!((u.method.as_str(), u.url.as_str()), ("GET", "https://h/a?lg=x"));
+    assert_eq!(u.headers[0].as_deref(), Some("198.51.100.7"));
+    assert_eq!(u.headers[2], None);
+    assert_eq!(u.headers[3].as_deref(), Some("0"));
+    assert_eq!(u.headers[6].as_deref(), Some("\"v1\""));
+    assert_eq!(u.headers[8].as_deref(), Some("8a1b"));
+    // An empty header value is present, not absent.
+    let empty = "GET\nu\n+\n-\n-\n-\n-\n-\n-\n-\n-";
+    assert_eq!(unpack_request(empty).unwrap().headers[0].as_deref(), Some(""));
+    // Anything but exactly method, URL and nine markers is refused.
+    for bad in [
+        "",
+        "GET",
+        "GET\nu",
+        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-",
+        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
+        "GET\nu\nx\n-\n-\n-\n-\n-\n-\n-\n-",
+    ] {
+        assert_eq!(unpack_request(bad), None, "{bad:?}");
+    }
+}
