@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use linkgate_core::duration::parse_duration;
 use linkgate_core::keys::{format_entry, KeyId};
-use linkgate_core::mint::{link_url, Expiry, LinkRequest};
+use linkgate_core::mint::{sign_link, Expiry, LinkRequest, SignedLink};
 use linkgate_core::path::CanonicalPath;
 use linkgate_core::token::{Claims, Field, Jti, UnverifiedToken};
 use linkgate_core::verify::{check_binding, check_time, token_from_query, Method, RequestFacts, TimeRules};
@@ -110,20 +110,14 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
         None => ring.signing_key(),
     };
     let jti = Jti(random()?);
-    let claims = req.build(key.kid().clone(), jti, util::now(), max_ttl).map_err(|e| {
+    let signed = sign_link(&req, key, jti, util::now(), max_ttl, a.value("base")).map_err(|e| {
         let option = match e.field {
             Field::Scope => "path".to_owned(),
             f => f.as_str().replace('_', "-"),
         };
         Failure::usage(format!("--{option}: {}", e.reason))
     })?;
-    let token = claims.sign(key).map_err(|e| Failure::usage(e.to_string()))?;
-    let base = match (a.value("base"), &claims.host) {
-        (Some(b), _) => b.to_owned(),
-        (None, Some(h)) => format!("https://{}", h.as_str()),
-        (None, None) => "http://127.0.0.1:8787".to_owned(),
-    };
-    let url = link_url(&base, &claims.scope, &token);
+    let SignedLink { url, token, claims } = signed;
     if a.flag("json") {
         println!("{}", json!({ "url": url, "token": token, "jti": claims.jti.to_hex(), "expires_at": claims.exp }));
     } else {
