@@ -78,3 +78,24 @@ build_worker() {
   fi
   say "wasm: $(stat -c %s "$ROOT/build/index_bg.wasm") bytes raw, $(gzip -9 -c "$ROOT/build/index_bg.wasm" | wc -c) bytes gzip"
 }
+
+# Build the JS signer (issue 15) into packages/linkgate-js/dist/: the
+# cdylib-only crate for wasm32 (release profile: opt-level z, LTO),
+# wasm-bindgen --target web (ES module glue that is given the compiled module
+# by lib/node.mjs or lib/workerd.mjs), then wasm-opt -Oz. Offline; the tools
+# are the worker's (same wasm-bindgen pin, binaryen from node_modules).
+build_js_package() {
+  ensure_wasm_target
+  ensure_worker_build
+  ensure_node_modules
+  local pkg="$ROOT/packages/linkgate-js"
+  say "building the JS signer (packages/linkgate-js)"
+  (cd "$ROOT" && cargo build --release -p linkgate-js --lib --target wasm32-unknown-unknown)
+  rm -rf "$pkg/dist"
+  wasm-bindgen --target web --no-typescript --out-dir "$pkg/dist" --out-name linkgate_js \
+    "$ROOT/target/wasm32-unknown-unknown/release/linkgate_js.wasm"
+  wasm-opt "$pkg/dist/linkgate_js_bg.wasm" -Oz --enable-bulk-memory --enable-sign-ext \
+    --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types \
+    --strip-debug --strip-producers -o "$pkg/dist/linkgate_js_bg.wasm"
+  say "JS signer wasm: $(stat -c %s "$pkg/dist/linkgate_js_bg.wasm") bytes raw, $(gzip -9 -c "$pkg/dist/linkgate_js_bg.wasm" | wc -c) bytes gzip"
+}

@@ -50,9 +50,11 @@ OFFLINE COMMANDS:
              [--base URL] [--keys FILE] [--whole-bucket] [--json]
              Sign a link offline. DURATION: 90s, 15m, 24h, 7d.
              --prefix --path / (the whole bucket) needs --whole-bucket.
-    inspect  LINK_OR_TOKEN [--keys FILE] [--path P] [--client-ip IP]
+    inspect  (LINK_OR_TOKEN | -) [--keys FILE] [--path P] [--client-ip IP]
              [--now UNIX] [--json]
              Decode a link; with keys, verify it and print the verdict.
+             `-` reads one link or token per line from stdin and prints
+             one JSON line each (exit 0 only if all are valid).
 
 ONLINE COMMANDS (admin API; --admin URL or LINKGATE_ADMIN_URL, default
 http://127.0.0.1:8787; token from --admin-token-file FILE, which may be a

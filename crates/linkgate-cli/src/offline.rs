@@ -216,7 +216,7 @@ fn judge(
     }
 }
 
-/// `linkgate inspect LINK_OR_TOKEN [--keys FILE] [--path P] [--client-ip IP] [--now UNIX] [--json]`
+/// `linkgate inspect (LINK_OR_TOKEN | -) [--keys FILE] [--path P] [--client-ip IP] [--now UNIX] [--json]`
 pub fn inspect(argv: &[String]) -> Result<u8, Failure> {
     let a = Args::parse(
         argv,
@@ -239,9 +239,33 @@ pub fn inspect(argv: &[String]) -> Result<u8, Failure> {
         .map(|v| v.parse::<IpAddr>().map_err(|_| Failure::usage(format!("--client-ip {v:?} is not an IP address"))))
         .transpose()?;
     let ring = util::maybe_keys(a.value("keys"))?;
-    let json_out = a.flag("json");
+    if input != "-" {
+        return inspect_one(&input, &a, ring.as_ref(), client_ip, now, a.flag("json"));
+    }
+    // `-`: one link or token per line on stdin, one JSON line each (bulk
+    // checks, e.g. the JS package's cross-signing test, without a process
+    // per link). Exit 0 only if every one is valid (or unverified).
+    let mut worst = EXIT_OK;
+    for line in std::io::stdin().lines() {
+        let line = line.map_err(|e| Failure::usage(format!("cannot read stdin: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        worst = worst.max(inspect_one(&line, &a, ring.as_ref(), client_ip, now, true)?);
+    }
+    Ok(worst)
+}
 
-    let (token_text, url_path, url_host) = match split_link(&input) {
+/// Inspect one link or token and print its verdict.
+fn inspect_one(
+    input: &str,
+    a: &Args,
+    ring: Option<&KeyRing>,
+    client_ip: Option<IpAddr>,
+    now: u64,
+    json_out: bool,
+) -> Result<u8, Failure> {
+    let (token_text, url_path, url_host) = match split_link(input) {
         Ok(parts) => parts,
         Err(f) => {
             let code = if f.message.contains("token_missing") { Code::TokenMissing } else { Code::TokenMalformed };
@@ -289,7 +313,7 @@ pub fn inspect(argv: &[String]) -> Result<u8, Failure> {
         print_claims(json_out, token.claims_unverified(), now, None, "unverified (no keys given)");
         return Ok(EXIT_OK);
     };
-    let (v, claims) = judge(&ring, token, path.as_ref(), url_host.as_deref(), client_ip, now);
+    let (v, claims) = judge(ring, token, path.as_ref(), url_host.as_deref(), client_ip, now);
     let status = match v.code {
         None => format!("valid (checked: {})", v.checked.join(", ")),
         Some(c) => format!("refused: {} ({}) — {}", c.as_str(), c.status(), c.detail()),
