@@ -1,6 +1,7 @@
 // The JavaScript-shaped API over the wasm exports (dist/linkgate_js.js).
-// The wasm side speaks JSON strings; this file turns Dates into seconds,
-// answers into plain objects, and refusals into thrown LinkgateErrors.
+// The wasm side reads option objects and answers with a JSON string; this
+// file turns Dates into seconds, answers into plain objects (with Dates),
+// and refusals into thrown LinkgateErrors.
 // lib/node.mjs and lib/workerd.mjs instantiate the wasm before any call.
 
 import { keygen as wasmKeygen, sign as wasmSign, inspect as wasmInspect } from "../dist/linkgate_js.js";
@@ -76,8 +77,8 @@ export function sign(link, keys, { base, maxTtlSecs, now } = {}) {
   if (link === null || typeof link !== "object") throw new InvalidRequestError("link: must be an object", "link");
   const l = { ...link };
   for (const f of ["exp", "nbf", "iat"]) if (l[f] !== undefined) l[f] = secs(l[f], f);
-  const request = { link: l, base, maxTtlSecs, now: now === undefined ? nowSecs() : secs(now, "now") };
-  const r = answer(wasmSign(keysText(keys), JSON.stringify(request)));
+  const opts = { base, maxTtlSecs, now: now === undefined ? nowSecs() : secs(now, "now") };
+  const r = answer(wasmSign(keysText(keys), l, opts));
   return { url: r.url, token: r.token, jti: r.jti, expiresAt: new Date(r.exp * 1000), exp: r.exp, iat: r.iat };
 }
 
@@ -85,7 +86,10 @@ export function sign(link, keys, { base, maxTtlSecs, now } = {}) {
 export function inspect(urlOrToken, keys, facts = {}) {
   const input = urlOrToken instanceof URL ? urlOrToken.href : urlOrToken;
   if (typeof input !== "string") throw new InvalidRequestError("input: must be a link or token string", "input");
-  const f = { ...facts, now: facts.now === undefined ? nowSecs() : secs(facts.now, "now") };
-  const r = answer(wasmInspect(input, keys == null ? undefined : keysText(keys), JSON.stringify(f)));
+  // A fact set to null is known to be absent (no Host header); one left
+  // undefined is unknown, as if not given.
+  const f = Object.fromEntries(Object.entries(facts ?? {}).filter(([, v]) => v !== undefined));
+  f.now = f.now === undefined ? nowSecs() : secs(f.now, "now");
+  const r = answer(wasmInspect(input, keys == null ? undefined : keysText(keys), f));
   return { ...r, valid: r.verdict === "valid", claims: jsClaims(r.claims) };
 }

@@ -1,10 +1,11 @@
-//! The JS signer (issue 15): linkgate's core behind a small JSON boundary.
+//! The JS signer (issue 15): linkgate's core behind a small boundary.
 //!
-//! Every export takes and returns strings: the JavaScript wrapper
-//! (`lib/api.mjs`) turns JS values (Dates, arrays) into JSON and the answer
-//! (`{"ok": ...}` or `{"error": {code, field, message}}`) back into values or
-//! a thrown `LinkgateError`. Strings keep the wasm-bindgen glue tiny and the
-//! API testable natively; only the randomness and the exports are wasm-only.
+//! Options come in as JS objects read through [`Source`]; every answer goes
+//! out as one JSON string (`{"ok": ...}` or `{"error": {code, field,
+//! message}}`) that the JavaScript wrapper (`lib/api.mjs`) turns into values
+//! (with Dates) or a thrown `LinkgateError`. This keeps the wasm-bindgen glue
+//! tiny, keeps a JSON parser out of the wasm, and leaves the API testable
+//! natively; only the exports and the randomness are wasm-only.
 
 #![forbid(unsafe_code)]
 
@@ -18,7 +19,7 @@ use linkgate_core::path::encode_path;
 use linkgate_core::token::{ClaimError, Field, Jti, UnverifiedToken};
 use linkgate_core::verify::{check_time, token_from_query, verify, Method, RequestFacts, TimeRules};
 use linkgate_core::{Claims, Code, KeyRing, Reason, Scope};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// The `code` of every refusal of caller input: the admin API's code for the
 /// same mistakes (`linkgate mint` prints it), with `field` naming the option.
@@ -72,59 +73,75 @@ fn with_ring<T>(text: &str, f: impl FnOnce(&KeyRing) -> Result<T, ApiError>) -> 
     f(&ring)
 }
 
-/// A JSON object's members, refusing names the caller did not mean to send
-/// (a typo such as `expires` must not mint a link without it).
+/// One option's value as the API reads it, whatever the caller's runtime
+/// representation: a JS object on wasm (through `Reflect`, so no JSON parser
+/// is linked into the wasm), a JSON value in the native tests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    /// `undefined` or `null`.
+    Absent,
+    Str(String),
+    Num(f64),
+    Bool(bool),
+    List(Vec<Val>),
+    /// Anything else (an object, a function, a bigint...).
+    Other,
+}
+
+/// A caller's options object.
+pub trait Source {
+    /// Its own enumerable member names.
+    fn names(&self) -> Vec<String>;
+    fn get(&self, name: &str) -> Val;
+}
+
+/// Whole, non-negative seconds (or counts) from a JS number; JS numbers are
+/// exact integers up to 2^53 - 1.
+fn whole(f: f64) -> Option<u64> {
+    (f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_991.0).then_some(f as u64)
+}
+
+/// Options, refusing names the caller did not mean to send (a typo such as
+/// `expires` must not mint a link without it).
 struct Obj<'a> {
-    map: &'a Map<String, Value>,
+    src: &'a dyn Source,
 }
 
 impl<'a> Obj<'a> {
-    fn new(v: &'a Value, what: &str, known: &[&str]) -> Result<Obj<'a>, ApiError> {
-        let map = match v {
-            Value::Object(m) => m,
-            _ => return Err(invalid(what, "must be an object")),
-        };
-        if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
-            return Err(invalid(k, "unknown option"));
+    fn new(src: &'a dyn Source, known: &[&str]) -> Result<Obj<'a>, ApiError> {
+        if let Some(k) = src.names().into_iter().find(|k| !known.contains(&k.as_str())) {
+            return Err(invalid(&k, "unknown option"));
         }
-        Ok(Obj { map })
+        Ok(Obj { src })
     }
 
-    /// Present and not null.
-    fn get(&self, name: &str) -> Option<&'a Value> {
-        self.map.get(name).filter(|v| !v.is_null())
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.map.contains_key(name)
+    fn get(&self, name: &str) -> Val {
+        self.src.get(name)
     }
 
     fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(invalid(name, "must be a string")),
+            Val::Absent => Ok(None),
+            Val::Str(s) => Ok(Some(s)),
+            _ => Err(invalid(name, "must be a string")),
         }
     }
 
     fn seconds(&self, name: &str) -> Result<Option<u64>, ApiError> {
         match self.get(name) {
-            None => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or_else(|| invalid(name, "must be a whole, non-negative number")),
+            Val::Absent => Ok(None),
+            Val::Num(n) => whole(n).map(Some).ok_or_else(|| invalid(name, "must be a whole, non-negative number")),
+            _ => Err(invalid(name, "must be a whole, non-negative number")),
         }
     }
 
     fn flag(&self, name: &str) -> Result<bool, ApiError> {
         match self.get(name) {
-            None => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(invalid(name, "must be true or false")),
+            Val::Absent => Ok(false),
+            Val::Bool(b) => Ok(b),
+            _ => Err(invalid(name, "must be true or false")),
         }
     }
-}
-
-fn parse_json(text: &str) -> Result<Value, ApiError> {
-    serde_json::from_str(text).map_err(|e| invalid("options", e.to_string()))
 }
 
 /// A `LINKGATE_KEYS` entry for `kid` and a secret of 32 random bytes.
@@ -163,12 +180,11 @@ fn option_of(field: Field, ttl_given: bool) -> &'static str {
     }
 }
 
-/// Sign one link. `request` is `{"link": {...options}, "base", "maxTtlSecs",
-/// "now"}` as the wrapper builds it (Dates already seconds).
-pub fn sign(keys: &str, request: &str, jti: [u8; 16]) -> Result<Value, ApiError> {
-    let v = parse_json(request)?;
-    let top = Obj::new(&v, "options", &["link", "base", "maxTtlSecs", "now"])?;
-    let link = Obj::new(top.get("link").unwrap_or(&Value::Null), "link", LINK_OPTIONS)?;
+/// Sign one link: `link` holds the link's options, `opts` `base`,
+/// `maxTtlSecs` and `now` (the wrapper has turned Dates into seconds).
+pub fn sign(keys: &str, link: &dyn Source, opts: &dyn Source, jti: [u8; 16]) -> Result<Value, ApiError> {
+    let top = Obj::new(opts, &["base", "maxTtlSecs", "now"])?;
+    let link = Obj::new(link, LINK_OPTIONS)?;
     let now = top.seconds("now")?.ok_or_else(|| invalid("now", "is required"))?;
     let max_ttl = top.seconds("maxTtlSecs")?.unwrap_or(TimeRules::default().max_ttl_secs);
     let base = top.string("base")?;
@@ -178,9 +194,12 @@ pub fn sign(keys: &str, request: &str, jti: [u8; 16]) -> Result<Value, ApiError>
     }
     let path = link.string("path")?.ok_or_else(|| invalid("path", "is required"))?;
     let ttl = match link.get("ttl") {
-        None => None,
-        Some(Value::String(s)) => Some(parse_duration(s).ok_or_else(|| invalid("ttl", "use seconds or e.g. 90s, 15m, 24h, 7d"))?),
-        Some(n) => Some(n.as_u64().filter(|&s| s > 0).ok_or_else(|| invalid("ttl", "must be a positive number of seconds"))?),
+        Val::Absent => None,
+        Val::Str(s) => Some(parse_duration(&s).ok_or_else(|| invalid("ttl", "use seconds or e.g. 90s, 15m, 24h, 7d"))?),
+        Val::Num(n) => {
+            Some(whole(n).filter(|&s| s > 0).ok_or_else(|| invalid("ttl", "must be a positive number of seconds"))?)
+        }
+        _ => return Err(invalid("ttl", "must be a number of seconds or a duration text")),
     };
     let expiry = match (ttl, link.seconds("exp")?) {
         (Some(t), None) => Expiry::Ttl(t),
@@ -189,13 +208,16 @@ pub fn sign(keys: &str, request: &str, jti: [u8; 16]) -> Result<Value, ApiError>
         (None, None) => return Err(invalid("ttl", "a lifetime (ttl) or an expiry time (exp) is required")),
     };
     let ip = match link.get("ip") {
-        None => Vec::new(),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| i.as_str().map(str::to_owned).ok_or_else(|| invalid("ip", "must be a string or an array of strings")))
+        Val::Absent => Vec::new(),
+        Val::Str(s) => vec![s],
+        Val::List(items) => items
+            .into_iter()
+            .map(|i| match i {
+                Val::Str(s) => Ok(s),
+                _ => Err(invalid("ip", "must be a string or an array of strings")),
+            })
             .collect::<Result<_, _>>()?,
-        Some(_) => return Err(invalid("ip", "must be a string or an array of strings")),
+        _ => return Err(invalid("ip", "must be a string or an array of strings")),
     };
     let req = LinkRequest {
         path,
@@ -267,9 +289,8 @@ fn valid(checked: &[&str], claims: &Claims) -> Value {
 /// `method`, `host`, `ip`, `now`, `skewSecs`, `maxTtlSecs`). A fact not
 /// given (and not in the link's URL) is taken from the claims, so it cannot
 /// refuse, and is left out of `checked`, as `linkgate inspect` does.
-pub fn inspect(input: &str, keys: Option<&str>, facts: &str) -> Result<Value, ApiError> {
-    let v = parse_json(facts)?;
-    let f = Obj::new(&v, "facts", &["path", "method", "host", "ip", "now", "skewSecs", "maxTtlSecs"])?;
+pub fn inspect(input: &str, keys: Option<&str>, facts: &dyn Source) -> Result<Value, ApiError> {
+    let f = Obj::new(facts, &["path", "method", "host", "ip", "now", "skewSecs", "maxTtlSecs"])?;
     let now = f.seconds("now")?.ok_or_else(|| invalid("now", "is required"))?;
     let defaults = TimeRules::default();
     let rules = TimeRules {
@@ -278,7 +299,11 @@ pub fn inspect(input: &str, keys: Option<&str>, facts: &str) -> Result<Value, Ap
     };
     let method_text = f.string("method")?;
     let method = Method::parse(method_text.as_deref().unwrap_or("GET"));
-    let ip_fact: Option<Option<IpAddr>> = if f.has("ip") {
+    // A fact given as null is known to be absent (no Host header, no
+    // address); one not given at all is unknown.
+    let given = f.src.names();
+    let has = |name: &str| given.iter().any(|n| n == name);
+    let ip_fact: Option<Option<IpAddr>> = if has("ip") {
         Some(match f.string("ip")? {
             Some(t) => Some(t.parse().map_err(|_| invalid("ip", "is not an IP address"))?),
             None => None,
@@ -286,7 +311,7 @@ pub fn inspect(input: &str, keys: Option<&str>, facts: &str) -> Result<Value, Ap
     } else {
         None
     };
-    let host_given = if f.has("host") { Some(f.string("host")?) } else { None };
+    let host_given = if has("host") { Some(f.string("host")?) } else { None };
 
     let (token, url_path, url_host) = match split_link(input) {
         Ok(parts) => parts,
@@ -386,13 +411,50 @@ fn folder_verdict(
     }
 }
 
-/// The exports, wasm32 only: randomness from the JS runtime's
-/// `crypto.getRandomValues` (getrandom's `wasm_js` backend).
+/// The exports, wasm32 only: options read from JS objects with `Reflect`,
+/// randomness from the JS runtime's `crypto.getRandomValues` (getrandom's
+/// `wasm_js` backend).
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod bindings {
+    use js_sys::{Array, Object, Reflect};
     use wasm_bindgen::prelude::wasm_bindgen;
+    use wasm_bindgen::JsValue;
 
-    use super::{respond, ApiError, RANDOMNESS_UNAVAILABLE};
+    use super::{respond, ApiError, Source, Val, RANDOMNESS_UNAVAILABLE};
+
+    fn val(v: &JsValue) -> Val {
+        if v.is_undefined() || v.is_null() {
+            Val::Absent
+        } else if let Some(s) = v.as_string() {
+            Val::Str(s)
+        } else if let Some(n) = v.as_f64() {
+            Val::Num(n)
+        } else if let Some(b) = v.as_bool() {
+            Val::Bool(b)
+        } else if Array::is_array(v) {
+            Val::List(Array::from(v).iter().map(|i| val(&i)).collect())
+        } else {
+            Val::Other
+        }
+    }
+
+    struct Js<'a>(&'a JsValue);
+
+    impl Source for Js<'_> {
+        fn names(&self) -> Vec<String> {
+            if !self.0.is_object() {
+                return Vec::new();
+            }
+            Object::keys(&Object::from(self.0.clone())).iter().filter_map(|k| k.as_string()).collect()
+        }
+
+        fn get(&self, name: &str) -> Val {
+            if !self.0.is_object() {
+                return Val::Absent;
+            }
+            Reflect::get(self.0, &JsValue::from_str(name)).map(|v| val(&v)).unwrap_or(Val::Other)
+        }
+    }
 
     fn random<const N: usize>() -> Result<[u8; N], ApiError> {
         let mut buf = [0u8; N];
@@ -412,14 +474,14 @@ mod bindings {
 
     /// `{"ok": {url, token, jti, iat, exp}}` or `{"error": ...}`.
     #[wasm_bindgen]
-    pub fn sign(keys: &str, request: &str) -> String {
-        respond(random().and_then(|j| super::sign(keys, request, j)))
+    pub fn sign(keys: &str, link: &JsValue, opts: &JsValue) -> String {
+        respond(random().and_then(|j| super::sign(keys, &Js(link), &Js(opts), j)))
     }
 
     /// `{"ok": {verdict, code, status, reason, checked, claims}}` or `{"error": ...}`.
     #[wasm_bindgen]
-    pub fn inspect(input: &str, keys: Option<String>, facts: &str) -> String {
-        respond(super::inspect(input, keys.as_deref(), facts))
+    pub fn inspect(input: &str, keys: Option<String>, facts: &JsValue) -> String {
+        respond(super::inspect(input, keys.as_deref(), &Js(facts)))
     }
 }
 
@@ -429,12 +491,39 @@ mod tests {
 
     const KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
+    /// Options as JSON, standing in for the JS object of the wasm build.
+    struct J(Value);
+
+    fn val(v: &Value) -> Val {
+        match v {
+            Value::Null => Val::Absent,
+            Value::String(s) => Val::Str(s.clone()),
+            Value::Number(n) => Val::Num(n.as_f64().unwrap()),
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Array(a) => Val::List(a.iter().map(val).collect()),
+            Value::Object(_) => Val::Other,
+        }
+    }
+
+    impl Source for J {
+        fn names(&self) -> Vec<String> {
+            self.0.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+        }
+        fn get(&self, name: &str) -> Val {
+            self.0.get(name).map(val).unwrap_or(Val::Absent)
+        }
+    }
+
+    fn facts(text: &str) -> J {
+        J(serde_json::from_str(text).unwrap())
+    }
+
     fn sign_ok(opts: Value) -> Value {
-        sign(KEYS, &json!({ "link": opts, "base": "https://f.example", "now": 1000 }).to_string(), [3; 16]).unwrap()
+        sign(KEYS, &J(opts), &J(json!({ "base": "https://f.example", "now": 1000 })), [3; 16]).unwrap()
     }
 
     fn sign_err(opts: Value, keys: &str) -> ApiError {
-        sign(keys, &json!({ "link": opts, "now": 1000 }).to_string(), [3; 16]).unwrap_err()
+        sign(keys, &J(opts), &J(json!({ "now": 1000 })), [3; 16]).unwrap_err()
     }
 
     #[test]
@@ -444,15 +533,15 @@ mod tests {
         assert_eq!(s["jti"], "03".repeat(16));
         let url = s["url"].as_str().unwrap();
         assert!(url.starts_with("https://f.example/a%20b.pdf?lg="), "{url}");
-        let v = inspect(url, Some(KEYS), r#"{"now": 1001, "host": "f.example"}"#).unwrap();
+        let v = inspect(url, Some(KEYS), &facts(r#"{"now": 1001, "host": "f.example"}"#)).unwrap();
         assert_eq!(v["verdict"], "valid", "{v}");
         assert_eq!(v["claims"]["sub"], "u1");
         assert_eq!(v["checked"], json!(["signature", "time", "scope", "method", "host"]));
-        let v = inspect(url, Some(KEYS), r#"{"now": 4600}"#).unwrap();
+        let v = inspect(url, Some(KEYS), &facts(r#"{"now": 4600}"#)).unwrap();
         assert_eq!(v["code"], "expired", "{v}");
-        let v = inspect(url, Some(KEYS), r#"{"now": 1001, "ip": "192.0.2.1"}"#).unwrap();
+        let v = inspect(url, Some(KEYS), &facts(r#"{"now": 1001, "ip": "192.0.2.1"}"#)).unwrap();
         assert_eq!(v["code"], "ip_mismatch", "{v}");
-        let v = inspect(s["token"].as_str().unwrap(), None, r#"{"now": 1}"#).unwrap();
+        let v = inspect(s["token"].as_str().unwrap(), None, &facts(r#"{"now": 1}"#)).unwrap();
         assert_eq!(v["verdict"], "unverified");
     }
 
@@ -460,11 +549,11 @@ mod tests {
     fn folder_links_check_signature_and_time_without_a_path() {
         let s = sign_ok(json!({ "path": "/f", "prefix": true, "exp": 2000 }));
         let url = s["url"].as_str().unwrap();
-        let v = inspect(url, Some(KEYS), r#"{"now": 1500}"#).unwrap();
+        let v = inspect(url, Some(KEYS), &facts(r#"{"now": 1500}"#)).unwrap();
         assert_eq!((v["verdict"].as_str(), v["claims"]["scope"].as_str()), (Some("valid"), Some("/f/")), "{v}");
         let other = "k1:ISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISE";
-        assert_eq!(inspect(url, Some(other), r#"{"now": 1500}"#).unwrap()["code"], "signature_invalid");
-        let v = inspect(url, Some(KEYS), r#"{"now": 1500, "path": "/g/x"}"#).unwrap();
+        assert_eq!(inspect(url, Some(other), &facts(r#"{"now": 1500}"#)).unwrap()["code"], "signature_invalid");
+        let v = inspect(url, Some(KEYS), &facts(r#"{"now": 1500, "path": "/g/x"}"#)).unwrap();
         assert_eq!(v["code"], "scope_mismatch", "{v}");
     }
 
@@ -477,6 +566,9 @@ mod tests {
             (json!({ "path": "/a" }), "ttl"),
             (json!({ "path": "/a", "ttl": 60, "exp": 99 }), "ttl"),
             (json!({ "path": "/a", "ttl": -1 }), "ttl"),
+            (json!({ "path": "/a", "ttl": 1.5 }), "ttl"),
+            (json!({ "path": "/a", "exp": 1e300 }), "exp"),
+            (json!({ "path": "/a", "ttl": 60, "uses": true }), "uses"),
             (json!({ "path": "/a", "ttl": 60, "contentType": "x" }), "contentType"),
             (json!({ "path": "/a", "ttl": 60, "expires": 5 }), "expires"),
             (json!({ "path": "/a", "ttl": 60, "sealed": true }), "sealed"),
@@ -498,16 +590,25 @@ mod tests {
 
     #[test]
     fn inspect_reports_missing_and_damaged_tokens() {
-        let v = inspect("https://f.example/a.pdf", Some(KEYS), r#"{"now": 1}"#).unwrap();
+        let v = inspect("https://f.example/a.pdf", Some(KEYS), &facts(r#"{"now": 1}"#)).unwrap();
         assert_eq!(v["code"], "token_missing");
-        let v = inspect("https://f.example/a/../b?lg=x", Some(KEYS), r#"{"now": 1}"#).unwrap();
+        let v = inspect("https://f.example/a/../b?lg=x", Some(KEYS), &facts(r#"{"now": 1}"#)).unwrap();
         assert_eq!(v["code"], "path_invalid");
-        let v = inspect("https://f.example/a?lg=x&lg=y", Some(KEYS), r#"{"now": 1}"#).unwrap();
+        let v = inspect("https://f.example/a?lg=x&lg=y", Some(KEYS), &facts(r#"{"now": 1}"#)).unwrap();
         assert_eq!(v["code"], "token_malformed");
-        let v = inspect("AAAA", None, r#"{"now": 1}"#).unwrap();
+        let v = inspect("AAAA", None, &facts(r#"{"now": 1}"#)).unwrap();
         assert_eq!(v["code"], "token_malformed");
-        assert_eq!(inspect("x", None, r#"{"now": 1, "ip": "nope"}"#).unwrap_err().field.as_deref(), Some("ip"));
-        assert_eq!(inspect("x", None, r#"{"now": 1, "pth": "/a"}"#).unwrap_err().field.as_deref(), Some("pth"));
+        assert_eq!(inspect("x", None, &facts(r#"{"now": 1, "ip": "nope"}"#)).unwrap_err().field.as_deref(), Some("ip"));
+        assert_eq!(inspect("x", None, &facts(r#"{"now": 1, "pth": "/a"}"#)).unwrap_err().field.as_deref(), Some("pth"));
+    }
+
+    #[test]
+    fn numbers_must_be_whole_and_exact() {
+        assert_eq!(whole(3.0), Some(3));
+        assert_eq!(whole(9_007_199_254_740_991.0), Some(9_007_199_254_740_991));
+        for bad in [-1.0, 0.5, f64::NAN, f64::INFINITY, 9_007_199_254_740_992.0] {
+            assert_eq!(whole(bad), None, "{bad}");
+        }
     }
 
     #[test]
