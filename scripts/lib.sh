@@ -94,6 +94,9 @@ build_js_package() {
   rm -rf "$pkg/dist"
   wasm-bindgen --target web --no-typescript --out-dir "$pkg/dist" --out-name linkgate_js \
     "$ROOT/target/wasm32-unknown-unknown/release/linkgate_js.wasm"
+  # .mjs: tools that ignore package.json "type" (Miniflare, some bundlers)
+  # then still read the glue as an ES module.
+  mv "$pkg/dist/linkgate_js.js" "$pkg/dist/linkgate_js.mjs"
   wasm-opt "$pkg/dist/linkgate_js_bg.wasm" -Oz --enable-bulk-memory --enable-sign-ext \
     --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types \
     --strip-debug --strip-producers -o "$pkg/dist/linkgate_js_bg.wasm"

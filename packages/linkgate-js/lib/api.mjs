@@ -1,10 +1,10 @@
-// The JavaScript-shaped API over the wasm exports (dist/linkgate_js.js).
+// The JavaScript-shaped API over the wasm exports (dist/linkgate_js.mjs).
 // The wasm side reads option objects and answers with a JSON string; this
 // file turns Dates into seconds, answers into plain objects (with Dates),
 // and refusals into thrown LinkgateErrors.
 // lib/node.mjs and lib/workerd.mjs instantiate the wasm before any call.
 
-import { keygen as wasmKeygen, sign as wasmSign, inspect as wasmInspect } from "../dist/linkgate_js.js";
+import { keygen as wasmKeygen, sign as wasmSign, inspect as wasmInspect } from "../dist/linkgate_js.mjs";
 
 /** Every refusal: `code` is stable (see README), `field` names the option. */
 export class LinkgateError extends Error {
