@@ -55,9 +55,8 @@ thread_local! {
 }
 
 fn with_ring<T>(text: &str, f: impl FnOnce(&KeyRing) -> Result<T, ApiError>) -> Result<T, ApiError> {
-    let cached = RING.with(|c| {
-        c.try_borrow().ok().and_then(|g| g.as_ref().filter(|(t, _)| t == text).map(|(_, r)| r.clone()))
-    });
+    let cached =
+        RING.with(|c| c.try_borrow().ok().and_then(|g| g.as_ref().filter(|(t, _)| t == text).map(|(_, r)| r.clone())));
     let ring = match cached {
         Some(r) => r,
         None => {
@@ -420,6 +419,8 @@ mod bindings {
     use wasm_bindgen::prelude::wasm_bindgen;
     use wasm_bindgen::JsValue;
 
+    use std::cell::RefCell;
+
     use super::{respond, ApiError, Source, Val, RANDOMNESS_UNAVAILABLE};
 
     fn val(v: &JsValue) -> Val {
@@ -438,6 +439,30 @@ mod bindings {
         }
     }
 
+    thread_local! {
+        /// Option names as JS strings, made once: a name passed from wasm
+        /// is decoded by the JS side's TextDecoder on every call (about a
+        /// microsecond each in node), more than signing costs.
+        static NAMES: RefCell<Vec<(String, JsValue)>> = const { RefCell::new(Vec::new()) };
+        /// Random bytes drawn 1 KiB at a time: node's crypto.getRandomValues
+        /// costs several microseconds per call whatever the size.
+        static POOL: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn name(n: &str) -> JsValue {
+        NAMES.with(|c| {
+            let Ok(mut names) = c.try_borrow_mut() else {
+                return JsValue::from_str(n);
+            };
+            if let Some((_, v)) = names.iter().find(|(k, _)| k == n) {
+                return v.clone();
+            }
+            let v = JsValue::from_str(n);
+            names.push((n.to_owned(), v.clone()));
+            v
+        })
+    }
+
     struct Js<'a>(&'a JsValue);
 
     impl Source for Js<'_> {
@@ -448,22 +473,34 @@ mod bindings {
             Object::keys(&Object::from(self.0.clone())).iter().filter_map(|k| k.as_string()).collect()
         }
 
-        fn get(&self, name: &str) -> Val {
+        fn get(&self, n: &str) -> Val {
             if !self.0.is_object() {
                 return Val::Absent;
             }
-            Reflect::get(self.0, &JsValue::from_str(name)).map(|v| val(&v)).unwrap_or(Val::Other)
+            Reflect::get(self.0, &name(n)).map(|v| val(&v)).unwrap_or(Val::Other)
         }
     }
 
     fn random<const N: usize>() -> Result<[u8; N], ApiError> {
-        let mut buf = [0u8; N];
-        getrandom::fill(&mut buf).map_err(|e| ApiError {
+        POOL.with(|c| {
+            let mut pool = c.try_borrow_mut().map_err(|_| unavailable("busy"))?;
+            if pool.len() < N {
+                let mut fresh = vec![0u8; 1024];
+                getrandom::fill(&mut fresh).map_err(|e| unavailable(&e.to_string()))?;
+                *pool = fresh;
+            }
+            // Bytes handed out leave the pool: never used twice.
+            let at = pool.len().saturating_sub(N);
+            <[u8; N]>::try_from(pool.split_off(at)).map_err(|_| unavailable("short read"))
+        })
+    }
+
+    fn unavailable(why: &str) -> ApiError {
+        ApiError {
             code: RANDOMNESS_UNAVAILABLE,
             field: None,
-            message: format!("no randomness from the JS runtime: {e}"),
-        })?;
-        Ok(buf)
+            message: format!("no randomness from the JS runtime: {why}"),
+        }
     }
 
     /// `{"ok": "kid:key"}` or `{"error": ...}`.
@@ -528,7 +565,9 @@ mod tests {
 
     #[test]
     fn signs_and_inspects_its_own_links() {
-        let s = sign_ok(json!({ "path": "/a b.pdf", "ttl": "1h", "sub": "u1", "ip": "10.0.0.0/8", "contentType": "text/csv" }));
+        let s = sign_ok(
+            json!({ "path": "/a b.pdf", "ttl": "1h", "sub": "u1", "ip": "10.0.0.0/8", "contentType": "text/csv" }),
+        );
         assert_eq!(s["exp"], 4600);
         assert_eq!(s["jti"], "03".repeat(16));
         let url = s["url"].as_str().unwrap();
