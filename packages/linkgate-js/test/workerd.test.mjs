@@ -4,7 +4,10 @@
 // (scripts/test.sh builds it first).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { startWorker, newKeyEntry, BASE, ROOT } from "../../../tests/e2e/harness.mjs";
@@ -46,5 +49,46 @@ test("a Worker mints a link with the package; the linkgate worker serves it", { 
   } finally {
     await minter?.dispose();
     await gate?.stop();
+  }
+});
+
+// What a user's Worker does: import "linkgate-js" by name and let wrangler
+// bundle it (its "workerd" export condition); the bundle runs in workerd.
+// Catches a loader dropped by tree shaking (a "sideEffects": false did).
+test("wrangler bundles the package by name for a Worker, and the bundle signs", { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "linkgate-js-wrangler-"));
+  let mf = null;
+  try {
+    mkdirSync(join(dir, "node_modules"));
+    symlinkSync(PKG, join(dir, "node_modules", "linkgate-js"), "dir");
+    writeFileSync(
+      join(dir, "worker.mjs"),
+      'import { sign } from "linkgate-js";\n' +
+        "export default { fetch: (r, env) => Response.json(sign({ path: \"/a.pdf\", ttl: 60 }, env.LINKGATE_KEYS, " +
+        '{ base: "https://f.example" })) };\n',
+    );
+    writeFileSync(join(dir, "wrangler.toml"), 'name = "js-signer-check"\nmain = "worker.mjs"\ncompatibility_date = "2025-11-01"\n');
+    execFileSync(join(ROOT, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", "out"], {
+      cwd: dir,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      stdio: "pipe",
+    });
+    const keys = newKeyEntry("bundled");
+    mf = new Miniflare({
+      scriptPath: join(dir, "out", "worker.js"),
+      modulesRoot: dir,
+      modules: true,
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+      compatibilityDate: "2025-11-01",
+      bindings: { LINKGATE_KEYS: keys },
+    });
+    const res = await mf.dispatchFetch("http://worker/");
+    const body = await res.text();
+    assert.equal(res.status, 200, body);
+    const { url, token } = JSON.parse(body);
+    assert.equal(url, `https://f.example/a.pdf?lg=${token}`);
+  } finally {
+    await mf?.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
