@@ -78,3 +78,57 @@ build_worker() {
   fi
   say "wasm: $(stat -c %s "$ROOT/build/index_bg.wasm") bytes raw, $(gzip -9 -c "$ROOT/build/index_bg.wasm" | wc -c) bytes gzip"
 }
+
+# Build the JS signer (issue 15) into packages/linkgate-js/dist/: the
+# cdylib-only crate for wasm32 (release profile: opt-level z, LTO),
+# wasm-bindgen --target web (ES module glue that is given the compiled module
+# by lib/node.mjs or lib/workerd.mjs), then wasm-opt -Oz. Offline; the tools
+# are the worker's (same wasm-bindgen pin, binaryen from node_modules).
+build_js_package() {
+  ensure_wasm_target
+  ensure_worker_build
+  ensure_node_modules
+  local pkg="$ROOT/packages/linkgate-js"
+  say "building the JS signer (packages/linkgate-js)"
+  (cd "$ROOT" && cargo build --release -p linkgate-js --lib --target wasm32-unknown-unknown)
+  rm -rf "$pkg/dist"
+  wasm-bindgen --target web --no-typescript --out-dir "$pkg/dist" --out-name linkgate_js \
+    "$ROOT/target/wasm32-unknown-unknown/release/linkgate_js.wasm"
+  # .mjs: tools that ignore package.json "type" (Miniflare, some bundlers)
+  # then still read the glue as an ES module.
+  mv "$pkg/dist/linkgate_js.js" "$pkg/dist/linkgate_js.mjs"
+  wasm-opt "$pkg/dist/linkgate_js_bg.wasm" -Oz --enable-bulk-memory --enable-sign-ext \
+    --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types \
+    --strip-debug --strip-producers -o "$pkg/dist/linkgate_js_bg.wasm"
+  say "JS signer wasm: $(stat -c %s "$pkg/dist/linkgate_js_bg.wasm") bytes raw, $(gzip -9 -c "$pkg/dist/linkgate_js_bg.wasm" | wc -c) bytes gzip"
+}
+
+# npm pack the JS signer and install the tarball into a fresh temporary
+# project, offline (the package has no dependencies, so npm fetches
+# nothing), then mint a link there in three lines.
+check_js_package_install() {
+  local out="$ROOT/target/js" tmp tgz url
+  mkdir -p "$out"
+  rm -f "$out"/linkgate-js-*.tgz
+  tgz="$(cd "$ROOT/packages/linkgate-js" && npm pack --silent --pack-destination "$out" | tail -n 1)"
+  say "npm pack: $tgz, $(stat -c %s "$out/$tgz") bytes"
+  tmp="$(mktemp -d)"
+  (
+    cd "$tmp"
+    npm init -y >/dev/null
+    npm install --offline --no-audit --no-fund --loglevel=error "$out/$tgz" >/dev/null
+    printf '%s\n' \
+      'import { keygen, sign } from "linkgate-js";' \
+      'const keys = keygen("k1");' \
+      'console.log(sign({ path: "/reports/q3.pdf", ttl: "1h" }, keys, { base: "https://files.example.com" }).url);' \
+      >example.mjs
+    node example.mjs >url.txt
+  ) || { rm -rf "$tmp"; say "the packed JS signer did not install or run"; return 1; }
+  url="$(cat "$tmp/url.txt")"
+  rm -rf "$tmp"
+  if [[ "$url" != "https://files.example.com/reports/q3.pdf?lg="* ]]; then
+    say "the packed JS signer minted an unexpected link: $url"
+    return 1
+  fi
+  say "a fresh project installed the tarball and minted $url"
+}

@@ -8,7 +8,8 @@
 # Stages: native unit/property/vector/CLI tests, the independent Python check
 # of the test vectors, the wasm32 core build, the core's tests on 32-bit wasm
 # (wasm32-wasip1 under node), a fuzz smoke pass, the release worker build,
-# and the end-to-end suite against the real worker in workerd.
+# the end-to-end suite against the real worker in workerd, and the JS signer
+# (packages/linkgate-js: build, node tests, npm pack + install).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -24,7 +25,7 @@ say "lints (clippy -D warnings, host and wasm32; Cargo.toml [lints])"
 command -v cargo-clippy >/dev/null || rustup component add clippy
 ensure_wasm_target
 cargo clippy --release --workspace --all-targets -- -D warnings
-cargo clippy --release -p linkgate -p linkgate-core --lib --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --release -p linkgate -p linkgate-core -p linkgate-js --lib --target wasm32-unknown-unknown -- -D warnings
 
 say "native tests (unit, property, vectors, CLI)"
 mkdir -p target
@@ -71,3 +72,12 @@ ensure_chromium
 say "end-to-end tests (release worker in workerd via Miniflare, Chromium for the browser test)"
 cargo build --release --bin linkgate
 node --test --test-concurrency=1 tests/e2e/
+
+say "JS signer (packages/linkgate-js): build, node --test, npm pack + install"
+js_start=$SECONDS
+build_js_package
+# Vectors, API and error codes, 2,000 links each way with the CLI, and a
+# Worker minting a link the release worker serves (in workerd).
+node --test --test-concurrency=1 packages/linkgate-js/test/*.test.mjs
+check_js_package_install
+say "JS signer stage: $((SECONDS - js_start)) s"

@@ -64,6 +64,38 @@ fn keygen_prints_a_usable_entry_with_fresh_randomness() {
     assert_eq!(run(&["keygen", "--kid", "bad kid"], None).status.code(), Some(2));
 }
 
+/// `inspect -`: one JSON verdict per stdin line, in order; exit 1 if any is refused.
+#[test]
+fn inspect_reads_many_links_from_stdin() {
+    use std::io::Write;
+    let keys = keygen("k1");
+    let url = |path: &str| {
+        let o = run(&["sign", "--path", path, "--ttl", "15m", "--json"], Some(&keys));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        v["url"].as_str().unwrap().to_owned()
+    };
+    let (a, b) = (url("/a.pdf"), url("/b.pdf"));
+    let batch = |input: String| {
+        let mut c = bin();
+        c.args(["inspect", "-"]).env("LINKGATE_KEYS", &keys);
+        c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let o = child.wait_with_output().unwrap();
+        let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        (o.status.code(), lines)
+    };
+    let (code, lines) = batch(format!("{a}\n\n{b}\n"));
+    assert_eq!(code, Some(0));
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["claims"]["scope"], "/b.pdf");
+    assert!(lines.iter().all(|l| l["verdict"] == "valid"));
+    let forged = format!("{}x", &b[..b.len() - 1]);
+    let (code, lines) = batch(format!("{a}\n{forged}\n"));
+    assert_eq!(code, Some(1));
+    assert_eq!((lines[0]["verdict"].as_str(), lines[1]["verdict"].as_str()), (Some("valid"), Some("refused")));
+}
+
 #[test]
 fn sign_then_inspect_is_valid_and_one_changed_character_is_refused() {
     let keys = keygen("k1");

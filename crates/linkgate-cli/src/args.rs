@@ -142,7 +142,7 @@ pub static SIGN: Command = Command {
 pub static INSPECT: Command = Command {
     name: "inspect",
     summary: "Decode a link; with keys, verify it and print the verdict.",
-    usage: "LINK_OR_TOKEN [options]",
+    usage: "(LINK_OR_TOKEN | -) [options]",
     online: false,
     opts: &[
         &KEYS,
@@ -153,7 +153,8 @@ pub static INSPECT: Command = Command {
         &value("now", "UNIX", "Verify at this time. Default: now."),
         &JSON,
     ],
-    notes: "Every step of the edge's verification runs when its fact is known; the checks that\n\
+    notes: "`-` reads one link or token per stdin line and prints one JSON line each (exit 0 only\n\
+            if every one is valid). Every step of the edge's verification runs when its fact is known; the checks that\n\
             were skipped for want of a fact are listed. Time rules come from LINKGATE_MAX_TTL_SECS\n\
             and LINKGATE_CLOCK_SKEW_SECS (the --keys file, else the environment).",
 };

@@ -7,8 +7,8 @@ use linkgate_core::keys::{format_entry, KeyId};
 use linkgate_core::mint::{link_base, link_url, Expiry, LinkRequest};
 use linkgate_core::path::encode_path;
 use linkgate_core::token::{Claims, Jti};
-use linkgate_core::verify::{query_token, QueryToken};
-use linkgate_core::{Code, Reason};
+use linkgate_core::verify::{query_token, QueryToken, TimeRules};
+use linkgate_core::{Code, KeyRing, Reason};
 use serde_json::json;
 
 use crate::args::{self, Args};
@@ -146,21 +146,38 @@ fn option_for(needs: &str) -> &'static str {
     }
 }
 
-/// `linkgate inspect LINK_OR_TOKEN`
+/// `linkgate inspect (LINK_OR_TOKEN | -)`
 pub fn inspect(argv: &[String]) -> Result<u8, Failure> {
     let a = Args::parse(argv, &args::INSPECT)?;
     let input = match a.positional.as_slice() {
         [one] => one.clone(),
-        [] => return Err(Failure::usage("inspect needs a link or token")),
-        _ => return Err(Failure::usage("inspect takes one link or token")),
+        [] => return Err(Failure::usage("inspect needs a link or token (or - for one per stdin line)")),
+        _ => return Err(Failure::usage("inspect takes one link or token (or - for one per stdin line)")),
     };
     let now = a.value("now").map(|v| util::parse_unix("now", v)).transpose()?.unwrap_or_else(util::now);
     let vars = util::Vars::load(a.value("keys"))?;
     let ring = vars.maybe_keys()?;
     let rules = vars.time_rules()?;
-    let json_out = a.flag("json");
+    if input != "-" {
+        return Ok(inspect_one(&input, &a, ring.as_ref(), &rules, now, a.flag("json")));
+    }
+    // `-`: one link or token per stdin line, one JSON line each (bulk checks,
+    // e.g. the JS package's cross-signing test, without a process per link).
+    // Exit 0 only if every one is valid (or unverified).
+    let mut worst = EXIT_OK;
+    for line in std::io::stdin().lines() {
+        let line = line.map_err(|e| Failure::usage(format!("cannot read stdin: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        worst = worst.max(inspect_one(line.trim(), &a, ring.as_ref(), &rules, now, true));
+    }
+    Ok(worst)
+}
 
-    let link = split_link(&input);
+/// Inspect one link or token, print its verdict, return the exit status.
+fn inspect_one(input: &str, a: &Args, ring: Option<&KeyRing>, rules: &TimeRules, now: u64, json_out: bool) -> u8 {
+    let link = split_link(input);
     // --path is decoded text, as for sign: encode it like a request path.
     let raw_path = a.value("path").map(encode_path).or(link.raw_path);
     let host = a.value("host").map(str::to_owned).or(link.host);
@@ -173,24 +190,28 @@ pub fn inspect(argv: &[String]) -> Result<u8, Failure> {
         now,
     };
     let Some(ring) = ring else {
-        return Ok(match inspect::decode(&facts) {
+        return match inspect::decode(&facts) {
             Ok(token) => {
                 print_claims(json_out, token.claims_unverified(), now, None, "unverified (no keys given)");
                 EXIT_OK
             }
             Err(reason) => report_refusal(json_out, reason, link.note),
-        });
+        };
     };
-    let ins = inspect::inspect(&ring, &rules, &facts);
+    let ins = inspect::inspect(ring, rules, &facts);
     let Some(claims) = &ins.claims else {
-        return Ok(report_refusal(json_out, ins.reason.unwrap_or(Reason::BadTag), link.note));
+        return report_refusal(json_out, ins.reason.unwrap_or(Reason::BadTag), link.note);
     };
     let status = match ins.code {
         None => format!("valid (checked: {})", ins.checked.join(", ")),
         Some(c) => format!("refused: {} ({}) — {}", c.as_str(), c.status(), c.detail()),
     };
     print_claims(json_out, claims, now, Some(&ins), &status);
-    Ok(if ins.code.is_none() { EXIT_OK } else { EXIT_REFUSED })
+    if ins.code.is_none() {
+        EXIT_OK
+    } else {
+        EXIT_REFUSED
+    }
 }
 
 /// A refusal before any claim could be trusted (path, token, key, tag).

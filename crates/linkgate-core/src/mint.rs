@@ -6,7 +6,7 @@
 use core::num::NonZeroU32;
 
 use super::ip::Cidr;
-use super::keys::KeyId;
+use super::keys::{Key, KeyId};
 use super::path::{PathError, Scope};
 use super::token::{ClaimError, Claims, ContentType, Field, FileName, HostName, Jti, Label, Mode};
 
@@ -173,6 +173,43 @@ pub fn link_base(text: &str, host: Option<&HostName>) -> Result<String, &'static
     Ok(format!("{scheme}://{authority}"))
 }
 
+/// A signed link, as the CLI's `sign --json` and the JS package return it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedLink {
+    pub url: String,
+    pub token: String,
+    pub claims: Claims,
+}
+
+/// The base URL of a link when the caller names none: the signed host over
+/// https, else the local `wrangler dev` address.
+pub fn default_base(host: Option<&HostName>) -> String {
+    match host {
+        Some(h) => format!("https://{}", h.as_str()),
+        None => "http://127.0.0.1:8787".to_owned(),
+    }
+}
+
+/// Build, sign and format one link with `key`: the single minting path of
+/// the CLI and the JS package, so both produce the same bytes for the same
+/// inputs.
+pub fn sign_link(
+    req: &LinkRequest,
+    key: &Key,
+    jti: Jti,
+    now: u64,
+    max_ttl_secs: u64,
+    base: Option<&str>,
+) -> Result<SignedLink, ClaimError> {
+    let claims = req.build(key.kid().clone(), jti, now, max_ttl_secs)?;
+    let token = claims.sign(key)?;
+    let url = match base {
+        Some(b) => link_url(b, &claims.scope, &token),
+        None => link_url(&default_base(claims.host.as_ref()), &claims.scope, &token),
+    };
+    Ok(SignedLink { url, token, claims })
+}
+
 /// The link URL for signed claims: `base` + encoded scope + `?lg=token`.
 /// For a prefix link this is the folder URL; clients put an object name
 /// after the folder and keep the query.
@@ -297,6 +334,24 @@ mod tests {
             assert!(link_base(bad, None).is_err(), "{bad}");
         }
         assert!(link_base("https://cdn.example.com", Some(&h)).is_err(), "another host than the claim");
+    }
+
+    #[test]
+    fn sign_link_signs_what_build_returns_and_picks_a_base() {
+        let key = Key::new(kid(), &[7; 32]).unwrap();
+        let mut r = req("/a b.pdf");
+        let l = sign_link(&r, &key, Jti([2; 16]), 1000, 86_400, Some("https://x.example/")).unwrap();
+        assert_eq!(l.token, l.claims.sign(&key).unwrap());
+        assert_eq!(l.url, format!("https://x.example/a%20b.pdf?lg={}", l.token));
+        assert_eq!((l.claims.iat, l.claims.exp), (1000, 4600));
+        r.host = Some("Files.Example.com".into());
+        let l = sign_link(&r, &key, Jti([2; 16]), 1000, 86_400, None).unwrap();
+        assert!(l.url.starts_with("https://files.example.com/a%20b.pdf?lg="), "{}", l.url);
+        r.host = None;
+        let l = sign_link(&r, &key, Jti([2; 16]), 1000, 86_400, None).unwrap();
+        assert!(l.url.starts_with("http://127.0.0.1:8787/a%20b.pdf?lg="), "{}", l.url);
+        let over = LinkRequest { expiry: Some(Expiry::Ttl(86_401)), ..req("/a") };
+        assert_eq!(sign_link(&over, &key, Jti([2; 16]), 1000, 86_400, None).unwrap_err().field, Field::Exp);
     }
 
     #[test]

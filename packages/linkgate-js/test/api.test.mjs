@@ -1,0 +1,131 @@
+// The JavaScript shape of the API: options, Dates, errors and their codes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { keygen, sign, inspect, LinkgateError, InvalidRequestError } from "../lib/node.mjs";
+
+const KEYS = keygen("live");
+
+function throwsCode(fn, code, field) {
+  assert.throws(fn, (e) => {
+    assert.ok(e instanceof LinkgateError && e instanceof Error, `${e}`);
+    assert.equal(e.code, code, e.message);
+    assert.equal(e.field, field, e.message);
+    return true;
+  });
+}
+
+test("keygen makes a LINKGATE_KEYS entry with 32 fresh random bytes", () => {
+  const a = keygen("k1");
+  const b = keygen("k1");
+  assert.match(a, /^k1:[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(a, b);
+  assert.match(keygen(), /^k\d+:/);
+  throwsCode(() => keygen("bad kid"), "invalid_request", "kid");
+});
+
+test("sign returns url, token, jti and expiresAt; inspect reads them back", () => {
+  const now = new Date("2026-05-01T00:00:00Z");
+  const s = sign({ path: "/q3/report.pdf", ttl: "1h", sub: "u-1", contentType: "application/pdf" }, KEYS, {
+    base: "https://files.example.com",
+    now,
+  });
+  assert.equal(s.url, `https://files.example.com/q3/report.pdf?lg=${s.token}`);
+  assert.match(s.jti, /^[0-9a-f]{32}$/);
+  assert.ok(s.expiresAt instanceof Date);
+  assert.equal(s.expiresAt.getTime(), now.getTime() + 3600_000);
+  const r = inspect(s.url, KEYS, { now: new Date(now.getTime() + 1000) });
+  assert.equal(r.verdict, "valid", r.code);
+  assert.equal(r.valid, true);
+  assert.equal(r.claims.jti, s.jti);
+  assert.equal(r.claims.contentType, "application/pdf");
+  assert.equal(r.claims.sub, "u-1");
+  assert.deepEqual(r.claims.expiresAt, s.expiresAt);
+  assert.equal(inspect(s.url, KEYS, { now: s.exp }).code, "expired");
+  assert.equal(inspect(s.url, keygen("live"), { now: s.iat }).code, "signature_invalid");
+  assert.equal(inspect(s.url, keygen("other"), { now: s.iat }).code, "key_unknown");
+  assert.equal(inspect(new URL(s.url), KEYS, { now: s.iat, path: "/q3/other.pdf" }).code, "scope_mismatch");
+});
+
+test("every option reaches the claims; exp, nbf and iat take Dates", () => {
+  const iat = 1_800_000_000;
+  const s = sign(
+    {
+      path: "/r",
+      prefix: true,
+      exp: new Date((iat + 600) * 1000),
+      nbf: iat + 5,
+      iat,
+      sub: "s",
+      tenant: "t",
+      ip: ["10.0.0.0/8", "2001:db8::/32"],
+      uses: 2,
+      host: "Files.Example.com",
+      mode: "redirect",
+      filename: "Bericht – Q3.pdf",
+      contentType: "text/csv",
+    },
+    KEYS,
+    { now: iat },
+  );
+  assert.ok(s.url.startsWith("https://files.example.com/r/?lg="), s.url);
+  const c = inspect(s.token, null).claims;
+  assert.deepEqual(
+    { ...c, issuedAt: undefined, expiresAt: undefined, notBefore: undefined },
+    {
+      version: 1, kid: "live", jti: s.jti, iat, exp: iat + 600, nbf: iat + 5, scope: "/r/", host: "files.example.com",
+      sub: "s", tenant: "t", ip: ["10.0.0.0/8", "2001:db8::/32"], uses: 2, mode: "redirect",
+      filename: "Bericht – Q3.pdf", contentType: "text/csv",
+      issuedAt: undefined, expiresAt: undefined, notBefore: undefined,
+    },
+  );
+  assert.deepEqual(c.notBefore, new Date((iat + 5) * 1000));
+});
+
+test("the second key of the ring signs when asked by kid", () => {
+  const ring = `${KEYS},${keygen("next")}`;
+  const s = sign({ path: "/a", ttl: 60, kid: "next" }, ring);
+  assert.equal(inspect(s.token, null).claims.kid, "next");
+  assert.equal(inspect(s.url, ring).verdict, "valid");
+});
+
+test("invalid input throws InvalidRequestError with code invalid_request and the field", () => {
+  const ok = { path: "/a.pdf", ttl: 60 };
+  const bad = [
+    [() => sign(ok, "nonsense"), "keys"],
+    [() => sign(ok, ""), "keys"],
+    [() => sign(ok, "k:c2hvcnQ"), "keys"],
+    [() => sign(ok, undefined), "keys"],
+    [() => sign({ path: "/a/../b.pdf", ttl: 60 }, KEYS), "path"],
+    [() => sign({ path: "a.pdf", ttl: 60 }, KEYS), "path"],
+    [() => sign({ path: "/a%2Fb\u0000", ttl: 60 }, KEYS), "path"],
+    [() => sign({ path: "/a.pdf", ttl: 7 * 86400 + 1 }, KEYS), "ttl"],
+    [() => sign({ path: "/a.pdf", ttl: "8d" }, KEYS), "ttl"],
+    [() => sign({ path: "/a.pdf", ttl: 3600 }, KEYS, { maxTtlSecs: 60 }), "ttl"],
+    [() => sign({ path: "/a.pdf", exp: new Date(0) }, KEYS), "exp"],
+    [() => sign({ path: "/a.pdf", exp: new Date("nope") }, KEYS), "exp"],
+    [() => sign({ path: "/a.pdf", ttl: 60, sealed: true }, KEYS), "sealed"],
+    [() => sign({ path: "/a.pdf", ttl: 60, expires: 5 }, KEYS), "expires"],
+    [() => sign({ path: "/a.pdf", ttl: 60, sub: "a@b.example" }, KEYS), "sub"],
+    [() => sign({ path: "/a.pdf", ttl: 60, ip: "10.0.0.1/8" }, KEYS), "ip"],
+    [() => sign({ path: "/a.pdf", ttl: 60, uses: 0 }, KEYS), "uses"],
+    [() => sign({ path: "/a.pdf", ttl: 60, mode: "zip" }, KEYS), "mode"],
+    [() => sign({ path: "/", prefix: true, ttl: 60 }, KEYS), "path"],
+    [() => inspect("x", "nonsense"), "keys"],
+    [() => inspect("x", KEYS, { ip: "nope" }), "ip"],
+  ];
+  for (const [fn, field] of bad) {
+    throwsCode(fn, "invalid_request", field);
+    assert.throws(fn, InvalidRequestError);
+  }
+  // The whole bucket is minted only when asked for.
+  assert.ok(sign({ path: "/", prefix: true, wholeBucket: true, ttl: 60 }, KEYS).url.includes("/?lg="));
+});
+
+test("inspect without keys decodes; damaged tokens are refused, not thrown", () => {
+  const s = sign({ path: "/a.pdf", ttl: 60 }, KEYS);
+  assert.equal(inspect(s.token).verdict, "unverified");
+  const damaged = inspect(s.token.slice(0, 20));
+  assert.deepEqual([damaged.verdict, damaged.code, damaged.status], ["refused", "token_malformed", 400]);
+  assert.equal(inspect("https://f.example/a.pdf", KEYS).code, "token_missing");
+  assert.equal(inspect(`https://f.example/a/../b?lg=${s.token}`, KEYS).code, "path_invalid");
+});
