@@ -748,3 +748,15 @@ fn sign_agrees_with_every_form_vector() {
         );
     }
 }
+
+/// A reader that has gone (`| head -1`) ends the CLI quietly: no panic, and
+/// SIGPIPE's conventional status (std's println! would panic instead).
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = bin().arg("help").stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.code(), Some(141), "{err}");
+}

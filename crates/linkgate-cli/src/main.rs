@@ -19,6 +19,29 @@ fn main() -> std::process::ExitCode {
     std::process::ExitCode::from(EXIT_USAGE)
 }
 
+// std's `print!`/`println!` panic when stdout is a closed pipe
+// (`linkgate inspect - < links | head -1`). These shadow them for every
+// module below: a reader that has gone ends the process quietly, with the
+// status a shell gives a process killed by SIGPIPE (128 + 13).
+#[cfg(not(target_arch = "wasm32"))]
+macro_rules! print {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout().lock(), $($t)*).is_err() {
+            std::process::exit(141)
+        }
+    }};
+}
+#[cfg(not(target_arch = "wasm32"))]
+macro_rules! println {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout().lock(), $($t)*).is_err() {
+            std::process::exit(141)
+        }
+    }};
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod args;
 #[cfg(not(target_arch = "wasm32"))]
