@@ -1,13 +1,13 @@
 //! The gate: every decision about one download request, without I/O.
 //!
 //! The edge hands [`start`] the request's facts and gets a [`Step`]: either
-//! an I/O the gate needs answered (read the form body, the denylist, the
-//! object's metadata, the usage counter; consume a use; deliver; give a use
-//! back) or [`Step::Done`] with the reply and the audit event. Each step is
+//! an I/O the gate needs answered (read the form body, the client's country
+//! once a tag verified, the denylist, the object's metadata, the usage
+//! counter; consume a use; deliver; give a use back) or [`Step::Done`] with the reply and the audit event. Each step is
 //! its own type that only accepts its answer, so the edge cannot skip a
 //! check or answer out of order; it loops until `Done`.
 //!
-//! Order (the contract's): canonicalize → verify → denylist → object and
+//! Order (the contract's): canonicalize → verify (→ country) → denylist → object and
 //! policy → usage → deliver → audit. Everything that can refuse is decided
 //! before a use is consumed or a download session minted; a use consumed for
 //! a download that then fails before its first byte is given back.
