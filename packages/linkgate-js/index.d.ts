@@ -102,9 +102,11 @@ export interface Inspection {
   code: string | null;
   status: number | null;
   reason: string | null;
-  /** What was checked: signature, time, scope, method, host, ip. */
+  /** What was checked, in order: signature, time, scope, host, ip, method. */
   checked: string[];
-  /** Authentic once the signature verified; otherwise as decoded. */
+  /** Checks not made for want of a fact, and the fact each needs (with keys only). */
+  skipped?: { check: string; needs: string }[];
+  /** Only authentic claims (the signature verified); with no keys, as decoded. */
   claims: Claims | null;
 }
 

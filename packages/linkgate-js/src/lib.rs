@@ -14,12 +14,12 @@ use std::net::IpAddr;
 
 use linkgate_core::duration::parse_duration;
 use linkgate_core::gate::split_url;
+use linkgate_core::inspect::{self as core_inspect, Facts as InspectFacts};
 use linkgate_core::keys::{format_entry, KeyId, KeyRingError};
 use linkgate_core::mint::{link_base, link_url, sign_link, Expiry, LinkRequest};
-use linkgate_core::path::encode_path;
-use linkgate_core::token::{ClaimError, Field, Jti, UnverifiedToken};
-use linkgate_core::verify::{check_time, query_token, verify, Method, QueryToken, RequestFacts, TimeRules};
-use linkgate_core::{Claims, Code, KeyRing, Reason, Scope};
+use linkgate_core::token::{ClaimError, Field, Jti};
+use linkgate_core::verify::{query_token, QueryToken, TimeRules};
+use linkgate_core::{Claims, Code, KeyRing, Reason};
 use serde_json::{json, Value};
 
 /// The `code` of every refusal of caller input: the admin API's code for the
@@ -288,16 +288,12 @@ fn refused(code: Code, reason: &str, checked: &[&str], claims: Option<&Claims>) 
     })
 }
 
-fn valid(checked: &[&str], claims: &Claims) -> Value {
-    json!({ "verdict": "valid", "code": null, "status": null, "reason": null, "checked": checked,
-            "claims": claims.to_json() })
-}
-
-/// Inspect a link or token. Without keys: decode only (`unverified`). With
-/// keys: the edge's verification, with the facts the caller gives (`path`,
-/// `method`, `host`, `ip`, `now`, `skewSecs`, `maxTtlSecs`). A fact not
-/// given (and not in the link's URL) is taken from the claims, so it cannot
-/// refuse, and is left out of `checked`, as `linkgate inspect` does.
+/// Inspect a link or token with the core's `inspect` (the same steps as
+/// `linkgate inspect` and the edge, docs/link-format.md §9). Without keys:
+/// decode only (`unverified`). With keys: every check whose fact is known
+/// (`path`, `method`, `host`, `ip`, from `facts` or the link's URL); the
+/// others are listed in `skipped`. A fact given as null is known to be
+/// absent (no Host header, no address), one not given at all is unknown.
 pub fn inspect(input: &str, keys: Option<&str>, facts: &dyn Source) -> Result<Value, ApiError> {
     let f = Obj::new(facts, &["path", "method", "host", "ip", "now", "skewSecs", "maxTtlSecs"])?;
     let now = f.seconds("now")?.ok_or_else(|| invalid("now", "is required"))?;
@@ -306,118 +302,56 @@ pub fn inspect(input: &str, keys: Option<&str>, facts: &dyn Source) -> Result<Va
         skew_secs: f.seconds("skewSecs")?.unwrap_or(defaults.skew_secs),
         max_ttl_secs: f.seconds("maxTtlSecs")?.unwrap_or(defaults.max_ttl_secs),
     };
-    let method_text = f.string("method")?;
-    let method = Method::parse(method_text.as_deref().unwrap_or("GET"));
-    // A fact given as null is known to be absent (no Host header, no
-    // address); one not given at all is unknown.
     let given = f.src.names();
     let has = |name: &str| given.iter().any(|n| n == name);
-    let ip_fact: Option<Option<IpAddr>> = if has("ip") {
-        Some(match f.string("ip")? {
-            Some(t) => Some(t.parse().map_err(|_| invalid("ip", "is not an IP address"))?),
-            None => None,
-        })
-    } else {
-        None
+    // Known absent is the empty text, which is no host and no address.
+    let known = |name: &str| -> Result<Option<String>, ApiError> {
+        Ok(if has(name) { Some(f.string(name)?.unwrap_or_default()) } else { None })
     };
-    let host_given = if has("host") { Some(f.string("host")?) } else { None };
-
+    let ip = known("ip")?;
+    if let Some(t) = ip.as_deref().filter(|t| !t.is_empty()) {
+        t.parse::<IpAddr>().map_err(|_| invalid("ip", "is not an IP address"))?;
+    }
+    let method = f.string("method")?;
     let (token, url_path, url_host) = match split_link(input) {
-        Ok(parts) => parts,
-        Err(()) => return Ok(refused(Code::TokenMalformed, Reason::DuplicateToken.as_str(), &[], None)),
+        Ok((token, path, host)) => (Ok(token.unwrap_or_default()), path, host),
+        Err(()) => (Err(Reason::DuplicateToken), None, None),
     };
-    let host_fact = host_given.or(url_host.map(Some));
-    // A folder link's own URL names no object: its scope is the folder.
-    let path = f.string("path")?.or(url_path.filter(|p| !p.ends_with('/')));
-    let decoded = token.as_deref().map(UnverifiedToken::decode);
-
+    let path = f.string("path")?.or(url_path);
+    let host = known("host")?.or(url_host);
+    let facts = InspectFacts {
+        token: token.as_ref().map(String::as_str).map_err(|r| *r),
+        raw_path: path.as_deref(),
+        host: host.as_deref(),
+        client_ip: ip.as_deref(),
+        method: method.as_deref(),
+        now,
+    };
     let Some(keys) = keys else {
-        return Ok(match decoded {
-            None => refused(Code::TokenMissing, Reason::NoToken.as_str(), &[], None),
-            Some(Err(e)) => refused(Code::TokenMalformed, e.name(), &[], None),
-            Some(Ok(t)) => json!({ "verdict": "unverified", "code": null, "status": null, "reason": null,
-                                   "checked": [], "claims": t.claims_unverified().to_json() }),
+        return Ok(match core_inspect::decode(&facts) {
+            Ok(t) => json!({ "verdict": "unverified", "code": null, "status": null, "reason": null,
+                             "checked": [], "claims": t.claims_unverified().to_json() }),
+            Err(reason) => refused(reason.code().unwrap_or(Code::TokenMalformed), reason.as_str(), &[], None),
         });
     };
     with_ring(keys, |ring| {
-        let pre = match &decoded {
-            Some(Ok(t)) => Some(t.claims_unverified()),
-            _ => None,
+        let ins = core_inspect::inspect(ring, &rules, &facts);
+        let skipped: Vec<Value> = ins.skipped.iter().map(|s| json!({ "check": s.check, "needs": s.needs })).collect();
+        let mut v = match (ins.code, &ins.claims) {
+            (None, Some(c)) => json!({ "verdict": "valid", "code": null, "status": null, "reason": null,
+                                       "checked": ins.checked, "claims": c.to_json() }),
+            (code, claims) => refused(
+                code.unwrap_or(Code::SignatureInvalid),
+                ins.reason.map_or("", Reason::as_str),
+                &ins.checked,
+                claims.as_ref(),
+            ),
         };
-        let raw_path = match (&path, pre.map(|c| &c.scope)) {
-            (Some(p), _) => p.clone(),
-            (None, Some(Scope::Object(p))) => encode_path(p.as_str()),
-            (None, Some(Scope::Prefix(_))) => return Ok(folder_verdict(ring, decoded, now, &rules)),
-            (None, None) => {
-                return Ok(match decoded {
-                    Some(Err(e)) => refused(Code::TokenMalformed, e.name(), &[], None),
-                    _ => refused(Code::TokenMissing, Reason::NoToken.as_str(), &[], None),
-                })
-            }
-        };
-        let mut checked = vec!["signature", "time"];
-        if path.is_some() {
-            checked.push("scope");
+        if let Some(o) = v.as_object_mut() {
+            o.insert("skipped".to_owned(), Value::Array(skipped));
         }
-        checked.push("method");
-        let host = match &host_fact {
-            Some(h) => {
-                checked.push("host");
-                h.clone()
-            }
-            None => pre.and_then(|c| c.host.as_ref()).map(|h| h.as_str().to_owned()),
-        };
-        let client_ip = match ip_fact {
-            Some(ip) => {
-                checked.push("ip");
-                ip
-            }
-            None => pre.and_then(|c| c.ip.first()).map(|c| match c {
-                linkgate_core::ip::Cidr::V4 { addr, .. } => IpAddr::V4(*addr),
-                linkgate_core::ip::Cidr::V6 { addr, .. } => IpAddr::V6(*addr),
-            }),
-        };
-        let facts = RequestFacts {
-            raw_path: &raw_path,
-            token: token.as_deref(),
-            method,
-            host: host.as_deref(),
-            client_ip,
-            now,
-        };
-        Ok(match verify(ring, &rules, &facts) {
-            Ok(link) => valid(&checked, link.claims()),
-            Err(r) => {
-                // Claims are shown once authentic; before that, as decoded.
-                let claims = r.claims.as_deref().or(pre);
-                refused(r.code, r.reason.as_str(), &checked, claims)
-            }
-        })
+        Ok(v)
     })
-}
-
-/// A folder link without an object path: signature and time only.
-fn folder_verdict(
-    ring: &KeyRing,
-    decoded: Option<Result<UnverifiedToken, linkgate_core::token::DecodeError>>,
-    now: u64,
-    rules: &TimeRules,
-) -> Value {
-    let Some(Ok(token)) = decoded else {
-        return refused(Code::TokenMissing, Reason::NoToken.as_str(), &[], None);
-    };
-    let shown = token.claims_unverified().clone();
-    let Some(key) = ring.get(token.kid().as_str()) else {
-        return refused(Code::KeyUnknown, Reason::UnknownKid.as_str(), &[], Some(&shown));
-    };
-    let Ok(claims) = token.verify_tag(key) else {
-        return refused(Code::SignatureInvalid, Reason::BadTag.as_str(), &[], Some(&shown));
-    };
-    let checked = ["signature", "time"];
-    match check_time(&claims, now, rules) {
-        Ok(()) => valid(&checked, &claims),
-        Err(reason) => refused(reason.code().unwrap_or(Code::PolicyDenied), reason.as_str(), &checked, Some(&claims)),
-    }
 }
 
 /// The exports, wasm32 only: options read from JS objects with `Reflect`,
@@ -585,7 +519,13 @@ mod tests {
         let v = inspect(url, Some(KEYS), &facts(r#"{"now": 1001, "host": "f.example"}"#)).unwrap();
         assert_eq!(v["verdict"], "valid", "{v}");
         assert_eq!(v["claims"]["sub"], "u1");
-        assert_eq!(v["checked"], json!(["signature", "time", "scope", "method", "host"]));
+        // The link binds no host: nothing to check there. Its ip binding and
+        // the method need facts not given: skipped, and said so.
+        assert_eq!(v["checked"], json!(["signature", "time", "scope"]));
+        assert_eq!(
+            v["skipped"],
+            json!([{ "check": "ip", "needs": "client_ip" }, { "check": "method", "needs": "method" }])
+        );
         let v = inspect(url, Some(KEYS), &facts(r#"{"now": 4600}"#)).unwrap();
         assert_eq!(v["code"], "expired", "{v}");
         let v = inspect(url, Some(KEYS), &facts(r#"{"now": 1001, "ip": "192.0.2.1"}"#)).unwrap();

@@ -42,11 +42,19 @@ test("valid vectors verify with the expected claims", () => {
 });
 
 test("invalid vectors are refused with the expected code", () => {
+  let checked = 0;
   for (const v of file.invalid) {
+    // inspect reads a path ending in "/" as a folder link's own URL (a
+    // folder, covered by a prefix at or above it), as `linkgate inspect`
+    // does; the edge refuses such a request path. Those vectors are the
+    // edge's, checked by tests/vectors.rs and the e2e replay.
+    if (v.request.path?.endsWith("/")) continue;
+    checked++;
     const r = run(v);
     assert.equal(r.verdict, "refused", v.name);
     assert.equal(r.code, v.code, `${v.name} (reason ${r.reason})`);
   }
+  assert.ok(checked >= file.invalid.length - 5, `only ${checked} invalid vectors checked`);
 });
 
 test("without keys, valid vectors decode to the same claims (unverified)", () => {
