@@ -100,6 +100,8 @@ pub enum ConfigError {
     Policy(PolicyError),
     /// `LINKGATE_ADMIN_TOKEN` is set but shorter than [`MIN_ADMIN_TOKEN_BYTES`].
     AdminTokenTooShort,
+    /// `LINKGATE_PUBLIC_URL` is not `scheme://host[:port]` (the CLI's `--base` rule).
+    PublicUrl(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -110,6 +112,7 @@ impl fmt::Display for ConfigError {
             ConfigError::BadNumber { name } => write!(f, "{name} must be a whole number of seconds"),
             ConfigError::BadFlag { name } => write!(f, "{name} must be on or off"),
             ConfigError::Policy(e) => write!(f, "{e}"),
+            ConfigError::PublicUrl(why) => write!(f, "LINKGATE_PUBLIC_URL {why}"),
             ConfigError::AdminTokenTooShort => write!(
                 f,
                 "LINKGATE_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_BYTES} bytes (e.g. openssl rand -base64 32)"
@@ -176,9 +179,12 @@ impl EdgeConfig {
                 Some(t) if t.len() < MIN_ADMIN_TOKEN_BYTES => return Err(ConfigError::AdminTokenTooShort),
                 t => t,
             },
-            public_url: get("LINKGATE_PUBLIC_URL")
-                .map(|s| s.trim().trim_end_matches('/').to_owned())
-                .filter(|s| !s.is_empty()),
+            // A base path would put every minted link outside its own scope
+            // (a link's URL path is its scope): refused, as `sign --base` is.
+            public_url: match get("LINKGATE_PUBLIC_URL").filter(|s| !s.trim().is_empty()) {
+                Some(u) => Some(super::mint::link_base(u.trim(), None).map_err(ConfigError::PublicUrl)?),
+                None => None,
+            },
             debug_headers: flag(get, "LINKGATE_DEBUG_HEADERS", false)?,
             audit_retention_days: number(get, "LINKGATE_AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS)?,
             audit_aggregate_ms: number(get, "LINKGATE_AUDIT_AGGREGATE_SECS", 5)?
@@ -261,6 +267,16 @@ mod tests {
         let c = EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_OBJECT_MEMO_SECS", "3600")]))
             .unwrap();
         assert_eq!(c.object_memo_ms, crate::memo::MAX_TTL_MS);
+        // The public URL is scheme://host[:port], nothing more.
+        let public = |v: &str| EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_PUBLIC_URL", v)]));
+        assert_eq!(
+            public("https://Files.Example.com/").unwrap().public_url.as_deref(),
+            Some("https://files.example.com")
+        );
+        assert_eq!(public("  ").unwrap().public_url, None);
+        for bad in ["https://files.example.com/sub", "files.example.com", "ftp://files.example.com", "https://a?x"] {
+            assert!(matches!(public(bad), Err(ConfigError::PublicUrl(_))), "{bad}");
+        }
         assert!(matches!(
             EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_POLICY", "{")])),
             Err(ConfigError::Policy(_))
