@@ -41,9 +41,11 @@ pub async fn read(env: &Env, key: &str, with_body: bool, memo_ms: u64) -> Result
     let bucket = env.bucket(FILES_BINDING)?;
     let object = if with_body { bucket.get(key).execute().await? } else { bucket.head(key).await? };
     let meta = object.as_ref().map(meta);
-    if let Some(m) = &meta {
-        MEMO.with(|memo| memo.borrow_mut().store(key, m, now, memo_ms, generation));
-    }
+    MEMO.with(|memo| match &meta {
+        Some(m) => memo.borrow_mut().store(key, m, now, memo_ms, generation),
+        // Gone from R2: no older answer may describe it any more.
+        None => memo.borrow_mut().forget(key),
+    });
     Ok((meta, object.filter(|_| with_body)))
 }
 
