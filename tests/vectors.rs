@@ -151,24 +151,31 @@ fn req(path: &str) -> Request {
     }
 }
 
-impl Request {
-    fn method(mut self, m: &str) -> Self {
-        self.method = m.to_owned();
-        self
-    }
-    fn host(mut self, h: Option<&str>) -> Self {
-        self.host = h.map(str::to_owned);
-        self
-    }
-    fn ip(mut self, ip: Option<&str>) -> Self {
-        self.client_ip = ip.map(str::to_owned);
-        self
-    }
-    fn at(mut self, now: u64) -> Self {
-        self.now = now;
-        self
-    }
+/// The request builders shared by token vectors ([`Request`]) and request
+/// vectors ([`RawRequest`]).
+macro_rules! request_builders {
+    ($t:ty) => {
+        impl $t {
+            fn method(mut self, m: &str) -> Self {
+                self.method = m.to_owned();
+                self
+            }
+            fn host(mut self, h: Option<&str>) -> Self {
+                self.host = h.map(str::to_owned);
+                self
+            }
+            fn ip(mut self, ip: Option<&str>) -> Self {
+                self.client_ip = ip.map(str::to_owned);
+                self
+            }
+            fn at(mut self, now: u64) -> Self {
+                self.now = now;
+                self
+            }
+        }
+    };
 }
+request_builders!(Request);
 
 // ---------------------------------------------------------------------------
 // Claims and signing through the real code
@@ -1673,24 +1680,7 @@ fn rq(path: &str, query: &str) -> RawRequest {
     }
 }
 
-impl RawRequest {
-    fn method(mut self, m: &str) -> Self {
-        self.method = m.to_owned();
-        self
-    }
-    fn host(mut self, h: Option<&str>) -> Self {
-        self.host = h.map(str::to_owned);
-        self
-    }
-    fn ip(mut self, ip: Option<&str>) -> Self {
-        self.client_ip = ip.map(str::to_owned);
-        self
-    }
-    fn at(mut self, now: u64) -> Self {
-        self.now = now;
-        self
-    }
-}
+request_builders!(RawRequest);
 
 #[derive(Default)]
 struct RGen {
