@@ -782,3 +782,13 @@ fn packed_requests_unpack_exactly() {
         assert_eq!(unpack_request(bad), None, "{bad:?}");
     }
 }
+
+/// The worker's inline JS packs exactly [`PACKED_HEADERS`], in that order:
+/// the two lists live in two languages, so this test holds them together.
+#[test]
+fn the_worker_packs_the_headers_unpack_request_expects() {
+    let edge = include_str!("../../../../src/lib.rs");
+    let list = edge.split("const NAMES = [").nth(1).and_then(|r| r.split("];").next()).unwrap();
+    let names: Vec<&str> = list.split(',').map(|n| n.trim().trim_matches('"')).filter(|n| !n.is_empty()).collect();
+    assert_eq!(names, PACKED_HEADERS);
+}
