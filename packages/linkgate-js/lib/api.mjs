@@ -1,10 +1,19 @@
 // The JavaScript-shaped API over the wasm exports (dist/linkgate_js.mjs).
-// The wasm side reads option objects and answers with a JSON string; this
-// file turns Dates into seconds, answers into plain objects (with Dates),
-// and refusals into thrown LinkgateErrors.
+// Options cross into wasm packed (one string of every text value, one
+// Float64Array of type tags and numbers: see `Packed` in src/lib.rs), not
+// read member by member from wasm, which cost a boundary crossing and a
+// string decode each. The wasm answers a signed link as lines and anything
+// else as JSON; this file turns Dates into seconds, answers into plain
+// objects (with Dates), and refusals into thrown LinkgateErrors.
 // lib/node.mjs and lib/workerd.mjs instantiate the wasm before any call.
 
-import { keygen as wasmKeygen, sign as wasmSign, inspect as wasmInspect } from "../dist/linkgate_js.mjs";
+import {
+  keygen as wasmKeygen,
+  sign as wasmSign,
+  inspect as wasmInspect,
+  use_keys as wasmUseKeys,
+  option_names as wasmOptionNames,
+} from "../dist/linkgate_js.mjs";
 
 /** Every refusal: `code` is stable (see README), `field` names the option. */
 export class LinkgateError extends Error {
@@ -24,34 +33,82 @@ export class InvalidRequestError extends LinkgateError {
   }
 }
 
+function refusal({ code, message, field }) {
+  return code === "invalid_request" ? new InvalidRequestError(message, field) : new LinkgateError(code, message, field);
+}
+
 function answer(text) {
   const r = JSON.parse(text);
-  if (r.error) {
-    const { code, message, field } = r.error;
-    throw code === "invalid_request" ? new InvalidRequestError(message, field) : new LinkgateError(code, message, field);
-  }
+  if (r.error) throw refusal(r.error);
   return r.ok;
 }
 
-const nowSecs = () => Math.floor(Date.now() / 1000);
+// Type tags of a packed slot; `tag` in src/lib.rs holds the same numbers.
+const NONE = 0, NULL = 1, STR = 2, NUM = 3, BOOL = 4, LIST = 5, OTHER = 6;
 
-// Unix seconds from a Date or a number; anything else goes to the core as
-// is, which refuses it by name.
-function secs(v, field) {
-  if (v instanceof Date) {
-    const t = v.getTime();
-    if (Number.isNaN(t)) throw new InvalidRequestError(`${field}: invalid Date`, field);
-    return Math.floor(t / 1000);
+// Option names in packing order, from the wasm (one list, kept in Rust).
+let names = null;
+function optionNames() {
+  if (names === null) {
+    const [link, call, facts] = wasmOptionNames().split("|").map((l) => l.split(","));
+    names = { link, call, facts, linkSet: new Set(link), factSet: new Set(facts) };
   }
-  return v;
+  return names;
 }
 
-function keysText(keys) {
+// One value into the packing: a Date becomes Unix seconds (an invalid one
+// is refused here, by name); arrays only at the top level.
+function put(v, field, top, slots, texts) {
+  switch (typeof v) {
+    case "undefined":
+      slots.push(NONE, 0);
+      return;
+    case "string":
+      slots.push(STR, v.length);
+      texts.push(v);
+      return;
+    case "number":
+      slots.push(NUM, v);
+      return;
+    case "boolean":
+      slots.push(BOOL, v ? 1 : 0);
+      return;
+  }
+  if (v === null) {
+    slots.push(NULL, 0);
+  } else if (v instanceof Date) {
+    const t = v.getTime();
+    if (Number.isNaN(t)) throw new InvalidRequestError(`${field}: invalid Date`, field);
+    slots.push(NUM, Math.floor(t / 1000));
+  } else if (top && Array.isArray(v)) {
+    slots.push(LIST, v.length);
+    for (const item of v) put(item, field, false, slots, texts);
+  } else {
+    slots.push(OTHER, 0);
+  }
+}
+
+// The first own member of `obj` not in `known` (the wasm refuses it by
+// name); `lenient`: members set to undefined do not count (facts).
+function unknownName(obj, known, lenient = false) {
+  for (const k of Object.keys(obj)) if (!known.has(k) && !(lenient && obj[k] === undefined)) return k;
+  return undefined;
+}
+
+// The key ring is parsed in wasm once per LINKGATE_KEYS text and kept there.
+let ringText = null;
+function useKeys(keys) {
   if (typeof keys !== "string") {
     throw new InvalidRequestError("keys: must be the LINKGATE_KEYS string (kid:base64url-key,...)", "keys");
   }
-  return keys;
+  if (keys !== ringText) {
+    const err = wasmUseKeys(keys);
+    if (err) answer(err);
+    ringText = keys;
+  }
 }
+
+const nowSecs = () => Math.floor(Date.now() / 1000);
 
 const date = (s) => (typeof s === "number" ? new Date(s * 1000) : null);
 
@@ -75,21 +132,37 @@ export function keygen(kid = `k${nowSecs()}`) {
 /** Sign one link. See index.d.ts for the options. */
 export function sign(link, keys, { base, maxTtlSecs, now } = {}) {
   if (link === null || typeof link !== "object") throw new InvalidRequestError("link: must be an object", "link");
-  const l = { ...link };
-  for (const f of ["exp", "nbf", "iat"]) if (l[f] !== undefined) l[f] = secs(l[f], f);
-  const opts = { base, maxTtlSecs, now: now === undefined ? nowSecs() : secs(now, "now") };
-  const r = answer(wasmSign(keysText(keys), l, opts));
-  return { url: r.url, token: r.token, jti: r.jti, expiresAt: new Date(r.exp * 1000), exp: r.exp, iat: r.iat };
+  const n = optionNames();
+  useKeys(keys);
+  const slots = [];
+  const texts = [];
+  for (const name of n.link) put(link[name], name, true, slots, texts);
+  put(base, "base", true, slots, texts);
+  put(maxTtlSecs, "maxTtlSecs", true, slots, texts);
+  put(now === undefined ? nowSecs() : now, "now", true, slots, texts);
+  const r = wasmSign(texts.join(""), slots, unknownName(link, n.linkSet));
+  if (!r.startsWith("ok\n")) answer(r);
+  const [, url, token, jti, iat, exp] = r.split("\n");
+  const e = Number(exp);
+  return { url, token, jti, expiresAt: new Date(e * 1000), exp: e, iat: Number(iat) };
 }
 
 /** Decode a link or token; with keys, verify it against the given facts. */
 export function inspect(urlOrToken, keys, facts = {}) {
   const input = urlOrToken instanceof URL ? urlOrToken.href : urlOrToken;
   if (typeof input !== "string") throw new InvalidRequestError("input: must be a link or token string", "input");
+  const n = optionNames();
+  const keyed = keys != null;
+  if (keyed) useKeys(keys);
   // A fact set to null is known to be absent (no Host header); one left
   // undefined is unknown, as if not given.
-  const f = Object.fromEntries(Object.entries(facts ?? {}).filter(([, v]) => v !== undefined));
-  f.now = f.now === undefined ? nowSecs() : secs(f.now, "now");
-  const r = answer(wasmInspect(input, keys == null ? undefined : keysText(keys), f));
+  const f = facts ?? {};
+  const slots = [];
+  const texts = [];
+  for (const name of n.facts) {
+    const v = name === "now" && f.now === undefined ? nowSecs() : f[name];
+    put(v, name, true, slots, texts);
+  }
+  const r = answer(wasmInspect(input, keyed, texts.join(""), slots, unknownName(f, n.factSet, true)));
   return { ...r, valid: r.verdict === "valid", claims: jsClaims(r.claims) };
 }

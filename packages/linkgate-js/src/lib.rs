@@ -1,22 +1,26 @@
 //! The JS signer (issue 15): linkgate's core behind a small boundary.
 //!
-//! Options come in as JS objects read through [`Source`]; every answer goes
-//! out as one JSON string (`{"ok": ...}` or `{"error": {code, field,
-//! message}}`) that the JavaScript wrapper (`lib/api.mjs`) turns into values
-//! (with Dates) or a thrown `LinkgateError`. This keeps the wasm-bindgen glue
-//! tiny, keeps a JSON parser out of the wasm, and leaves the API testable
-//! natively; only the exports and the randomness are wasm-only.
+//! Options cross the boundary packed ([`Packed`]: one string holding every
+//! text value and one `Float64Array` of type tags and numbers, built by the
+//! JavaScript wrapper `lib/api.mjs`), so a call costs two copies into wasm
+//! memory instead of a `Reflect.get` and a string decode per option. A signed
+//! link comes back as one line-separated string; everything else (and every
+//! refusal) as one JSON string (`{"ok": ...}` or `{"error": {code, field,
+//! message}}`) that the wrapper turns into values (with Dates) or a thrown
+//! `LinkgateError`. The key ring is parsed once per `LINKGATE_KEYS` text
+//! (`use_keys`). This keeps the glue tiny, keeps a JSON parser out of the
+//! wasm, and leaves the API testable natively; only the exports and the
+//! randomness are wasm-only.
 
 #![forbid(unsafe_code)]
 
-use std::cell::RefCell;
 use std::net::IpAddr;
 
 use linkgate_core::duration::parse_duration;
 use linkgate_core::gate::split_url;
 use linkgate_core::inspect::{self as core_inspect, Facts as InspectFacts};
 use linkgate_core::keys::{format_entry, KeyId, KeyRingError};
-use linkgate_core::mint::{link_base, link_url, sign_link, Expiry, LinkRequest};
+use linkgate_core::mint::{default_base, link_base, link_url, Expiry, LinkRequest};
 use linkgate_core::token::{ClaimError, Field, Jti};
 use linkgate_core::verify::{query_token, QueryToken, TimeRules};
 use linkgate_core::{Claims, Code, KeyRing, Reason};
@@ -48,29 +52,9 @@ pub fn respond(r: Result<Value, ApiError>) -> String {
     }
 }
 
-thread_local! {
-    /// The last key ring parsed, by its text: callers pass the same
-    /// LINKGATE_KEYS string on every call, and parsing it (base64, HMAC key
-    /// setup) would otherwise cost as much as signing.
-    static RING: RefCell<Option<(String, KeyRing)>> = const { RefCell::new(None) };
-}
-
-fn with_ring<T>(text: &str, f: impl FnOnce(&KeyRing) -> Result<T, ApiError>) -> Result<T, ApiError> {
-    let cached =
-        RING.with(|c| c.try_borrow().ok().and_then(|g| g.as_ref().filter(|(t, _)| t == text).map(|(_, r)| r.clone())));
-    let ring = match cached {
-        Some(r) => r,
-        None => {
-            let r = KeyRing::parse(text).map_err(|e: KeyRingError| invalid("keys", e.to_string()))?;
-            RING.with(|c| {
-                if let Ok(mut g) = c.try_borrow_mut() {
-                    *g = Some((text.to_owned(), r.clone()));
-                }
-            });
-            r
-        }
-    };
-    f(&ring)
+/// The key ring of a `LINKGATE_KEYS` text, or the refusal naming `keys`.
+pub fn parse_keys(text: &str) -> Result<KeyRing, ApiError> {
+    KeyRing::parse(text).map_err(|e: KeyRingError| invalid("keys", e.to_string()))
 }
 
 /// One option's value as the API reads it, whatever the caller's runtime
@@ -93,6 +77,143 @@ pub trait Source {
     /// Its own enumerable member names.
     fn names(&self) -> Vec<String>;
     fn get(&self, name: &str) -> Val;
+    /// A member whose name is not in `known`.
+    fn unknown(&self, known: &[&str]) -> Option<String> {
+        self.names().into_iter().find(|k| !known.contains(&k.as_str()))
+    }
+}
+
+/// Type tags of [`Packed`] slots; `lib/api.mjs` writes the same numbers.
+pub mod tag {
+    /// Not given (`undefined`, or no such member).
+    pub const NONE: f64 = 0.0;
+    /// `null`: given, and known to be absent.
+    pub const NULL: f64 = 1.0;
+    /// A string: the slot's value is its length in UTF-16 code units.
+    pub const STR: f64 = 2.0;
+    pub const NUM: f64 = 3.0;
+    /// A boolean: the value is 0 or 1.
+    pub const BOOL: f64 = 4.0;
+    /// An array (top level only): the value is its length, its items follow.
+    pub const LIST: f64 = 5.0;
+    /// Anything else (an object, a function, a bigint...).
+    pub const OTHER: f64 = 6.0;
+}
+
+/// Options packed by the JavaScript wrapper, one slot per name of a fixed
+/// list, in order: `slots` holds a (tag, value) pair per slot (a list's
+/// items follow its own pair), `text` every string value, concatenated.
+/// String lengths count UTF-16 code units, JavaScript's own length, so the
+/// wrapper never measures UTF-8; a lone surrogate arrives as U+FFFD, which
+/// is one unit too. Malformed packing (only possible by calling the wasm
+/// export directly) is refused as `invalid_request`, never a panic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Packed {
+    names: &'static [&'static str],
+    vals: Vec<(bool, Val)>,
+    /// A member the caller gave whose name is not in `names`.
+    unknown: Option<String>,
+}
+
+impl Packed {
+    pub fn decode(
+        names: &'static [&'static str],
+        text: &str,
+        slots: &[f64],
+        unknown: Option<String>,
+    ) -> Result<Packed, ApiError> {
+        let malformed = || ApiError {
+            code: INVALID_REQUEST,
+            field: None,
+            message: "options: malformed packing (call the package's JavaScript API, not the wasm exports)".into(),
+        };
+        let mut rest = text;
+        let mut pairs = slots.chunks_exact(2).map(|p| match *p {
+            [t, v] => (t, v),
+            _ => (f64::NAN, f64::NAN),
+        });
+        if !slots.len().is_multiple_of(2) {
+            return Err(malformed());
+        }
+        fn one(t: f64, v: f64, rest: &mut &str) -> Option<Val> {
+            Some(match t {
+                t if t == tag::NONE || t == tag::NULL => Val::Absent,
+                t if t == tag::STR => {
+                    let units = whole(v)?;
+                    let mut counted = 0u64;
+                    let mut end = 0;
+                    for c in rest.chars() {
+                        if counted >= units {
+                            break;
+                        }
+                        counted = counted.checked_add(c.len_utf16() as u64)?;
+                        end += c.len_utf8();
+                    }
+                    if counted != units {
+                        return None;
+                    }
+                    let (head, tail) = rest.split_at_checked(end)?;
+                    *rest = tail;
+                    Val::Str(head.to_owned())
+                }
+                t if t == tag::NUM => Val::Num(v),
+                t if t == tag::BOOL => Val::Bool(v != 0.0),
+                t if t == tag::OTHER => Val::Other,
+                _ => return None,
+            })
+        }
+        let mut vals = Vec::with_capacity(names.len());
+        for _ in names {
+            let (t, v) = pairs.next().ok_or_else(malformed)?;
+            let given = t != tag::NONE;
+            let val = if t == tag::LIST {
+                let n = whole(v).filter(|&n| n <= 4096).ok_or_else(malformed)?;
+                let mut items = Vec::new();
+                for _ in 0..n {
+                    let (t, v) = pairs.next().ok_or_else(malformed)?;
+                    items.push(if t == tag::LIST { Val::Other } else { one(t, v, &mut rest).ok_or_else(malformed)? });
+                }
+                Val::List(items)
+            } else {
+                one(t, v, &mut rest).ok_or_else(malformed)?
+            };
+            vals.push((given, val));
+        }
+        if pairs.next().is_some() || !rest.is_empty() {
+            return Err(malformed());
+        }
+        Ok(Packed { names, vals, unknown })
+    }
+
+    /// The slots from `at` on, as their own source (the top-level options
+    /// packed after a link's).
+    fn split_off(&mut self, at: usize) -> Packed {
+        let names = self.names.get(at..).unwrap_or_default();
+        self.names = self.names.get(..at).unwrap_or(self.names);
+        let at = at.min(self.vals.len());
+        Packed { names, vals: self.vals.split_off(at), unknown: None }
+    }
+}
+
+impl Source for Packed {
+    fn names(&self) -> Vec<String> {
+        let given = self.names.iter().zip(&self.vals).filter(|(_, (g, _))| *g).map(|(n, _)| (*n).to_owned());
+        self.unknown.iter().cloned().chain(given).collect()
+    }
+
+    fn get(&self, name: &str) -> Val {
+        // Length and first byte before the comparison: at opt-level z a
+        // string comparison is a call, and `sign` asks ~20 names of ~20.
+        let same = |n: &&str| n.len() == name.len() && n.as_bytes().first() == name.as_bytes().first() && *n == name;
+        self.names.iter().position(same).and_then(|i| self.vals.get(i)).map_or(Val::Absent, |(_, v)| v.clone())
+    }
+
+    fn unknown(&self, known: &[&str]) -> Option<String> {
+        // The wrapper found any member outside the packing; packed names
+        // outside `known` count too (a packing larger than the call's list).
+        let given = self.names.iter().zip(&self.vals).filter(|(_, (g, _))| *g);
+        self.unknown.clone().or_else(|| given.map(|(n, _)| *n).find(|n| !known.contains(n)).map(str::to_owned))
+    }
 }
 
 /// Whole, non-negative seconds (or counts) from a JS number; JS numbers are
@@ -109,7 +230,7 @@ struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     fn new(src: &'a dyn Source, known: &[&str]) -> Result<Obj<'a>, ApiError> {
-        if let Some(k) = src.names().into_iter().find(|k| !known.contains(&k.as_str())) {
+        if let Some(k) = src.unknown(known) {
             return Err(invalid(&k, "unknown option"));
         }
         Ok(Obj { src })
@@ -150,7 +271,9 @@ pub fn keygen(kid: &str, secret: &[u8; 32]) -> Result<Value, ApiError> {
     Ok(Value::String(format_entry(&kid, secret)))
 }
 
-const LINK_OPTIONS: &[&str] = &[
+/// What `sign` packs: a link's options, then the call's (`base`,
+/// `maxTtlSecs`, `now`), in the order [`Packed`] slots follow.
+pub const SIGN_PACKING: &[&str] = &[
     "path",
     "prefix",
     "wholeBucket",
@@ -168,7 +291,50 @@ const LINK_OPTIONS: &[&str] = &[
     "filename",
     "contentType",
     "sealed",
+    "base",
+    "maxTtlSecs",
+    "now",
 ];
+
+/// The options of a link.
+pub const LINK_OPTIONS: &[&str] = SIGN_PACKING.split_at(SIGN_PACKING.len() - 3).0;
+/// The call options of `sign`.
+pub const SIGN_OPTIONS: &[&str] = SIGN_PACKING.split_at(SIGN_PACKING.len() - 3).1;
+
+/// The facts `inspect` takes, in packing order.
+pub const FACT_OPTIONS: &[&str] = &["path", "method", "host", "ip", "now", "skewSecs", "maxTtlSecs"];
+
+/// A signed link as the JS API returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    pub url: String,
+    pub token: String,
+    pub jti: String,
+    pub iat: u64,
+    pub exp: u64,
+}
+
+impl Signed {
+    pub fn to_json(&self) -> Value {
+        json!({ "url": self.url, "token": self.token, "jti": self.jti, "iat": self.iat, "exp": self.exp })
+    }
+
+    /// `ok` and the five fields, one per line: no JSON to build or parse on
+    /// the hot path (a URL and a token never hold a raw line break: both are
+    /// percent- or base64url-encoded).
+    pub fn to_lines(&self) -> String {
+        let (iat, exp) = (self.iat.to_string(), self.exp.to_string());
+        let parts = ["ok", &self.url, &self.token, &self.jti, &iat, &exp];
+        let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+        for p in parts {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(p);
+        }
+        out
+    }
+}
 
 /// The JS option a claim error is about.
 fn option_of(field: Field, ttl_given: bool) -> &'static str {
@@ -182,8 +348,8 @@ fn option_of(field: Field, ttl_given: bool) -> &'static str {
 
 /// Sign one link: `link` holds the link's options, `opts` `base`,
 /// `maxTtlSecs` and `now` (the wrapper has turned Dates into seconds).
-pub fn sign(keys: &str, link: &dyn Source, opts: &dyn Source, jti: [u8; 16]) -> Result<Value, ApiError> {
-    let top = Obj::new(opts, &["base", "maxTtlSecs", "now"])?;
+pub fn sign(ring: &KeyRing, link: &dyn Source, opts: &dyn Source, jti: [u8; 16]) -> Result<Signed, ApiError> {
+    let top = Obj::new(opts, SIGN_OPTIONS)?;
     let link = Obj::new(link, LINK_OPTIONS)?;
     let now = top.seconds("now")?.ok_or_else(|| invalid("now", "is required"))?;
     let max_ttl = top.seconds("maxTtlSecs")?.unwrap_or(TimeRules::default().max_ttl_secs);
@@ -236,31 +402,38 @@ pub fn sign(keys: &str, link: &dyn Source, opts: &dyn Source, jti: [u8; 16]) -> 
         content_type: link.string("contentType")?,
     };
     let kid = link.string("kid")?;
-    with_ring(keys, |ring| {
-        let key = match &kid {
-            Some(k) => ring.get(k).ok_or_else(|| invalid("kid", format!("no key with id {k:?} in the key ring")))?,
-            None => ring.signing_key(),
-        };
-        let signed = sign_link(&req, key, Jti(jti), now, max_ttl, None)
-            .map_err(|e: ClaimError| invalid(option_of(e.field, ttl.is_some()), e.reason))?;
-        // A base is scheme://host[:port] only, and names the bound host (the
-        // CLI's --base rule, docs/link-format.md): a URL path would be outside
-        // the link's scope.
-        let url = match &base {
-            Some(b) => {
-                let b = link_base(b, signed.claims.host.as_ref()).map_err(|e| invalid("base", e))?;
-                link_url(&b, &signed.claims.scope, &signed.token)
-            }
-            None => signed.url.clone(),
-        };
-        Ok(json!({
-            "url": url,
-            "token": signed.token,
-            "jti": signed.claims.jti.to_hex(),
-            "iat": signed.claims.iat,
-            "exp": signed.claims.exp,
-        }))
-    })
+    let key = match &kid {
+        Some(k) => ring.get(k).ok_or_else(|| invalid("kid", format!("no key with id {k:?} in the key ring")))?,
+        None => ring.signing_key(),
+    };
+    // Build, sign, then the URL on the checked base: the CLI's steps, so
+    // both mint the same bytes (and the URL is formatted once).
+    let opt = |e: ClaimError| invalid(option_of(e.field, ttl.is_some()), e.reason);
+    let claims = req.build(key.kid().clone(), Jti(jti), now, max_ttl).map_err(opt)?;
+    let token = claims.sign(key).map_err(opt)?;
+    // A base is scheme://host[:port] only, and names the bound host (the
+    // CLI's --base rule, docs/link-format.md): a URL path would be outside
+    // the link's scope.
+    let base = match &base {
+        Some(b) => link_base(b, claims.host.as_ref()).map_err(|e| invalid("base", e))?,
+        None => default_base(claims.host.as_ref()),
+    };
+    let url = link_url(&base, &claims.scope, &token);
+    Ok(Signed { url, token, jti: claims.jti.to_hex(), iat: claims.iat, exp: claims.exp })
+}
+
+/// [`sign`] over options packed by the wrapper: a link's, then the call's
+/// ([`SIGN_PACKING`]).
+pub fn sign_packed(
+    ring: &KeyRing,
+    text: &str,
+    slots: &[f64],
+    unknown: Option<String>,
+    jti: [u8; 16],
+) -> Result<Signed, ApiError> {
+    let mut link = Packed::decode(SIGN_PACKING, text, slots, unknown)?;
+    let top = link.split_off(LINK_OPTIONS.len());
+    sign(ring, &link, &top, jti)
 }
 
 /// What a link or bare token says: (token or None, raw path, host).
@@ -294,8 +467,8 @@ fn refused(code: Code, reason: &str, checked: &[&str], claims: Option<&Claims>) 
 /// (`path`, `method`, `host`, `ip`, from `facts` or the link's URL); the
 /// others are listed in `skipped`. A fact given as null is known to be
 /// absent (no Host header, no address), one not given at all is unknown.
-pub fn inspect(input: &str, keys: Option<&str>, facts: &dyn Source) -> Result<Value, ApiError> {
-    let f = Obj::new(facts, &["path", "method", "host", "ip", "now", "skewSecs", "maxTtlSecs"])?;
+pub fn inspect(input: &str, ring: Option<&KeyRing>, facts: &dyn Source) -> Result<Value, ApiError> {
+    let f = Obj::new(facts, FACT_OPTIONS)?;
     let now = f.seconds("now")?.ok_or_else(|| invalid("now", "is required"))?;
     let defaults = TimeRules::default();
     let rules = TimeRules {
@@ -327,14 +500,14 @@ pub fn inspect(input: &str, keys: Option<&str>, facts: &dyn Source) -> Result<Va
         method: method.as_deref(),
         now,
     };
-    let Some(keys) = keys else {
+    let Some(ring) = ring else {
         return Ok(match core_inspect::decode(&facts) {
             Ok(t) => json!({ "verdict": "unverified", "code": null, "status": null, "reason": null,
                              "checked": [], "claims": t.claims_unverified().to_json() }),
             Err(reason) => refused(reason.code().unwrap_or(Code::TokenMalformed), reason.as_str(), &[], None),
         });
     };
-    with_ring(keys, |ring| {
+    {
         let ins = core_inspect::inspect(ring, &rules, &facts);
         let skipped: Vec<Value> = ins.skipped.iter().map(|s| json!({ "check": s.check, "needs": s.needs })).collect();
         let mut v = match (ins.code, &ins.claims) {
@@ -351,78 +524,57 @@ pub fn inspect(input: &str, keys: Option<&str>, facts: &dyn Source) -> Result<Va
             o.insert("skipped".to_owned(), Value::Array(skipped));
         }
         Ok(v)
-    })
+    }
 }
 
-/// The exports, wasm32 only: options read from JS objects with `Reflect`,
-/// randomness from the JS runtime's `crypto.getRandomValues` (getrandom's
-/// `wasm_js` backend).
+/// The exports, wasm32 only: options packed by `lib/api.mjs` ([`Packed`]),
+/// the key ring held between calls, randomness from the JS runtime's
+/// `crypto.getRandomValues` (getrandom's `wasm_js` backend).
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod bindings {
-    use js_sys::{Array, Object, Reflect};
     use wasm_bindgen::prelude::wasm_bindgen;
-    use wasm_bindgen::JsValue;
 
     use std::cell::RefCell;
 
-    use super::{respond, ApiError, Source, Val, RANDOMNESS_UNAVAILABLE};
+    use linkgate_core::KeyRing;
 
-    fn val(v: &JsValue) -> Val {
-        if v.is_undefined() || v.is_null() {
-            Val::Absent
-        } else if let Some(s) = v.as_string() {
-            Val::Str(s)
-        } else if let Some(n) = v.as_f64() {
-            Val::Num(n)
-        } else if let Some(b) = v.as_bool() {
-            Val::Bool(b)
-        } else if Array::is_array(v) {
-            Val::List(Array::from(v).iter().map(|i| val(&i)).collect())
-        } else {
-            Val::Other
-        }
-    }
+    use super::{respond, ApiError, Packed, FACT_OPTIONS, LINK_OPTIONS, RANDOMNESS_UNAVAILABLE, SIGN_OPTIONS};
 
     thread_local! {
-        /// Option names as JS strings, made once: a name passed from wasm
-        /// is decoded by the JS side's TextDecoder on every call (about a
-        /// microsecond each in node), more than signing costs.
-        static NAMES: RefCell<Vec<(String, JsValue)>> = const { RefCell::new(Vec::new()) };
+        /// The ring of the last `use_keys` text: the wrapper calls
+        /// `use_keys` only when the caller's LINKGATE_KEYS text changes, so
+        /// a signing loop neither copies nor parses it again.
+        static RING: RefCell<Option<KeyRing>> = const { RefCell::new(None) };
         /// Random bytes drawn 1 KiB at a time: node's crypto.getRandomValues
         /// costs several microseconds per call whatever the size.
         static POOL: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
 
-    fn name(n: &str) -> JsValue {
-        NAMES.with(|c| {
-            let Ok(mut names) = c.try_borrow_mut() else {
-                return JsValue::from_str(n);
-            };
-            if let Some((_, v)) = names.iter().find(|(k, _)| k == n) {
-                return v.clone();
-            }
-            let v = JsValue::from_str(n);
-            names.push((n.to_owned(), v.clone()));
-            v
-        })
+    /// Every option's name and the packing order, for the wrapper:
+    /// `link|sign|facts`, each comma-separated (one list, in Rust).
+    #[wasm_bindgen]
+    pub fn option_names() -> String {
+        [LINK_OPTIONS, SIGN_OPTIONS, FACT_OPTIONS].map(|l| l.join(",")).join("|")
     }
 
-    struct Js<'a>(&'a JsValue);
-
-    impl Source for Js<'_> {
-        fn names(&self) -> Vec<String> {
-            if !self.0.is_object() {
-                return Vec::new();
+    /// Parse and keep a key ring: `""`, or `{"error": ...}` (the ring kept
+    /// before stays).
+    #[wasm_bindgen]
+    pub fn use_keys(text: &str) -> String {
+        match super::parse_keys(text) {
+            Ok(ring) => {
+                RING.with(|c| c.replace(Some(ring)));
+                String::new()
             }
-            Object::keys(&Object::from(self.0.clone())).iter().filter_map(|k| k.as_string()).collect()
+            Err(e) => respond(Err(e)),
         }
+    }
 
-        fn get(&self, n: &str) -> Val {
-            if !self.0.is_object() {
-                return Val::Absent;
-            }
-            Reflect::get(self.0, &name(n)).map(|v| val(&v)).unwrap_or(Val::Other)
-        }
+    fn with_ring<T>(f: impl FnOnce(&KeyRing) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        RING.with(|c| match c.try_borrow().as_deref() {
+            Ok(Some(ring)) => f(ring),
+            _ => Err(super::invalid("keys", "no key ring: call use_keys first")),
+        })
     }
 
     fn random<const N: usize>() -> Result<[u8; N], ApiError> {
@@ -453,16 +605,27 @@ mod bindings {
         respond(random().and_then(|s| super::keygen(kid, &s)))
     }
 
-    /// `{"ok": {url, token, jti, iat, exp}}` or `{"error": ...}`.
+    /// A link's options then `sign`'s, packed: `ok` and url, token, jti, iat,
+    /// exp on lines of their own, or `{"error": ...}`.
     #[wasm_bindgen]
-    pub fn sign(keys: &str, link: &JsValue, opts: &JsValue) -> String {
-        respond(random().and_then(|j| super::sign(keys, &Js(link), &Js(opts), j)))
+    pub fn sign(text: &str, slots: &[f64], unknown: Option<String>) -> String {
+        match random().and_then(|jti| with_ring(|ring| super::sign_packed(ring, text, slots, unknown, jti))) {
+            Ok(s) => s.to_lines(),
+            Err(e) => respond(Err(e)),
+        }
     }
 
-    /// `{"ok": {verdict, code, status, reason, checked, claims}}` or `{"error": ...}`.
+    /// `{"ok": {verdict, code, status, reason, checked, skipped, claims}}`
+    /// or `{"error": ...}`; `keyed`: verify with the ring of `use_keys`.
     #[wasm_bindgen]
-    pub fn inspect(input: &str, keys: Option<String>, facts: &JsValue) -> String {
-        respond(super::inspect(input, keys.as_deref(), &Js(facts)))
+    pub fn inspect(input: &str, keyed: bool, text: &str, slots: &[f64], unknown: Option<String>) -> String {
+        respond(Packed::decode(FACT_OPTIONS, text, slots, unknown).and_then(|facts| {
+            if keyed {
+                with_ring(|ring| super::inspect(input, Some(ring), &facts))
+            } else {
+                super::inspect(input, None, &facts)
+            }
+        }))
     }
 }
 
@@ -500,11 +663,18 @@ mod tests {
     }
 
     fn sign_ok(opts: Value) -> Value {
-        sign(KEYS, &J(opts), &J(json!({ "base": "https://f.example", "now": 1000 })), [3; 16]).unwrap()
+        let ring = parse_keys(KEYS).unwrap();
+        sign(&ring, &J(opts), &J(json!({ "base": "https://f.example", "now": 1000 })), [3; 16]).unwrap().to_json()
     }
 
     fn sign_err(opts: Value, keys: &str) -> ApiError {
-        sign(keys, &J(opts), &J(json!({ "now": 1000 })), [3; 16]).unwrap_err()
+        parse_keys(keys).and_then(|ring| sign(&ring, &J(opts), &J(json!({ "now": 1000 })), [3; 16])).unwrap_err()
+    }
+
+    /// `inspect` with the ring of a keys text.
+    fn ins(input: &str, keys: Option<&str>, facts: &dyn Source) -> Result<Value, ApiError> {
+        let ring = keys.map(|k| parse_keys(k).unwrap());
+        inspect(input, ring.as_ref(), facts)
     }
 
     #[test]
@@ -516,7 +686,7 @@ mod tests {
         assert_eq!(s["jti"], "03".repeat(16));
         let url = s["url"].as_str().unwrap();
         assert!(url.starts_with("https://f.example/a%20b.pdf?lg="), "{url}");
-        let v = inspect(url, Some(KEYS), &facts(r#"{"now": 1001, "host": "f.example"}"#)).unwrap();
+        let v = ins(url, Some(KEYS), &facts(r#"{"now": 1001, "host": "f.example"}"#)).unwrap();
         assert_eq!(v["verdict"], "valid", "{v}");
         assert_eq!(v["claims"]["sub"], "u1");
         // The link binds no host: nothing to check there. Its ip binding and
@@ -526,11 +696,11 @@ mod tests {
             v["skipped"],
             json!([{ "check": "ip", "needs": "client_ip" }, { "check": "method", "needs": "method" }])
         );
-        let v = inspect(url, Some(KEYS), &facts(r#"{"now": 4600}"#)).unwrap();
+        let v = ins(url, Some(KEYS), &facts(r#"{"now": 4600}"#)).unwrap();
         assert_eq!(v["code"], "expired", "{v}");
-        let v = inspect(url, Some(KEYS), &facts(r#"{"now": 1001, "ip": "192.0.2.1"}"#)).unwrap();
+        let v = ins(url, Some(KEYS), &facts(r#"{"now": 1001, "ip": "192.0.2.1"}"#)).unwrap();
         assert_eq!(v["code"], "ip_mismatch", "{v}");
-        let v = inspect(s["token"].as_str().unwrap(), None, &facts(r#"{"now": 1}"#)).unwrap();
+        let v = ins(s["token"].as_str().unwrap(), None, &facts(r#"{"now": 1}"#)).unwrap();
         assert_eq!(v["verdict"], "unverified");
     }
 
@@ -538,11 +708,11 @@ mod tests {
     fn folder_links_check_signature_and_time_without_a_path() {
         let s = sign_ok(json!({ "path": "/f", "prefix": true, "exp": 2000 }));
         let url = s["url"].as_str().unwrap();
-        let v = inspect(url, Some(KEYS), &facts(r#"{"now": 1500}"#)).unwrap();
+        let v = ins(url, Some(KEYS), &facts(r#"{"now": 1500}"#)).unwrap();
         assert_eq!((v["verdict"].as_str(), v["claims"]["scope"].as_str()), (Some("valid"), Some("/f/")), "{v}");
         let other = "k1:ISEhISEhISEhISEhISEhISEhISEhISEhISEhISEhISE";
-        assert_eq!(inspect(url, Some(other), &facts(r#"{"now": 1500}"#)).unwrap()["code"], "signature_invalid");
-        let v = inspect(url, Some(KEYS), &facts(r#"{"now": 1500, "path": "/g/x"}"#)).unwrap();
+        assert_eq!(ins(url, Some(other), &facts(r#"{"now": 1500}"#)).unwrap()["code"], "signature_invalid");
+        let v = ins(url, Some(KEYS), &facts(r#"{"now": 1500, "path": "/g/x"}"#)).unwrap();
         assert_eq!(v["code"], "scope_mismatch", "{v}");
     }
 
@@ -579,16 +749,16 @@ mod tests {
 
     #[test]
     fn inspect_reports_missing_and_damaged_tokens() {
-        let v = inspect("https://f.example/a.pdf", Some(KEYS), &facts(r#"{"now": 1}"#)).unwrap();
+        let v = ins("https://f.example/a.pdf", Some(KEYS), &facts(r#"{"now": 1}"#)).unwrap();
         assert_eq!(v["code"], "token_missing");
-        let v = inspect("https://f.example/a/../b?lg=x", Some(KEYS), &facts(r#"{"now": 1}"#)).unwrap();
+        let v = ins("https://f.example/a/../b?lg=x", Some(KEYS), &facts(r#"{"now": 1}"#)).unwrap();
         assert_eq!(v["code"], "path_invalid");
-        let v = inspect("https://f.example/a?lg=x&lg=y", Some(KEYS), &facts(r#"{"now": 1}"#)).unwrap();
+        let v = ins("https://f.example/a?lg=x&lg=y", Some(KEYS), &facts(r#"{"now": 1}"#)).unwrap();
         assert_eq!(v["code"], "token_malformed");
-        let v = inspect("AAAA", None, &facts(r#"{"now": 1}"#)).unwrap();
+        let v = ins("AAAA", None, &facts(r#"{"now": 1}"#)).unwrap();
         assert_eq!(v["code"], "token_malformed");
-        assert_eq!(inspect("x", None, &facts(r#"{"now": 1, "ip": "nope"}"#)).unwrap_err().field.as_deref(), Some("ip"));
-        assert_eq!(inspect("x", None, &facts(r#"{"now": 1, "pth": "/a"}"#)).unwrap_err().field.as_deref(), Some("pth"));
+        assert_eq!(ins("x", None, &facts(r#"{"now": 1, "ip": "nope"}"#)).unwrap_err().field.as_deref(), Some("ip"));
+        assert_eq!(ins("x", None, &facts(r#"{"now": 1, "pth": "/a"}"#)).unwrap_err().field.as_deref(), Some("pth"));
     }
 
     #[test]
@@ -606,5 +776,97 @@ mod tests {
         assert_eq!(ok, json!({ "ok": 1 }));
         let err: Value = serde_json::from_str(&respond(Err(invalid("path", "bad")))).unwrap();
         assert_eq!(err, json!({ "error": { "code": "invalid_request", "field": "path", "message": "path: bad" } }));
+    }
+
+    /// What `lib/api.mjs` does, in Rust: one slot per name, strings
+    /// measured in UTF-16 units, arrays only at the top level.
+    fn pack(v: &Value, names: &[&str]) -> (String, Vec<f64>, Option<String>) {
+        fn put(v: Option<&Value>, top: bool, text: &mut String, slots: &mut Vec<f64>) {
+            match v {
+                None => slots.extend([tag::NONE, 0.0]),
+                Some(Value::Null) => slots.extend([tag::NULL, 0.0]),
+                Some(Value::String(s)) => {
+                    slots.extend([tag::STR, s.encode_utf16().count() as f64]);
+                    text.push_str(s);
+                }
+                Some(Value::Number(n)) => slots.extend([tag::NUM, n.as_f64().unwrap()]),
+                Some(Value::Bool(b)) => slots.extend([tag::BOOL, f64::from(u8::from(*b))]),
+                Some(Value::Array(a)) if top => {
+                    slots.extend([tag::LIST, a.len() as f64]);
+                    a.iter().for_each(|i| put(Some(i), false, text, slots));
+                }
+                Some(_) => slots.extend([tag::OTHER, 0.0]),
+            }
+        }
+        let (mut text, mut slots) = (String::new(), Vec::new());
+        names.iter().for_each(|n| put(v.get(n), true, &mut text, &mut slots));
+        let unknown = v.as_object().and_then(|o| o.keys().find(|k| !names.contains(&k.as_str())).cloned());
+        (text, slots, unknown)
+    }
+
+    /// Every sign case through both sources: the packed one (the wasm
+    /// path) answers exactly as the object one (what the rules are written
+    /// against), refusals included.
+    #[test]
+    fn packed_options_answer_as_the_object_does() {
+        let ring = parse_keys(KEYS).unwrap();
+        let top = json!({ "base": "https://f.example", "now": 1000 });
+        let cases = [
+            json!({ "path": "/a b.pdf", "ttl": "1h", "sub": "u1", "ip": "10.0.0.0/8", "contentType": "text/csv" }),
+            json!({ "path": "/r", "prefix": true, "exp": 4000, "nbf": 1005, "iat": 1000, "tenant": "t",
+                    "ip": ["10.0.0.0/8", "2001:db8::/32"], "uses": 2, "host": "F.example", "mode": "redirect",
+                    "filename": "Bericht – Q3 😀.pdf", "kid": "k1", "wholeBucket": false, "sealed": false }),
+            json!({ "path": "/ä/😀/\u{fffd}.txt", "ttl": 60, "sub": null }),
+            json!({ "path": "/a/../b", "ttl": 60 }),
+            json!({ "path": "/a", "ttl": 700_000 }),
+            json!({ "path": "/a", "ttl": 60, "exp": 99 }),
+            json!({ "path": "/a", "ttl": 1.5 }),
+            json!({ "path": "/a", "ttl": 60, "uses": true }),
+            json!({ "path": "/a", "ttl": 60, "expires": 5 }),
+            json!({ "path": "/a", "ttl": 60, "ip": [1] }),
+            json!({ "path": "/a", "ttl": 60, "ip": [["10.0.0.0/8"]] }),
+            json!({ "path": "/a", "ttl": 60, "ip": {} }),
+            json!({ "path": "/a", "ttl": 60, "sub": "" }),
+            json!({ "ttl": 60 }),
+            json!({ "path": 7, "ttl": 60 }),
+        ];
+        for link in cases {
+            let object = sign(&ring, &J(link.clone()), &J(top.clone()), [3; 16]);
+            let mut both = link.as_object().unwrap().clone();
+            both.extend(top.as_object().unwrap().clone());
+            let (text, slots, unknown) = pack(&Value::Object(both), SIGN_PACKING);
+            let packed = sign_packed(&ring, &text, &slots, unknown, [3; 16]);
+            assert_eq!(packed, object, "{link}");
+        }
+        let facts = json!({ "now": 1001, "host": null, "path": "/a b.pdf" });
+        let url = sign_ok(json!({ "path": "/a b.pdf", "ttl": 60 }))["url"].as_str().unwrap().to_owned();
+        let (text, slots, unknown) = pack(&facts, FACT_OPTIONS);
+        let packed = Packed::decode(FACT_OPTIONS, &text, &slots, unknown).unwrap();
+        assert_eq!(inspect(&url, Some(&ring), &packed), inspect(&url, Some(&ring), &J(facts)));
+    }
+
+    #[test]
+    fn malformed_packing_is_refused_not_panicked_on() {
+        let names: &'static [&'static str] = &["a", "b"];
+        let ok = Packed::decode(names, "xy😀", &[tag::STR, 2.0, tag::STR, 2.0], None).unwrap();
+        assert_eq!((ok.get("a"), ok.get("b")), (Val::Str("xy".into()), Val::Str("😀".into())));
+        assert_eq!(ok.names(), ["a", "b"]);
+        let bad: &[(&str, &[f64])] = &[
+            ("", &[tag::NONE, 0.0]),                                 // too few slots
+            ("", &[tag::NONE, 0.0, tag::NONE, 0.0, tag::NONE, 0.0]), // too many
+            ("", &[tag::NONE, 0.0, tag::NONE]),                      // odd
+            ("x", &[tag::NONE, 0.0, tag::NONE, 0.0]),                // text left over
+            ("x", &[tag::STR, 2.0, tag::NONE, 0.0]),                 // text too short
+            ("😀", &[tag::STR, 1.0, tag::NONE, 0.0]),                // half a surrogate pair
+            ("x", &[tag::STR, -1.0, tag::NONE, 0.0]),
+            ("x", &[tag::STR, f64::NAN, tag::NONE, 0.0]),
+            ("", &[9.0, 0.0, tag::NONE, 0.0]),                       // unknown tag
+            ("", &[tag::LIST, 1e9, tag::NONE, 0.0]),                 // list too long
+            ("", &[tag::LIST, 3.0, tag::NONE, 0.0, tag::NONE, 0.0]), // list runs off
+        ];
+        for (text, slots) in bad {
+            let e = Packed::decode(names, text, slots, None).unwrap_err();
+            assert_eq!((e.code, e.field.as_deref()), (INVALID_REQUEST, None), "{text:?} {slots:?}");
+        }
     }
 }
