@@ -20,36 +20,34 @@ pub const fn encoded_len(n: usize) -> usize {
 
 /// The alphabet character of the low six bits of `n` (in range by the mask;
 /// the fallback is unreachable and compiled away).
-fn sextet(n: u32) -> char {
-    char::from(ALPHABET.get((n & 63) as usize).copied().unwrap_or(b'A'))
+fn sextet(n: u32) -> u8 {
+    ALPHABET.get((n & 63) as usize).copied().unwrap_or(b'A')
 }
 
 /// Encode without padding.
 pub fn encode(input: &[u8]) -> String {
-    let mut out = String::with_capacity(encoded_len(input.len()));
+    // Bytes, not chars: `String::push` re-encodes every char as UTF-8, which
+    // at opt-level z (the JS signer) is a call per character.
+    let mut out = Vec::with_capacity(encoded_len(input.len()));
     let mut chunks = input.chunks_exact(3);
     for c in &mut chunks {
         let &[a, b, c] = c else { break };
         let n = (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c);
-        for shift in [18u32, 12, 6, 0] {
-            out.push(sextet(n >> shift));
-        }
+        out.extend_from_slice(&[sextet(n >> 18), sextet(n >> 12), sextet(n >> 6), sextet(n)]);
     }
     match *chunks.remainder() {
         [a] => {
             let n = u32::from(a) << 16;
-            out.push(sextet(n >> 18));
-            out.push(sextet(n >> 12));
+            out.extend_from_slice(&[sextet(n >> 18), sextet(n >> 12)]);
         }
         [a, b] => {
             let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            out.push(sextet(n >> 18));
-            out.push(sextet(n >> 12));
-            out.push(sextet(n >> 6));
+            out.extend_from_slice(&[sextet(n >> 18), sextet(n >> 12), sextet(n >> 6)]);
         }
         _ => {}
     }
-    out
+    // Only alphabet bytes were written: ASCII, always UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Reverse alphabet, one table per position in a quad with the 6-bit value

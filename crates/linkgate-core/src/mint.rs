@@ -215,7 +215,12 @@ pub fn sign_link(
 /// after the folder and keep the query.
 pub fn link_url(base: &str, scope: &Scope, token: &str) -> String {
     let base = base.trim_end_matches('/');
-    format!("{base}{}?lg={token}", super::path::encode_path(scope.as_str()))
+    let path = super::path::encode_path(scope.as_str());
+    let mut url = String::with_capacity(base.len() + path.len() + 4 + token.len());
+    for part in [base, &path, "?lg=", token] {
+        url.push_str(part);
+    }
+    url
 }
 
 #[cfg(test)]

@@ -373,19 +373,18 @@ impl fmt::Display for CanonicalPath {
 /// intermediary unchanged.
 pub fn encode_path(decoded: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(decoded.len());
+    let mut out = Vec::with_capacity(decoded.len());
     for &b in decoded.as_bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(char::from(b));
+            out.push(b);
         } else {
-            out.push('%');
             // A nibble always indexes 16 digits (fallback unreachable).
-            for n in [b >> 4, b & 15] {
-                out.push(char::from(HEX.get(usize::from(n)).copied().unwrap_or(b'0')));
-            }
+            let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
+            out.extend_from_slice(&[b'%', hex(b >> 4), hex(b & 15)]);
         }
     }
-    out
+    // Only ASCII was written: always UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// What a link may open: one object, or every object below a folder.

@@ -106,11 +106,16 @@ impl Jti {
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        let mut s = String::with_capacity(32);
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        // Bytes, then one UTF-8 check: no formatter per byte (every link
+        // minted and every audit event formats one).
+        let mut s = Vec::with_capacity(32);
         for b in self.0 {
-            s.push_str(&format!("{b:02x}"));
+            for n in [b >> 4, b & 15] {
+                s.push(HEX.get(usize::from(n)).copied().unwrap_or(b'0'));
+            }
         }
-        s
+        String::from_utf8(s).unwrap_or_default()
     }
 }
 
@@ -641,8 +646,15 @@ impl Claims {
 
     /// Sign as a token of `domain`.
     pub fn sign_in(&self, key: &Key, domain: Domain) -> Result<String, ClaimError> {
-        let mut claims = self.clone();
-        claims.kid = key.kid().clone();
+        // The token names the signing key; claims built for another kid are
+        // re-labelled on a copy (the usual caller built them for this key).
+        let relabelled;
+        let claims = if self.kid == *key.kid() {
+            self
+        } else {
+            relabelled = Claims { kid: key.kid().clone(), ..self.clone() };
+            &relabelled
+        };
         claims.check()?;
         let payload = claims.encode_payload();
         if payload.len() > MAX_PAYLOAD_BYTES {
@@ -1112,6 +1124,15 @@ mod tests {
         let other = KeyRing::parse(&format!("k1:{}", b64::encode(&[8u8; 32]))).unwrap();
         let d = UnverifiedToken::decode(&t1).unwrap();
         assert!(d.verify_tag(other.signing_key()).is_err());
+    }
+
+    #[test]
+    fn a_token_names_the_key_that_signed_it() {
+        let k2 = KeyRing::parse(&format!("k2:{}", b64::encode(&[9u8; 32]))).unwrap();
+        let key = k2.signing_key();
+        let d = UnverifiedToken::decode(&claims().sign(key).unwrap()).unwrap();
+        assert_eq!(d.claims_unverified().kid.as_str(), "k2");
+        assert_eq!(d.verify_tag(key).unwrap(), Claims { kid: key.kid().clone(), ..claims() });
     }
 
     #[test]
