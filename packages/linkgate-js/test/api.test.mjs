@@ -129,3 +129,41 @@ test("inspect without keys decodes; damaged tokens are refused, not thrown", () 
   assert.equal(inspect("https://f.example/a.pdf", KEYS).code, "token_missing");
   assert.equal(inspect(`https://f.example/a/../b?lg=${s.token}`, KEYS).code, "path_invalid");
 });
+
+test("options cross into wasm intact: non-BMP text, types and lists, the key ring per keys string", () => {
+  const now = 1_800_000_000;
+  // Path, file name and sub next to each other in the packing: a wrong
+  // UTF-16/UTF-8 split would shift every later value.
+  const s = sign(
+    { path: "/😀/Grüße – 🎉.pdf", filename: "Q3 😀 Bericht.pdf", sub: "u-1", tenant: "t-x", ttl: 60 },
+    KEYS,
+    { now, base: "https://files.example.com" },
+  );
+  const c = inspect(s.url, KEYS, { now }).claims;
+  assert.deepEqual([c.scope, c.filename, c.sub, c.tenant], ["/😀/Grüße – 🎉.pdf", "Q3 😀 Bericht.pdf", "u-1", "t-x"]);
+  // A lone surrogate arrives as U+FFFD (one UTF-16 unit either way): the
+  // values after it are still read whole.
+  const lone = sign({ path: "/a\ud800b.pdf", sub: "after", ttl: 60 }, KEYS, { now });
+  assert.deepEqual([inspect(lone.token).claims.scope, inspect(lone.token).claims.sub], ["/a\ufffdb.pdf", "after"]);
+  // Wrong types are refused by name, whatever their JavaScript kind.
+  for (const [link, field] of [
+    [{ path: "/a", ttl: 60, ip: [["10.0.0.0/8"]] }, "ip"],
+    [{ path: "/a", ttl: 60, ip: [1] }, "ip"],
+    [{ path: "/a", ttl: 60, sub: {} }, "sub"],
+    [{ path: "/a", ttl: 60, prefix: "yes" }, "prefix"],
+    [{ path: "/a", ttl: 60n }, "ttl"],
+    [{ path: "/a", ttl: NaN }, "ttl"],
+    [{ path: Symbol("p"), ttl: 60 }, "path"],
+  ]) {
+    throwsCode(() => sign(link, KEYS, { now }), "invalid_request", field);
+  }
+  // null is "not given" for a link option; facts given as undefined are unknown.
+  assert.equal(sign({ path: "/a", ttl: 60, sub: null }, KEYS, { now }).exp, now + 60);
+  assert.equal(inspect(s.url, KEYS, { now, typo: undefined }).verdict, "valid");
+  throwsCode(() => inspect(s.url, KEYS, { now, typo: 1 }), "invalid_request", "typo");
+  // A failed keys string leaves the kept ring usable; switching rings works.
+  throwsCode(() => sign({ path: "/a", ttl: 60 }, "bad", { now }), "invalid_request", "keys");
+  const other = keygen("other");
+  assert.equal(inspect(sign({ path: "/a", ttl: 60 }, other, { now }).url, other, { now }).claims.kid, "other");
+  assert.equal(inspect(sign({ path: "/a", ttl: 60 }, KEYS, { now }).url, KEYS, { now }).claims.kid, "live");
+});
