@@ -488,6 +488,14 @@ impl ContentType {
     }
 }
 
+/// One claim's value in JSON: a number, a text or a list of texts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimJson<'a> {
+    Num(u64),
+    Text(std::borrow::Cow<'a, str>),
+    List(Vec<String>),
+}
+
 /// The claims of a v1 link. Build one, then [`Claims::sign`] it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
@@ -557,42 +565,63 @@ impl Claims {
     /// `jti` as hex; `version` included). Used by inspect, vectors and the
     /// admin API.
     pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::{json, Map, Value};
-        let mut m = Map::new();
-        m.insert("version".into(), json!(VERSION));
-        m.insert("kid".into(), json!(self.kid.as_str()));
-        m.insert("jti".into(), json!(self.jti.to_hex()));
-        m.insert("iat".into(), json!(self.iat));
-        m.insert("exp".into(), json!(self.exp));
+        use serde_json::{Map, Value};
+        let m: Map<String, Value> = self
+            .json_fields()
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    ClaimJson::Num(n) => Value::from(n),
+                    ClaimJson::Text(t) => Value::from(t),
+                    ClaimJson::List(l) => Value::from(l),
+                };
+                (k.to_owned(), v)
+            })
+            .collect();
+        Value::Object(m)
+    }
+
+    /// The members of [`Claims::to_json`], in order, without building JSON:
+    /// one list for every writer (the JS package writes its answers without
+    /// serde_json, which would double its wasm).
+    pub fn json_fields(&self) -> Vec<(&'static str, ClaimJson<'_>)> {
+        use ClaimJson::{List, Num, Text};
+        let mut m = vec![
+            ("version", Num(u64::from(VERSION))),
+            ("kid", Text(self.kid.as_str().into())),
+            ("jti", Text(self.jti.to_hex().into())),
+            ("iat", Num(self.iat)),
+            ("exp", Num(self.exp)),
+        ];
         if let Some(v) = self.nbf {
-            m.insert("nbf".into(), json!(v));
+            m.push(("nbf", Num(v)));
         }
-        m.insert("scope".into(), json!(self.scope.as_str()));
+        m.push(("scope", Text(self.scope.as_str().into())));
         if let Some(v) = &self.host {
-            m.insert("host".into(), json!(v.as_str()));
+            m.push(("host", Text(v.as_str().into())));
         }
         if let Some(v) = &self.sub {
-            m.insert("sub".into(), json!(v.as_str()));
+            m.push(("sub", Text(v.as_str().into())));
         }
         if let Some(v) = &self.tenant {
-            m.insert("tenant".into(), json!(v.as_str()));
+            m.push(("tenant", Text(v.as_str().into())));
         }
         if !self.ip.is_empty() {
-            m.insert("ip".into(), Value::Array(self.ip.iter().map(|c| json!(c.to_string())).collect()));
+            m.push(("ip", List(self.ip.iter().map(|c| c.to_string()).collect())));
         }
         if let Some(v) = self.uses {
-            m.insert("uses".into(), json!(v.get()));
+            m.push(("uses", Num(u64::from(v.get()))));
         }
         if let Some(v) = self.mode {
-            m.insert("mode".into(), json!(v.as_str()));
+            m.push(("mode", Text(v.as_str().into())));
         }
         if let Some(v) = &self.filename {
-            m.insert("filename".into(), json!(v.as_str()));
+            m.push(("filename", Text(v.as_str().into())));
         }
         if let Some(v) = &self.content_type {
-            m.insert("content_type".into(), json!(v.as_str()));
+            m.push(("content_type", Text(v.as_str().into())));
         }
-        Value::Object(m)
+        m
     }
 
     /// The payload bytes (version and fields), without the tag.

@@ -21,10 +21,15 @@ use linkgate_core::gate::split_url;
 use linkgate_core::inspect::{self as core_inspect, Facts as InspectFacts};
 use linkgate_core::keys::{format_entry, KeyId, KeyRingError};
 use linkgate_core::mint::{default_base, link_base, link_url, Expiry, LinkRequest};
-use linkgate_core::token::{ClaimError, Field, Jti};
+use linkgate_core::token::{ClaimError, ClaimJson, Field, Jti};
 use linkgate_core::verify::{query_token, QueryToken, TimeRules};
+#[cfg(test)]
+use linkgate_core::UnverifiedToken;
 use linkgate_core::{Claims, Code, KeyRing, Reason};
-use serde_json::{json, Value};
+
+mod json;
+
+use json::Raw;
 
 /// The `code` of every refusal of caller input: the admin API's code for the
 /// same mistakes (`linkgate mint` prints it), with `field` naming the option.
@@ -45,11 +50,19 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
 }
 
 /// The answer as the JS wrapper reads it.
-pub fn respond(r: Result<Value, ApiError>) -> String {
+pub fn respond(r: Result<Raw, ApiError>) -> String {
     match r {
-        Ok(v) => json!({ "ok": v }).to_string(),
-        Err(e) => json!({ "error": { "code": e.code, "field": e.field, "message": e.message } }).to_string(),
+        Ok(v) => json::object([("ok", v)]),
+        Err(e) => json::object([(
+            "error",
+            json::object([
+                ("code", json::string(e.code)),
+                ("field", json::opt_string(e.field.as_deref())),
+                ("message", json::string(&e.message)),
+            ]),
+        )]),
     }
+    .into_string()
 }
 
 /// The key ring of a `LINKGATE_KEYS` text, or the refusal naming `keys`.
@@ -266,9 +279,9 @@ impl<'a> Obj<'a> {
 }
 
 /// A `LINKGATE_KEYS` entry for `kid` and a secret of 32 random bytes.
-pub fn keygen(kid: &str, secret: &[u8; 32]) -> Result<Value, ApiError> {
+pub fn keygen(kid: &str, secret: &[u8; 32]) -> Result<Raw, ApiError> {
     let kid = KeyId::parse(kid).ok_or_else(|| invalid("kid", "must be 1-32 of A-Z a-z 0-9 _ -"))?;
-    Ok(Value::String(format_entry(&kid, secret)))
+    Ok(json::string(&format_entry(&kid, secret)))
 }
 
 /// What `sign` packs: a link's options, then the call's (`base`,
@@ -315,8 +328,14 @@ pub struct Signed {
 }
 
 impl Signed {
-    pub fn to_json(&self) -> Value {
-        json!({ "url": self.url, "token": self.token, "jti": self.jti, "iat": self.iat, "exp": self.exp })
+    pub fn to_json(&self) -> Raw {
+        json::object([
+            ("url", json::string(&self.url)),
+            ("token", json::string(&self.token)),
+            ("jti", json::string(&self.jti)),
+            ("iat", json::num(self.iat)),
+            ("exp", json::num(self.exp)),
+        ])
     }
 
     /// `ok` and the five fields, one per line: no JSON to build or parse on
@@ -454,11 +473,38 @@ fn split_link(input: &str) -> Result<Split, ()> {
     Ok((token, Some(path.to_owned()), Some(authority.to_owned())))
 }
 
-fn refused(code: Code, reason: &str, checked: &[&str], claims: Option<&Claims>) -> Value {
-    json!({
-        "verdict": "refused", "code": code.as_str(), "status": code.status(), "reason": reason,
-        "checked": checked, "claims": claims.map(Claims::to_json),
-    })
+fn claims_json(c: &Claims) -> Raw {
+    json::object(c.json_fields().into_iter().map(|(k, v)| {
+        let v = match v {
+            ClaimJson::Num(n) => json::num(n),
+            ClaimJson::Text(t) => json::string(&t),
+            ClaimJson::List(l) => json::array(l.iter().map(|i| json::string(i))),
+        };
+        (k, v)
+    }))
+}
+
+/// An inspect answer: verdict, the refusal (code, status, reason) if any,
+/// the checks made and skipped, the claims if decoded.
+fn verdict(
+    verdict: &str,
+    refusal: Option<(Code, &str)>,
+    checked: &[&str],
+    skipped: Option<Raw>,
+    claims: Option<&Claims>,
+) -> Raw {
+    let mut members = vec![
+        ("verdict", json::string(verdict)),
+        ("code", json::opt_string(refusal.map(|(c, _)| c.as_str()))),
+        ("status", refusal.map_or_else(json::null, |(c, _)| json::num(u64::from(c.status())))),
+        ("reason", json::opt_string(refusal.map(|(_, r)| r))),
+        ("checked", json::array(checked.iter().map(|c| json::string(c)))),
+        ("claims", claims.map_or_else(json::null, claims_json)),
+    ];
+    if let Some(s) = skipped {
+        members.push(("skipped", s));
+    }
+    json::object(members)
 }
 
 /// Inspect a link or token with the core's `inspect` (the same steps as
@@ -467,7 +513,7 @@ fn refused(code: Code, reason: &str, checked: &[&str], claims: Option<&Claims>) 
 /// (`path`, `method`, `host`, `ip`, from `facts` or the link's URL); the
 /// others are listed in `skipped`. A fact given as null is known to be
 /// absent (no Host header, no address), one not given at all is unknown.
-pub fn inspect(input: &str, ring: Option<&KeyRing>, facts: &dyn Source) -> Result<Value, ApiError> {
+pub fn inspect(input: &str, ring: Option<&KeyRing>, facts: &dyn Source) -> Result<Raw, ApiError> {
     let f = Obj::new(facts, FACT_OPTIONS)?;
     let now = f.seconds("now")?.ok_or_else(|| invalid("now", "is required"))?;
     let defaults = TimeRules::default();
@@ -502,29 +548,30 @@ pub fn inspect(input: &str, ring: Option<&KeyRing>, facts: &dyn Source) -> Resul
     };
     let Some(ring) = ring else {
         return Ok(match core_inspect::decode(&facts) {
-            Ok(t) => json!({ "verdict": "unverified", "code": null, "status": null, "reason": null,
-                             "checked": [], "claims": t.claims_unverified().to_json() }),
-            Err(reason) => refused(reason.code().unwrap_or(Code::TokenMalformed), reason.as_str(), &[], None),
+            Ok(t) => verdict("unverified", None, &[], None, Some(t.claims_unverified())),
+            Err(reason) => verdict(
+                "refused",
+                Some((reason.code().unwrap_or(Code::TokenMalformed), reason.as_str())),
+                &[],
+                None,
+                None,
+            ),
         });
     };
-    {
-        let ins = core_inspect::inspect(ring, &rules, &facts);
-        let skipped: Vec<Value> = ins.skipped.iter().map(|s| json!({ "check": s.check, "needs": s.needs })).collect();
-        let mut v = match (ins.code, &ins.claims) {
-            (None, Some(c)) => json!({ "verdict": "valid", "code": null, "status": null, "reason": null,
-                                       "checked": ins.checked, "claims": c.to_json() }),
-            (code, claims) => refused(
-                code.unwrap_or(Code::SignatureInvalid),
-                ins.reason.map_or("", Reason::as_str),
-                &ins.checked,
-                claims.as_ref(),
-            ),
-        };
-        if let Some(o) = v.as_object_mut() {
-            o.insert("skipped".to_owned(), Value::Array(skipped));
-        }
-        Ok(v)
-    }
+    let ins = core_inspect::inspect(ring, &rules, &facts);
+    let skipped = json::array(
+        ins.skipped.iter().map(|s| json::object([("check", json::string(s.check)), ("needs", json::string(s.needs))])),
+    );
+    Ok(match (ins.code, &ins.claims) {
+        (None, Some(c)) => verdict("valid", None, &ins.checked, Some(skipped), Some(c)),
+        (code, claims) => verdict(
+            "refused",
+            Some((code.unwrap_or(Code::SignatureInvalid), ins.reason.map_or("", Reason::as_str))),
+            &ins.checked,
+            Some(skipped),
+            claims.as_ref(),
+        ),
+    })
 }
 
 /// The exports, wasm32 only: options packed by `lib/api.mjs` ([`Packed`]),
@@ -632,6 +679,12 @@ mod bindings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
+
+    /// A written answer, read back.
+    fn parsed(r: Raw) -> Value {
+        serde_json::from_str(r.as_str()).unwrap()
+    }
 
     const KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
@@ -664,7 +717,9 @@ mod tests {
 
     fn sign_ok(opts: Value) -> Value {
         let ring = parse_keys(KEYS).unwrap();
-        sign(&ring, &J(opts), &J(json!({ "base": "https://f.example", "now": 1000 })), [3; 16]).unwrap().to_json()
+        parsed(
+            sign(&ring, &J(opts), &J(json!({ "base": "https://f.example", "now": 1000 })), [3; 16]).unwrap().to_json(),
+        )
     }
 
     fn sign_err(opts: Value, keys: &str) -> ApiError {
@@ -674,7 +729,7 @@ mod tests {
     /// `inspect` with the ring of a keys text.
     fn ins(input: &str, keys: Option<&str>, facts: &dyn Source) -> Result<Value, ApiError> {
         let ring = keys.map(|k| parse_keys(k).unwrap());
-        inspect(input, ring.as_ref(), facts)
+        inspect(input, ring.as_ref(), facts).map(parsed)
     }
 
     #[test]
@@ -744,7 +799,7 @@ mod tests {
             assert_eq!(e.field.as_deref(), Some("keys"), "{keys}");
         }
         assert_eq!(keygen("bad kid", &[0; 32]).unwrap_err().field.as_deref(), Some("kid"));
-        assert_eq!(keygen("k", &[0; 32]).unwrap(), json!("k:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+        assert_eq!(parsed(keygen("k", &[0; 32]).unwrap()), json!("k:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
     }
 
     #[test]
@@ -772,7 +827,7 @@ mod tests {
 
     #[test]
     fn answers_are_json_envelopes() {
-        let ok: Value = serde_json::from_str(&respond(Ok(json!(1)))).unwrap();
+        let ok: Value = serde_json::from_str(&respond(Ok(json::num(1)))).unwrap();
         assert_eq!(ok, json!({ "ok": 1 }));
         let err: Value = serde_json::from_str(&respond(Err(invalid("path", "bad")))).unwrap();
         assert_eq!(err, json!({ "error": { "code": "invalid_request", "field": "path", "message": "path: bad" } }));
@@ -867,6 +922,22 @@ mod tests {
         for (text, slots) in bad {
             let e = Packed::decode(names, text, slots, None).unwrap_err();
             assert_eq!((e.code, e.field.as_deref()), (INVALID_REQUEST, None), "{text:?} {slots:?}");
+        }
+    }
+
+    /// The package writes claims itself (no serde_json in its wasm): the
+    /// same members and values as the core's `Claims::to_json` (in the
+    /// format's order, where serde_json's map sorts them).
+    #[test]
+    fn claims_are_written_as_the_core_writes_them() {
+        let ring = parse_keys(KEYS).unwrap();
+        let full = json!({ "path": "/r", "prefix": true, "exp": 4000, "nbf": 1005, "iat": 1000, "tenant": "t",
+            "sub": "s\"q", "ip": ["10.0.0.0/8", "2001:db8::/32"], "uses": 2, "host": "f.example", "mode": "redirect",
+            "filename": "Bericht – \"Q3\" 😀.pdf", "contentType": "text/csv" });
+        for link in [full, json!({ "path": "/a", "ttl": 60 })] {
+            let s = sign(&ring, &J(link.clone()), &J(json!({ "now": 1000 })), [3; 16]).unwrap();
+            let claims = UnverifiedToken::decode(&s.token).unwrap().claims_unverified().clone();
+            assert_eq!(parsed(claims_json(&claims)), claims.to_json(), "{link}");
         }
     }
 }
