@@ -22,6 +22,19 @@ pub enum CacheMode {
     NoStore,
 }
 
+/// Which denylist a download of the classification is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationMode {
+    /// Workers KV: a revoke reaches every location within about 92 s
+    /// (`docs/revocation.md`).
+    Kv,
+    /// KV and the strongly consistent registry (a Durable Object): a revoke
+    /// applies to every download that starts after the admin API answered it.
+    /// One registry round trip per download; fails closed when unreachable.
+    Strict,
+}
+
 /// The rules for one classification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
@@ -39,6 +52,8 @@ pub struct Rule {
     pub max_age_secs: u64,
     /// ISO 3166 alpha-2 codes; None = any country.
     pub countries: Option<Vec<String>>,
+    /// `revocation`: `strict` for `restricted`, `kv` for the others.
+    pub revocation: RevocationMode,
 }
 
 /// Default `min_ip_prefix_v4`: a /16 (65 536 addresses) is an organisation's
@@ -59,6 +74,11 @@ fn default_rule(name: &str) -> Rule {
         // restricted and anything unknown
         _ => (3600, vec![Mode::Stream], true, CacheMode::NoStore, 0),
     };
+    let revocation = if matches!(name, "public" | "internal" | "confidential") {
+        RevocationMode::Kv
+    } else {
+        RevocationMode::Strict
+    };
     Rule {
         name: name.to_owned(),
         max_ttl_secs: ttl,
@@ -70,6 +90,7 @@ fn default_rule(name: &str) -> Rule {
         cache,
         max_age_secs: max_age,
         countries: None,
+        revocation,
     }
 }
 
@@ -102,6 +123,7 @@ struct RuleJson {
     cache: Option<CacheMode>,
     max_age: Option<String>,
     countries: Option<Vec<String>>,
+    revocation: Option<RevocationMode>,
 }
 
 #[derive(Deserialize)]
@@ -180,6 +202,9 @@ impl Policy {
             }
             if let Some(c) = r.cache {
                 rule.cache = c;
+            }
+            if let Some(m) = r.revocation {
+                rule.revocation = m;
             }
             if let Some(c) = r.countries {
                 if c.iter().any(|x| x.len() != 2 || !x.bytes().all(|b| b.is_ascii_uppercase())) {

@@ -79,6 +79,9 @@ pub enum Reason {
     // ---- a store failed: fail closed
     /// The denylist (KV) could not be read.
     DenylistUnavailable,
+    /// The strict revocation registry (Durable Object) is not bound, or could
+    /// not be reached, for an object whose rule says `revocation: strict`.
+    RegistryUnavailable,
     /// The usage counter (Durable Object) is not bound.
     UsageStoreMissing,
     /// The usage counter could not be reached or answered nonsense.
@@ -123,6 +126,7 @@ impl Reason {
             Reason::NoObject => Code::NotFound,
             Reason::Range => Code::RangeNotSatisfiable,
             Reason::DenylistUnavailable
+            | Reason::RegistryUnavailable
             | Reason::UsageStoreMissing
             | Reason::UsageUnavailable
             | Reason::ObjectUnavailable
@@ -167,6 +171,7 @@ impl Reason {
             Reason::RedirectUnavailable => "redirect_unavailable",
             Reason::Range => "range",
             Reason::DenylistUnavailable => "denylist_unavailable",
+            Reason::RegistryUnavailable => "registry_unavailable",
             Reason::UsageStoreMissing => "usage_store_missing",
             Reason::UsageUnavailable => "usage_unavailable",
             Reason::ObjectUnavailable => "object_unavailable",
@@ -206,7 +211,7 @@ mod tests {
     use super::*;
 
     /// One representative of every variant (tuple variants once each).
-    pub(crate) const SAMPLES: [Reason; 37] = [
+    pub(crate) const SAMPLES: [Reason; 38] = [
         Reason::ReservedPath,
         Reason::NoToken,
         Reason::DuplicateToken,
@@ -233,6 +238,7 @@ mod tests {
         Reason::RedirectUnavailable,
         Reason::Range,
         Reason::DenylistUnavailable,
+        Reason::RegistryUnavailable,
         Reason::UsageStoreMissing,
         Reason::UsageUnavailable,
         Reason::ObjectUnavailable,

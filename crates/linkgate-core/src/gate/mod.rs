@@ -26,7 +26,7 @@ use super::code::Code;
 use super::config::EdgeConfig;
 use super::http::continuation_start;
 use super::path::{encode_path, CanonicalPath, Scope};
-use super::policy::evaluate;
+use super::policy::{evaluate, Decision, RevocationMode};
 use super::problem::{self, refresh_url};
 use super::reason::Reason;
 use super::revocation::{find_revocation, lookup_keys};
@@ -137,6 +137,8 @@ pub enum Step<'c> {
     ReadDenylist(ReadDenylist<'c>),
     /// The object's metadata (and, when asked, its body in the same call).
     ReadObject(ReadObject<'c>),
+    /// One read of these keys from the strict revocation registry.
+    ReadStrict(ReadStrict<'c>),
     /// The usage counter's state (read only).
     ReadUsage(ReadUsage<'c>),
     /// Consume one use in the usage counter.
@@ -446,36 +448,87 @@ impl<'c> ReadObject<'c> {
             }
         };
         ctx.event.rule = Some(decision.rule.clone());
-        let etag = super::http::strong_etag(&meta.etag);
-        if auth.resume_etag.as_ref().is_some_and(|e| *e != etag) {
-            return ctx.refuse_link(Reason::ResumeOtherVersion, &auth);
+        if rule.revocation == RevocationMode::Strict {
+            // Strict revocation: KV said nothing, but KV may not have the
+            // entry yet; the registry has every entry the admin API answered.
+            let keys = lookup_keys(claims, auth.link.path());
+            return Step::ReadStrict(ReadStrict { ctx, keys, allowed: Allowed { auth, meta, decision, with_body } });
         }
-        let plan = match plan::plan(&ctx, &auth.link, &meta, &decision, with_body) {
-            Ok(p) => p,
-            Err(headers) => return ctx.refuse_with(Reason::Range, &auth, headers),
-        };
-        let located = Located { auth, meta, etag, plan };
-        let Some(max) = located.auth.link.claims().uses.filter(|_| located.auth.resume_etag.is_none()) else {
-            return deliver(ctx, located, None);
-        };
-        let continuation = continuation_start(ctx.facts.range.as_deref()).is_some();
-        let purpose = match (located.auth.domain, ctx.method) {
-            (Domain::Session, _) => Purpose::Continue,
-            (Domain::Link, Method::Post) => {
-                let request = consume_request(&ctx, &located, max.get(), false);
-                return Step::Consume(Consume { ctx, located, request });
-            }
-            (Domain::Link, Method::Head) => Purpose::Head,
-            (Domain::Link, _) if continuation => Purpose::Continue,
-            (Domain::Link, _) => Purpose::Landing,
-        };
-        Step::ReadUsage(ReadUsage { ctx, purpose: UsagePurpose::Located(Box::new(located), purpose) })
+        allowed(ctx, Allowed { auth, meta, decision, with_body })
     }
 
     /// R2 failed: fail closed.
     pub fn unavailable(self) -> Step<'c> {
         let ReadObject { ctx, auth, .. } = self;
         ctx.refuse_link(Reason::ObjectUnavailable, &auth)
+    }
+}
+
+/// An object found and allowed by policy, before its delivery is planned.
+struct Allowed {
+    auth: Authorized,
+    meta: ObjectMeta,
+    decision: Decision,
+    with_body: bool,
+}
+
+fn allowed(ctx: Ctx<'_>, allowed: Allowed) -> Step<'_> {
+    let Allowed { auth, meta, decision, with_body } = allowed;
+    let etag = super::http::strong_etag(&meta.etag);
+    if auth.resume_etag.as_ref().is_some_and(|e| *e != etag) {
+        return ctx.refuse_link(Reason::ResumeOtherVersion, &auth);
+    }
+    let plan = match plan::plan(&ctx, &auth.link, &meta, &decision, with_body) {
+        Ok(p) => p,
+        Err(headers) => return ctx.refuse_with(Reason::Range, &auth, headers),
+    };
+    let located = Located { auth, meta, etag, plan };
+    let Some(max) = located.auth.link.claims().uses.filter(|_| located.auth.resume_etag.is_none()) else {
+        return deliver(ctx, located, None);
+    };
+    let continuation = continuation_start(ctx.facts.range.as_deref()).is_some();
+    let purpose = match (located.auth.domain, ctx.method) {
+        (Domain::Session, _) => Purpose::Continue,
+        (Domain::Link, Method::Post) => {
+            let request = consume_request(&ctx, &located, max.get(), false);
+            return Step::Consume(Consume { ctx, located, request });
+        }
+        (Domain::Link, Method::Head) => Purpose::Head,
+        (Domain::Link, _) if continuation => Purpose::Continue,
+        (Domain::Link, _) => Purpose::Landing,
+    };
+    Step::ReadUsage(ReadUsage { ctx, purpose: UsagePurpose::Located(Box::new(located), purpose) })
+}
+
+/// Read these keys from the strict revocation registry (one Durable Object
+/// round trip), for an object whose rule says `revocation: strict`.
+pub struct ReadStrict<'c> {
+    ctx: Ctx<'c>,
+    keys: Vec<String>,
+    allowed: Allowed,
+}
+
+impl<'c> ReadStrict<'c> {
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    /// The keys the registry holds, with their values (the same entries as
+    /// the KV denylist's).
+    pub fn answer(self, found: &[(String, String)]) -> Step<'c> {
+        let ReadStrict { mut ctx, allowed: a, .. } = self;
+        let entry = find_revocation(a.auth.link.claims(), found.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if let Some(entry) = entry {
+            ctx.event.rule = Some(format!("revoked:{}", entry.scope.as_str()));
+            return ctx.refuse_link(Reason::Revoked(entry.scope), &a.auth);
+        }
+        allowed(ctx, a)
+    }
+
+    /// The registry is not bound or could not be read: fail closed.
+    pub fn unavailable(self) -> Step<'c> {
+        let ReadStrict { ctx, allowed, .. } = self;
+        ctx.refuse_link(Reason::RegistryUnavailable, &allowed.auth)
     }
 }
 

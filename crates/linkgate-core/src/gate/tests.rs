@@ -59,9 +59,11 @@ fn object(classification: Option<&str>) -> ObjectMeta {
 #[derive(Default)]
 struct World {
     denylist: HashMap<String, String>,
+    /// The strict revocation registry (a Durable Object at the edge).
+    registry: HashMap<String, String>,
     objects: HashMap<String, ObjectMeta>,
     usage: HashMap<Jti, UsageState>,
-    /// Make a store fail: "kv", "r2", "usage", "usage_unbound".
+    /// Make a store fail: "kv", "r2", "registry", "usage", "usage_unbound".
     fail: Option<&'static str>,
     /// Make the delivery fail after planning.
     deliver_fails: Option<DeliveryFailure>,
@@ -85,6 +87,15 @@ impl World {
 
     fn used(&self, jti: Jti) -> u32 {
         self.usage.get(&jti).map_or(0, |s| s.used)
+    }
+
+    /// Revoke in the strict registry only, as just after a revoke whose KV
+    /// write has not reached this location yet.
+    fn revoke_strict_only(&mut self, scope: RevocationScope, value: &str, at: u64) {
+        self.revoke(scope, value, at);
+        let key = kv_key(scope, value);
+        let entry = self.denylist.remove(&key).unwrap();
+        self.registry.insert(key, entry);
     }
 
     fn revoke(&mut self, scope: RevocationScope, value: &str, at: u64) {
@@ -134,6 +145,19 @@ impl World {
                     } else {
                         let meta = self.objects.get(s.key()).cloned();
                         s.answer(meta)
+                    }
+                }
+                Step::ReadStrict(s) => {
+                    self.trace.push("registry");
+                    if self.fail == Some("registry") {
+                        s.unavailable()
+                    } else {
+                        let found: Vec<(String, String)> = s
+                            .keys()
+                            .iter()
+                            .filter_map(|k| self.registry.get(k).map(|v| (k.clone(), v.clone())))
+                            .collect();
+                        s.answer(&found)
                     }
                 }
                 Step::ReadUsage(s) => {
@@ -791,4 +815,98 @@ fn the_worker_packs_the_headers_unpack_request_expects() {
     let list = edge.split("const NAMES = [").nth(1).and_then(|r| r.split("];").next()).unwrap();
     let names: Vec<&str> = list.split(',').map(|n| n.trim().trim_matches('"')).filter(|n| !n.is_empty()).collect();
     assert_eq!(names, PACKED_HEADERS);
+}
+
+// ------------------------------------------------------------------ strict revocation
+
+#[test]
+fn strict_objects_consult_the_registry_after_kv_and_before_anything_is_served() {
+    let cfg = cfg();
+    let c = claims("/r/board.pdf");
+    let url = link_url("/r/board.pdf", &sign(&cfg, &c));
+    let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
+    let d = w.run(&cfg, get(&url, T0 + 1), None);
+    assert_eq!((code(&d), &w.trace[..]), (None, &["kv", "r2_get", "registry", "deliver"][..]));
+
+    // Every scope, written to the registry only (KV has not caught up).
+    let jti = c.jti.to_hex();
+    for (scope, value) in [
+        (RevocationScope::Jti, jti.as_str()),
+        (RevocationScope::Sub, "alice"),
+        (RevocationScope::Path, "/r/board.pdf"),
+        (RevocationScope::Path, "/r/"),
+        (RevocationScope::Kid, "k1"),
+        (RevocationScope::All, ""),
+    ] {
+        let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
+        w.revoke_strict_only(scope, value, T0 + 1);
+        let d = w.run(&cfg, get(&url, T0 + 2), None);
+        assert_eq!(code(&d), Some("revoked"), "{scope:?} {value}");
+        assert_eq!(d.event.rule.as_deref(), Some(format!("revoked:{}", scope.as_str()).as_str()));
+        assert!(!w.trace.contains(&"deliver"), "{scope:?}: {:?}", w.trace);
+    }
+    // A tenant entry, for a link of that tenant.
+    let mut t = claims("/r/board.pdf");
+    t.tenant = Some(Label::parse(Field::Tenant, "acme").unwrap());
+    let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
+    w.revoke_strict_only(RevocationScope::Tenant, "acme", T0 + 1);
+    assert_eq!(code(&w.run(&cfg, get(&link_url("/r/board.pdf", &sign(&cfg, &t)), T0 + 2), None)), Some("revoked"));
+}
+
+#[test]
+fn kv_objects_never_wait_for_the_registry() {
+    let cfg = cfg();
+    let c = claims("/i/memo.pdf");
+    let url = link_url("/i/memo.pdf", &sign(&cfg, &c));
+    for classification in [None, Some("public"), Some("internal"), Some("confidential")] {
+        let mut w = World::with_object("/i/memo.pdf", object(classification));
+        w.revoke_strict_only(RevocationScope::Sub, "alice", T0 + 1);
+        w.fail = Some("registry");
+        let d = w.run(&cfg, get(&url, T0 + 2), None);
+        assert_eq!(code(&d), None, "{classification:?}: KV is the denylist of this rule");
+        assert!(!w.trace.contains(&"registry"), "{classification:?}: {:?}", w.trace);
+    }
+}
+
+#[test]
+fn an_unreachable_registry_fails_strict_objects_closed() {
+    let cfg = cfg();
+    let c = claims("/r/board.pdf");
+    let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
+    w.fail = Some("registry");
+    let d = w.run(&cfg, get(&link_url("/r/board.pdf", &sign(&cfg, &c)), T0 + 1), None);
+    assert_eq!((code(&d), d.event.reason), (Some("store_unavailable"), Some("registry_unavailable")));
+    assert!(!w.trace.contains(&"deliver"));
+}
+
+#[test]
+fn the_policy_chooses_strict_revocation_per_classification() {
+    let cfg = cfg_with(&[(
+        "LINKGATE_POLICY",
+        r#"{"classifications":{"internal":{"revocation":"strict"},"restricted":{"revocation":"kv"}}}"#,
+    )]);
+    let c = claims("/x/a.pdf");
+    let url = link_url("/x/a.pdf", &sign(&cfg, &c));
+    for (classification, strict) in [(Some("internal"), true), (Some("restricted"), false), (Some("public"), false)] {
+        let mut w = World::with_object("/x/a.pdf", object(classification));
+        w.revoke_strict_only(RevocationScope::Sub, "alice", T0 + 1);
+        let d = w.run(&cfg, get(&url, T0 + 2), None);
+        assert_eq!(code(&d), strict.then_some("revoked"), "{classification:?}");
+        assert_eq!(w.trace.contains(&"registry"), strict, "{classification:?}: {:?}", w.trace);
+    }
+}
+
+#[test]
+fn strict_revocation_kills_bounded_use_links_before_a_use_is_consumed() {
+    let cfg = cfg();
+    let mut c = bounded("/r/board.pdf", 1);
+    c.sub = Some(Label::parse(Field::Sub, "alice").unwrap());
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
+    w.revoke_strict_only(RevocationScope::Jti, &c.jti.to_hex(), T0 + 1);
+    let (f, body) = post_form("/r/board.pdf", &t, T0 + 2, false);
+    let d = w.run(&cfg, f, Some(&body));
+    assert_eq!(code(&d), Some("revoked"));
+    assert_eq!(w.used(c.jti), 0);
+    assert!(!w.trace.contains(&"consume"), "{:?}", w.trace);
 }
