@@ -14,13 +14,13 @@ use linkgate_core::config::EdgeConfig;
 use linkgate_core::gate::{split_url, Facts};
 use linkgate_core::mint::link_url;
 use linkgate_core::policy::CLASSIFICATIONS;
-use linkgate_core::revocation::{entry_expiry, find_revocation, kv_key, merge, Entry};
+use linkgate_core::revocation::{entry_expiry, find_revocation, kv_key, Entry};
 use linkgate_core::token::Jti;
 use linkgate_core::verify::Method;
 use linkgate_core::{CanonicalPath, Code, Scope};
 
 use super::error::EdgeError;
-use super::{audit, kv, respond, AUDIT_BINDING, DENYLIST_BINDING, FILES_BINDING};
+use super::{audit, kv, registry, respond, AUDIT_BINDING, DENYLIST_BINDING, FILES_BINDING};
 
 /// Why an admin call did not succeed: the caller's mistake (400) or the
 /// platform's (503).
@@ -104,6 +104,13 @@ async fn body_bytes(req: &mut Request) -> Result<Vec<u8>, Invalid> {
 
 fn entry_json(e: &Entry) -> Value {
     serde_json::to_value(e).unwrap_or(Value::Null)
+}
+
+/// What a revoke's answer promises: objects whose rule says `revocation:
+/// strict` refuse every download that starts after it; the others once KV
+/// has the entry everywhere.
+fn guarantees(cfg: &EdgeConfig) -> Value {
+    json!({ "strict": "immediate", "kv_within_secs": cfg.kv_revocation_bound_secs() })
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {
@@ -207,9 +214,13 @@ async fn revoke(call: &mut Call<'_>) -> R {
     }
     let store = call.env.kv(DENYLIST_BINDING)?;
     let key = kv_key(requested.scope, &requested.value);
-    // A second revoke never weakens the first (core::revocation::merge).
+    // A second revoke never weakens the first (core::revocation::merge). The
+    // strict registry merges (its requests are serialized) and is written
+    // first: once this call answers, every download of a strict object is
+    // refused. If it cannot be written, nothing is (503; the operator
+    // retries). KV then gets the same entry.
     let existing = store.get(&key).text().await?.and_then(|t| serde_json::from_str::<Entry>(&t).ok());
-    let entry = merge(existing, requested);
+    let entry = registry::revoke(call.env, &key, &requested, existing.as_ref()).await?;
     let mut put = store.put(&key, serde_json::to_string(&entry)?)?;
     if let Some(exp) = entry.expires_at {
         // KV refuses expirations less than 60 s ahead.
@@ -219,7 +230,11 @@ async fn revoke(call: &mut Call<'_>) -> R {
     kv::forget_reads();
     call.ev.status = 201;
     call.ev.rule = Some(format!("revoke:{}", entry.scope.as_str()));
-    json_response(201, &entry_json(&entry))
+    let mut body = entry_json(&entry);
+    if let Some(o) = body.as_object_mut() {
+        o.insert("guarantees".to_owned(), guarantees(call.cfg));
+    }
+    json_response(201, &body)
 }
 
 /// A path revocation without a trailing `/` names an object; if there is no
@@ -271,7 +286,8 @@ async fn lift(call: &mut Call<'_>, scope: linkgate_core::revocation::RevocationS
     let value = admin::check_revocation_value(scope, value)?;
     let store = call.env.kv(DENYLIST_BINDING)?;
     let key = kv_key(scope, &value);
-    let Some(text) = store.get(&key).text().await? else {
+    let in_registry = registry::lift(call.env, &key).await?;
+    let Some(text) = store.get(&key).text().await?.or(in_registry) else {
         call.ev.status = 404;
         return problem("not_found", 404, "No such revocation entry.", &call.ev.request_id, &[]);
     };

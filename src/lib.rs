@@ -15,9 +15,11 @@ mod deliver;
 mod error;
 mod kv;
 mod objects;
+mod registry;
 mod respond;
 mod usage;
 
+pub use registry::RevocationRegistry;
 pub use usage::UsageCounter;
 
 use std::cell::RefCell;
@@ -36,6 +38,8 @@ pub const DENYLIST_BINDING: &str = "LINKGATE_DENYLIST";
 pub const FILES_BINDING: &str = "LINKGATE_FILES";
 /// Durable Object binding of the usage counters.
 pub const USAGE_BINDING: &str = "LINKGATE_USAGE";
+/// Durable Object binding of the strict revocation registry.
+pub const REGISTRY_BINDING: &str = "LINKGATE_REVOCATIONS";
 /// Queue binding that carries audit events to D1.
 pub const EVENTS_BINDING: &str = "LINKGATE_EVENTS";
 /// D1 binding of the audit store.
@@ -201,6 +205,10 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
                     s.answer(meta)
                 }
                 Err(e) => s.unavailable().logged("object_unavailable", &rid, &e),
+            },
+            Step::ReadStrict(s) => match registry::lookup(env, s.keys(), now_secs()).await {
+                Ok(found) => s.answer(&found),
+                Err(e) => s.unavailable().logged("registry_unavailable", &rid, &e),
             },
             Step::ReadUsage(s) => match usage::namespace(env) {
                 None => s.unbound(),

@@ -35,7 +35,7 @@ const mf = new Miniflare({
   d1Databases: ["LINKGATE_AUDIT"],
   queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
   queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
-  durableObjects: { LINKGATE_USAGE: "UsageCounter" },
+  durableObjects: { LINKGATE_USAGE: "UsageCounter", LINKGATE_REVOCATIONS: "RevocationRegistry" },
   cache: true,
   bindings: { LINKGATE_KEYS: keys, LINKGATE_EDGE_CACHE: edgeCache },
   host: "127.0.0.1",

@@ -132,7 +132,7 @@ async function miniflare() {
           ...common,
           scriptPath: join(ROOT, "build", "index.js"),
           modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-          durableObjects: { LINKGATE_USAGE: "UsageCounter" },
+          durableObjects: { LINKGATE_USAGE: "UsageCounter", LINKGATE_REVOCATIONS: "RevocationRegistry" },
           bindings: linkgateVars(),
         };
   const mf = new Miniflare(opts);

@@ -52,7 +52,10 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null, htt
     r2Buckets: ["LINKGATE_FILES"],
     cache: true,
     d1Databases: ["LINKGATE_AUDIT"],
-    durableObjects: omit.includes("LINKGATE_USAGE") ? {} : { LINKGATE_USAGE: "UsageCounter" },
+    durableObjects: {
+      ...(omit.includes("LINKGATE_USAGE") ? {} : { LINKGATE_USAGE: "UsageCounter" }),
+      ...(omit.includes("LINKGATE_REVOCATIONS") ? {} : { LINKGATE_REVOCATIONS: "RevocationRegistry" }),
+    },
     durableObjectsPersist: join(persist, "do"),
     d1Persist: join(persist, "d1"),
     queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },

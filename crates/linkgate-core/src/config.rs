@@ -148,7 +148,19 @@ pub fn time_rules(get: &dyn Fn(&str) -> Option<String>) -> Result<TimeRules, Con
     })
 }
 
+/// Workers KV's documented propagation to every location, in seconds.
+pub const KV_PROPAGATION_SECS: u64 = 60;
+
 impl EdgeConfig {
+    /// Seconds from a KV denylist write until every location refuses: KV's
+    /// propagation, then a cached read, then an isolate's memo of it
+    /// (`docs/revocation.md`, "Delay"; 92 with the defaults).
+    pub fn kv_revocation_bound_secs(&self) -> u64 {
+        KV_PROPAGATION_SECS
+            .saturating_add(self.kv_cache_ttl_secs)
+            .saturating_add(self.denylist_memo_ms.div_ceil(1000))
+    }
+
     /// Parse from a variable lookup (Worker vars and secrets).
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeConfig, ConfigError> {
         let keys_text = get("LINKGATE_KEYS").ok_or(ConfigError::MissingKeys)?;
@@ -220,6 +232,7 @@ mod tests {
         assert!(!c.debug_headers, "diagnostic headers are off unless asked for");
         assert!(!c.allow_whole_bucket, "A6: whole-bucket links are off unless asked for");
         assert_eq!(c.policy, Policy::default());
+        assert_eq!(c.kv_revocation_bound_secs(), 92, "the bound docs/revocation.md states");
         let c = EdgeConfig::from_lookup(&lookup(&[
             ("LINKGATE_KEYS", &key),
             ("LINKGATE_CLOCK_SKEW_SECS", "5"),
