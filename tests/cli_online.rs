@@ -324,6 +324,20 @@ fn revoke_posts_one_scope_with_its_reason() {
 }
 
 #[test]
+fn revoke_says_which_bound_applies() {
+    let mut answer = entry("sub", "r-7");
+    answer["guarantees"] = json!({ "strict": "immediate", "kv_within_secs": 93 });
+    let o = run(&Fake::canned(201, answer), &["revoke", "--sub", "r-7", "--reason", "x"]);
+    status(&o, 0);
+    assert!(out(&o).contains("refused at once for strict objects"), "{}", out(&o));
+    assert!(out(&o).contains("within about 93 s for the others"), "the worker's own bound: {}", out(&o));
+    // A worker without the registry states nothing: only the KV bound holds.
+    let o = run(&Fake::canned(201, entry("sub", "r-7")), &["revoke", "--sub", "r-7", "--reason", "x"]);
+    assert!(out(&o).contains("every location refuses within about 92 s"), "{}", out(&o));
+    assert!(!out(&o).contains("at once"), "{}", out(&o));
+}
+
+#[test]
 fn lift_deletes_the_percent_encoded_entry() {
     let fake = Fake::canned(200, json!({ "lifted": entry("path", "/board/Q1 pack+v2.pdf") }));
     let o = run(&fake, &["lift", "--scope", "path", "--value", "/board/Q1 pack+v2.pdf"]);

@@ -509,7 +509,16 @@ pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
         let expires = v["expires_at"]
             .as_u64()
             .map_or("kept until lifted".to_owned(), |e| format!("entry expires {}", util::rfc3339(e)));
-        println!("revoked {} {shown}: {expires}; every location refuses within about 90 s", scope.as_str());
+        // The worker states its guarantees; an older worker without the
+        // registry answers none, and then only the KV bound holds.
+        let g = &v["guarantees"];
+        let reach = match (g["strict"].as_str(), g["kv_within_secs"].as_u64()) {
+            (Some("immediate"), Some(kv)) => format!(
+                "refused at once for strict objects (restricted by default), everywhere within about {kv} s for the others"
+            ),
+            _ => "every location refuses within about 92 s".to_owned(),
+        };
+        println!("revoked {} {shown}: {expires}; {reach}", scope.as_str());
     }
     Ok(EXIT_OK)
 }

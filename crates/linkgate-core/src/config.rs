@@ -156,9 +156,7 @@ impl EdgeConfig {
     /// propagation, then a cached read, then an isolate's memo of it
     /// (`docs/revocation.md`, "Delay"; 92 with the defaults).
     pub fn kv_revocation_bound_secs(&self) -> u64 {
-        KV_PROPAGATION_SECS
-            .saturating_add(self.kv_cache_ttl_secs)
-            .saturating_add(self.denylist_memo_ms.div_ceil(1000))
+        KV_PROPAGATION_SECS.saturating_add(self.kv_cache_ttl_secs).saturating_add(self.denylist_memo_ms.div_ceil(1000))
     }
 
     /// Parse from a variable lookup (Worker vars and secrets).
