@@ -107,7 +107,7 @@ build_js_package() {
 # project, offline (the package has no dependencies, so npm fetches
 # nothing), then mint a link there in three lines.
 check_js_package_install() {
-  local out="$ROOT/target/js" tmp tgz url
+  local out="$ROOT/target/js" tmp tgz url deno_url
   mkdir -p "$out"
   rm -f "$out"/linkgate-js-*.tgz
   tgz="$(cd "$ROOT/packages/linkgate-js" && npm pack --silent --pack-destination "$out" | tail -n 1)"
@@ -123,12 +123,17 @@ check_js_package_install() {
       'console.log(sign({ path: "/reports/q3.pdf", ttl: "1h" }, keys, { base: "https://files.example.com" }).url);' \
       >example.mjs
     node example.mjs >url.txt
+    # Deno runs the same project from its node_modules (the "deno" export).
+    DENO_NO_UPDATE_CHECK=1 "$ROOT/node_modules/.bin/deno" run --quiet --no-prompt --allow-read example.mjs >deno-url.txt
   ) || { rm -rf "$tmp"; say "the packed JS signer did not install or run"; return 1; }
   url="$(cat "$tmp/url.txt")"
+  deno_url="$(cat "$tmp/deno-url.txt")"
   rm -rf "$tmp"
-  if [[ "$url" != "https://files.example.com/reports/q3.pdf?lg="* ]]; then
-    say "the packed JS signer minted an unexpected link: $url"
-    return 1
-  fi
-  say "a fresh project installed the tarball and minted $url"
+  for u in "$url" "$deno_url"; do
+    if [[ "$u" != "https://files.example.com/reports/q3.pdf?lg="* ]]; then
+      say "the packed JS signer minted an unexpected link: $u"
+      return 1
+    fi
+  done
+  say "a fresh project installed the tarball and minted $url (node) and $deno_url (deno)"
 }

@@ -73,11 +73,16 @@ say "end-to-end tests (release worker in workerd via Miniflare, Chromium for the
 cargo build --release --bin linkgate
 node --test --test-concurrency=1 tests/e2e/
 
-say "JS signer (packages/linkgate-js): build, node --test, npm pack + install"
+say "JS signer (packages/linkgate-js): build, node --test, deno test, npm pack + install"
 js_start=$SECONDS
 build_js_package
 # Vectors, API and error codes, 2,000 links each way with the CLI, and a
 # Worker minting a link the release worker serves (in workerd).
 node --test --test-concurrency=1 packages/linkgate-js/test/*.test.mjs
+# The same API and vector tests under Deno (its node:test maps onto Deno.test);
+# the CLI cross-check and the workerd test need Node's child processes and
+# Miniflare, so they run under Node only.
+DENO_NO_UPDATE_CHECK=1 deno test --quiet --no-prompt --allow-read --allow-env \
+  packages/linkgate-js/test/api.test.mjs packages/linkgate-js/test/vectors.test.mjs
 check_js_package_install
 say "JS signer stage: $((SECONDS - js_start)) s"
