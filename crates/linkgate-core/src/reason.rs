@@ -97,6 +97,8 @@ pub enum Reason {
     DownloadSession,
     /// A Range continuation after `exp` of a download started before it.
     ResumeAfterExp,
+    /// Sent to a seconds-long presigned storage URL (`302`, redirect mode).
+    Redirected,
 }
 
 impl Reason {
@@ -127,7 +129,11 @@ impl Reason {
             | Reason::UsageUnavailable
             | Reason::ObjectUnavailable
             | Reason::ObjectChanged => Code::StoreUnavailable,
-            Reason::Served | Reason::LandingPage | Reason::DownloadSession | Reason::ResumeAfterExp => return None,
+            Reason::Served
+            | Reason::LandingPage
+            | Reason::DownloadSession
+            | Reason::ResumeAfterExp
+            | Reason::Redirected => return None,
         })
     }
 
@@ -175,6 +181,7 @@ impl Reason {
             Reason::LandingPage => "landing_page",
             Reason::DownloadSession => "download_session",
             Reason::ResumeAfterExp => "resume_after_exp",
+            Reason::Redirected => "redirected",
         }
     }
 
@@ -206,7 +213,7 @@ mod tests {
     use super::*;
 
     /// One representative of every variant (tuple variants once each).
-    pub(crate) const SAMPLES: [Reason; 37] = [
+    pub(crate) const SAMPLES: [Reason; 38] = [
         Reason::ReservedPath,
         Reason::NoToken,
         Reason::DuplicateToken,
@@ -241,6 +248,7 @@ mod tests {
         Reason::LandingPage,
         Reason::DownloadSession,
         Reason::ResumeAfterExp,
+        Reason::Redirected,
         Reason::Revoked(RevocationScope::Jti),
         Reason::Path(PathError::EncodedSlash),
         Reason::Token(DecodeError::Truncated),
@@ -276,7 +284,9 @@ mod tests {
 
     #[test]
     fn let_through_reasons_have_no_code() {
-        for r in [Reason::Served, Reason::LandingPage, Reason::DownloadSession, Reason::ResumeAfterExp] {
+        for r in
+            [Reason::Served, Reason::LandingPage, Reason::DownloadSession, Reason::ResumeAfterExp, Reason::Redirected]
+        {
             assert_eq!(r.code(), None);
         }
         assert_eq!(Reason::Revoked(RevocationScope::Kid).code(), Some(Code::Revoked));
