@@ -441,7 +441,8 @@ impl<'c> ReadObject<'c> {
         // any session minted or any page shown.
         let rule = ctx.cfg.policy.rule_for(meta.classification.as_deref());
         let redirect = ctx.cfg.redirect.as_ref();
-        let decision = match evaluate(&rule, claims, ctx.facts.country.as_deref(), redirect.is_some()) {
+        let decision = match evaluate(&rule, claims, ctx.facts.country.as_deref(), redirect.is_some(), Some(meta.size))
+        {
             // Without presigning credentials, a rule that only allows
             // redirects refuses rather than streams.
             Ok(d) if d.mode == Mode::Redirect && redirect.is_none() => {

@@ -927,3 +927,31 @@ fn a_redirect_counts_as_a_use_of_a_bounded_link() {
     let d = w.run(&cfg, f, Some(&body));
     assert_eq!(code(&d), Some("used_up"));
 }
+
+/// Hybrid by policy: the rule's `redirect_above` sends large objects to a
+/// presigned URL and streams small ones, for the same link.
+#[test]
+fn hybrid_rules_choose_the_mode_by_object_size() {
+    let policy = ("LINKGATE_POLICY", r#"{"classifications":{"public":{"redirect_above":"4KiB"}}}"#);
+    let cfg = cfg_with(&[S3[0], S3[1], S3[2], S3[3], policy]);
+    let t = sign(&cfg, &claims("/a/"));
+    let sized = |size| ObjectMeta { size, ..object(Some("public")) };
+    let mut w = World::with_object("/a/big.bin", sized(4097));
+    w.objects.insert("a/small.bin".into(), sized(4096));
+    let d = w.run(&cfg, get(&link_url("/a/big.bin", &t), T0 + 1), None);
+    assert_eq!((status(&d), d.event.mode), (302, Some("redirect")));
+    let d = w.run(&cfg, get(&link_url("/a/small.bin", &t), T0 + 1), None);
+    assert_eq!((status(&d), d.event.mode, d.reply), (200, Some("stream"), Reply::Delivered));
+    // Restricted objects stream whatever their size.
+    let mut c = claims("/a/");
+    c.exp = T0 + 600;
+    let t = sign(&cfg, &c);
+    w.objects.insert("a/secret.bin".into(), ObjectMeta { size: 1 << 40, ..object(Some("restricted")) });
+    let d = w.run(&cfg, get(&link_url("/a/secret.bin", &t), T0 + 1), None);
+    assert_eq!((status(&d), d.event.mode), (200, Some("stream")));
+    // Without presigning settings the big object streams too.
+    let plain = cfg_with(&[policy]);
+    let t = sign(&plain, &claims("/a/"));
+    let d = w.run(&plain, get(&link_url("/a/big.bin", &t), T0 + 1), None);
+    assert_eq!((status(&d), d.event.mode), (200, Some("stream")));
+}
