@@ -17,6 +17,10 @@
 #   BENCH_RUNTIMES=miniflare (or wrangler) runs one runtime;
 #   BENCH_PROFILE_SECS / BENCH_PROFILE_ROUNDS the ladder's; BENCH_PROFILE=0
 #   skips the ladder, BENCH_PROFILE=only runs just the ladder.
+#   Then the redirect variant (issue 13, benches/edge/redirect.mjs): time to a
+#   redirect's 302 vs time to the first byte of a stream, 1 KiB and 1 MiB;
+#   BENCH_REDIRECT=0 skips it, BENCH_REDIRECT=only runs just it
+#   (BENCH_REDIRECT_REQUESTS, default 300 per variant, or 50 with BENCH_QUICK).
 #
 # Where the time goes inside the worker's isolate (V8 sampling profiler; prints
 # the isolate's busy time per request too):
@@ -37,5 +41,13 @@ if ! command -v wrk >/dev/null; then
   say "installing wrk (Debian package)"
   apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 fi
-say "load runs (this takes a few minutes)"
-python3 benches/edge/run.py
+if [[ "${BENCH_REDIRECT:-1}" != "only" ]]; then
+  say "load runs (this takes a few minutes)"
+  python3 benches/edge/run.py
+fi
+if [[ "${BENCH_REDIRECT:-1}" != "0" ]]; then
+  say "redirect vs stream: time to 302 vs time to first byte (benches/edge/redirect.mjs)"
+  quick_n=300
+  [[ "${BENCH_QUICK:-}" == 1 ]] && quick_n=50
+  node benches/edge/redirect.mjs "${BENCH_REDIRECT_REQUESTS:-$quick_n}"
+fi

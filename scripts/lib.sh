@@ -48,6 +48,17 @@ ensure_node_modules() {
   fi
 }
 
+# moto (an S3 implementation, server mode) and with it botocore (AWS's
+# reference SigV4 presigner), from PyPI: the redirect end-to-end tests follow
+# the worker's presigned URLs against moto, and the presign vectors are
+# re-made with botocore. Skipped when both import already.
+ensure_moto() {
+  if ! python3 -c 'import moto.server, boto3, botocore, flask' >/dev/null 2>&1; then
+    say "installing moto[server] (PyPI) for the redirect tests and the presign vectors"
+    python3 -m pip install --quiet 'moto[server]>=5,<6'
+  fi
+}
+
 # Debian's Chromium for the browser test (playwright-core drives it; no
 # browser download from the internet).
 ensure_chromium() {

@@ -39,6 +39,13 @@ if [[ -f tests/vectors/check_vectors.py ]]; then
   say "test vectors, independent Python implementation"
   python3 tests/vectors/check_vectors.py
 fi
+ensure_moto || say "moto/botocore could not be installed: the presign vectors are checked by tests/vectors.rs only"
+if python3 -c 'import botocore' 2>/dev/null; then
+  say "presign vectors, re-made by botocore's presigner (tests/vectors/presign_vectors.py)"
+  python3 tests/vectors/presign_vectors.py
+else
+  say "botocore not importable: presign vectors not re-checked against it (tests/vectors.rs still checks them)"
+fi
 
 say "core builds for wasm32-unknown-unknown"
 ensure_wasm_target

@@ -41,6 +41,10 @@ pub fn reply(reply: Reply, delivered: Option<Response>) -> worker::Result<Respon
             let h = headers_of(&[("location", location), ("cache-control", "no-store".to_owned())])?;
             Ok(Response::from_body(ResponseBody::Empty)?.with_status(303).with_headers(h))
         }
+        Reply::Redirect { headers } => {
+            let h = headers_of(&headers)?;
+            Ok(Response::from_body(ResponseBody::Empty)?.with_status(302).with_headers(h))
+        }
     }
 }
 

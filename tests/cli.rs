@@ -11,6 +11,13 @@ fn bin() -> Command {
         "LINKGATE_CLOCK_SKEW_SECS",
         "LINKGATE_ADMIN_URL",
         "LINKGATE_ADMIN_TOKEN",
+        "LINKGATE_POLICY",
+        "LINKGATE_S3_ACCESS_KEY_ID",
+        "LINKGATE_S3_SECRET_ACCESS_KEY",
+        "LINKGATE_S3_BUCKET",
+        "LINKGATE_S3_ENDPOINT",
+        "LINKGATE_S3_REGION",
+        "LINKGATE_R2_ACCOUNT_ID",
     ] {
         c.env_remove(var);
     }
@@ -759,4 +766,45 @@ fn a_closed_stdout_is_not_a_panic() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(o.status.code(), Some(141), "{err}");
+}
+
+/// `inspect --object-size` shows the mode the policy gives the link for an
+/// object of that size (hybrid rules), as the worker would decide it.
+#[test]
+fn inspect_shows_the_delivery_mode_for_an_object_size() {
+    let keys = keygen("k1");
+    let url = stdout(&run(&["sign", "--path", "/pub/big.iso", "--ttl", "1h"], Some(&keys)));
+    let policy = r#"{"classifications":{"public":{"redirect_above":"64MiB"}}}"#;
+    let s3 = [
+        ("LINKGATE_KEYS", keys.as_str()),
+        ("LINKGATE_POLICY", policy),
+        ("LINKGATE_S3_ACCESS_KEY_ID", "AKID"),
+        ("LINKGATE_S3_SECRET_ACCESS_KEY", "secret"),
+        ("LINKGATE_S3_BUCKET", "files"),
+        ("LINKGATE_S3_ENDPOINT", "http://127.0.0.1:9000"),
+    ];
+    let delivery = |size: &str, class: &str, env: &[(&str, &str)]| {
+        let o = run_env(&["inspect", &url, "--json", "--object-size", size, "--classification", class], env);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        json_of(&o)["delivery"].clone()
+    };
+    let d = delivery("100MiB", "public", &s3);
+    assert_eq!((d["mode"].as_str(), d["object_size"].as_u64()), (Some("redirect"), Some(100 << 20)));
+    assert_eq!(delivery("64MiB", "public", &s3)["mode"], "stream", "at the threshold: stream");
+    assert_eq!(delivery("1TiB", "restricted", &s3)["mode"], "stream");
+    assert_eq!(delivery("1TiB", "internal", &s3)["mode"], "stream", "no redirect_above: the first mode");
+    // Without presigning settings the big object streams.
+    let d = delivery("100MiB", "public", &s3[..2]);
+    assert_eq!((d["mode"].as_str(), d["presigning"].as_bool()), (Some("stream"), Some(false)));
+    // A redirect link on a stream-only class is refused there.
+    let r = stdout(&run(&["sign", "--path", "/pub/big.iso", "--ttl", "1h", "--mode", "redirect"], Some(&keys)));
+    let o = run_env(&["inspect", &r, "--object-size", "1", "--classification", "confidential"], &s3);
+    assert!(stdout(&o).contains("delivery  refused: confidential.modes"), "{}", stdout(&o));
+    // Text output, and usage errors.
+    let o = run_env(&["inspect", &url, "--object-size", "100MiB", "--classification", "public"], &s3);
+    assert!(stdout(&o).contains("delivery  redirect (public rule, 104857600-byte object"), "{}", stdout(&o));
+    assert_eq!(run_env(&["inspect", &url, "--object-size", "lots"], &s3).status.code(), Some(2));
+    assert_eq!(run_env(&["inspect", &url, "--classification", "public"], &s3).status.code(), Some(2));
+    let o = run_env(&["inspect", &url, "--json"], &s3);
+    assert!(json_of(&o).get("delivery").is_none(), "no --object-size, no delivery");
 }

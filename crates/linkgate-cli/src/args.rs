@@ -151,12 +151,23 @@ pub static INSPECT: Command = Command {
         &value("client-ip", "IP", "The client address, to check an ip binding."),
         &value("method", "M", "The request method (GET, HEAD, POST, ...), to check it."),
         &value("now", "UNIX", "Verify at this time. Default: now."),
+        &value(
+            "object-size",
+            "SIZE",
+            "Show the delivery mode (stream or redirect) the link gets for an object of this size (bytes, or 64MiB, 500MB), by LINKGATE_POLICY.",
+        ),
+        &value(
+            "classification",
+            "C",
+            "With --object-size: the object's classification. Default: the policy's default_classification.",
+        ),
         &JSON,
     ],
     notes: "`-` reads one link or token per stdin line and prints one JSON line each (exit 0 only\n\
             if every one is valid). Every step of the edge's verification runs when its fact is known; the checks that\n\
             were skipped for want of a fact are listed. Time rules come from LINKGATE_MAX_TTL_SECS\n\
-            and LINKGATE_CLOCK_SKEW_SECS (the --keys file, else the environment).",
+            and LINKGATE_CLOCK_SKEW_SECS (the --keys file, else the environment); --object-size reads\n\
+            LINKGATE_POLICY and whether presigning is configured (LINKGATE_S3_*) from there too.",
 };
 
 pub static MINT: Command = Command {

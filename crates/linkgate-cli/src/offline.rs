@@ -6,7 +6,8 @@ use linkgate_core::inspect::{self, Facts, Inspection};
 use linkgate_core::keys::{format_entry, KeyId};
 use linkgate_core::mint::{link_base, link_url, Expiry, LinkRequest};
 use linkgate_core::path::encode_path;
-use linkgate_core::token::{Claims, Jti};
+use linkgate_core::policy::{effective_mode, parse_size, Policy, Rule};
+use linkgate_core::token::{Claims, Jti, Mode};
 use linkgate_core::verify::{query_token, QueryToken, TimeRules};
 use linkgate_core::{Code, KeyRing, Reason};
 use serde_json::json;
@@ -158,8 +159,10 @@ pub fn inspect(argv: &[String]) -> Result<u8, Failure> {
     let vars = util::Vars::load(a.value("keys"))?;
     let ring = vars.maybe_keys()?;
     let rules = vars.time_rules()?;
+    let delivery = delivery_facts(&a, &vars)?;
+    let delivery = delivery.as_ref();
     if input != "-" {
-        return Ok(inspect_one(&input, &a, ring.as_ref(), &rules, now, a.flag("json")));
+        return Ok(inspect_one(&input, &a, ring.as_ref(), &rules, now, a.flag("json"), delivery));
     }
     // `-`: one link or token per stdin line, one JSON line each (bulk checks,
     // e.g. the JS package's cross-signing test, without a process per link).
@@ -170,13 +173,77 @@ pub fn inspect(argv: &[String]) -> Result<u8, Failure> {
         if line.trim().is_empty() {
             continue;
         }
-        worst = worst.max(inspect_one(line.trim(), &a, ring.as_ref(), &rules, now, true));
+        worst = worst.max(inspect_one(line.trim(), &a, ring.as_ref(), &rules, now, true, delivery));
     }
     Ok(worst)
 }
 
+/// What `--object-size` (and `--classification`) ask about: the rule, the
+/// size, and whether presigning is configured, read as the worker reads them.
+struct DeliveryFacts {
+    rule: Rule,
+    size: u64,
+    redirect_available: bool,
+}
+
+fn delivery_facts(a: &Args, vars: &util::Vars) -> Result<Option<DeliveryFacts>, Failure> {
+    let Some(text) = a.value("object-size") else {
+        if a.value("classification").is_some() {
+            return Err(Failure::usage("--classification needs --object-size"));
+        }
+        return Ok(None);
+    };
+    let size = parse_size(text).ok_or_else(|| {
+        Failure::usage(format!("--object-size: {text:?} is not a size (bytes, or e.g. 64MiB, 500MB)"))
+    })?;
+    let policy =
+        Policy::parse(&vars.get("LINKGATE_POLICY").unwrap_or_default()).map_err(|e| Failure::usage(e.to_string()))?;
+    let redirect =
+        linkgate_core::config::redirect_config(&|name| vars.get(name)).map_err(|e| Failure::usage(e.to_string()))?;
+    Ok(Some(DeliveryFacts {
+        rule: policy.rule_for(a.value("classification")),
+        size,
+        redirect_available: redirect.is_some(),
+    }))
+}
+
+/// The delivery a link's claims get: a text line and a JSON object.
+fn delivery_of(d: &DeliveryFacts, c: &Claims) -> (String, serde_json::Value) {
+    let (mode, refused) = match effective_mode(&d.rule, c.mode, Some(d.size), d.redirect_available) {
+        None => (None, Some(format!("{}.modes", d.rule.name))),
+        Some(Mode::Redirect) if !d.redirect_available => (None, Some("redirect_unavailable".to_owned())),
+        Some(m) => (Some(m.as_str()), None),
+    };
+    let why = match (c.mode, d.rule.redirect_above) {
+        (Some(m), _) => format!("the link asks for {}", m.as_str()),
+        (None, Some(t)) => format!("redirect_above {t} bytes"),
+        (None, None) => "the rule's first mode".to_owned(),
+    };
+    let presigning = if d.redirect_available { "presigning on" } else { "presigning off" };
+    let text = match (&mode, &refused) {
+        (Some(m), _) => format!("{m} ({} rule, {}-byte object, {why}; {presigning})", d.rule.name, d.size),
+        (None, r) => format!(
+            "refused: {} ({} rule, {}-byte object; {presigning})",
+            r.as_deref().unwrap_or(""),
+            d.rule.name,
+            d.size
+        ),
+    };
+    let value = json!({ "classification": d.rule.name, "object_size": d.size, "mode": mode,
+                        "refused": refused, "presigning": d.redirect_available });
+    (text, value)
+}
+
 /// Inspect one link or token, print its verdict, return the exit status.
-fn inspect_one(input: &str, a: &Args, ring: Option<&KeyRing>, rules: &TimeRules, now: u64, json_out: bool) -> u8 {
+fn inspect_one(
+    input: &str,
+    a: &Args,
+    ring: Option<&KeyRing>,
+    rules: &TimeRules,
+    now: u64,
+    json_out: bool,
+    delivery: Option<&DeliveryFacts>,
+) -> u8 {
     let link = split_link(input);
     // --path is decoded text, as for sign: encode it like a request path.
     let raw_path = a.value("path").map(encode_path).or(link.raw_path);
@@ -192,7 +259,9 @@ fn inspect_one(input: &str, a: &Args, ring: Option<&KeyRing>, rules: &TimeRules,
     let Some(ring) = ring else {
         return match inspect::decode(&facts) {
             Ok(token) => {
-                print_claims(json_out, token.claims_unverified(), now, None, "unverified (no keys given)");
+                let c = token.claims_unverified();
+                let d = delivery.map(|d| delivery_of(d, c));
+                print_claims(json_out, c, now, None, "unverified (no keys given)", d);
                 EXIT_OK
             }
             Err(reason) => report_refusal(json_out, reason, link.note),
@@ -206,7 +275,7 @@ fn inspect_one(input: &str, a: &Args, ring: Option<&KeyRing>, rules: &TimeRules,
         None => format!("valid (checked: {})", ins.checked.join(", ")),
         Some(c) => format!("refused: {} ({}) — {}", c.as_str(), c.status(), c.detail()),
     };
-    print_claims(json_out, claims, now, Some(&ins), &status);
+    print_claims(json_out, claims, now, Some(&ins), &status, delivery.map(|d| delivery_of(d, claims)));
     if ins.code.is_none() {
         EXIT_OK
     } else {
@@ -230,7 +299,14 @@ fn report_refusal(json_out: bool, reason: Reason, note: Option<&str>) -> u8 {
     EXIT_REFUSED
 }
 
-fn print_claims(json_out: bool, c: &Claims, now: u64, v: Option<&Inspection>, status: &str) {
+fn print_claims(
+    json_out: bool,
+    c: &Claims,
+    now: u64,
+    v: Option<&Inspection>,
+    status: &str,
+    delivery: Option<(String, serde_json::Value)>,
+) {
     let skipped: Vec<(&str, &str)> =
         v.map(|i| i.skipped.iter().map(|s| (s.check, option_for(s.needs))).collect()).unwrap_or_default();
     if json_out {
@@ -240,12 +316,13 @@ fn print_claims(json_out: bool, c: &Claims, now: u64, v: Option<&Inspection>, st
         };
         let code = v.and_then(|i| i.code);
         let skipped: Vec<_> = skipped.iter().map(|(check, needs)| json!({ "check": check, "needs": needs })).collect();
-        println!(
-            "{}",
-            util::json_line(&json!({ "verdict": verdict, "code": code.map(Code::as_str),
-                                      "status": code.map(Code::status), "reason": v.and_then(|i| i.reason).map(Reason::as_str),
-                                      "checked": checked, "skipped": skipped, "claims": c.to_json() }))
-        );
+        let mut out = json!({ "verdict": verdict, "code": code.map(Code::as_str),
+                              "status": code.map(Code::status), "reason": v.and_then(|i| i.reason).map(Reason::as_str),
+                              "checked": checked, "skipped": skipped, "claims": c.to_json() });
+        if let (Some((_, d)), Some(map)) = (delivery, out.as_object_mut()) {
+            map.insert("delivery".to_owned(), d);
+        }
+        println!("{}", util::json_line(&out));
         return;
     }
     let mut rows: Vec<(&str, String)> = vec![
@@ -282,6 +359,9 @@ fn print_claims(json_out: bool, c: &Claims, now: u64, v: Option<&Inspection>, st
         println!("{k:<10}{}", util::shown(&v));
     }
     println!("{:<10}{status}", "verdict");
+    if let Some((text, _)) = delivery {
+        println!("{:<10}{text}", "delivery");
+    }
     if !skipped.is_empty() {
         let list: Vec<String> = skipped.iter().map(|(check, needs)| format!("{check} (no {needs})")).collect();
         println!("{:<10}{}", "skipped", list.join(", "));

@@ -619,7 +619,7 @@ pub fn revocation_list_prefix(scope: Option<&str>) -> Result<Option<String>, Inv
 /// Refuse at minting what the download would refuse later. Country rules
 /// depend on where the download comes from, so they are left to it.
 pub fn mint_policy(rule: &super::policy::Rule, claims: &super::token::Claims) -> Result<(), super::policy::Denied> {
-    match super::policy::evaluate(rule, claims, None, false) {
+    match super::policy::evaluate(rule, claims, None, false, None) {
         Err(d) if d.rule.ends_with(".countries") => Ok(()),
         Err(d) => Err(d),
         Ok(_) => Ok(()),

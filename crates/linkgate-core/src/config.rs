@@ -9,6 +9,7 @@ use core::fmt;
 
 use super::keys::{KeyRing, KeyRingError};
 use super::policy::{Policy, PolicyError};
+use super::presign::{PresignConfigError, S3Credentials, S3Location, R2_REGION};
 use super::verify::{TimeRules, DEFAULT_MAX_TTL_SECS, DEFAULT_SKEW_SECS};
 
 /// Default KV `cacheTtl` for denylist reads (KV's minimum is 30 s).
@@ -61,7 +62,38 @@ pub struct EdgeConfig {
     /// `/`) when the request also says `whole_bucket: true`
     /// (`LINKGATE_ALLOW_WHOLE_BUCKET`, default off).
     pub allow_whole_bucket: bool,
+    /// Presigned redirects (`LINKGATE_S3_*`, `LINKGATE_R2_ACCOUNT_ID`); None
+    /// when no credentials are configured: `redirect` then falls back to
+    /// `stream` or is refused (`redirect_unavailable`), docs/policy.md.
+    pub redirect: Option<RedirectConfig>,
 }
+
+/// Default `LINKGATE_REDIRECT_TTL_SECS`: how long a presigned URL lives.
+pub const DEFAULT_REDIRECT_TTL_SECS: u64 = 30;
+/// Largest `LINKGATE_REDIRECT_TTL_SECS`: a presigned URL cannot be revoked,
+/// so it must stay seconds-long.
+pub const MAX_REDIRECT_TTL_SECS: u64 = 300;
+
+/// Where and how redirects are presigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectConfig {
+    pub location: S3Location,
+    /// `Debug` redacts the secret.
+    pub credentials: S3Credentials,
+    /// Longest life of a presigned URL (the link's own end caps it further).
+    pub ttl_secs: u64,
+}
+
+/// The variables that turn presigned redirects on: none set = off. (The
+/// region and the TTL have defaults, so `wrangler.toml` lists them without
+/// turning anything on.)
+pub const REDIRECT_VARS: [&str; 5] = [
+    "LINKGATE_S3_ACCESS_KEY_ID",
+    "LINKGATE_S3_SECRET_ACCESS_KEY",
+    "LINKGATE_S3_BUCKET",
+    "LINKGATE_R2_ACCOUNT_ID",
+    "LINKGATE_S3_ENDPOINT",
+];
 
 /// Default `LINKGATE_AUDIT_RETENTION_DAYS`.
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
@@ -102,6 +134,17 @@ pub enum ConfigError {
     AdminTokenTooShort,
     /// `LINKGATE_PUBLIC_URL` is not `scheme://host[:port]` (the CLI's `--base` rule).
     PublicUrl(&'static str),
+    /// A presigning setting is invalid.
+    Redirect(PresignConfigError),
+    /// Some presigning settings are set but not this one: a half-configured
+    /// redirect is a mistake, not "redirects off".
+    RedirectIncomplete {
+        missing: &'static str,
+    },
+    /// Both `LINKGATE_R2_ACCOUNT_ID` and `LINKGATE_S3_ENDPOINT`: which one is meant?
+    RedirectTwoEndpoints,
+    /// `LINKGATE_REDIRECT_TTL_SECS` is 0 or over [`MAX_REDIRECT_TTL_SECS`].
+    RedirectTtl,
 }
 
 impl fmt::Display for ConfigError {
@@ -113,6 +156,19 @@ impl fmt::Display for ConfigError {
             ConfigError::BadFlag { name } => write!(f, "{name} must be on or off"),
             ConfigError::Policy(e) => write!(f, "{e}"),
             ConfigError::PublicUrl(why) => write!(f, "LINKGATE_PUBLIC_URL {why}"),
+            ConfigError::Redirect(e) => write!(f, "{e}"),
+            ConfigError::RedirectIncomplete { missing } => {
+                write!(
+                    f,
+                    "{missing} is not set, but other LINKGATE_S3_* settings are (presigned redirects need all of them)"
+                )
+            }
+            ConfigError::RedirectTwoEndpoints => {
+                f.write_str("set LINKGATE_R2_ACCOUNT_ID or LINKGATE_S3_ENDPOINT, not both")
+            }
+            ConfigError::RedirectTtl => {
+                write!(f, "LINKGATE_REDIRECT_TTL_SECS must be 1 to {MAX_REDIRECT_TTL_SECS} seconds")
+            }
             ConfigError::AdminTokenTooShort => write!(
                 f,
                 "LINKGATE_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_BYTES} bytes (e.g. openssl rand -base64 32)"
@@ -150,6 +206,42 @@ pub fn time_rules(get: &dyn Fn(&str) -> Option<String>) -> Result<TimeRules, Con
 
 /// Workers KV's documented propagation to every location, in seconds.
 pub const KV_PROPAGATION_SECS: u64 = 60;
+/// Presigned-redirect settings: None when none of [`REDIRECT_VARS`] is set.
+/// Credentials, a bucket and one of `LINKGATE_R2_ACCOUNT_ID` (R2, region
+/// `auto`) or `LINKGATE_S3_ENDPOINT` (any S3-compatible endpoint, path style,
+/// `LINKGATE_S3_REGION`, default `auto`) are needed together.
+pub fn redirect_config(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<RedirectConfig>, ConfigError> {
+    let val = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    if REDIRECT_VARS.iter().all(|n| val(n).is_none()) {
+        return Ok(None);
+    }
+    let need = |name: &'static str| val(name).ok_or(ConfigError::RedirectIncomplete { missing: name });
+    let key_id = need("LINKGATE_S3_ACCESS_KEY_ID")?;
+    let secret = need("LINKGATE_S3_SECRET_ACCESS_KEY")?;
+    let bucket = need("LINKGATE_S3_BUCKET")?;
+    let credentials = S3Credentials::new(&key_id, &secret).map_err(ConfigError::Redirect)?;
+    let location = match (val("LINKGATE_R2_ACCOUNT_ID"), val("LINKGATE_S3_ENDPOINT")) {
+        (Some(_), Some(_)) => return Err(ConfigError::RedirectTwoEndpoints),
+        (None, None) => return Err(ConfigError::RedirectIncomplete { missing: "LINKGATE_R2_ACCOUNT_ID" }),
+        (Some(account), None) => {
+            if val("LINKGATE_S3_REGION").is_some_and(|r| r != R2_REGION) {
+                return Err(ConfigError::Redirect(PresignConfigError::Region));
+            }
+            S3Location::r2(&account, &bucket)
+        }
+        (None, Some(endpoint)) => S3Location::path_style(
+            &endpoint,
+            &val("LINKGATE_S3_REGION").unwrap_or_else(|| R2_REGION.to_owned()),
+            &bucket,
+        ),
+    }
+    .map_err(ConfigError::Redirect)?;
+    let ttl_secs = number(get, "LINKGATE_REDIRECT_TTL_SECS", DEFAULT_REDIRECT_TTL_SECS)?;
+    if !(1..=MAX_REDIRECT_TTL_SECS).contains(&ttl_secs) {
+        return Err(ConfigError::RedirectTtl);
+    }
+    Ok(Some(RedirectConfig { location, credentials, ttl_secs }))
+}
 
 impl EdgeConfig {
     /// Seconds from a KV denylist write until every location refuses: KV's
@@ -201,6 +293,7 @@ impl EdgeConfig {
                 .clamp(1, MAX_AUDIT_AGGREGATE_SECS)
                 .saturating_mul(1000),
             allow_whole_bucket: flag(get, "LINKGATE_ALLOW_WHOLE_BUCKET", false)?,
+            redirect: redirect_config(get)?,
         })
     }
 }
@@ -292,6 +385,63 @@ mod tests {
             EdgeConfig::from_lookup(&lookup(&[("LINKGATE_KEYS", &key), ("LINKGATE_POLICY", "{")])),
             Err(ConfigError::Policy(_))
         ));
+    }
+
+    #[test]
+    fn redirect_settings() {
+        let key = format!("k:{}", b64::encode(&[1; 32]));
+        let with = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("LINKGATE_KEYS", key.as_str())];
+            all.extend_from_slice(pairs);
+            EdgeConfig::from_lookup(&lookup(&all))
+        };
+        assert_eq!(with(&[]).unwrap().redirect, None, "no S3 settings: redirects off");
+        let defaults =
+            [("LINKGATE_S3_REGION", "auto"), ("LINKGATE_REDIRECT_TTL_SECS", "30"), ("LINKGATE_S3_BUCKET", "")];
+        assert_eq!(with(&defaults).unwrap().redirect, None, "wrangler.toml's defaults turn nothing on");
+        let account = "0123456789abcdef0123456789abcdef";
+        let full = [
+            ("LINKGATE_S3_ACCESS_KEY_ID", "AKID"),
+            ("LINKGATE_S3_SECRET_ACCESS_KEY", "sekrit"),
+            ("LINKGATE_S3_BUCKET", "files"),
+            ("LINKGATE_R2_ACCOUNT_ID", account),
+        ];
+        let r = with(&full).unwrap().redirect.unwrap();
+        assert_eq!(r.location, S3Location::r2(account, "files").unwrap());
+        assert_eq!(r.ttl_secs, DEFAULT_REDIRECT_TTL_SECS);
+        assert!(!format!("{r:?}").contains("sekrit"), "the secret never prints");
+        for i in 0..full.len() {
+            let mut some = full.to_vec();
+            let (missing, _) = some.remove(i);
+            assert_eq!(with(&some).unwrap_err(), ConfigError::RedirectIncomplete { missing }, "{missing}");
+        }
+        let mut s3 = full[..3].to_vec();
+        s3.push(("LINKGATE_S3_ENDPOINT", "http://127.0.0.1:9000"));
+        s3.push(("LINKGATE_S3_REGION", "us-east-1"));
+        s3.push(("LINKGATE_REDIRECT_TTL_SECS", "300"));
+        let r = with(&s3).unwrap().redirect.unwrap();
+        assert_eq!(r.location, S3Location::path_style("http://127.0.0.1:9000", "us-east-1", "files").unwrap());
+        assert_eq!(r.ttl_secs, 300);
+        let mut both = full.to_vec();
+        both.push(("LINKGATE_S3_ENDPOINT", "http://127.0.0.1:9000"));
+        assert_eq!(with(&both).unwrap_err(), ConfigError::RedirectTwoEndpoints);
+        for bad in ["0", "301"] {
+            let mut t = full.to_vec();
+            t.push(("LINKGATE_REDIRECT_TTL_SECS", bad));
+            assert_eq!(with(&t).unwrap_err(), ConfigError::RedirectTtl, "{bad}");
+        }
+        let mut t = full.to_vec();
+        t.push(("LINKGATE_REDIRECT_TTL_SECS", "30s"));
+        assert_eq!(with(&t).unwrap_err(), ConfigError::BadNumber { name: "LINKGATE_REDIRECT_TTL_SECS" });
+        let mut t = full.to_vec();
+        t.push(("LINKGATE_S3_REGION", "us-east-1"));
+        assert_eq!(with(&t).unwrap_err(), ConfigError::Redirect(PresignConfigError::Region), "R2 is region auto");
+        let mut t = full.to_vec();
+        t[3] = ("LINKGATE_R2_ACCOUNT_ID", "acct");
+        assert_eq!(with(&t).unwrap_err(), ConfigError::Redirect(PresignConfigError::Account));
+        let mut t = full.to_vec();
+        t[2] = ("LINKGATE_S3_BUCKET", "Files");
+        assert_eq!(with(&t).unwrap_err(), ConfigError::Redirect(PresignConfigError::Bucket));
     }
 
     /// F13: a short admin token is a misconfiguration, not a weak default.

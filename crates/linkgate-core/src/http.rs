@@ -308,7 +308,7 @@ const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Au
 
 /// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01
 /// (Howard Hinnant's civil_from_days, unsigned since we never go before 1970).
-fn civil_from_days(days: u64) -> (u64, u32, u32) {
+pub(crate) fn civil_from_days(days: u64) -> (u64, u32, u32) {
     let z = days.saturating_add(EPOCH_SHIFT);
     let era = z / DAYS_PER_ERA;
     let doe = z % DAYS_PER_ERA; // [0, 146096]

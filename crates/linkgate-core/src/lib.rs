@@ -24,6 +24,7 @@ pub mod nfc;
 mod nfc_tables;
 pub mod path;
 pub mod policy;
+pub mod presign;
 pub mod problem;
 pub mod reason;
 pub mod revocation;

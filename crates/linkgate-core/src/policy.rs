@@ -54,6 +54,10 @@ pub struct Rule {
     pub countries: Option<Vec<String>>,
     /// `revocation`: `strict` for `restricted`, `kv` for the others.
     pub revocation: RevocationMode,
+    /// Hybrid delivery (`redirect_above`): a link that names no mode is
+    /// redirected when the object is larger than this many bytes and
+    /// streamed otherwise. None: such a link gets the first of `modes`.
+    pub redirect_above: Option<u64>,
 }
 
 /// Default `min_ip_prefix_v4`: a /16 (65 536 addresses) is an organisation's
@@ -91,6 +95,7 @@ fn default_rule(name: &str) -> Rule {
         max_age_secs: max_age,
         countries: None,
         revocation,
+        redirect_above: None,
     }
 }
 
@@ -124,6 +129,8 @@ struct RuleJson {
     max_age: Option<String>,
     countries: Option<Vec<String>>,
     revocation: Option<RevocationMode>,
+    // A size: bytes as a number, or a text such as "64MiB".
+    redirect_above: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +156,39 @@ fn prefix_length(class: &str, field: &str, v: &serde_json::Value, max: u8) -> Re
         .filter(|&n| n <= u64::from(max))
         .and_then(|n| u8::try_from(n).ok())
         .ok_or_else(|| PolicyError(format!("{class}.{field}: {v} is not a prefix length 0-{max}")))
+}
+
+/// A size in bytes: a whole number, optionally followed by a unit `B`, `KB`,
+/// `MB`, `GB`, `TB` (powers of 1000) or `KiB`, `MiB`, `GiB`, `TiB` (powers of
+/// 1024), e.g. `64MiB`, `500 MB`, `1048576`. Case-sensitive units (`mb`
+/// would be millibits); None for anything else or an overflow.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = (text.get(..digits)?, text.get(digits..)?.trim_start());
+    let n: u64 = number.parse().ok()?;
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "KB" => 1000,
+        "MB" => 1000_u64.pow(2),
+        "GB" => 1000_u64.pow(3),
+        "TB" => 1000_u64.pow(4),
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+fn size_field(class: &str, field: &str, v: &serde_json::Value) -> Result<u64, PolicyError> {
+    let bad = || PolicyError(format!("{class}.{field}: {v} is not a size (bytes, or e.g. \"64MiB\", \"500MB\")"));
+    match v {
+        serde_json::Value::Number(n) => n.as_u64().ok_or_else(bad),
+        serde_json::Value::String(t) => parse_size(t).ok_or_else(bad),
+        _ => Err(bad()),
+    }
 }
 
 impl Policy {
@@ -212,6 +252,16 @@ impl Policy {
                 }
                 rule.countries = Some(c);
             }
+            if let Some(v) = r.redirect_above {
+                rule.redirect_above = Some(size_field(&name, "redirect_above", &v)?);
+            }
+            if rule.redirect_above.is_some()
+                && !(rule.modes.contains(&Mode::Stream) && rule.modes.contains(&Mode::Redirect))
+            {
+                return Err(PolicyError(format!(
+                    "{name}.redirect_above needs modes with both stream and redirect (the size chooses between them)"
+                )));
+            }
         }
         if let Some(d) = json.default_classification {
             if !CLASSIFICATIONS.contains(&d.as_str()) {
@@ -258,14 +308,42 @@ fn too_broad(rule: &Rule, range: &Cidr) -> bool {
     }
 }
 
+/// The mode a link gets under `rule`, before presigning is taken into
+/// account: the link's own `mode` when it names one the rule allows (None
+/// when it names another), else by size when the rule has `redirect_above`
+/// (larger objects redirect; an unknown size streams), else the rule's
+/// first mode.
+pub fn choose_mode(rule: &Rule, asked: Option<Mode>, size: Option<u64>) -> Option<Mode> {
+    match (asked, rule.redirect_above) {
+        (Some(m), _) => rule.modes.contains(&m).then_some(m),
+        (None, Some(above)) if size.is_some_and(|n| n > above) => Some(Mode::Redirect),
+        (None, Some(_)) => Some(Mode::Stream),
+        (None, None) => Some(rule.modes.first().copied().unwrap_or(Mode::Stream)),
+    }
+}
+
+/// The mode a link gets under `rule` for an object of `size`, presigning
+/// taken into account: without it (`redirect_available` false) a redirect
+/// becomes a stream where the rule allows stream. None: the link names a mode
+/// the rule refuses (`<class>.modes`). `Some(Redirect)` with
+/// `redirect_available` false means refused as `redirect_unavailable`.
+pub fn effective_mode(rule: &Rule, asked: Option<Mode>, size: Option<u64>, redirect_available: bool) -> Option<Mode> {
+    match choose_mode(rule, asked, size)? {
+        Mode::Redirect if !redirect_available && rule.modes.contains(&Mode::Stream) => Some(Mode::Stream),
+        m => Some(m),
+    }
+}
+
 /// Apply the rule to authentic claims. `redirect_available` is false when no
 /// presigning credentials are configured: a link that asks for redirect is
-/// then streamed (policy overrides, recorded in the decision).
+/// then streamed (policy overrides, recorded in the decision). `size` is the
+/// object's size in bytes (None when unknown, e.g. at minting time).
 pub fn evaluate(
     rule: &Rule,
     claims: &Claims,
     country: Option<&str>,
     redirect_available: bool,
+    size: Option<u64>,
 ) -> Result<Decision, Denied> {
     let deny = |what: &str| Err(Denied { rule: format!("{}.{what}", rule.name) });
     if claims.exp.saturating_sub(claims.iat) > rule.max_ttl_secs {
@@ -282,16 +360,7 @@ pub fn evaluate(
             return deny("countries");
         }
     }
-    let mode = match claims.mode {
-        Some(m) if !rule.modes.contains(&m) => return deny("modes"),
-        Some(m) => m,
-        None => rule.modes.first().copied().unwrap_or(Mode::Stream),
-    };
-    let mode = if mode == Mode::Redirect && !redirect_available && rule.modes.contains(&Mode::Stream) {
-        Mode::Stream
-    } else {
-        mode
-    };
+    let Some(mode) = effective_mode(rule, claims.mode, size, redirect_available) else { return deny("modes") };
     Ok(Decision {
         rule: format!("classification:{}", rule.name),
         mode,
@@ -315,22 +384,22 @@ mod tests {
     fn safe_defaults() {
         let p = Policy::default();
         let r = p.rule_for(Some("restricted"));
-        assert_eq!(evaluate(&r, &claims(600), None, true).unwrap_err().rule, "restricted.require_sub");
+        assert_eq!(evaluate(&r, &claims(600), None, true, None).unwrap_err().rule, "restricted.require_sub");
         let mut c = claims(600);
         c.sub = Some(Label::parse(Field::Sub, "u").unwrap());
-        let d = evaluate(&r, &c, None, true).unwrap();
+        let d = evaluate(&r, &c, None, true, None).unwrap();
         assert_eq!((d.mode, d.cache, d.rule.as_str()), (Mode::Stream, CacheMode::NoStore, "classification:restricted"));
         c.exp = c.iat + 3601;
-        assert_eq!(evaluate(&r, &c, None, true).unwrap_err().rule, "restricted.max_ttl");
+        assert_eq!(evaluate(&r, &c, None, true, None).unwrap_err().rule, "restricted.max_ttl");
         c.exp = c.iat + 60;
         c.mode = Some(Mode::Redirect);
-        assert_eq!(evaluate(&r, &c, None, true).unwrap_err().rule, "restricted.modes");
+        assert_eq!(evaluate(&r, &c, None, true, None).unwrap_err().rule, "restricted.modes");
         // No metadata: internal; unknown value: restricted rules.
         assert_eq!(p.rule_for(None).name, "internal");
         assert_eq!(p.rule_for(Some("top-secret")).name, "unknown:top-secret");
         assert_eq!(p.rule_for(Some("top-secret")).cache, CacheMode::NoStore);
         let pubr = p.rule_for(Some("public"));
-        assert_eq!(evaluate(&pubr, &claims(86_400), None, true).unwrap().cache, CacheMode::Public);
+        assert_eq!(evaluate(&pubr, &claims(86_400), None, true, None).unwrap().cache, CacheMode::Public);
     }
 
     #[test]
@@ -338,8 +407,8 @@ mod tests {
         let r = Policy::default().rule_for(Some("internal"));
         let mut c = claims(60);
         c.mode = Some(Mode::Redirect);
-        assert_eq!(evaluate(&r, &c, None, true).unwrap().mode, Mode::Redirect);
-        assert_eq!(evaluate(&r, &c, None, false).unwrap().mode, Mode::Stream);
+        assert_eq!(evaluate(&r, &c, None, true, None).unwrap().mode, Mode::Redirect);
+        assert_eq!(evaluate(&r, &c, None, false, None).unwrap().mode, Mode::Stream);
     }
 
     #[test]
@@ -350,14 +419,14 @@ mod tests {
         .unwrap();
         let r = p.rule_for(None);
         assert_eq!(r.name, "confidential");
-        assert_eq!(evaluate(&r, &claims(60), Some("DE"), true).unwrap_err().rule, "confidential.require_ip");
+        assert_eq!(evaluate(&r, &claims(60), Some("DE"), true, None).unwrap_err().rule, "confidential.require_ip");
         let mut c = claims(60);
         c.ip = vec![Cidr::parse("10.1.0.0/16").unwrap()];
-        assert!(evaluate(&r, &c, Some("DE"), true).is_ok());
-        assert_eq!(evaluate(&r, &c, Some("US"), true).unwrap_err().rule, "confidential.countries");
-        assert_eq!(evaluate(&r, &c, None, true).unwrap_err().rule, "confidential.countries");
+        assert!(evaluate(&r, &c, Some("DE"), true, None).is_ok());
+        assert_eq!(evaluate(&r, &c, Some("US"), true, None).unwrap_err().rule, "confidential.countries");
+        assert_eq!(evaluate(&r, &c, None, true, None).unwrap_err().rule, "confidential.countries");
         c.exp = c.iat + 7201;
-        assert_eq!(evaluate(&r, &c, Some("DE"), true).unwrap_err().rule, "confidential.max_ttl");
+        assert_eq!(evaluate(&r, &c, Some("DE"), true, None).unwrap_err().rule, "confidential.max_ttl");
     }
 
     fn with_ip(ranges: &[&str]) -> Claims {
@@ -387,7 +456,7 @@ mod tests {
             &["::ffff:10.0.0.0/104"],
         ] {
             assert_eq!(
-                evaluate(&r, &with_ip(ranges), None, true).unwrap_err().rule,
+                evaluate(&r, &with_ip(ranges), None, true, None).unwrap_err().rule,
                 "confidential.require_ip",
                 "{ranges:?}"
             );
@@ -400,11 +469,11 @@ mod tests {
             &["10.1.0.0/16", "2001:db8:1::/48"],
             &["::ffff:10.1.0.0/112"],
         ] {
-            assert!(evaluate(&r, &with_ip(ranges), None, true).is_ok(), "{ranges:?}");
+            assert!(evaluate(&r, &with_ip(ranges), None, true, None).is_ok(), "{ranges:?}");
         }
         // Without require_ip a broad range is merely a weak binding.
         let internal = p.rule_for(Some("internal"));
-        assert!(evaluate(&internal, &with_ip(&["0.0.0.0/0", "::/0"]), None, true).is_ok());
+        assert!(evaluate(&internal, &with_ip(&["0.0.0.0/0", "::/0"]), None, true, None).is_ok());
     }
 
     #[test]
@@ -415,9 +484,15 @@ mod tests {
         .unwrap();
         let r = p.rule_for(Some("restricted"));
         assert_eq!((r.min_ip_prefix_v4, r.min_ip_prefix_v6), (24, 48));
-        assert_eq!(evaluate(&r, &with_ip(&["10.1.0.0/16"]), None, true).unwrap_err().rule, "restricted.require_ip");
-        assert_eq!(evaluate(&r, &with_ip(&["2001:db8::/32"]), None, true).unwrap_err().rule, "restricted.require_ip");
-        assert!(evaluate(&r, &with_ip(&["10.1.2.0/24", "2001:db8:1::/48"]), None, true).is_ok());
+        assert_eq!(
+            evaluate(&r, &with_ip(&["10.1.0.0/16"]), None, true, None).unwrap_err().rule,
+            "restricted.require_ip"
+        );
+        assert_eq!(
+            evaluate(&r, &with_ip(&["2001:db8::/32"]), None, true, None).unwrap_err().rule,
+            "restricted.require_ip"
+        );
+        assert!(evaluate(&r, &with_ip(&["10.1.2.0/24", "2001:db8:1::/48"]), None, true, None).is_ok());
         // Defaults for the others; 0 turns the minimum off.
         let d = Policy::default().rule_for(Some("internal"));
         assert_eq!((d.min_ip_prefix_v4, d.min_ip_prefix_v6), (16, 32));
@@ -425,7 +500,7 @@ mod tests {
             r#"{"classifications":{"public":{"require_ip":true,"min_ip_prefix_v4":0,"min_ip_prefix_v6":0}}}"#,
         )
         .unwrap();
-        assert!(evaluate(&p.rule_for(Some("public")), &with_ip(&["0.0.0.0/0", "::/0"]), None, true).is_ok());
+        assert!(evaluate(&p.rule_for(Some("public")), &with_ip(&["0.0.0.0/0", "::/0"]), None, true, None).is_ok());
         for (text, needle) in [
             (r#"{"classifications":{"public":{"min_ip_prefix_v4":33}}}"#, "public.min_ip_prefix_v4"),
             (r#"{"classifications":{"public":{"min_ip_prefix_v6":129}}}"#, "public.min_ip_prefix_v6"),
@@ -453,5 +528,75 @@ mod tests {
             assert!(e.contains(needle), "{text}: {e}");
         }
         assert_eq!(Policy::parse("  ").unwrap(), Policy::default());
+    }
+
+    #[test]
+    fn sizes() {
+        for (text, want) in [
+            ("0", Some(0)),
+            ("1048576", Some(1 << 20)),
+            ("64MiB", Some(64 << 20)),
+            ("64 MiB", Some(64 << 20)),
+            ("500MB", Some(500_000_000)),
+            ("2GiB", Some(2 << 30)),
+            ("1TB", Some(1_000_000_000_000)),
+            ("7B", Some(7)),
+            ("1KiB", Some(1024)),
+            ("1KB", Some(1000)),
+            ("", None),
+            ("MiB", None),
+            ("64mb", None),
+            ("-1", None),
+            ("1.5GiB", None),
+            ("99999999999TiB", None),
+        ] {
+            assert_eq!(parse_size(text), want, "{text:?}");
+        }
+    }
+
+    /// Hybrid by size: `redirect_above` chooses for links that name no mode.
+    #[test]
+    fn hybrid_by_size() {
+        let p = Policy::parse(
+            r#"{"classifications":{"public":{"redirect_above":"64MiB"},"internal":{"redirect_above":1000}}}"#,
+        )
+        .unwrap();
+        let public = p.rule_for(Some("public"));
+        assert_eq!(public.redirect_above, Some(64 << 20));
+        let c = claims(600);
+        let mode = |r: &Rule, c: &Claims, size: Option<u64>, available: bool| {
+            evaluate(r, c, None, available, size).map(|d| d.mode)
+        };
+        assert_eq!(mode(&public, &c, Some((64 << 20) + 1), true), Ok(Mode::Redirect));
+        assert_eq!(mode(&public, &c, Some(64 << 20), true), Ok(Mode::Stream), "at the threshold: stream");
+        assert_eq!(mode(&public, &c, Some(10), true), Ok(Mode::Stream));
+        assert_eq!(mode(&public, &c, None, true), Ok(Mode::Stream), "unknown size: stream");
+        assert_eq!(mode(&public, &c, Some(1 << 40), false), Ok(Mode::Stream), "no presigning: stream");
+        // A link that names an allowed mode gets it, whatever the size.
+        let mut s = claims(600);
+        s.mode = Some(Mode::Stream);
+        assert_eq!(mode(&public, &s, Some(1 << 40), true), Ok(Mode::Stream));
+        s.mode = Some(Mode::Redirect);
+        assert_eq!(mode(&public, &s, Some(1), true), Ok(Mode::Redirect));
+        assert_eq!(mode(&p.rule_for(Some("internal")), &c, Some(1001), true), Ok(Mode::Redirect));
+        // Restricted stays stream only; without redirect_above the first mode.
+        let restricted = p.rule_for(Some("restricted"));
+        assert_eq!(choose_mode(&restricted, None, Some(1 << 40)), Some(Mode::Stream));
+        assert_eq!(choose_mode(&restricted, Some(Mode::Redirect), Some(1 << 40)), None);
+        // redirect_above needs both modes, and a size.
+        for bad in [
+            r#"{"classifications":{"restricted":{"redirect_above":"1MiB"}}}"#,
+            r#"{"classifications":{"public":{"redirect_above":"1MiB","modes":["redirect"]}}}"#,
+            r#"{"classifications":{"public":{"redirect_above":"lots"}}}"#,
+            r#"{"classifications":{"public":{"redirect_above":-5}}}"#,
+            r#"{"classifications":{"public":{"redirect_above":true}}}"#,
+        ] {
+            let e = Policy::parse(bad).unwrap_err();
+            assert!(e.0.contains("redirect_above"), "{bad}: {e}");
+        }
+        assert!(Policy::parse(
+            r#"{"classifications":{"confidential":{"modes":["stream","redirect"],"redirect_above":"1GiB"}}}"#
+        )
+        .is_ok());
     }
 }

@@ -100,6 +100,8 @@ pub enum Reason {
     DownloadSession,
     /// A Range continuation after `exp` of a download started before it.
     ResumeAfterExp,
+    /// Sent to a seconds-long presigned storage URL (`302`, redirect mode).
+    Redirected,
 }
 
 impl Reason {
@@ -131,7 +133,11 @@ impl Reason {
             | Reason::UsageUnavailable
             | Reason::ObjectUnavailable
             | Reason::ObjectChanged => Code::StoreUnavailable,
-            Reason::Served | Reason::LandingPage | Reason::DownloadSession | Reason::ResumeAfterExp => return None,
+            Reason::Served
+            | Reason::LandingPage
+            | Reason::DownloadSession
+            | Reason::ResumeAfterExp
+            | Reason::Redirected => return None,
         })
     }
 
@@ -180,6 +186,7 @@ impl Reason {
             Reason::LandingPage => "landing_page",
             Reason::DownloadSession => "download_session",
             Reason::ResumeAfterExp => "resume_after_exp",
+            Reason::Redirected => "redirected",
         }
     }
 
@@ -211,7 +218,7 @@ mod tests {
     use super::*;
 
     /// One representative of every variant (tuple variants once each).
-    pub(crate) const SAMPLES: [Reason; 38] = [
+    pub(crate) const SAMPLES: [Reason; 39] = [
         Reason::ReservedPath,
         Reason::NoToken,
         Reason::DuplicateToken,
@@ -247,6 +254,7 @@ mod tests {
         Reason::LandingPage,
         Reason::DownloadSession,
         Reason::ResumeAfterExp,
+        Reason::Redirected,
         Reason::Revoked(RevocationScope::Jti),
         Reason::Path(PathError::EncodedSlash),
         Reason::Token(DecodeError::Truncated),
@@ -282,7 +290,9 @@ mod tests {
 
     #[test]
     fn let_through_reasons_have_no_code() {
-        for r in [Reason::Served, Reason::LandingPage, Reason::DownloadSession, Reason::ResumeAfterExp] {
+        for r in
+            [Reason::Served, Reason::LandingPage, Reason::DownloadSession, Reason::ResumeAfterExp, Reason::Redirected]
+        {
             assert_eq!(r.code(), None);
         }
         assert_eq!(Reason::Revoked(RevocationScope::Kid).code(), Some(Code::Revoked));

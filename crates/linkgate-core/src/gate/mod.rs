@@ -169,6 +169,9 @@ pub enum Reply {
     Page { status: u16, html: String },
     /// `303 See Other` to a download session.
     SeeOther { location: String },
+    /// `302 Found` to a presigned storage URL: these headers (`Location`,
+    /// `Cache-Control: no-store`, `Content-Length: 0`), no body.
+    Redirect { headers: Vec<(&'static str, String)> },
     /// The response built by the [`Deliver`] step.
     Delivered,
 }
@@ -395,8 +398,14 @@ impl<'c> ReadDenylist<'c> {
             && ctx.facts.if_modified_since.is_none();
         // One R2 call for the commonest download: a plain GET that neither
         // the edge cache nor the usage counter has to see first.
-        let with_body =
-            ctx.method == Method::Get && plain && c.uses.is_none() && !ctx.cfg.edge_cache && auth.resume_etag.is_none();
+        // Not when policy may choose a redirect: its body would go unread.
+        let may_redirect = ctx.cfg.redirect.is_some() && c.mode != Some(Mode::Stream);
+        let with_body = ctx.method == Method::Get
+            && plain
+            && c.uses.is_none()
+            && !ctx.cfg.edge_cache
+            && auth.resume_etag.is_none()
+            && !may_redirect;
         Step::ReadObject(ReadObject { ctx, auth, with_body })
     }
 
@@ -433,11 +442,12 @@ impl<'c> ReadObject<'c> {
         // Policy first, on the link's own claims: before any use is consumed,
         // any session minted or any page shown.
         let rule = ctx.cfg.policy.rule_for(meta.classification.as_deref());
-        let decision = match evaluate(&rule, claims, ctx.facts.country.as_deref(), false) {
-            // Presigned redirects need R2 S3 credentials, which this
-            // deployment does not configure: refuse rather than stream
-            // against a rule that only allows redirects.
-            Ok(d) if d.mode == Mode::Redirect => {
+        let redirect = ctx.cfg.redirect.as_ref();
+        let decision = match evaluate(&rule, claims, ctx.facts.country.as_deref(), redirect.is_some(), Some(meta.size))
+        {
+            // Without presigning credentials, a rule that only allows
+            // redirects refuses rather than streams.
+            Ok(d) if d.mode == Mode::Redirect && redirect.is_none() => {
                 ctx.event.rule = Some(format!("{}.modes", rule.name));
                 return ctx.refuse_link(Reason::RedirectUnavailable, &auth);
             }
@@ -478,9 +488,15 @@ fn allowed(ctx: Ctx<'_>, allowed: Allowed) -> Step<'_> {
     if auth.resume_etag.as_ref().is_some_and(|e| *e != etag) {
         return ctx.refuse_link(Reason::ResumeOtherVersion, &auth);
     }
-    let plan = match plan::plan(&ctx, &auth.link, &meta, &decision, with_body) {
-        Ok(p) => p,
-        Err(headers) => return ctx.refuse_with(Reason::Range, &auth, headers),
+    let plan = match (decision.mode, ctx.cfg.redirect.as_ref()) {
+        (Mode::Redirect, Some(r)) => match plan::redirect(&ctx, &auth.link, r, auth.resume_etag.is_some()) {
+            Ok(p) => p,
+            Err(_) => return ctx.refuse_link(Reason::RedirectUnavailable, &auth),
+        },
+        _ => match plan::plan(&ctx, &auth.link, &meta, &decision, with_body) {
+            Ok(p) => p,
+            Err(headers) => return ctx.refuse_with(Reason::Range, &auth, headers),
+        },
     };
     let located = Located { auth, meta, etag, plan };
     let Some(max) = located.auth.link.claims().uses.filter(|_| located.auth.resume_etag.is_none()) else {
@@ -691,7 +707,7 @@ impl<'c> Consume<'c> {
             ConsumeOutcome::Consumed { .. } => {
                 ctx.event.reason = None;
                 let refund = RefundCall { client: request.client, time: request.now, path: request.path };
-                if wants_html(ctx.facts.accept.as_deref()) {
+                if wants_html(ctx.facts.accept.as_deref()) && !located.plan.is_redirect() {
                     // Browsers cannot resume a POST: send them to a session
                     // URL that serves GET with Range for the grace window.
                     if let Some(location) = session_url(ctx.cfg, &located.auth.link) {
@@ -741,6 +757,13 @@ pub struct RefundCall {
 }
 
 fn deliver(mut ctx: Ctx<'_>, located: Located, refund: Option<RefundCall>) -> Step<'_> {
+    if located.plan.is_redirect() {
+        // Nothing to fetch: the client takes the bytes from storage itself.
+        ctx.event.mode = Some("redirect");
+        ctx.event.bytes = Some(0);
+        let Located { plan, .. } = located;
+        return ctx.finish(Reply::Redirect { headers: plan.headers }, 302, Reason::Redirected, None);
+    }
     ctx.event.mode = Some("stream");
     Step::Deliver(Deliver { ctx, located, refund })
 }

@@ -2,11 +2,13 @@
 //! the object's metadata before any body is read.
 
 use super::super::cache::{client_cache, edge_cache_control, edge_cache_key};
+use super::super::config::RedirectConfig;
 use super::super::http::{
     content_disposition, content_range, decide_range, evaluate_preconditions, http_date, strong_etag,
     unsatisfied_content_range, Precondition, RangeDecision,
 };
 use super::super::policy::{CacheMode, Decision};
+use super::super::presign::{presign, PresignError, PresignMethod, PresignRequest};
 use super::super::verify::{Method, VerifiedLink};
 use super::Ctx;
 
@@ -60,6 +62,47 @@ pub struct EdgeCacheCopy {
     pub key: String,
     /// Headers of the stored copy.
     pub headers: Vec<(&'static str, String)>,
+}
+
+impl Delivery {
+    /// A 302 to presigned storage (see [`redirect`]).
+    pub fn is_redirect(&self) -> bool {
+        self.status == 302
+    }
+}
+
+/// Plan a `302` to a presigned URL of the object: `GET` or `HEAD` as asked,
+/// living `min(LINKGATE_REDIRECT_TTL_SECS, seconds the link has left)` (for
+/// a resume after `exp`, the seconds its grace has left), with the link's
+/// file name and content type signed in as response overrides. The storage
+/// answers Range and conditional requests on that URL itself.
+pub(super) fn redirect(
+    ctx: &Ctx<'_>,
+    link: &VerifiedLink,
+    cfg: &RedirectConfig,
+    resume: bool,
+) -> Result<Delivery, PresignError> {
+    let claims = link.claims();
+    let now = ctx.facts.now;
+    let end = if resume { claims.exp.saturating_add(ctx.cfg.resume_grace_secs) } else { claims.exp };
+    let expires_secs = cfg.ttl_secs.min(end.saturating_sub(now)).max(1);
+    let filename = claims.filename.as_ref().map_or_else(|| link.path().file_name(), |f| f.as_str());
+    let disposition = content_disposition(filename);
+    let request = PresignRequest {
+        method: if ctx.method == Method::Head { PresignMethod::Head } else { PresignMethod::Get },
+        key: link.path().object_key(),
+        now,
+        expires_secs,
+        content_disposition: Some(&disposition),
+        content_type: claims.content_type.as_ref().map(|c| c.as_str()),
+    };
+    let url = presign(&cfg.location, &cfg.credentials, &request)?;
+    Ok(Delivery {
+        status: 302,
+        headers: vec![("location", url), ("cache-control", "no-store".to_owned()), ("content-length", "0".to_owned())],
+        body: None,
+        debug_cache_header: false,
+    })
 }
 
 /// Plan the response; `Err` holds the headers of a 416.

@@ -228,6 +228,7 @@ fn status(d: &Done) -> u16 {
     match &d.reply {
         Reply::Problem { status, .. } | Reply::Page { status, .. } => *status,
         Reply::SeeOther { .. } => 303,
+        Reply::Redirect { .. } => 302,
         Reply::Delivered => d.event.status,
     }
 }
@@ -909,4 +910,166 @@ fn strict_revocation_kills_bounded_use_links_before_a_use_is_consumed() {
     assert_eq!(code(&d), Some("revoked"));
     assert_eq!(w.used(c.jti), 0);
     assert!(!w.trace.contains(&"consume"), "{:?}", w.trace);
+}
+
+// ------------------------------------------------------------------ redirect mode (issue 13)
+
+const S3: [(&str, &str); 4] = [
+    ("LINKGATE_S3_ACCESS_KEY_ID", "AKIDTEST"),
+    ("LINKGATE_S3_SECRET_ACCESS_KEY", "secret/test+key"),
+    ("LINKGATE_S3_BUCKET", "files"),
+    ("LINKGATE_S3_ENDPOINT", "http://127.0.0.1:9000"),
+];
+
+fn redirect_claims(scope: &str) -> Claims {
+    let mut c = claims(scope);
+    c.mode = Some(Mode::Redirect);
+    c
+}
+
+fn location(d: &Done) -> String {
+    let Reply::Redirect { headers } = &d.reply else { panic!("{:?} {:?}", d.reply, d.event) };
+    headers.iter().find(|(k, _)| *k == "location").map(|(_, v)| v.clone()).unwrap()
+}
+
+/// The URL the gate should have presigned, made by the presigner directly.
+fn expected_url(cfg: &EdgeConfig, method: crate::presign::PresignMethod, key: &str, now: u64, secs: u64) -> String {
+    use crate::presign::{presign, PresignRequest};
+    let r = cfg.redirect.as_ref().unwrap();
+    let disposition = crate::http::content_disposition(key.rsplit('/').next().unwrap());
+    let req = PresignRequest {
+        method,
+        key,
+        now,
+        expires_secs: secs,
+        content_disposition: Some(&disposition),
+        content_type: None,
+    };
+    presign(&r.location, &r.credentials, &req).unwrap()
+}
+
+/// Without S3 settings, `redirect` behaves as docs/policy.md has always said:
+/// streamed when the rule also allows stream, refused when it allows only redirect.
+#[test]
+fn without_credentials_redirect_falls_back_or_is_refused() {
+    let cfg = cfg();
+    assert!(cfg.redirect.is_none());
+    let t = sign(&cfg, &redirect_claims("/a/b.pdf"));
+    let mut w = World::with_object("/a/b.pdf", object(Some("public")));
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 1), None);
+    assert_eq!((d.reply.clone(), d.event.mode), (Reply::Delivered, Some("stream")));
+    let only = cfg_with(&[("LINKGATE_POLICY", r#"{"classifications":{"public":{"modes":["redirect"]}}}"#)]);
+    let t = sign(&only, &claims("/a/b.pdf"));
+    let d = w.run(&only, get(&link_url("/a/b.pdf", &t), T0 + 1), None);
+    assert_eq!((code(&d), d.event.reason), (Some("policy_denied"), Some("redirect_unavailable")));
+    assert_eq!(d.event.rule.as_deref(), Some("public.modes"));
+}
+
+#[test]
+fn a_redirect_link_gets_a_302_to_a_presigned_url_and_no_bytes() {
+    use crate::presign::PresignMethod;
+    let cfg = cfg_with(&S3);
+    let t = sign(&cfg, &redirect_claims("/a/b.pdf"));
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 1), None);
+    assert_eq!(status(&d), 302);
+    assert_eq!(w.trace, ["kv", "r2_head"], "metadata only: nothing fetched, nothing delivered");
+    let Reply::Redirect { headers } = &d.reply else { panic!() };
+    let header = |n: &str| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
+    assert_eq!(header("cache-control"), Some("no-store"));
+    assert_eq!(header("content-length"), Some("0"));
+    let url = location(&d);
+    assert_eq!(url, expected_url(&cfg, PresignMethod::Get, "a/b.pdf", T0 + 1, 30), "default TTL 30 s");
+    assert!(url.starts_with("http://127.0.0.1:9000/files/a/b.pdf?response-content-disposition="));
+    assert!(!url.contains(&t), "the token never reaches storage");
+    assert_eq!((d.event.mode, d.event.bytes, d.event.reason), (Some("redirect"), Some(0), Some("redirected")));
+    assert_eq!(d.event.rule.as_deref(), Some("classification:internal"));
+    // HEAD gets a URL signed for HEAD (a GET with it is refused by storage).
+    let head = Facts { method: "HEAD".into(), ..get(&link_url("/a/b.pdf", &t), T0 + 1) };
+    let d = w.run(&cfg, head, None);
+    assert_eq!(location(&d), expected_url(&cfg, PresignMethod::Head, "a/b.pdf", T0 + 1, 30));
+    // A link with 7 s left gets a URL living 7 s; the configured TTL caps it.
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 3593), None);
+    assert!(location(&d).contains("&X-Amz-Expires=7&"), "{}", location(&d));
+    let long = cfg_with(&[S3[0], S3[1], S3[2], S3[3], ("LINKGATE_REDIRECT_TTL_SECS", "300")]);
+    let d = w.run(&long, get(&link_url("/a/b.pdf", &t), T0 + 1), None);
+    assert!(location(&d).contains("&X-Amz-Expires=300&"));
+    // The link's file name and content type are signed in as overrides.
+    let mut c = redirect_claims("/a/b.pdf");
+    c.filename = Some(crate::token::FileName::parse("Q3 ü.pdf").unwrap());
+    c.content_type = Some(crate::token::ContentType::parse("application/pdf").unwrap());
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &sign(&cfg, &c)), T0 + 1), None);
+    let url = location(&d);
+    assert!(url.contains("filename%2A%3DUTF-8%27%27Q3%2520%25C3%25BC.pdf"), "{url}");
+    assert!(url.contains("&response-content-type=application%2Fpdf&"), "{url}");
+}
+
+/// A link that does not ask for a mode gets the rule's first mode; a link
+/// that asks for `stream` is streamed even where redirects are configured.
+#[test]
+fn the_links_mode_and_the_rules_modes_decide() {
+    let cfg = cfg_with(&S3);
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let t = sign(&cfg, &claims("/a/b.pdf"));
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 1), None);
+    assert_eq!(d.event.mode, Some("stream"), "internal's modes start with stream");
+    let mut c = claims("/a/b.pdf");
+    c.mode = Some(Mode::Stream);
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &sign(&cfg, &c)), T0 + 1), None);
+    assert_eq!(d.event.mode, Some("stream"));
+    let mut w = World::with_object("/a/b.pdf", object(Some("confidential")));
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &sign(&cfg, &redirect_claims("/a/b.pdf"))), T0 + 1), None);
+    assert_eq!((code(&d), d.event.rule.as_deref()), (Some("policy_denied"), Some("confidential.modes")));
+}
+
+/// Bounded use: the GET is still the scanner-safe landing page; the
+/// Download button's POST consumes one use and answers the 302 (no download
+/// session: the presigned URL serves Range itself); HEAD never uses one.
+#[test]
+fn a_redirect_counts_as_a_use_of_a_bounded_link() {
+    let cfg = cfg_with(&S3);
+    let mut c = redirect_claims("/a/b.pdf");
+    c.uses = NonZeroU32::new(1);
+    let t = sign(&cfg, &c);
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let d = w.run(&cfg, Facts { accept: Some("text/html".into()), ..get(&link_url("/a/b.pdf", &t), T0 + 1) }, None);
+    assert!(matches!(d.reply, Reply::Page { status: 200, .. }), "{:?}", d.reply);
+    let head = Facts { method: "HEAD".into(), ..get(&link_url("/a/b.pdf", &t), T0 + 1) };
+    assert_eq!(status(&w.run(&cfg, head, None)), 302);
+    assert_eq!(w.used(c.jti), 0, "neither the landing page nor HEAD uses one");
+    let (f, body) = post_form("/a/b.pdf", &t, T0 + 2, true);
+    let d = w.run(&cfg, f, Some(&body));
+    assert!(location(&d).starts_with("http://127.0.0.1:9000/files/a/b.pdf?"));
+    assert_eq!(w.used(c.jti), 1);
+    let (f, body) = post_form("/a/b.pdf", &t, T0 + 3, false);
+    let d = w.run(&cfg, f, Some(&body));
+    assert_eq!(code(&d), Some("used_up"));
+}
+
+/// Hybrid by policy: the rule's `redirect_above` sends large objects to a
+/// presigned URL and streams small ones, for the same link.
+#[test]
+fn hybrid_rules_choose_the_mode_by_object_size() {
+    let policy = ("LINKGATE_POLICY", r#"{"classifications":{"public":{"redirect_above":"4KiB"}}}"#);
+    let cfg = cfg_with(&[S3[0], S3[1], S3[2], S3[3], policy]);
+    let t = sign(&cfg, &claims("/a/"));
+    let sized = |size| ObjectMeta { size, ..object(Some("public")) };
+    let mut w = World::with_object("/a/big.bin", sized(4097));
+    w.objects.insert("a/small.bin".into(), sized(4096));
+    let d = w.run(&cfg, get(&link_url("/a/big.bin", &t), T0 + 1), None);
+    assert_eq!((status(&d), d.event.mode), (302, Some("redirect")));
+    let d = w.run(&cfg, get(&link_url("/a/small.bin", &t), T0 + 1), None);
+    assert_eq!((status(&d), d.event.mode, d.reply), (200, Some("stream"), Reply::Delivered));
+    // Restricted objects stream whatever their size.
+    let mut c = claims("/a/");
+    c.exp = T0 + 600;
+    let t = sign(&cfg, &c);
+    w.objects.insert("a/secret.bin".into(), ObjectMeta { size: 1 << 40, ..object(Some("restricted")) });
+    let d = w.run(&cfg, get(&link_url("/a/secret.bin", &t), T0 + 1), None);
+    assert_eq!((status(&d), d.event.mode), (200, Some("stream")));
+    // Without presigning settings the big object streams too.
+    let plain = cfg_with(&[policy]);
+    let t = sign(&plain, &claims("/a/"));
+    let d = w.run(&plain, get(&link_url("/a/big.bin", &t), T0 + 1), None);
+    assert_eq!((status(&d), d.event.mode), (200, Some("stream")));
 }
