@@ -27,6 +27,7 @@ pub mod policy;
 pub mod problem;
 pub mod reason;
 pub mod revocation;
+pub mod sealed;
 pub mod text;
 pub mod token;
 pub mod usage;

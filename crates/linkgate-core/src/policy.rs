@@ -39,6 +39,9 @@ pub struct Rule {
     pub max_age_secs: u64,
     /// ISO 3166 alpha-2 codes; None = any country.
     pub countries: Option<Vec<String>>,
+    /// Only sealed links (`docs/link-format.md` §17) may reach such an
+    /// object: a plain link is refused, `<name>.require_sealed`.
+    pub require_sealed: bool,
 }
 
 /// Default `min_ip_prefix_v4`: a /16 (65 536 addresses) is an organisation's
@@ -70,6 +73,9 @@ fn default_rule(name: &str) -> Rule {
         cache,
         max_age_secs: max_age,
         countries: None,
+        // A restricted object's link should not tell whoever sees the URL
+        // what it is, for whom, or until when (issue 14).
+        require_sealed: name != "public" && name != "internal" && name != "confidential",
     }
 }
 
@@ -102,6 +108,7 @@ struct RuleJson {
     cache: Option<CacheMode>,
     max_age: Option<String>,
     countries: Option<Vec<String>>,
+    require_sealed: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +179,9 @@ impl Policy {
             if let Some(b) = r.require_ip {
                 rule.require_ip = b;
             }
+            if let Some(b) = r.require_sealed {
+                rule.require_sealed = b;
+            }
             if let Some(v) = r.min_ip_prefix_v4 {
                 rule.min_ip_prefix_v4 = prefix_length(&name, "min_ip_prefix_v4", &v, 32)?;
             }
@@ -233,12 +243,13 @@ fn too_broad(rule: &Rule, range: &Cidr) -> bool {
     }
 }
 
-/// Apply the rule to authentic claims. `redirect_available` is false when no
+/// Apply the rule to authentic claims; `sealed`: the link was sealed. `redirect_available` is false when no
 /// presigning credentials are configured: a link that asks for redirect is
 /// then streamed (policy overrides, recorded in the decision).
 pub fn evaluate(
     rule: &Rule,
     claims: &Claims,
+    sealed: bool,
     country: Option<&str>,
     redirect_available: bool,
 ) -> Result<Decision, Denied> {
@@ -262,6 +273,11 @@ pub fn evaluate(
         Some(m) => m,
         None => rule.modes.first().copied().unwrap_or(Mode::Stream),
     };
+    // Last of the link's own checks, so that a plain link that also breaks
+    // another rule is told about that one first (fixing it is still needed).
+    if rule.require_sealed && !sealed {
+        return deny("require_sealed");
+    }
     let mode = if mode == Mode::Redirect && !redirect_available && rule.modes.contains(&Mode::Stream) {
         Mode::Stream
     } else {
@@ -290,22 +306,55 @@ mod tests {
     fn safe_defaults() {
         let p = Policy::default();
         let r = p.rule_for(Some("restricted"));
-        assert_eq!(evaluate(&r, &claims(600), None, true).unwrap_err().rule, "restricted.require_sub");
+        assert_eq!(evaluate(&r, &claims(600), true, None, true).unwrap_err().rule, "restricted.require_sub");
         let mut c = claims(600);
         c.sub = Some(Label::parse(Field::Sub, "u").unwrap());
-        let d = evaluate(&r, &c, None, true).unwrap();
+        let d = evaluate(&r, &c, true, None, true).unwrap();
         assert_eq!((d.mode, d.cache, d.rule.as_str()), (Mode::Stream, CacheMode::NoStore, "classification:restricted"));
         c.exp = c.iat + 3601;
-        assert_eq!(evaluate(&r, &c, None, true).unwrap_err().rule, "restricted.max_ttl");
+        assert_eq!(evaluate(&r, &c, true, None, true).unwrap_err().rule, "restricted.max_ttl");
         c.exp = c.iat + 60;
         c.mode = Some(Mode::Redirect);
-        assert_eq!(evaluate(&r, &c, None, true).unwrap_err().rule, "restricted.modes");
+        assert_eq!(evaluate(&r, &c, true, None, true).unwrap_err().rule, "restricted.modes");
         // No metadata: internal; unknown value: restricted rules.
         assert_eq!(p.rule_for(None).name, "internal");
         assert_eq!(p.rule_for(Some("top-secret")).name, "unknown:top-secret");
         assert_eq!(p.rule_for(Some("top-secret")).cache, CacheMode::NoStore);
         let pubr = p.rule_for(Some("public"));
-        assert_eq!(evaluate(&pubr, &claims(86_400), None, true).unwrap().cache, CacheMode::Public);
+        assert_eq!(evaluate(&pubr, &claims(86_400), true, None, true).unwrap().cache, CacheMode::Public);
+    }
+
+    /// Issue 14: restricted objects (and unknown classifications, which get
+    /// the restricted rules) take sealed links only by default; any rule can
+    /// ask for them, and restricted can be told not to.
+    #[test]
+    fn require_sealed() {
+        let p = Policy::default();
+        let mut c = claims(600);
+        c.sub = Some(Label::parse(Field::Sub, "u").unwrap());
+        for class in ["restricted", "top-secret"] {
+            let r = p.rule_for(Some(class));
+            assert!(r.require_sealed, "{class}");
+            assert!(evaluate(&r, &c, true, None, true).is_ok(), "{class}");
+            assert!(evaluate(&r, &c, false, None, true).unwrap_err().rule.ends_with(".require_sealed"), "{class}");
+        }
+        for class in ["public", "internal", "confidential"] {
+            let r = p.rule_for(Some(class));
+            assert!(!r.require_sealed, "{class}");
+            assert!(evaluate(&r, &claims(600), false, None, true).is_ok(), "{class}");
+        }
+        // Another check that fails is named first.
+        let r = p.rule_for(Some("restricted"));
+        assert_eq!(evaluate(&r, &claims(600), false, None, true).unwrap_err().rule, "restricted.require_sub");
+        let p = Policy::parse(
+            r#"{"classifications":{"confidential":{"require_sealed":true},"restricted":{"require_sealed":false}}}"#,
+        )
+        .unwrap();
+        let conf = p.rule_for(Some("confidential"));
+        assert_eq!(evaluate(&conf, &c, false, None, true).unwrap_err().rule, "confidential.require_sealed");
+        assert!(evaluate(&conf, &c, true, None, true).is_ok());
+        assert!(evaluate(&p.rule_for(Some("restricted")), &c, false, None, true).is_ok());
+        assert!(Policy::parse(r#"{"classifications":{"public":{"require_sealed":"yes"}}}"#).is_err());
     }
 
     #[test]
@@ -313,8 +362,8 @@ mod tests {
         let r = Policy::default().rule_for(Some("internal"));
         let mut c = claims(60);
         c.mode = Some(Mode::Redirect);
-        assert_eq!(evaluate(&r, &c, None, true).unwrap().mode, Mode::Redirect);
-        assert_eq!(evaluate(&r, &c, None, false).unwrap().mode, Mode::Stream);
+        assert_eq!(evaluate(&r, &c, true, None, true).unwrap().mode, Mode::Redirect);
+        assert_eq!(evaluate(&r, &c, true, None, false).unwrap().mode, Mode::Stream);
     }
 
     #[test]
@@ -325,14 +374,14 @@ mod tests {
         .unwrap();
         let r = p.rule_for(None);
         assert_eq!(r.name, "confidential");
-        assert_eq!(evaluate(&r, &claims(60), Some("DE"), true).unwrap_err().rule, "confidential.require_ip");
+        assert_eq!(evaluate(&r, &claims(60), true, Some("DE"), true).unwrap_err().rule, "confidential.require_ip");
         let mut c = claims(60);
         c.ip = vec![Cidr::parse("10.1.0.0/16").unwrap()];
-        assert!(evaluate(&r, &c, Some("DE"), true).is_ok());
-        assert_eq!(evaluate(&r, &c, Some("US"), true).unwrap_err().rule, "confidential.countries");
-        assert_eq!(evaluate(&r, &c, None, true).unwrap_err().rule, "confidential.countries");
+        assert!(evaluate(&r, &c, true, Some("DE"), true).is_ok());
+        assert_eq!(evaluate(&r, &c, true, Some("US"), true).unwrap_err().rule, "confidential.countries");
+        assert_eq!(evaluate(&r, &c, true, None, true).unwrap_err().rule, "confidential.countries");
         c.exp = c.iat + 7201;
-        assert_eq!(evaluate(&r, &c, Some("DE"), true).unwrap_err().rule, "confidential.max_ttl");
+        assert_eq!(evaluate(&r, &c, true, Some("DE"), true).unwrap_err().rule, "confidential.max_ttl");
     }
 
     fn with_ip(ranges: &[&str]) -> Claims {
@@ -362,7 +411,7 @@ mod tests {
             &["::ffff:10.0.0.0/104"],
         ] {
             assert_eq!(
-                evaluate(&r, &with_ip(ranges), None, true).unwrap_err().rule,
+                evaluate(&r, &with_ip(ranges), true, None, true).unwrap_err().rule,
                 "confidential.require_ip",
                 "{ranges:?}"
             );
@@ -375,11 +424,11 @@ mod tests {
             &["10.1.0.0/16", "2001:db8:1::/48"],
             &["::ffff:10.1.0.0/112"],
         ] {
-            assert!(evaluate(&r, &with_ip(ranges), None, true).is_ok(), "{ranges:?}");
+            assert!(evaluate(&r, &with_ip(ranges), true, None, true).is_ok(), "{ranges:?}");
         }
         // Without require_ip a broad range is merely a weak binding.
         let internal = p.rule_for(Some("internal"));
-        assert!(evaluate(&internal, &with_ip(&["0.0.0.0/0", "::/0"]), None, true).is_ok());
+        assert!(evaluate(&internal, &with_ip(&["0.0.0.0/0", "::/0"]), true, None, true).is_ok());
     }
 
     #[test]
@@ -390,9 +439,15 @@ mod tests {
         .unwrap();
         let r = p.rule_for(Some("restricted"));
         assert_eq!((r.min_ip_prefix_v4, r.min_ip_prefix_v6), (24, 48));
-        assert_eq!(evaluate(&r, &with_ip(&["10.1.0.0/16"]), None, true).unwrap_err().rule, "restricted.require_ip");
-        assert_eq!(evaluate(&r, &with_ip(&["2001:db8::/32"]), None, true).unwrap_err().rule, "restricted.require_ip");
-        assert!(evaluate(&r, &with_ip(&["10.1.2.0/24", "2001:db8:1::/48"]), None, true).is_ok());
+        assert_eq!(
+            evaluate(&r, &with_ip(&["10.1.0.0/16"]), true, None, true).unwrap_err().rule,
+            "restricted.require_ip"
+        );
+        assert_eq!(
+            evaluate(&r, &with_ip(&["2001:db8::/32"]), true, None, true).unwrap_err().rule,
+            "restricted.require_ip"
+        );
+        assert!(evaluate(&r, &with_ip(&["10.1.2.0/24", "2001:db8:1::/48"]), true, None, true).is_ok());
         // Defaults for the others; 0 turns the minimum off.
         let d = Policy::default().rule_for(Some("internal"));
         assert_eq!((d.min_ip_prefix_v4, d.min_ip_prefix_v6), (16, 32));
@@ -400,7 +455,7 @@ mod tests {
             r#"{"classifications":{"public":{"require_ip":true,"min_ip_prefix_v4":0,"min_ip_prefix_v6":0}}}"#,
         )
         .unwrap();
-        assert!(evaluate(&p.rule_for(Some("public")), &with_ip(&["0.0.0.0/0", "::/0"]), None, true).is_ok());
+        assert!(evaluate(&p.rule_for(Some("public")), &with_ip(&["0.0.0.0/0", "::/0"]), true, None, true).is_ok());
         for (text, needle) in [
             (r#"{"classifications":{"public":{"min_ip_prefix_v4":33}}}"#, "public.min_ip_prefix_v4"),
             (r#"{"classifications":{"public":{"min_ip_prefix_v6":129}}}"#, "public.min_ip_prefix_v6"),
