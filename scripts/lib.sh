@@ -48,6 +48,16 @@ ensure_node_modules() {
   fi
 }
 
+# PyPI's `cryptography` for the Python check of the sealed vectors (its
+# ChaCha20-Poly1305; HChaCha20 is in the checker). Skipped when importable.
+ensure_python_cryptography() {
+  if ! python3 -c 'import cryptography.hazmat.primitives.ciphers.aead' 2>/dev/null; then
+    say "installing the Python package cryptography (sealed vectors)"
+    python3 -m pip install --quiet cryptography 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages cryptography
+  fi
+}
+
 # Debian's Chromium for the browser test (playwright-core drives it; no
 # browser download from the internet).
 ensure_chromium() {

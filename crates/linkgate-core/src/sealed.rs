@@ -108,11 +108,15 @@ impl Claims {
     }
 }
 
-/// Header, encrypted payload and tag; None only for sizes that
-/// [`Claims::seal_in`] has already refused.
-pub(crate) fn seal_payload(key: &Key, domain: Domain, nonce: &[u8; NONCE_BYTES], payload: &[u8]) -> Option<Vec<u8>> {
+/// Header, encrypted payload and tag, for `payload` exactly as given (no
+/// claim checks: [`Claims::seal_in`] checks, and the test vectors use this
+/// to seal payloads no signer would). None for a payload too long to seal.
+pub fn seal_payload(key: &Key, domain: Domain, nonce: &[u8; NONCE_BYTES], payload: &[u8]) -> Option<Vec<u8>> {
     let kid = key.kid().as_str().as_bytes();
     let kid_len = u8::try_from(kid.len()).ok()?;
+    if payload.len() > MAX_SEALED_PAYLOAD_BYTES {
+        return None;
+    }
     let header_len = 2 + kid.len() + NONCE_BYTES;
     let mut raw = Vec::with_capacity(header_len + payload.len() + AEAD_TAG_BYTES);
     raw.push(SEALED_VERSION);
