@@ -9,6 +9,10 @@
 //! Prints absolute times for context but the figure to read is the ratio:
 //! both sides share the machine's noise. Goal: ratio <= 1.5. The ratio is
 //! of each side's fastest of 15 interleaved rounds; medians are printed too.
+//!
+//! A sealed link (docs/link-format.md §17) of the same claims is verified in
+//! the same rounds, and its ratio to the plain link printed (no goal: the
+//! figure for docs/performance.md; nothing here asserts a time).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -72,6 +76,9 @@ fn main() {
         now: T0 + 60,
     };
     assert!(verify(&ring, &rules, &facts).is_ok(), "bench link must verify");
+    let sealed = claims.seal(ring.signing_key(), &[0x24; 24]).expect("seal");
+    let sealed_facts = RequestFacts { token: Some(&sealed), ..facts };
+    assert!(verify(&ring, &rules, &sealed_facts).is_ok_and(|v| v.sealed()), "sealed bench link must verify");
 
     let budget =
         Duration::from_millis(std::env::var("LINKGATE_BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500));
@@ -79,7 +86,7 @@ fn main() {
     // sides, and keep each side's fastest: the round least disturbed by
     // other work (the usual estimator for microbenchmarks on busy hosts).
     let rounds = 15;
-    let (mut full_ns, mut bare_ns) = (Vec::new(), Vec::new());
+    let (mut full_ns, mut bare_ns, mut sealed_ns) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         bare_ns.push(time_per_iter(
             || {
@@ -93,6 +100,12 @@ fn main() {
         full_ns.push(time_per_iter(
             || {
                 black_box(verify(black_box(&ring), &rules, black_box(&facts)).is_ok());
+            },
+            budget / rounds,
+        ));
+        sealed_ns.push(time_per_iter(
+            || {
+                black_box(verify(black_box(&ring), &rules, black_box(&sealed_facts)).is_ok());
             },
             budget / rounds,
         ));
@@ -160,4 +173,12 @@ fn main() {
     println!("bare HMAC-SHA256 (key setup + input): {bare:8.0} ns/op");
     println!("full verify (decode+canonicalize+HMAC+claims): {full:8.0} ns/op");
     println!("ratio full/bare: {:.2} (goal <= 1.50)", full / bare);
+    let sealed_fast = fastest(&sealed_ns);
+    println!("sealed token: {} chars", sealed.len());
+    println!("sealed verify (decode+canonicalize+XChaCha20-Poly1305 open+claims): {sealed_fast:8.0} ns/op");
+    println!(
+        "ratio sealed/plain verify: {:.2} (fastest rounds), {:.2} (medians)",
+        sealed_fast / full,
+        median(&mut sealed_ns) / median(&mut full_ns)
+    );
 }

@@ -55,7 +55,18 @@ ensure_node_modules() {
 ensure_moto() {
   if ! python3 -c 'import moto.server, boto3, botocore, flask' >/dev/null 2>&1; then
     say "installing moto[server] (PyPI) for the redirect tests and the presign vectors"
-    python3 -m pip install --quiet 'moto[server]>=5,<6'
+    python3 -m pip install --quiet 'moto[server]>=5,<6' 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages 'moto[server]>=5,<6'
+  fi
+}
+
+# PyPI's `cryptography` for the Python check of the sealed vectors (its
+# ChaCha20-Poly1305; HChaCha20 is in the checker). Skipped when importable.
+ensure_python_cryptography() {
+  if ! python3 -c 'import cryptography.hazmat.primitives.ciphers.aead' 2>/dev/null; then
+    say "installing the Python package cryptography (sealed vectors)"
+    python3 -m pip install --quiet cryptography 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages cryptography
   fi
 }
 

@@ -37,6 +37,7 @@ fi
 
 if [[ -f tests/vectors/check_vectors.py ]]; then
   say "test vectors, independent Python implementation"
+  ensure_python_cryptography
   python3 tests/vectors/check_vectors.py
 fi
 ensure_moto || say "moto/botocore could not be installed: the presign vectors are checked by tests/vectors.rs only"

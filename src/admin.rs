@@ -79,16 +79,21 @@ fn problem(code: &str, status: u16, detail: &str, rid: &str, extra: &[(&'static 
     Ok(respond::problem_body(status, body.to_string(), extra)?)
 }
 
-/// 16 bytes from the platform CSPRNG (`crypto.getRandomValues`).
-fn random_jti() -> Result<Jti, EdgeError> {
+/// N bytes from the platform CSPRNG (`crypto.getRandomValues`).
+fn random<const N: usize>() -> Result<[u8; N], EdgeError> {
     let global = worker::js_sys::global();
     let crypto = Reflect::get(&global, &"crypto".into())?;
     let f: worker::js_sys::Function = Reflect::get(&crypto, &"getRandomValues".into())?.dyn_into()?;
-    let buf = Uint8Array::new_with_length(16);
+    let buf = Uint8Array::new_with_length(u32::try_from(N).unwrap_or(0));
     f.call1(&crypto, &buf)?;
-    let mut out = [0u8; 16];
+    let mut out = [0u8; N];
     buf.copy_to(&mut out);
-    Ok(Jti(out))
+    Ok(out)
+}
+
+/// A token id: 16 random bytes.
+fn random_jti() -> Result<Jti, EdgeError> {
+    random().map(Jti)
 }
 
 async fn body_bytes(req: &mut Request) -> Result<Vec<u8>, Invalid> {
@@ -408,7 +413,7 @@ async fn mint(call: &mut Call<'_>) -> R {
         }
         Scope::Prefix(_) => None,
     };
-    if let Err(denied) = admin::mint_policy(&cfg.policy.rule_for(classification.as_deref()), &claims) {
+    if let Err(denied) = admin::mint_policy(&cfg.policy.rule_for(classification.as_deref()), &claims, lr.sealed) {
         call.ev.status = 403;
         call.ev.code = Some("policy_denied");
         call.ev.rule = Some(denied.rule.clone());
@@ -422,7 +427,9 @@ async fn mint(call: &mut Call<'_>) -> R {
         }
         return Ok(respond::problem_body(403, body.to_string(), Vec::new())?);
     }
-    let token = claims.sign(key).map_err(|e| Invalid::new(e.field.as_str(), e.reason))?;
+    // A sealed link's nonce: fresh random bytes (docs/link-format.md §17.2).
+    let token = if lr.sealed { claims.seal(key, &random()?) } else { claims.sign(key) }
+        .map_err(|e| Invalid::new(e.field.as_str(), e.reason))?;
     let base = cfg.public_url.clone().unwrap_or_else(|| call.origin.clone());
     let url = link_url(&base, &claims.scope, &token);
     call.ev.with_claims(&claims);
@@ -432,7 +439,8 @@ async fn mint(call: &mut Call<'_>) -> R {
     record_minted(call.env, &claims).await;
     json_response(
         201,
-        &json!({ "url": url, "token": token, "jti": claims.jti.to_hex(), "expires_at": claims.exp, "issued_by": "edge" }),
+        &json!({ "url": url, "token": token, "jti": claims.jti.to_hex(), "expires_at": claims.exp, "issued_by": "edge",
+                "sealed": lr.sealed }),
     )
 }
 
@@ -491,6 +499,7 @@ async fn inspect(call: &mut Call<'_>) -> R {
             "status": code.map(|c| c.status()),
             "reason": reason.map(|r| r.as_str()),
             "checked": ins.checked,
+            "sealed": ins.sealed,
             "claims": ins.claims.as_ref().map(|c| c.to_json()),
             "revocation": revocation,
             "uses_consumed": uses_consumed,

@@ -808,3 +808,73 @@ fn inspect_shows_the_delivery_mode_for_an_object_size() {
     let o = run_env(&["inspect", &url, "--json"], &s3);
     assert!(json_of(&o).get("delivery").is_none(), "no --object-size, no delivery");
 }
+
+/// Issue 14: `sign --sealed` makes a link whose URL shows none of its
+/// claims; `inspect` without keys says only that it is sealed and by which
+/// key; with keys it shows the claims; a changed character is refused.
+#[test]
+fn sealed_links_sign_and_inspect() {
+    let keys = keygen("k1");
+    let args = [
+        "sign",
+        "--path",
+        "/board/merger-plan.pdf",
+        "--ttl",
+        "15m",
+        "--sub",
+        "recipient-7731",
+        "--tenant",
+        "acme-holdings",
+        "--filename",
+        "Merger plan.pdf",
+        "--sealed",
+        "--json",
+    ];
+    let o = run(&args, Some(&keys));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v["sealed"], true);
+    let (url, token) = (v["url"].as_str().unwrap(), v["token"].as_str().unwrap());
+    for secret in ["recipient-7731", "acme-holdings", "Merger"] {
+        assert!(!url.contains(secret), "{secret} in {url}");
+    }
+    // Two links from the same flags differ (fresh jti and nonce).
+    assert_ne!(json_of(&run(&args, Some(&keys)))["token"], v["token"]);
+
+    let o = run(&["inspect", "--json", token], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j = json_of(&o);
+    assert_eq!(
+        (j["verdict"].as_str(), j["sealed"].as_bool(), j["kid"].as_str()),
+        (Some("unverified"), Some(true), Some("k1"))
+    );
+    assert!(j["claims"].is_null());
+    let human = stdout(&run(&["inspect", url], None));
+    assert!(human.contains("sealed") && human.contains("k1"), "{human}");
+    for secret in ["recipient-7731", "acme-holdings", "Merger", "merger-plan"] {
+        // The path is in the URL (it is what the browser asks for); inspect
+        // prints nothing beyond the sealed line and the kid.
+        assert!(!human.contains(secret), "{secret}: {human}");
+    }
+
+    let o = run(&["inspect", "--json", url], Some(&keys));
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let j = json_of(&o);
+    assert_eq!((j["verdict"].as_str(), j["sealed"].as_bool()), (Some("valid"), Some(true)));
+    assert_eq!(j["claims"]["sub"], "recipient-7731");
+    assert_eq!(j["claims"]["filename"], "Merger plan.pdf");
+
+    // One character changed (not the first: that is the version) → refused.
+    let mut t: Vec<char> = token.chars().collect();
+    let i = t.len() / 2;
+    t[i] = if t[i] == 'A' { 'B' } else { 'A' };
+    let forged: String = t.into_iter().collect();
+    let o = run(&["inspect", "--json", &forged], Some(&keys));
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json_of(&o)["code"], "signature_invalid");
+    // Another ring with the same kid: signature_invalid; no such kid: key_unknown.
+    let o = run(&["inspect", "--json", token], Some(&keygen("k1")));
+    assert_eq!(json_of(&o)["code"], "signature_invalid");
+    let o = run(&["inspect", "--json", token], Some(&keygen("k2")));
+    assert_eq!(json_of(&o)["code"], "key_unknown");
+}

@@ -2672,3 +2672,468 @@ fn presigned_urls_match_botocore() {
     }
     assert_eq!(methods.len(), 2, "GET and HEAD both covered");
 }
+
+// ---------------------------------------------------------------------------
+// Sealed-link vectors (tests/vectors/sealed.json, docs/link-format.md §17).
+// Valid tokens are sealed by the core with fixed nonces (random in use) and
+// then opened here with a seal key derived by hand (hmac/sha2) and the AEAD
+// crate called directly, not through the core. Tampered tokens are edited
+// byte by byte; each expected code is written down from §17.4.
+// ---------------------------------------------------------------------------
+
+const SEAL_LINK: &[u8] = b"linkgate-seal-link-v2\0";
+const SEAL_SESSION: &[u8] = b"linkgate-seal-session-v2\0";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct HChaChaVector {
+    key_hex: String,
+    nonce_hex: String,
+    subkey_hex: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SealedValid {
+    name: String,
+    description: String,
+    token: String,
+    nonce_hex: String,
+    payload_hex: String,
+    request: Request,
+    claims: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SealedFile {
+    format: String,
+    keys: String,
+    time_rules: Rules,
+    hchacha20: Vec<HChaChaVector>,
+    valid: Vec<SealedValid>,
+    invalid: Vec<InvalidVector>,
+}
+
+/// Vector nonce number `n`: 24 fixed bytes (never do this in use).
+fn vector_nonce(n: u8) -> [u8; 24] {
+    let mut out = [0u8; 24];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(0x0B) ^ 0xA5;
+    }
+    out[0] = n;
+    out
+}
+
+/// The seal key by hand: HMAC-SHA256(key, label).
+fn seal_key(key: &[u8], label: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
+    mac.update(label);
+    mac.finalize().into_bytes().into()
+}
+
+/// Seal `payload` by hand under `kid`/`key` (header, AEAD), so that vectors
+/// can carry payloads and headers no signer makes.
+fn seal_by_hand(kid: &[u8], key: &[u8], label: &[u8], nonce: &[u8; 24], payload: &[u8]) -> Vec<u8> {
+    use chacha20poly1305::aead::AeadInPlace;
+    use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
+    let mut raw = vec![0x02, kid.len() as u8];
+    raw.extend_from_slice(kid);
+    raw.extend_from_slice(nonce);
+    let header = raw.clone();
+    let mut body = payload.to_vec();
+    let cipher = XChaCha20Poly1305::new(&seal_key(key, label).into());
+    let tag = cipher.encrypt_in_place_detached(nonce.into(), &header, &mut body).unwrap();
+    raw.extend_from_slice(&body);
+    raw.extend_from_slice(&tag);
+    raw
+}
+
+/// Open by hand; the inner payload, or None.
+fn open_by_hand(raw: &[u8], key: &[u8], label: &[u8]) -> Option<Vec<u8>> {
+    use chacha20poly1305::aead::AeadInPlace;
+    use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
+    let kid_len = *raw.get(1)? as usize;
+    let header_len = 2 + kid_len + 24;
+    let (header, rest) = raw.split_at(header_len);
+    let (body, tag) = rest.split_at(rest.len() - 16);
+    let nonce: [u8; 24] = header[header_len - 24..].try_into().ok()?;
+    let tag: [u8; 16] = tag.try_into().ok()?;
+    let mut body = body.to_vec();
+    let cipher = XChaCha20Poly1305::new(&seal_key(key, label).into());
+    cipher.decrypt_in_place_detached(&nonce.into(), header, &mut body, &tag.into()).ok()?;
+    Some(body)
+}
+
+fn generate_sealed() -> SealedFile {
+    let ring = ring();
+    let live = live_key();
+    let mut valid = Vec::new();
+    let mut invalid = Vec::new();
+    let mut ok = |name: &str, description: &str, c: &Claims, kid: &str, nonce: u8, request: Request| {
+        let key = ring.get(kid).unwrap();
+        let mut c = c.clone();
+        c.kid = key.kid().clone();
+        let token = c.seal(key, &vector_nonce(nonce)).unwrap();
+        // The core's bytes are what §17.1 says, and open by hand.
+        let raw = token_bytes(&token);
+        let secret = if kid == LIVE { live_key() } else { prev_key() };
+        let mut header = vec![0x02, kid.len() as u8];
+        header.extend_from_slice(kid.as_bytes());
+        header.extend_from_slice(&vector_nonce(nonce));
+        assert_eq!(&raw[..header.len()], header.as_slice(), "{name}: header");
+        let inner = open_by_hand(&raw, &secret, SEAL_LINK).unwrap_or_else(|| panic!("{name}: does not open by hand"));
+        assert_eq!(inner, c.encode_payload(), "{name}: inner payload");
+        assert_eq!(raw, seal_by_hand(kid.as_bytes(), &secret, SEAL_LINK, &vector_nonce(nonce), &inner), "{name}");
+        valid.push(SealedValid {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            token,
+            nonce_hex: hex(&vector_nonce(nonce)),
+            payload_hex: hex(&inner),
+            request,
+            claims: c.to_json(),
+        });
+    };
+
+    let c = claims(0x41, "/reports/2026/q1.pdf");
+    ok(
+        "sealed_minimal_object",
+        "A sealed link with only the required claims: the token shows the kid and the nonce, nothing else.",
+        &c,
+        LIVE,
+        1,
+        req("/reports/2026/q1.pdf").host(None).ip(None),
+    );
+    let mut all = claims(0x42, "/board/2026/");
+    all.exp = T0 + 86_400;
+    all.nbf = Some(T0);
+    all.host = Some(HostName::parse(HOST).unwrap());
+    all.sub = Some(Label::parse(Field::Sub, "user-8841").unwrap());
+    all.tenant = Some(Label::parse(Field::Tenant, "acme-corp").unwrap());
+    all.ip = cidrs(&["198.51.100.0/24", "2001:db8:42::/48"]);
+    all.uses = NonZeroU32::new(3);
+    all.mode = Some(Mode::Stream);
+    all.filename = Some(FileName::parse("Jahresbericht – Geschäftsführung 報告書.pdf").unwrap());
+    all.content_type = Some(ContentType::parse("application/pdf").unwrap());
+    ok(
+        "sealed_all_claims",
+        "Every claim, sealed: the same claims as v1.json's all_claims (another jti); the URL shows none of them.",
+        &all,
+        LIVE,
+        2,
+        req("/board/2026/pack.pdf"),
+    );
+    ok(
+        "sealed_second_key",
+        "Sealed with the ring's second key (prev_2025, 40 bytes): its own seal key.",
+        &claims(0x43, "/reports/2026/q2.pdf"),
+        PREV,
+        3,
+        req("/reports/2026/q2.pdf"),
+    );
+    ok(
+        "sealed_same_claims_other_nonce",
+        "The claims of sealed_minimal_object under another nonce: another token, the same claims.",
+        &claims(0x41, "/reports/2026/q1.pdf"),
+        LIVE,
+        4,
+        req("/reports/2026/q1.pdf").host(None).ip(None),
+    );
+
+    let base = token_bytes(&valid[0].token);
+    let minimal = claims(0x41, "/reports/2026/q1.pdf");
+    let req0 = || req("/reports/2026/q1.pdf");
+    let mut bad = |name: &str, description: &str, raw: Vec<u8>, request: Request, code: Code| {
+        invalid.push(InvalidVector {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            token: Some(b64::encode(&raw)),
+            request,
+            code: code.as_str().to_owned(),
+        });
+    };
+    let edit = |at: usize, f: &dyn Fn(u8) -> u8| {
+        let mut t = base.clone();
+        t[at] = f(t[at]);
+        t
+    };
+    let header_len = 2 + LIVE.len() + 24;
+    bad(
+        "sealed_tampered_ciphertext",
+        "One bit of the ciphertext flipped: the AEAD does not open.",
+        edit(header_len + 5, &|b| b ^ 1),
+        req0(),
+        Code::SignatureInvalid,
+    );
+    bad(
+        "sealed_tampered_tag",
+        "The last byte of the Poly1305 tag changed.",
+        edit(base.len() - 1, &|b| b ^ 0x80),
+        req0(),
+        Code::SignatureInvalid,
+    );
+    bad(
+        "sealed_tampered_nonce",
+        "One nonce byte changed (the nonce is associated data and the XChaCha20 nonce).",
+        edit(2 + LIVE.len(), &|b| b ^ 1),
+        req0(),
+        Code::SignatureInvalid,
+    );
+    bad(
+        "sealed_version_1",
+        "The version byte changed to 0x01: the bytes are read as a v1 token, which they are not.",
+        edit(0, &|_| 1),
+        req0(),
+        Code::TokenMalformed,
+    );
+    bad("sealed_version_3", "An unknown version byte.", edit(0, &|_| 3), req0(), Code::TokenMalformed);
+    bad("sealed_kid_len_zero", "kid_len 0: no key id.", edit(1, &|_| 0), req0(), Code::TokenMalformed);
+    bad("sealed_kid_len_33", "kid_len 33: longer than any key id.", edit(1, &|_| 33), req0(), Code::TokenMalformed);
+    bad(
+        "sealed_kid_len_into_nonce",
+        "kid_len 10 takes the first nonce byte (0x01, not a key-id character) into the kid.",
+        edit(1, &|_| 10),
+        req0(),
+        Code::TokenMalformed,
+    );
+    bad(
+        "sealed_kid_bad_character",
+        "A kid byte that is not a key-id character (`live!2026`).",
+        edit(2 + 4, &|_| b'!'),
+        req0(),
+        Code::TokenMalformed,
+    );
+    bad(
+        "sealed_kid_unlisted",
+        "The header names a kid the ring does not list (`live-2027`).",
+        edit(2 + 8, &|_| b'7'),
+        req0(),
+        Code::KeyUnknown,
+    );
+    {
+        // Sealed with prev_2025 (same kid length), header relabelled live-2026.
+        let mut t = token_bytes(&valid[2].token);
+        t[2..2 + LIVE.len()].copy_from_slice(LIVE.as_bytes());
+        bad("sealed_kid_swapped", "Sealed with prev_2025's seal key, header relabelled live-2026 (a listed kid): live-2026's seal key does not open it.", t, req("/reports/2026/q2.pdf"), Code::SignatureInvalid);
+    }
+    bad(
+        "sealed_forged_key",
+        "Header live-2026, sealed with a key that is not in the ring.",
+        seal_by_hand(LIVE.as_bytes(), &forged_key(), SEAL_LINK, &vector_nonce(5), &minimal.encode_payload()),
+        req0(),
+        Code::SignatureInvalid,
+    );
+    bad(
+        "sealed_retired_kid",
+        "Sealed correctly by a key whose kid is not in the ring.",
+        seal_by_hand(RETIRED.as_bytes(), &retired_key(), SEAL_LINK, &vector_nonce(6), &{
+            let mut c = minimal.clone();
+            c.kid = KeyId::parse(RETIRED).unwrap();
+            c.encode_payload()
+        }),
+        req0(),
+        Code::KeyUnknown,
+    );
+    bad(
+        "sealed_session_as_link",
+        "A sealed download-session token (seal key of linkgate-seal-session-v2) presented as a link.",
+        seal_by_hand(LIVE.as_bytes(), &live, SEAL_SESSION, &vector_nonce(7), &minimal.encode_payload()),
+        req0(),
+        Code::SignatureInvalid,
+    );
+    bad(
+        "sealed_link_label_v1_key",
+        "Sealed under the raw link key instead of the derived seal key.",
+        {
+            use chacha20poly1305::aead::AeadInPlace;
+            use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
+            let mut raw = base[..header_len].to_vec();
+            let mut body = minimal.encode_payload();
+            let k: [u8; 32] = live.clone().try_into().unwrap();
+            let tag = XChaCha20Poly1305::new(&k.into())
+                .encrypt_in_place_detached(&vector_nonce(1).into(), &raw.clone(), &mut body)
+                .unwrap();
+            raw.extend_from_slice(&body);
+            raw.extend_from_slice(&tag);
+            raw
+        },
+        req0(),
+        Code::SignatureInvalid,
+    );
+    {
+        // A v1 HMAC tag (first 16 bytes) over the sealed header and body.
+        let mut t = base[..base.len() - 16].to_vec();
+        let tag = hmac_tag(&live, DOMAIN, &t);
+        t.extend_from_slice(&tag[..16]);
+        bad(
+            "sealed_v1_tag",
+            "The Poly1305 tag replaced by a truncated v1 HMAC tag over the same bytes.",
+            t,
+            req0(),
+            Code::SignatureInvalid,
+        );
+    }
+    bad(
+        "sealed_truncated_tag",
+        "The last byte of the token removed.",
+        base[..base.len() - 1].to_vec(),
+        req0(),
+        Code::SignatureInvalid,
+    );
+    bad(
+        "sealed_no_ciphertext",
+        "A header and a tag, no ciphertext byte.",
+        {
+            let mut t = base[..header_len].to_vec();
+            t.extend_from_slice(&base[base.len() - 16..]);
+            t
+        },
+        req0(),
+        Code::TokenMalformed,
+    );
+    bad("sealed_header_only", "Only the header.", base[..header_len].to_vec(), req0(), Code::TokenMalformed);
+    {
+        let mut t = base.clone();
+        t.push(0);
+        bad(
+            "sealed_trailing_byte",
+            "One byte appended: the tag is now read one byte later.",
+            t,
+            req0(),
+            Code::SignatureInvalid,
+        );
+    }
+    bad(
+        "sealed_ciphertext_too_long",
+        "A ciphertext of 2007 bytes (over MAX_SEALED_PAYLOAD_BYTES) is refused before the key is looked up.",
+        {
+            let mut t = base[..header_len].to_vec();
+            t.extend(std::iter::repeat_n(0u8, 2007 + 16));
+            t
+        },
+        req0(),
+        Code::TokenMalformed,
+    );
+    {
+        let mut other = minimal.clone();
+        other.kid = KeyId::parse(PREV).unwrap();
+        bad(
+            "sealed_inner_kid_differs",
+            "Authentic (sealed with live-2026's key), but the inner payload names prev_2025: §17.4 step 5a.",
+            seal_by_hand(LIVE.as_bytes(), &live, SEAL_LINK, &vector_nonce(8), &other.encode_payload()),
+            req0(),
+            Code::TokenMalformed,
+        );
+        let mut trailing = minimal.encode_payload();
+        trailing.push(0x0F);
+        bad(
+            "sealed_inner_trailing_byte",
+            "Authentic, but the inner payload has a truncated field after the last one.",
+            seal_by_hand(LIVE.as_bytes(), &live, SEAL_LINK, &vector_nonce(9), &trailing),
+            req0(),
+            Code::TokenMalformed,
+        );
+        let mut v2 = minimal.encode_payload();
+        v2[0] = 0x02;
+        bad(
+            "sealed_inner_version_2",
+            "Authentic, but the inner payload's version byte is 0x02 (a sealed token is never nested).",
+            seal_by_hand(LIVE.as_bytes(), &live, SEAL_LINK, &vector_nonce(10), &v2),
+            req0(),
+            Code::TokenMalformed,
+        );
+    }
+    bad(
+        "sealed_expired",
+        "An authentic sealed link at exp: the v1 time rules, after opening.",
+        base.clone(),
+        req0().at(T0 + 3600),
+        Code::Expired,
+    );
+    bad(
+        "sealed_scope_mismatch",
+        "An authentic sealed link for another object.",
+        base.clone(),
+        req("/reports/2026/q2.pdf"),
+        Code::ScopeMismatch,
+    );
+    bad(
+        "sealed_host_mismatch",
+        "sealed_all_claims from another host.",
+        token_bytes(&valid[1].token),
+        req("/board/2026/pack.pdf").host(Some("evil.example")),
+        Code::HostMismatch,
+    );
+
+    SealedFile {
+        format: "linkgate sealed link v2".to_owned(),
+        keys: keys_text(),
+        time_rules: Rules { skew_secs: SKEW, max_ttl_secs: MAX_TTL },
+        // draft-irtf-cfrg-xchacha-03 §2.2.1.
+        hchacha20: vec![HChaChaVector {
+            key_hex: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".to_owned(),
+            nonce_hex: "000000090000004a0000000031415927".to_owned(),
+            subkey_hex: "82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc".to_owned(),
+        }],
+        valid,
+        invalid,
+    }
+}
+
+#[test]
+fn sealed_vectors_match_committed_file() {
+    match_committed(&serde_json::to_value(generate_sealed()).unwrap(), "sealed.json");
+}
+
+#[test]
+fn committed_sealed_vectors_verify() {
+    let text = std::fs::read_to_string(vectors_dir().join("sealed.json")).unwrap();
+    let file: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(s(&file, "format"), "linkgate sealed link v2");
+    let ring = KeyRing::parse(s(&file, "keys")).unwrap();
+    let rules = TimeRules::default();
+    let valid = file["valid"].as_array().unwrap();
+    let invalid = file["invalid"].as_array().unwrap();
+    assert!(valid.len() >= 4 && invalid.len() >= 20, "{} valid, {} invalid", valid.len(), invalid.len());
+    let run = |v: &Value| {
+        let r = &v["request"];
+        let facts = RequestFacts {
+            raw_path: s(r, "path"),
+            token: opt_s(v, "token"),
+            method: Method::parse(s(r, "method")),
+            host: opt_s(r, "host"),
+            client_ip: opt_s(r, "client_ip").and_then(linkgate_core::ip::parse_addr),
+            now: r["now"].as_u64().unwrap(),
+        };
+        verify(&ring, &rules, &facts)
+    };
+    for v in valid {
+        let name = s(v, "name");
+        let link = run(v).unwrap_or_else(|e| panic!("valid vector {name} refused: {} ({})", e.code, e.reason));
+        assert!(link.sealed(), "{name}");
+        assert_eq!(link.claims().to_json(), v["claims"], "{name}: claims");
+        // A signer given the claims and the nonce makes exactly the token.
+        let key = ring.get(link.claims().kid.as_str()).unwrap();
+        let nonce: [u8; 24] = hex_bytes(s(v, "nonce_hex")).try_into().unwrap();
+        assert_eq!(link.claims().seal(key, &nonce).unwrap(), s(v, "token"), "{name}: re-sealed");
+        assert_eq!(hex(&link.claims().encode_payload()), s(v, "payload_hex"), "{name}: payload_hex");
+        // The token text shows none of the claims' text.
+        let token = s(v, "token");
+        for claim in ["scope", "sub", "tenant", "filename", "host"] {
+            if let Some(text) = v["claims"].get(claim).and_then(Value::as_str) {
+                for part in text.split(['/', ' ', '.']).filter(|p| p.len() >= 4) {
+                    assert!(!token.contains(part), "{name}: {claim} {part:?} in the token");
+                }
+            }
+        }
+    }
+    for v in invalid {
+        let name = s(v, "name");
+        match run(v) {
+            Ok(_) => panic!("invalid vector {name} verified"),
+            Err(e) => assert_eq!(e.code.as_str(), s(v, "code"), "{name} (reason {})", e.reason),
+        }
+    }
+}
+
+fn hex_bytes(h: &str) -> Vec<u8> {
+    (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect()
+}

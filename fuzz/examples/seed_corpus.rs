@@ -68,6 +68,14 @@ fn main() {
         let raw = b64::decode(token.as_bytes()).unwrap();
         write(&root.join("token_decode"), &format!("seed-text-{i}"), token.as_bytes());
         write(&root.join("token_decode"), &format!("seed-raw-{i}"), &raw);
+        // Sealed: the token text, its bytes, and the inner payload (which
+        // the target seals itself to get past the AEAD).
+        let sealed = c.seal(ring.get(kid).unwrap(), &[0x6e; 24]).unwrap();
+        write(&root.join("sealed_decode"), &format!("seed-text-{i}"), sealed.as_bytes());
+        write(&root.join("sealed_decode"), &format!("seed-raw-{i}"), &b64::decode(sealed.as_bytes()).unwrap());
+        let mut inner = c.clone();
+        inner.kid = KeyId::parse("new").unwrap();
+        write(&root.join("sealed_decode"), &format!("seed-inner-{i}"), &inner.encode_payload());
         let path = if path.contains('%') { path.to_owned() } else { encode_path(path) };
         let case = VerifyCase {
             method,

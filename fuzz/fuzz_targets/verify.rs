@@ -46,10 +46,18 @@ fuzz_target!(|data: &[u8]| {
                 Method::Post => assert!(c.uses.is_some()),
                 m => panic!("method {m:?} accepted"),
             }
-            // One token per claim set and key: the accepted text is exactly
-            // what the signer produces for these claims.
+            // One token per claim set and key (and nonce, when sealed): the
+            // accepted text is exactly what the signer produces for these claims.
             let key = ring.get(c.kid.as_str()).expect("kid in ring");
-            assert_eq!(c.sign(key).as_deref(), Ok(case.token.as_deref().unwrap()));
+            let token = case.token.as_deref().unwrap();
+            if v.sealed() {
+                let raw = linkgate_core::b64::decode(token.as_bytes()).unwrap();
+                let at = 2 + usize::from(raw[1]);
+                let nonce: [u8; 24] = raw[at..at + 24].try_into().unwrap();
+                assert_eq!(c.seal(key, &nonce).as_deref(), Ok(token));
+            } else {
+                assert_eq!(c.sign(key).as_deref(), Ok(token));
+            }
         }
         Err(r) => {
             if r.claims.is_some() {

@@ -39,6 +39,8 @@ export interface LinkOptions {
   mode?: "stream" | "redirect";
   filename?: string;
   contentType?: string;
+  /** Encrypt the claims: the URL shows only the path and the key id (docs/link-format.md §17). */
+  sealed?: boolean;
 }
 
 export interface SignOptions {
@@ -106,7 +108,11 @@ export interface Inspection {
   checked: string[];
   /** Checks not made for want of a fact, and the fact each needs (with keys only). */
   skipped?: { check: string; needs: string }[];
-  /** Only authentic claims (the signature verified); with no keys, as decoded. */
+  /** The token is sealed (claims encrypted, docs/link-format.md §17). */
+  sealed: boolean;
+  /** Without keys, a sealed token's key id (nothing else can be read). */
+  kid?: string;
+  /** Only authentic claims (the signature verified); with no keys, as decoded (null when sealed). */
   claims: Claims | null;
 }
 

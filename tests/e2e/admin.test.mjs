@@ -139,7 +139,9 @@ describe("minting and inspecting", () => {
     assert.equal(big.field, "body");
     const denied = await problem(await api("links", { method: "POST", body: { path: "/restr/a.pdf", ttl: 600 } }), assert, 403, "policy_denied");
     assert.equal(denied.rule, "restricted.require_sub");
-    const ok = await json(await api("links", { method: "POST", body: { path: "/restr/a.pdf", ttl: 600, sub: "r-9" } }), 201);
+    const plain = await problem(await api("links", { method: "POST", body: { path: "/restr/a.pdf", ttl: 600, sub: "r-9" } }), assert, 403, "policy_denied");
+    assert.equal(plain.rule, "restricted.require_sealed");
+    const ok = await json(await api("links", { method: "POST", body: { path: "/restr/a.pdf", ttl: 600, sub: "r-9", sealed: true } }), 201);
     assert.equal((await w.fetch(ok.url)).status, 200);
   });
 
@@ -251,7 +253,8 @@ describe("policy by classification", () => {
       ["/conf/a.pdf", ["--ttl", "1d"], 200, null, /^private, max-age=([0-9]|[1-9][0-9]|[12][0-9][0-9]|300)$/],
       ["/restr/a.pdf", ["--ttl", "30m"], 403, "restricted.require_sub"],
       ["/restr/a.pdf", ["--ttl", "2h", "--sub", "r-1"], 403, "restricted.max_ttl"],
-      ["/restr/a.pdf", ["--ttl", "30m", "--sub", "r-1"], 200, null, /^no-store$/],
+      ["/restr/a.pdf", ["--ttl", "30m", "--sub", "r-1"], 403, "restricted.require_sealed"],
+      ["/restr/a.pdf", ["--ttl", "30m", "--sub", "r-1", "--sealed"], 200, null, /^no-store$/],
     ];
     for (const [path, extra, status, rule, cc] of cases) {
       const m = offline(path, extra);

@@ -47,6 +47,10 @@ test("the README walk-through: upload, mint, revoke, lift, events", async () => 
   assert.match(r.err, /policy_denied \(403\).*restricted\.require_sub/);
 
   r = lg(["mint", "--path", "/board/q3.txt", "--ttl", "15m", "--sub", "r-1042"]);
+  assert.equal(r.code, 1, "restricted takes sealed links only");
+  assert.match(r.err, /policy_denied \(403\).*restricted\.require_sealed/);
+
+  r = lg(["mint", "--path", "/board/q3.txt", "--ttl", "15m", "--sub", "r-1042", "--sealed"]);
   assert.equal(r.code, 0, r.err);
   const url = r.out;
   assert.ok(url.startsWith(`${w.url}/board/q3.txt?lg=`), url);

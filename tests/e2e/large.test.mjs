@@ -115,7 +115,7 @@ test("with the edge cache off one R2 get decides policy; a refused body is dropp
     const body = await problem(res, assert, 403, "policy_denied", noSub.token);
     assert.ok(body.detail.length < 1000, "a problem body, not the object");
   }
-  const withSub = sign(KEYS, ["--host", HOST, "--path", "/big/restricted.bin", "--ttl", "30m", "--sub", "reader-1"]);
+  const withSub = sign(KEYS, ["--host", HOST, "--path", "/big/restricted.bin", "--ttl", "30m", "--sub", "reader-1", "--sealed"]);
   const ok = await w.fetch(linkFor(withSub));
   assert.equal(ok.status, 200);
   assert.equal(ok.headers.get("cache-control"), "no-store", "restricted objects are never stored");

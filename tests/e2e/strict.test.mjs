@@ -35,8 +35,8 @@ const api = (path, { method = "GET", body } = {}) => {
 
 const kvKey = (scope, value) => (scope === "all" ? "all" : `${scope}:${value}`);
 
-// A restricted link needs a sub and at most 1 h; the internal one is the same.
-const mint = (path, extra = []) => sign(KEYS, ["--host", HOST, "--path", path, "--ttl", "30m", "--sub", "r-1042", ...extra]);
+// A restricted link needs a sub, at most 1 h and sealing; the internal one is the same.
+const mint = (path, extra = []) => sign(KEYS, ["--host", HOST, "--path", path, "--ttl", "30m", "--sub", "r-1042", "--sealed", ...extra]);
 
 describe("strict revocation", () => {
   test("a revoke answers with the guarantees that apply", async () => {

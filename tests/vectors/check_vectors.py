@@ -14,7 +14,16 @@ three vector files of tests/vectors/:
   path_invalid, the §7 reason;
 - forms.json (text forms): LINKGATE_KEYS values parse to the vector's key ids
   or are refused; host and CIDR inputs give the vector's claim text or are
-  refused.
+  refused;
+- sealed.json (sealed links, §17): HChaCha20 against the draft's test vector;
+  every valid sealed vector opens to the vector's claims and inner payload, and
+  re-sealing them with the vector's nonce gives the same token; every invalid
+  one is refused with exactly its code.
+
+Everything but the AEAD is the standard library. XChaCha20-Poly1305 is built
+here from its definition (draft-irtf-cfrg-xchacha-03 §2): HChaCha20 is written
+out below, the ChaCha20-Poly1305 AEAD (RFC 8439) comes from PyPI's
+`cryptography` (scripts/test.sh installs it when missing).
 
 Prints one line per failure and a final "N passed, M failed"; exits 1 on any
 failure.
@@ -24,6 +33,7 @@ failure.
 
 import base64
 import hashlib
+import struct
 import hmac
 import ipaddress
 import json
@@ -624,12 +634,15 @@ def verify(ring, rules, token, req):
         raise token
     if token is None or token == "":
         raise Refused("token_missing")
-    c, payload, tag = decode_token(token)
-    key = ring.get(c["kid"])
-    if key is None:
-        raise Refused("key_unknown")
-    if not hmac.compare_digest(compute_tag(key, payload), tag):
-        raise Refused("signature_invalid")
+    if is_sealed_text(token):
+        c, _ = open_sealed(ring, token)
+    else:
+        c, payload, tag = decode_token(token)
+        key = ring.get(c["kid"])
+        if key is None:
+            raise Refused("key_unknown")
+        if not hmac.compare_digest(compute_tag(key, payload), tag):
+            raise Refused("signature_invalid")
     now = req["now"]
     horizon = now + rules["skew_secs"]
     if c["iat"] > horizon:
@@ -689,6 +702,131 @@ def sign(claims, key):
         p += field(CONTENT_TYPE, claims["content_type"].encode("ascii"))
     assert len(p) <= MAX_PAYLOAD_BYTES
     return b64url_encode(bytes(p) + compute_tag(key, bytes(p)))
+
+
+# --- §17 sealed links ------------------------------------------------------------
+
+SEALED_VERSION = 0x02
+NONCE_BYTES = 24
+AEAD_TAG_BYTES = 16
+MAX_SEALED_PAYLOAD = 2080 - 1 - 1 - 32 - 24 - 16
+SEAL_LABELS = {"link": b"linkgate-seal-link-v2\x00", "session": b"linkgate-seal-session-v2\x00"}
+
+
+def _rotl32(v, n):
+    return ((v << n) | (v >> (32 - n))) & 0xFFFFFFFF
+
+
+def hchacha20(key, nonce16):
+    """draft-irtf-cfrg-xchacha-03 §2.2: the ChaCha20 block function's 20
+    rounds without the final addition; words 0-3 and 12-15 are the subkey."""
+    assert len(key) == 32 and len(nonce16) == 16
+    s = [0x61707865, 0x3320646E, 0x79622D32, 0x6B206574]
+    s += list(struct.unpack("<8L", key)) + list(struct.unpack("<4L", nonce16))
+
+    def qr(a, b, c, d):
+        s[a] = (s[a] + s[b]) & 0xFFFFFFFF
+        s[d] = _rotl32(s[d] ^ s[a], 16)
+        s[c] = (s[c] + s[d]) & 0xFFFFFFFF
+        s[b] = _rotl32(s[b] ^ s[c], 12)
+        s[a] = (s[a] + s[b]) & 0xFFFFFFFF
+        s[d] = _rotl32(s[d] ^ s[a], 8)
+        s[c] = (s[c] + s[d]) & 0xFFFFFFFF
+        s[b] = _rotl32(s[b] ^ s[c], 7)
+
+    for _ in range(10):
+        qr(0, 4, 8, 12)
+        qr(1, 5, 9, 13)
+        qr(2, 6, 10, 14)
+        qr(3, 7, 11, 15)
+        qr(0, 5, 10, 15)
+        qr(1, 6, 11, 12)
+        qr(2, 7, 8, 13)
+        qr(3, 4, 9, 14)
+    return struct.pack("<8L", *(s[0:4] + s[12:16]))
+
+
+def _chacha20poly1305(key):
+    # Imported here: only the sealed vectors need it.
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    return ChaCha20Poly1305(key)
+
+
+def xchacha_seal(key, nonce, aad, plaintext):
+    sub = hchacha20(key, nonce[:16])
+    return _chacha20poly1305(sub).encrypt(b"\x00" * 4 + nonce[16:], plaintext, aad)
+
+
+def xchacha_open(key, nonce, aad, ciphertext_and_tag):
+    """The plaintext, or None when the tag does not verify."""
+    from cryptography.exceptions import InvalidTag
+    sub = hchacha20(key, nonce[:16])
+    try:
+        return _chacha20poly1305(sub).decrypt(b"\x00" * 4 + nonce[16:], ciphertext_and_tag, aad)
+    except InvalidTag:
+        return None
+
+
+def seal_key(key, domain="link"):
+    return hmac.new(key, SEAL_LABELS[domain], hashlib.sha256).digest()
+
+
+def decode_sealed_header(raw):
+    """§17.4 step 3 on token bytes whose first byte is 0x02: (kid, header
+    length). Raises token_malformed."""
+    if len(raw) < 2 + 1 + NONCE_BYTES + 1 + AEAD_TAG_BYTES:
+        raise malformed("sealed: truncated")
+    n = raw[1]
+    kid = raw[2:2 + n]
+    if len(kid) != n or not valid_kid(kid):
+        raise malformed("sealed: kid")
+    header = 2 + n + NONCE_BYTES
+    body = len(raw) - header - AEAD_TAG_BYTES
+    if body < 1:
+        raise malformed("sealed: no ciphertext")
+    if body > MAX_SEALED_PAYLOAD:
+        raise malformed("sealed: ciphertext too long")
+    return kid.decode("ascii"), header
+
+
+def open_sealed(ring, text):
+    """§17.4 steps 3-5a: (claims, inner payload); raises Refused."""
+    if not 1 <= len(text) <= MAX_TOKEN_CHARS:
+        raise malformed("length")
+    try:
+        raw = b64url_decode(text)
+    except ValueError as e:
+        raise malformed(f"base64url: {e}") from None
+    kid, header = decode_sealed_header(raw)
+    key = ring.get(kid)
+    if key is None:
+        raise Refused("key_unknown")
+    payload = xchacha_open(seal_key(key), raw[header - NONCE_BYTES:header], raw[:header], raw[header:])
+    if payload is None:
+        raise Refused("signature_invalid")
+    # The inner payload is a v1 payload: reuse the v1 decoder on it with a
+    # dummy tag appended (decode_token splits the last 32 bytes off).
+    c, inner, _ = decode_token(b64url_encode(payload + b"\x00" * TAG_BYTES))
+    if c["kid"] != kid:
+        raise malformed("sealed: inner kid differs from the header")
+    return c, inner
+
+
+def is_sealed_text(text):
+    try:
+        raw = b64url_decode(text)
+    except ValueError:
+        return False
+    return len(raw) > 0 and raw[0] == SEALED_VERSION
+
+
+def seal(claims, key, nonce):
+    """A sealed token of `claims` (the v1 payload of sign()) with `nonce`."""
+    raw = b64url_decode(sign(claims, key))
+    payload = raw[:-TAG_BYTES]
+    kid = claims["kid"].encode("ascii")
+    header = bytes([SEALED_VERSION, len(kid)]) + kid + nonce
+    return b64url_encode(header + xchacha_seal(seal_key(key), nonce, header, payload))
 
 
 # --- driver -------------------------------------------------------------------
@@ -819,11 +957,65 @@ def check_forms(data, t):
             t.fail(v["name"], f"cidr {v['input']!r} gives {got!r}, expected {v['claim']!r}")
 
 
+def check_sealed(data, t):
+    if data.get("format") != "linkgate sealed link v2":
+        t.fail("sealed.json", f"unexpected format {data.get('format')!r}")
+        return
+    for i, v in enumerate(data["hchacha20"]):
+        got = hchacha20(bytes.fromhex(v["key_hex"]), bytes.fromhex(v["nonce_hex"])).hex()
+        if got == v["subkey_hex"]:
+            t.passed += 1
+        else:
+            t.fail(f"hchacha20[{i}]", f"subkey {got}, expected {v['subkey_hex']}")
+    ring = parse_keys(data["keys"])
+    rules = data["time_rules"]
+    for v in data["valid"]:
+        name = v["name"]
+        if not t.fresh("sealed", name):
+            continue
+        try:
+            c = verify(ring, rules, v["token"], v["request"])
+            _, inner = open_sealed(ring, v["token"])
+        except Refused as e:
+            t.fail(name, f"refused with {e.code} ({e.why}), expected valid")
+            continue
+        got = claims_json(c)
+        if got != v["claims"]:
+            t.fail(name, f"claims differ:\n  got  {got}\n  want {v['claims']}")
+            continue
+        if inner.hex() != v["payload_hex"]:
+            t.fail(name, "payload_hex differs")
+            continue
+        resealed = seal(v["claims"], ring[v["claims"]["kid"]], bytes.fromhex(v["nonce_hex"]))
+        if resealed != v["token"]:
+            t.fail(name, "re-sealing the claims with the vector's nonce gives a different token")
+            continue
+        t.passed += 1
+    for v in data["invalid"]:
+        name = v["name"]
+        if not t.fresh("sealed", name):
+            continue
+        try:
+            verify(ring, rules, v["token"], v["request"])
+        except Refused as e:
+            if e.code == v["code"]:
+                t.passed += 1
+            else:
+                t.fail(name, f"refused with {e.code} ({e.why}), expected {v['code']}")
+            continue
+        t.fail(name, f"verified, expected {v['code']}")
+
+
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     folder = argv[1] if len(argv) > 1 else here
     t = Tally()
-    for name, check in (("v1.json", check_tokens), ("requests.json", check_requests), ("forms.json", check_forms)):
+    for name, check in (
+        ("v1.json", check_tokens),
+        ("requests.json", check_requests),
+        ("forms.json", check_forms),
+        ("sealed.json", check_sealed),
+    ):
         with open(os.path.join(folder, name), encoding="utf-8") as f:
             check(json.load(f), t)
     print(f"{t.passed} passed, {t.failed} failed")

@@ -93,6 +93,10 @@ const USES: Opt = value("uses", "N", "At most N downloads (1 = one-time).");
 const MODE: Opt = value("mode", "stream|redirect", "Delivery mode.");
 const FILENAME: Opt = value("filename", "F", "The download's file name.");
 const CONTENT_TYPE: Opt = value("content-type", "CT", "Content-Type of the download.");
+const SEALED: Opt = flag(
+    "sealed",
+    "Seal the link: its claims are encrypted and the URL shows only the key id (required for restricted objects).",
+);
 
 // ------------------------------------------------------------------ commands
 
@@ -127,6 +131,7 @@ pub static SIGN: Command = Command {
         &MODE,
         &FILENAME,
         &CONTENT_TYPE,
+        &SEALED,
         &value(
             "base",
             "URL",
@@ -190,6 +195,7 @@ pub static MINT: Command = Command {
         &MODE,
         &FILENAME,
         &CONTENT_TYPE,
+        &SEALED,
         &ADMIN,
         &ADMIN_TOKEN_FILE,
         &JSON,

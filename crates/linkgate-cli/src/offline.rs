@@ -7,6 +7,7 @@ use linkgate_core::keys::{format_entry, KeyId};
 use linkgate_core::mint::{link_base, link_url, Expiry, LinkRequest};
 use linkgate_core::path::encode_path;
 use linkgate_core::policy::{effective_mode, parse_size, Policy, Rule};
+use linkgate_core::sealed::AnyToken;
 use linkgate_core::token::{Claims, Jti, Mode};
 use linkgate_core::verify::{query_token, QueryToken, TimeRules};
 use linkgate_core::{Code, KeyRing, Reason};
@@ -80,6 +81,7 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
         mode: a.value("mode").map(str::to_owned),
         filename: a.value("filename").map(str::to_owned),
         content_type: a.value("content-type").map(str::to_owned),
+        sealed: a.flag("sealed"),
     };
     let vars = util::Vars::load(a.value("keys"))?;
     let ring = vars.keys()?;
@@ -93,7 +95,13 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
     let claims = req
         .build(key.kid().clone(), jti, util::now(), rules.max_ttl_secs)
         .map_err(|e| util::claim_failure(e, Some(rules.max_ttl_secs)))?;
-    let token = claims.sign(key).map_err(|e| util::claim_failure(e, None))?;
+    let token = if req.sealed {
+        // A fresh random nonce per link (docs/link-format.md §17.2).
+        claims.seal(key, &random()?)
+    } else {
+        claims.sign(key)
+    }
+    .map_err(|e| util::claim_failure(e, None))?;
     let base = match (a.value("base"), &claims.host) {
         (Some(b), h) => link_base(b, h.as_ref()).map_err(|e| Failure::usage(format!("--base {b:?}: {e}")))?,
         (None, Some(h)) => format!("https://{}", h.as_str()),
@@ -101,7 +109,10 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
     };
     let url = link_url(&base, &claims.scope, &token);
     if a.flag("json") {
-        println!("{}", json!({ "url": url, "token": token, "jti": claims.jti.to_hex(), "expires_at": claims.exp }));
+        println!(
+            "{}",
+            json!({ "url": url, "token": token, "jti": claims.jti.to_hex(), "expires_at": claims.exp, "sealed": req.sealed })
+        );
     } else {
         println!("{url}");
     }
@@ -258,10 +269,14 @@ fn inspect_one(
     };
     let Some(ring) = ring else {
         return match inspect::decode(&facts) {
-            Ok(token) => {
+            Ok(AnyToken::Plain(token)) => {
                 let c = token.claims_unverified();
                 let d = delivery.map(|d| delivery_of(d, c));
                 print_claims(json_out, c, now, None, "unverified (no keys given)", d);
+                EXIT_OK
+            }
+            Ok(AnyToken::Sealed(token)) => {
+                print_sealed(json_out, token.kid());
                 EXIT_OK
             }
             Err(reason) => report_refusal(json_out, reason, link.note),
@@ -280,6 +295,21 @@ fn inspect_one(
         EXIT_OK
     } else {
         EXIT_REFUSED
+    }
+}
+
+/// A sealed token without keys: nothing but its key id can be read.
+fn print_sealed(json_out: bool, kid: &KeyId) {
+    if json_out {
+        println!(
+            "{}",
+            util::json_line(&json!({ "verdict": "unverified", "sealed": true, "kid": kid.as_str(), "code": null,
+                                      "status": null, "reason": null, "checked": [], "skipped": [], "claims": null }))
+        );
+    } else {
+        println!("{:<10}{}", "sealed", "yes: the claims are encrypted (give --keys to read them)");
+        println!("{:<10}{}", "kid", util::shown(kid.as_str()));
+        println!("{:<10}unverified (no keys given)", "verdict");
     }
 }
 
@@ -318,19 +348,24 @@ fn print_claims(
         let skipped: Vec<_> = skipped.iter().map(|(check, needs)| json!({ "check": check, "needs": needs })).collect();
         let mut out = json!({ "verdict": verdict, "code": code.map(Code::as_str),
                               "status": code.map(Code::status), "reason": v.and_then(|i| i.reason).map(Reason::as_str),
-                              "checked": checked, "skipped": skipped, "claims": c.to_json() });
+                              "checked": checked, "skipped": skipped, "sealed": v.is_some_and(|i| i.sealed),
+                              "claims": c.to_json() });
         if let (Some((_, d)), Some(map)) = (delivery, out.as_object_mut()) {
             map.insert("delivery".to_owned(), d);
         }
         println!("{}", util::json_line(&out));
         return;
     }
-    let mut rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    if v.is_some_and(|i| i.sealed) {
+        rows.push(("sealed", "yes".to_owned()));
+    }
+    rows.extend([
         ("kid", c.kid.to_string()),
         ("jti", c.jti.to_hex()),
         ("issued", format!("{} ({})", util::rfc3339(c.iat), util::relative(c.iat, now))),
         ("expires", format!("{} ({})", util::rfc3339(c.exp), util::relative(c.exp, now))),
-    ];
+    ]);
     if let Some(n) = c.nbf {
         rows.push(("not before", format!("{} ({})", util::rfc3339(n), util::relative(n, now))));
     }

@@ -396,6 +396,9 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
     if a.flag("whole-bucket") {
         body.insert("whole_bucket".into(), json!(true));
     }
+    if a.flag("sealed") {
+        body.insert("sealed".into(), json!(true));
+    }
     match (a.value("ttl"), a.value("expires-at")) {
         (Some(t), None) => {
             let secs =
@@ -437,6 +440,7 @@ pub fn mint(argv: &[String]) -> Result<u8, Failure> {
         let option = match e.field.as_str() {
             "path" | "prefix" => "--path",
             "whole_bucket" => "--whole-bucket",
+            "sealed" => "--sealed",
             "ttl" | "expires_at" => "--ttl/--expires-at",
             "not_before" => "--not-before",
             "content_type" => "--content-type",

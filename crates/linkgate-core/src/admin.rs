@@ -221,6 +221,8 @@ struct MintJson {
     filename: Option<String>,
     content_type: Option<String>,
     whole_bucket: Option<bool>,
+    /// A sealed link (`docs/link-format.md` §17).
+    sealed: Option<bool>,
 }
 
 /// Parse `POST /_linkgate/links`. `ttl` is seconds (number) or a duration
@@ -293,6 +295,7 @@ pub fn parse_mint(body: &[u8], allow_whole_bucket: bool) -> Result<LinkRequest, 
         mode: j.mode,
         filename: j.filename,
         content_type: j.content_type,
+        sealed: j.sealed.unwrap_or(false),
     })
 }
 
@@ -616,10 +619,15 @@ pub fn revocation_list_prefix(scope: Option<&str>) -> Result<Option<String>, Inv
     })
 }
 
-/// Refuse at minting what the download would refuse later. Country rules
+/// Refuse at minting what the download would refuse later (a plain link to
+/// an object whose rule requires sealed links included). Country rules
 /// depend on where the download comes from, so they are left to it.
-pub fn mint_policy(rule: &super::policy::Rule, claims: &super::token::Claims) -> Result<(), super::policy::Denied> {
-    match super::policy::evaluate(rule, claims, None, false, None) {
+pub fn mint_policy(
+    rule: &super::policy::Rule,
+    claims: &super::token::Claims,
+    sealed: bool,
+) -> Result<(), super::policy::Denied> {
+    match super::policy::evaluate(rule, claims, sealed, None, false, None) {
         Err(d) if d.rule.ends_with(".countries") => Ok(()),
         Err(d) => Err(d),
         Ok(_) => Ok(()),
@@ -975,9 +983,9 @@ mod tests {
             r.ip = ip.iter().map(|s| (*s).to_owned()).collect();
             r.build(KeyId::parse("k").unwrap(), Jti([1; 16]), 1000, 3600).unwrap()
         };
-        assert_eq!(mint_policy(&rule, &claims(&["0.0.0.0/0", "::/0"])).unwrap_err().rule, "internal.require_ip");
-        assert_eq!(mint_policy(&rule, &claims(&["10.0.0.0/8"])).unwrap_err().rule, "internal.require_ip");
-        assert!(mint_policy(&rule, &claims(&["10.20.0.0/16", "2001:db8::/32"])).is_ok());
+        assert_eq!(mint_policy(&rule, &claims(&["0.0.0.0/0", "::/0"]), false).unwrap_err().rule, "internal.require_ip");
+        assert_eq!(mint_policy(&rule, &claims(&["10.0.0.0/8"]), false).unwrap_err().rule, "internal.require_ip");
+        assert!(mint_policy(&rule, &claims(&["10.20.0.0/16", "2001:db8::/32"]), false).is_ok());
     }
 
     #[test]

@@ -8,7 +8,8 @@ use super::ip::parse_addr;
 use super::keys::KeyRing;
 use super::path::{canonical_folder, CanonicalPath, Prefix, Scope};
 use super::reason::Reason;
-use super::token::{Claims, UnverifiedToken};
+use super::sealed::AnyToken;
+use super::token::{Claims, Domain};
 use super::verify::{check_host, check_ip, check_method, check_time, Method, TimeRules};
 
 /// What is known about the request. `None`: not given, so the check that
@@ -52,8 +53,11 @@ pub struct Skipped {
 /// The outcome of an inspection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspection {
-    /// Only authenticated claims (the tag verified).
+    /// Only authenticated claims (the tag verified, or the sealed token opened).
     pub claims: Option<Claims>,
+    /// The token is sealed (`docs/link-format.md` §17); false when it could
+    /// not be decoded.
+    pub sealed: bool,
     /// None: valid for every check made.
     pub code: Option<Code>,
     /// Why it was refused (None when valid).
@@ -79,12 +83,13 @@ fn covers(scope: &Scope, target: &Target) -> bool {
 }
 
 /// Steps 1-3 (path, token presence, decoding), which need no key: the
-/// token for display when no key ring is at hand, or the refusal.
-pub fn decode(facts: &Facts<'_>) -> Result<UnverifiedToken, Reason> {
+/// token for display when no key ring is at hand, or the refusal. A sealed
+/// token shows only its key id.
+pub fn decode(facts: &Facts<'_>) -> Result<AnyToken, Reason> {
     precheck(facts).map(|(_, token)| token)
 }
 
-fn precheck(facts: &Facts<'_>) -> Result<(Option<Target>, UnverifiedToken), Reason> {
+fn precheck(facts: &Facts<'_>) -> Result<(Option<Target>, AnyToken), Reason> {
     // Step 1: the path, before the token is looked at.
     let target = match facts.raw_path {
         None => None,
@@ -99,13 +104,14 @@ fn precheck(facts: &Facts<'_>) -> Result<(Option<Target>, UnverifiedToken), Reas
     if text.is_empty() {
         return Err(Reason::NoToken);
     }
-    let token = UnverifiedToken::decode(text).map_err(Reason::Token)?;
+    let token = AnyToken::decode(text).map_err(Reason::Token)?;
     Ok((target, token))
 }
 
 /// Inspect a token against the facts given (see the module documentation).
 pub fn inspect(keys: &KeyRing, rules: &TimeRules, facts: &Facts<'_>) -> Inspection {
-    let mut out = Inspection { claims: None, code: None, reason: None, checked: Vec::new(), skipped: Vec::new() };
+    let mut out =
+        Inspection { claims: None, sealed: false, code: None, reason: None, checked: Vec::new(), skipped: Vec::new() };
     let refuse = |mut out: Inspection, reason: Reason| {
         out.code = reason.code();
         out.reason = Some(reason);
@@ -115,13 +121,15 @@ pub fn inspect(keys: &KeyRing, rules: &TimeRules, facts: &Facts<'_>) -> Inspecti
         Ok(t) => t,
         Err(reason) => return refuse(out, reason),
     };
-    // Steps 4-5: key and tag.
+    out.sealed = token.is_sealed();
+    // Steps 4-5: key and tag (or AEAD); 5a for a sealed token.
     let Some(key) = keys.get(token.kid().as_str()) else {
         return refuse(out, Reason::UnknownKid);
     };
     out.checked.push("signature");
-    let Ok(claims) = token.verify_tag(key) else {
-        return refuse(out, Reason::BadTag);
+    let claims = match token.verify_in(key, Domain::Link) {
+        Ok(c) => c,
+        Err(reason) => return refuse(out, reason),
     };
     // Steps 6-13 on authentic claims.
     out.checked.push("time");

@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::b64;
+use super::token::Domain;
 
 /// Shortest accepted key, in bytes (the HMAC-SHA256 output size).
 pub const MIN_KEY_BYTES: usize = 32;
@@ -78,6 +79,11 @@ impl fmt::Display for KeyId {
 pub struct Key {
     kid: KeyId,
     mac: Hmac<Sha256>,
+    /// The seal keys of links and download sessions (`docs/link-format.md`
+    /// §17.2), derived once here so that opening a sealed token costs no
+    /// HMAC. Never printed.
+    seal_link: [u8; 32],
+    seal_session: [u8; 32],
 }
 
 impl Key {
@@ -91,7 +97,9 @@ impl Key {
         }
         let mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
             .map_err(|_| KeyRingError::KeyTooShort { kid: kid.0.to_string(), bytes: secret.len() })?;
-        Ok(Key { kid, mac })
+        let seal_link = super::sealed::derive_seal_key(&mac, Domain::Link);
+        let seal_session = super::sealed::derive_seal_key(&mac, Domain::Session);
+        Ok(Key { kid, mac, seal_link, seal_session })
     }
 
     /// The key's id.
@@ -102,6 +110,14 @@ impl Key {
     /// A fresh MAC keyed with this key.
     pub(crate) fn mac(&self) -> Hmac<Sha256> {
         self.mac.clone()
+    }
+
+    /// The AEAD key of sealed tokens of `domain`.
+    pub(crate) fn seal_key(&self, domain: Domain) -> &[u8; 32] {
+        match domain {
+            Domain::Link => &self.seal_link,
+            Domain::Session => &self.seal_session,
+        }
     }
 }
 

@@ -28,6 +28,7 @@ pub mod presign;
 pub mod problem;
 pub mod reason;
 pub mod revocation;
+pub mod sealed;
 pub mod text;
 pub mod token;
 pub mod usage;

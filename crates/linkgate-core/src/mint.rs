@@ -8,6 +8,7 @@ use core::num::NonZeroU32;
 use super::ip::Cidr;
 use super::keys::{Key, KeyId};
 use super::path::{PathError, Scope};
+use super::sealed::NONCE_BYTES;
 use super::token::{ClaimError, Claims, ContentType, Field, FileName, HostName, Jti, Label, Mode};
 
 /// When the link expires: a lifetime from `iat`, or an absolute time.
@@ -43,6 +44,9 @@ pub struct LinkRequest {
     pub mode: Option<String>,
     pub filename: Option<String>,
     pub content_type: Option<String>,
+    /// Seal the link (`docs/link-format.md` §17): its claims are encrypted,
+    /// the URL shows only the key id.
+    pub sealed: bool,
 }
 
 fn bad(field: Field, reason: &'static str) -> ClaimError {
@@ -193,16 +197,20 @@ pub fn default_base(host: Option<&HostName>) -> String {
 /// Build, sign and format one link with `key`: the single minting path of
 /// the CLI and the JS package, so both produce the same bytes for the same
 /// inputs.
+///
+/// `nonce` is 24 fresh random bytes, used only when `req.sealed`: the core
+/// draws no randomness, so its callers do (CLI and JS package: `getrandom`).
 pub fn sign_link(
     req: &LinkRequest,
     key: &Key,
     jti: Jti,
+    nonce: &[u8; NONCE_BYTES],
     now: u64,
     max_ttl_secs: u64,
     base: Option<&str>,
 ) -> Result<SignedLink, ClaimError> {
     let claims = req.build(key.kid().clone(), jti, now, max_ttl_secs)?;
-    let token = claims.sign(key)?;
+    let token = if req.sealed { claims.seal(key, nonce)? } else { claims.sign(key)? };
     let url = match base {
         Some(b) => link_url(b, &claims.scope, &token),
         None => link_url(&default_base(claims.host.as_ref()), &claims.scope, &token),
@@ -345,18 +353,18 @@ mod tests {
     fn sign_link_signs_what_build_returns_and_picks_a_base() {
         let key = Key::new(kid(), &[7; 32]).unwrap();
         let mut r = req("/a b.pdf");
-        let l = sign_link(&r, &key, Jti([2; 16]), 1000, 86_400, Some("https://x.example/")).unwrap();
+        let l = sign_link(&r, &key, Jti([2; 16]), &[0; 24], 1000, 86_400, Some("https://x.example/")).unwrap();
         assert_eq!(l.token, l.claims.sign(&key).unwrap());
         assert_eq!(l.url, format!("https://x.example/a%20b.pdf?lg={}", l.token));
         assert_eq!((l.claims.iat, l.claims.exp), (1000, 4600));
         r.host = Some("Files.Example.com".into());
-        let l = sign_link(&r, &key, Jti([2; 16]), 1000, 86_400, None).unwrap();
+        let l = sign_link(&r, &key, Jti([2; 16]), &[0; 24], 1000, 86_400, None).unwrap();
         assert!(l.url.starts_with("https://files.example.com/a%20b.pdf?lg="), "{}", l.url);
         r.host = None;
-        let l = sign_link(&r, &key, Jti([2; 16]), 1000, 86_400, None).unwrap();
+        let l = sign_link(&r, &key, Jti([2; 16]), &[0; 24], 1000, 86_400, None).unwrap();
         assert!(l.url.starts_with("http://127.0.0.1:8787/a%20b.pdf?lg="), "{}", l.url);
         let over = LinkRequest { expiry: Some(Expiry::Ttl(86_401)), ..req("/a") };
-        assert_eq!(sign_link(&over, &key, Jti([2; 16]), 1000, 86_400, None).unwrap_err().field, Field::Exp);
+        assert_eq!(sign_link(&over, &key, Jti([2; 16]), &[0; 24], 1000, 86_400, None).unwrap_err().field, Field::Exp);
     }
 
     #[test]

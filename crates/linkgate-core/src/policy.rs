@@ -54,6 +54,9 @@ pub struct Rule {
     pub countries: Option<Vec<String>>,
     /// `revocation`: `strict` for `restricted`, `kv` for the others.
     pub revocation: RevocationMode,
+    /// Only sealed links (`docs/link-format.md` §17) may reach such an
+    /// object: a plain link is refused, `<name>.require_sealed`.
+    pub require_sealed: bool,
     /// Hybrid delivery (`redirect_above`): a link that names no mode is
     /// redirected when the object is larger than this many bytes and
     /// streamed otherwise. None: such a link gets the first of `modes`.
@@ -96,6 +99,9 @@ fn default_rule(name: &str) -> Rule {
         countries: None,
         revocation,
         redirect_above: None,
+        // A restricted object's link should not tell whoever sees the URL
+        // what it is, for whom, or until when (issue 14).
+        require_sealed: name != "public" && name != "internal" && name != "confidential",
     }
 }
 
@@ -129,6 +135,7 @@ struct RuleJson {
     max_age: Option<String>,
     countries: Option<Vec<String>>,
     revocation: Option<RevocationMode>,
+    require_sealed: Option<bool>,
     // A size: bytes as a number, or a text such as "64MiB".
     redirect_above: Option<serde_json::Value>,
 }
@@ -234,6 +241,9 @@ impl Policy {
             if let Some(b) = r.require_ip {
                 rule.require_ip = b;
             }
+            if let Some(b) = r.require_sealed {
+                rule.require_sealed = b;
+            }
             if let Some(v) = r.min_ip_prefix_v4 {
                 rule.min_ip_prefix_v4 = prefix_length(&name, "min_ip_prefix_v4", &v, 32)?;
             }
@@ -334,13 +344,15 @@ pub fn effective_mode(rule: &Rule, asked: Option<Mode>, size: Option<u64>, redir
     }
 }
 
-/// Apply the rule to authentic claims. `redirect_available` is false when no
-/// presigning credentials are configured: a link that asks for redirect is
-/// then streamed (policy overrides, recorded in the decision). `size` is the
-/// object's size in bytes (None when unknown, e.g. at minting time).
+/// Apply the rule to authentic claims; `sealed`: the link was sealed.
+/// `redirect_available` is false when no presigning credentials are
+/// configured: a link that asks for redirect is then streamed (policy
+/// overrides, recorded in the decision). `size` is the object's size in bytes
+/// (None when unknown, e.g. at minting time).
 pub fn evaluate(
     rule: &Rule,
     claims: &Claims,
+    sealed: bool,
     country: Option<&str>,
     redirect_available: bool,
     size: Option<u64>,
@@ -361,6 +373,11 @@ pub fn evaluate(
         }
     }
     let Some(mode) = effective_mode(rule, claims.mode, size, redirect_available) else { return deny("modes") };
+    // Last of the link's own checks, so that a plain link that also breaks
+    // another rule is told about that one first (fixing it is still needed).
+    if rule.require_sealed && !sealed {
+        return deny("require_sealed");
+    }
     Ok(Decision {
         rule: format!("classification:{}", rule.name),
         mode,
@@ -380,26 +397,62 @@ mod tests {
         Claims::new(KeyId::parse("k").unwrap(), Jti([1; 16]), 1000, 1000 + ttl, Scope::parse("/a").unwrap())
     }
 
+    /// Issue 14: restricted objects (and unknown classifications, which get
+    /// the restricted rules) take sealed links only by default; any rule can
+    /// ask for them, and restricted can be told not to.
+    #[test]
+    fn require_sealed() {
+        let p = Policy::default();
+        let mut c = claims(600);
+        c.sub = Some(Label::parse(Field::Sub, "u").unwrap());
+        for class in ["restricted", "top-secret"] {
+            let r = p.rule_for(Some(class));
+            assert!(r.require_sealed, "{class}");
+            assert!(evaluate(&r, &c, true, None, true, None).is_ok(), "{class}");
+            assert!(
+                evaluate(&r, &c, false, None, true, None).unwrap_err().rule.ends_with(".require_sealed"),
+                "{class}"
+            );
+        }
+        for class in ["public", "internal", "confidential"] {
+            let r = p.rule_for(Some(class));
+            assert!(!r.require_sealed, "{class}");
+            assert!(evaluate(&r, &claims(600), false, None, true, None).is_ok(), "{class}");
+        }
+        // Another check that fails is named first.
+        let r = p.rule_for(Some("restricted"));
+        assert_eq!(evaluate(&r, &claims(600), false, None, true, None).unwrap_err().rule, "restricted.require_sub");
+        let p = Policy::parse(
+            r#"{"classifications":{"confidential":{"require_sealed":true},"restricted":{"require_sealed":false}}}"#,
+        )
+        .unwrap();
+        let conf = p.rule_for(Some("confidential"));
+        assert_eq!(evaluate(&conf, &c, false, None, true, None).unwrap_err().rule, "confidential.require_sealed");
+        assert!(evaluate(&conf, &c, true, None, true, None).is_ok());
+        assert!(evaluate(&p.rule_for(Some("restricted")), &c, false, None, true, None).is_ok());
+        assert!(Policy::parse(r#"{"classifications":{"public":{"require_sealed":"yes"}}}"#).is_err());
+    }
+
     #[test]
     fn safe_defaults() {
         let p = Policy::default();
         let r = p.rule_for(Some("restricted"));
-        assert_eq!(evaluate(&r, &claims(600), None, true, None).unwrap_err().rule, "restricted.require_sub");
+        assert_eq!(evaluate(&r, &claims(600), true, None, true, None).unwrap_err().rule, "restricted.require_sub");
         let mut c = claims(600);
         c.sub = Some(Label::parse(Field::Sub, "u").unwrap());
-        let d = evaluate(&r, &c, None, true, None).unwrap();
+        let d = evaluate(&r, &c, true, None, true, None).unwrap();
         assert_eq!((d.mode, d.cache, d.rule.as_str()), (Mode::Stream, CacheMode::NoStore, "classification:restricted"));
         c.exp = c.iat + 3601;
-        assert_eq!(evaluate(&r, &c, None, true, None).unwrap_err().rule, "restricted.max_ttl");
+        assert_eq!(evaluate(&r, &c, true, None, true, None).unwrap_err().rule, "restricted.max_ttl");
         c.exp = c.iat + 60;
         c.mode = Some(Mode::Redirect);
-        assert_eq!(evaluate(&r, &c, None, true, None).unwrap_err().rule, "restricted.modes");
+        assert_eq!(evaluate(&r, &c, true, None, true, None).unwrap_err().rule, "restricted.modes");
         // No metadata: internal; unknown value: restricted rules.
         assert_eq!(p.rule_for(None).name, "internal");
         assert_eq!(p.rule_for(Some("top-secret")).name, "unknown:top-secret");
         assert_eq!(p.rule_for(Some("top-secret")).cache, CacheMode::NoStore);
         let pubr = p.rule_for(Some("public"));
-        assert_eq!(evaluate(&pubr, &claims(86_400), None, true, None).unwrap().cache, CacheMode::Public);
+        assert_eq!(evaluate(&pubr, &claims(86_400), true, None, true, None).unwrap().cache, CacheMode::Public);
     }
 
     #[test]
@@ -407,8 +460,8 @@ mod tests {
         let r = Policy::default().rule_for(Some("internal"));
         let mut c = claims(60);
         c.mode = Some(Mode::Redirect);
-        assert_eq!(evaluate(&r, &c, None, true, None).unwrap().mode, Mode::Redirect);
-        assert_eq!(evaluate(&r, &c, None, false, None).unwrap().mode, Mode::Stream);
+        assert_eq!(evaluate(&r, &c, true, None, true, None).unwrap().mode, Mode::Redirect);
+        assert_eq!(evaluate(&r, &c, true, None, false, None).unwrap().mode, Mode::Stream);
     }
 
     #[test]
@@ -419,14 +472,17 @@ mod tests {
         .unwrap();
         let r = p.rule_for(None);
         assert_eq!(r.name, "confidential");
-        assert_eq!(evaluate(&r, &claims(60), Some("DE"), true, None).unwrap_err().rule, "confidential.require_ip");
+        assert_eq!(
+            evaluate(&r, &claims(60), true, Some("DE"), true, None).unwrap_err().rule,
+            "confidential.require_ip"
+        );
         let mut c = claims(60);
         c.ip = vec![Cidr::parse("10.1.0.0/16").unwrap()];
-        assert!(evaluate(&r, &c, Some("DE"), true, None).is_ok());
-        assert_eq!(evaluate(&r, &c, Some("US"), true, None).unwrap_err().rule, "confidential.countries");
-        assert_eq!(evaluate(&r, &c, None, true, None).unwrap_err().rule, "confidential.countries");
+        assert!(evaluate(&r, &c, true, Some("DE"), true, None).is_ok());
+        assert_eq!(evaluate(&r, &c, true, Some("US"), true, None).unwrap_err().rule, "confidential.countries");
+        assert_eq!(evaluate(&r, &c, true, None, true, None).unwrap_err().rule, "confidential.countries");
         c.exp = c.iat + 7201;
-        assert_eq!(evaluate(&r, &c, Some("DE"), true, None).unwrap_err().rule, "confidential.max_ttl");
+        assert_eq!(evaluate(&r, &c, true, Some("DE"), true, None).unwrap_err().rule, "confidential.max_ttl");
     }
 
     fn with_ip(ranges: &[&str]) -> Claims {
@@ -456,7 +512,7 @@ mod tests {
             &["::ffff:10.0.0.0/104"],
         ] {
             assert_eq!(
-                evaluate(&r, &with_ip(ranges), None, true, None).unwrap_err().rule,
+                evaluate(&r, &with_ip(ranges), true, None, true, None).unwrap_err().rule,
                 "confidential.require_ip",
                 "{ranges:?}"
             );
@@ -469,11 +525,11 @@ mod tests {
             &["10.1.0.0/16", "2001:db8:1::/48"],
             &["::ffff:10.1.0.0/112"],
         ] {
-            assert!(evaluate(&r, &with_ip(ranges), None, true, None).is_ok(), "{ranges:?}");
+            assert!(evaluate(&r, &with_ip(ranges), true, None, true, None).is_ok(), "{ranges:?}");
         }
         // Without require_ip a broad range is merely a weak binding.
         let internal = p.rule_for(Some("internal"));
-        assert!(evaluate(&internal, &with_ip(&["0.0.0.0/0", "::/0"]), None, true, None).is_ok());
+        assert!(evaluate(&internal, &with_ip(&["0.0.0.0/0", "::/0"]), true, None, true, None).is_ok());
     }
 
     #[test]
@@ -485,14 +541,14 @@ mod tests {
         let r = p.rule_for(Some("restricted"));
         assert_eq!((r.min_ip_prefix_v4, r.min_ip_prefix_v6), (24, 48));
         assert_eq!(
-            evaluate(&r, &with_ip(&["10.1.0.0/16"]), None, true, None).unwrap_err().rule,
+            evaluate(&r, &with_ip(&["10.1.0.0/16"]), true, None, true, None).unwrap_err().rule,
             "restricted.require_ip"
         );
         assert_eq!(
-            evaluate(&r, &with_ip(&["2001:db8::/32"]), None, true, None).unwrap_err().rule,
+            evaluate(&r, &with_ip(&["2001:db8::/32"]), true, None, true, None).unwrap_err().rule,
             "restricted.require_ip"
         );
-        assert!(evaluate(&r, &with_ip(&["10.1.2.0/24", "2001:db8:1::/48"]), None, true, None).is_ok());
+        assert!(evaluate(&r, &with_ip(&["10.1.2.0/24", "2001:db8:1::/48"]), true, None, true, None).is_ok());
         // Defaults for the others; 0 turns the minimum off.
         let d = Policy::default().rule_for(Some("internal"));
         assert_eq!((d.min_ip_prefix_v4, d.min_ip_prefix_v6), (16, 32));
@@ -500,7 +556,7 @@ mod tests {
             r#"{"classifications":{"public":{"require_ip":true,"min_ip_prefix_v4":0,"min_ip_prefix_v6":0}}}"#,
         )
         .unwrap();
-        assert!(evaluate(&p.rule_for(Some("public")), &with_ip(&["0.0.0.0/0", "::/0"]), None, true, None).is_ok());
+        assert!(evaluate(&p.rule_for(Some("public")), &with_ip(&["0.0.0.0/0", "::/0"]), true, None, true, None).is_ok());
         for (text, needle) in [
             (r#"{"classifications":{"public":{"min_ip_prefix_v4":33}}}"#, "public.min_ip_prefix_v4"),
             (r#"{"classifications":{"public":{"min_ip_prefix_v6":129}}}"#, "public.min_ip_prefix_v6"),
@@ -565,7 +621,7 @@ mod tests {
         assert_eq!(public.redirect_above, Some(64 << 20));
         let c = claims(600);
         let mode = |r: &Rule, c: &Claims, size: Option<u64>, available: bool| {
-            evaluate(r, c, None, available, size).map(|d| d.mode)
+            evaluate(r, c, true, None, available, size).map(|d| d.mode)
         };
         assert_eq!(mode(&public, &c, Some((64 << 20) + 1), true), Ok(Mode::Redirect));
         assert_eq!(mode(&public, &c, Some(64 << 20), true), Ok(Mode::Stream), "at the threshold: stream");

@@ -744,6 +744,11 @@ pub enum DecodeError {
     MissingClaim(Field),
     /// A claim value is invalid.
     BadClaim(ClaimError),
+    /// A sealed token's key id length or key id is invalid (§17.4).
+    SealedHeader,
+    /// A sealed token opened, but its inner kid is not its header's (§17.4
+    /// step 5a: only a key holder can make one).
+    SealedKidMismatch,
 }
 
 impl fmt::Display for DecodeError {
@@ -758,6 +763,8 @@ impl fmt::Display for DecodeError {
             DecodeError::FieldOrder => f.write_str("fields out of order or repeated"),
             DecodeError::MissingClaim(c) => write!(f, "missing claim {}", c.as_str()),
             DecodeError::BadClaim(e) => write!(f, "invalid claim {e}"),
+            DecodeError::SealedHeader => f.write_str("invalid sealed token header"),
+            DecodeError::SealedKidMismatch => f.write_str("sealed token's inner kid differs from its header"),
         }
     }
 }
@@ -775,6 +782,8 @@ impl DecodeError {
             DecodeError::FieldOrder => "field_order",
             DecodeError::MissingClaim(_) => "missing_claim",
             DecodeError::BadClaim(_) => "bad_claim",
+            DecodeError::SealedHeader => "sealed_header",
+            DecodeError::SealedKidMismatch => "sealed_kid_mismatch",
         }
     }
 }
@@ -1030,31 +1039,9 @@ pub(crate) struct RawToken<'b> {
 }
 
 impl<'b> RawToken<'b> {
-    /// Decode the token text into `small` when it fits (no allocation),
-    /// else into `large`, which is then sized for the longest token; the
-    /// same checks, in the same order, as [`UnverifiedToken::decode`].
-    /// `request_path` is the canonical request path, if known.
-    pub(crate) fn decode(
-        text: &str,
-        request_path: Option<&str>,
-        small: &'b mut [u8],
-        large: &'b mut Vec<u8>,
-    ) -> Result<RawToken<'b>, DecodeError> {
-        if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
-            return Err(DecodeError::BadLength);
-        }
-        let fits = b64::decoded_len(text.len()).is_some_and(|n| n <= small.len());
-        let buf = if fits {
-            small
-        } else {
-            large.resize(MAX_RAW_BYTES, 0);
-            large.as_mut_slice()
-        };
-        let raw = b64::decode_into(text.as_bytes(), buf).map_err(|_| DecodeError::BadEncoding)?;
-        RawToken::split(raw, request_path)
-    }
-
-    fn split(raw: &'b [u8], request_path: Option<&str>) -> Result<RawToken<'b>, DecodeError> {
+    /// Split decoded token bytes into payload and tag and check the
+    /// payload. `request_path` is the canonical request path, if known.
+    pub(crate) fn split(raw: &'b [u8], request_path: Option<&str>) -> Result<RawToken<'b>, DecodeError> {
         let payload_len = raw.len().checked_sub(TAG_BYTES).ok_or(DecodeError::Truncated)?;
         let (payload, tag) = raw.split_at_checked(payload_len).ok_or(DecodeError::Truncated)?;
         let claims = ClaimsView::parse(payload, request_path)?;
@@ -1062,13 +1049,42 @@ impl<'b> RawToken<'b> {
     }
 }
 
+/// The token text's bytes (§2, §3's text limit), decoded into `small` when
+/// they fit (no allocation), else into `large`, sized for the longest token.
+/// Mutable, so that a sealed token is opened in place.
+pub(crate) fn decode_raw<'b>(
+    text: &str,
+    small: &'b mut [u8],
+    large: &'b mut Vec<u8>,
+) -> Result<&'b mut [u8], DecodeError> {
+    if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
+        return Err(DecodeError::BadLength);
+    }
+    let n = b64::decoded_len(text.len()).ok_or(DecodeError::BadEncoding)?;
+    let buf = if n <= small.len() {
+        small
+    } else {
+        large.resize(MAX_RAW_BYTES, 0);
+        large.as_mut_slice()
+    };
+    let len = b64::decode_into(text.as_bytes(), buf).map_err(|_| DecodeError::BadEncoding)?.len();
+    buf.get_mut(..len).ok_or(DecodeError::BadEncoding)
+}
+
 impl UnverifiedToken {
     /// Decode the token text; checks structure and claim syntax, not the tag.
+    /// A sealed token is refused here (`unsupported_version`): read it with
+    /// [`crate::sealed::AnyToken::decode`].
     pub fn decode(text: &str) -> Result<UnverifiedToken, DecodeError> {
         if text.is_empty() || text.len() > MAX_TOKEN_CHARS {
             return Err(DecodeError::BadLength);
         }
         let raw = b64::decode(text.as_bytes()).map_err(|_| DecodeError::BadEncoding)?;
+        UnverifiedToken::from_raw(raw)
+    }
+
+    /// From the decoded token bytes.
+    pub(crate) fn from_raw(raw: Vec<u8>) -> Result<UnverifiedToken, DecodeError> {
         let claims = RawToken::split(&raw, None)?.claims.to_claims();
         Ok(UnverifiedToken { raw, claims })
     }

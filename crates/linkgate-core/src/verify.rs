@@ -10,7 +10,8 @@ use super::code::Code;
 use super::keys::KeyRing;
 use super::path::{canonical_request_path, CanonicalPath};
 use super::reason::Reason;
-use super::token::{tag_matches_in, Claims, Domain, RawToken};
+use super::sealed::{inner_claims, Layout, SEALED_VERSION};
+use super::token::{decode_raw, tag_matches_in, Claims, Domain, RawToken};
 
 /// Default allowed clock skew for `nbf`/`iat` (`LINKGATE_CLOCK_SKEW_SECS`).
 pub const DEFAULT_SKEW_SECS: u64 = 30;
@@ -79,6 +80,8 @@ pub struct RequestFacts<'a> {
 pub struct VerifiedLink {
     claims: Claims,
     path: CanonicalPath,
+    /// The token was sealed (§17): policy may require it.
+    sealed: bool,
 }
 
 impl VerifiedLink {
@@ -90,6 +93,11 @@ impl VerifiedLink {
     /// The canonical path of the request.
     pub fn path(&self) -> &CanonicalPath {
         &self.path
+    }
+
+    /// Was the link sealed (`docs/link-format.md` §17)?
+    pub fn sealed(&self) -> bool {
+        self.sealed
     }
 
     /// Seconds until `exp` (at least 1: a verified link has not expired).
@@ -110,11 +118,13 @@ pub struct Refusal {
     /// The claims, only when the tag verified (authentic but refused for
     /// time, scope, host, IP or method); audit events use them.
     pub claims: Option<Box<Claims>>,
+    /// The token was sealed and opened (meaningful only with `claims`).
+    pub sealed: bool,
 }
 
 impl Refusal {
     fn new(reason: Reason) -> Refusal {
-        Refusal { code: code_of(reason), reason, path: None, claims: None }
+        Refusal { code: code_of(reason), reason, path: None, claims: None, sealed: false }
     }
 }
 
@@ -201,6 +211,7 @@ pub fn verify_in(
         reason,
         path: Some(CanonicalPath::from_checked(&path)),
         claims: None,
+        sealed: false,
     };
 
     let text = match facts.token {
@@ -210,24 +221,42 @@ pub fn verify_in(
     // Typical tokens are a few hundred bytes: zeroing a stack buffer for the
     // longest one would cost more than decoding.
     let (mut small, mut large) = ([0u8; 512], Vec::new());
-    let token = RawToken::decode(text, Some(&path), &mut small, &mut large).map_err(|e| with_path(Reason::Token(e)))?;
-    let key = keys.get_bytes(token.claims.kid).ok_or_else(|| with_path(Reason::UnknownKid))?;
-    if !tag_matches_in(key, domain, token.payload, token.tag) {
-        return Err(with_path(Reason::BadTag));
-    }
+    let raw = decode_raw(text, &mut small, &mut large).map_err(|e| with_path(Reason::Token(e)))?;
+    // The first byte tells a sealed token from a v1 one before anything
+    // else is read (`docs/link-format.md` §17.1).
+    let sealed = raw.first() == Some(&SEALED_VERSION);
+    let (view, key) = if sealed {
+        // §17.4: header and lengths, key, then the AEAD, opened in place in
+        // the same buffer (a forged sealed token allocates nothing either).
+        let layout = Layout::parse(raw).map_err(|e| with_path(Reason::Token(e)))?;
+        let key = keys.get_bytes(layout.kid(raw)).ok_or_else(|| with_path(Reason::UnknownKid))?;
+        let payload = layout.open(raw, key, domain).ok_or_else(|| with_path(Reason::BadTag))?;
+        // The key was found by the header's kid, so its id is that kid.
+        let view = inner_claims(payload, key.kid().as_str().as_bytes(), Some(&path))
+            .map_err(|e| with_path(Reason::Token(e)))?;
+        (view, key)
+    } else {
+        let token = RawToken::split(raw, Some(&path)).map_err(|e| with_path(Reason::Token(e)))?;
+        let key = keys.get_bytes(token.claims.kid).ok_or_else(|| with_path(Reason::UnknownKid))?;
+        if !tag_matches_in(key, domain, token.payload, token.tag) {
+            return Err(with_path(Reason::BadTag));
+        }
+        (token.claims, key)
+    };
     // Authentic from here on: only now are the claims built.
     let path = CanonicalPath::from_checked(&path);
-    let claims = token.claims.to_claims_sharing(Some(key.kid()), Some(&path));
+    let claims = view.to_claims_sharing(Some(key.kid()), Some(&path));
 
     let refuse = |reason: Reason, claims: &Claims| Refusal {
         code: code_of(reason),
         reason,
         path: Some(path.clone()),
         claims: Some(Box::new(claims.clone())),
+        sealed,
     };
     check_time(&claims, facts.now, rules).map_err(|r| refuse(r, &claims))?;
     check_binding(&claims, &path, facts).map_err(|r| refuse(r, &claims))?;
-    Ok(VerifiedLink { claims, path })
+    Ok(VerifiedLink { claims, path, sealed })
 }
 
 /// An expired link that may still continue a download started before `exp`
@@ -281,7 +310,7 @@ pub fn resume_candidate(
         return None;
     }
     check_binding(claims, path, facts).ok()?;
-    Some(ResumeCandidate { link: VerifiedLink { claims: claims.clone(), path: path.clone() } })
+    Some(ResumeCandidate { link: VerifiedLink { claims: claims.clone(), path: path.clone(), sealed: refusal.sealed } })
 }
 
 /// The token a request's query carries (`docs/link-format.md` §1).

@@ -22,6 +22,10 @@ pub fn null() -> Raw {
     Raw(NULL.to_owned())
 }
 
+pub fn boolean(b: bool) -> Raw {
+    Raw(if b { "true" } else { "false" }.to_owned())
+}
+
 pub fn num(n: u64) -> Raw {
     Raw(n.to_string())
 }
@@ -111,8 +115,13 @@ mod tests {
             ("c\"", object([])),
             ("d", opt_string(None)),
             ("e", opt_string(Some("é"))),
+            ("f", boolean(true)),
+            ("g", boolean(false)),
         ]);
         let v: Value = serde_json::from_str(doc.as_str()).unwrap();
-        assert_eq!(v, json!({ "a": u64::MAX, "b": ["x", null, []], "c\"": {}, "d": null, "e": "é" }));
+        assert_eq!(
+            v,
+            json!({ "a": u64::MAX, "b": ["x", null, []], "c\"": {}, "d": null, "e": "é", "f": true, "g": false })
+        );
     }
 }

@@ -21,6 +21,7 @@ use linkgate_core::gate::split_url;
 use linkgate_core::inspect::{self as core_inspect, Facts as InspectFacts};
 use linkgate_core::keys::{format_entry, KeyId, KeyRingError};
 use linkgate_core::mint::{default_base, link_base, link_url, Expiry, LinkRequest};
+use linkgate_core::sealed::AnyToken;
 use linkgate_core::token::{ClaimError, ClaimJson, Field, Jti};
 use linkgate_core::verify::{query_token, QueryToken, TimeRules};
 #[cfg(test)]
@@ -367,16 +368,20 @@ fn option_of(field: Field, ttl_given: bool) -> &'static str {
 
 /// Sign one link: `link` holds the link's options, `opts` `base`,
 /// `maxTtlSecs` and `now` (the wrapper has turned Dates into seconds).
-pub fn sign(ring: &KeyRing, link: &dyn Source, opts: &dyn Source, jti: [u8; 16]) -> Result<Signed, ApiError> {
+/// `nonce`: 24 fresh random bytes, used when `sealed` is set.
+pub fn sign(
+    ring: &KeyRing,
+    link: &dyn Source,
+    opts: &dyn Source,
+    jti: [u8; 16],
+    nonce: [u8; 24],
+) -> Result<Signed, ApiError> {
     let top = Obj::new(opts, SIGN_OPTIONS)?;
     let link = Obj::new(link, LINK_OPTIONS)?;
     let now = top.seconds("now")?.ok_or_else(|| invalid("now", "is required"))?;
     let max_ttl = top.seconds("maxTtlSecs")?.unwrap_or(TimeRules::default().max_ttl_secs);
     let base = top.string("base")?;
 
-    if link.flag("sealed")? {
-        return Err(invalid("sealed", "sealed links are not implemented in linkgate's core yet"));
-    }
     let path = link.string("path")?.ok_or_else(|| invalid("path", "is required"))?;
     let ttl = match link.get("ttl") {
         Val::Absent => None,
@@ -419,6 +424,7 @@ pub fn sign(ring: &KeyRing, link: &dyn Source, opts: &dyn Source, jti: [u8; 16])
         mode: link.string("mode")?,
         filename: link.string("filename")?,
         content_type: link.string("contentType")?,
+        sealed: link.flag("sealed")?,
     };
     let kid = link.string("kid")?;
     let key = match &kid {
@@ -429,7 +435,7 @@ pub fn sign(ring: &KeyRing, link: &dyn Source, opts: &dyn Source, jti: [u8; 16])
     // both mint the same bytes (and the URL is formatted once).
     let opt = |e: ClaimError| invalid(option_of(e.field, ttl.is_some()), e.reason);
     let claims = req.build(key.kid().clone(), Jti(jti), now, max_ttl).map_err(opt)?;
-    let token = claims.sign(key).map_err(opt)?;
+    let token = if req.sealed { claims.seal(key, &nonce) } else { claims.sign(key) }.map_err(opt)?;
     // A base is scheme://host[:port] only, and names the bound host (the
     // CLI's --base rule, docs/link-format.md): a URL path would be outside
     // the link's scope.
@@ -449,10 +455,11 @@ pub fn sign_packed(
     slots: &[f64],
     unknown: Option<String>,
     jti: [u8; 16],
+    nonce: [u8; 24],
 ) -> Result<Signed, ApiError> {
     let mut link = Packed::decode(SIGN_PACKING, text, slots, unknown)?;
     let top = link.split_off(LINK_OPTIONS.len());
-    sign(ring, &link, &top, jti)
+    sign(ring, &link, &top, jti, nonce)
 }
 
 /// What a link or bare token says: (token or None, raw path, host).
@@ -485,13 +492,16 @@ fn claims_json(c: &Claims) -> Raw {
 }
 
 /// An inspect answer: verdict, the refusal (code, status, reason) if any,
-/// the checks made and skipped, the claims if decoded.
+/// the checks made and skipped, the claims if decoded, whether the token is
+/// sealed, and a sealed token's kid when its claims cannot be read.
 fn verdict(
     verdict: &str,
     refusal: Option<(Code, &str)>,
     checked: &[&str],
     skipped: Option<Raw>,
     claims: Option<&Claims>,
+    sealed: bool,
+    sealed_kid: Option<&str>,
 ) -> Raw {
     let mut members = vec![
         ("verdict", json::string(verdict)),
@@ -503,6 +513,10 @@ fn verdict(
     ];
     if let Some(s) = skipped {
         members.push(("skipped", s));
+    }
+    members.push(("sealed", json::boolean(sealed)));
+    if let Some(kid) = sealed_kid {
+        members.push(("kid", json::string(kid)));
     }
     json::object(members)
 }
@@ -548,12 +562,16 @@ pub fn inspect(input: &str, ring: Option<&KeyRing>, facts: &dyn Source) -> Resul
     };
     let Some(ring) = ring else {
         return Ok(match core_inspect::decode(&facts) {
-            Ok(t) => verdict("unverified", None, &[], None, Some(t.claims_unverified())),
+            Ok(AnyToken::Plain(t)) => verdict("unverified", None, &[], None, Some(t.claims_unverified()), false, None),
+            // Nothing but the key id can be read without the key.
+            Ok(AnyToken::Sealed(t)) => verdict("unverified", None, &[], None, None, true, Some(t.kid().as_str())),
             Err(reason) => verdict(
                 "refused",
                 Some((reason.code().unwrap_or(Code::TokenMalformed), reason.as_str())),
                 &[],
                 None,
+                None,
+                false,
                 None,
             ),
         });
@@ -563,13 +581,15 @@ pub fn inspect(input: &str, ring: Option<&KeyRing>, facts: &dyn Source) -> Resul
         ins.skipped.iter().map(|s| json::object([("check", json::string(s.check)), ("needs", json::string(s.needs))])),
     );
     Ok(match (ins.code, &ins.claims) {
-        (None, Some(c)) => verdict("valid", None, &ins.checked, Some(skipped), Some(c)),
+        (None, Some(c)) => verdict("valid", None, &ins.checked, Some(skipped), Some(c), ins.sealed, None),
         (code, claims) => verdict(
             "refused",
             Some((code.unwrap_or(Code::SignatureInvalid), ins.reason.map_or("", Reason::as_str))),
             &ins.checked,
             Some(skipped),
             claims.as_ref(),
+            ins.sealed,
+            None,
         ),
     })
 }
@@ -656,7 +676,12 @@ mod bindings {
     /// exp on lines of their own, or `{"error": ...}`.
     #[wasm_bindgen]
     pub fn sign(text: &str, slots: &[f64], unknown: Option<String>) -> String {
-        match random().and_then(|jti| with_ring(|ring| super::sign_packed(ring, text, slots, unknown, jti))) {
+        // The nonce is drawn for every link, sealed or not: one pool read,
+        // and no branch on an option before the options are parsed.
+        let drawn = random().and_then(|jti| random().map(|nonce| (jti, nonce)));
+        match drawn
+            .and_then(|(jti, nonce)| with_ring(|ring| super::sign_packed(ring, text, slots, unknown, jti, nonce)))
+        {
             Ok(s) => s.to_lines(),
             Err(e) => respond(Err(e)),
         }
@@ -718,12 +743,16 @@ mod tests {
     fn sign_ok(opts: Value) -> Value {
         let ring = parse_keys(KEYS).unwrap();
         parsed(
-            sign(&ring, &J(opts), &J(json!({ "base": "https://f.example", "now": 1000 })), [3; 16]).unwrap().to_json(),
+            sign(&ring, &J(opts), &J(json!({ "base": "https://f.example", "now": 1000 })), [3; 16], [4; 24])
+                .unwrap()
+                .to_json(),
         )
     }
 
     fn sign_err(opts: Value, keys: &str) -> ApiError {
-        parse_keys(keys).and_then(|ring| sign(&ring, &J(opts), &J(json!({ "now": 1000 })), [3; 16])).unwrap_err()
+        parse_keys(keys)
+            .and_then(|ring| sign(&ring, &J(opts), &J(json!({ "now": 1000 })), [3; 16], [4; 24]))
+            .unwrap_err()
     }
 
     /// `inspect` with the ring of a keys text.
@@ -785,7 +814,7 @@ mod tests {
             (json!({ "path": "/a", "ttl": 60, "uses": true }), "uses"),
             (json!({ "path": "/a", "ttl": 60, "contentType": "x" }), "contentType"),
             (json!({ "path": "/a", "ttl": 60, "expires": 5 }), "expires"),
-            (json!({ "path": "/a", "ttl": 60, "sealed": true }), "sealed"),
+            (json!({ "path": "/a", "ttl": 60, "sealed": 1 }), "sealed"),
             (json!({ "path": "/a", "ttl": 60, "kid": "nope" }), "kid"),
             (json!({ "path": "/a", "ttl": 60, "ip": [1] }), "ip"),
             (json!({ "ttl": 60 }), "path"),
@@ -886,11 +915,11 @@ mod tests {
             json!({ "path": 7, "ttl": 60 }),
         ];
         for link in cases {
-            let object = sign(&ring, &J(link.clone()), &J(top.clone()), [3; 16]);
+            let object = sign(&ring, &J(link.clone()), &J(top.clone()), [3; 16], [4; 24]);
             let mut both = link.as_object().unwrap().clone();
             both.extend(top.as_object().unwrap().clone());
             let (text, slots, unknown) = pack(&Value::Object(both), SIGN_PACKING);
-            let packed = sign_packed(&ring, &text, &slots, unknown, [3; 16]);
+            let packed = sign_packed(&ring, &text, &slots, unknown, [3; 16], [4; 24]);
             assert_eq!(packed, object, "{link}");
         }
         let facts = json!({ "now": 1001, "host": null, "path": "/a b.pdf" });
@@ -935,7 +964,7 @@ mod tests {
             "sub": "s\"q", "ip": ["10.0.0.0/8", "2001:db8::/32"], "uses": 2, "host": "f.example", "mode": "redirect",
             "filename": "Bericht – \"Q3\" 😀.pdf", "contentType": "text/csv" });
         for link in [full, json!({ "path": "/a", "ttl": 60 })] {
-            let s = sign(&ring, &J(link.clone()), &J(json!({ "now": 1000 })), [3; 16]).unwrap();
+            let s = sign(&ring, &J(link.clone()), &J(json!({ "now": 1000 })), [3; 16], [4; 24]).unwrap();
             let claims = UnverifiedToken::decode(&s.token).unwrap().claims_unverified().clone();
             assert_eq!(parsed(claims_json(&claims)), claims.to_json(), "{link}");
         }

@@ -103,7 +103,7 @@ test("invalid input throws InvalidRequestError with code invalid_request and the
     [() => sign({ path: "/a.pdf", ttl: 3600 }, KEYS, { maxTtlSecs: 60 }), "ttl"],
     [() => sign({ path: "/a.pdf", exp: new Date(0) }, KEYS), "exp"],
     [() => sign({ path: "/a.pdf", exp: new Date("nope") }, KEYS), "exp"],
-    [() => sign({ path: "/a.pdf", ttl: 60, sealed: true }, KEYS), "sealed"],
+    [() => sign({ path: "/a.pdf", ttl: 60, sealed: 1 }, KEYS), "sealed"],
     [() => sign({ path: "/a.pdf", ttl: 60, expires: 5 }, KEYS), "expires"],
     [() => sign({ path: "/a.pdf", ttl: 60, sub: "a@b.example" }, KEYS), "sub"],
     [() => sign({ path: "/a.pdf", ttl: 60, ip: "10.0.0.1/8" }, KEYS), "ip"],
@@ -166,4 +166,55 @@ test("options cross into wasm intact: non-BMP text, types and lists, the key rin
   const other = keygen("other");
   assert.equal(inspect(sign({ path: "/a", ttl: 60 }, other, { now }).url, other, { now }).claims.kid, "other");
   assert.equal(inspect(sign({ path: "/a", ttl: 60 }, KEYS, { now }).url, KEYS, { now }).claims.kid, "live");
+});
+
+// Issue 14: sealed links from JS — the core's sealing, a fresh nonce per link
+// from crypto.getRandomValues, the URL free of claims, and inspect that shows
+// only sealed + kid without keys.
+test("sign({sealed: true}) makes a sealed link that only the key opens", () => {
+  const now = new Date("2026-05-01T00:00:00Z");
+  const link = {
+    path: "/board/merger-plan.pdf",
+    ttl: "1h",
+    sub: "recipient-7731",
+    tenant: "acme-holdings",
+    filename: "Merger plan.pdf",
+    sealed: true,
+  };
+  const s = sign(link, KEYS, { base: "https://files.example.com", now });
+  assert.equal(s.url, `https://files.example.com/board/merger-plan.pdf?lg=${s.token}`);
+  for (const secret of ["recipient-7731", "acme-holdings", "Merger", s.jti]) {
+    assert.ok(!s.token.includes(secret) && !s.url.split("?")[1].includes(secret), secret);
+  }
+  const raw = Buffer.from(s.token, "base64url");
+  assert.equal(raw[0], 0x02, "sealed version byte");
+  assert.equal(raw.subarray(2, 2 + raw[1]).toString(), "live");
+  assert.ok(!raw.includes(Buffer.from("recipient-7731")));
+  // Same options, another token: a fresh jti and nonce.
+  const again = sign(link, KEYS, { base: "https://files.example.com", now });
+  assert.notEqual(again.token, s.token);
+  assert.notDeepEqual(raw.subarray(6, 30), Buffer.from(again.token, "base64url").subarray(6, 30), "nonces differ");
+
+  const blind = inspect(s.url);
+  assert.equal(blind.verdict, "unverified");
+  assert.equal(blind.sealed, true);
+  assert.equal(blind.kid, "live");
+  assert.equal(blind.claims, null);
+
+  const r = inspect(s.url, KEYS, { now: new Date(now.getTime() + 1000) });
+  assert.equal(r.verdict, "valid", r.code);
+  assert.equal(r.sealed, true);
+  assert.equal(r.claims.sub, "recipient-7731");
+  assert.equal(r.claims.filename, "Merger plan.pdf");
+  assert.equal(r.claims.jti, s.jti);
+
+  const other = inspect(s.url, keygen("live"), { now: new Date(now.getTime() + 1000) });
+  assert.equal(other.code, "signature_invalid");
+  const flipped = Buffer.from(raw);
+  flipped[flipped.length - 1] ^= 1;
+  const t = inspect(flipped.toString("base64url"), KEYS, { now: new Date(now.getTime() + 1000) });
+  assert.equal(t.code, "signature_invalid");
+  assert.equal(t.claims, null);
+  // Plain links say so too.
+  assert.equal(inspect(sign({ path: "/a.pdf", ttl: 60 }, KEYS).url).sealed, false);
 });

@@ -21,7 +21,7 @@ await w.r2.put("c/file.bin", body, { customMetadata: { classification: "confiden
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p99 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)];
-const link = (path) => linkFor(sign(KEYS, ["--host", HOST, "--path", path, "--ttl", "30m", "--sub", "r-1"]));
+const link = (path) => linkFor(sign(KEYS, ["--host", HOST, "--path", path, "--ttl", "30m", "--sub", "r-1", "--sealed"]));
 const strict = link("/r/file.bin");
 const kv = link("/c/file.bin");
 

@@ -30,6 +30,7 @@ use super::policy::{evaluate, Decision, RevocationMode};
 use super::problem::{self, refresh_url};
 use super::reason::Reason;
 use super::revocation::{find_revocation, lookup_keys};
+use super::sealed::synthetic_nonce;
 use super::token::{Claims, Domain, Jti, Mode};
 use super::usage::{
     client_fingerprint, consume, ended_page, find_start, form_field, landing_page, rfc3339, wants_html, ConsumeOutcome,
@@ -443,8 +444,14 @@ impl<'c> ReadObject<'c> {
         // any session minted or any page shown.
         let rule = ctx.cfg.policy.rule_for(meta.classification.as_deref());
         let redirect = ctx.cfg.redirect.as_ref();
-        let decision = match evaluate(&rule, claims, ctx.facts.country.as_deref(), redirect.is_some(), Some(meta.size))
-        {
+        let decision = match evaluate(
+            &rule,
+            claims,
+            auth.link.sealed(),
+            ctx.facts.country.as_deref(),
+            redirect.is_some(),
+            Some(meta.size),
+        ) {
             // Without presigning credentials, a rule that only allows
             // redirects refuses rather than streams.
             Ok(d) if d.mode == Mode::Redirect && redirect.is_none() => {
@@ -744,7 +751,15 @@ fn session_url(cfg: &EdgeConfig, link: &VerifiedLink) -> Option<String> {
     let mut claims = link.claims().clone();
     claims.scope = Scope::Object(link.path().clone());
     let key = cfg.keys.get(claims.kid.as_str())?;
-    let token = claims.sign_in(key, Domain::Session).ok()?;
+    // A sealed link's session is sealed too, or its URL (a redirect target,
+    // in the browser's history) would show the claims the link hides. The
+    // gate has no random source: a synthetic nonce (§17.2).
+    let token = if link.sealed() {
+        let nonce = synthetic_nonce(key, Domain::Session, &claims.encode_payload());
+        claims.seal_in(key, Domain::Session, &nonce).ok()?
+    } else {
+        claims.sign_in(key, Domain::Session).ok()?
+    };
     Some(format!("{}?lgs={token}", link.path().to_url_path()))
 }
 

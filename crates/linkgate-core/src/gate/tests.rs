@@ -819,12 +819,13 @@ fn the_worker_packs_the_headers_unpack_request_expects() {
 }
 
 // ------------------------------------------------------------------ strict revocation
+// (links to restricted objects are sealed: restricted requires it by default)
 
 #[test]
 fn strict_objects_consult_the_registry_after_kv_and_before_anything_is_served() {
     let cfg = cfg();
     let c = claims("/r/board.pdf");
-    let url = link_url("/r/board.pdf", &sign(&cfg, &c));
+    let url = link_url("/r/board.pdf", &seal(&cfg, &c));
     let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
     let d = w.run(&cfg, get(&url, T0 + 1), None);
     assert_eq!((code(&d), &w.trace[..]), (None, &["kv", "r2_get", "registry", "deliver"][..]));
@@ -851,14 +852,14 @@ fn strict_objects_consult_the_registry_after_kv_and_before_anything_is_served() 
     t.tenant = Some(Label::parse(Field::Tenant, "acme").unwrap());
     let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
     w.revoke_strict_only(RevocationScope::Tenant, "acme", T0 + 1);
-    assert_eq!(code(&w.run(&cfg, get(&link_url("/r/board.pdf", &sign(&cfg, &t)), T0 + 2), None)), Some("revoked"));
+    assert_eq!(code(&w.run(&cfg, get(&link_url("/r/board.pdf", &seal(&cfg, &t)), T0 + 2), None)), Some("revoked"));
 }
 
 #[test]
 fn kv_objects_never_wait_for_the_registry() {
     let cfg = cfg();
     let c = claims("/i/memo.pdf");
-    let url = link_url("/i/memo.pdf", &sign(&cfg, &c));
+    let url = link_url("/i/memo.pdf", &seal(&cfg, &c));
     for classification in [None, Some("public"), Some("internal"), Some("confidential")] {
         let mut w = World::with_object("/i/memo.pdf", object(classification));
         w.revoke_strict_only(RevocationScope::Sub, "alice", T0 + 1);
@@ -875,7 +876,7 @@ fn an_unreachable_registry_fails_strict_objects_closed() {
     let c = claims("/r/board.pdf");
     let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
     w.fail = Some("registry");
-    let d = w.run(&cfg, get(&link_url("/r/board.pdf", &sign(&cfg, &c)), T0 + 1), None);
+    let d = w.run(&cfg, get(&link_url("/r/board.pdf", &seal(&cfg, &c)), T0 + 1), None);
     assert_eq!((code(&d), d.event.reason), (Some("store_unavailable"), Some("registry_unavailable")));
     assert!(!w.trace.contains(&"deliver"));
 }
@@ -887,7 +888,7 @@ fn the_policy_chooses_strict_revocation_per_classification() {
         r#"{"classifications":{"internal":{"revocation":"strict"},"restricted":{"revocation":"kv"}}}"#,
     )]);
     let c = claims("/x/a.pdf");
-    let url = link_url("/x/a.pdf", &sign(&cfg, &c));
+    let url = link_url("/x/a.pdf", &seal(&cfg, &c));
     for (classification, strict) in [(Some("internal"), true), (Some("restricted"), false), (Some("public"), false)] {
         let mut w = World::with_object("/x/a.pdf", object(classification));
         w.revoke_strict_only(RevocationScope::Sub, "alice", T0 + 1);
@@ -902,7 +903,7 @@ fn strict_revocation_kills_bounded_use_links_before_a_use_is_consumed() {
     let cfg = cfg();
     let mut c = bounded("/r/board.pdf", 1);
     c.sub = Some(Label::parse(Field::Sub, "alice").unwrap());
-    let t = sign(&cfg, &c);
+    let t = seal(&cfg, &c);
     let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
     w.revoke_strict_only(RevocationScope::Jti, &c.jti.to_hex(), T0 + 1);
     let (f, body) = post_form("/r/board.pdf", &t, T0 + 2, false);
@@ -1063,7 +1064,7 @@ fn hybrid_rules_choose_the_mode_by_object_size() {
     // Restricted objects stream whatever their size.
     let mut c = claims("/a/");
     c.exp = T0 + 600;
-    let t = sign(&cfg, &c);
+    let t = seal(&cfg, &c);
     w.objects.insert("a/secret.bin".into(), ObjectMeta { size: 1 << 40, ..object(Some("restricted")) });
     let d = w.run(&cfg, get(&link_url("/a/secret.bin", &t), T0 + 1), None);
     assert_eq!((status(&d), d.event.mode), (200, Some("stream")));
@@ -1072,4 +1073,75 @@ fn hybrid_rules_choose_the_mode_by_object_size() {
     let t = sign(&plain, &claims("/a/"));
     let d = w.run(&plain, get(&link_url("/a/big.bin", &t), T0 + 1), None);
     assert_eq!((status(&d), d.event.mode), (200, Some("stream")));
+}
+
+// ------------------------------------------------------------------ sealed links (issue 14)
+
+fn seal(cfg: &EdgeConfig, c: &Claims) -> String {
+    c.seal(cfg.keys.get(c.kid.as_str()).unwrap(), &[0x33; crate::sealed::NONCE_BYTES]).unwrap()
+}
+
+/// A restricted object (require_sealed by default) takes a sealed link and
+/// refuses the same claims signed plain, with the rule that decided.
+#[test]
+fn restricted_objects_take_sealed_links_only() {
+    let cfg = cfg();
+    let c = claims("/r/board.pdf");
+    let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
+    let d = w.run(&cfg, get(&link_url("/r/board.pdf", &seal(&cfg, &c)), T0 + 1), None);
+    assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+    assert_eq!(d.event.jti.as_deref(), Some("05050505050505050505050505050505"));
+    let d = w.run(&cfg, get(&link_url("/r/board.pdf", &sign(&cfg, &c)), T0 + 1), None);
+    assert_eq!((status(&d), code(&d)), (403, Some("policy_denied")));
+    assert_eq!(d.event.rule.as_deref(), Some("restricted.require_sealed"));
+    // Other classifications take both.
+    let mut w = World::with_object("/a/b.pdf", object(Some("confidential")));
+    for t in [seal(&cfg, &claims("/a/b.pdf")), sign(&cfg, &claims("/a/b.pdf"))] {
+        let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 1), None);
+        assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+    }
+    // A tampered sealed link never reaches a store.
+    let mut raw = b64::decode(seal(&cfg, &c).as_bytes()).unwrap();
+    let last = raw.len() - 1;
+    raw[last] ^= 1;
+    let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
+    let d = w.run(&cfg, get(&link_url("/r/board.pdf", &b64::encode(&raw)), T0 + 1), None);
+    assert_eq!((code(&d), d.event.reason), (Some("signature_invalid"), Some("bad_tag")));
+    assert!(w.trace.is_empty(), "{:?}", w.trace);
+}
+
+/// The download session of a sealed bounded-use link is sealed too (its URL
+/// is a redirect target, kept in the browser's history) and serves like
+/// any session; a plain link's session stays plain.
+#[test]
+fn a_sealed_links_session_is_sealed() {
+    let cfg = cfg_with(&[("LINKGATE_DOWNLOAD_GRACE_SECS", "60")]);
+    let mut c = bounded("/r/board.pdf", 2);
+    c.tenant = Some(Label::parse(Field::Tenant, "acme-holdings").unwrap());
+    let t = seal(&cfg, &c);
+    let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
+    let (f, body) = post_form("/r/board.pdf", &t, T0 + 1, true);
+    let d = w.run(&cfg, f, Some(&body));
+    let Reply::SeeOther { location } = &d.reply else { panic!("{:?}", d.reply) };
+    let session = location.split_once("lgs=").unwrap().1;
+    let raw = b64::decode(session.as_bytes()).unwrap();
+    assert_eq!(raw[0], crate::sealed::SEALED_VERSION);
+    for secret in [&b"acme-holdings"[..], b"alice", &c.jti.0] {
+        assert!(!raw.windows(secret.len()).any(|w| w == secret), "{secret:?} in the session token");
+    }
+    let s = w.run(&cfg, get(location, T0 + 2), None);
+    assert_eq!(s.reply, Reply::Delivered, "{:?}", s.event);
+    // The sealed session is no link, and the link no session.
+    let d = w.run(&cfg, get(&link_url("/r/board.pdf", session), T0 + 3), None);
+    assert_eq!(code(&d), Some("signature_invalid"));
+    let d = w.run(&cfg, get(&format!("/r/board.pdf?lgs={t}"), T0 + 3), None);
+    assert_eq!(code(&d), Some("signature_invalid"));
+    // A plain bounded link (to an object that allows it) gets a plain session.
+    let plain = sign(&cfg, &bounded("/a/b.pdf", 2));
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let (f, body) = post_form("/a/b.pdf", &plain, T0 + 1, true);
+    let d = w.run(&cfg, f, Some(&body));
+    let Reply::SeeOther { location } = &d.reply else { panic!("{:?}", d.reply) };
+    let raw = b64::decode(location.split_once("lgs=").unwrap().1.as_bytes()).unwrap();
+    assert_eq!(raw[0], 0x01);
 }
