@@ -15,6 +15,7 @@ mod deliver;
 mod error;
 mod kv;
 mod objects;
+mod origin;
 mod registry;
 mod respond;
 mod usage;
@@ -198,6 +199,28 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
             Step::ReadDenylist(s) => match kv::denylist(env, s.keys(), cfg).await {
                 Ok(found) => s.answer(&found),
                 Err(e) => s.unavailable().logged("denylist_unavailable", &rid, &e),
+            },
+            Step::ReadObject(s) if s.origin_head().is_some() => match s.origin_head() {
+                Some(Ok(head)) => match origin::fetch(&head).await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        if status != 200 && status != 404 && status != 410 {
+                            let failure = if matches!(status, 401 | 403) {
+                                linkgate_core::origin::OriginFailure::Refused
+                            } else {
+                                linkgate_core::origin::OriginFailure::Error
+                            };
+                            origin::log_failure(&rid, &head, failure, Some(status));
+                        }
+                        s.origin_answer(status, &|name| origin::header(&resp, name))
+                    }
+                    Err(f) => {
+                        origin::log_failure(&rid, &head, f, None);
+                        s.origin_failed(f)
+                    }
+                },
+                Some(Err(f)) => s.origin_failed(f),
+                None => s.unavailable(),
             },
             Step::ReadObject(s) => match objects::read(env, s.key(), s.with_body(), cfg.object_memo_ms).await {
                 Ok((meta, object)) => {

@@ -8,6 +8,7 @@
 use core::fmt;
 
 use super::keys::{KeyRing, KeyRingError};
+use super::origin::{Origin, OriginConfigError};
 use super::policy::{Policy, PolicyError};
 use super::presign::{PresignConfigError, S3Credentials, S3Location, R2_REGION};
 use super::verify::{TimeRules, DEFAULT_MAX_TTL_SECS, DEFAULT_SKEW_SECS};
@@ -66,6 +67,9 @@ pub struct EdgeConfig {
     /// when no credentials are configured: `redirect` then falls back to
     /// `stream` or is refused (`redirect_unavailable`), docs/policy.md.
     pub redirect: Option<RedirectConfig>,
+    /// A private origin that replaces R2 for downloads (`LINKGATE_ORIGIN`:
+    /// `s3` or `https://…`; unset or `r2` = None, R2 as before).
+    pub origin: Option<Origin>,
 }
 
 /// Default `LINKGATE_REDIRECT_TTL_SECS`: how long a presigned URL lives.
@@ -145,6 +149,8 @@ pub enum ConfigError {
     RedirectTwoEndpoints,
     /// `LINKGATE_REDIRECT_TTL_SECS` is 0 or over [`MAX_REDIRECT_TTL_SECS`].
     RedirectTtl,
+    /// `LINKGATE_ORIGIN` or one of its settings is invalid.
+    Origin(OriginConfigError),
 }
 
 impl fmt::Display for ConfigError {
@@ -169,6 +175,7 @@ impl fmt::Display for ConfigError {
             ConfigError::RedirectTtl => {
                 write!(f, "LINKGATE_REDIRECT_TTL_SECS must be 1 to {MAX_REDIRECT_TTL_SECS} seconds")
             }
+            ConfigError::Origin(e) => write!(f, "{e}"),
             ConfigError::AdminTokenTooShort => write!(
                 f,
                 "LINKGATE_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_BYTES} bytes (e.g. openssl rand -base64 32)"
@@ -255,6 +262,7 @@ impl EdgeConfig {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeConfig, ConfigError> {
         let keys_text = get("LINKGATE_KEYS").ok_or(ConfigError::MissingKeys)?;
         let keys = KeyRing::parse(&keys_text).map_err(ConfigError::Keys)?;
+        let redirect = redirect_config(get)?;
         Ok(EdgeConfig {
             keys,
             time: time_rules(get)?,
@@ -293,7 +301,13 @@ impl EdgeConfig {
                 .clamp(1, MAX_AUDIT_AGGREGATE_SECS)
                 .saturating_mul(1000),
             allow_whole_bucket: flag(get, "LINKGATE_ALLOW_WHOLE_BUCKET", false)?,
-            redirect: redirect_config(get)?,
+            redirect: redirect.clone(),
+            origin: Origin::parse(
+                get("LINKGATE_ORIGIN").as_deref(),
+                redirect.as_ref().map(|r| (&r.location, &r.credentials)),
+                get,
+            )
+            .map_err(ConfigError::Origin)?,
         })
     }
 }
