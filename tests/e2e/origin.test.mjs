@@ -238,6 +238,46 @@ for (const [mode, getWorker, getServer] of [
   });
 }
 
+describe("origin and the edge cache", () => {
+  test("a cached copy is keyed by the origin's ETag: a hit asks the origin only HEAD, a changed file is never served stale", async () => {
+    const key = "cache/c.bin";
+    const file = join(dir, "root", BUCKET, key);
+    mkdirSync(dirname(file), { recursive: true });
+    const v1 = bytes(5000, 11);
+    writeFileSync(file, v1);
+    const w = await startWorker({ keys: KEYS, vars: s3Vars(s3.url, { LINKGATE_EDGE_CACHE: "on", LINKGATE_DEBUG_HEADERS: "on" }) });
+    try {
+      const url = link(key);
+      const first = await w.fetch(url);
+      assert.equal(first.headers.get("x-linkgate-cache"), "miss");
+      assert.equal(Buffer.compare(Buffer.from(await first.arrayBuffer()), v1), 0);
+      let second;
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        second = await w.fetch(url);
+        if (second.headers.get("x-linkgate-cache") === "hit") break;
+        await second.arrayBuffer();
+      }
+      assert.equal(second.headers.get("x-linkgate-cache"), "hit");
+      const before = logOf(s3).filter((e) => e.target.endsWith("/cache/c.bin")).length;
+      const third = await w.fetch(url);
+      assert.equal(third.headers.get("x-linkgate-cache"), "hit");
+      assert.equal(Buffer.compare(Buffer.from(await third.arrayBuffer()), v1), 0);
+      const asked = logOf(s3).filter((e) => e.target.endsWith("/cache/c.bin")).slice(before);
+      assert.deepEqual(asked.map((e) => e.method), ["HEAD"], "a hit: only the metadata HEAD reaches the origin");
+
+      // The file changes at the origin: new ETag, new cache key, new bytes.
+      const v2 = bytes(5000, 12);
+      writeFileSync(file, v2);
+      const after = await w.fetch(url);
+      assert.equal(after.headers.get("x-linkgate-cache"), "miss");
+      assert.equal(Buffer.compare(Buffer.from(await after.arrayBuffer()), v2), 0, "never the old copy");
+    } finally {
+      await w.stop();
+    }
+  });
+});
+
 describe("origin failures fail closed", () => {
   test("a wrong S3 secret key (signature refused by the origin) and a wrong shared secret: 503, no origin body", async () => {
     const before3 = logOf(s3).length;

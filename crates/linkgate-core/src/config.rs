@@ -469,4 +469,47 @@ mod tests {
         assert!(with("").unwrap().admin_token.is_none(), "empty = admin API off");
         assert!(with("adm").unwrap_err().to_string().contains("at least 32 bytes"));
     }
+
+    /// `LINKGATE_ORIGIN`: off by default and for `r2`; `s3` needs (and reuses)
+    /// the presigning settings; a plain origin needs its secret header; a
+    /// wrong value is a configuration error that never prints the secret.
+    #[test]
+    fn origin_settings() {
+        use crate::origin::{OriginConfigError, OriginKind};
+        let key = format!("k:{}", b64::encode(&[1; 32]));
+        let with = |extra: &[(&str, &str)]| {
+            let mut all = vec![("LINKGATE_KEYS", key.as_str())];
+            all.extend_from_slice(extra);
+            EdgeConfig::from_lookup(&lookup(&all))
+        };
+        assert!(with(&[]).unwrap().origin.is_none());
+        assert!(with(&[("LINKGATE_ORIGIN", "r2")]).unwrap().origin.is_none());
+        assert_eq!(with(&[("LINKGATE_ORIGIN", "s3")]).unwrap_err(), ConfigError::Origin(OriginConfigError::S3Settings));
+        let s3 = [
+            ("LINKGATE_S3_ACCESS_KEY_ID", "AKID"),
+            ("LINKGATE_S3_SECRET_ACCESS_KEY", "s3-secret"),
+            ("LINKGATE_S3_BUCKET", "files"),
+            ("LINKGATE_S3_ENDPOINT", "https://s3.example.com"),
+            ("LINKGATE_S3_REGION", "eu-west-1"),
+            ("LINKGATE_ORIGIN", "s3"),
+        ];
+        let c = with(&s3).unwrap();
+        let o = c.origin.unwrap();
+        assert!(matches!(&o.kind, OriginKind::S3 { location, .. } if location.region() == "eu-west-1"));
+        assert!(c.redirect.is_some(), "the same bucket serves redirects");
+        let plain = [
+            ("LINKGATE_ORIGIN", "https://internal.example/files"),
+            ("LINKGATE_ORIGIN_SECRET_HEADER", "x-origin-secret"),
+            ("LINKGATE_ORIGIN_SECRET", "a-secret-of-enough-bytes"),
+            ("LINKGATE_ORIGIN_TIMEOUT_MS", "2500"),
+        ];
+        let o = with(&plain).unwrap().origin.unwrap();
+        assert_eq!(o.timeout_ms, 2500);
+        assert!(!format!("{o:?}").contains("a-secret-of-enough-bytes"));
+        let e = with(&plain[..2]).unwrap_err();
+        assert_eq!(e, ConfigError::Origin(OriginConfigError::Secret));
+        assert!(e.to_string().contains("LINKGATE_ORIGIN_SECRET"));
+        let e = with(&[("LINKGATE_ORIGIN", "http://files.internal")]).unwrap_err();
+        assert_eq!(e, ConfigError::Origin(OriginConfigError::Url), "no secret in clear over a network");
+    }
 }
