@@ -34,12 +34,17 @@ pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Obje
     if let Some(req) = &body.origin {
         // A private origin: its GET, checked by the core to be exactly the
         // planned bytes before any of them is sent.
-        let resp = super::origin::fetch(req).await.map_err(DeliveryFailure::Origin)?;
+        let resp = super::origin::fetch(req).await.map_err(|f| {
+            super::origin::log_failure("", req, &format!("{f:?}"), None);
+            DeliveryFailure::Origin(f)
+        })?;
         let checked =
             linkgate_core::origin::check_body(body, resp.status(), &|name| super::origin::header(&resp, name));
         if let Err(failure) = checked {
-            if let DeliveryFailure::Origin(f) = failure {
-                super::origin::log_failure("", req, f, Some(resp.status()));
+            super::origin::log_failure("", req, &format!("{failure:?}"), Some(resp.status()));
+            // Release the connection: not a byte of this answer is sent.
+            if let Some(unsent) = resp.body() {
+                let _ = unsent.cancel();
             }
             return Err(failure);
         }

@@ -58,13 +58,13 @@ pub fn header(resp: &WebResponse, name: &str) -> Option<String> {
 
 /// Why an origin request failed, for the worker log (the URL names the
 /// object, never a token; no header value is logged).
-pub fn log_failure(request_id: &str, req: &OriginRequest, failure: OriginFailure, status: Option<u16>) {
+pub fn log_failure(request_id: &str, req: &OriginRequest, failure: &str, status: Option<u16>) {
     let line = serde_json::json!({
         "event": "origin_failed",
         "request_id": request_id,
         "method": req.method,
         "url": req.url,
-        "failure": format!("{failure:?}"),
+        "failure": failure,
         "status": status,
     });
     worker::console_error!("{line}");
