@@ -44,6 +44,8 @@ ensure_moto || say "moto/botocore could not be installed: the presign vectors ar
 if python3 -c 'import botocore' 2>/dev/null; then
   say "presign vectors, re-made by botocore's presigner (tests/vectors/presign_vectors.py)"
   python3 tests/vectors/presign_vectors.py
+  say "header-signing vectors, re-made by botocore's S3SigV4Auth (tests/vectors/sign_headers_vectors.py)"
+  python3 tests/vectors/sign_headers_vectors.py
 else
   say "botocore not importable: presign vectors not re-checked against it (tests/vectors.rs still checks them)"
 fi

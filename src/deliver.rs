@@ -9,6 +9,7 @@
 use worker::{Cache, Context, Env, Headers, Object, Range as R2Range, Response, ResponseBody};
 
 use linkgate_core::gate::{Delivery, DeliveryFailure, EdgeCacheCopy, ObjectBody};
+use linkgate_core::origin::OriginFailure;
 
 use super::respond::headers_of;
 use super::FILES_BINDING;
@@ -30,6 +31,26 @@ pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Obje
             }
         }
     }
+    if let Some(req) = &body.origin {
+        // A private origin: its GET, checked by the core to be exactly the
+        // planned bytes before any of them is sent.
+        let resp = super::origin::fetch(req).await.map_err(|f| {
+            super::origin::log_failure("", req, &format!("{f:?}"), None);
+            DeliveryFailure::Origin(f)
+        })?;
+        let checked =
+            linkgate_core::origin::check_body(body, resp.status(), &|name| super::origin::header(&resp, name));
+        if let Err(failure) = checked {
+            super::origin::log_failure("", req, &format!("{failure:?}"), Some(resp.status()));
+            // Release the connection: not a byte of this answer is sent.
+            if let Some(unsent) = resp.body() {
+                let _ = unsent.cancel();
+            }
+            return Err(failure);
+        }
+        let stream = resp.body().ok_or(DeliveryFailure::Origin(OriginFailure::Error))?;
+        return send(ctx, plan, body, headers, stream);
+    }
     let object = match fetched.filter(|_| body.reuse_fetched) {
         Some(o) => o,
         None => get(env, body).await.inspect_err(|_| super::objects::forget(&body.key))?,
@@ -44,6 +65,17 @@ pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Obje
         Some(Ok(ResponseBody::Stream(s))) => s,
         _ => return Err(DeliveryFailure::Unavailable),
     };
+    send(ctx, plan, body, headers, stream)
+}
+
+/// Stream the body out, and into the edge cache when the plan says so.
+fn send(
+    ctx: &Context,
+    plan: &Delivery,
+    body: &ObjectBody,
+    headers: Headers,
+    stream: worker::web_sys::ReadableStream,
+) -> Delivered {
     let Some(copy) = &body.edge_cache else {
         return respond(ResponseBody::Stream(stream), plan.status, headers, None);
     };

@@ -15,6 +15,7 @@ mod deliver;
 mod error;
 mod kv;
 mod objects;
+mod origin;
 mod registry;
 mod respond;
 mod usage;
@@ -199,12 +200,29 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
                 Ok(found) => s.answer(&found),
                 Err(e) => s.unavailable().logged("denylist_unavailable", &rid, &e),
             },
-            Step::ReadObject(s) => match objects::read(env, s.key(), s.with_body(), cfg.object_memo_ms).await {
-                Ok((meta, object)) => {
-                    fetched = object;
-                    s.answer(meta)
-                }
-                Err(e) => s.unavailable().logged("object_unavailable", &rid, &e),
+            Step::ReadObject(s) => match s.origin_head() {
+                // A private origin: its HEAD instead of R2 (the core maps the answer).
+                Some(Ok(head)) => match origin::fetch(&head).await {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        if !matches!(status, 200 | 404 | 410) {
+                            origin::log_failure(&rid, &head, "status", Some(status));
+                        }
+                        s.origin_answer(status, &|name| origin::header(&resp, name))
+                    }
+                    Err(f) => {
+                        origin::log_failure(&rid, &head, &format!("{f:?}"), None);
+                        s.origin_failed(f)
+                    }
+                },
+                Some(Err(f)) => s.origin_failed(f),
+                None => match objects::read(env, s.key(), s.with_body(), cfg.object_memo_ms).await {
+                    Ok((meta, object)) => {
+                        fetched = object;
+                        s.answer(meta)
+                    }
+                    Err(e) => s.unavailable().logged("object_unavailable", &rid, &e),
+                },
             },
             Step::ReadStrict(s) => match registry::lookup(env, s.keys(), now_secs()).await {
                 Ok(found) => s.answer(&found),

@@ -8,6 +8,7 @@
 use core::fmt;
 
 use super::keys::{KeyRing, KeyRingError};
+use super::origin::{Origin, OriginConfigError};
 use super::policy::{Policy, PolicyError};
 use super::presign::{PresignConfigError, S3Credentials, S3Location, R2_REGION};
 use super::verify::{TimeRules, DEFAULT_MAX_TTL_SECS, DEFAULT_SKEW_SECS};
@@ -66,6 +67,9 @@ pub struct EdgeConfig {
     /// when no credentials are configured: `redirect` then falls back to
     /// `stream` or is refused (`redirect_unavailable`), docs/policy.md.
     pub redirect: Option<RedirectConfig>,
+    /// A private origin that replaces R2 for downloads (`LINKGATE_ORIGIN`:
+    /// `s3` or `https://…`; unset or `r2` = None, R2 as before).
+    pub origin: Option<Origin>,
 }
 
 /// Default `LINKGATE_REDIRECT_TTL_SECS`: how long a presigned URL lives.
@@ -145,6 +149,8 @@ pub enum ConfigError {
     RedirectTwoEndpoints,
     /// `LINKGATE_REDIRECT_TTL_SECS` is 0 or over [`MAX_REDIRECT_TTL_SECS`].
     RedirectTtl,
+    /// `LINKGATE_ORIGIN` or one of its settings is invalid.
+    Origin(OriginConfigError),
 }
 
 impl fmt::Display for ConfigError {
@@ -169,6 +175,7 @@ impl fmt::Display for ConfigError {
             ConfigError::RedirectTtl => {
                 write!(f, "LINKGATE_REDIRECT_TTL_SECS must be 1 to {MAX_REDIRECT_TTL_SECS} seconds")
             }
+            ConfigError::Origin(e) => write!(f, "{e}"),
             ConfigError::AdminTokenTooShort => write!(
                 f,
                 "LINKGATE_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_BYTES} bytes (e.g. openssl rand -base64 32)"
@@ -255,6 +262,7 @@ impl EdgeConfig {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeConfig, ConfigError> {
         let keys_text = get("LINKGATE_KEYS").ok_or(ConfigError::MissingKeys)?;
         let keys = KeyRing::parse(&keys_text).map_err(ConfigError::Keys)?;
+        let redirect = redirect_config(get)?;
         Ok(EdgeConfig {
             keys,
             time: time_rules(get)?,
@@ -293,7 +301,13 @@ impl EdgeConfig {
                 .clamp(1, MAX_AUDIT_AGGREGATE_SECS)
                 .saturating_mul(1000),
             allow_whole_bucket: flag(get, "LINKGATE_ALLOW_WHOLE_BUCKET", false)?,
-            redirect: redirect_config(get)?,
+            redirect: redirect.clone(),
+            origin: Origin::parse(
+                get("LINKGATE_ORIGIN").as_deref(),
+                redirect.as_ref().map(|r| (&r.location, &r.credentials)),
+                get,
+            )
+            .map_err(ConfigError::Origin)?,
         })
     }
 }
@@ -454,5 +468,48 @@ mod tests {
         assert_eq!(with(&"x".repeat(32)).unwrap().admin_token.as_deref(), Some("x".repeat(32).as_str()));
         assert!(with("").unwrap().admin_token.is_none(), "empty = admin API off");
         assert!(with("adm").unwrap_err().to_string().contains("at least 32 bytes"));
+    }
+
+    /// `LINKGATE_ORIGIN`: off by default and for `r2`; `s3` needs (and reuses)
+    /// the presigning settings; a plain origin needs its secret header; a
+    /// wrong value is a configuration error that never prints the secret.
+    #[test]
+    fn origin_settings() {
+        use crate::origin::{OriginConfigError, OriginKind};
+        let key = format!("k:{}", b64::encode(&[1; 32]));
+        let with = |extra: &[(&str, &str)]| {
+            let mut all = vec![("LINKGATE_KEYS", key.as_str())];
+            all.extend_from_slice(extra);
+            EdgeConfig::from_lookup(&lookup(&all))
+        };
+        assert!(with(&[]).unwrap().origin.is_none());
+        assert!(with(&[("LINKGATE_ORIGIN", "r2")]).unwrap().origin.is_none());
+        assert_eq!(with(&[("LINKGATE_ORIGIN", "s3")]).unwrap_err(), ConfigError::Origin(OriginConfigError::S3Settings));
+        let s3 = [
+            ("LINKGATE_S3_ACCESS_KEY_ID", "AKID"),
+            ("LINKGATE_S3_SECRET_ACCESS_KEY", "s3-secret"),
+            ("LINKGATE_S3_BUCKET", "files"),
+            ("LINKGATE_S3_ENDPOINT", "https://s3.example.com"),
+            ("LINKGATE_S3_REGION", "eu-west-1"),
+            ("LINKGATE_ORIGIN", "s3"),
+        ];
+        let c = with(&s3).unwrap();
+        let o = c.origin.unwrap();
+        assert!(matches!(&o.kind, OriginKind::S3 { location, .. } if location.region() == "eu-west-1"));
+        assert!(c.redirect.is_some(), "the same bucket serves redirects");
+        let plain = [
+            ("LINKGATE_ORIGIN", "https://internal.example/files"),
+            ("LINKGATE_ORIGIN_SECRET_HEADER", "x-origin-secret"),
+            ("LINKGATE_ORIGIN_SECRET", "a-secret-of-enough-bytes"),
+            ("LINKGATE_ORIGIN_TIMEOUT_MS", "2500"),
+        ];
+        let o = with(&plain).unwrap().origin.unwrap();
+        assert_eq!(o.timeout_ms, 2500);
+        assert!(!format!("{o:?}").contains("a-secret-of-enough-bytes"));
+        let e = with(&plain[..2]).unwrap_err();
+        assert_eq!(e, ConfigError::Origin(OriginConfigError::Secret));
+        assert!(e.to_string().contains("LINKGATE_ORIGIN_SECRET"));
+        let e = with(&[("LINKGATE_ORIGIN", "http://files.internal")]).unwrap_err();
+        assert_eq!(e, ConfigError::Origin(OriginConfigError::Url), "no secret in clear over a network");
     }
 }

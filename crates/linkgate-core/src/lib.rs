@@ -22,6 +22,7 @@ pub mod memo;
 pub mod mint;
 pub mod nfc;
 mod nfc_tables;
+pub mod origin;
 pub mod path;
 pub mod policy;
 pub mod presign;

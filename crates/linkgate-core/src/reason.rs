@@ -90,6 +90,16 @@ pub enum Reason {
     ObjectUnavailable,
     /// The object was replaced or deleted between its metadata and its body.
     ObjectChanged,
+    /// The private origin sent no response headers within
+    /// `LINKGATE_ORIGIN_TIMEOUT_MS`.
+    OriginTimeout,
+    /// The private origin could not be reached (connection, DNS, TLS).
+    OriginUnreachable,
+    /// The private origin refused the worker's signature or secret (401/403).
+    OriginRefused,
+    /// The private origin answered something unusable (5xx, a redirect,
+    /// missing metadata, a body other than the one asked for).
+    OriginError,
 
     // ---- let through
     /// A download (or HEAD, or 304) was served.
@@ -132,7 +142,11 @@ impl Reason {
             | Reason::UsageStoreMissing
             | Reason::UsageUnavailable
             | Reason::ObjectUnavailable
-            | Reason::ObjectChanged => Code::StoreUnavailable,
+            | Reason::ObjectChanged
+            | Reason::OriginTimeout
+            | Reason::OriginUnreachable
+            | Reason::OriginRefused
+            | Reason::OriginError => Code::StoreUnavailable,
             Reason::Served
             | Reason::LandingPage
             | Reason::DownloadSession
@@ -182,6 +196,10 @@ impl Reason {
             Reason::UsageUnavailable => "usage_unavailable",
             Reason::ObjectUnavailable => "object_unavailable",
             Reason::ObjectChanged => "object_changed",
+            Reason::OriginTimeout => "origin_timeout",
+            Reason::OriginUnreachable => "origin_unreachable",
+            Reason::OriginRefused => "origin_refused",
+            Reason::OriginError => "origin_error",
             Reason::Served => "served",
             Reason::LandingPage => "landing_page",
             Reason::DownloadSession => "download_session",
@@ -207,6 +225,19 @@ impl Reason {
     }
 }
 
+impl Reason {
+    /// The reason of an origin failure.
+    pub const fn of_origin(f: super::origin::OriginFailure) -> Reason {
+        use super::origin::OriginFailure;
+        match f {
+            OriginFailure::Timeout => Reason::OriginTimeout,
+            OriginFailure::Unreachable => Reason::OriginUnreachable,
+            OriginFailure::Refused => Reason::OriginRefused,
+            OriginFailure::Error => Reason::OriginError,
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -218,7 +249,7 @@ mod tests {
     use super::*;
 
     /// One representative of every variant (tuple variants once each).
-    pub(crate) const SAMPLES: [Reason; 39] = [
+    pub(crate) const SAMPLES: [Reason; 43] = [
         Reason::ReservedPath,
         Reason::NoToken,
         Reason::DuplicateToken,
@@ -250,6 +281,10 @@ mod tests {
         Reason::UsageUnavailable,
         Reason::ObjectUnavailable,
         Reason::ObjectChanged,
+        Reason::OriginTimeout,
+        Reason::OriginUnreachable,
+        Reason::OriginRefused,
+        Reason::OriginError,
         Reason::Served,
         Reason::LandingPage,
         Reason::DownloadSession,

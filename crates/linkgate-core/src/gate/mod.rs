@@ -25,6 +25,7 @@ use super::audit::{AuditEvent, Outcome};
 use super::code::Code;
 use super::config::EdgeConfig;
 use super::http::continuation_start;
+use super::origin::{OriginFailure, OriginRequest};
 use super::path::{encode_path, CanonicalPath, Scope};
 use super::policy::{evaluate, Decision, RevocationMode};
 use super::problem::{self, refresh_url};
@@ -195,6 +196,8 @@ pub enum DeliveryFailure {
     Changed,
     /// R2 failed or returned no body.
     Unavailable,
+    /// The private origin failed, or answered other than asked.
+    Origin(OriginFailure),
 }
 
 /// The request's context, carried from step to step.
@@ -406,7 +409,10 @@ impl<'c> ReadDenylist<'c> {
             && c.uses.is_none()
             && !ctx.cfg.edge_cache
             && auth.resume_etag.is_none()
-            && !may_redirect;
+            && !may_redirect
+            // An origin is asked HEAD first: the body GET carries the Range
+            // the metadata decides.
+            && ctx.cfg.origin.is_none();
         Step::ReadObject(ReadObject { ctx, auth, with_body })
     }
 
@@ -433,6 +439,30 @@ impl<'c> ReadObject<'c> {
     /// Fetch the body in the same call (kept by the edge for [`Deliver`]).
     pub fn with_body(&self) -> bool {
         self.with_body
+    }
+
+    /// With a private origin configured, the `HEAD` to send it instead of
+    /// reading R2 (answer with [`Self::origin_answer`] or
+    /// [`Self::origin_failed`]); None: read R2.
+    pub fn origin_head(&self) -> Option<Result<OriginRequest, OriginFailure>> {
+        let origin = self.ctx.cfg.origin.as_ref()?;
+        Some(origin.request(true, self.key(), None, self.ctx.facts.now).ok_or(OriginFailure::Error))
+    }
+
+    /// The origin's answer to [`Self::origin_head`]: its status and a reader
+    /// of its [`super::origin::ORIGIN_RESPONSE_HEADERS`].
+    pub fn origin_answer(self, status: u16, headers: &dyn Fn(&str) -> Option<String>) -> Step<'c> {
+        let Some(origin) = self.ctx.cfg.origin.as_ref() else { return self.unavailable() };
+        match origin.head_meta(status, headers) {
+            Ok(meta) => self.answer(meta),
+            Err(f) => self.origin_failed(f),
+        }
+    }
+
+    /// The origin's `HEAD` failed: fail closed.
+    pub fn origin_failed(self, failure: OriginFailure) -> Step<'c> {
+        let ReadObject { ctx, auth, .. } = self;
+        ctx.refuse_link(Reason::of_origin(failure), &auth)
     }
 
     /// The object's metadata, None if it does not exist.
@@ -780,6 +810,12 @@ fn deliver(mut ctx: Ctx<'_>, located: Located, refund: Option<RefundCall>) -> St
         return ctx.finish(Reply::Redirect { headers: plan.headers }, 302, Reason::Redirected, None);
     }
     ctx.event.mode = Some("stream");
+    // With an origin, every body comes from it: a body without its request
+    // (it could not be signed) is refused, never read from R2 instead.
+    let unsigned = located.plan.body.as_ref().is_some_and(|b| b.origin.is_none());
+    if ctx.cfg.origin.is_some() && unsigned {
+        return ctx.refuse_link(Reason::OriginError, &located.auth);
+    }
     Step::Deliver(Deliver { ctx, located, refund })
 }
 
@@ -821,6 +857,7 @@ impl<'c> Deliver<'c> {
             DeliveryFailure::Missing => Reason::NoObject,
             DeliveryFailure::Changed => Reason::ObjectChanged,
             DeliveryFailure::Unavailable => Reason::ObjectUnavailable,
+            DeliveryFailure::Origin(f) => Reason::of_origin(f),
         };
         match refund {
             Some(call) => Step::Refund(Refund { ctx, located, call, reason }),

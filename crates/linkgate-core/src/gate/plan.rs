@@ -7,12 +7,14 @@ use super::super::http::{
     content_disposition, content_range, decide_range, evaluate_preconditions, http_date, strong_etag,
     unsatisfied_content_range, Precondition, RangeDecision,
 };
+use super::super::origin::OriginRequest;
 use super::super::policy::{CacheMode, Decision};
 use super::super::presign::{presign, PresignError, PresignMethod, PresignRequest};
 use super::super::verify::{Method, VerifiedLink};
 use super::Ctx;
 
-/// What R2 says about an object (from `head`, or the metadata of a `get`).
+/// What R2 says about an object (from `head`, or the metadata of a `get`),
+/// or a private origin's `HEAD` (then `version` is its ETag).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectMeta {
     pub size: u64,
@@ -54,6 +56,9 @@ pub struct ObjectBody {
     pub reuse_fetched: bool,
     /// Look the object up in, and store it into, the edge cache.
     pub edge_cache: Option<EdgeCacheCopy>,
+    /// With a private origin: the `GET` that fetches these bytes from it
+    /// (only the key, the Range and the origin's credentials); None: R2.
+    pub origin: Option<OriginRequest>,
 }
 
 /// The edge-cache copy of an object version (keyed without the token).
@@ -170,7 +175,9 @@ pub(super) fn plan(
             ("cache-control", edge_cache_control(cfg.edge_cache_ttl_secs)),
         ],
     });
+    let origin = cfg.origin.as_ref().and_then(|o| o.request(false, link.path().object_key(), range, facts.now));
     let body = ObjectBody {
+        origin,
         key: link.path().object_key().to_owned(),
         range,
         length,

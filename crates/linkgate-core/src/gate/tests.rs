@@ -55,6 +55,9 @@ fn object(classification: Option<&str>) -> ObjectMeta {
     }
 }
 
+/// A private origin's answer to a HEAD: status and headers.
+type OriginHead = (u16, Vec<(&'static str, String)>);
+
 /// KV, R2 and the usage counter, in memory.
 #[derive(Default)]
 struct World {
@@ -76,6 +79,10 @@ struct World {
     /// The platform's country for the client, and how often it was asked.
     country: Option<String>,
     country_asked: u32,
+    /// The private origin's answer to a HEAD: status and headers, or a failure.
+    origin: Option<Result<OriginHead, crate::origin::OriginFailure>>,
+    /// The HEAD requests sent to the origin.
+    origin_heads: Vec<crate::origin::OriginRequest>,
 }
 
 impl World {
@@ -135,6 +142,21 @@ impl World {
                             .filter_map(|k| self.denylist.get(k).map(|v| (k.clone(), v.clone())))
                             .collect();
                         s.answer(&found)
+                    }
+                }
+                Step::ReadObject(s) if s.origin_head().is_some() => {
+                    self.trace.push("origin_head");
+                    match s.origin_head() {
+                        Some(Ok(req)) => self.origin_heads.push(req),
+                        Some(Err(f)) => panic!("origin request not signed: {f:?}"),
+                        None => {}
+                    }
+                    match self.origin.clone() {
+                        Some(Ok((status, headers))) => {
+                            s.origin_answer(status, &|n| headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()))
+                        }
+                        Some(Err(f)) => s.origin_failed(f),
+                        None => s.origin_answer(404, &|_| None),
                     }
                 }
                 Step::ReadObject(s) => {
@@ -1144,4 +1166,107 @@ fn a_sealed_links_session_is_sealed() {
     let Reply::SeeOther { location } = &d.reply else { panic!("{:?}", d.reply) };
     let raw = b64::decode(location.split_once("lgs=").unwrap().1.as_bytes()).unwrap();
     assert_eq!(raw[0], 0x01);
+}
+
+const PLAIN_ORIGIN: [(&str, &str); 3] = [
+    ("LINKGATE_ORIGIN", "https://internal.example/files"),
+    ("LINKGATE_ORIGIN_SECRET_HEADER", "x-origin-secret"),
+    ("LINKGATE_ORIGIN_SECRET", "origin-shared-secret-0123"),
+];
+
+fn origin_head_answer(classification: Option<&str>) -> OriginHead {
+    let mut h = vec![
+        ("content-length", "5000".to_owned()),
+        ("etag", "\"o1\"".to_owned()),
+        ("last-modified", crate::http::http_date(T0 - 100)),
+        ("content-type", "application/pdf".to_owned()),
+    ];
+    if let Some(c) = classification {
+        h.push(("x-linkgate-classification", c.to_owned()));
+    }
+    (200, h)
+}
+
+/// With `LINKGATE_ORIGIN`, metadata comes from the origin's HEAD (never R2),
+/// policy reads its classification, and the planned body is a GET to the
+/// origin that carries only the key, the Range and the origin's secret:
+/// never the token, the query, or a client header.
+#[test]
+fn an_origin_replaces_r2_and_never_sees_the_token() {
+    let cfg = cfg_with(&PLAIN_ORIGIN);
+    let t = sign(&cfg, &claims("/a/b c.pdf"));
+    let mut w = World { origin: Some(Ok(origin_head_answer(None))), ..World::default() };
+    let mut facts = get(&link_url("/a/b%20c.pdf", &t), T0 + 1);
+    facts.range = Some("bytes=100-199".into());
+    let d = w.run(&cfg, facts, None);
+    assert_eq!((status(&d), d.event.reason), (206, Some("served")));
+    assert_eq!(w.trace, ["kv", "origin_head", "deliver"], "no R2 read at all");
+    let head = &w.origin_heads[0];
+    assert_eq!((head.method, head.url.as_str()), ("HEAD", "https://internal.example/files/a/b%20c.pdf"));
+    assert_eq!(head.headers, vec![("x-origin-secret".to_owned(), "origin-shared-secret-0123".to_owned())]);
+    let plan = w.delivered.clone().unwrap();
+    let body = plan.body.unwrap();
+    let get_req = body.origin.unwrap();
+    assert_eq!((get_req.method, get_req.url.as_str()), ("GET", "https://internal.example/files/a/b%20c.pdf"));
+    assert_eq!(
+        get_req.headers,
+        vec![
+            ("x-origin-secret".to_owned(), "origin-shared-secret-0123".to_owned()),
+            ("range".to_owned(), "bytes=100-199".to_owned())
+        ]
+    );
+    assert_eq!((body.range, body.version.as_str()), (Some((100, 100)), "\"o1\""));
+    for r in [head, &get_req] {
+        let all = format!("{} {:?}", r.url, r.headers);
+        assert!(!all.contains(&t) && !all.contains("lg=") && !all.contains("dl/1"), "{all}");
+    }
+    let cc = plan.headers.iter().find(|(k, _)| *k == "content-range").map(|(_, v)| v.as_str());
+    assert_eq!(cc, Some("bytes 100-199/5000"));
+
+    // Policy reads the origin's classification header (restricted: a sealed link).
+    let mut w = World { origin: Some(Ok(origin_head_answer(Some("restricted")))), ..World::default() };
+    let sealed = seal(&cfg, &claims("/a/b c.pdf"));
+    let d = w.run(&cfg, get(&link_url("/a/b%20c.pdf", &sealed), T0 + 1), None);
+    assert_eq!(d.event.rule.as_deref(), Some("classification:restricted"));
+    assert_eq!(w.trace, ["kv", "origin_head", "registry", "deliver"], "restricted: strict revocation");
+
+    // The S3 origin signs its requests with SigV4 headers.
+    let s3 = cfg_with(&[S3[0], S3[1], S3[2], S3[3], ("LINKGATE_ORIGIN", "s3")]);
+    let t3 = sign(&s3, &claims("/a/b.pdf"));
+    let mut w = World { origin: Some(Ok(origin_head_answer(None))), ..World::default() };
+    let d = w.run(&s3, get(&link_url("/a/b.pdf", &t3), T0 + 1), None);
+    assert_eq!(status(&d), 200);
+    let names: Vec<&str> = w.origin_heads[0].headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["authorization", "x-amz-content-sha256", "x-amz-date"]);
+    assert_eq!(w.origin_heads[0].url, "http://127.0.0.1:9000/files/a/b.pdf");
+}
+
+/// Origin failures fail closed with their own reason; a missing object is
+/// `not_found`; a delivery whose origin GET went wrong gives back the use.
+#[test]
+fn origin_failures_fail_closed() {
+    use crate::origin::OriginFailure;
+    let cfg = cfg_with(&PLAIN_ORIGIN);
+    let t = sign(&cfg, &claims("/a/b.pdf"));
+    for (answer, want_status, want_code, want_reason) in [
+        (Err(OriginFailure::Timeout), 503, "store_unavailable", "origin_timeout"),
+        (Err(OriginFailure::Unreachable), 503, "store_unavailable", "origin_unreachable"),
+        (Ok((403, Vec::new())), 503, "store_unavailable", "origin_refused"),
+        (Ok((500, Vec::new())), 503, "store_unavailable", "origin_error"),
+        (Ok((302, vec![("location", "https://elsewhere/".to_owned())])), 503, "store_unavailable", "origin_error"),
+        (Ok((404, Vec::new())), 404, "not_found", "no_object"),
+    ] {
+        let mut w = World { origin: Some(answer), ..World::default() };
+        let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 1), None);
+        assert_eq!((status(&d), code(&d), d.event.reason), (want_status, Some(want_code), Some(want_reason)));
+        let Reply::Problem { body, .. } = &d.reply else { panic!("a problem") };
+        assert!(!body.contains("elsewhere") && !body.contains(&t));
+    }
+    let mut w = World {
+        origin: Some(Ok(origin_head_answer(None))),
+        deliver_fails: Some(DeliveryFailure::Origin(OriginFailure::Timeout)),
+        ..World::default()
+    };
+    let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 1), None);
+    assert_eq!((status(&d), d.event.reason), (503, Some("origin_timeout")));
 }
