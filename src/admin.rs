@@ -12,7 +12,7 @@ use linkgate_core::admin::{self, bearer_matches, Invalid, Route, RouteError, Sql
 use linkgate_core::audit::{AuditEvent, Outcome};
 use linkgate_core::config::EdgeConfig;
 use linkgate_core::gate::{split_url, Facts};
-use linkgate_core::mint::link_url;
+use linkgate_core::mint::url_for;
 use linkgate_core::policy::CLASSIFICATIONS;
 use linkgate_core::revocation::{entry_expiry, find_revocation, kv_key, Entry};
 use linkgate_core::token::Jti;
@@ -431,7 +431,7 @@ async fn mint(call: &mut Call<'_>) -> R {
     let token = if lr.sealed { claims.seal(key, &random()?) } else { claims.sign(key) }
         .map_err(|e| Invalid::new(e.field.as_str(), e.reason))?;
     let base = cfg.public_url.clone().unwrap_or_else(|| call.origin.clone());
-    let url = link_url(&base, &claims.scope, &token);
+    let url = url_for(&base, &claims.scope, &token, lr.sealed);
     call.ev.with_claims(&claims);
     call.ev.path = Some(claims.scope.as_str().to_owned());
     call.ev.issued_by = Some("edge".to_owned());

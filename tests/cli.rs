@@ -835,7 +835,9 @@ fn sealed_links_sign_and_inspect() {
     let v = json_of(&o);
     assert_eq!(v["sealed"], true);
     let (url, token) = (v["url"].as_str().unwrap(), v["token"].as_str().unwrap());
-    for secret in ["recipient-7731", "acme-holdings", "Merger"] {
+    // Path-less (docs/link-format.md §17.7): not even the object's path.
+    assert!(url.contains("/_lg/"), "{url}");
+    for secret in ["recipient-7731", "acme-holdings", "Merger", "merger-plan", "board"] {
         assert!(!url.contains(secret), "{secret} in {url}");
     }
     // Two links from the same flags differ (fresh jti and nonce).
@@ -852,8 +854,7 @@ fn sealed_links_sign_and_inspect() {
     let human = stdout(&run(&["inspect", url], None));
     assert!(human.contains("sealed") && human.contains("k1"), "{human}");
     for secret in ["recipient-7731", "acme-holdings", "Merger", "merger-plan"] {
-        // The path is in the URL (it is what the browser asks for); inspect
-        // prints nothing beyond the sealed line and the kid.
+        // Without keys inspect prints nothing beyond the sealed line and the kid.
         assert!(!human.contains(secret), "{secret}: {human}");
     }
 

@@ -73,6 +73,9 @@ fn main() {
         let sealed = c.seal(ring.get(kid).unwrap(), &[0x6e; 24]).unwrap();
         write(&root.join("sealed_decode"), &format!("seed-text-{i}"), sealed.as_bytes());
         write(&root.join("sealed_decode"), &format!("seed-raw-{i}"), &b64::decode(sealed.as_bytes()).unwrap());
+        // Path-less links: the target puts each input behind the prefixes.
+        write(&root.join("path_form"), &format!("seed-sealed-{i}"), sealed.as_bytes());
+        write(&root.join("path_form"), &format!("seed-name-{i}"), format!("{sealed}/{path}?x=1").as_bytes());
         let mut inner = c.clone();
         inner.kid = KeyId::parse("new").unwrap();
         write(&root.join("sealed_decode"), &format!("seed-inner-{i}"), &inner.encode_payload());

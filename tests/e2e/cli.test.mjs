@@ -53,7 +53,7 @@ test("the README walk-through: upload, mint, revoke, lift, events", async () => 
   r = lg(["mint", "--path", "/board/q3.txt", "--ttl", "15m", "--sub", "r-1042", "--sealed"]);
   assert.equal(r.code, 0, r.err);
   const url = r.out;
-  assert.ok(url.startsWith(`${w.url}/board/q3.txt?lg=`), url);
+  assert.ok(url.startsWith(`${w.url}/_lg/`) && !url.includes("board"), url); // sealed: path-less
   let res = await fetch(url);
   assert.equal(res.status, 200);
   assert.equal(await res.text(), content);

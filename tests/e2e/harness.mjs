@@ -32,6 +32,9 @@ export function sign(keys, args) {
 /** Path + query of a minted URL, re-rooted on another path if asked. */
 export function linkFor(minted, path) {
   const u = new URL(minted.url);
+  // A sealed link is path-less (`/_lg/<token>`, docs/link-format.md §17.7);
+  // re-rooted on a path it takes the query form there.
+  if (path === undefined && u.pathname.startsWith("/_lg/")) return `${BASE}${u.pathname}`;
   return `${BASE}${path ?? u.pathname}?lg=${minted.token}`;
 }
 

@@ -1,10 +1,10 @@
 //! Commands that need no server: keygen, sign, inspect.
 
 use linkgate_core::duration::parse_duration;
-use linkgate_core::gate::split_url;
+use linkgate_core::gate::{expand_path_form, split_url};
 use linkgate_core::inspect::{self, Facts, Inspection};
 use linkgate_core::keys::{format_entry, KeyId};
-use linkgate_core::mint::{link_base, link_url, Expiry, LinkRequest};
+use linkgate_core::mint::{link_base, url_for, Expiry, LinkRequest};
 use linkgate_core::path::encode_path;
 use linkgate_core::policy::{effective_mode, parse_size, Policy, Rule};
 use linkgate_core::sealed::AnyToken;
@@ -107,7 +107,7 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
         (None, Some(h)) => format!("https://{}", h.as_str()),
         (None, None) => "http://127.0.0.1:8787".to_owned(),
     };
-    let url = link_url(&base, &claims.scope, &token);
+    let url = url_for(&base, &claims.scope, &token, req.sealed);
     if a.flag("json") {
         println!(
             "{}",
@@ -255,7 +255,10 @@ fn inspect_one(
     json_out: bool,
     delivery: Option<&DeliveryFacts>,
 ) -> u8 {
-    let link = split_link(input);
+    // A path-less link (sealed, `/_lg/<token>`) is read as the request it
+    // stands for, as the edge reads it (docs/link-format.md §17.7).
+    let expanded = expand_path_form(ring, input.trim_ascii());
+    let link = split_link(expanded.as_deref().unwrap_or(input));
     // --path is decoded text, as for sign: encode it like a request path.
     let raw_path = a.value("path").map(encode_path).or(link.raw_path);
     let host = a.value("host").map(str::to_owned).or(link.host);

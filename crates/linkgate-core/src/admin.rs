@@ -422,7 +422,11 @@ pub fn credential_actor(token: &str) -> String {
 /// (`/%5Flinkgate/`, `/_LinkGate/`): no object may be stored or served there.
 pub fn is_reserved(canonical: &str) -> bool {
     let first = canonical.strip_prefix('/').unwrap_or(canonical).split('/').next().unwrap_or("");
-    first.eq_ignore_ascii_case("_linkgate")
+    // `_lg` and `_lgs` hold path-less links (docs/link-format.md §17.7): an
+    // object there could never be reached by a link to it.
+    ["_linkgate", super::gate::PATH_FORM_LINK, super::gate::PATH_FORM_SESSION]
+        .iter()
+        .any(|r| first.eq_ignore_ascii_case(r))
 }
 
 /// Free text kept for people to read (the denylist, the audit trail): no
@@ -700,10 +704,10 @@ mod tests {
     /// A16: the admin prefix is reserved in every spelling.
     #[test]
     fn the_admin_prefix_is_reserved() {
-        for p in ["/_linkgate/x", "/_LinkGate/x", "/_linkgate", "/_LINKGATE/a/b"] {
+        for p in ["/_linkgate/x", "/_LinkGate/x", "/_linkgate", "/_LINKGATE/a/b", "/_lg/x", "/_LGS/x", "/_lg"] {
             assert!(is_reserved(p), "{p}");
         }
-        for p in ["/_linkgatex/y", "/a/_linkgate/b", "/linkgate/x", "/"] {
+        for p in ["/_linkgatex/y", "/a/_linkgate/b", "/linkgate/x", "/", "/_lgx/y", "/a/_lg/b"] {
             assert!(!is_reserved(p), "{p}");
         }
         assert!(matches!(

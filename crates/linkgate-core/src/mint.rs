@@ -212,10 +212,23 @@ pub fn sign_link(
     let claims = req.build(key.kid().clone(), jti, now, max_ttl_secs)?;
     let token = if req.sealed { claims.seal(key, nonce)? } else { claims.sign(key)? };
     let url = match base {
-        Some(b) => link_url(b, &claims.scope, &token),
-        None => link_url(&default_base(claims.host.as_ref()), &claims.scope, &token),
+        Some(b) => url_for(b, &claims.scope, &token, req.sealed),
+        None => url_for(&default_base(claims.host.as_ref()), &claims.scope, &token, req.sealed),
     };
     Ok(SignedLink { url, token, claims })
+}
+
+/// The URL of a link whose token is `token`: path-less for a sealed token
+/// (`base/_lg/<token>`, with a trailing `/` for a folder link, under which
+/// clients put an object name; `docs/link-format.md` §17.7), so that no part
+/// of the URL tells what it opens; `base/<scope>?lg=<token>` otherwise.
+pub fn url_for(base: &str, scope: &Scope, token: &str, sealed: bool) -> String {
+    if !sealed {
+        return link_url(base, scope, token);
+    }
+    let base = base.trim_end_matches('/');
+    let folder = if matches!(scope, Scope::Prefix(_)) { "/" } else { "" };
+    format!("{base}/{}/{token}{folder}", super::gate::PATH_FORM_LINK)
 }
 
 /// The link URL for signed claims: `base` + encoded scope + `?lg=token`.

@@ -20,7 +20,7 @@ use linkgate_core::duration::parse_duration;
 use linkgate_core::gate::split_url;
 use linkgate_core::inspect::{self as core_inspect, Facts as InspectFacts};
 use linkgate_core::keys::{format_entry, KeyId, KeyRingError};
-use linkgate_core::mint::{default_base, link_base, link_url, Expiry, LinkRequest};
+use linkgate_core::mint::{default_base, link_base, url_for, Expiry, LinkRequest};
 use linkgate_core::sealed::AnyToken;
 use linkgate_core::token::{ClaimError, ClaimJson, Field, Jti};
 use linkgate_core::verify::{query_token, QueryToken, TimeRules};
@@ -443,7 +443,7 @@ pub fn sign(
         Some(b) => link_base(b, claims.host.as_ref()).map_err(|e| invalid("base", e))?,
         None => default_base(claims.host.as_ref()),
     };
-    let url = link_url(&base, &claims.scope, &token);
+    let url = url_for(&base, &claims.scope, &token, req.sealed);
     Ok(Signed { url, token, jti: claims.jti.to_hex(), iat: claims.iat, exp: claims.exp })
 }
 
@@ -546,7 +546,10 @@ pub fn inspect(input: &str, ring: Option<&KeyRing>, facts: &dyn Source) -> Resul
         t.parse::<IpAddr>().map_err(|_| invalid("ip", "is not an IP address"))?;
     }
     let method = f.string("method")?;
-    let (token, url_path, url_host) = match split_link(input) {
+    // A path-less link (sealed, `/_lg/<token>`) is read as the request it
+    // stands for, as the edge reads it (docs/link-format.md §17.7).
+    let expanded = linkgate_core::gate::expand_path_form(ring, input.trim());
+    let (token, url_path, url_host) = match split_link(expanded.as_deref().unwrap_or(input)) {
         Ok((token, path, host)) => (Ok(token.unwrap_or_default()), path, host),
         Err(()) => (Err(Reason::DuplicateToken), None, None),
     };

@@ -182,9 +182,10 @@ test("sign({sealed: true}) makes a sealed link that only the key opens", () => {
     sealed: true,
   };
   const s = sign(link, KEYS, { base: "https://files.example.com", now });
-  assert.equal(s.url, `https://files.example.com/board/merger-plan.pdf?lg=${s.token}`);
-  for (const secret of ["recipient-7731", "acme-holdings", "Merger", s.jti]) {
-    assert.ok(!s.token.includes(secret) && !s.url.split("?")[1].includes(secret), secret);
+  // Path-less (link-format §17.7): the URL names nothing, not even the object.
+  assert.equal(s.url, `https://files.example.com/_lg/${s.token}`);
+  for (const secret of ["recipient-7731", "acme-holdings", "Merger", "merger-plan", "board", s.jti]) {
+    assert.ok(!s.token.includes(secret) && !s.url.includes(secret), secret);
   }
   const raw = Buffer.from(s.token, "base64url");
   assert.equal(raw[0], 0x02, "sealed version byte");

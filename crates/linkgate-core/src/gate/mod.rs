@@ -25,13 +25,14 @@ use super::audit::{AuditEvent, Outcome};
 use super::code::Code;
 use super::config::EdgeConfig;
 use super::http::continuation_start;
+use super::keys::KeyRing;
 use super::origin::{OriginFailure, OriginRequest};
 use super::path::{encode_path, CanonicalPath, Scope};
 use super::policy::{evaluate, Decision, RevocationMode};
 use super::problem::{self, refresh_url};
 use super::reason::Reason;
 use super::revocation::{find_revocation, lookup_keys};
-use super::sealed::synthetic_nonce;
+use super::sealed::{synthetic_nonce, AnyToken};
 use super::token::{Claims, Domain, Jti, Mode};
 use super::usage::{
     client_fingerprint, consume, ended_page, find_start, form_field, landing_page, rfc3339, wants_html, ConsumeOutcome,
@@ -220,6 +221,10 @@ struct Authorized {
 
 /// Start deciding a request.
 pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
+    let facts = match expand_path_form(Some(&cfg.keys), &facts.url) {
+        Some(url) => Facts { url, ..facts },
+        None => facts,
+    };
     let method = Method::parse(&facts.method);
     let event = event_for(&facts);
     let ctx = Ctx { cfg, facts, method, event };
@@ -254,6 +259,60 @@ pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
         return Step::ReadForm(ReadForm { ctx });
     }
     verify_step(ctx, source.unwrap_or(Domain::Link), None)
+}
+
+/// First path segment of a path-less link (`/_lg/<token>[/<name>]`).
+pub const PATH_FORM_LINK: &str = "_lg";
+/// First path segment of a path-less download session (`/_lgs/<token>`).
+pub const PATH_FORM_SESSION: &str = "_lgs";
+/// The path a path-less request whose token cannot be read is verified at.
+pub const PATH_FORM_UNREADABLE: &str = "/_lg-token";
+
+/// A path-less link (`docs/link-format.md` §17.7), as the request it stands
+/// for: `/_lg/<token>[/<name>]` becomes `<scope>[<name>]?lg=<token>` and
+/// `/_lgs/<token>` becomes `<scope>?lgs=<token>`, the client's own query
+/// kept after it (a second token there is refused as in any query). The
+/// scope is the token's: a sealed token's once it opens under its key, a
+/// plain one's from its readable claims. Nothing is decided here: the
+/// request is then verified whole, and a token that cannot be read gets the
+/// path [`PATH_FORM_UNREADABLE`], so it is refused exactly as in a query. A sealed token is
+/// opened twice (here and by the verifier): ~3 µs in wasm. `inspect` (the
+/// CLI's, the JS package's) reads path-less links the same way; without
+/// keys a sealed token's scope is unknown (the path is [`PATH_FORM_UNREADABLE`]).
+pub fn expand_path_form(keys: Option<&KeyRing>, url: &str) -> Option<String> {
+    let (authority, raw_path, query) = split_url(url);
+    let rest = raw_path.strip_prefix('/')?;
+    let (first, rest) = rest.split_once('/')?;
+    let (param, domain) = match first {
+        PATH_FORM_LINK => ("lg", Domain::Link),
+        PATH_FORM_SESSION => ("lgs", Domain::Session),
+        _ => return None,
+    };
+    let (token, name) = match rest.split_once('/') {
+        Some((t, n)) => (t, Some(n)),
+        None => (rest, None),
+    };
+    let scope = match AnyToken::decode(token) {
+        Ok(AnyToken::Sealed(t)) => {
+            keys.and_then(|r| r.get(t.kid().as_str())).and_then(|k| t.open(k, domain).ok()).map(|c| c.scope)
+        }
+        Ok(AnyToken::Plain(t)) => Some(t.claims_unverified().scope.clone()),
+        Err(_) => None,
+    };
+    let path = match (&scope, name) {
+        (Some(Scope::Prefix(p)), n) => format!("{}{}", encode_path(p.as_str()), n.unwrap_or("")),
+        // A name after an object link's token asks for another object:
+        // the verifier's scope check refuses it.
+        (Some(Scope::Object(p)), Some(n)) => format!("{}/{n}", encode_path(p.as_str())),
+        (Some(Scope::Object(p)), None) => encode_path(p.as_str()),
+        // Unreadable: a canonical path no object can have, so the verifier
+        // refuses the token itself (malformed, unknown key, bad tag) and a
+        // flood of such requests aggregates under its own first segment.
+        (None, _) => PATH_FORM_UNREADABLE.to_owned(),
+    };
+    let scheme = url.split_once("://").map_or("https", |(s, _)| s);
+    let more = if query.is_empty() { String::new() } else { format!("&{query}") };
+    Some(format!("{scheme}://{authority}{path}?{param}={token}{more}"))
 }
 
 /// The audit event of a request, before anything is decided: time, request
@@ -784,12 +843,13 @@ fn session_url(cfg: &EdgeConfig, link: &VerifiedLink) -> Option<String> {
     // A sealed link's session is sealed too, or its URL (a redirect target,
     // in the browser's history) would show the claims the link hides. The
     // gate has no random source: a synthetic nonce (§17.2).
-    let token = if link.sealed() {
+    if link.sealed() {
         let nonce = synthetic_nonce(key, Domain::Session, &claims.encode_payload());
-        claims.seal_in(key, Domain::Session, &nonce).ok()?
-    } else {
-        claims.sign_in(key, Domain::Session).ok()?
-    };
+        let token = claims.seal_in(key, Domain::Session, &nonce).ok()?;
+        // Path-less too (§17.7): the object's path is in no URL of a sealed link.
+        return Some(format!("/{PATH_FORM_SESSION}/{token}"));
+    }
+    let token = claims.sign_in(key, Domain::Session).ok()?;
     Some(format!("{}?lgs={token}", link.path().to_url_path()))
 }
 
@@ -927,7 +987,9 @@ fn landing<'c>(ctx: Ctx<'c>, located: &Located, uses_left: u32) -> Step<'c> {
         },
     };
     let utc = rfc3339(claims.exp);
-    let action = link.path().to_url_path();
+    // A sealed link's form posts to its path-less URL: the object's path is
+    // in no URL of a sealed link (§17.7).
+    let action = if link.sealed() { format!("/{PATH_FORM_LINK}/{token}") } else { link.path().to_url_path() };
     let html = landing_page(&Landing {
         file_name: claims.filename.as_ref().map_or_else(|| link.path().file_name(), |f| f.as_str()),
         size: located.meta.size,

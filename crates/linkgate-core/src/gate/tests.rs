@@ -1145,7 +1145,9 @@ fn a_sealed_links_session_is_sealed() {
     let (f, body) = post_form("/r/board.pdf", &t, T0 + 1, true);
     let d = w.run(&cfg, f, Some(&body));
     let Reply::SeeOther { location } = &d.reply else { panic!("{:?}", d.reply) };
-    let session = location.split_once("lgs=").unwrap().1;
+    // Path-less (§17.7): the Location names neither the object nor anything else.
+    let session = location.strip_prefix("/_lgs/").unwrap_or_else(|| panic!("{location}"));
+    assert!(!location.contains("board"), "{location}");
     let raw = b64::decode(session.as_bytes()).unwrap();
     assert_eq!(raw[0], crate::sealed::SEALED_VERSION);
     for secret in [&b"acme-holdings"[..], b"alice", &c.jti.0] {
@@ -1269,4 +1271,65 @@ fn origin_failures_fail_closed() {
     };
     let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 1), None);
     assert_eq!((status(&d), d.event.reason), (503, Some("origin_timeout")));
+}
+
+// ------------------------------------------------------------------ path-less links (§17.7)
+
+/// A sealed link's path-less URL (`/_lg/<token>`) opens its object; a
+/// folder link's takes an object name after the token; the landing page of a
+/// bounded sealed link posts to it; nothing else changes in the decision.
+#[test]
+fn path_less_links_open_what_their_token_says() {
+    let cfg = cfg();
+    let c = claims("/r/board.pdf");
+    let t = seal(&cfg, &c);
+    let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
+    let d = w.run(&cfg, get(&format!("/_lg/{t}"), T0 + 1), None);
+    assert_eq!((d.reply.clone(), d.event.path.as_deref()), (Reply::Delivered, Some("/r/board.pdf")), "{:?}", d.event);
+    // A name after an object link's token asks for another object.
+    let d = w.run(&cfg, get(&format!("/_lg/{t}/other.pdf"), T0 + 1), None);
+    assert_eq!(code(&d), Some("scope_mismatch"));
+    // A second token in the query is refused as in any query.
+    let d = w.run(&cfg, get(&format!("/_lg/{t}?lg={t}"), T0 + 1), None);
+    assert_eq!(code(&d), Some("token_malformed"));
+    // Forged, unknown-key and unreadable tokens: the same refusals as in a query.
+    let mut raw = b64::decode(t.as_bytes()).unwrap();
+    let last = raw.len() - 1;
+    raw[last] ^= 1;
+    let forged = b64::encode(&raw);
+    assert_eq!(code(&w.run(&cfg, get(&format!("/_lg/{forged}"), T0 + 1), None)), Some("signature_invalid"));
+    let other = cfg_with(&[("LINKGATE_KEYS", &format!("zz:{}", b64::encode(&[9u8; 32])))]);
+    assert_eq!(code(&w.run(&other, get(&format!("/_lg/{t}"), T0 + 1), None)), Some("key_unknown"));
+    assert_eq!(code(&w.run(&cfg, get("/_lg/!!", T0 + 1), None)), Some("token_malformed"));
+    assert_eq!(code(&w.run(&cfg, get("/_lg/", T0 + 1), None)), Some("token_missing"));
+    // A folder link: the object name follows the token.
+    let mut f = claims("/r/");
+    f.scope = Scope::parse("/r/").unwrap();
+    let ft = seal(&cfg, &f);
+    let d = w.run(&cfg, get(&format!("/_lg/{ft}/board.pdf"), T0 + 1), None);
+    assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+    let d = w.run(&cfg, get(&format!("/_lg/{ft}/x/../board.pdf"), T0 + 1), None);
+    assert_eq!(code(&d), Some("path_invalid"));
+    // A plain token works in the form too (its claims are readable anyway).
+    let mut p = claims("/a/b.pdf");
+    p.sub = None;
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    assert_eq!(w.run(&cfg, get(&format!("/_lg/{}", sign(&cfg, &p)), T0 + 1), None).reply, Reply::Delivered);
+    // The landing page of a bounded sealed link posts to its path-less URL.
+    let mut b = bounded("/r/board.pdf", 1);
+    b.sub = Some(Label::parse(Field::Sub, "alice").unwrap());
+    let bt = seal(&cfg, &b);
+    let mut w = World::with_object("/r/board.pdf", object(Some("restricted")));
+    let page = Facts { accept: Some("text/html".into()), ..get(&format!("/_lg/{bt}"), T0 + 1) };
+    let Reply::Page { html, .. } = w.run(&cfg, page, None).reply else { panic!() };
+    assert!(html.contains(&format!("action=\"/_lg/{bt}\"")), "{html}");
+    assert!(!html.contains("action=\"/r/"), "{html}");
+    // The form's POST: to the path-less URL, the token in the body as well.
+    let (mut post, body) = post_form("/r/board.pdf", &bt, T0 + 2, true);
+    post.url = format!("https://{HOST}/_lg/{bt}");
+    let d = w.run(&cfg, post, Some(&body));
+    let Reply::SeeOther { location } = &d.reply else { panic!("{:?} {:?}", d.reply, d.event) };
+    assert!(location.starts_with("/_lgs/"), "{location}");
+    assert_eq!(w.used(b.jti), 1);
+    assert_eq!(w.run(&cfg, get(location, T0 + 3), None).reply, Reply::Delivered);
 }
