@@ -201,21 +201,8 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
                 Err(e) => s.unavailable().logged("denylist_unavailable", &rid, &e),
             },
             Step::ReadObject(s) => match s.origin_head() {
-                // A private origin: its HEAD instead of R2 (the core maps the answer).
-                Some(Ok(head)) => match origin::fetch(&head).await {
-                    Ok(resp) => {
-                        let status = resp.status();
-                        if !matches!(status, 200 | 404 | 410) {
-                            origin::log_failure(&rid, &head, "status", Some(status));
-                        }
-                        s.origin_answer(status, &|name| origin::header(&resp, name))
-                    }
-                    Err(f) => {
-                        origin::log_failure(&rid, &head, &format!("{f:?}"), None);
-                        s.origin_failed(f)
-                    }
-                },
-                Some(Err(f)) => s.origin_failed(f),
+                // A private origin: its HEAD instead of R2 (the core reads the answer).
+                Some(head) => origin::read_head(s, head, &rid).await,
                 None => match objects::read(env, s.key(), s.with_body(), cfg.object_memo_ms).await {
                     Ok((meta, object)) => {
                         fetched = object;

@@ -5,7 +5,8 @@
 use worker::wasm_bindgen::JsCast;
 use worker::web_sys::Response as WebResponse;
 
-use linkgate_core::origin::{OriginFailure, OriginRequest};
+use linkgate_core::gate::{ReadObject, Step};
+use linkgate_core::origin::{head_failure, OriginFailure, OriginRequest};
 
 // `fetch` with an AbortController on a timer that covers the wait for the
 // response headers (not the body: a large download streams for as long as it
@@ -68,4 +69,30 @@ pub fn log_failure(request_id: &str, req: &OriginRequest, failure: &str, status:
         "status": status,
     });
     worker::console_error!("{line}");
+}
+
+/// The origin's `HEAD` for the gate's [`ReadObject`] step (instead of R2):
+/// sent, logged when it fails, and handed back for the core to read.
+pub async fn read_head<'c>(
+    step: ReadObject<'c>,
+    head: Result<OriginRequest, OriginFailure>,
+    request_id: &str,
+) -> Step<'c> {
+    let head = match head {
+        Ok(h) => h,
+        Err(f) => return step.origin_failed(f),
+    };
+    match fetch(&head).await {
+        Ok(resp) => {
+            let status = resp.status();
+            if let Some(f) = head_failure(status) {
+                log_failure(request_id, &head, &format!("{f:?}"), Some(status));
+            }
+            step.origin_answer(status, &|name| header(&resp, name))
+        }
+        Err(f) => {
+            log_failure(request_id, &head, &format!("{f:?}"), None);
+            step.origin_failed(f)
+        }
+    }
 }

@@ -5,7 +5,7 @@
 
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, sign, newKeyEntry, BASE, HOST, now } from "./harness.mjs";
+import { startWorker, sign, newKeyEntry, BASE, HOST, now, waitFor } from "./harness.mjs";
 
 const KEYS = newKeyEntry("aud");
 const BODY = new Uint8Array(4096).fill(9);
@@ -21,16 +21,6 @@ after(async () => {
 });
 
 const rows = async (sql, ...args) => (await w.db.prepare(sql).bind(...args).all()).results;
-
-async function waitFor(check, what, ms = 15_000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe("A1: no event lost", () => {
   test("a flood of oversized hostile events beside a real download: every event reaches D1, the real one included", async () => {

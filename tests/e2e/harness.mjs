@@ -40,6 +40,17 @@ export function linkFor(minted, path) {
 
 export const now = () => Math.floor(Date.now() / 1000);
 
+/** Poll `check` until it returns something truthy (audit rows arrive through the queue). */
+export async function waitFor(check, what, ms = 15_000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /**
  * Start the worker. `vars` override wrangler.toml defaults; `omit` drops
  * bindings (to simulate an unreachable store).

@@ -21,7 +21,7 @@ import { createInterface } from "node:readline";
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
-import { startWorker, sign, newKeyEntry, problem, HOST, BASE, ROOT, now } from "./harness.mjs";
+import { startWorker, sign, newKeyEntry, problem, HOST, BASE, ROOT, now, waitFor } from "./harness.mjs";
 
 const KEYS = newKeyEntry("rd");
 const KEY_ID = "AKIDLINKGATETEST";
@@ -108,16 +108,6 @@ after(async () => {
 });
 
 const rows = async (sql, ...args) => (await w.db.prepare(sql).bind(...args).all()).results;
-
-async function waitFor(check, what, ms = 15_000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const enc = (key) => "/" + key.split("/").map(encodeURIComponent).join("/");
 

@@ -7,7 +7,7 @@
 
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, sign, newKeyEntry, problem, BASE, HOST } from "./harness.mjs";
+import { startWorker, sign, newKeyEntry, problem, BASE, HOST, waitFor } from "./harness.mjs";
 
 const KEYS = newKeyEntry("seal");
 const ADMIN = "admin-token-for-the-sealed-links-e2e-suite";
@@ -26,16 +26,6 @@ after(async () => {
 });
 
 const rows = async (sql, ...args) => (await w.db.prepare(sql).bind(...args).all()).results;
-
-async function waitFor(check, what, ms = 15_000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const claimArgs = (path) => [
   "--host", HOST, "--path", path, "--ttl", "30m",

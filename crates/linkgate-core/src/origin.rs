@@ -289,10 +289,11 @@ impl Origin {
         status: u16,
         get: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<ObjectMeta>, OriginFailure> {
-        match status {
-            200 => {}
-            404 | 410 => return Ok(None),
-            other => return Err(failure_of(other)),
+        if let Some(f) = head_failure(status) {
+            return Err(f);
+        }
+        if status != 200 {
+            return Ok(None);
         }
         let size = get("content-length").and_then(|v| v.trim().parse::<u64>().ok()).ok_or(OriginFailure::Error)?;
         // A weak ETag cannot validate byte ranges (RFC 9110 §13.1.5).
@@ -313,6 +314,16 @@ impl Origin {
             content_type: get("content-type").filter(|c| !c.trim().is_empty()),
             classification: get(classification_header).map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
         }))
+    }
+}
+
+/// How a `HEAD` status fails, None when it is an answer: 200 (the object)
+/// or 404/410 (no object). The edge logs these failures; [`Origin::head_meta`]
+/// refuses with them.
+pub fn head_failure(status: u16) -> Option<OriginFailure> {
+    match status {
+        200 | 404 | 410 => None,
+        other => Some(failure_of(other)),
     }
 }
 
@@ -482,6 +493,10 @@ mod tests {
         let meta = http_origin().head_meta(200, &lookup(&full)).unwrap().unwrap();
         assert_eq!(meta.classification.as_deref(), Some("public"), "plain origins send x-linkgate-classification");
         assert_eq!(o.head_meta(404, &lookup(&[])), Ok(None));
+        // What the edge logs as a failure is exactly what head_meta refuses.
+        for status in [200, 204, 206, 301, 304, 401, 403, 404, 410, 412, 429, 500, 503] {
+            assert_eq!(head_failure(status), o.head_meta(status, &lookup(&full)).err(), "{status}");
+        }
         assert_eq!(o.head_meta(403, &lookup(&full)), Err(OriginFailure::Refused));
         assert_eq!(o.head_meta(401, &lookup(&full)), Err(OriginFailure::Refused));
         for status in [500, 502, 503, 301, 302, 206, 304] {

@@ -90,15 +90,7 @@ impl Claims {
     /// Seal as a token of `domain`. As [`Claims::sign`], the key's id is
     /// authoritative and relabels claims built for another kid.
     pub fn seal_in(&self, key: &Key, domain: Domain, nonce: &[u8; NONCE_BYTES]) -> Result<String, ClaimError> {
-        let relabelled;
-        let claims = if self.kid == *key.kid() {
-            self
-        } else {
-            relabelled = Claims { kid: key.kid().clone(), ..self.clone() };
-            &relabelled
-        };
-        claims.check()?;
-        let payload = claims.encode_payload();
+        let payload = self.payload_for(key)?;
         if payload.len() > MAX_SEALED_PAYLOAD_BYTES {
             return Err(ClaimError { field: Field::Scope, reason: "claims too large for one sealed token" });
         }

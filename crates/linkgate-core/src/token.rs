@@ -673,10 +673,10 @@ impl Claims {
         self.sign_in(key, Domain::Link)
     }
 
-    /// Sign as a token of `domain`.
-    pub fn sign_in(&self, key: &Key, domain: Domain) -> Result<String, ClaimError> {
-        // The token names the signing key; claims built for another kid are
-        // re-labelled on a copy (the usual caller built them for this key).
+    /// The checked payload a token made with `key` carries: the token names
+    /// its key, so claims built for another kid are re-labelled on a copy
+    /// (the usual caller built them for this key). Signing and sealing share it.
+    pub(crate) fn payload_for(&self, key: &Key) -> Result<Vec<u8>, ClaimError> {
         let relabelled;
         let claims = if self.kid == *key.kid() {
             self
@@ -685,7 +685,12 @@ impl Claims {
             &relabelled
         };
         claims.check()?;
-        let payload = claims.encode_payload();
+        Ok(claims.encode_payload())
+    }
+
+    /// Sign as a token of `domain`.
+    pub fn sign_in(&self, key: &Key, domain: Domain) -> Result<String, ClaimError> {
+        let payload = self.payload_for(key)?;
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(err(Field::Scope, "claims too large for one token"));
         }
