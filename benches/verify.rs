@@ -80,6 +80,18 @@ fn main() {
     let sealed_facts = RequestFacts { token: Some(&sealed), ..facts };
     assert!(verify(&ring, &rules, &sealed_facts).is_ok_and(|v| v.sealed()), "sealed bench link must verify");
 
+    // `LINKGATE_BENCH_PROFILE=1 perf record cargo bench --bench verify`:
+    // only the full verification, so a flat profile shows where it goes.
+    if std::env::var_os("LINKGATE_BENCH_PROFILE").is_some() {
+        let ns = time_per_iter(
+            || {
+                black_box(verify(black_box(&ring), &rules, black_box(&facts)).is_ok());
+            },
+            Duration::from_secs(3),
+        );
+        println!("full verify only: {ns:.0} ns/op");
+        return;
+    }
     let budget =
         Duration::from_millis(std::env::var("LINKGATE_BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500));
     // Interleave many short rounds so drift on a shared machine hits both

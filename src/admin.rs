@@ -3,7 +3,6 @@
 //! Off (404 for every path) unless `LINKGATE_ADMIN_TOKEN` is set; every call
 //! needs `Authorization: Bearer <token>`, compared in constant time.
 
-use serde_json::{json, Value};
 use worker::js_sys::{Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{Data, Env, Headers, HttpMetadata, Request, Response, ResponseBody};
@@ -12,6 +11,7 @@ use linkgate_core::admin::{self, bearer_matches, Invalid, Route, RouteError, Sql
 use linkgate_core::audit::{AuditEvent, Outcome};
 use linkgate_core::config::EdgeConfig;
 use linkgate_core::gate::{split_url, Facts};
+use linkgate_core::json::{self, Object, Raw, Value};
 use linkgate_core::mint::url_for;
 use linkgate_core::policy::CLASSIFICATIONS;
 use linkgate_core::revocation::{entry_expiry, find_revocation, kv_key, Entry};
@@ -44,7 +44,7 @@ macro_rules! store_failures {
         }
     )*};
 }
-store_failures!(EdgeError, worker::Error, worker::kv::KvError, serde_json::Error, JsValue, &str);
+store_failures!(EdgeError, worker::Error, worker::kv::KvError, JsValue, &str);
 
 type R = Result<Response, Fail>;
 
@@ -59,24 +59,31 @@ struct Call<'a> {
     ev: AuditEvent,
 }
 
-fn json_response(status: u16, v: &Value) -> R {
+fn json_response(status: u16, v: Raw) -> R {
     let h = Headers::new();
     h.set("content-type", "application/json")?;
     h.set("cache-control", "no-store")?;
-    Ok(Response::from_body(ResponseBody::Body(v.to_string().into_bytes()))?.with_status(status).with_headers(h))
+    Ok(Response::from_body(ResponseBody::Body(v.into_string().into_bytes()))?.with_status(status).with_headers(h))
 }
 
 fn problem(code: &str, status: u16, detail: &str, rid: &str, extra: &[(&'static str, &str)]) -> R {
-    let body = json!({
-        "type": format!("urn:linkgate:problem:{code}"),
-        "title": match status { 401 => "Unauthorized", 403 => "Forbidden", 404 => "Not Found", 405 => "Method Not Allowed", _ => "Error" },
-        "status": status,
-        "code": code,
-        "detail": detail,
-        "request_id": rid,
-    });
+    let title = match status {
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Error",
+    };
+    let body = Object::new()
+        .str("type", &format!("urn:linkgate:problem:{code}"))
+        .str("title", title)
+        .num("status", u64::from(status))
+        .str("code", code)
+        .str("detail", detail)
+        .str("request_id", rid)
+        .finish();
     let extra = extra.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-    Ok(respond::problem_body(status, body.to_string(), extra)?)
+    Ok(respond::problem_body(status, body.into_string(), extra)?)
 }
 
 /// N bytes from the platform CSPRNG (`crypto.getRandomValues`).
@@ -107,15 +114,19 @@ async fn body_bytes(req: &mut Request) -> Result<Vec<u8>, Invalid> {
     req.bytes().await.map_err(|_| Invalid::new("body", "could not be read"))
 }
 
-fn entry_json(e: &Entry) -> Value {
-    serde_json::to_value(e).unwrap_or(Value::Null)
-}
-
 /// What a revoke's answer promises: objects whose rule says `revocation:
 /// strict` refuse every download that starts after it; the others once KV
 /// has the entry everywhere.
-fn guarantees(cfg: &EdgeConfig) -> Value {
-    json!({ "strict": "immediate", "kv_within_secs": cfg.kv_revocation_bound_secs() })
+fn guarantees(cfg: &EdgeConfig) -> Raw {
+    Object::new().str("strict", "immediate").num("kv_within_secs", cfg.kv_revocation_bound_secs()).finish()
+}
+
+/// A stored denylist value as JSON: as stored if it is JSON, else wrapped.
+fn stored_json(key: &str, text: &str) -> Raw {
+    match json::parse(text) {
+        Ok(v) => v.to_raw(),
+        Err(_) => Object::new().str("key", key).str("raw", text).finish(),
+    }
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {
@@ -213,7 +224,8 @@ async fn revoke(call: &mut Call<'_>) -> R {
         also: Vec::new(),
     };
     call.ev.subject = Some(format!("{}:{}", requested.scope.as_str(), requested.value));
-    call.ev.detail = Some(json!({"reason": requested.reason, "actor": requested.actor}).to_string());
+    call.ev.detail =
+        Some(Object::new().str("reason", &requested.reason).str("actor", &requested.actor).finish().into_string());
     if requested.scope == linkgate_core::revocation::RevocationScope::Path {
         folder_check(call.env, &requested.value).await?;
     }
@@ -224,9 +236,9 @@ async fn revoke(call: &mut Call<'_>) -> R {
     // first: once this call answers, every download of a strict object is
     // refused. If it cannot be written, nothing is (503; the operator
     // retries). KV then gets the same entry.
-    let existing = store.get(&key).text().await?.and_then(|t| serde_json::from_str::<Entry>(&t).ok());
+    let existing = store.get(&key).text().await?.and_then(|t| Entry::from_json(&t));
     let entry = registry::revoke(call.env, &key, &requested, existing.as_ref()).await?;
-    let mut put = store.put(&key, serde_json::to_string(&entry)?)?;
+    let mut put = store.put(&key, entry.to_json().into_string())?;
     if let Some(exp) = entry.expires_at {
         // KV refuses expirations less than 60 s ahead.
         put = put.expiration(exp.max(now + 60));
@@ -235,11 +247,7 @@ async fn revoke(call: &mut Call<'_>) -> R {
     kv::forget_reads();
     call.ev.status = 201;
     call.ev.rule = Some(format!("revoke:{}", entry.scope.as_str()));
-    let mut body = entry_json(&entry);
-    if let Some(o) = body.as_object_mut() {
-        o.insert("guarantees".to_owned(), guarantees(call.cfg));
-    }
-    json_response(201, &body)
+    json_response(201, entry.members().raw("guarantees", &guarantees(call.cfg)).finish())
 }
 
 /// A path revocation without a trailing `/` names an object; if there is no
@@ -278,12 +286,9 @@ async fn list_revocations(call: &mut Call<'_>) -> R {
     let page = list.execute().await?;
     let names: Vec<String> = page.keys.iter().map(|k| k.name.clone()).collect();
     let values = kv::bulk_get(call.env, DENYLIST_BINDING, &names, 0).await?;
-    let entries: Vec<Value> = values
-        .iter()
-        .map(|(k, v)| serde_json::from_str::<Value>(v).unwrap_or_else(|_| json!({"key": k, "raw": v})))
-        .collect();
+    let entries = json::array(values.iter().map(|(k, v)| stored_json(k, v)));
     let next = if page.list_complete { None } else { page.cursor };
-    json_response(200, &json!({ "entries": entries, "cursor": next }))
+    json_response(200, Object::new().raw("entries", &entries).opt_str("cursor", next.as_deref()).finish())
 }
 
 async fn lift(call: &mut Call<'_>, scope: linkgate_core::revocation::RevocationScope, value: &str) -> R {
@@ -299,10 +304,10 @@ async fn lift(call: &mut Call<'_>, scope: linkgate_core::revocation::RevocationS
     store.delete(&key).await?;
     kv::forget_reads();
     call.ev.rule = Some(format!("lift:{}", scope.as_str()));
-    let lifted = serde_json::from_str::<Value>(&text).unwrap_or_else(|_| json!({"key": key, "raw": text}));
+    let lifted = Object::new().raw("lifted", &stored_json(&key, &text)).finish();
     call.ev.subject = Some(format!("{}:{value}", scope.as_str()));
-    call.ev.detail = Some(json!({"lifted": lifted}).to_string());
-    json_response(200, &json!({ "lifted": lifted }))
+    call.ev.detail = Some(lifted.as_str().to_owned());
+    json_response(200, lifted)
 }
 
 /// `PUT /_linkgate/files/{path}`: stream the body into R2.
@@ -351,19 +356,21 @@ async fn upload(call: &mut Call<'_>, path: &CanonicalPath) -> R {
     };
     call.ev.status = 201;
     call.ev.bytes = Some(obj.size());
-    call.ev.detail = Some(
-        json!({"old_classification": before, "new_classification": classification, "changed": before != classification})
-            .to_string(),
-    );
-    let v = json!({
-        "path": path.as_str(),
-        "size": obj.size(),
-        "etag": obj.etag(),
-        "version": obj.version(),
-        "classification": classification,
-        "previous_classification": before,
-    });
-    json_response(201, &v)
+    let detail = Object::new()
+        .opt_str("old_classification", before.as_deref())
+        .opt_str("new_classification", classification.as_deref())
+        .boolean("changed", before != classification)
+        .finish();
+    call.ev.detail = Some(detail.into_string());
+    let v = Object::new()
+        .str("path", path.as_str())
+        .num("size", obj.size())
+        .str("etag", &obj.etag())
+        .str("version", &obj.version())
+        .opt_str("classification", classification.as_deref())
+        .opt_str("previous_classification", before.as_deref())
+        .finish();
+    json_response(201, v)
 }
 
 /// Whether piping the request body into the upload failed (short or long body).
@@ -417,15 +424,10 @@ async fn mint(call: &mut Call<'_>) -> R {
         call.ev.status = 403;
         call.ev.code = Some("policy_denied");
         call.ev.rule = Some(denied.rule.clone());
-        let mut body = serde_json::from_str::<Value>(&linkgate_core::problem::body(
-            Code::PolicyDenied,
-            None,
-            Some(&call.ev.request_id),
-        ))?;
-        if let Some(fields) = body.as_object_mut() {
-            fields.insert("rule".to_owned(), json!(denied.rule));
-        }
-        return Ok(respond::problem_body(403, body.to_string(), Vec::new())?);
+        let body = linkgate_core::problem::fields(Code::PolicyDenied, None, Some(&call.ev.request_id))
+            .str("rule", &denied.rule)
+            .finish();
+        return Ok(respond::problem_body(403, body.into_string(), Vec::new())?);
     }
     // A sealed link's nonce: fresh random bytes (docs/link-format.md §17.2).
     let token = if lr.sealed { claims.seal(key, &random()?) } else { claims.sign(key) }
@@ -437,11 +439,15 @@ async fn mint(call: &mut Call<'_>) -> R {
     call.ev.issued_by = Some("edge".to_owned());
     call.ev.status = 201;
     record_minted(call.env, &claims).await;
-    json_response(
-        201,
-        &json!({ "url": url, "token": token, "jti": claims.jti.to_hex(), "expires_at": claims.exp, "issued_by": "edge",
-                "sealed": lr.sealed }),
-    )
+    let answer = Object::new()
+        .str("url", &url)
+        .str("token", &token)
+        .str("jti", &claims.jti.to_hex())
+        .num("expires_at", claims.exp)
+        .str("issued_by", "edge")
+        .boolean("sealed", lr.sealed)
+        .finish();
+    json_response(201, answer)
 }
 
 /// The links table lets the audit trail tell edge-minted links from offline
@@ -464,7 +470,8 @@ async fn record_minted(env: &Env, claims: &linkgate_core::Claims) {
         Err(e) => Err(e),
     };
     if let Err(e) = result {
-        worker::console_error!("{}", json!({"event": "links_insert_failed", "error": e.to_string()}));
+        let line = Object::new().str("event", "links_insert_failed").str("error", &e.to_string()).finish();
+        worker::console_error!("{line}");
     }
 }
 
@@ -474,38 +481,36 @@ async fn inspect(call: &mut Call<'_>) -> R {
     let (env, cfg) = (call.env, call.cfg);
     let ins = admin::inspect(&cfg.keys, &cfg.time, &ir.token, ir.raw_path.as_deref(), call.now);
     let mut reason = ins.reason;
-    let (mut revocation, mut uses_consumed, mut consumptions) = (Value::Null, Value::Null, Value::Null);
+    let (mut revocation, mut uses_consumed, mut consumptions) = (json::null(), json::null(), json::null());
     if let Some(c) = ins.claims.as_ref().filter(|c| c.uses.is_some()) {
         if let Some(ns) = super::usage::namespace(env) {
             let s = super::usage::state(&ns, c.jti).await?;
-            uses_consumed = json!(s.used);
-            consumptions = serde_json::to_value(&s.history).unwrap_or(Value::Null);
+            uses_consumed = json::num(u64::from(s.used));
+            consumptions = s.history_json();
         }
     }
     if let Some(c) = &ins.claims {
         let keys = admin::inspect_keys(c, ir.raw_path.as_deref());
         let found = kv::bulk_get(env, DENYLIST_BINDING, &keys, 0).await?;
         if let Some(entry) = find_revocation(c, found.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-            revocation = entry_json(&entry);
+            revocation = entry.to_json();
             reason = reason.or(Some(linkgate_core::Reason::Revoked(entry.scope)));
         }
     }
     let code = reason.and_then(|r| r.code());
-    json_response(
-        200,
-        &json!({
-            "verdict": if code.is_none() { "valid" } else { "refused" },
-            "code": code.map(|c| c.as_str()),
-            "status": code.map(|c| c.status()),
-            "reason": reason.map(|r| r.as_str()),
-            "checked": ins.checked,
-            "sealed": ins.sealed,
-            "claims": ins.claims.as_ref().map(|c| c.to_json()),
-            "revocation": revocation,
-            "uses_consumed": uses_consumed,
-            "consumptions": consumptions,
-        }),
-    )
+    let answer = Object::new()
+        .str("verdict", if code.is_none() { "valid" } else { "refused" })
+        .opt_str("code", code.map(|c| c.as_str()))
+        .opt_num("status", code.map(|c| u64::from(c.status())))
+        .opt_str("reason", reason.map(|r| r.as_str()))
+        .raw("checked", &json::array(ins.checked.iter().map(|c| json::string(c))))
+        .boolean("sealed", ins.sealed)
+        .raw("claims", &ins.claims.as_ref().map_or_else(json::null, |c| c.to_raw_json()))
+        .raw("revocation", &revocation)
+        .raw("uses_consumed", &uses_consumed)
+        .raw("consumptions", &consumptions)
+        .finish();
+    json_response(200, answer)
 }
 
 /// `GET /_linkgate/events`: filters, newest first, keyset pagination
@@ -521,18 +526,31 @@ async fn events(call: &mut Call<'_>) -> R {
         })
         .collect();
     let db = call.env.d1(AUDIT_BINDING)?;
-    let rows: Vec<Value> = db.prepare(sql).bind(&args)?.all().await?.results()?;
+    let rows = match json::parse(&all_rows(&db.prepare(sql).bind(&args)?).await?) {
+        Ok(Value::Arr(rows)) => rows,
+        _ => return Err(EdgeError::new("D1 rows unreadable").into()),
+    };
     let more = rows.len() > limit as usize;
     let mut rows: Vec<Value> = rows.into_iter().take(limit as usize).collect();
-    let cursor = if more {
-        rows.last().map(|r| format!("{}:{}", r["time"].as_u64().unwrap_or(0), r["id"].as_u64().unwrap_or(0)))
-    } else {
-        None
-    };
+    let number = |r: &Value, k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let cursor = if more { rows.last().map(|r| format!("{}:{}", number(r, "time"), number(r, "id"))) } else { None };
     for r in &mut rows {
-        if let Some(o) = r.as_object_mut() {
+        if let Value::Obj(o) = r {
             o.remove("id");
         }
     }
-    json_response(200, &json!({ "events": rows, "cursor": cursor }))
+    let rows = json::array(rows.iter().map(Value::to_raw));
+    json_response(200, Object::new().raw("events", &rows).opt_str("cursor", cursor.as_deref()).finish())
+}
+
+/// A statement's rows as JSON text (`JSON.stringify` of D1's `results`):
+/// read by the core's JSON reader rather than deserialized row by row.
+async fn all_rows(stmt: &worker::D1PreparedStatement) -> Result<String, EdgeError> {
+    let inner: &JsValue = stmt.inner().as_ref();
+    let all: worker::js_sys::Function = Reflect::get(inner, &"all".into())?.dyn_into()?;
+    let promise: worker::js_sys::Promise = all.call0(inner)?.dyn_into()?;
+    let result = worker::wasm_bindgen_futures::JsFuture::from(promise).await?;
+    let rows = Reflect::get(&result, &"results".into())?;
+    let rows = if rows.is_undefined() || rows.is_null() { worker::js_sys::Array::new().into() } else { rows };
+    worker::js_sys::JSON::stringify(&rows)?.as_string().ok_or_else(|| EdgeError::new("D1 rows unreadable"))
 }

@@ -12,7 +12,6 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
 use worker::{
     event, BatchMessageBuilder, Context, Delay, Env, MessageBatch, MessageBuilder, MessageExt, Queue, QueueContentType,
@@ -20,6 +19,7 @@ use worker::{
 };
 
 use linkgate_core::audit::{batches, Aggregator, AuditEvent, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES};
+use linkgate_core::json::{self, Object};
 
 use super::{AUDIT_BINDING, EVENTS_BINDING};
 
@@ -113,10 +113,12 @@ async fn send(queue: &Queue, events: &[String]) {
         let messages =
             batch.iter().map(|m| MessageBuilder::new(m.clone()).content_type(QueueContentType::Text).build());
         if let Err(e) = queue.send_batch(BatchMessageBuilder::new().messages(messages).build()).await {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"event": "audit_queue_failed", "messages": batch.len(), "error": e.to_string()})
-            );
+            let line = Object::new()
+                .str("event", "audit_queue_failed")
+                .num("messages", batch.len() as u64)
+                .str("error", &e.to_string())
+                .finish();
+            worker::console_error!("{line}");
         }
     }
 }
@@ -173,9 +175,12 @@ pub async fn consume(batch: MessageBatch<String>, env: Env, _ctx: Context) -> wo
     let db = env.d1(AUDIT_BINDING)?;
     // Each body must be a JSON object; it is then stored as sent.
     let (good, bad): (Vec<_>, Vec<_>) =
-        messages.iter().partition(|m| serde_json::from_str::<serde_json::Map<String, Value>>(m.body()).is_ok());
+        messages.iter().partition(|m| json::parse(m.body()).is_ok_and(|v| v.as_obj().is_some()));
     for m in &bad {
-        worker::console_error!("{}", serde_json::json!({"event": "audit_message_unparsable", "id": m.id()}));
+        worker::console_error!(
+            "{}",
+            Object::new().str("event", "audit_message_unparsable").str("id", &m.id()).finish()
+        );
         m.retry();
     }
     let bodies: Vec<&str> = good.iter().map(|m| m.body().as_str()).collect();
@@ -187,10 +192,12 @@ pub async fn consume(batch: MessageBatch<String>, env: Env, _ctx: Context) -> wo
         match insert(&db, &[m.body().as_str()]).await {
             Ok(()) => m.ack(),
             Err(e) => {
-                worker::console_error!(
-                    "{}",
-                    serde_json::json!({"event": "audit_store_failed", "id": m.id(), "error": e.to_string()})
-                );
+                let line = Object::new()
+                    .str("event", "audit_store_failed")
+                    .str("id", &m.id())
+                    .str("error", &e.to_string())
+                    .finish();
+                worker::console_error!("{line}");
                 m.retry();
             }
         }
@@ -207,7 +214,10 @@ pub async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) 
         Err(_) => return,
     };
     if let Err(e) = prune(&env, days).await {
-        worker::console_error!("{}", serde_json::json!({"event": "audit_prune_failed", "error": e.to_string()}));
+        worker::console_error!(
+            "{}",
+            Object::new().str("event", "audit_prune_failed").str("error", &e.to_string()).finish()
+        );
     }
 }
 
@@ -220,6 +230,7 @@ async fn prune(env: &Env, days: u64) -> worker::Result<()> {
     let db = env.d1(AUDIT_BINDING)?;
     let r = db.prepare("DELETE FROM events WHERE time < ?1").bind(&[JsValue::from_f64(cutoff as f64)])?.run().await?;
     let deleted = r.meta()?.and_then(|m| m.changes).unwrap_or(0);
-    worker::console_log!("{}", serde_json::json!({"event": "audit_pruned", "before": cutoff, "rows": deleted}));
+    let line = Object::new().str("event", "audit_pruned").num("before", cutoff).num("rows", deleted as u64).finish();
+    worker::console_log!("{line}");
     Ok(())
 }

@@ -108,7 +108,11 @@ fn store(ctx: &Context, copy: &EdgeCacheCopy, stream: worker::web_sys::ReadableS
     let key = copy.key.clone();
     ctx.wait_until(async move {
         if let Err(e) = Cache::default().put(key.as_str(), stored).await {
-            worker::console_warn!("{}", serde_json::json!({"event": "cache_put_failed", "error": e.to_string()}));
+            let line = linkgate_core::json::Object::new()
+                .str("event", "cache_put_failed")
+                .str("error", &e.to_string())
+                .finish();
+            worker::console_warn!("{line}");
         }
     });
     Ok(())

@@ -37,12 +37,6 @@ impl From<worker::kv::KvError> for EdgeError {
     }
 }
 
-impl From<serde_json::Error> for EdgeError {
-    fn from(e: serde_json::Error) -> EdgeError {
-        EdgeError(format!("JSON: {e}"))
-    }
-}
-
 impl From<worker::wasm_bindgen::JsValue> for EdgeError {
     fn from(e: worker::wasm_bindgen::JsValue) -> EdgeError {
         EdgeError(e.as_string().unwrap_or_else(|| format!("{e:?}")))

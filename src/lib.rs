@@ -31,6 +31,7 @@ use worker::{event, Context, Date, Env, Request, Response};
 use linkgate_core::audit::AuditEvent;
 use linkgate_core::config::{ConfigError, EdgeConfig};
 use linkgate_core::gate::{self, split_url, Facts, Step};
+use linkgate_core::json::Object;
 use linkgate_core::Code;
 
 /// KV binding of the revocation denylist.
@@ -261,7 +262,8 @@ trait Logged {
 
 impl Logged for Step<'_> {
     fn logged(self, event: &str, request_id: &str, e: &error::EdgeError) -> Self {
-        let line = serde_json::json!({"event": event, "request_id": request_id, "error": e.to_string()});
+        let line =
+            Object::new().str("event", event).str("request_id", request_id).str("error", &e.to_string()).finish();
         worker::console_error!("{line}");
         self
     }
@@ -279,17 +281,15 @@ fn misconfigured(e: &ConfigError, facts: &Facts, env: &Env, ctx: &Context) -> wo
     ev.status = 500;
     ev.outcome = Some(linkgate_core::audit::Outcome::Refused);
     ev.code = Some("misconfigured");
-    worker::console_error!("{}", serde_json::json!({"event": "misconfigured", "error": e.to_string()}));
+    worker::console_error!("{}", Object::new().str("event", "misconfigured").str("error", &e.to_string()).finish());
     audit::emit(env, ctx, &ev, 0);
     respond::misconfigured("linkgate is not configured correctly; see the worker log", &facts.request_id)
 }
 
 /// A platform failure outside the gate (admin API): 503, detail in the log.
 fn store_failure(e: &error::EdgeError, ev: &mut AuditEvent) -> worker::Result<Response> {
-    worker::console_error!(
-        "{}",
-        serde_json::json!({"event": "store_error", "request_id": ev.request_id, "error": e.to_string()})
-    );
+    let line = Object::new().str("event", "store_error").str("request_id", &ev.request_id).str("error", &e.to_string());
+    worker::console_error!("{}", line.finish());
     ev.refuse(Code::StoreUnavailable, "store_error");
     respond::problem(Code::StoreUnavailable, &ev.request_id)
 }

@@ -60,14 +60,14 @@ pub fn header(resp: &WebResponse, name: &str) -> Option<String> {
 /// Why an origin request failed, for the worker log (the URL names the
 /// object, never a token; no header value is logged).
 pub fn log_failure(request_id: &str, req: &OriginRequest, failure: &str, status: Option<u16>) {
-    let line = serde_json::json!({
-        "event": "origin_failed",
-        "request_id": request_id,
-        "method": req.method,
-        "url": req.url,
-        "failure": failure,
-        "status": status,
-    });
+    let line = linkgate_core::json::Object::new()
+        .str("event", "origin_failed")
+        .str("request_id", request_id)
+        .str("method", req.method)
+        .str("url", &req.url)
+        .str("failure", failure)
+        .opt_num("status", status.map(u64::from))
+        .finish();
     worker::console_error!("{line}");
 }
 

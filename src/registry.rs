@@ -8,9 +8,9 @@
 //! merging happens here, where requests are serialized, so two concurrent
 //! revokes cannot lose one another.
 
-use serde::Deserialize;
 use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
+use linkgate_core::json::{self, Object, Value};
 use linkgate_core::revocation::{merge, Entry};
 
 use super::error::{EdgeError, Result};
@@ -19,24 +19,15 @@ use super::REGISTRY_BINDING;
 /// The instance every request and revoke goes to.
 const INSTANCE: &str = "global";
 
-#[derive(Deserialize)]
-struct Lookup {
-    keys: Vec<String>,
-    now: u64,
+// The calls' bodies: {"keys": [..], "now": n}, {"key", "entry", "kv"},
+// {"key"}. Only the worker calls the registry; a body it cannot read is a 400.
+
+fn bad_call() -> worker::Result<Response> {
+    Response::error("unreadable call", 400)
 }
 
-#[derive(Deserialize)]
-struct Revoke {
-    key: String,
-    entry: Entry,
-    /// KV's entry for the key, when the registry has none yet (written by
-    /// hand, or before the registry existed): merged from, not lost.
-    kv: Option<Entry>,
-}
-
-#[derive(Deserialize)]
-struct Lift {
-    key: String,
+fn expires_at(text: &str) -> Option<u64> {
+    Entry::from_json(text).and_then(|e| e.expires_at)
 }
 
 #[durable_object]
@@ -57,28 +48,39 @@ impl DurableObject for RevocationRegistry {
         let storage = self.state.storage();
         match path.as_str() {
             "/lookup" => {
-                let call: Lookup = serde_json::from_str(&body)?;
+                let call = json::parse(&body).ok();
+                let (Some(keys), Some(now)) = (
+                    call.as_ref().and_then(|c| c.get("keys")).and_then(Value::as_arr),
+                    call.as_ref().and_then(|c| c.get("now")).and_then(Value::as_u64),
+                ) else {
+                    return bad_call();
+                };
+                // The answer: [[key, entry text], ...].
                 let mut found = Vec::new();
-                for key in call.keys {
-                    if let Some(text) = storage.get::<String>(&key).await? {
+                for key in keys.iter().filter_map(Value::as_str) {
+                    if let Some(text) = storage.get::<String>(key).await? {
                         // An expired entry can no longer match a link that
                         // can be honoured; it only waits for the alarm.
-                        let expired = serde_json::from_str::<Entry>(&text)
-                            .ok()
-                            .and_then(|e| e.expires_at)
-                            .is_some_and(|at| at <= call.now);
-                        if !expired {
-                            found.push((key, text));
+                        if expires_at(&text).is_none_or(|at| at > now) {
+                            found.push(json::array([json::string(key), json::string(&text)]));
                         }
                     }
                 }
-                Response::from_json(&found)
+                Response::ok(json::array(found).into_string())
             }
             "/revoke" => {
-                let call: Revoke = serde_json::from_str(&body)?;
-                let stored = storage.get::<String>(&call.key).await?.and_then(|t| serde_json::from_str(&t).ok());
-                let entry = merge(stored.or(call.kv), call.entry);
-                storage.put(&call.key, serde_json::to_string(&entry)?).await?;
+                let call = json::parse(&body).ok();
+                let field = |k: &str| call.as_ref().and_then(|c| c.get(k));
+                let (Some(key), Some(new)) =
+                    (field("key").and_then(Value::as_str), field("entry").and_then(Entry::from_value))
+                else {
+                    return bad_call();
+                };
+                let kv = field("kv").and_then(Entry::from_value);
+                let stored = storage.get::<String>(key).await?.and_then(|t| Entry::from_json(&t));
+                let entry = merge(stored.or(kv), new);
+                let text = entry.to_json().into_string();
+                storage.put(key, &text).await?;
                 if let Some(at) = entry.expires_at {
                     let at_ms = i64::try_from(at).unwrap_or(i64::MAX / 1000).saturating_mul(1000);
                     let sooner = storage.get_alarm().await?.is_none_or(|a| a > at_ms);
@@ -86,13 +88,16 @@ impl DurableObject for RevocationRegistry {
                         storage.set_alarm(worker::ScheduledTime::from(at_ms)).await?;
                     }
                 }
-                Response::from_json(&entry)
+                Response::ok(text)
             }
             "/lift" => {
-                let call: Lift = serde_json::from_str(&body)?;
-                let text = storage.get::<String>(&call.key).await?;
-                storage.delete(&call.key).await?;
-                Response::from_json(&text)
+                let call = json::parse(&body).ok();
+                let Some(key) = call.as_ref().and_then(|c| c.get("key")).and_then(Value::as_str) else {
+                    return bad_call();
+                };
+                let text = storage.get::<String>(key).await?;
+                storage.delete(key).await?;
+                Response::ok(json::opt_string(text.as_deref()).into_string())
             }
             _ => Response::error("not found", 404),
         }
@@ -107,7 +112,7 @@ impl DurableObject for RevocationRegistry {
         for key in all.keys() {
             let Some(key) = key?.as_string() else { continue };
             let Some(text) = storage.get::<String>(&key).await? else { continue };
-            match serde_json::from_str::<Entry>(&text).ok().and_then(|e| e.expires_at) {
+            match expires_at(&text) {
                 Some(at) if at <= now => {
                     storage.delete(&key).await?;
                 }
@@ -144,8 +149,16 @@ async fn call(ns: &ObjectNamespace, path: &str, body: String) -> Result<Response
 /// The entries among `keys` (unexpired at `now`).
 pub async fn lookup(env: &Env, keys: &[String], now: u64) -> Result<Vec<(String, String)>> {
     let ns = namespace(env).ok_or_else(|| EdgeError::new(format!("{REGISTRY_BINDING} is not bound")))?;
-    let body = serde_json::to_string(&serde_json::json!({ "keys": keys, "now": now }))?;
-    Ok(call(&ns, "/lookup", body).await?.json().await?)
+    let keys = json::array(keys.iter().map(|k| json::string(k)));
+    let body = Object::new().raw("keys", &keys).num("now", now).finish().into_string();
+    let text = call(&ns, "/lookup", body).await?.text().await?;
+    let unreadable = || EdgeError::new("revocation registry answer unreadable");
+    let answer = json::parse(&text).map_err(|_| unreadable())?;
+    let pair = |v: &Value| match v.as_arr()? {
+        [k, t] => Some((k.as_str()?.to_owned(), t.as_str()?.to_owned())),
+        _ => None,
+    };
+    answer.as_arr().ok_or_else(unreadable)?.iter().map(|v| pair(v).ok_or_else(unreadable)).collect()
 }
 
 /// Write an entry, merged with what the registry holds for the key (or, if
@@ -153,13 +166,20 @@ pub async fn lookup(env: &Env, keys: &[String], now: u64) -> Result<Vec<(String,
 /// what KV gets too.
 pub async fn revoke(env: &Env, key: &str, entry: &Entry, kv: Option<&Entry>) -> Result<Entry> {
     let ns = namespace(env).ok_or_else(|| EdgeError::new(format!("{REGISTRY_BINDING} is not bound")))?;
-    let body = serde_json::to_string(&serde_json::json!({ "key": key, "entry": entry, "kv": kv }))?;
-    Ok(call(&ns, "/revoke", body).await?.json().await?)
+    let kv = kv.map_or_else(json::null, Entry::to_json);
+    let body = Object::new().str("key", key).raw("entry", &entry.to_json()).raw("kv", &kv).finish().into_string();
+    let text = call(&ns, "/revoke", body).await?.text().await?;
+    Entry::from_json(&text).ok_or_else(|| EdgeError::new("revocation registry answer unreadable"))
 }
 
 /// Delete an entry; answers its text if there was one.
 pub async fn lift(env: &Env, key: &str) -> Result<Option<String>> {
     let ns = namespace(env).ok_or_else(|| EdgeError::new(format!("{REGISTRY_BINDING} is not bound")))?;
-    let body = serde_json::to_string(&serde_json::json!({ "key": key }))?;
-    Ok(call(&ns, "/lift", body).await?.json().await?)
+    let body = Object::new().str("key", key).finish().into_string();
+    let text = call(&ns, "/lift", body).await?.text().await?;
+    match json::parse(&text) {
+        Ok(Value::Null) => Ok(None),
+        Ok(Value::Str(t)) => Ok(Some(t)),
+        _ => Err(EdgeError::new("revocation registry answer unreadable")),
+    }
 }

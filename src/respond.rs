@@ -63,15 +63,15 @@ pub fn problem(code: Code, request_id: &str) -> worker::Result<Response> {
 /// 500 for an operator mistake (bad or missing configuration). Clients cannot
 /// cause it; the detail says what to fix without echoing secrets.
 pub fn misconfigured(detail: &str, request_id: &str) -> worker::Result<Response> {
-    let body = serde_json::json!({
-        "type": "urn:linkgate:problem:misconfigured",
-        "title": "Internal Server Error",
-        "status": 500,
-        "code": "misconfigured",
-        "detail": detail,
-        "request_id": request_id,
-    });
-    problem_body(500, body.to_string(), Vec::new())
+    let body = linkgate_core::json::Object::new()
+        .str("type", "urn:linkgate:problem:misconfigured")
+        .str("title", "Internal Server Error")
+        .num("status", 500)
+        .str("code", "misconfigured")
+        .str("detail", detail)
+        .str("request_id", request_id)
+        .finish();
+    problem_body(500, body.into_string(), Vec::new())
 }
 
 /// An HTML page (landing page, link-ended page): strict CSP, no caching.

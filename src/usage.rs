@@ -4,34 +4,20 @@
 //! The object serializes its requests, so the read-modify-write of each call
 //! cannot interleave; the decisions themselves are `core::usage`.
 
-use serde::{Deserialize, Serialize};
 use worker::{durable_object, Context, DurableObject, Env, ObjectNamespace, Request, Response, State, Storage};
 
 use linkgate_core::gate::{RecordStart, RefundCall};
+use linkgate_core::json::Object;
 use linkgate_core::token::Jti;
 use linkgate_core::usage::{
-    consume as decide, record_start, refund as give_back, ConsumeOutcome, ConsumeRequest, Start, UsageState,
+    consume as decide, consume_call, read_consume_call, read_refund_call, read_start_call, record_start,
+    refund as give_back, refund_call, start_call, ConsumeOutcome, ConsumeRequest, UsageState,
 };
 
 use super::error::{EdgeError, Result};
 use super::USAGE_BINDING;
 
 const KEY: &str = "state";
-
-/// What the worker sends to `/consume`.
-#[derive(Serialize, Deserialize)]
-pub struct ConsumeCall {
-    pub request: ConsumeRequest,
-    /// When the link (plus every grace) is over: the object deletes itself then.
-    pub forget_at: u64,
-}
-
-/// What the worker sends to `/start` (resume-after-expiry bookkeeping).
-#[derive(Serialize, Deserialize)]
-pub struct StartCall {
-    pub start: Start,
-    pub forget_at: u64,
-}
 
 #[durable_object]
 pub struct UsageCounter {
@@ -52,27 +38,27 @@ impl DurableObject for UsageCounter {
         let storage = self.state.storage();
         let mut s: UsageState = storage.get(KEY).await?.unwrap_or_default();
         match path.as_str() {
-            "/state" => Response::from_json(&s),
+            "/state" => Response::ok(s.to_json().into_string()),
             "/consume" => {
-                let call: ConsumeCall = serde_json::from_str(&body)?;
-                let outcome = decide(&mut s, &call.request);
+                let Some((request, forget_at)) = read_consume_call(&body) else { return bad_call() };
+                let outcome = decide(&mut s, &request);
                 if matches!(outcome, ConsumeOutcome::Consumed { .. }) {
-                    save(&storage, &s, call.forget_at).await?;
+                    save(&storage, &s, forget_at).await?;
                 }
-                Response::from_json(&outcome)
+                Response::ok(outcome.to_json().into_string())
             }
             "/refund" => {
-                let call: RefundCall = serde_json::from_str(&body)?;
-                if !give_back(&mut s, &call.client, call.time, &call.path) {
+                let Some((client, time, path)) = read_refund_call(&body) else { return bad_call() };
+                if !give_back(&mut s, &client, time, &path) {
                     return Response::error("no such use", 409);
                 }
                 storage.put(KEY, &s).await?;
                 Response::ok("refunded")
             }
             "/start" => {
-                let call: StartCall = serde_json::from_str(&body)?;
-                record_start(&mut s, call.start);
-                save(&storage, &s, call.forget_at).await?;
+                let Some((start, forget_at)) = read_start_call(&body) else { return bad_call() };
+                record_start(&mut s, start);
+                save(&storage, &s, forget_at).await?;
                 Response::ok("recorded")
             }
             _ => Response::error("not found", 404),
@@ -84,6 +70,11 @@ impl DurableObject for UsageCounter {
         self.state.storage().delete_all().await?;
         Response::ok("forgotten")
     }
+}
+
+/// A call body the counter cannot read (only the worker calls it).
+fn bad_call() -> worker::Result<Response> {
+    Response::error("unreadable call", 400)
 }
 
 /// Store the state; the first write sets the alarm that forgets it.
@@ -121,7 +112,8 @@ async fn call(ns: &ObjectNamespace, jti: Jti, path: &str, body: Option<String>) 
 
 /// Uses consumed so far, with the history.
 pub async fn state(ns: &ObjectNamespace, jti: Jti) -> Result<UsageState> {
-    Ok(call(ns, jti, "/state", None).await?.json().await?)
+    let text = call(ns, jti, "/state", None).await?.text().await?;
+    UsageState::from_json(&text).ok_or_else(|| EdgeError::new("usage counter state unreadable"))
 }
 
 /// Consume one use.
@@ -131,29 +123,25 @@ pub async fn consume(
     request: &ConsumeRequest,
     forget_at: u64,
 ) -> Result<ConsumeOutcome> {
-    let body = serde_json::to_string(&ConsumeCall { request: request.clone(), forget_at })?;
-    Ok(call(ns, jti, "/consume", Some(body)).await?.json().await?)
+    let body = consume_call(request, forget_at).into_string();
+    let text = call(ns, jti, "/consume", Some(body)).await?.text().await?;
+    ConsumeOutcome::from_json(&text).ok_or_else(|| EdgeError::new("usage counter answer unreadable"))
 }
 
 /// Give back a use whose download failed.
 pub async fn refund(ns: &ObjectNamespace, jti: Jti, refund: &RefundCall) -> Result<()> {
-    call(ns, jti, "/refund", Some(serde_json::to_string(refund)?)).await.map(|_| ())
+    let body = refund_call(&refund.client, refund.time, &refund.path).into_string();
+    call(ns, jti, "/refund", Some(body)).await.map(|_| ())
 }
 
 /// Record a download start for resume-after-expiry, off the response path.
 pub fn record_in_background(env: &Env, ctx: &Context, start: RecordStart) {
     let Some(ns) = namespace(env) else { return };
     ctx.wait_until(async move {
-        let body = serde_json::to_string(&StartCall { start: start.start, forget_at: start.forget_at });
-        let result = match body {
-            Ok(body) => call(&ns, start.jti, "/start", Some(body)).await.map(|_| ()),
-            Err(e) => Err(e.into()),
-        };
-        if let Err(e) = result {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"event": "resume_start_not_recorded", "error": e.to_string()})
-            );
+        let body = start_call(&start.start, start.forget_at).into_string();
+        if let Err(e) = call(&ns, start.jti, "/start", Some(body)).await {
+            let line = Object::new().str("event", "resume_start_not_recorded").str("error", &e.to_string()).finish();
+            worker::console_error!("{line}");
         }
     });
 }

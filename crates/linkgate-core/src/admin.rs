@@ -1,11 +1,10 @@
 //! The admin API's platform-free half: authentication, routing and request
 //! validation. The edge only moves bytes to and from the stores.
 
-use serde::Deserialize;
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::duration::parse_duration;
+use super::json::{self, Object, Value};
 use super::mint::{Expiry, LinkRequest};
 use super::path::{CanonicalPath, Prefix};
 use super::revocation::RevocationScope;
@@ -171,59 +170,85 @@ impl Invalid {
 
     /// Problem body (RFC 9457) with `code: invalid_request` and the field.
     pub fn body(&self, request_id: &str) -> String {
-        json!({
-            "type": "urn:linkgate:problem:invalid_request",
-            "title": "Bad Request",
-            "status": 400,
-            "code": "invalid_request",
-            "field": self.field,
-            "detail": self.detail,
-            "request_id": request_id,
-        })
-        .to_string()
+        Object::new()
+            .str("type", "urn:linkgate:problem:invalid_request")
+            .str("title", "Bad Request")
+            .num("status", 400)
+            .str("code", "invalid_request")
+            .str("field", &self.field)
+            .str("detail", &self.detail)
+            .str("request_id", request_id)
+            .finish()
+            .into_string()
     }
 }
 
-fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Invalid> {
+/// A request body: a JSON object of at most [`MAX_BODY_BYTES`] with no
+/// member outside `known`. A body that is no such object is named `body`; an
+/// unknown member names itself.
+fn parse_body(body: &[u8], known: &[&str]) -> Result<json::Obj, Invalid> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Invalid::new("body", format!("larger than {MAX_BODY_BYTES} bytes")));
     }
-    serde_json::from_slice(body).map_err(|e| {
-        let msg = e.to_string();
-        // serde names unknown fields as "unknown field `x`"; surface the name.
-        // (A type error's backticks quote the value, never the field.)
-        let field = msg
-            .split('`')
-            .nth(1)
-            .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
-            .unwrap_or("body")
-            .to_owned();
-        Invalid::new(field, msg)
-    })
+    let v = json::parse_bytes(body).map_err(|e| Invalid::new("body", format!("not JSON: {e}")))?;
+    let Value::Obj(o) = v else {
+        return Err(Invalid::new("body", format!("must be a JSON object, not {}", v.kind())));
+    };
+    if let Some(k) = o.unknown_key(known) {
+        return Err(Invalid::new(k, format!("unknown field `{k}`, expected one of {}", known.join(", "))));
+    }
+    Ok(o)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MintJson {
-    path: Option<String>,
-    /// A string; checked by hand so that `"prefix": true` is named.
-    prefix: Option<Value>,
-    ttl: Option<Value>,
-    expires_at: Option<u64>,
-    not_before: Option<u64>,
-    host: Option<String>,
-    sub: Option<String>,
-    tenant: Option<String>,
-    #[serde(default)]
-    ip: Vec<String>,
-    uses: Option<u64>,
-    mode: Option<String>,
-    filename: Option<String>,
-    content_type: Option<String>,
-    whole_bucket: Option<bool>,
-    /// A sealed link (`docs/link-format.md` §17).
-    sealed: Option<bool>,
+/// A member that may be absent or null.
+fn opt<'o>(o: &'o json::Obj, key: &str) -> Option<&'o Value> {
+    o.get(key).filter(|v| !v.is_null())
 }
+
+fn opt_text(o: &json::Obj, key: &str) -> Result<Option<String>, Invalid> {
+    opt(o, key)
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| Invalid::new(key, format!("must be a string, not {}", v.kind())))
+        })
+        .transpose()
+}
+
+fn opt_u64(o: &json::Obj, key: &str) -> Result<Option<u64>, Invalid> {
+    opt(o, key).map(|v| v.as_u64().ok_or_else(|| Invalid::new(key, "must be a whole number of at least 0"))).transpose()
+}
+
+fn opt_bool(o: &json::Obj, key: &str) -> Result<Option<bool>, Invalid> {
+    opt(o, key)
+        .map(|v| v.as_bool().ok_or_else(|| Invalid::new(key, format!("must be true or false, not {}", v.kind()))))
+        .transpose()
+}
+
+fn texts(o: &json::Obj, key: &str) -> Result<Vec<String>, Invalid> {
+    let Some(v) = opt(o, key) else { return Ok(Vec::new()) };
+    let bad = || Invalid::new(key, "must be a list of strings");
+    v.as_arr().ok_or_else(bad)?.iter().map(|x| x.as_str().map(str::to_owned).ok_or_else(bad)).collect()
+}
+
+/// The members of `POST /_linkgate/links`.
+const MINT_FIELDS: [&str; 15] = [
+    "path",
+    "prefix",
+    "ttl",
+    "expires_at",
+    "not_before",
+    "host",
+    "sub",
+    "tenant",
+    "ip",
+    "uses",
+    "mode",
+    "filename",
+    "content_type",
+    "whole_bucket",
+    "sealed",
+];
 
 /// Parse `POST /_linkgate/links`. `ttl` is seconds (number) or a duration
 /// text (`"15m"`); exactly one of `path` / `prefix`.
@@ -233,10 +258,10 @@ struct MintJson {
 /// `LINKGATE_ALLOW_WHOLE_BUCKET`) is on. The CLI, which cannot know the
 /// worker's setting, passes `true` and lets the worker decide.
 pub fn parse_mint(body: &[u8], allow_whole_bucket: bool) -> Result<LinkRequest, Invalid> {
-    let j: MintJson = parse_body(body)?;
-    let prefix = match j.prefix {
+    let j = parse_body(body, &MINT_FIELDS)?;
+    let prefix = match opt(&j, "prefix") {
         None => None,
-        Some(Value::String(p)) => Some(p),
+        Some(Value::Str(p)) => Some(p.clone()),
         Some(_) => {
             return Err(Invalid::new(
                 "prefix",
@@ -244,13 +269,13 @@ pub fn parse_mint(body: &[u8], allow_whole_bucket: bool) -> Result<LinkRequest, 
             ))
         }
     };
-    let (path, prefix) = match (j.path, prefix) {
+    let (path, prefix) = match (opt_text(&j, "path")?, prefix) {
         (Some(p), None) => (p, false),
         (None, Some(p)) => (p, true),
         (Some(_), Some(_)) => return Err(Invalid::new("path", "give path or prefix, not both")),
         (None, None) => return Err(Invalid::new("path", "path (one object) or prefix (a folder) is required")),
     };
-    let whole_bucket = j.whole_bucket.unwrap_or(false);
+    let whole_bucket = opt_bool(&j, "whole_bucket")?.unwrap_or(false);
     let whole = prefix && (path.is_empty() || path == "/");
     if whole && !whole_bucket {
         return Err(Invalid::new(
@@ -268,12 +293,12 @@ pub fn parse_mint(body: &[u8], allow_whole_bucket: bool) -> Result<LinkRequest, 
             "whole-bucket links are off on this worker (LINKGATE_ALLOW_WHOLE_BUCKET is not on)",
         ));
     }
-    let expiry = match (j.ttl, j.expires_at) {
-        (Some(Value::Number(n)), None) => Expiry::Ttl(
+    let expiry = match (opt(&j, "ttl"), opt_u64(&j, "expires_at")?) {
+        (Some(Value::Num(n)), None) => Expiry::Ttl(
             n.as_u64().filter(|&s| s > 0).ok_or_else(|| Invalid::new("ttl", "must be a positive number of seconds"))?,
         ),
-        (Some(Value::String(s)), None) => Expiry::Ttl(
-            parse_duration(&s).ok_or_else(|| Invalid::new("ttl", "use seconds or a duration such as 15m, 24h, 7d"))?,
+        (Some(Value::Str(s)), None) => Expiry::Ttl(
+            parse_duration(s).ok_or_else(|| Invalid::new("ttl", "use seconds or a duration such as 15m, 24h, 7d"))?,
         ),
         (Some(_), None) => return Err(Invalid::new("ttl", "must be seconds or a duration text")),
         (None, Some(e)) => Expiry::At(e),
@@ -285,26 +310,18 @@ pub fn parse_mint(body: &[u8], allow_whole_bucket: bool) -> Result<LinkRequest, 
         prefix,
         whole_bucket,
         expiry: Some(expiry),
-        not_before: j.not_before,
+        not_before: opt_u64(&j, "not_before")?,
         issued_at: None,
-        host: j.host,
-        sub: j.sub,
-        tenant: j.tenant,
-        ip: j.ip,
-        uses: j.uses,
-        mode: j.mode,
-        filename: j.filename,
-        content_type: j.content_type,
-        sealed: j.sealed.unwrap_or(false),
+        host: opt_text(&j, "host")?,
+        sub: opt_text(&j, "sub")?,
+        tenant: opt_text(&j, "tenant")?,
+        ip: texts(&j, "ip")?,
+        uses: opt_u64(&j, "uses")?,
+        mode: opt_text(&j, "mode")?,
+        filename: opt_text(&j, "filename")?,
+        content_type: opt_text(&j, "content_type")?,
+        sealed: opt_bool(&j, "sealed")?.unwrap_or(false),
     })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InspectJson {
-    link: Option<String>,
-    token: Option<String>,
-    path: Option<String>,
 }
 
 /// `POST /_linkgate/inspect`: a token, and the raw path to check it against.
@@ -316,8 +333,8 @@ pub struct InspectRequest {
 
 /// Parse `POST /_linkgate/inspect`: `{"link": URL}` or `{"token": T, "path"?: P}`.
 pub fn parse_inspect(body: &[u8]) -> Result<InspectRequest, Invalid> {
-    let j: InspectJson = parse_body(body)?;
-    match (j.link, j.token) {
+    let j = parse_body(body, &["link", "token", "path"])?;
+    match (opt_text(&j, "link")?, opt_text(&j, "token")?) {
         (Some(link), None) => {
             use super::verify::{query_token, QueryToken};
             let (_, path, query) = super::gate::split_url(&link);
@@ -332,22 +349,11 @@ pub fn parse_inspect(body: &[u8]) -> Result<InspectRequest, Invalid> {
             };
             Ok(InspectRequest { token: token.to_owned(), raw_path: Some(path.to_owned()) })
         }
-        (None, Some(token)) => Ok(InspectRequest { token, raw_path: j.path.map(|p| super::path::encode_path(&p)) }),
+        (None, Some(token)) => {
+            Ok(InspectRequest { token, raw_path: opt_text(&j, "path")?.map(|p| super::path::encode_path(&p)) })
+        }
         _ => Err(Invalid::new("link", "give link or token")),
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RevokeJson {
-    scope: String,
-    #[serde(default)]
-    value: String,
-    reason: Option<String>,
-    actor: Option<String>,
-    /// For `jti`: the link's exp, when the caller knows it, so the entry
-    /// expires with the link.
-    link_expires_at: Option<u64>,
 }
 
 /// A validated revocation request.
@@ -444,22 +450,24 @@ pub fn check_free_text(field: &str, text: &str) -> Result<(), Invalid> {
 
 /// Parse `POST /_linkgate/revocations`.
 pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
-    let j: RevokeJson = parse_body(body)?;
-    let scope = RevocationScope::parse(&j.scope)
+    let j = parse_body(body, &["scope", "value", "reason", "actor", "link_expires_at"])?;
+    let scope = opt_text(&j, "scope")?.ok_or_else(|| Invalid::new("scope", "missing field `scope`"))?;
+    let scope = RevocationScope::parse(&scope)
         .ok_or_else(|| Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all"))?;
-    let value = check_revocation_value(scope, &j.value)?;
-    let reason = j.reason.unwrap_or_default();
+    let value = check_revocation_value(scope, &opt_text(&j, "value")?.unwrap_or_default())?;
+    let reason = opt_text(&j, "reason")?.unwrap_or_default();
     if reason.trim().is_empty() || reason.len() > 500 {
         return Err(Invalid::new("reason", "a reason of 1-500 characters is required"));
     }
     check_free_text("reason", &reason)?;
-    if let Some(a) = &j.actor {
+    let actor = opt_text(&j, "actor")?;
+    if let Some(a) = &actor {
         if a.is_empty() || a.len() > 200 {
             return Err(Invalid::new("actor", "1-200 characters"));
         }
         check_free_text("actor", a)?;
     }
-    Ok(RevokeRequest { scope, value, reason, actor: j.actor, link_expires_at: j.link_expires_at })
+    Ok(RevokeRequest { scope, value, reason, actor, link_expires_at: opt_u64(&j, "link_expires_at")? })
 }
 
 /// What `POST /_linkgate/inspect` found out about a token.
@@ -807,10 +815,16 @@ mod tests {
             (br#"{"path":"/a","ttl":0}"#, "ttl"),
             (br#"{"path":"/a","ttl":"soon"}"#, "ttl"),
             (br#"{"path":"/a","ttl":60,"color":"red"}"#, "color"),
-            (br#"{"path":"/a","ttl":60,"uses":"one"}"#, "body"),
-            // A type error names no field in serde's message; the value in
-            // backticks is not a field name.
-            (br#"{"path":"/a","ttl":60,"uses":true}"#, "body"),
+            // A value of the wrong type names its field.
+            (br#"{"path":"/a","ttl":60,"uses":"one"}"#, "uses"),
+            (br#"{"path":"/a","ttl":60,"uses":true}"#, "uses"),
+            (br#"{"path":"/a","ttl":60,"uses":-1}"#, "uses"),
+            (br#"{"path":1,"ttl":60}"#, "path"),
+            (br#"{"path":"/a","ttl":60,"ip":"10.0.0.0/8"}"#, "ip"),
+            (br#"{"path":"/a","ttl":60,"sealed":"yes"}"#, "sealed"),
+            (br#"{"path":"/a","ttl":60,"expires_at":1.5}"#, "expires_at"),
+            (b"[]", "body"),
+            (br#"{"path":"/a","ttl":60,"path":"/b"}"#, "body"),
             // `prefix` is the folder itself, not a flag (A6: `{"path":"","prefix":true}`).
             (br#"{"path":"","prefix":true,"ttl":60}"#, "prefix"),
             (br#"{"prefix":true,"ttl":60}"#, "prefix"),
@@ -836,6 +850,10 @@ mod tests {
             (br#"{"scope":"path","value":"/board/e\u0301.pdf","reason":"r"}"#, "value"),
             (br#"{"scope":"all","value":"x","reason":"r"}"#, "value"),
             (br#"{"scope":"sub","value":"u1"}"#, "reason"),
+            (br#"{"value":"u1","reason":"r"}"#, "scope"),
+            (br#"{"scope":7,"value":"u1","reason":"r"}"#, "scope"),
+            (br#"{"scope":"sub","value":"u1","reason":"r","actor":5}"#, "actor"),
+            (br#"{"scope":"sub","value":"u1","reason":"r","why":"x"}"#, "why"),
             (br#"{"scope":"sub","value":"u1","reason":" "}"#, "reason"),
         ] {
             assert_eq!(parse_revoke(body).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));

@@ -11,14 +11,12 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
 use super::code::Code;
+use super::json::Object;
 use super::token::Claims;
 
 /// What happened to the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Bytes (or headers, for HEAD) were served.
     Allowed,
@@ -30,8 +28,20 @@ pub enum Outcome {
     Admin,
 }
 
+impl Outcome {
+    /// Wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::NotModified => "not_modified",
+            Outcome::Refused => "refused",
+            Outcome::Admin => "admin",
+        }
+    }
+}
+
 /// One decision.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditEvent {
     /// Unix seconds.
     pub time: u64,
@@ -162,9 +172,36 @@ impl AuditEvent {
 
     /// The log line and queue message: capped, encoded once.
     pub fn to_json(&self) -> String {
-        let mut capped = self.clone();
-        capped.cap();
-        serde_json::to_string(&capped).unwrap_or_else(|_| "{}".to_owned())
+        let mut e = self.clone();
+        e.cap();
+        // Every member, in declaration order, null when absent.
+        Object::new()
+            .num("time", e.time)
+            .str("request_id", &e.request_id)
+            .str("method", &e.method)
+            .opt_str("jti", e.jti.as_deref())
+            .opt_str("kid", e.kid.as_deref())
+            .opt_str("sub", e.sub.as_deref())
+            .opt_str("tenant", e.tenant.as_deref())
+            .opt_str("path", e.path.as_deref())
+            .opt_str("outcome", e.outcome.map(Outcome::as_str))
+            .num("status", u64::from(e.status))
+            .opt_str("code", e.code)
+            .opt_str("reason", e.reason)
+            .opt_str("rule", e.rule.as_deref())
+            .opt_str("mode", e.mode)
+            .opt_num("bytes", e.bytes)
+            .opt_str("cache", e.cache)
+            .opt_str("client_ip", e.client_ip.as_deref())
+            .opt_str("country", e.country.as_deref())
+            .opt_str("user_agent", e.user_agent.as_deref())
+            .opt_str("issued_by", e.issued_by.as_deref())
+            .opt_num("count", e.count)
+            .opt_str("actor", e.actor.as_deref())
+            .opt_str("subject", e.subject.as_deref())
+            .opt_str("detail", e.detail.as_deref())
+            .finish()
+            .into_string()
     }
 }
 
@@ -398,6 +435,55 @@ mod tests {
         }
         assert_eq!(agg.len(), MAX_AGGREGATES + 1);
         assert_eq!(agg.drain(4).iter().map(|e| e.count.unwrap()).sum::<u64>(), 1000);
+    }
+
+    /// Every member is written, under its stored name (the D1 consumer
+    /// and the log readers depend on them), null when absent.
+    #[test]
+    fn every_member_is_written_under_its_name() {
+        let full = AuditEvent {
+            time: 1,
+            request_id: "rid".into(),
+            method: "GET".into(),
+            jti: Some("j".into()),
+            kid: Some("k".into()),
+            sub: Some("s".into()),
+            tenant: Some("t".into()),
+            path: Some("/p\"q".into()),
+            outcome: Some(Outcome::NotModified),
+            status: 304,
+            code: Some("c"),
+            reason: Some("r"),
+            rule: Some("rule".into()),
+            mode: Some("m"),
+            bytes: Some(9),
+            cache: Some("hit"),
+            client_ip: Some("192.0.2.1".into()),
+            country: Some("CH".into()),
+            user_agent: Some("ua".into()),
+            issued_by: Some("edge".into()),
+            count: Some(3),
+            actor: Some("a".into()),
+            subject: Some("jti:x".into()),
+            detail: Some("{}".into()),
+        };
+        let v: serde_json::Value = serde_json::from_str(&full.to_json()).unwrap();
+        let want = serde_json::json!({
+            "time": 1, "request_id": "rid", "method": "GET", "jti": "j", "kid": "k", "sub": "s", "tenant": "t",
+            "path": "/p\"q", "outcome": "not_modified", "status": 304, "code": "c", "reason": "r", "rule": "rule",
+            "mode": "m", "bytes": 9, "cache": "hit", "client_ip": "192.0.2.1", "country": "CH", "user_agent": "ua",
+            "issued_by": "edge", "count": 3, "actor": "a", "subject": "jti:x", "detail": "{}"
+        });
+        assert_eq!(v, want);
+        let empty: serde_json::Value = serde_json::from_str(&AuditEvent::default().to_json()).unwrap();
+        let obj = empty.as_object().unwrap();
+        assert_eq!(obj.len(), 24);
+        assert!(obj
+            .iter()
+            .all(|(k, v)| v.is_null() || ["time", "request_id", "method", "status"].contains(&k.as_str())));
+        for o in [Outcome::Allowed, Outcome::NotModified, Outcome::Refused, Outcome::Admin] {
+            assert!(o.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        }
     }
 
     #[test]

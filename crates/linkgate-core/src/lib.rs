@@ -17,6 +17,7 @@ pub mod host;
 pub mod http;
 pub mod inspect;
 pub mod ip;
+pub mod json;
 pub mod keys;
 pub mod memo;
 pub mod mint;

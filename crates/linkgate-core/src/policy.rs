@@ -7,15 +7,13 @@
 //! without a classification is `default_classification` (`internal`); an
 //! unknown classification value is treated as `restricted` (fail safe).
 
-use serde::Deserialize;
-
 use super::duration::parse_duration;
 use super::ip::Cidr;
+use super::json::{self, Value};
 use super::token::{Claims, Mode};
 
 /// How downstream caches may keep a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheMode {
     Public,
     Private,
@@ -23,8 +21,7 @@ pub enum CacheMode {
 }
 
 /// Which denylist a download of the classification is checked against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevocationMode {
     /// Workers KV: a revoke reaches every location within about 92 s
     /// (`docs/revocation.md`).
@@ -121,31 +118,43 @@ impl Default for Policy {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleJson {
-    max_ttl: Option<String>,
-    modes: Option<Vec<String>>,
-    require_sub: Option<bool>,
-    require_ip: Option<bool>,
-    // Numbers checked by hand, so that a bad value names its field.
-    min_ip_prefix_v4: Option<serde_json::Value>,
-    min_ip_prefix_v6: Option<serde_json::Value>,
-    cache: Option<CacheMode>,
-    max_age: Option<String>,
-    countries: Option<Vec<String>>,
-    revocation: Option<RevocationMode>,
-    require_sealed: Option<bool>,
-    // A size: bytes as a number, or a text such as "64MiB".
-    redirect_above: Option<serde_json::Value>,
+/// The members a classification's rule may have (`docs/policy.md`).
+const RULE_FIELDS: [&str; 12] = [
+    "max_ttl",
+    "modes",
+    "require_sub",
+    "require_ip",
+    "min_ip_prefix_v4",
+    "min_ip_prefix_v6",
+    "cache",
+    "max_age",
+    "countries",
+    "revocation",
+    "require_sealed",
+    "redirect_above",
+];
+
+/// A member that is absent or null is not set (as before, with serde).
+fn member<'v>(o: &'v json::Obj, key: &str) -> Option<&'v Value> {
+    o.get(key).filter(|v| !v.is_null())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PolicyJson {
-    #[serde(default)]
-    classifications: std::collections::BTreeMap<String, RuleJson>,
-    default_classification: Option<String>,
+fn wrong_type(class: &str, field: &str, v: &Value, want: &str) -> PolicyError {
+    PolicyError(format!("{class}.{field}: {} is {}, expected {want}", v.to_raw(), v.kind()))
+}
+
+fn text_member<'v>(class: &str, o: &'v json::Obj, key: &str) -> Result<Option<&'v str>, PolicyError> {
+    member(o, key).map(|v| v.as_str().ok_or_else(|| wrong_type(class, key, v, "a string"))).transpose()
+}
+
+fn bool_member(class: &str, o: &json::Obj, key: &str) -> Result<Option<bool>, PolicyError> {
+    member(o, key).map(|v| v.as_bool().ok_or_else(|| wrong_type(class, key, v, "true or false"))).transpose()
+}
+
+fn texts_member<'v>(class: &str, o: &'v json::Obj, key: &str) -> Result<Option<Vec<&'v str>>, PolicyError> {
+    let Some(v) = member(o, key) else { return Ok(None) };
+    let bad = || wrong_type(class, key, v, "a list of strings");
+    v.as_arr().ok_or_else(bad)?.iter().map(|x| x.as_str().ok_or_else(bad)).collect::<Result<_, _>>().map(Some)
 }
 
 /// Why `LINKGATE_POLICY` was refused: a message naming the bad field.
@@ -158,11 +167,11 @@ impl core::fmt::Display for PolicyError {
     }
 }
 
-fn prefix_length(class: &str, field: &str, v: &serde_json::Value, max: u8) -> Result<u8, PolicyError> {
+fn prefix_length(class: &str, field: &str, v: &Value, max: u8) -> Result<u8, PolicyError> {
     v.as_u64()
         .filter(|&n| n <= u64::from(max))
         .and_then(|n| u8::try_from(n).ok())
-        .ok_or_else(|| PolicyError(format!("{class}.{field}: {v} is not a prefix length 0-{max}")))
+        .ok_or_else(|| PolicyError(format!("{class}.{field}: {} is not a prefix length 0-{max}", v.to_raw())))
 }
 
 /// A size in bytes: a whole number, optionally followed by a unit `B`, `KB`,
@@ -189,11 +198,12 @@ pub fn parse_size(text: &str) -> Option<u64> {
     n.checked_mul(scale)
 }
 
-fn size_field(class: &str, field: &str, v: &serde_json::Value) -> Result<u64, PolicyError> {
-    let bad = || PolicyError(format!("{class}.{field}: {v} is not a size (bytes, or e.g. \"64MiB\", \"500MB\")"));
+fn size_field(class: &str, field: &str, v: &Value) -> Result<u64, PolicyError> {
+    let bad =
+        || PolicyError(format!("{class}.{field}: {} is not a size (bytes, or e.g. \"64MiB\", \"500MB\")", v.to_raw()));
     match v {
-        serde_json::Value::Number(n) => n.as_u64().ok_or_else(bad),
-        serde_json::Value::String(t) => parse_size(t).ok_or_else(bad),
+        Value::Num(n) => n.as_u64().ok_or_else(bad),
+        Value::Str(t) => parse_size(t).ok_or_else(bad),
         _ => Err(bad()),
     }
 }
@@ -204,29 +214,42 @@ impl Policy {
         if text.trim().is_empty() {
             return Ok(Policy::default());
         }
-        let json: PolicyJson = serde_json::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
+        let doc = json::parse(text).map_err(|e| PolicyError(format!("not JSON: {e} (expected an object)")))?;
+        let top = doc.as_obj().ok_or_else(|| PolicyError(format!("expected an object, found {}", doc.kind())))?;
+        if let Some(k) = top.unknown_key(&["classifications", "default_classification"]) {
+            return Err(PolicyError(format!(
+                "unknown field {k:?}, expected classifications or default_classification"
+            )));
+        }
+        let classes = match member(top, "classifications") {
+            None => Default::default(),
+            Some(v) => v.as_obj().cloned().ok_or_else(|| wrong_type("policy", "classifications", v, "an object"))?,
+        };
         let mut policy = Policy::default();
-        for (name, r) in json.classifications {
+        for (name, r) in classes.iter() {
             let Some(rule) = policy.rules.iter_mut().find(|x| x.name == name) else {
                 return Err(PolicyError(format!("unknown classification {name:?} (use one of {CLASSIFICATIONS:?})")));
             };
-            if let Some(t) = r.max_ttl {
-                rule.max_ttl_secs =
-                    parse_duration(&t).ok_or_else(|| PolicyError(format!("{name}.max_ttl {t:?}: use e.g. 1h, 7d")))?;
+            let r = r.as_obj().ok_or_else(|| wrong_type(name, "rule", r, "an object"))?;
+            if let Some(k) = r.unknown_key(&RULE_FIELDS) {
+                return Err(PolicyError(format!("{name}: unknown field {k:?}, expected one of {RULE_FIELDS:?}")));
             }
-            if let Some(t) = r.max_age {
+            if let Some(t) = text_member(name, r, "max_ttl")? {
+                rule.max_ttl_secs =
+                    parse_duration(t).ok_or_else(|| PolicyError(format!("{name}.max_ttl {t:?}: use e.g. 1h, 7d")))?;
+            }
+            if let Some(t) = text_member(name, r, "max_age")? {
                 rule.max_age_secs = if t == "0" {
                     0
                 } else {
-                    parse_duration(&t)
-                        .ok_or_else(|| PolicyError(format!("{name}.max_age {t:?}: use e.g. 0, 5m, 1h")))?
+                    parse_duration(t).ok_or_else(|| PolicyError(format!("{name}.max_age {t:?}: use e.g. 0, 5m, 1h")))?
                 };
             }
-            if let Some(m) = r.modes {
+            if let Some(m) = texts_member(name, r, "modes")? {
                 let mut modes = Vec::new();
                 for x in m {
                     modes.push(
-                        Mode::parse(&x)
+                        Mode::parse(x)
                             .ok_or_else(|| PolicyError(format!("{name}.modes: {x:?} is not stream or redirect")))?,
                     );
                 }
@@ -235,35 +258,44 @@ impl Policy {
                 }
                 rule.modes = modes;
             }
-            if let Some(b) = r.require_sub {
+            if let Some(b) = bool_member(name, r, "require_sub")? {
                 rule.require_sub = b;
             }
-            if let Some(b) = r.require_ip {
+            if let Some(b) = bool_member(name, r, "require_ip")? {
                 rule.require_ip = b;
             }
-            if let Some(b) = r.require_sealed {
+            if let Some(b) = bool_member(name, r, "require_sealed")? {
                 rule.require_sealed = b;
             }
-            if let Some(v) = r.min_ip_prefix_v4 {
-                rule.min_ip_prefix_v4 = prefix_length(&name, "min_ip_prefix_v4", &v, 32)?;
+            if let Some(v) = member(r, "min_ip_prefix_v4") {
+                rule.min_ip_prefix_v4 = prefix_length(name, "min_ip_prefix_v4", v, 32)?;
             }
-            if let Some(v) = r.min_ip_prefix_v6 {
-                rule.min_ip_prefix_v6 = prefix_length(&name, "min_ip_prefix_v6", &v, 128)?;
+            if let Some(v) = member(r, "min_ip_prefix_v6") {
+                rule.min_ip_prefix_v6 = prefix_length(name, "min_ip_prefix_v6", v, 128)?;
             }
-            if let Some(c) = r.cache {
-                rule.cache = c;
+            if let Some(c) = text_member(name, r, "cache")? {
+                rule.cache = match c {
+                    "public" => CacheMode::Public,
+                    "private" => CacheMode::Private,
+                    "no-store" => CacheMode::NoStore,
+                    _ => return Err(PolicyError(format!("{name}.cache: {c:?} is not public, private or no-store"))),
+                };
             }
-            if let Some(m) = r.revocation {
-                rule.revocation = m;
+            if let Some(m) = text_member(name, r, "revocation")? {
+                rule.revocation = match m {
+                    "kv" => RevocationMode::Kv,
+                    "strict" => RevocationMode::Strict,
+                    _ => return Err(PolicyError(format!("{name}.revocation: {m:?} is not kv or strict"))),
+                };
             }
-            if let Some(c) = r.countries {
+            if let Some(c) = texts_member(name, r, "countries")? {
                 if c.iter().any(|x| x.len() != 2 || !x.bytes().all(|b| b.is_ascii_uppercase())) {
                     return Err(PolicyError(format!("{name}.countries: use ISO 3166 alpha-2 codes such as \"DE\"")));
                 }
-                rule.countries = Some(c);
+                rule.countries = Some(c.into_iter().map(str::to_owned).collect());
             }
-            if let Some(v) = r.redirect_above {
-                rule.redirect_above = Some(size_field(&name, "redirect_above", &v)?);
+            if let Some(v) = member(r, "redirect_above") {
+                rule.redirect_above = Some(size_field(name, "redirect_above", v)?);
             }
             if rule.redirect_above.is_some()
                 && !(rule.modes.contains(&Mode::Stream) && rule.modes.contains(&Mode::Redirect))
@@ -273,11 +305,11 @@ impl Policy {
                 )));
             }
         }
-        if let Some(d) = json.default_classification {
-            if !CLASSIFICATIONS.contains(&d.as_str()) {
+        if let Some(d) = text_member("policy", top, "default_classification")? {
+            if !CLASSIFICATIONS.contains(&d) {
                 return Err(PolicyError(format!("default_classification {d:?} is not one of {CLASSIFICATIONS:?}")));
             }
-            policy.default_classification = d;
+            policy.default_classification = d.to_owned();
         }
         Ok(policy)
     }
@@ -579,6 +611,17 @@ mod tests {
             (r#"{"classifications":{"public":{"colour":"red"}}}"#, "colour"),
             (r#"{"default_classification":"nope"}"#, "default_classification"),
             ("not json", "expected"),
+            (r#"{"classifications":{"public":{"require_ip":"yes"}}}"#, "public.require_ip"),
+            (r#"{"classifications":{"public":{"cache":"forever"}}}"#, "public.cache"),
+            (r#"{"classifications":{"public":{"revocation":"eventually"}}}"#, "public.revocation"),
+            (r#"{"classifications":{"public":{"countries":"DE"}}}"#, "public.countries"),
+            (r#"{"classifications":{"public":{"modes":[1]}}}"#, "public.modes"),
+            (r#"{"classifications":{"public":{"max_ttl":3600}}}"#, "public.max_ttl"),
+            (r#"{"classifications":{"public":[]}}"#, "public.rule"),
+            (r#"{"classifications":[]}"#, "classifications"),
+            (r#"{"classification":{}}"#, "classification"),
+            (r#"{"classifications":{"public":{},"public":{}}}"#, "duplicate key"),
+            ("[]", "expected an object"),
         ] {
             let e = Policy::parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text}: {e}");

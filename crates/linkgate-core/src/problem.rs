@@ -1,9 +1,8 @@
 //! RFC 9457 problem responses. They carry the stable `code`, a short human
 //! `detail`, and never any part of the request (so never the token).
 
-use serde_json::{json, Map, Value};
-
 use super::code::Code;
+use super::json::Object;
 
 /// The `type` URI of a code's problem.
 pub fn type_uri(code: Code) -> String {
@@ -38,19 +37,24 @@ pub fn refresh_url(template: &str, encoded_path: Option<&str>, jti_hex: Option<&
 
 /// The JSON body. `refresh` is included only for codes that offer it.
 pub fn body(code: Code, refresh: Option<&str>, request_id: Option<&str>) -> String {
-    let mut m = Map::new();
-    m.insert("type".into(), json!(type_uri(code)));
-    m.insert("title".into(), json!(title(code)));
-    m.insert("status".into(), json!(code.status()));
-    m.insert("code".into(), json!(code.as_str()));
-    m.insert("detail".into(), json!(code.detail()));
+    fields(code, refresh, request_id).finish().into_string()
+}
+
+/// The body's members, for a caller that adds its own before closing it.
+pub fn fields(code: Code, refresh: Option<&str>, request_id: Option<&str>) -> Object {
+    let mut o = Object::new()
+        .str("type", &type_uri(code))
+        .str("title", title(code))
+        .num("status", u64::from(code.status()))
+        .str("code", code.as_str())
+        .str("detail", code.detail());
     if let (true, Some(r)) = (offers_refresh(code), refresh) {
-        m.insert("refresh".into(), json!(r));
+        o = o.str("refresh", r);
     }
     if let Some(id) = request_id {
-        m.insert("request_id".into(), json!(id));
+        o = o.str("request_id", id);
     }
-    Value::Object(m).to_string()
+    o
 }
 
 #[cfg(test)]
@@ -60,7 +64,8 @@ mod tests {
     #[test]
     fn every_code_has_a_problem_body() {
         for code in Code::ALL {
-            let v: Value = serde_json::from_str(&body(code, Some("https://r.example/"), Some("req-1"))).unwrap();
+            let v: serde_json::Value =
+                serde_json::from_str(&body(code, Some("https://r.example/"), Some("req-1"))).unwrap();
             assert_eq!(v["code"], code.as_str());
             assert_eq!(v["status"], code.status());
             assert_eq!(v["type"], format!("urn:linkgate:problem:{code}"));

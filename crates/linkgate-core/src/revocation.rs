@@ -15,8 +15,9 @@
 //! `path#<sha256 hex of the path>`. The value is a JSON [`Entry`]; a value
 //! that does not parse still revokes (fail closed) with no `iat` cut-off.
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::json::{self, Object, Raw, Value};
 
 use super::path::CanonicalPath;
 use super::token::Claims;
@@ -25,8 +26,7 @@ use super::token::Claims;
 pub const MAX_KV_KEY_BYTES: usize = 512;
 
 /// What an entry revokes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RevocationScope {
     Jti,
     Sub,
@@ -75,34 +75,107 @@ impl RevocationScope {
     }
 }
 
-/// One denylist entry as stored in KV.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One denylist entry as stored in KV (and in the strict registry), as JSON:
+/// `{"scope", "value", "reason", "actor", "revoked_at", "expires_at"
+/// [, "also"]}`. Reading is lenient as stored data must be: `value`,
+/// `reason`, `actor` default to empty, `expires_at` to null, `also` to
+/// none, unknown members are ignored; `scope` and `revoked_at` are required.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub scope: RevocationScope,
     /// The revoked value (empty for `all`).
-    #[serde(default)]
     pub value: String,
-    #[serde(default)]
     pub reason: String,
-    #[serde(default)]
     pub actor: String,
     /// Unix seconds; the `iat` cut-off for cut-off scopes.
     pub revoked_at: u64,
     /// When KV drops the entry by itself (None: kept until lifted).
-    #[serde(default)]
     pub expires_at: Option<u64>,
     /// Later revocations of the same scope and value, merged into this entry
-    /// (see [`merge`]); the first reason and actor stay above.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// (see [`merge`]); the first reason and actor stay above. Not written
+    /// when empty.
     pub also: Vec<Also>,
 }
 
 /// A later revocation of an entry that already existed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Also {
     pub reason: String,
     pub actor: String,
     pub revoked_at: u64,
+}
+
+/// A text member that may be absent (empty then).
+fn text_or_empty(v: &Value, key: &str) -> Option<String> {
+    match v.get(key) {
+        None => Some(String::new()),
+        Some(t) => t.as_str().map(str::to_owned),
+    }
+}
+
+/// A number member that may be absent or null.
+pub(crate) fn opt_u64(v: &Value, key: &str) -> Option<Option<u64>> {
+    match v.get(key) {
+        None | Some(Value::Null) => Some(None),
+        Some(n) => n.as_u64().map(Some),
+    }
+}
+
+impl Entry {
+    /// The entry as stored.
+    pub fn to_json(&self) -> Raw {
+        self.members().finish()
+    }
+
+    /// The stored members, open for a caller to add its own.
+    pub fn members(&self) -> Object {
+        let mut o = Object::new()
+            .str("scope", self.scope.as_str())
+            .str("value", &self.value)
+            .str("reason", &self.reason)
+            .str("actor", &self.actor)
+            .num("revoked_at", self.revoked_at)
+            .opt_num("expires_at", self.expires_at);
+        if !self.also.is_empty() {
+            o = o.raw("also", &json::array(self.also.iter().map(Also::to_json)));
+        }
+        o
+    }
+
+    /// A stored entry, or `None` if it is not one.
+    pub fn from_json(text: &str) -> Option<Entry> {
+        Entry::from_value(&json::parse(text).ok()?)
+    }
+
+    pub fn from_value(v: &Value) -> Option<Entry> {
+        let also = match v.get("also") {
+            None => Vec::new(),
+            Some(a) => a.as_arr()?.iter().map(Also::from_value).collect::<Option<_>>()?,
+        };
+        Some(Entry {
+            scope: RevocationScope::parse(v.get("scope")?.as_str()?)?,
+            value: text_or_empty(v, "value")?,
+            reason: text_or_empty(v, "reason")?,
+            actor: text_or_empty(v, "actor")?,
+            revoked_at: v.get("revoked_at")?.as_u64()?,
+            expires_at: opt_u64(v, "expires_at")?,
+            also,
+        })
+    }
+}
+
+impl Also {
+    fn to_json(&self) -> Raw {
+        Object::new().str("reason", &self.reason).str("actor", &self.actor).num("revoked_at", self.revoked_at).finish()
+    }
+
+    fn from_value(v: &Value) -> Option<Also> {
+        Some(Also {
+            reason: v.get("reason")?.as_str()?.to_owned(),
+            actor: v.get("actor")?.as_str()?.to_owned(),
+            revoked_at: v.get("revoked_at")?.as_u64()?,
+        })
+    }
 }
 
 /// Most later revocations recorded on one entry.
@@ -189,10 +262,10 @@ fn scope_of_key(key: &str) -> Option<RevocationScope> {
 pub fn find_revocation<'a>(claims: &Claims, found: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<Entry> {
     for (key, raw) in found {
         let Some(scope) = scope_of_key(key) else { continue };
-        let entry = match serde_json::from_str::<Entry>(raw) {
-            Ok(e) => e,
+        let entry = match Entry::from_json(raw) {
+            Some(e) => e,
             // A hand-written or damaged value still revokes, with no cut-off.
-            Err(_) => Entry {
+            None => Entry {
                 scope,
                 value: key.split_once(':').map(|(_, v)| v.to_owned()).unwrap_or_default(),
                 reason: "unparsable denylist value".to_owned(),
@@ -258,7 +331,7 @@ mod tests {
     }
 
     fn entry(scope: RevocationScope, at: u64) -> String {
-        serde_json::to_string(&Entry {
+        Entry {
             scope,
             value: "v".into(),
             reason: "r".into(),
@@ -266,8 +339,35 @@ mod tests {
             revoked_at: at,
             expires_at: None,
             also: Vec::new(),
-        })
-        .unwrap()
+        }
+        .to_json()
+        .into_string()
+    }
+
+    /// Entries stored before the hand-written JSON (by serde) read the same,
+    /// and an entry round-trips.
+    #[test]
+    fn stored_entries_read_and_round_trip() {
+        let old = r#"{"scope":"sub","value":"u1","reason":"left","actor":"ops","revoked_at":7,"expires_at":null,"also":[{"reason":"again","actor":"sec","revoked_at":9}]}"#;
+        let e = Entry::from_json(old).unwrap();
+        assert_eq!(e.scope, RevocationScope::Sub);
+        assert_eq!((e.revoked_at, e.expires_at, e.also.len()), (7, None, 1));
+        assert_eq!(e.to_json().as_str(), old);
+        let minimal = Entry::from_json(r#"{"scope":"all","revoked_at":3,"extra":1}"#).unwrap();
+        assert_eq!((minimal.value.as_str(), minimal.reason.as_str(), minimal.expires_at), ("", "", None));
+        assert!(!minimal.to_json().as_str().contains("also"), "no empty also");
+        assert_eq!(Entry::from_json(&minimal.to_json().into_string()), Some(minimal));
+        for bad in [
+            r#"{"revoked_at":3}"#,
+            r#"{"scope":"everything","revoked_at":3}"#,
+            r#"{"scope":"jti","revoked_at":"3"}"#,
+            r#"{"scope":"jti","revoked_at":3,"value":null}"#,
+            r#"{"scope":"jti","revoked_at":3,"also":[{"reason":"x"}]}"#,
+            "[]",
+            "",
+        ] {
+            assert_eq!(Entry::from_json(bad), None, "{bad}");
+        }
     }
 
     /// A3: a second revoke with a shorter life never shortens the entry.

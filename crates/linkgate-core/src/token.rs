@@ -581,6 +581,21 @@ impl Claims {
         Value::Object(m)
     }
 
+    /// The claims as a JSON object, written directly (what the worker
+    /// answers; [`Claims::to_json`] is the same members as a serde value).
+    pub fn to_raw_json(&self) -> crate::json::Raw {
+        use crate::json::{self, Object};
+        let mut o = Object::new();
+        for (k, v) in self.json_fields() {
+            o = match v {
+                ClaimJson::Num(n) => o.num(k, n),
+                ClaimJson::Text(t) => o.str(k, &t),
+                ClaimJson::List(l) => o.raw(k, &json::array(l.iter().map(|x| json::string(x)))),
+            };
+        }
+        o.finish()
+    }
+
     /// The members of [`Claims::to_json`], in order, without building JSON:
     /// one list for every writer (the JS package writes its answers without
     /// serde_json, which would double its wasm).

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::json::{self, Object, Raw, Value};
+
 /// Default `LINKGATE_DOWNLOAD_GRACE_SECS`: how long a started download may
 /// continue (Range, retries) from the same client without another use.
 pub const DEFAULT_DOWNLOAD_GRACE_SECS: u64 = 120;
@@ -48,6 +50,207 @@ pub struct UsageState {
     pub history: Vec<Consumption>,
     #[serde(default)]
     pub starts: Vec<Start>,
+}
+
+// The worker talks to its counter object in JSON (`edge::usage`); these
+// are the bodies, written and read by hand (see `json`). Texts that may be
+// absent default to empty, as stored states always had them.
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key)?.as_str().map(str::to_owned)
+}
+
+fn text_or_empty(v: &Value, key: &str) -> Option<String> {
+    match v.get(key) {
+        None => Some(String::new()),
+        Some(t) => t.as_str().map(str::to_owned),
+    }
+}
+
+fn opt_text(v: &Value, key: &str) -> Option<Option<String>> {
+    match v.get(key) {
+        None | Some(Value::Null) => Some(None),
+        Some(t) => t.as_str().map(|t| Some(t.to_owned())),
+    }
+}
+
+fn num(v: &Value, key: &str) -> Option<u64> {
+    v.get(key)?.as_u64()
+}
+
+fn num32(v: &Value, key: &str) -> Option<u32> {
+    u32::try_from(num(v, key)?).ok()
+}
+
+fn list<T>(v: &Value, key: &str, item: fn(&Value) -> Option<T>) -> Option<Vec<T>> {
+    match v.get(key) {
+        None => Some(Vec::new()),
+        Some(a) => a.as_arr()?.iter().map(item).collect(),
+    }
+}
+
+impl Consumption {
+    fn to_json(&self) -> Raw {
+        Object::new()
+            .num("time", self.time)
+            .str("client", &self.client)
+            .opt_str("client_ip", self.client_ip.as_deref())
+            .opt_str("user_agent", self.user_agent.as_deref())
+            .str("path", &self.path)
+            .str("etag", &self.etag)
+            .finish()
+    }
+
+    fn from_value(v: &Value) -> Option<Consumption> {
+        Some(Consumption {
+            time: num(v, "time")?,
+            client: text(v, "client")?,
+            client_ip: opt_text(v, "client_ip")?,
+            user_agent: opt_text(v, "user_agent")?,
+            path: text_or_empty(v, "path")?,
+            etag: text_or_empty(v, "etag")?,
+        })
+    }
+}
+
+impl Start {
+    pub fn to_json(&self) -> Raw {
+        Object::new()
+            .num("time", self.time)
+            .str("client", &self.client)
+            .str("path", &self.path)
+            .str("etag", &self.etag)
+            .finish()
+    }
+
+    pub fn from_value(v: &Value) -> Option<Start> {
+        Some(Start {
+            time: num(v, "time")?,
+            client: text(v, "client")?,
+            path: text(v, "path")?,
+            etag: text(v, "etag")?,
+        })
+    }
+}
+
+impl UsageState {
+    pub fn to_json(&self) -> Raw {
+        Object::new()
+            .num("used", u64::from(self.used))
+            .raw("history", &self.history_json())
+            .raw("starts", &json::array(self.starts.iter().map(Start::to_json)))
+            .finish()
+    }
+
+    /// The consumptions, oldest first (the admin API's inspect shows them).
+    pub fn history_json(&self) -> Raw {
+        json::array(self.history.iter().map(Consumption::to_json))
+    }
+
+    pub fn from_json(text: &str) -> Option<UsageState> {
+        let v = json::parse(text).ok()?;
+        Some(UsageState {
+            used: num32(&v, "used")?,
+            history: v.get("history")?.as_arr()?.iter().map(Consumption::from_value).collect::<Option<_>>()?,
+            starts: list(&v, "starts", Start::from_value)?,
+        })
+    }
+}
+
+impl ConsumeRequest {
+    pub fn to_json(&self) -> Raw {
+        Object::new()
+            .num("max", u64::from(self.max))
+            .str("client", &self.client)
+            .opt_str("client_ip", self.client_ip.as_deref())
+            .opt_str("user_agent", self.user_agent.as_deref())
+            .num("now", self.now)
+            .num("grace_secs", self.grace_secs)
+            .boolean("peek", self.peek)
+            .str("path", &self.path)
+            .str("etag", &self.etag)
+            .finish()
+    }
+
+    pub fn from_value(v: &Value) -> Option<ConsumeRequest> {
+        Some(ConsumeRequest {
+            max: num32(v, "max")?,
+            client: text(v, "client")?,
+            client_ip: opt_text(v, "client_ip")?,
+            user_agent: opt_text(v, "user_agent")?,
+            now: num(v, "now")?,
+            grace_secs: num(v, "grace_secs")?,
+            peek: match v.get("peek") {
+                None => false,
+                Some(b) => b.as_bool()?,
+            },
+            path: text_or_empty(v, "path")?,
+            etag: text_or_empty(v, "etag")?,
+        })
+    }
+}
+
+impl ConsumeOutcome {
+    /// `{"outcome": "consumed", "remaining": 2}`, `{"outcome": "used_up"}`.
+    pub fn to_json(&self) -> Raw {
+        let (name, remaining) = match *self {
+            ConsumeOutcome::Consumed { remaining } => ("consumed", Some(remaining)),
+            ConsumeOutcome::Continued { remaining } => ("continued", Some(remaining)),
+            ConsumeOutcome::UsedUp => ("used_up", None),
+            ConsumeOutcome::NoSession { remaining } => ("no_session", Some(remaining)),
+        };
+        let o = Object::new().str("outcome", name);
+        match remaining {
+            Some(r) => o.num("remaining", u64::from(r)),
+            None => o,
+        }
+        .finish()
+    }
+
+    pub fn from_json(text: &str) -> Option<ConsumeOutcome> {
+        let v = json::parse(text).ok()?;
+        let remaining = || num32(&v, "remaining");
+        Some(match v.get("outcome")?.as_str()? {
+            "consumed" => ConsumeOutcome::Consumed { remaining: remaining()? },
+            "continued" => ConsumeOutcome::Continued { remaining: remaining()? },
+            "used_up" => ConsumeOutcome::UsedUp,
+            "no_session" => ConsumeOutcome::NoSession { remaining: remaining()? },
+            _ => return None,
+        })
+    }
+}
+
+/// The body of the counter's `/consume` call.
+pub fn consume_call(request: &ConsumeRequest, forget_at: u64) -> Raw {
+    Object::new().raw("request", &request.to_json()).num("forget_at", forget_at).finish()
+}
+
+/// Read a `/consume` body: the request and when the counter may forget.
+pub fn read_consume_call(body: &str) -> Option<(ConsumeRequest, u64)> {
+    let v = json::parse(body).ok()?;
+    Some((ConsumeRequest::from_value(v.get("request")?)?, num(&v, "forget_at")?))
+}
+
+/// The body of the counter's `/start` call.
+pub fn start_call(start: &Start, forget_at: u64) -> Raw {
+    Object::new().raw("start", &start.to_json()).num("forget_at", forget_at).finish()
+}
+
+/// Read a `/start` body.
+pub fn read_start_call(body: &str) -> Option<(Start, u64)> {
+    let v = json::parse(body).ok()?;
+    Some((Start::from_value(v.get("start")?)?, num(&v, "forget_at")?))
+}
+
+/// The body of the counter's `/refund` call: the use to give back.
+pub fn refund_call(client: &str, time: u64, path: &str) -> Raw {
+    Object::new().str("client", client).num("time", time).str("path", path).finish()
+}
+
+/// Read a `/refund` body: client, time, path.
+pub fn read_refund_call(body: &str) -> Option<(String, u64, String)> {
+    let v = json::parse(body).ok()?;
+    Some((text(&v, "client")?, num(&v, "time")?, text(&v, "path")?))
 }
 
 /// Record that `client` started downloading `path` at version `etag`.
@@ -307,6 +510,68 @@ pub fn form_field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample_state() -> UsageState {
+        let mut s = UsageState::default();
+        for (i, ip) in [None, Some("192.0.2.1".to_owned())].into_iter().enumerate() {
+            s.used += 1;
+            s.history.push(Consumption {
+                time: 10 + i as u64,
+                client: format!("c{i}"),
+                client_ip: ip,
+                user_agent: Some("UA \"x\"\u{1}é".into()),
+                path: "/a b/c.pdf".into(),
+                etag: "\"e1\"".into(),
+            });
+        }
+        s.starts.push(Start { time: 9, client: "c0".into(), path: "/p".into(), etag: "e".into() });
+        s
+    }
+
+    /// The hand-written bodies are byte for byte what serde_json wrote
+    /// (the counter objects of a running deployment read both ways).
+    #[test]
+    fn counter_bodies_match_serde_json_and_round_trip() {
+        let state = sample_state();
+        assert_eq!(state.to_json().as_str(), serde_json::to_string(&state).unwrap());
+        assert_eq!(UsageState::from_json(state.to_json().as_str()), Some(state.clone()));
+        assert_eq!(UsageState::from_json(r#"{"used":0,"history":[]}"#), Some(UsageState::default()));
+        assert_eq!(UsageState::from_json(r#"{"used":-1,"history":[]}"#), None);
+        assert_eq!(UsageState::from_json(r#"{"used":1}"#), None);
+        let req = ConsumeRequest {
+            max: 3,
+            client: "c".into(),
+            client_ip: None,
+            user_agent: Some("ua".into()),
+            now: 7,
+            grace_secs: 120,
+            peek: true,
+            path: "/x".into(),
+            etag: "e".into(),
+        };
+        assert_eq!(req.to_json().as_str(), serde_json::to_string(&req).unwrap());
+        assert_eq!(read_consume_call(consume_call(&req, 99).as_str()), Some((req.clone(), 99)));
+        let minimal = r#"{"request":{"max":1,"client":"c","now":1,"grace_secs":0},"forget_at":5}"#;
+        let (r, at) = read_consume_call(minimal).unwrap();
+        assert_eq!((r.peek, r.path.as_str(), r.client_ip, at), (false, "", None, 5));
+        assert_eq!(read_consume_call(r#"{"request":{"max":1},"forget_at":5}"#), None);
+        let start = &state.starts[0];
+        assert_eq!(read_start_call(start_call(start, 4).as_str()), Some((start.clone(), 4)));
+        assert_eq!(read_refund_call(refund_call("c", 3, "/p").as_str()), Some(("c".into(), 3, "/p".into())));
+        assert_eq!(read_refund_call(r#"{"client":"c","time":"3","path":"/p"}"#), None);
+        for o in [
+            ConsumeOutcome::Consumed { remaining: 2 },
+            ConsumeOutcome::Continued { remaining: 0 },
+            ConsumeOutcome::UsedUp,
+            ConsumeOutcome::NoSession { remaining: u32::MAX },
+        ] {
+            assert_eq!(o.to_json().as_str(), serde_json::to_string(&o).unwrap());
+            assert_eq!(ConsumeOutcome::from_json(o.to_json().as_str()), Some(o));
+        }
+        for bad in [r#"{"outcome":"consumed"}"#, r#"{"outcome":"gone"}"#, r#"{"remaining":1}"#, "null"] {
+            assert_eq!(ConsumeOutcome::from_json(bad), None, "{bad}");
+        }
+    }
 
     fn req(client: &str, now: u64) -> ConsumeRequest {
         ConsumeRequest {

@@ -854,7 +854,7 @@ fn session_url(cfg: &EdgeConfig, link: &VerifiedLink) -> Option<String> {
 }
 
 /// What the counter needs to give a use back.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundCall {
     pub client: String,
     pub time: u64,

@@ -115,7 +115,7 @@ impl World {
             expires_at: None,
             also: Vec::new(),
         };
-        self.denylist.insert(kv_key(scope, value), serde_json::to_string(&e).unwrap());
+        self.denylist.insert(kv_key(scope, value), e.to_json().into_string());
     }
 
     /// The edge's loop, with maps for bindings.
