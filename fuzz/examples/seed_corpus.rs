@@ -108,5 +108,19 @@ fn main() {
     for (i, p) in ["/a%2Fb", "/%2e%2e/x", "/a/./b", "/a%C2%85", "/%252e", "//a", "/a\\b", "/%ZZ"].iter().enumerate() {
         write(&root.join("path_canonicalize"), &format!("seed-bad-{i}"), p.as_bytes());
     }
+    // The JSON reader: the documents linkgate reads (policy, admin bodies,
+    // stored entries, counter calls) and a few edges of the grammar.
+    let json_seeds = [
+        r#"{"classifications":{"restricted":{"max_ttl":"1h","modes":["stream"],"require_ip":true,"min_ip_prefix_v4":24,"countries":["DE"],"redirect_above":"64MiB","cache":"no-store","revocation":"strict"}},"default_classification":"internal"}"#,
+        r#"{"path":"/a b.pdf","ttl":"15m","sub":"u1","ip":["10.0.0.0/8"],"uses":2,"sealed":true}"#,
+        r#"{"scope":"sub","value":"u1","reason":"left","actor":"ops","revoked_at":7,"expires_at":null,"also":[{"reason":"r","actor":"a","revoked_at":9}]}"#,
+        r#"{"request":{"max":1,"client":"c","client_ip":null,"user_agent":"ua","now":1,"grace_secs":120,"peek":false,"path":"/p","etag":"e"},"forget_at":5}"#,
+        r#"{"used":1,"history":[{"time":1,"client":"c","client_ip":null,"user_agent":null,"path":"/p","etag":"e"}],"starts":[]}"#,
+        r#"{"outcome":"consumed","remaining":2}"#,
+        r#"["\ud83d\ude00\u00e9\n\"\\",-0.5e+3,18446744073709551616,[[[]]],{}]"#,
+    ];
+    for (i, doc) in json_seeds.iter().enumerate() {
+        write(&root.join("json_parse"), &format!("seed-{i}"), doc.as_bytes());
+    }
     eprintln!("seed corpora written under {}", root.display());
 }
