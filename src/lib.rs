@@ -12,6 +12,7 @@
 mod admin;
 mod audit;
 mod deliver;
+mod durable;
 mod error;
 mod kv;
 mod objects;

@@ -136,14 +136,7 @@ pub fn namespace(env: &Env) -> Option<ObjectNamespace> {
 
 async fn call(ns: &ObjectNamespace, path: &str, body: String) -> Result<Response> {
     let stub = ns.id_from_name(INSTANCE)?.get_stub()?;
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Post).with_body(Some(body.into()));
-    let mut r = stub.fetch_with_request(Request::new_with_init(&format!("https://registry{path}"), &init)?).await?;
-    if r.status_code() != 200 {
-        let text = r.text().await.unwrap_or_default();
-        return Err(EdgeError::new(format!("revocation registry answered {}: {text}", r.status_code())));
-    }
-    Ok(r)
+    super::durable::call(&stub, &format!("https://registry{path}"), Some(body), "revocation registry").await
 }
 
 /// The entries among `keys` (unexpired at `now`).

@@ -94,20 +94,7 @@ pub fn namespace(env: &Env) -> Option<ObjectNamespace> {
 
 async fn call(ns: &ObjectNamespace, jti: Jti, path: &str, body: Option<String>) -> Result<Response> {
     let stub = ns.id_from_name(&jti.to_hex())?.get_stub()?;
-    let url = format!("https://usage{path}");
-    let mut r = match body {
-        None => stub.fetch_with_str(&url).await?,
-        Some(body) => {
-            let mut init = worker::RequestInit::new();
-            init.with_method(worker::Method::Post).with_body(Some(body.into()));
-            stub.fetch_with_request(Request::new_with_init(&url, &init)?).await?
-        }
-    };
-    if r.status_code() != 200 {
-        let text = r.text().await.unwrap_or_default();
-        return Err(EdgeError::new(format!("usage counter answered {}: {text}", r.status_code())));
-    }
-    Ok(r)
+    super::durable::call(&stub, &format!("https://usage{path}"), body, "usage counter").await
 }
 
 /// Uses consumed so far, with the history.
