@@ -93,17 +93,27 @@ test("a 200 MB object streams with flat worker memory", async () => {
   // Warm up with a small object so one-time allocations are not counted.
   const small = await download(linkFor(m, "/big/small.bin"), pids);
   assert.equal(small.n, 1024 * 1024);
-  const before = rssBytes(pids);
-  const big = await download(linkFor(m, "/big/blob.bin"), pids);
-  assert.equal(big.n, SIZE, "every byte arrived");
-  const growth = big.peak - before;
-  console.log(
-    `workerd RSS before ${(before / 2 ** 20).toFixed(1)} MiB, peak during 200 MiB download ` +
-      `${(big.peak / 2 ** 20).toFixed(1)} MiB, growth ${(growth / 2 ** 20).toFixed(1)} MiB`,
-  );
-  // Buffering the body anywhere would grow RSS by ~200 MiB; streaming keeps
-  // it to the runtime's transfer buffers.
-  assert.ok(growth < 48 * 2 ** 20, `workerd grew by ${(growth / 2 ** 20).toFixed(1)} MiB while streaming 200 MiB`);
+  // Buffering the body anywhere would grow RSS by ~200 MiB on every
+  // download; streaming keeps it to the runtime's transfer buffers. Those
+  // can swell once when the reader falls behind on a loaded machine (seen
+  // once at 91 MiB in CI), so up to three downloads are tried: one that
+  // stays flat proves the body is streamed, which buffering never could.
+  const LIMIT = 48 * 2 ** 20;
+  const growths = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = rssBytes(pids);
+    const big = await download(linkFor(m, "/big/blob.bin"), pids);
+    assert.equal(big.n, SIZE, "every byte arrived");
+    const growth = big.peak - before;
+    growths.push(growth);
+    console.log(
+      `workerd RSS before ${(before / 2 ** 20).toFixed(1)} MiB, peak during 200 MiB download ` +
+        `${(big.peak / 2 ** 20).toFixed(1)} MiB, growth ${(growth / 2 ** 20).toFixed(1)} MiB`,
+    );
+    if (growth < LIMIT) break;
+  }
+  const mib = growths.map((g) => (g / 2 ** 20).toFixed(1)).join(", ");
+  assert.ok(Math.min(...growths) < LIMIT, `workerd grew by ${mib} MiB while streaming 200 MiB`);
 });
 
 test("with the edge cache off one R2 get decides policy; a refused body is dropped unread", async () => {
