@@ -1,6 +1,7 @@
 // A one-time link in real headless Chromium: the landing page, a click on
-// Download, the exact bytes, and the used-up page on a second click.
-// Screenshots go to test-output/.
+// Download, the exact bytes, and the used-up page on a second click; and the
+// page a person sees for each kind of refusal. Screenshots go to
+// test-output/.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -18,7 +19,12 @@ let browser;
 
 before(async () => {
   mkdirSync(OUT, { recursive: true });
-  w = await startWorker({ keys: KEYS, http: true, vars: { LINKGATE_REFRESH_URL: "https://app.example/renew" } });
+  // No denylist memo: the revocation below is written straight into KV.
+  w = await startWorker({
+    keys: KEYS,
+    http: true,
+    vars: { LINKGATE_REFRESH_URL: "https://app.example/renew", LINKGATE_DENYLIST_MEMO_SECS: "0" },
+  });
   await w.r2.put("board/q3-pack.pdf", BODY, { httpMetadata: { contentType: "application/pdf" } });
   assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (scripts/test.sh installs it)`);
   browser = await chromium.launch({
@@ -63,4 +69,47 @@ test("one-time link: landing page, Download, exact bytes, then the used-up page"
   assert.ok(await page.getByRole("link", { name: "Request a new link" }).isVisible());
   await page.screenshot({ path: join(OUT, "used-up-page.png"), fullPage: true });
   await context.close();
+});
+
+test("refusals a person sees: a page in plain words, same status, no token, the expiry in local time", async () => {
+  const link = (args) => sign(KEYS, ["--base", w.url, "--path", "/board/q3-pack.pdf", ...args]);
+  const expired = link(["--ttl", "1s"]);
+  const revoked = link(["--ttl", "1h"]);
+  await w.kv.put(`jti:${revoked.jti}`, JSON.stringify({ scope: "jti", value: revoked.jti, reason: "sent to the wrong person", revoked_at: Math.floor(Date.now() / 1000) + 5 }));
+  const good = link(["--ttl", "1h"]);
+  const last = good.token.at(-1) === "A" ? "B" : "A";
+  const tampered = { url: good.url.replace(good.token, good.token.slice(0, -1) + last), token: good.token.slice(0, -1) + last };
+  const elsewhere = link(["--ttl", "1h", "--ip", "203.0.113.0/24"]);
+  await new Promise((r) => setTimeout(r, 2100)); // let the 1 s link expire
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  for (const [name, m, status, heading] of [
+    ["expired", expired, 410, "This link has expired"],
+    ["revoked", revoked, 410, "This link has been withdrawn"],
+    ["tampered", tampered, 403, "This link is not valid"],
+    ["other-network", elsewhere, 403, "This link cannot be opened from this network"],
+  ]) {
+    const res = await page.goto(m.url);
+    assert.equal(res.status(), status, name);
+    const headers = res.headers();
+    assert.match(headers["content-type"], /^text\/html/, name);
+    assert.equal(headers["cache-control"], "no-store", name);
+    assert.match(headers["content-security-policy"], /default-src 'none'/, name);
+    assert.equal(await page.locator("h1").innerText(), heading, name);
+    const html = await page.content();
+    assert.ok(!html.includes(m.token), `${name}: the token is never on the page`);
+    assert.match(await page.locator("main").innerText(), /Reference for support: \S+/, name);
+    if (name === "expired") {
+      const shown = await page.locator("time").innerText();
+      assert.ok(!shown.endsWith("Z"), `expiry shown in local time: ${shown}`);
+      assert.ok(await page.getByRole("link", { name: "Request a new link" }).isVisible());
+    }
+    await page.screenshot({ path: join(OUT, `refusal-${name}.png`), fullPage: true });
+  }
+  await context.close();
+  // A script asking for JSON still gets the problem document.
+  const r = await fetch(expired.url, { headers: { accept: "application/json" } });
+  assert.equal(r.status, 410);
+  assert.equal(r.headers.get("content-type"), "application/problem+json");
+  assert.equal((await r.json()).code, "expired");
 });

@@ -87,7 +87,12 @@ describe("F2, F8: policy before any use, session or page", () => {
     const text = await page.text();
     assert.equal(page.status, 403, text);
     assert.ok(!text.includes("board.pdf") && !text.includes("5.0 KB"), "nothing about the refused object");
-    await problem(await post(m, "/secret/board.pdf", { accept: "text/html" }), assert, 403, "policy_denied", m.token);
+    // A browser's POST gets the refusal page (same status), never the object's name.
+    const refused = await post(m, "/secret/board.pdf", { accept: "text/html" });
+    const page403 = await refused.text();
+    assert.equal(refused.status, 403);
+    assert.match(refused.headers.get("content-type"), /^text\/html/);
+    assert.ok(page403.includes("policy_denied") && !page403.includes("board.pdf") && !page403.includes(m.token));
     await problem(await post(m, "/secret/board.pdf"), assert, 403, "policy_denied", m.token);
     assert.equal(await usesOf(m), 0, "no use consumed");
   });

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::code::Code;
 use super::json::{self, Object, Raw, Value};
 
 /// Default `LINKGATE_DOWNLOAD_GRACE_SECS`: how long a started download may
@@ -492,11 +493,80 @@ pub fn landing_page(l: &Landing<'_>) -> String {
     page(&format!("Download {}", l.file_name), &body)
 }
 
-/// The page for a link that can no longer be used.
-pub fn ended_page(heading: &str, detail: &str, refresh: Option<&str>) -> String {
-    let more =
-        refresh.map(|r| format!("<p><a href=\"{}\">Request a new link</a></p>", html_escape(r))).unwrap_or_default();
-    page(heading, &format!("<h1>{}</h1><p>{}</p>{more}", html_escape(heading), html_escape(detail)))
+/// What a refusal page needs beyond the code: when the link ends or
+/// begins (RFC 3339 UTC, shown in the reader's local time by the page's one
+/// script), the refresh link when one is offered, and the request id.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefusalPage<'a> {
+    pub expired_at: Option<&'a str>,
+    pub opens_at: Option<&'a str>,
+    pub refresh: Option<&'a str>,
+    pub request_id: &'a str,
+}
+
+/// A heading and what happened, in plain words, for a person who followed
+/// a link in a browser (`docs/edge.md`, "Refusal pages").
+fn refusal_words(code: Code) -> (&'static str, &'static str) {
+    match code {
+        Code::TokenMissing => (
+            "This page needs a download link",
+            "The address you opened is missing the part that grants access. Open the full link you were sent.",
+        ),
+        Code::TokenMalformed | Code::SignatureInvalid | Code::PathInvalid => (
+            "This link is not valid",
+            "It may have been cut short or changed when it was copied. Open it again from the original message.",
+        ),
+        Code::KeyUnknown => ("This link is no longer valid", "It was signed with a key this service no longer accepts."),
+        Code::ScopeMismatch => ("This link does not open this file", "It was issued for a different file or folder."),
+        Code::HostMismatch => ("This link does not open on this site", "It was issued for another address."),
+        Code::IpMismatch => (
+            "This link cannot be opened from this network",
+            "It only opens from the network it was issued for, such as an office network or VPN.",
+        ),
+        Code::MethodNotAllowed => ("This link cannot be used this way", "Open it as a normal link."),
+        Code::NotYetValid => ("This link is not active yet", "It cannot be used before the time it opens."),
+        Code::PolicyDenied => (
+            "This file cannot be shared this way",
+            "The link asks for more than this file's sharing rules allow, or it is opened from a place they do not allow.",
+        ),
+        Code::Expired => ("This link has expired", "Links to this file work for a limited time only."),
+        Code::Revoked => ("This link has been withdrawn", "The sender or an administrator turned it off."),
+        Code::UsedUp => (
+            "This link has been used up",
+            "It could be used a limited number of times, and every use is gone.",
+        ),
+        Code::NotFound => ("This file is not available", "It may have been moved or deleted."),
+        Code::RangeNotSatisfiable => ("This part of the file cannot be sent", "Download the file again from the start."),
+        Code::StoreUnavailable => (
+            "Downloads are unavailable right now",
+            "The link could not be checked. Try again in a few minutes.",
+        ),
+    }
+}
+
+/// The page a browser gets instead of problem JSON: same status, no token,
+/// nothing from the request but the request id.
+pub fn refusal_page(code: Code, p: &RefusalPage<'_>) -> String {
+    let (heading, what) = refusal_words(code);
+    let when = |label: &str, t: &str| format!("<p>{label} <time datetime=\"{t}\">{t}</time>.</p>", t = html_escape(t));
+    let mut body = format!("<h1>{}</h1><p>{}</p>", html_escape(heading), html_escape(what));
+    if let (Code::Expired, Some(t)) = (code, p.expired_at) {
+        body.push_str(&when("It expired on", t));
+    }
+    if let (Code::NotYetValid, Some(t)) = (code, p.opens_at) {
+        body.push_str(&when("It opens on", t));
+    }
+    if let Some(r) = p.refresh {
+        body.push_str(&format!("<p><a href=\"{}\">Request a new link</a></p>", html_escape(r)));
+    } else if !matches!(code, Code::StoreUnavailable | Code::RangeNotSatisfiable | Code::NotYetValid) {
+        body.push_str("<p>Ask the person who sent it to you for a new link.</p>");
+    }
+    body.push_str(&format!(
+        "<p class=\"note\">Reference for support: <code>{}</code> ({})</p>",
+        html_escape(p.request_id),
+        code.as_str()
+    ));
+    page(heading, &body)
 }
 
 /// The value of a form field in an `application/x-www-form-urlencoded` body.
@@ -699,8 +769,43 @@ mod tests {
         assert!(html.contains("name=\"lg\" value=\"TOKEN123\""));
         assert!(html.contains("1.5 MB"));
         assert!(html.contains("method=\"post\""));
-        let e = ended_page("Used up", "x", Some("https://r.example/?a=1&b=2"));
+        let e = refusal_page(
+            Code::UsedUp,
+            &RefusalPage { refresh: Some("https://r.example/?a=1&b=2"), request_id: "r<1>", ..Default::default() },
+        );
         assert!(e.contains("href=\"https://r.example/?a=1&amp;b=2\""));
+        assert!(e.contains("<code>r&lt;1&gt;</code>") && !e.contains("r<1>"));
+    }
+
+    /// Every code has its own words, a heading, the code and the request id;
+    /// times only where they mean something; a new link is asked of the
+    /// sender unless a refresh link is offered or asking would not help.
+    #[test]
+    fn every_refusal_has_a_page_in_plain_words() {
+        let mut headings = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let (heading, what) = refusal_words(code);
+            assert!(!heading.is_empty() && what.ends_with('.'), "{code}");
+            headings.insert(heading);
+            let p = RefusalPage {
+                expired_at: Some("2026-11-28T12:00:00Z"),
+                opens_at: Some("2026-12-01T08:00:00Z"),
+                refresh: None,
+                request_id: "req-7",
+            };
+            let html = refusal_page(code, &p);
+            assert!(html.contains(&format!("<h1>{}</h1>", html_escape(heading))), "{code}");
+            assert!(html.contains("<code>req-7</code>") && html.contains(code.as_str()), "{code}");
+            assert_eq!(html.contains("2026-11-28T12:00:00Z"), code == Code::Expired, "{code}");
+            assert_eq!(html.contains("2026-12-01T08:00:00Z"), code == Code::NotYetValid, "{code}");
+            let asks = html.contains("Ask the person who sent it");
+            let helpless = matches!(code, Code::StoreUnavailable | Code::RangeNotSatisfiable | Code::NotYetValid);
+            assert_eq!(asks, !helpless, "{code}");
+            let offered = refusal_page(code, &RefusalPage { refresh: Some("https://app.example/renew"), ..p });
+            assert!(offered.contains("Request a new link") && !offered.contains("Ask the person"), "{code}");
+        }
+        // Codes that mean the same to a person share words; the rest differ.
+        assert!(headings.len() >= Code::ALL.len() - 2, "{headings:?}");
     }
 
     #[test]

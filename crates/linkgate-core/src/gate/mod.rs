@@ -35,8 +35,8 @@ use super::revocation::{find_revocation, lookup_keys};
 use super::sealed::{synthetic_nonce, AnyToken};
 use super::token::{Claims, Domain, Jti, Mode};
 use super::usage::{
-    client_fingerprint, consume, ended_page, find_start, form_field, landing_page, rfc3339, wants_html, ConsumeOutcome,
-    ConsumeRequest, Landing, Start, UsageState,
+    client_fingerprint, consume, find_start, form_field, landing_page, refusal_page, rfc3339, wants_html,
+    ConsumeOutcome, ConsumeRequest, Landing, RefusalPage, Start, UsageState,
 };
 use super::verify::{
     query_token, resume_candidate, verify_in, Method, QueryToken, Refusal, RequestFacts, ResumeCandidate, VerifiedLink,
@@ -1051,11 +1051,19 @@ impl<'c> Ctx<'c> {
             let encoded = path.map(|p| encode_path(p.as_str()));
             refresh_url(t, encoded.as_deref(), jti.as_deref())
         });
-        // A person following a one-time link gets a page, not JSON.
-        let bounded = claims.is_some_and(|c| c.uses.is_some());
-        let reply = if bounded && matches!(code, Code::UsedUp | Code::Expired) && self.wants_html() {
-            let heading = if code == Code::UsedUp { "This link has been used up" } else { "This link has expired" };
-            Reply::Page { status: code.status(), html: ended_page(heading, code.detail(), refresh.as_deref()) }
+        // A person following a link in a browser gets a page in plain words
+        // with the same status; scripts keep problem JSON. A refusal that
+        // carries protocol headers (416's Content-Range) stays JSON.
+        let reply = if self.wants_html() && headers.is_empty() {
+            let utc = |t: Option<u64>| t.map(rfc3339);
+            let (expired_at, opens_at) = (utc(claims.map(|c| c.exp)), utc(claims.and_then(|c| c.nbf)));
+            let page = RefusalPage {
+                expired_at: expired_at.as_deref(),
+                opens_at: opens_at.as_deref(),
+                refresh: refresh.as_deref(),
+                request_id: &self.facts.request_id,
+            };
+            Reply::Page { status: code.status(), html: refusal_page(code, &page) }
         } else {
             let body = problem::body(code, refresh.as_deref(), Some(&self.facts.request_id));
             Reply::Problem { status: code.status(), body, headers }

@@ -403,7 +403,9 @@ fn f2_policy_is_decided_on_the_links_claims_before_a_use_or_a_session() {
     // The landing page is refused too (F8): no name or size of a refused object.
     let d = w.run(&cfg, Facts { accept: Some("text/html".into()), ..get(&link_url("/r/board.pdf", &t), T0 + 1) }, None);
     assert_eq!(code(&d), Some("policy_denied"));
-    assert!(!matches!(d.reply, Reply::Page { .. }));
+    // A browser gets the refusal page: no landing page, no name, no form.
+    let Reply::Page { status: 403, html } = &d.reply else { panic!("{:?}", d.reply) };
+    assert!(!html.contains("board.pdf") && !html.contains("<form") && !html.contains(&t));
 }
 
 #[test]
@@ -619,6 +621,43 @@ fn a_plain_get_of_a_bounded_link_is_a_landing_page_never_a_download() {
     assert!(html.contains("used up"));
     let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 2), None);
     assert!(matches!(d.reply, Reply::Problem { status: 410, .. }));
+}
+
+/// A browser gets a page for every refusal, with the same status and code in
+/// the audit; a script gets problem JSON; no page carries the token.
+#[test]
+fn browsers_get_refusal_pages_and_scripts_problem_json() {
+    let cfg = cfg_with(&[("LINKGATE_REFRESH_URL", "https://app.example/renew?f={path}")]);
+    let good = sign(&cfg, &claims("/a/b.pdf"));
+    let mut late = claims("/a/b.pdf");
+    late.nbf = Some(T0 + 500);
+    let late = sign(&cfg, &late);
+    let mut forged = good.clone();
+    forged.pop();
+    forged.push(if good.ends_with('A') { 'B' } else { 'A' });
+    let mut w = World::with_object("/a/b.pdf", object(None));
+    let html = |f: Facts| Facts { accept: Some("text/html,application/xhtml+xml;q=0.9".into()), ..f };
+    for (url, now, status, code_name, words) in [
+        (link_url("/a/b.pdf", &good), T0 + 7200, 410, "expired", "It expired on"),
+        (link_url("/a/b.pdf", &late), T0 + 1, 403, "not_yet_valid", "It opens on"),
+        (link_url("/a/b.pdf", &forged), T0 + 1, 403, "signature_invalid", "This link is not valid"),
+        (link_url("/a/other.pdf", &good), T0 + 1, 403, "scope_mismatch", "does not open this file"),
+        ("/a/b.pdf".to_owned(), T0 + 1, 401, "token_missing", "needs a download link"),
+    ] {
+        let d = w.run(&cfg, html(get(&url, now)), None);
+        assert_eq!(code(&d), Some(code_name));
+        let Reply::Page { status: s, html: page } = &d.reply else { panic!("{code_name}: {:?}", d.reply) };
+        assert_eq!(*s, status, "{code_name}");
+        assert!(page.contains(words), "{code_name}: {page}");
+        assert!(page.contains(&d.event.request_id), "{code_name}");
+        for t in [&good, &late, &forged] {
+            assert!(!page.contains(t.as_str()), "{code_name}: token echoed");
+        }
+        assert_eq!(page.contains("Request a new link"), code_name == "expired", "{code_name}");
+        // The same request from a script: problem JSON.
+        let d = w.run(&cfg, get(&url, now), None);
+        assert!(matches!(d.reply, Reply::Problem { status: s, .. } if s == status), "{code_name}");
+    }
 }
 
 #[test]
