@@ -28,7 +28,7 @@ use linkgate_core::verify::{query_token, QueryToken, TimeRules};
 use linkgate_core::UnverifiedToken;
 use linkgate_core::{Claims, Code, KeyRing, Reason};
 
-mod json;
+use linkgate_core::json;
 
 use json::Raw;
 
