@@ -142,7 +142,9 @@ export function sign(link, keys, { base, maxTtlSecs, now } = {}) {
   put(now === undefined ? nowSecs() : now, "now", true, slots, texts);
   const r = wasmSign(texts.join(""), slots, unknownName(link, n.linkSet));
   if (!r.startsWith("ok\n")) answer(r);
-  const [, url, token, jti, iat, exp] = r.split("\n");
+  // ok, url, the token's start and length in the url, jti, iat, exp.
+  const [, url, at, len, jti, iat, exp] = r.split("\n");
+  const token = url.substr(Number(at), Number(len));
   const e = Number(exp);
   return { url, token, jti, expiresAt: new Date(e * 1000), exp: e, iat: Number(iat) };
 }

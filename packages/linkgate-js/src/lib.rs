@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 
 use linkgate_core::duration::parse_duration;
@@ -22,7 +23,7 @@ use linkgate_core::inspect::{self as core_inspect, Facts as InspectFacts};
 use linkgate_core::keys::{format_entry, KeyId, KeyRingError};
 use linkgate_core::mint::{default_base, link_base, url_for, Expiry, LinkRequest};
 use linkgate_core::sealed::AnyToken;
-use linkgate_core::token::{ClaimError, ClaimJson, Field, Jti};
+use linkgate_core::token::{ClaimError, ClaimJson, Field, HostName, Jti};
 use linkgate_core::verify::{query_token, QueryToken, TimeRules};
 #[cfg(test)]
 use linkgate_core::UnverifiedToken;
@@ -149,9 +150,17 @@ impl Packed {
         if !slots.len().is_multiple_of(2) {
             return Err(malformed());
         }
-        fn one(t: f64, v: f64, rest: &mut &str) -> Option<Val> {
+        // ASCII text (the usual case, checked a word at a time) has one
+        // UTF-16 unit per byte: no walk over its characters.
+        let ascii = text.is_ascii();
+        let one = |t: f64, v: f64, rest: &mut &str| -> Option<Val> {
             Some(match t {
                 t if t == tag::NONE || t == tag::NULL => Val::Absent,
+                t if t == tag::STR && ascii => {
+                    let (head, tail) = rest.split_at_checked(usize::try_from(whole(v)?).ok()?)?;
+                    *rest = tail;
+                    Val::Str(head.to_owned())
+                }
                 t if t == tag::STR => {
                     let units = whole(v)?;
                     let mut counted = 0u64;
@@ -175,7 +184,7 @@ impl Packed {
                 t if t == tag::OTHER => Val::Other,
                 _ => return None,
             })
-        }
+        };
         let mut vals = Vec::with_capacity(names.len());
         for _ in names {
             let (t, v) = pairs.next().ok_or_else(malformed)?;
@@ -216,10 +225,14 @@ impl Source for Packed {
     }
 
     fn get(&self, name: &str) -> Val {
-        // Length and first byte before the comparison: at opt-level z a
-        // string comparison is a call, and `sign` asks ~20 names of ~20.
+        // The names asked for are the same literals as the packing's (one
+        // constant after LTO): the address first, then length and first
+        // byte before the comparison (at opt-level z a string comparison
+        // is a call, and `sign` asks ~20 names of ~20).
+        let here = |n: &&str| core::ptr::eq(n.as_ptr(), name.as_ptr()) && n.len() == name.len();
         let same = |n: &&str| n.len() == name.len() && n.as_bytes().first() == name.as_bytes().first() && *n == name;
-        self.names.iter().position(same).and_then(|i| self.vals.get(i)).map_or(Val::Absent, |(_, v)| v.clone())
+        let at = self.names.iter().position(here).or_else(|| self.names.iter().position(same));
+        at.and_then(|i| self.vals.get(i)).map_or(Val::Absent, |(_, v)| v.clone())
     }
 
     fn unknown(&self, known: &[&str]) -> Option<String> {
@@ -339,12 +352,28 @@ impl Signed {
         ])
     }
 
-    /// `ok` and the five fields, one per line: no JSON to build or parse on
-    /// the hot path (a URL and a token never hold a raw line break: both are
-    /// percent- or base64url-encoded).
+    /// `ok`, the URL, where the token is in it (start and length, in
+    /// UTF-16 units), the jti, iat and exp, one per line: no JSON to build
+    /// or parse on the hot path, and the token (a third of the answer) not
+    /// copied out twice. A URL never holds a raw line break (it is
+    /// percent-encoded), and it holds its token: the wrapper takes the
+    /// token out of it.
     pub fn to_lines(&self) -> String {
+        let url = self.url.as_str();
+        let start = if url.ends_with(self.token.as_str()) {
+            url.len().checked_sub(self.token.len())
+        } else if url.strip_suffix('/').is_some_and(|u| u.ends_with(self.token.as_str())) {
+            url.len().checked_sub(self.token.len().saturating_add(1))
+        } else {
+            url.find(self.token.as_str())
+        };
+        // Everything mint writes is ASCII (percent- and base64url-encoded,
+        // a checked ASCII host): one unit per byte; counted otherwise.
+        let units = |s: &str| if s.is_ascii() { s.len() } else { s.encode_utf16().count() };
+        let start = start.and_then(|i| url.get(..i)).map(units).unwrap_or(0);
+        let (start, len) = (start.to_string(), units(&self.token).to_string());
         let (iat, exp) = (self.iat.to_string(), self.exp.to_string());
-        let parts = ["ok", &self.url, &self.token, &self.jti, &iat, &exp];
+        let parts = ["ok", url, &start, &len, &self.jti, &iat, &exp];
         let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
         for p in parts {
             if !out.is_empty() {
@@ -440,11 +469,35 @@ pub fn sign(
     // CLI's --base rule, docs/link-format.md): a URL path would be outside
     // the link's scope.
     let base = match &base {
-        Some(b) => link_base(b, claims.host.as_ref()).map_err(|e| invalid("base", e))?,
+        Some(b) => checked_base(b, claims.host.as_ref()).map_err(|e| invalid("base", e))?,
         None => default_base(claims.host.as_ref()),
     };
     let url = url_for(&base, &claims.scope, &token, req.sealed);
     Ok(Signed { url, token, jti: claims.jti.to_hex(), iat: claims.iat, exp: claims.exp })
+}
+
+thread_local! {
+    /// The last base that passed [`link_base`], with the host it was checked
+    /// against, and the checked form: a signing loop passes the same base
+    /// every time, and its host grammar was ~7 % of a link.
+    static LAST_BASE: RefCell<Option<(String, Option<String>, String)>> = const { RefCell::new(None) };
+}
+
+/// [`link_base`], remembering the last base that passed.
+fn checked_base(text: &str, host: Option<&HostName>) -> Result<String, &'static str> {
+    let host_text = host.map(HostName::as_str);
+    LAST_BASE.with(|c| {
+        if let Ok(Some((t, h, checked))) = c.try_borrow().as_deref() {
+            if t == text && h.as_deref() == host_text {
+                return Ok(checked.clone());
+            }
+        }
+        let checked = link_base(text, host)?;
+        if let Ok(mut slot) = c.try_borrow_mut() {
+            *slot = Some((text.to_owned(), host_text.map(str::to_owned), checked.clone()));
+        }
+        Ok(checked)
+    })
 }
 
 /// [`sign`] over options packed by the wrapper: a link's, then the call's
@@ -604,20 +657,19 @@ pub fn inspect(input: &str, ring: Option<&KeyRing>, facts: &dyn Source) -> Resul
 mod bindings {
     use wasm_bindgen::prelude::wasm_bindgen;
 
-    use std::cell::RefCell;
-
     use linkgate_core::KeyRing;
 
-    use super::{respond, ApiError, Packed, FACT_OPTIONS, LINK_OPTIONS, RANDOMNESS_UNAVAILABLE, SIGN_OPTIONS};
+    use super::{respond, ApiError, Packed, RefCell, FACT_OPTIONS, LINK_OPTIONS, RANDOMNESS_UNAVAILABLE, SIGN_OPTIONS};
 
     thread_local! {
         /// The ring of the last `use_keys` text: the wrapper calls
         /// `use_keys` only when the caller's LINKGATE_KEYS text changes, so
         /// a signing loop neither copies nor parses it again.
         static RING: RefCell<Option<KeyRing>> = const { RefCell::new(None) };
-        /// Random bytes drawn 1 KiB at a time: node's crypto.getRandomValues
-        /// costs several microseconds per call whatever the size.
-        static POOL: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        /// Random bytes from crypto.getRandomValues, 4 KiB at a time: a call
+        /// costs node ~3 µs whatever the size, and a link draws 40 bytes
+        /// (jti and nonce), so a call per ~100 links, not per link.
+        static POOL: RefCell<Pool> = const { RefCell::new(Pool { bytes: [0; POOL_BYTES], used: POOL_BYTES }) };
     }
 
     /// Every option's name and the packing order, for the wrapper:
@@ -647,17 +699,33 @@ mod bindings {
         })
     }
 
+    const POOL_BYTES: usize = 4096;
+
+    /// `bytes[used..]` have not been handed out yet.
+    struct Pool {
+        bytes: [u8; POOL_BYTES],
+        used: usize,
+    }
+
+    /// `N` bytes of the JS runtime's CSPRNG. Drawing from a pool is as
+    /// random as a call per link: each byte is handed out once and then
+    /// zeroed in the pool, and the pool is refilled in full from
+    /// crypto.getRandomValues when it runs short (the bytes are only
+    /// buffered in this isolate's own memory, which holds the keys too).
     fn random<const N: usize>() -> Result<[u8; N], ApiError> {
         POOL.with(|c| {
             let mut pool = c.try_borrow_mut().map_err(|_| unavailable("busy"))?;
-            if pool.len() < N {
-                let mut fresh = vec![0u8; 1024];
-                getrandom::fill(&mut fresh).map_err(|e| unavailable(&e.to_string()))?;
-                *pool = fresh;
+            let Pool { bytes, used } = &mut *pool;
+            if used.saturating_add(N) > bytes.len() {
+                getrandom::fill(bytes).map_err(|e| unavailable(&e.to_string()))?;
+                *used = 0;
             }
-            // Bytes handed out leave the pool: never used twice.
-            let at = pool.len().saturating_sub(N);
-            <[u8; N]>::try_from(pool.split_off(at)).map_err(|_| unavailable("short read"))
+            let end = used.saturating_add(N);
+            let drawn = bytes.get_mut(*used..end).ok_or_else(|| unavailable("short read"))?;
+            let out = <[u8; N]>::try_from(&*drawn).map_err(|_| unavailable("short read"))?;
+            drawn.fill(0);
+            *used = end;
+            Ok(out)
         })
     }
 
