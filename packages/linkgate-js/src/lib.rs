@@ -74,15 +74,16 @@ pub fn parse_keys(text: &str) -> Result<KeyRing, ApiError> {
 
 /// One option's value as the API reads it, whatever the caller's runtime
 /// representation: a JS object on wasm (through `Reflect`, so no JSON parser
-/// is linked into the wasm), a JSON value in the native tests.
+/// is linked into the wasm), a JSON value in the native tests. Text is
+/// borrowed from the source: reading an option copies nothing.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Val {
+pub enum Val<'a> {
     /// `undefined` or `null`.
     Absent,
-    Str(String),
+    Str(&'a str),
     Num(f64),
     Bool(bool),
-    List(Vec<Val>),
+    List(Vec<Val<'a>>),
     /// Anything else (an object, a function, a bigint...).
     Other,
 }
@@ -91,7 +92,7 @@ pub enum Val {
 pub trait Source {
     /// Its own enumerable member names.
     fn names(&self) -> Vec<String>;
-    fn get(&self, name: &str) -> Val;
+    fn get(&self, name: &str) -> Val<'_>;
     /// A member whose name is not in `known`.
     fn unknown(&self, known: &[&str]) -> Option<String> {
         self.names().into_iter().find(|k| !known.contains(&k.as_str()))
@@ -123,20 +124,21 @@ pub mod tag {
 /// is one unit too. Malformed packing (only possible by calling the wasm
 /// export directly) is refused as `invalid_request`, never a panic.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Packed {
+pub struct Packed<'t> {
     names: &'static [&'static str],
-    vals: Vec<(bool, Val)>,
+    /// Strings are slices of the packed text: decoding copies nothing.
+    vals: Vec<(bool, Val<'t>)>,
     /// A member the caller gave whose name is not in `names`.
     unknown: Option<String>,
 }
 
-impl Packed {
+impl<'t> Packed<'t> {
     pub fn decode(
         names: &'static [&'static str],
-        text: &str,
+        text: &'t str,
         slots: &[f64],
         unknown: Option<String>,
-    ) -> Result<Packed, ApiError> {
+    ) -> Result<Packed<'t>, ApiError> {
         let malformed = || ApiError {
             code: INVALID_REQUEST,
             field: None,
@@ -153,13 +155,13 @@ impl Packed {
         // ASCII text (the usual case, checked a word at a time) has one
         // UTF-16 unit per byte: no walk over its characters.
         let ascii = text.is_ascii();
-        let one = |t: f64, v: f64, rest: &mut &str| -> Option<Val> {
+        let one = |t: f64, v: f64, rest: &mut &'t str| -> Option<Val<'t>> {
             Some(match t {
                 t if t == tag::NONE || t == tag::NULL => Val::Absent,
                 t if t == tag::STR && ascii => {
                     let (head, tail) = rest.split_at_checked(usize::try_from(whole(v)?).ok()?)?;
                     *rest = tail;
-                    Val::Str(head.to_owned())
+                    Val::Str(head)
                 }
                 t if t == tag::STR => {
                     let units = whole(v)?;
@@ -177,7 +179,7 @@ impl Packed {
                     }
                     let (head, tail) = rest.split_at_checked(end)?;
                     *rest = tail;
-                    Val::Str(head.to_owned())
+                    Val::Str(head)
                 }
                 t if t == tag::NUM => Val::Num(v),
                 t if t == tag::BOOL => Val::Bool(v != 0.0),
@@ -210,7 +212,7 @@ impl Packed {
 
     /// The slots from `at` on, as their own source (the top-level options
     /// packed after a link's).
-    fn split_off(&mut self, at: usize) -> Packed {
+    fn split_off(&mut self, at: usize) -> Packed<'t> {
         let names = self.names.get(at..).unwrap_or_default();
         self.names = self.names.get(..at).unwrap_or(self.names);
         let at = at.min(self.vals.len());
@@ -218,13 +220,13 @@ impl Packed {
     }
 }
 
-impl Source for Packed {
+impl Source for Packed<'_> {
     fn names(&self) -> Vec<String> {
         let given = self.names.iter().zip(&self.vals).filter(|(_, (g, _))| *g).map(|(n, _)| (*n).to_owned());
         self.unknown.iter().cloned().chain(given).collect()
     }
 
-    fn get(&self, name: &str) -> Val {
+    fn get(&self, name: &str) -> Val<'_> {
         // The names asked for are the same literals as the packing's (one
         // constant after LTO): the address first, then length and first
         // byte before the comparison (at opt-level z a string comparison
@@ -263,14 +265,14 @@ impl<'a> Obj<'a> {
         Ok(Obj { src })
     }
 
-    fn get(&self, name: &str) -> Val {
+    fn get(&self, name: &str) -> Val<'a> {
         self.src.get(name)
     }
 
     fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self.get(name) {
             Val::Absent => Ok(None),
-            Val::Str(s) => Ok(Some(s)),
+            Val::Str(s) => Ok(Some(s.to_owned())),
             _ => Err(invalid(name, "must be a string")),
         }
     }
@@ -414,7 +416,7 @@ pub fn sign(
     let path = link.string("path")?.ok_or_else(|| invalid("path", "is required"))?;
     let ttl = match link.get("ttl") {
         Val::Absent => None,
-        Val::Str(s) => Some(parse_duration(&s).ok_or_else(|| invalid("ttl", "use seconds or e.g. 90s, 15m, 24h, 7d"))?),
+        Val::Str(s) => Some(parse_duration(s).ok_or_else(|| invalid("ttl", "use seconds or e.g. 90s, 15m, 24h, 7d"))?),
         Val::Num(n) => {
             Some(whole(n).filter(|&s| s > 0).ok_or_else(|| invalid("ttl", "must be a positive number of seconds"))?)
         }
@@ -428,11 +430,11 @@ pub fn sign(
     };
     let ip = match link.get("ip") {
         Val::Absent => Vec::new(),
-        Val::Str(s) => vec![s],
+        Val::Str(s) => vec![s.to_owned()],
         Val::List(items) => items
             .into_iter()
             .map(|i| match i {
-                Val::Str(s) => Ok(s),
+                Val::Str(s) => Ok(s.to_owned()),
                 _ => Err(invalid("ip", "must be a string or an array of strings")),
             })
             .collect::<Result<_, _>>()?,
@@ -787,10 +789,10 @@ mod tests {
     /// Options as JSON, standing in for the JS object of the wasm build.
     struct J(Value);
 
-    fn val(v: &Value) -> Val {
+    fn val(v: &Value) -> Val<'_> {
         match v {
             Value::Null => Val::Absent,
-            Value::String(s) => Val::Str(s.clone()),
+            Value::String(s) => Val::Str(s),
             Value::Number(n) => Val::Num(n.as_f64().unwrap()),
             Value::Bool(b) => Val::Bool(*b),
             Value::Array(a) => Val::List(a.iter().map(val).collect()),
@@ -802,7 +804,7 @@ mod tests {
         fn names(&self) -> Vec<String> {
             self.0.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
         }
-        fn get(&self, name: &str) -> Val {
+        fn get(&self, name: &str) -> Val<'_> {
             self.0.get(name).map(val).unwrap_or(Val::Absent)
         }
     }
@@ -1004,7 +1006,7 @@ mod tests {
     fn malformed_packing_is_refused_not_panicked_on() {
         let names: &'static [&'static str] = &["a", "b"];
         let ok = Packed::decode(names, "xy😀", &[tag::STR, 2.0, tag::STR, 2.0], None).unwrap();
-        assert_eq!((ok.get("a"), ok.get("b")), (Val::Str("xy".into()), Val::Str("😀".into())));
+        assert_eq!((ok.get("a"), ok.get("b")), (Val::Str("xy"), Val::Str("😀")));
         assert_eq!(ok.names(), ["a", "b"]);
         let bad: &[(&str, &[f64])] = &[
             ("", &[tag::NONE, 0.0]),                                 // too few slots
