@@ -54,17 +54,23 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
 /// The answer as the JS wrapper reads it.
 pub fn respond(r: Result<Raw, ApiError>) -> String {
     match r {
-        Ok(v) => json::object([("ok", v)]),
-        Err(e) => json::object([(
-            "error",
-            json::object([
-                ("code", json::string(e.code)),
-                ("field", json::opt_string(e.field.as_deref())),
-                ("message", json::string(&e.message)),
-            ]),
-        )]),
+        Ok(v) => json::object([("ok", v)]).into_string(),
+        Err(e) => refusal(e, None),
     }
-    .into_string()
+}
+
+/// `{"error": {code, field, message}}`, and the refused link's `index` in
+/// a batch (`sign` is a batch of one).
+fn refusal(e: ApiError, index: Option<usize>) -> String {
+    let mut members = vec![
+        ("code", json::string(e.code)),
+        ("field", json::opt_string(e.field.as_deref())),
+        ("message", json::string(&e.message)),
+    ];
+    if let Some(i) = index {
+        members.push(("index", json::num(i as u64)));
+    }
+    json::object([("error", json::object(members))]).into_string()
 }
 
 /// The key ring of a `LINKGATE_KEYS` text, or the refusal naming `keys`.
@@ -132,6 +138,104 @@ pub struct Packed<'t> {
     unknown: Option<String>,
 }
 
+fn malformed() -> ApiError {
+    ApiError {
+        code: INVALID_REQUEST,
+        field: None,
+        message: "options: malformed packing (call the package's JavaScript API, not the wasm exports)".into(),
+    }
+}
+
+/// Reads packed options front to back: one [`Packed`] per call of
+/// [`Reader::take`] (`signMany` packs the call's options, then each link's).
+struct Reader<'t, 's> {
+    rest: &'t str,
+    pairs: core::slice::ChunksExact<'s, f64>,
+    /// ASCII text (the usual case, checked a word at a time) has one
+    /// UTF-16 unit per byte: no walk over its characters.
+    ascii: bool,
+}
+
+impl<'t, 's> Reader<'t, 's> {
+    fn new(text: &'t str, slots: &'s [f64]) -> Result<Self, ApiError> {
+        if !slots.len().is_multiple_of(2) {
+            return Err(malformed());
+        }
+        Ok(Reader { rest: text, pairs: slots.chunks_exact(2), ascii: text.is_ascii() })
+    }
+
+    fn pair(&mut self) -> Result<(f64, f64), ApiError> {
+        match self.pairs.next() {
+            Some(&[t, v]) => Ok((t, v)),
+            _ => Err(malformed()),
+        }
+    }
+
+    /// One value that is not a list.
+    fn one(&mut self, t: f64, v: f64) -> Option<Val<'t>> {
+        Some(match t {
+            t if t == tag::NONE || t == tag::NULL => Val::Absent,
+            t if t == tag::STR => {
+                let end = if self.ascii {
+                    usize::try_from(whole(v)?).ok()?
+                } else {
+                    let units = whole(v)?;
+                    let mut counted = 0u64;
+                    let mut end = 0usize;
+                    for c in self.rest.chars() {
+                        if counted >= units {
+                            break;
+                        }
+                        counted = counted.checked_add(c.len_utf16() as u64)?;
+                        end = end.checked_add(c.len_utf8())?;
+                    }
+                    if counted != units {
+                        return None;
+                    }
+                    end
+                };
+                let (head, tail) = self.rest.split_at_checked(end)?;
+                self.rest = tail;
+                Val::Str(head)
+            }
+            t if t == tag::NUM => Val::Num(v),
+            t if t == tag::BOOL => Val::Bool(v != 0.0),
+            t if t == tag::OTHER => Val::Other,
+            _ => return None,
+        })
+    }
+
+    /// The next slot for each of `names`.
+    fn take(&mut self, names: &'static [&'static str], unknown: Option<String>) -> Result<Packed<'t>, ApiError> {
+        let mut vals = Vec::with_capacity(names.len());
+        for _ in names {
+            let (t, v) = self.pair()?;
+            let given = t != tag::NONE;
+            let val = if t == tag::LIST {
+                let n = whole(v).filter(|&n| n <= 4096).ok_or_else(malformed)?;
+                let mut items = Vec::new();
+                for _ in 0..n {
+                    let (t, v) = self.pair()?;
+                    items.push(if t == tag::LIST { Val::Other } else { self.one(t, v).ok_or_else(malformed)? });
+                }
+                Val::List(items)
+            } else {
+                self.one(t, v).ok_or_else(malformed)?
+            };
+            vals.push((given, val));
+        }
+        Ok(Packed { names, vals, unknown })
+    }
+
+    /// Nothing may be left over.
+    fn finish(mut self) -> Result<(), ApiError> {
+        if self.pairs.next().is_some() || !self.rest.is_empty() {
+            return Err(malformed());
+        }
+        Ok(())
+    }
+}
+
 impl<'t> Packed<'t> {
     pub fn decode(
         names: &'static [&'static str],
@@ -139,84 +243,10 @@ impl<'t> Packed<'t> {
         slots: &[f64],
         unknown: Option<String>,
     ) -> Result<Packed<'t>, ApiError> {
-        let malformed = || ApiError {
-            code: INVALID_REQUEST,
-            field: None,
-            message: "options: malformed packing (call the package's JavaScript API, not the wasm exports)".into(),
-        };
-        let mut rest = text;
-        let mut pairs = slots.chunks_exact(2).map(|p| match *p {
-            [t, v] => (t, v),
-            _ => (f64::NAN, f64::NAN),
-        });
-        if !slots.len().is_multiple_of(2) {
-            return Err(malformed());
-        }
-        // ASCII text (the usual case, checked a word at a time) has one
-        // UTF-16 unit per byte: no walk over its characters.
-        let ascii = text.is_ascii();
-        let one = |t: f64, v: f64, rest: &mut &'t str| -> Option<Val<'t>> {
-            Some(match t {
-                t if t == tag::NONE || t == tag::NULL => Val::Absent,
-                t if t == tag::STR && ascii => {
-                    let (head, tail) = rest.split_at_checked(usize::try_from(whole(v)?).ok()?)?;
-                    *rest = tail;
-                    Val::Str(head)
-                }
-                t if t == tag::STR => {
-                    let units = whole(v)?;
-                    let mut counted = 0u64;
-                    let mut end = 0;
-                    for c in rest.chars() {
-                        if counted >= units {
-                            break;
-                        }
-                        counted = counted.checked_add(c.len_utf16() as u64)?;
-                        end += c.len_utf8();
-                    }
-                    if counted != units {
-                        return None;
-                    }
-                    let (head, tail) = rest.split_at_checked(end)?;
-                    *rest = tail;
-                    Val::Str(head)
-                }
-                t if t == tag::NUM => Val::Num(v),
-                t if t == tag::BOOL => Val::Bool(v != 0.0),
-                t if t == tag::OTHER => Val::Other,
-                _ => return None,
-            })
-        };
-        let mut vals = Vec::with_capacity(names.len());
-        for _ in names {
-            let (t, v) = pairs.next().ok_or_else(malformed)?;
-            let given = t != tag::NONE;
-            let val = if t == tag::LIST {
-                let n = whole(v).filter(|&n| n <= 4096).ok_or_else(malformed)?;
-                let mut items = Vec::new();
-                for _ in 0..n {
-                    let (t, v) = pairs.next().ok_or_else(malformed)?;
-                    items.push(if t == tag::LIST { Val::Other } else { one(t, v, &mut rest).ok_or_else(malformed)? });
-                }
-                Val::List(items)
-            } else {
-                one(t, v, &mut rest).ok_or_else(malformed)?
-            };
-            vals.push((given, val));
-        }
-        if pairs.next().is_some() || !rest.is_empty() {
-            return Err(malformed());
-        }
-        Ok(Packed { names, vals, unknown })
-    }
-
-    /// The slots from `at` on, as their own source (the top-level options
-    /// packed after a link's).
-    fn split_off(&mut self, at: usize) -> Packed<'t> {
-        let names = self.names.get(at..).unwrap_or_default();
-        self.names = self.names.get(..at).unwrap_or(self.names);
-        let at = at.min(self.vals.len());
-        Packed { names, vals: self.vals.split_off(at), unknown: None }
+        let mut r = Reader::new(text, slots)?;
+        let packed = r.take(names, unknown)?;
+        r.finish()?;
+        Ok(packed)
     }
 }
 
@@ -305,8 +335,9 @@ pub fn keygen(kid: &str, secret: &[u8; 32]) -> Result<Raw, ApiError> {
     Ok(json::string(&format_entry(&kid, secret)))
 }
 
-/// What `sign` packs: a link's options, then the call's (`base`,
-/// `maxTtlSecs`, `now`), in the order [`Packed`] slots follow.
+/// The options of `sign`: a link's ([`LINK_OPTIONS`]), then the call's
+/// ([`SIGN_OPTIONS`]: `base`, `maxTtlSecs`, `now`), each list in the order
+/// [`Packed`] slots follow ([`sign_many_packed`] packs the call's first).
 pub const SIGN_PACKING: &[&str] = &[
     "path",
     "prefix",
@@ -366,32 +397,34 @@ impl Signed {
     /// percent-encoded), and it holds its token: the wrapper takes the
     /// token out of it.
     pub fn to_lines(&self) -> String {
+        let mut out = String::with_capacity(self.url.len() + self.jti.len() + 80);
+        out.push_str("ok\n");
+        self.push_lines(&mut out);
+        out
+    }
+
+    /// The lines of [`Signed::to_lines`] after `ok`: `signMany` answers `ok`
+    /// and these six lines per link.
+    pub fn push_lines(&self, out: &mut String) {
         let url = self.url.as_str();
-        let start = if url.ends_with(self.token.as_str()) {
-            url.len().checked_sub(self.token.len())
-        } else if url.strip_suffix('/').is_some_and(|u| u.ends_with(self.token.as_str())) {
-            url.len().checked_sub(self.token.len().saturating_add(1))
-        } else {
-            url.find(self.token.as_str())
-        };
+        // The token ends the URL, or comes just before a sealed folder
+        // link's final `/` (`mint::url_for`).
+        let end = if url.ends_with(self.token.as_str()) { url.len() } else { url.len().saturating_sub(1) };
         // Everything mint writes is ASCII (percent- and base64url-encoded,
         // a checked ASCII host): one unit per byte; counted otherwise.
         let units = |s: &str| if s.is_ascii() { s.len() } else { s.encode_utf16().count() };
-        let start = start.and_then(|i| url.get(..i)).map(units).unwrap_or(0);
-        let mut out = String::with_capacity(url.len() + self.jti.len() + 80);
-        out.push_str("ok\n");
+        let start = url.get(..end.saturating_sub(self.token.len())).map_or(0, units);
         out.push_str(url);
         for n in [start as u64, units(&self.token) as u64] {
             out.push('\n');
-            push_decimal(&mut out, n);
+            push_decimal(out, n);
         }
         out.push('\n');
         out.push_str(&self.jti);
         for n in [self.iat, self.exp] {
             out.push('\n');
-            push_decimal(&mut out, n);
+            push_decimal(out, n);
         }
-        out
     }
 }
 
@@ -526,19 +559,50 @@ fn checked_base(text: &str, host: Option<&HostName>) -> Result<String, &'static 
     })
 }
 
-/// [`sign`] over options packed by the wrapper: a link's, then the call's
-/// ([`SIGN_PACKING`]).
-pub fn sign_packed(
+/// A `signMany` refusal: which link (None: the packing, the keys or the
+/// randomness, not a link), and why.
+pub type ManyError = (Option<usize>, ApiError);
+
+/// Sign `count` links packed by the wrapper's `signMany`: the call's
+/// options once ([`SIGN_OPTIONS`]), then per link one slot for the name of
+/// a member the wrapper found outside [`LINK_OPTIONS`] (a string, or not
+/// given) and the link's options. One crossing into wasm and one answer
+/// for the batch: `ok` and [`Signed::push_lines`] per link. Each link is
+/// checked and signed exactly as [`sign`] does it, with its own `draw`n jti
+/// and nonce; the first refused link refuses the batch.
+pub fn sign_many_packed(
     ring: &KeyRing,
     text: &str,
     slots: &[f64],
-    unknown: Option<String>,
-    jti: [u8; 16],
-    nonce: [u8; 24],
-) -> Result<Signed, ApiError> {
-    let mut link = Packed::decode(SIGN_PACKING, text, slots, unknown)?;
-    let top = link.split_off(LINK_OPTIONS.len());
-    sign(ring, &link, &top, jti, nonce)
+    count: usize,
+    mut draw: impl FnMut() -> Result<([u8; 16], [u8; 24]), ApiError>,
+) -> Result<String, ManyError> {
+    let packing = |e| (None, e);
+    let mut r = Reader::new(text, slots).map_err(packing)?;
+    let top = r.take(SIGN_OPTIONS, None).map_err(packing)?;
+    let mut out = String::with_capacity(count.saturating_mul(320).clamp(2, 1 << 24));
+    out.push_str("ok");
+    for i in 0..count {
+        let (t, v) = r.pair().map_err(packing)?;
+        let unknown = match r.one(t, v) {
+            Some(Val::Absent) => None,
+            Some(Val::Str(name)) => Some(name.to_owned()),
+            _ => return Err((None, malformed())),
+        };
+        let link = r.take(LINK_OPTIONS, unknown).map_err(packing)?;
+        let (jti, nonce) = draw().map_err(|e| (Some(i), e))?;
+        let signed = sign(ring, &link, &top, jti, nonce).map_err(|e| (Some(i), e))?;
+        out.push('\n');
+        signed.push_lines(&mut out);
+    }
+    r.finish().map_err(packing)?;
+    Ok(out)
+}
+
+/// A batch's refusal as the wrapper reads it: [`respond`]'s error, with the
+/// link's `index` when one link is at fault.
+pub fn respond_many((index, e): ManyError) -> String {
+    refusal(e, index)
 }
 
 /// What a link or bare token says: (token or None, raw path, host).
@@ -695,7 +759,7 @@ mod bindings {
         /// Random bytes from crypto.getRandomValues, 4 KiB at a time: a call
         /// costs node ~3 µs whatever the size, and a link draws 40 bytes
         /// (jti and nonce), so a call per ~100 links, not per link.
-        static POOL: RefCell<Pool> = const { RefCell::new(Pool { bytes: [0; POOL_BYTES], used: POOL_BYTES }) };
+        static POOL: RefCell<Pool> = const { RefCell::new(Pool { bytes: [0; POOL_BYTES], left: 0 }) };
     }
 
     /// Every option's name and the packing order, for the wrapper:
@@ -727,10 +791,11 @@ mod bindings {
 
     const POOL_BYTES: usize = 4096;
 
-    /// `bytes[used..]` have not been handed out yet.
+    /// The last `left` bytes have not been handed out yet (all zero at
+    /// first, so the pool takes no space in the wasm file).
     struct Pool {
         bytes: [u8; POOL_BYTES],
-        used: usize,
+        left: usize,
     }
 
     /// `N` bytes of the JS runtime's CSPRNG. Drawing from a pool is as
@@ -741,16 +806,16 @@ mod bindings {
     fn random<const N: usize>() -> Result<[u8; N], ApiError> {
         POOL.with(|c| {
             let mut pool = c.try_borrow_mut().map_err(|_| unavailable("busy"))?;
-            let Pool { bytes, used } = &mut *pool;
-            if used.saturating_add(N) > bytes.len() {
+            let Pool { bytes, left } = &mut *pool;
+            if *left < N {
                 getrandom::fill(bytes).map_err(|e| unavailable(&e.to_string()))?;
-                *used = 0;
+                *left = bytes.len();
             }
-            let end = used.saturating_add(N);
-            let drawn = bytes.get_mut(*used..end).ok_or_else(|| unavailable("short read"))?;
+            let at = bytes.len().saturating_sub(*left);
+            let drawn = bytes.get_mut(at..at.saturating_add(N)).ok_or_else(|| unavailable("short read"))?;
             let out = <[u8; N]>::try_from(&*drawn).map_err(|_| unavailable("short read"))?;
             drawn.fill(0);
-            *used = end;
+            *left = left.saturating_sub(N);
             Ok(out)
         })
     }
@@ -769,18 +834,19 @@ mod bindings {
         respond(random().and_then(|s| super::keygen(kid, &s)))
     }
 
-    /// A link's options then `sign`'s, packed: `ok` and url, token, jti, iat,
-    /// exp on lines of their own, or `{"error": ...}`.
+    /// `count` links packed by `sign` (a batch of one) or `signMany` (see
+    /// [`super::sign_many_packed`]): `ok` and six lines per link, or
+    /// `{"error": {..., index}}`. The nonce is drawn for every link, sealed
+    /// or not: one pool read, and no branch on an option before the
+    /// options are parsed.
     #[wasm_bindgen]
-    pub fn sign(text: &str, slots: &[f64], unknown: Option<String>) -> String {
-        // The nonce is drawn for every link, sealed or not: one pool read,
-        // and no branch on an option before the options are parsed.
-        let drawn = random().and_then(|jti| random().map(|nonce| (jti, nonce)));
-        match drawn
-            .and_then(|(jti, nonce)| with_ring(|ring| super::sign_packed(ring, text, slots, unknown, jti, nonce)))
-        {
-            Ok(s) => s.to_lines(),
-            Err(e) => respond(Err(e)),
+    pub fn sign_many(text: &str, slots: &[f64], count: u32) -> String {
+        let draw = || random().and_then(|jti| random().map(|nonce| (jti, nonce)));
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        let signed = with_ring(|ring| Ok(super::sign_many_packed(ring, text, slots, count, draw)));
+        match signed.unwrap_or_else(|e| Err((None, e))) {
+            Ok(lines) => lines,
+            Err(e) => super::respond_many(e),
         }
     }
 
@@ -1044,10 +1110,9 @@ mod tests {
         ];
         for link in cases {
             let object = sign(&ring, &J(link.clone()), &J(top.clone()), [3; 16], [4; 24]);
-            let mut both = link.as_object().unwrap().clone();
-            both.extend(top.as_object().unwrap().clone());
-            let (text, slots, unknown) = pack(&Value::Object(both), SIGN_PACKING);
-            let packed = sign_packed(&ring, &text, &slots, unknown, [3; 16], [4; 24]);
+            let (text, slots) = pack_many(&top, std::slice::from_ref(&link));
+            let packed = sign_many_packed(&ring, &text, &slots, 1, || Ok(([3; 16], [4; 24])));
+            let object = object.map(|s| s.to_lines()).map_err(|e| (Some(0), e));
             assert_eq!(packed, object, "{link}");
         }
         let facts = json!({ "now": 1001, "host": null, "path": "/a b.pdf" });
@@ -1055,6 +1120,72 @@ mod tests {
         let (text, slots, unknown) = pack(&facts, FACT_OPTIONS);
         let packed = Packed::decode(FACT_OPTIONS, &text, &slots, unknown).unwrap();
         assert_eq!(inspect(&url, Some(&ring), &packed), inspect(&url, Some(&ring), &J(facts)));
+    }
+
+    /// What `signMany` in `lib/api.mjs` packs: the call's options, then
+    /// per link its unknown member's name (or nothing) and its options.
+    fn pack_many(top: &Value, links: &[Value]) -> (String, Vec<f64>) {
+        let (mut text, mut slots, _) = pack(top, SIGN_OPTIONS);
+        for link in links {
+            let (t, s, unknown) = pack(link, LINK_OPTIONS);
+            match unknown {
+                Some(u) => {
+                    slots.extend([tag::STR, u.encode_utf16().count() as f64]);
+                    text.push_str(&u);
+                }
+                None => slots.extend([tag::NONE, 0.0]),
+            }
+            text.push_str(&t);
+            slots.extend(s);
+        }
+        (text, slots)
+    }
+
+    /// A batch answers, link by link, exactly what `sign` answers for each
+    /// (same jti and nonce drawn); the first refused link refuses the
+    /// batch, by index; a malformed batch is refused without an index.
+    #[test]
+    fn sign_many_answers_as_sign_does_for_each_link() {
+        let ring = parse_keys(KEYS).unwrap();
+        let top = json!({ "base": "https://f.example", "now": 1000 });
+        let links = [
+            json!({ "path": "/a b.pdf", "ttl": "1h", "sub": "u1" }),
+            json!({ "path": "/r", "prefix": true, "ttl": 60, "sealed": true, "ip": ["10.0.0.0/8"] }),
+            json!({ "path": "/ä/😀.txt", "exp": 4000, "filename": "Bericht – Q3.pdf" }),
+        ];
+        let draws = |i: u8| ([i; 16], [i.wrapping_add(100); 24]);
+        let (text, slots) = pack_many(&top, &links);
+        let mut n = 0u8;
+        let many = sign_many_packed(&ring, &text, &slots, links.len(), || {
+            n += 1;
+            Ok(draws(n))
+        })
+        .unwrap();
+        let mut expected = String::from("ok");
+        for (i, link) in links.iter().enumerate() {
+            let (j, nonce) = draws(i as u8 + 1);
+            let one = sign(&ring, &J(link.clone()), &J(top.clone()), j, nonce).unwrap();
+            expected.push('\n');
+            one.push_lines(&mut expected);
+        }
+        assert_eq!(many, expected);
+        assert_eq!(many.lines().count(), 1 + 6 * links.len());
+
+        let bad = [links[0].clone(), json!({ "path": "/a", "ttl": 60, "expires": 5 }), json!({ "ttl": 60 })];
+        let (text, slots) = pack_many(&top, &bad);
+        let (index, e) = sign_many_packed(&ring, &text, &slots, bad.len(), || Ok(draws(1))).unwrap_err();
+        assert_eq!((index, e.field.as_deref()), (Some(1), Some("expires")));
+        let (text, slots) = pack_many(&top, &links);
+        for count in [links.len() - 1, links.len() + 1] {
+            let (index, e) = sign_many_packed(&ring, &text, &slots, count, || Ok(draws(1))).unwrap_err();
+            assert_eq!((index, e.field), (None, None), "{count}");
+        }
+        let answer: Value = serde_json::from_str(&respond_many((Some(1), invalid("path", "bad")))).unwrap();
+        assert_eq!(answer["error"]["index"], 1);
+        assert_eq!(
+            sign_many_packed(&ring, &pack_many(&top, &[]).0, &pack_many(&top, &[]).1, 0, || Ok(draws(1))).unwrap(),
+            "ok"
+        );
     }
 
     #[test]
