@@ -27,7 +27,7 @@ use linkgate_core::token::{ClaimError, ClaimJson, Field, HostName, Jti};
 use linkgate_core::verify::{query_token, QueryToken, TimeRules};
 #[cfg(test)]
 use linkgate_core::UnverifiedToken;
-use linkgate_core::{Claims, Code, KeyRing, Reason};
+use linkgate_core::{Claims, Code, KeyRing, Reason, Scope};
 
 mod json;
 
@@ -374,6 +374,8 @@ pub const FACT_OPTIONS: &[&str] = &["path", "method", "host", "ip", "now", "skew
 pub struct Signed {
     pub url: String,
     pub token: String,
+    /// Where the token ends in `url` (bytes).
+    pub token_end: usize,
     pub jti: String,
     pub iat: u64,
     pub exp: u64,
@@ -407,9 +409,7 @@ impl Signed {
     /// and these six lines per link.
     pub fn push_lines(&self, out: &mut String) {
         let url = self.url.as_str();
-        // The token ends the URL, or comes just before a sealed folder
-        // link's final `/` (`mint::url_for`).
-        let end = if url.ends_with(self.token.as_str()) { url.len() } else { url.len().saturating_sub(1) };
+        let end = self.token_end;
         // Everything mint writes is ASCII (percent- and base64url-encoded,
         // a checked ASCII host): one unit per byte; counted otherwise.
         let units = |s: &str| if s.is_ascii() { s.len() } else { s.encode_utf16().count() };
@@ -532,7 +532,10 @@ pub fn sign(
         None => default_base(claims.host.as_ref()),
     };
     let url = url_for(&base, &claims.scope, &token, req.sealed);
-    Ok(Signed { url, token, jti: claims.jti.to_hex(), iat: claims.iat, exp: claims.exp })
+    // The token ends the URL, but for a sealed folder link's final `/`.
+    let folder = req.sealed && matches!(claims.scope, Scope::Prefix(_));
+    let token_end = url.len().saturating_sub(usize::from(folder));
+    Ok(Signed { url, token, token_end, jti: claims.jti.to_hex(), iat: claims.iat, exp: claims.exp })
 }
 
 thread_local! {
@@ -569,13 +572,14 @@ pub type ManyError = (Option<usize>, ApiError);
 /// given) and the link's options. One crossing into wasm and one answer
 /// for the batch: `ok` and [`Signed::push_lines`] per link. Each link is
 /// checked and signed exactly as [`sign`] does it, with its own `draw`n jti
-/// and nonce; the first refused link refuses the batch.
+/// (and nonce, `draw(true)`, for a sealed link); the first refused link
+/// refuses the batch.
 pub fn sign_many_packed(
     ring: &KeyRing,
     text: &str,
     slots: &[f64],
     count: usize,
-    mut draw: impl FnMut() -> Result<([u8; 16], [u8; 24]), ApiError>,
+    mut draw: impl FnMut(bool) -> Result<([u8; 16], [u8; 24]), ApiError>,
 ) -> Result<String, ManyError> {
     let packing = |e| (None, e);
     let mut r = Reader::new(text, slots).map_err(packing)?;
@@ -590,7 +594,10 @@ pub fn sign_many_packed(
             _ => return Err((None, malformed())),
         };
         let link = r.take(LINK_OPTIONS, unknown).map_err(packing)?;
-        let (jti, nonce) = draw().map_err(|e| (Some(i), e))?;
+        // A nonce only for a link `sign` will seal (`sealed: true`, the
+        // only value its flag takes as set): half the random bytes.
+        let sealed = link.get("sealed") == Val::Bool(true);
+        let (jti, nonce) = draw(sealed).map_err(|e| (Some(i), e))?;
         let signed = sign(ring, &link, &top, jti, nonce).map_err(|e| (Some(i), e))?;
         out.push('\n');
         signed.push_lines(&mut out);
@@ -836,12 +843,10 @@ mod bindings {
 
     /// `count` links packed by `sign` (a batch of one) or `signMany` (see
     /// [`super::sign_many_packed`]): `ok` and six lines per link, or
-    /// `{"error": {..., index}}`. The nonce is drawn for every link, sealed
-    /// or not: one pool read, and no branch on an option before the
-    /// options are parsed.
+    /// `{"error": {..., index}}`.
     #[wasm_bindgen]
     pub fn sign_many(text: &str, slots: &[f64], count: u32) -> String {
-        let draw = || random().and_then(|jti| random().map(|nonce| (jti, nonce)));
+        let draw = |sealed| random().and_then(|jti| Ok((jti, if sealed { random()? } else { [0; 24] })));
         let count = usize::try_from(count).unwrap_or(usize::MAX);
         let signed = with_ring(|ring| Ok(super::sign_many_packed(ring, text, slots, count, draw)));
         match signed.unwrap_or_else(|e| Err((None, e))) {
@@ -1111,7 +1116,7 @@ mod tests {
         for link in cases {
             let object = sign(&ring, &J(link.clone()), &J(top.clone()), [3; 16], [4; 24]);
             let (text, slots) = pack_many(&top, std::slice::from_ref(&link));
-            let packed = sign_many_packed(&ring, &text, &slots, 1, || Ok(([3; 16], [4; 24])));
+            let packed = sign_many_packed(&ring, &text, &slots, 1, |_| Ok(([3; 16], [4; 24])));
             let object = object.map(|s| s.to_lines()).map_err(|e| (Some(0), e));
             assert_eq!(packed, object, "{link}");
         }
@@ -1155,12 +1160,14 @@ mod tests {
         ];
         let draws = |i: u8| ([i; 16], [i.wrapping_add(100); 24]);
         let (text, slots) = pack_many(&top, &links);
-        let mut n = 0u8;
-        let many = sign_many_packed(&ring, &text, &slots, links.len(), || {
+        let (mut n, mut sealed) = (0u8, Vec::new());
+        let many = sign_many_packed(&ring, &text, &slots, links.len(), |s| {
             n += 1;
+            sealed.push(s);
             Ok(draws(n))
         })
         .unwrap();
+        assert_eq!(sealed, [false, true, false], "a nonce for the sealed link only");
         let mut expected = String::from("ok");
         for (i, link) in links.iter().enumerate() {
             let (j, nonce) = draws(i as u8 + 1);
@@ -1173,17 +1180,17 @@ mod tests {
 
         let bad = [links[0].clone(), json!({ "path": "/a", "ttl": 60, "expires": 5 }), json!({ "ttl": 60 })];
         let (text, slots) = pack_many(&top, &bad);
-        let (index, e) = sign_many_packed(&ring, &text, &slots, bad.len(), || Ok(draws(1))).unwrap_err();
+        let (index, e) = sign_many_packed(&ring, &text, &slots, bad.len(), |_| Ok(draws(1))).unwrap_err();
         assert_eq!((index, e.field.as_deref()), (Some(1), Some("expires")));
         let (text, slots) = pack_many(&top, &links);
         for count in [links.len() - 1, links.len() + 1] {
-            let (index, e) = sign_many_packed(&ring, &text, &slots, count, || Ok(draws(1))).unwrap_err();
+            let (index, e) = sign_many_packed(&ring, &text, &slots, count, |_| Ok(draws(1))).unwrap_err();
             assert_eq!((index, e.field), (None, None), "{count}");
         }
         let answer: Value = serde_json::from_str(&respond_many((Some(1), invalid("path", "bad")))).unwrap();
         assert_eq!(answer["error"]["index"], 1);
         assert_eq!(
-            sign_many_packed(&ring, &pack_many(&top, &[]).0, &pack_many(&top, &[]).1, 0, || Ok(draws(1))).unwrap(),
+            sign_many_packed(&ring, &pack_many(&top, &[]).0, &pack_many(&top, &[]).1, 0, |_| Ok(draws(1))).unwrap(),
             "ok"
         );
     }
