@@ -117,7 +117,11 @@ function put(v, field, top, slots, texts) {
 // The first own member of `obj` not in `known` (the wasm refuses it by
 // name); `lenient`: members set to undefined do not count (facts).
 function unknownName(obj, known, lenient = false) {
-  for (const k of Object.keys(obj)) if (!known.has(k) && !(lenient && obj[k] === undefined)) return k;
+  // for-in with hasOwn: the own enumerable names of Object.keys, in its
+  // order, without an array per call.
+  for (const k in obj) {
+    if (Object.hasOwn(obj, k) && !known.has(k) && !(lenient && obj[k] === undefined)) return k;
+  }
   return undefined;
 }
 

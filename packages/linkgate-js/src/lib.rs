@@ -206,8 +206,15 @@ impl<'t, 's> Reader<'t, 's> {
     }
 
     /// The next slot for each of `names`.
-    fn take(&mut self, names: &'static [&'static str], unknown: Option<String>) -> Result<Packed<'t>, ApiError> {
-        let mut vals = Vec::with_capacity(names.len());
+    /// `vals`: storage to reuse (a batch reads one link after another).
+    fn take(
+        &mut self,
+        names: &'static [&'static str],
+        unknown: Option<String>,
+        mut vals: Vec<(bool, Val<'t>)>,
+    ) -> Result<Packed<'t>, ApiError> {
+        vals.clear();
+        vals.reserve(names.len());
         for _ in names {
             let (t, v) = self.pair()?;
             let given = t != tag::NONE;
@@ -244,7 +251,7 @@ impl<'t> Packed<'t> {
         unknown: Option<String>,
     ) -> Result<Packed<'t>, ApiError> {
         let mut r = Reader::new(text, slots)?;
-        let packed = r.take(names, unknown)?;
+        let packed = r.take(names, unknown, Vec::new())?;
         r.finish()?;
         Ok(packed)
     }
@@ -583,7 +590,8 @@ pub fn sign_many_packed(
 ) -> Result<String, ManyError> {
     let packing = |e| (None, e);
     let mut r = Reader::new(text, slots).map_err(packing)?;
-    let top = r.take(SIGN_OPTIONS, None).map_err(packing)?;
+    let top = r.take(SIGN_OPTIONS, None, Vec::new()).map_err(packing)?;
+    let mut reuse = Vec::new();
     let mut out = String::with_capacity(count.saturating_mul(320).clamp(2, 1 << 24));
     out.push_str("ok");
     for i in 0..count {
@@ -593,7 +601,7 @@ pub fn sign_many_packed(
             Some(Val::Str(name)) => Some(name.to_owned()),
             _ => return Err((None, malformed())),
         };
-        let link = r.take(LINK_OPTIONS, unknown).map_err(packing)?;
+        let link = r.take(LINK_OPTIONS, unknown, reuse).map_err(packing)?;
         // A nonce only for a link `sign` will seal (`sealed: true`, the
         // only value its flag takes as set): half the random bytes.
         let sealed = link.get("sealed") == Val::Bool(true);
@@ -601,6 +609,7 @@ pub fn sign_many_packed(
         let signed = sign(ring, &link, &top, jti, nonce).map_err(|e| (Some(i), e))?;
         out.push('\n');
         signed.push_lines(&mut out);
+        reuse = link.vals;
     }
     r.finish().map_err(packing)?;
     Ok(out)
@@ -773,7 +782,20 @@ mod bindings {
     /// `link|sign|facts`, each comma-separated (one list, in Rust).
     #[wasm_bindgen]
     pub fn option_names() -> String {
-        [LINK_OPTIONS, SIGN_OPTIONS, FACT_OPTIONS].map(|l| l.join(",")).join("|")
+        let mut out = String::new();
+        for (i, list) in [LINK_OPTIONS, SIGN_OPTIONS, FACT_OPTIONS].into_iter().enumerate() {
+            for (j, name) in list.iter().enumerate() {
+                out.push_str(if j > 0 {
+                    ","
+                } else if i > 0 {
+                    "|"
+                } else {
+                    ""
+                });
+                out.push_str(name);
+            }
+        }
+        out
     }
 
     /// Parse and keep a key ring: `""`, or `{"error": ...}` (the ring kept
