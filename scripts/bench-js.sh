@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Signing cost of the JS package in node against the native code path of
 # `linkgate sign` (without process start), side by side, three rounds each,
-# interleaved. Builds the package if needed. Prints the ratios; see
+# interleaved, for `sign` (one link a call) and `signMany` (batches of 100).
+# Builds the package if needed. Prints the ratios; see
 # docs/performance.md, "JS signer (issue 15)".
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -12,7 +13,9 @@ for round in 1 2 3; do
   js="$(node packages/linkgate-js/bench/sign.mjs)"
   cli="$(awk '/native_cli_ns_per_link/ {print $2}' <<<"$native")"
   ring="$(awk '/native_ring_ns_per_link/ {print $2}' <<<"$native")"
-  j="$(awk '{print $2}' <<<"$js")"
-  echo "round $round: native (keys parsed per link, as a CLI process) ${cli} ns, native (ring reused) ${ring} ns, node+wasm ${j} ns;" \
-    "ratio vs CLI path $(awk -v a="$j" -v b="$cli" 'BEGIN{printf "%.2f", a/b}'), vs ring reused $(awk -v a="$j" -v b="$ring" 'BEGIN{printf "%.2f", a/b}')"
+  j="$(awk '/js_ns_per_link/ {print $2}' <<<"$js")"
+  m="$(awk '/js_many_ns_per_link/ {print $2}' <<<"$js")"
+  echo "round $round: native (keys parsed per link, as a CLI process) ${cli} ns, native (ring reused) ${ring} ns, node+wasm sign ${j} ns, signMany ${m} ns a link;" \
+    "sign vs CLI path $(awk -v a="$j" -v b="$cli" 'BEGIN{printf "%.2f", a/b}'), vs ring reused $(awk -v a="$j" -v b="$ring" 'BEGIN{printf "%.2f", a/b}');" \
+    "signMany vs CLI path $(awk -v a="$m" -v b="$cli" 'BEGIN{printf "%.2f", a/b}')"
 done

@@ -4,6 +4,8 @@
 export class LinkgateError extends Error {
   readonly code: string;
   readonly field: string | null;
+  /** From `signMany` only: the position of the refused link (null: no one link). */
+  readonly index?: number | null;
 }
 
 /** A caller mistake (keys, path, ttl, any option): code "invalid_request". */
@@ -120,5 +122,11 @@ export interface Inspection {
 export function keygen(kid?: string): string;
 /** Sign one link with the first key of `keys` (a LINKGATE_KEYS string). */
 export function sign(link: LinkOptions, keys: string, options?: SignOptions): SignedLink;
+/**
+ * Sign many links at once (bulk jobs): one call into the wasm for the whole
+ * list, each link exactly as `sign` would make it (own jti), in order. The
+ * first refused link throws, with its `index`; nothing is returned then.
+ */
+export function signMany(links: LinkOptions[], keys: string, options?: SignOptions): SignedLink[];
 /** Decode a link or token; with keys, verify it as the edge would. */
 export function inspect(urlOrToken: string | URL, keys?: string | null, facts?: Facts): Inspection;

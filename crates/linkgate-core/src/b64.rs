@@ -26,23 +26,26 @@ fn sextet(n: u32) -> u8 {
 
 /// Encode without padding.
 pub fn encode(input: &[u8]) -> String {
-    // Bytes, not chars: `String::push` re-encodes every char as UTF-8, which
-    // at opt-level z (the JS signer) is a call per character.
-    let mut out = Vec::with_capacity(encoded_len(input.len()));
+    // Bytes into a buffer of the final length, a quad at a time: no
+    // `String::push` (a UTF-8 re-encoding per character) and no capacity
+    // check per write, each a call at opt-level z (the JS signer).
+    let mut out = vec![0u8; encoded_len(input.len())];
+    let mut quads = out.chunks_exact_mut(4);
     let mut chunks = input.chunks_exact(3);
-    for c in &mut chunks {
-        let &[a, b, c] = c else { break };
-        let n = (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c);
-        out.extend_from_slice(&[sextet(n >> 18), sextet(n >> 12), sextet(n >> 6), sextet(n)]);
-    }
-    match *chunks.remainder() {
-        [a] => {
-            let n = u32::from(a) << 16;
-            out.extend_from_slice(&[sextet(n >> 18), sextet(n >> 12)]);
+    for (q, c) in (&mut quads).zip(&mut chunks) {
+        if let ([w, x, y, z], &[a, b, c]) = (q, c) {
+            let n = (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c);
+            (*w, *x, *y, *z) = (sextet(n >> 18), sextet(n >> 12), sextet(n >> 6), sextet(n));
         }
-        [a, b] => {
+    }
+    match (quads.into_remainder(), chunks.remainder()) {
+        ([w, x], &[a]) => {
+            let n = u32::from(a) << 16;
+            (*w, *x) = (sextet(n >> 18), sextet(n >> 12));
+        }
+        ([w, x, y], &[a, b]) => {
             let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            out.extend_from_slice(&[sextet(n >> 18), sextet(n >> 12), sextet(n >> 6)]);
+            (*w, *x, *y) = (sextet(n >> 18), sextet(n >> 12), sextet(n >> 6));
         }
         _ => {}
     }

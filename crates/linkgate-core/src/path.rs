@@ -373,15 +373,20 @@ impl fmt::Display for CanonicalPath {
 /// intermediary unchanged.
 pub fn encode_path(decoded: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = Vec::with_capacity(decoded.len());
-    for &b in decoded.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b);
-        } else {
-            // A nibble always indexes 16 digits (fallback unreachable).
-            let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
-            out.extend_from_slice(&[b'%', hex(b >> 4), hex(b & 15)]);
-        }
+    let kept = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/');
+    // A nibble always indexes 16 digits (fallback unreachable).
+    let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
+    let mut out = Vec::with_capacity(decoded.len() + 16);
+    // Runs of kept bytes are copied whole: a push per byte is a call each
+    // at opt-level z (the JS signer encodes every link's path).
+    let mut rest = decoded.as_bytes();
+    loop {
+        let run = rest.iter().position(|b| !kept(b)).unwrap_or(rest.len());
+        let Some((kept_run, tail)) = rest.split_at_checked(run) else { break };
+        out.extend_from_slice(kept_run);
+        let Some((&b, tail)) = tail.split_first() else { break };
+        out.extend_from_slice(&[b'%', hex(b >> 4), hex(b & 15)]);
+        rest = tail;
     }
     // Only ASCII was written: always UTF-8.
     String::from_utf8(out).unwrap_or_default()
@@ -494,6 +499,26 @@ impl fmt::Display for Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs of kept bytes are copied whole: the same text as a byte at a time.
+    #[test]
+    fn encode_path_matches_the_byte_at_a_time_form() {
+        let per_byte = |s: &str| {
+            s.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+                        char::from(b).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect::<String>()
+        };
+        let every: String = (1u32..0x250).filter_map(char::from_u32).chain("😀\u{10ffff}".chars()).collect();
+        for s in [every.as_str(), "", "/", "%", "/a b/c", "ä", "/reports/2026/Q1 board pack.pdf", "  "] {
+            assert_eq!(encode_path(s), per_byte(s), "{s:?}");
+        }
+    }
 
     /// One row per canonicalization rule of the contract.
     #[test]

@@ -2,14 +2,15 @@
 // Options cross into wasm packed (one string of every text value, one
 // Float64Array of type tags and numbers: see `Packed` in src/lib.rs), not
 // read member by member from wasm, which cost a boundary crossing and a
-// string decode each. The wasm answers a signed link as lines and anything
+// string decode each. Links cross in batches (`signMany`; `sign` is a
+// batch of one). The wasm answers signed links as lines and anything
 // else as JSON; this file turns Dates into seconds, answers into plain
 // objects (with Dates), and refusals into thrown LinkgateErrors.
 // lib/node.mjs and lib/workerd.mjs instantiate the wasm before any call.
 
 import {
   keygen as wasmKeygen,
-  sign as wasmSign,
+  sign_many as wasmSignMany,
   inspect as wasmInspect,
   use_keys as wasmUseKeys,
   option_names as wasmOptionNames,
@@ -51,9 +52,35 @@ let names = null;
 function optionNames() {
   if (names === null) {
     const [link, call, facts] = wasmOptionNames().split("|").map((l) => l.split(","));
-    names = { link, call, facts, linkSet: new Set(link), factSet: new Set(facts) };
+    names = { link, call, facts, linkSet: new Set(link), factSet: new Set(facts), unrolled: link.join(",") === UNROLLED && call.join(",") === UNROLLED_CALL };
   }
   return names;
+}
+
+// A link's options in packing order, read one by one below: a property
+// read by literal name is cached per object shape (monomorphic in a signing
+// loop), where a loop over the names is a keyed read each, ~20 per link.
+// Used only while the wasm's own list (optionNames) is this one.
+const UNROLLED_CALL = "base,maxTtlSecs,now";
+const UNROLLED = "path,prefix,wholeBucket,ttl,exp,nbf,iat,kid,sub,tenant,ip,host,uses,mode,filename,contentType,sealed";
+function putLink(l, slots, texts) {
+  put(l.path, "path", true, slots, texts);
+  put(l.prefix, "prefix", true, slots, texts);
+  put(l.wholeBucket, "wholeBucket", true, slots, texts);
+  put(l.ttl, "ttl", true, slots, texts);
+  put(l.exp, "exp", true, slots, texts);
+  put(l.nbf, "nbf", true, slots, texts);
+  put(l.iat, "iat", true, slots, texts);
+  put(l.kid, "kid", true, slots, texts);
+  put(l.sub, "sub", true, slots, texts);
+  put(l.tenant, "tenant", true, slots, texts);
+  put(l.ip, "ip", true, slots, texts);
+  put(l.host, "host", true, slots, texts);
+  put(l.uses, "uses", true, slots, texts);
+  put(l.mode, "mode", true, slots, texts);
+  put(l.filename, "filename", true, slots, texts);
+  put(l.contentType, "contentType", true, slots, texts);
+  put(l.sealed, "sealed", true, slots, texts);
 }
 
 // One value into the packing: a Date becomes Unix seconds (an invalid one
@@ -91,7 +118,11 @@ function put(v, field, top, slots, texts) {
 // The first own member of `obj` not in `known` (the wasm refuses it by
 // name); `lenient`: members set to undefined do not count (facts).
 function unknownName(obj, known, lenient = false) {
-  for (const k of Object.keys(obj)) if (!known.has(k) && !(lenient && obj[k] === undefined)) return k;
+  // for-in with hasOwn: the own enumerable names of Object.keys, in its
+  // order, without an array per call.
+  for (const k in obj) {
+    if (Object.hasOwn(obj, k) && !known.has(k) && !(lenient && obj[k] === undefined)) return k;
+  }
   return undefined;
 }
 
@@ -130,21 +161,63 @@ export function keygen(kid = `k${nowSecs()}`) {
 }
 
 /** Sign one link. See index.d.ts for the options. */
-export function sign(link, keys, { base, maxTtlSecs, now } = {}) {
+export function sign(link, keys, options) {
   if (link === null || typeof link !== "object") throw new InvalidRequestError("link: must be an object", "link");
+  return signLinks([link], keys, options, false)[0];
+}
+
+/**
+ * Sign many links in one call into wasm (bulk jobs): the same links as
+ * `sign` for each, in order. The first refused link throws, with its
+ * `index`; nothing is returned then. See index.d.ts.
+ */
+export function signMany(links, keys, options) {
+  if (!Array.isArray(links)) throw new InvalidRequestError("links: must be an array of link objects", "links");
+  return signLinks(links, keys, options, true);
+}
+
+// `sign` is a batch of one: the call's options, then per link the name of
+// a member outside the option list (the wasm refuses it by name) and the
+// link's options; one string back, `ok` and six lines per link (url, the
+// token's start and length in the url, jti, iat, exp).
+function signLinks(links, keys, { base, maxTtlSecs, now } = {}, many) {
   const n = optionNames();
   useKeys(keys);
   const slots = [];
   const texts = [];
-  for (const name of n.link) put(link[name], name, true, slots, texts);
-  put(base, "base", true, slots, texts);
-  put(maxTtlSecs, "maxTtlSecs", true, slots, texts);
-  put(now === undefined ? nowSecs() : now, "now", true, slots, texts);
-  const r = wasmSign(texts.join(""), slots, unknownName(link, n.linkSet));
-  if (!r.startsWith("ok\n")) answer(r);
-  const [, url, token, jti, iat, exp] = r.split("\n");
-  const e = Number(exp);
-  return { url, token, jti, expiresAt: new Date(e * 1000), exp: e, iat: Number(iat) };
+  if (n.unrolled) {
+    put(base, "base", true, slots, texts);
+    put(maxTtlSecs, "maxTtlSecs", true, slots, texts);
+    put(now === undefined ? nowSecs() : now, "now", true, slots, texts);
+  } else {
+    const call = { base, maxTtlSecs, now: now === undefined ? nowSecs() : now };
+    for (const name of n.call) put(call[name], name, true, slots, texts);
+  }
+  for (let i = 0; i < links.length; i++) {
+    const link = links[i];
+    if (link === null || typeof link !== "object") {
+      throw Object.assign(new InvalidRequestError(`links[${i}]: must be an object`, "link"), { index: i });
+    }
+    put(unknownName(link, n.linkSet), "link", false, slots, texts);
+    if (n.unrolled) putLink(link, slots, texts);
+    else for (const name of n.link) put(link[name], name, true, slots, texts);
+  }
+  const r = wasmSignMany(texts.join(""), slots, links.length);
+  if (!r.startsWith("ok")) {
+    const { error } = JSON.parse(r);
+    const e = refusal(error);
+    if (many) e.index = error.index ?? null;
+    throw e;
+  }
+  const l = r.split("\n");
+  const out = new Array(links.length);
+  for (let i = 0, k = 1; i < links.length; i++, k += 6) {
+    const exp = Number(l[k + 5]);
+    const url = l[k];
+    const token = url.substr(Number(l[k + 1]), Number(l[k + 2]));
+    out[i] = { url, token, jti: l[k + 3], expiresAt: new Date(exp * 1000), exp, iat: Number(l[k + 4]) };
+  }
+  return out;
 }
 
 /** Decode a link or token; with keys, verify it against the given facts. */

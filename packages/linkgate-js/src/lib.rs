@@ -3,8 +3,9 @@
 //! Options cross the boundary packed ([`Packed`]: one string holding every
 //! text value and one `Float64Array` of type tags and numbers, built by the
 //! JavaScript wrapper `lib/api.mjs`), so a call costs two copies into wasm
-//! memory instead of a `Reflect.get` and a string decode per option. A signed
-//! link comes back as one line-separated string; everything else (and every
+//! memory instead of a `Reflect.get` and a string decode per option. Links
+//! are signed in batches (`sign_many`; `sign` is a batch of one), and come
+//! back as one line-separated string; everything else (and every
 //! refusal) as one JSON string (`{"ok": ...}` or `{"error": {code, field,
 //! message}}`) that the wrapper turns into values (with Dates) or a thrown
 //! `LinkgateError`. The key ring is parsed once per `LINKGATE_KEYS` text
@@ -14,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 
 use linkgate_core::duration::parse_duration;
@@ -22,11 +24,11 @@ use linkgate_core::inspect::{self as core_inspect, Facts as InspectFacts};
 use linkgate_core::keys::{format_entry, KeyId, KeyRingError};
 use linkgate_core::mint::{default_base, link_base, url_for, Expiry, LinkRequest};
 use linkgate_core::sealed::AnyToken;
-use linkgate_core::token::{ClaimError, ClaimJson, Field, Jti};
+use linkgate_core::token::{ClaimError, ClaimJson, Field, HostName, Jti};
 use linkgate_core::verify::{query_token, QueryToken, TimeRules};
 #[cfg(test)]
 use linkgate_core::UnverifiedToken;
-use linkgate_core::{Claims, Code, KeyRing, Reason};
+use linkgate_core::{Claims, Code, KeyRing, Reason, Scope};
 
 use linkgate_core::json;
 
@@ -53,17 +55,23 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
 /// The answer as the JS wrapper reads it.
 pub fn respond(r: Result<Raw, ApiError>) -> String {
     match r {
-        Ok(v) => json::object([("ok", v)]),
-        Err(e) => json::object([(
-            "error",
-            json::object([
-                ("code", json::string(e.code)),
-                ("field", json::opt_string(e.field.as_deref())),
-                ("message", json::string(&e.message)),
-            ]),
-        )]),
+        Ok(v) => json::object([("ok", v)]).into_string(),
+        Err(e) => refusal(e, None),
     }
-    .into_string()
+}
+
+/// `{"error": {code, field, message}}`, and the refused link's `index` in
+/// a batch (`sign` is a batch of one).
+fn refusal(e: ApiError, index: Option<usize>) -> String {
+    let mut members = vec![
+        ("code", json::string(e.code)),
+        ("field", json::opt_string(e.field.as_deref())),
+        ("message", json::string(&e.message)),
+    ];
+    if let Some(i) = index {
+        members.push(("index", json::num(i as u64)));
+    }
+    json::object([("error", json::object(members))]).into_string()
 }
 
 /// The key ring of a `LINKGATE_KEYS` text, or the refusal naming `keys`.
@@ -73,15 +81,16 @@ pub fn parse_keys(text: &str) -> Result<KeyRing, ApiError> {
 
 /// One option's value as the API reads it, whatever the caller's runtime
 /// representation: a JS object on wasm (through `Reflect`, so no JSON parser
-/// is linked into the wasm), a JSON value in the native tests.
+/// is linked into the wasm), a JSON value in the native tests. Text is
+/// borrowed from the source: reading an option copies nothing.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Val {
+pub enum Val<'a> {
     /// `undefined` or `null`.
     Absent,
-    Str(String),
+    Str(&'a str),
     Num(f64),
     Bool(bool),
-    List(Vec<Val>),
+    List(Vec<Val<'a>>),
     /// Anything else (an object, a function, a bigint...).
     Other,
 }
@@ -90,7 +99,7 @@ pub enum Val {
 pub trait Source {
     /// Its own enumerable member names.
     fn names(&self) -> Vec<String>;
-    fn get(&self, name: &str) -> Val;
+    fn get(&self, name: &str) -> Val<'_>;
     /// A member whose name is not in `known`.
     fn unknown(&self, known: &[&str]) -> Option<String> {
         self.names().into_iter().find(|k| !known.contains(&k.as_str()))
@@ -122,109 +131,158 @@ pub mod tag {
 /// is one unit too. Malformed packing (only possible by calling the wasm
 /// export directly) is refused as `invalid_request`, never a panic.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Packed {
+pub struct Packed<'t> {
     names: &'static [&'static str],
-    vals: Vec<(bool, Val)>,
+    /// Strings are slices of the packed text: decoding copies nothing.
+    vals: Vec<(bool, Val<'t>)>,
     /// A member the caller gave whose name is not in `names`.
     unknown: Option<String>,
 }
 
-impl Packed {
-    pub fn decode(
-        names: &'static [&'static str],
-        text: &str,
-        slots: &[f64],
-        unknown: Option<String>,
-    ) -> Result<Packed, ApiError> {
-        let malformed = || ApiError {
-            code: INVALID_REQUEST,
-            field: None,
-            message: "options: malformed packing (call the package's JavaScript API, not the wasm exports)".into(),
-        };
-        let mut rest = text;
-        let mut pairs = slots.chunks_exact(2).map(|p| match *p {
-            [t, v] => (t, v),
-            _ => (f64::NAN, f64::NAN),
-        });
+fn malformed() -> ApiError {
+    ApiError {
+        code: INVALID_REQUEST,
+        field: None,
+        message: "options: malformed packing (call the package's JavaScript API, not the wasm exports)".into(),
+    }
+}
+
+/// Reads packed options front to back: one [`Packed`] per call of
+/// [`Reader::take`] (`signMany` packs the call's options, then each link's).
+struct Reader<'t, 's> {
+    rest: &'t str,
+    pairs: core::slice::ChunksExact<'s, f64>,
+    /// ASCII text (the usual case, checked a word at a time) has one
+    /// UTF-16 unit per byte: no walk over its characters.
+    ascii: bool,
+}
+
+impl<'t, 's> Reader<'t, 's> {
+    fn new(text: &'t str, slots: &'s [f64]) -> Result<Self, ApiError> {
         if !slots.len().is_multiple_of(2) {
             return Err(malformed());
         }
-        fn one(t: f64, v: f64, rest: &mut &str) -> Option<Val> {
-            Some(match t {
-                t if t == tag::NONE || t == tag::NULL => Val::Absent,
-                t if t == tag::STR => {
+        Ok(Reader { rest: text, pairs: slots.chunks_exact(2), ascii: text.is_ascii() })
+    }
+
+    fn pair(&mut self) -> Result<(f64, f64), ApiError> {
+        match self.pairs.next() {
+            Some(&[t, v]) => Ok((t, v)),
+            _ => Err(malformed()),
+        }
+    }
+
+    /// One value that is not a list.
+    fn one(&mut self, t: f64, v: f64) -> Option<Val<'t>> {
+        Some(match t {
+            t if t == tag::NONE || t == tag::NULL => Val::Absent,
+            t if t == tag::STR => {
+                let end = if self.ascii {
+                    usize::try_from(whole(v)?).ok()?
+                } else {
                     let units = whole(v)?;
                     let mut counted = 0u64;
-                    let mut end = 0;
-                    for c in rest.chars() {
+                    let mut end = 0usize;
+                    for c in self.rest.chars() {
                         if counted >= units {
                             break;
                         }
                         counted = counted.checked_add(c.len_utf16() as u64)?;
-                        end += c.len_utf8();
+                        end = end.checked_add(c.len_utf8())?;
                     }
                     if counted != units {
                         return None;
                     }
-                    let (head, tail) = rest.split_at_checked(end)?;
-                    *rest = tail;
-                    Val::Str(head.to_owned())
-                }
-                t if t == tag::NUM => Val::Num(v),
-                t if t == tag::BOOL => Val::Bool(v != 0.0),
-                t if t == tag::OTHER => Val::Other,
-                _ => return None,
-            })
-        }
-        let mut vals = Vec::with_capacity(names.len());
+                    end
+                };
+                let (head, tail) = self.rest.split_at_checked(end)?;
+                self.rest = tail;
+                Val::Str(head)
+            }
+            t if t == tag::NUM => Val::Num(v),
+            t if t == tag::BOOL => Val::Bool(v != 0.0),
+            t if t == tag::OTHER => Val::Other,
+            _ => return None,
+        })
+    }
+
+    /// The next slot for each of `names`.
+    /// `vals`: storage to reuse (a batch reads one link after another).
+    fn take(
+        &mut self,
+        names: &'static [&'static str],
+        unknown: Option<String>,
+        mut vals: Vec<(bool, Val<'t>)>,
+    ) -> Result<Packed<'t>, ApiError> {
+        vals.clear();
+        vals.reserve(names.len());
         for _ in names {
-            let (t, v) = pairs.next().ok_or_else(malformed)?;
+            let (t, v) = self.pair()?;
             let given = t != tag::NONE;
             let val = if t == tag::LIST {
                 let n = whole(v).filter(|&n| n <= 4096).ok_or_else(malformed)?;
                 let mut items = Vec::new();
                 for _ in 0..n {
-                    let (t, v) = pairs.next().ok_or_else(malformed)?;
-                    items.push(if t == tag::LIST { Val::Other } else { one(t, v, &mut rest).ok_or_else(malformed)? });
+                    let (t, v) = self.pair()?;
+                    items.push(if t == tag::LIST { Val::Other } else { self.one(t, v).ok_or_else(malformed)? });
                 }
                 Val::List(items)
             } else {
-                one(t, v, &mut rest).ok_or_else(malformed)?
+                self.one(t, v).ok_or_else(malformed)?
             };
             vals.push((given, val));
-        }
-        if pairs.next().is_some() || !rest.is_empty() {
-            return Err(malformed());
         }
         Ok(Packed { names, vals, unknown })
     }
 
-    /// The slots from `at` on, as their own source (the top-level options
-    /// packed after a link's).
-    fn split_off(&mut self, at: usize) -> Packed {
-        let names = self.names.get(at..).unwrap_or_default();
-        self.names = self.names.get(..at).unwrap_or(self.names);
-        let at = at.min(self.vals.len());
-        Packed { names, vals: self.vals.split_off(at), unknown: None }
+    /// Nothing may be left over.
+    fn finish(mut self) -> Result<(), ApiError> {
+        if self.pairs.next().is_some() || !self.rest.is_empty() {
+            return Err(malformed());
+        }
+        Ok(())
     }
 }
 
-impl Source for Packed {
+impl<'t> Packed<'t> {
+    pub fn decode(
+        names: &'static [&'static str],
+        text: &'t str,
+        slots: &[f64],
+        unknown: Option<String>,
+    ) -> Result<Packed<'t>, ApiError> {
+        let mut r = Reader::new(text, slots)?;
+        let packed = r.take(names, unknown, Vec::new())?;
+        r.finish()?;
+        Ok(packed)
+    }
+}
+
+impl Source for Packed<'_> {
     fn names(&self) -> Vec<String> {
         let given = self.names.iter().zip(&self.vals).filter(|(_, (g, _))| *g).map(|(n, _)| (*n).to_owned());
         self.unknown.iter().cloned().chain(given).collect()
     }
 
-    fn get(&self, name: &str) -> Val {
-        // Length and first byte before the comparison: at opt-level z a
-        // string comparison is a call, and `sign` asks ~20 names of ~20.
+    fn get(&self, name: &str) -> Val<'_> {
+        // The names asked for are the same literals as the packing's (one
+        // constant after LTO): the address first, then length and first
+        // byte before the comparison (at opt-level z a string comparison
+        // is a call, and `sign` asks ~20 names of ~20).
+        let here = |n: &&str| core::ptr::eq(n.as_ptr(), name.as_ptr()) && n.len() == name.len();
         let same = |n: &&str| n.len() == name.len() && n.as_bytes().first() == name.as_bytes().first() && *n == name;
-        self.names.iter().position(same).and_then(|i| self.vals.get(i)).map_or(Val::Absent, |(_, v)| v.clone())
+        let at = self.names.iter().position(here).or_else(|| self.names.iter().position(same));
+        at.and_then(|i| self.vals.get(i)).map_or(Val::Absent, |(_, v)| v.clone())
     }
 
     fn unknown(&self, known: &[&str]) -> Option<String> {
         // The wrapper found any member outside the packing; packed names
         // outside `known` count too (a packing larger than the call's list).
+        // `sign` splits its packing into exactly the lists it checks: then
+        // no name is compared.
+        if core::ptr::eq(self.names, known) {
+            return self.unknown.clone();
+        }
         let given = self.names.iter().zip(&self.vals).filter(|(_, (g, _))| *g);
         self.unknown.clone().or_else(|| given.map(|(n, _)| *n).find(|n| !known.contains(n)).map(str::to_owned))
     }
@@ -250,14 +308,14 @@ impl<'a> Obj<'a> {
         Ok(Obj { src })
     }
 
-    fn get(&self, name: &str) -> Val {
+    fn get(&self, name: &str) -> Val<'a> {
         self.src.get(name)
     }
 
     fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self.get(name) {
             Val::Absent => Ok(None),
-            Val::Str(s) => Ok(Some(s)),
+            Val::Str(s) => Ok(Some(s.to_owned())),
             _ => Err(invalid(name, "must be a string")),
         }
     }
@@ -285,8 +343,9 @@ pub fn keygen(kid: &str, secret: &[u8; 32]) -> Result<Raw, ApiError> {
     Ok(json::string(&format_entry(&kid, secret)))
 }
 
-/// What `sign` packs: a link's options, then the call's (`base`,
-/// `maxTtlSecs`, `now`), in the order [`Packed`] slots follow.
+/// The options of `sign`: a link's ([`LINK_OPTIONS`]), then the call's
+/// ([`SIGN_OPTIONS`]: `base`, `maxTtlSecs`, `now`), each list in the order
+/// [`Packed`] slots follow ([`sign_many_packed`] packs the call's first).
 pub const SIGN_PACKING: &[&str] = &[
     "path",
     "prefix",
@@ -323,6 +382,8 @@ pub const FACT_OPTIONS: &[&str] = &["path", "method", "host", "ip", "now", "skew
 pub struct Signed {
     pub url: String,
     pub token: String,
+    /// Where the token ends in `url` (bytes).
+    pub token_end: usize,
     pub jti: String,
     pub iat: u64,
     pub exp: u64,
@@ -339,21 +400,56 @@ impl Signed {
         ])
     }
 
-    /// `ok` and the five fields, one per line: no JSON to build or parse on
-    /// the hot path (a URL and a token never hold a raw line break: both are
-    /// percent- or base64url-encoded).
+    /// `ok`, the URL, where the token is in it (start and length, in
+    /// UTF-16 units), the jti, iat and exp, one per line: no JSON to build
+    /// or parse on the hot path, and the token (a third of the answer) not
+    /// copied out twice. A URL never holds a raw line break (it is
+    /// percent-encoded), and it holds its token: the wrapper takes the
+    /// token out of it.
     pub fn to_lines(&self) -> String {
-        let (iat, exp) = (self.iat.to_string(), self.exp.to_string());
-        let parts = ["ok", &self.url, &self.token, &self.jti, &iat, &exp];
-        let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-        for p in parts {
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            out.push_str(p);
-        }
+        let mut out = String::with_capacity(self.url.len() + self.jti.len() + 80);
+        out.push_str("ok\n");
+        self.push_lines(&mut out);
         out
     }
+
+    /// The lines of [`Signed::to_lines`] after `ok`: `signMany` answers `ok`
+    /// and these six lines per link.
+    pub fn push_lines(&self, out: &mut String) {
+        let url = self.url.as_str();
+        let end = self.token_end;
+        // Everything mint writes is ASCII (percent- and base64url-encoded,
+        // a checked ASCII host): one unit per byte; counted otherwise.
+        let units = |s: &str| if s.is_ascii() { s.len() } else { s.encode_utf16().count() };
+        let start = url.get(..end.saturating_sub(self.token.len())).map_or(0, units);
+        out.push_str(url);
+        for n in [start as u64, units(&self.token) as u64] {
+            out.push('\n');
+            push_decimal(out, n);
+        }
+        out.push('\n');
+        out.push_str(&self.jti);
+        for n in [self.iat, self.exp] {
+            out.push('\n');
+            push_decimal(out, n);
+        }
+    }
+}
+
+/// `n` in decimal, without the formatter (a handful of calls per number
+/// at opt-level z).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    for d in digits.iter_mut().rev() {
+        *d = b'0'.saturating_add((n % 10) as u8);
+        n /= 10;
+        at = at.saturating_sub(1);
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(core::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or_default());
 }
 
 /// The JS option a claim error is about.
@@ -385,7 +481,7 @@ pub fn sign(
     let path = link.string("path")?.ok_or_else(|| invalid("path", "is required"))?;
     let ttl = match link.get("ttl") {
         Val::Absent => None,
-        Val::Str(s) => Some(parse_duration(&s).ok_or_else(|| invalid("ttl", "use seconds or e.g. 90s, 15m, 24h, 7d"))?),
+        Val::Str(s) => Some(parse_duration(s).ok_or_else(|| invalid("ttl", "use seconds or e.g. 90s, 15m, 24h, 7d"))?),
         Val::Num(n) => {
             Some(whole(n).filter(|&s| s > 0).ok_or_else(|| invalid("ttl", "must be a positive number of seconds"))?)
         }
@@ -399,11 +495,11 @@ pub fn sign(
     };
     let ip = match link.get("ip") {
         Val::Absent => Vec::new(),
-        Val::Str(s) => vec![s],
+        Val::Str(s) => vec![s.to_owned()],
         Val::List(items) => items
             .into_iter()
             .map(|i| match i {
-                Val::Str(s) => Ok(s),
+                Val::Str(s) => Ok(s.to_owned()),
                 _ => Err(invalid("ip", "must be a string or an array of strings")),
             })
             .collect::<Result<_, _>>()?,
@@ -440,26 +536,90 @@ pub fn sign(
     // CLI's --base rule, docs/link-format.md): a URL path would be outside
     // the link's scope.
     let base = match &base {
-        Some(b) => link_base(b, claims.host.as_ref()).map_err(|e| invalid("base", e))?,
+        Some(b) => checked_base(b, claims.host.as_ref()).map_err(|e| invalid("base", e))?,
         None => default_base(claims.host.as_ref()),
     };
     let url = url_for(&base, &claims.scope, &token, req.sealed);
-    Ok(Signed { url, token, jti: claims.jti.to_hex(), iat: claims.iat, exp: claims.exp })
+    // The token ends the URL, but for a sealed folder link's final `/`.
+    let folder = req.sealed && matches!(claims.scope, Scope::Prefix(_));
+    let token_end = url.len().saturating_sub(usize::from(folder));
+    Ok(Signed { url, token, token_end, jti: claims.jti.to_hex(), iat: claims.iat, exp: claims.exp })
 }
 
-/// [`sign`] over options packed by the wrapper: a link's, then the call's
-/// ([`SIGN_PACKING`]).
-pub fn sign_packed(
+thread_local! {
+    /// The last base that passed [`link_base`], with the host it was checked
+    /// against, and the checked form: a signing loop passes the same base
+    /// every time, and its host grammar was ~7 % of a link.
+    static LAST_BASE: RefCell<Option<(String, Option<String>, String)>> = const { RefCell::new(None) };
+}
+
+/// [`link_base`], remembering the last base that passed.
+fn checked_base(text: &str, host: Option<&HostName>) -> Result<String, &'static str> {
+    let host_text = host.map(HostName::as_str);
+    LAST_BASE.with(|c| {
+        if let Ok(Some((t, h, checked))) = c.try_borrow().as_deref() {
+            if t == text && h.as_deref() == host_text {
+                return Ok(checked.clone());
+            }
+        }
+        let checked = link_base(text, host)?;
+        if let Ok(mut slot) = c.try_borrow_mut() {
+            *slot = Some((text.to_owned(), host_text.map(str::to_owned), checked.clone()));
+        }
+        Ok(checked)
+    })
+}
+
+/// A `signMany` refusal: which link (None: the packing, the keys or the
+/// randomness, not a link), and why.
+pub type ManyError = (Option<usize>, ApiError);
+
+/// Sign `count` links packed by the wrapper's `signMany`: the call's
+/// options once ([`SIGN_OPTIONS`]), then per link one slot for the name of
+/// a member the wrapper found outside [`LINK_OPTIONS`] (a string, or not
+/// given) and the link's options. One crossing into wasm and one answer
+/// for the batch: `ok` and [`Signed::push_lines`] per link. Each link is
+/// checked and signed exactly as [`sign`] does it, with its own `draw`n jti
+/// (and nonce, `draw(true)`, for a sealed link); the first refused link
+/// refuses the batch.
+pub fn sign_many_packed(
     ring: &KeyRing,
     text: &str,
     slots: &[f64],
-    unknown: Option<String>,
-    jti: [u8; 16],
-    nonce: [u8; 24],
-) -> Result<Signed, ApiError> {
-    let mut link = Packed::decode(SIGN_PACKING, text, slots, unknown)?;
-    let top = link.split_off(LINK_OPTIONS.len());
-    sign(ring, &link, &top, jti, nonce)
+    count: usize,
+    mut draw: impl FnMut(bool) -> Result<([u8; 16], [u8; 24]), ApiError>,
+) -> Result<String, ManyError> {
+    let packing = |e| (None, e);
+    let mut r = Reader::new(text, slots).map_err(packing)?;
+    let top = r.take(SIGN_OPTIONS, None, Vec::new()).map_err(packing)?;
+    let mut reuse = Vec::new();
+    let mut out = String::with_capacity(count.saturating_mul(320).clamp(2, 1 << 24));
+    out.push_str("ok");
+    for i in 0..count {
+        let (t, v) = r.pair().map_err(packing)?;
+        let unknown = match r.one(t, v) {
+            Some(Val::Absent) => None,
+            Some(Val::Str(name)) => Some(name.to_owned()),
+            _ => return Err((None, malformed())),
+        };
+        let link = r.take(LINK_OPTIONS, unknown, reuse).map_err(packing)?;
+        // A nonce only for a link `sign` will seal (`sealed: true`, the
+        // only value its flag takes as set): half the random bytes.
+        let sealed = link.get("sealed") == Val::Bool(true);
+        let (jti, nonce) = draw(sealed).map_err(|e| (Some(i), e))?;
+        let signed = sign(ring, &link, &top, jti, nonce).map_err(|e| (Some(i), e))?;
+        out.push('\n');
+        signed.push_lines(&mut out);
+        reuse = link.vals;
+    }
+    r.finish().map_err(packing)?;
+    Ok(out)
+}
+
+/// A batch's refusal as the wrapper reads it: [`respond`]'s error, with the
+/// link's `index` when one link is at fault.
+pub fn respond_many((index, e): ManyError) -> String {
+    refusal(e, index)
 }
 
 /// What a link or bare token says: (token or None, raw path, host).
@@ -604,27 +764,39 @@ pub fn inspect(input: &str, ring: Option<&KeyRing>, facts: &dyn Source) -> Resul
 mod bindings {
     use wasm_bindgen::prelude::wasm_bindgen;
 
-    use std::cell::RefCell;
-
     use linkgate_core::KeyRing;
 
-    use super::{respond, ApiError, Packed, FACT_OPTIONS, LINK_OPTIONS, RANDOMNESS_UNAVAILABLE, SIGN_OPTIONS};
+    use super::{respond, ApiError, Packed, RefCell, FACT_OPTIONS, LINK_OPTIONS, RANDOMNESS_UNAVAILABLE, SIGN_OPTIONS};
 
     thread_local! {
         /// The ring of the last `use_keys` text: the wrapper calls
         /// `use_keys` only when the caller's LINKGATE_KEYS text changes, so
         /// a signing loop neither copies nor parses it again.
         static RING: RefCell<Option<KeyRing>> = const { RefCell::new(None) };
-        /// Random bytes drawn 1 KiB at a time: node's crypto.getRandomValues
-        /// costs several microseconds per call whatever the size.
-        static POOL: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        /// Random bytes from crypto.getRandomValues, 4 KiB at a time: a call
+        /// costs node ~3 µs whatever the size, and a link draws 40 bytes
+        /// (jti and nonce), so a call per ~100 links, not per link.
+        static POOL: RefCell<Pool> = const { RefCell::new(Pool { bytes: [0; POOL_BYTES], left: 0 }) };
     }
 
     /// Every option's name and the packing order, for the wrapper:
     /// `link|sign|facts`, each comma-separated (one list, in Rust).
     #[wasm_bindgen]
     pub fn option_names() -> String {
-        [LINK_OPTIONS, SIGN_OPTIONS, FACT_OPTIONS].map(|l| l.join(",")).join("|")
+        let mut out = String::new();
+        for (i, list) in [LINK_OPTIONS, SIGN_OPTIONS, FACT_OPTIONS].into_iter().enumerate() {
+            for (j, name) in list.iter().enumerate() {
+                out.push_str(if j > 0 {
+                    ","
+                } else if i > 0 {
+                    "|"
+                } else {
+                    ""
+                });
+                out.push_str(name);
+            }
+        }
+        out
     }
 
     /// Parse and keep a key ring: `""`, or `{"error": ...}` (the ring kept
@@ -647,17 +819,34 @@ mod bindings {
         })
     }
 
+    const POOL_BYTES: usize = 4096;
+
+    /// The last `left` bytes have not been handed out yet (all zero at
+    /// first, so the pool takes no space in the wasm file).
+    struct Pool {
+        bytes: [u8; POOL_BYTES],
+        left: usize,
+    }
+
+    /// `N` bytes of the JS runtime's CSPRNG. Drawing from a pool is as
+    /// random as a call per link: each byte is handed out once and then
+    /// zeroed in the pool, and the pool is refilled in full from
+    /// crypto.getRandomValues when it runs short (the bytes are only
+    /// buffered in this isolate's own memory, which holds the keys too).
     fn random<const N: usize>() -> Result<[u8; N], ApiError> {
         POOL.with(|c| {
             let mut pool = c.try_borrow_mut().map_err(|_| unavailable("busy"))?;
-            if pool.len() < N {
-                let mut fresh = vec![0u8; 1024];
-                getrandom::fill(&mut fresh).map_err(|e| unavailable(&e.to_string()))?;
-                *pool = fresh;
+            let Pool { bytes, left } = &mut *pool;
+            if *left < N {
+                getrandom::fill(bytes).map_err(|e| unavailable(&e.to_string()))?;
+                *left = bytes.len();
             }
-            // Bytes handed out leave the pool: never used twice.
-            let at = pool.len().saturating_sub(N);
-            <[u8; N]>::try_from(pool.split_off(at)).map_err(|_| unavailable("short read"))
+            let at = bytes.len().saturating_sub(*left);
+            let drawn = bytes.get_mut(at..at.saturating_add(N)).ok_or_else(|| unavailable("short read"))?;
+            let out = <[u8; N]>::try_from(&*drawn).map_err(|_| unavailable("short read"))?;
+            drawn.fill(0);
+            *left = left.saturating_sub(N);
+            Ok(out)
         })
     }
 
@@ -675,18 +864,17 @@ mod bindings {
         respond(random().and_then(|s| super::keygen(kid, &s)))
     }
 
-    /// A link's options then `sign`'s, packed: `ok` and url, token, jti, iat,
-    /// exp on lines of their own, or `{"error": ...}`.
+    /// `count` links packed by `sign` (a batch of one) or `signMany` (see
+    /// [`super::sign_many_packed`]): `ok` and six lines per link, or
+    /// `{"error": {..., index}}`.
     #[wasm_bindgen]
-    pub fn sign(text: &str, slots: &[f64], unknown: Option<String>) -> String {
-        // The nonce is drawn for every link, sealed or not: one pool read,
-        // and no branch on an option before the options are parsed.
-        let drawn = random().and_then(|jti| random().map(|nonce| (jti, nonce)));
-        match drawn
-            .and_then(|(jti, nonce)| with_ring(|ring| super::sign_packed(ring, text, slots, unknown, jti, nonce)))
-        {
-            Ok(s) => s.to_lines(),
-            Err(e) => respond(Err(e)),
+    pub fn sign_many(text: &str, slots: &[f64], count: u32) -> String {
+        let draw = |sealed| random().and_then(|jti| Ok((jti, if sealed { random()? } else { [0; 24] })));
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        let signed = with_ring(|ring| Ok(super::sign_many_packed(ring, text, slots, count, draw)));
+        match signed.unwrap_or_else(|e| Err((None, e))) {
+            Ok(lines) => lines,
+            Err(e) => super::respond_many(e),
         }
     }
 
@@ -719,10 +907,10 @@ mod tests {
     /// Options as JSON, standing in for the JS object of the wasm build.
     struct J(Value);
 
-    fn val(v: &Value) -> Val {
+    fn val(v: &Value) -> Val<'_> {
         match v {
             Value::Null => Val::Absent,
-            Value::String(s) => Val::Str(s.clone()),
+            Value::String(s) => Val::Str(s),
             Value::Number(n) => Val::Num(n.as_f64().unwrap()),
             Value::Bool(b) => Val::Bool(*b),
             Value::Array(a) => Val::List(a.iter().map(val).collect()),
@@ -734,7 +922,7 @@ mod tests {
         fn names(&self) -> Vec<String> {
             self.0.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
         }
-        fn get(&self, name: &str) -> Val {
+        fn get(&self, name: &str) -> Val<'_> {
             self.0.get(name).map(val).unwrap_or(Val::Absent)
         }
     }
@@ -849,6 +1037,37 @@ mod tests {
     }
 
     #[test]
+    fn decimals_are_written_without_the_formatter() {
+        for n in [0, 7, 10, 99, 1_800_003_600, u64::MAX] {
+            let mut out = String::from("x");
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
+    }
+
+    /// The lines answer names where the token is in the URL (plain and
+    /// sealed, file and folder links): the wrapper cuts it out there.
+    #[test]
+    fn lines_locate_the_token_in_the_url() {
+        let ring = parse_keys(KEYS).unwrap();
+        let top = J(json!({ "base": "https://f.example", "now": 1000 }));
+        for link in [
+            json!({ "path": "/a b.pdf", "ttl": 60 }),
+            json!({ "path": "/r/", "prefix": true, "ttl": 60 }),
+            json!({ "path": "/a", "ttl": 60, "sealed": true }),
+            json!({ "path": "/r", "prefix": true, "ttl": 60, "sealed": true }),
+        ] {
+            let s = sign(&ring, &J(link.clone()), &top, [3; 16], [4; 24]).unwrap();
+            let lines = s.to_lines();
+            let l: Vec<&str> = lines.split('\n').collect();
+            let (at, len): (usize, usize) = (l[2].parse().unwrap(), l[3].parse().unwrap());
+            assert_eq!(l[..2], ["ok", s.url.as_str()], "{link}");
+            assert_eq!(&s.url[at..at + len], s.token, "{link}");
+            assert_eq!(l[4..], [s.jti.as_str(), &s.iat.to_string(), &s.exp.to_string()], "{link}");
+        }
+    }
+
+    #[test]
     fn numbers_must_be_whole_and_exact() {
         assert_eq!(whole(3.0), Some(3));
         assert_eq!(whole(9_007_199_254_740_991.0), Some(9_007_199_254_740_991));
@@ -919,10 +1138,9 @@ mod tests {
         ];
         for link in cases {
             let object = sign(&ring, &J(link.clone()), &J(top.clone()), [3; 16], [4; 24]);
-            let mut both = link.as_object().unwrap().clone();
-            both.extend(top.as_object().unwrap().clone());
-            let (text, slots, unknown) = pack(&Value::Object(both), SIGN_PACKING);
-            let packed = sign_packed(&ring, &text, &slots, unknown, [3; 16], [4; 24]);
+            let (text, slots) = pack_many(&top, std::slice::from_ref(&link));
+            let packed = sign_many_packed(&ring, &text, &slots, 1, |_| Ok(([3; 16], [4; 24])));
+            let object = object.map(|s| s.to_lines()).map_err(|e| (Some(0), e));
             assert_eq!(packed, object, "{link}");
         }
         let facts = json!({ "now": 1001, "host": null, "path": "/a b.pdf" });
@@ -932,11 +1150,79 @@ mod tests {
         assert_eq!(inspect(&url, Some(&ring), &packed), inspect(&url, Some(&ring), &J(facts)));
     }
 
+    /// What `signMany` in `lib/api.mjs` packs: the call's options, then
+    /// per link its unknown member's name (or nothing) and its options.
+    fn pack_many(top: &Value, links: &[Value]) -> (String, Vec<f64>) {
+        let (mut text, mut slots, _) = pack(top, SIGN_OPTIONS);
+        for link in links {
+            let (t, s, unknown) = pack(link, LINK_OPTIONS);
+            match unknown {
+                Some(u) => {
+                    slots.extend([tag::STR, u.encode_utf16().count() as f64]);
+                    text.push_str(&u);
+                }
+                None => slots.extend([tag::NONE, 0.0]),
+            }
+            text.push_str(&t);
+            slots.extend(s);
+        }
+        (text, slots)
+    }
+
+    /// A batch answers, link by link, exactly what `sign` answers for each
+    /// (same jti and nonce drawn); the first refused link refuses the
+    /// batch, by index; a malformed batch is refused without an index.
+    #[test]
+    fn sign_many_answers_as_sign_does_for_each_link() {
+        let ring = parse_keys(KEYS).unwrap();
+        let top = json!({ "base": "https://f.example", "now": 1000 });
+        let links = [
+            json!({ "path": "/a b.pdf", "ttl": "1h", "sub": "u1" }),
+            json!({ "path": "/r", "prefix": true, "ttl": 60, "sealed": true, "ip": ["10.0.0.0/8"] }),
+            json!({ "path": "/ä/😀.txt", "exp": 4000, "filename": "Bericht – Q3.pdf" }),
+        ];
+        let draws = |i: u8| ([i; 16], [i.wrapping_add(100); 24]);
+        let (text, slots) = pack_many(&top, &links);
+        let (mut n, mut sealed) = (0u8, Vec::new());
+        let many = sign_many_packed(&ring, &text, &slots, links.len(), |s| {
+            n += 1;
+            sealed.push(s);
+            Ok(draws(n))
+        })
+        .unwrap();
+        assert_eq!(sealed, [false, true, false], "a nonce for the sealed link only");
+        let mut expected = String::from("ok");
+        for (i, link) in links.iter().enumerate() {
+            let (j, nonce) = draws(i as u8 + 1);
+            let one = sign(&ring, &J(link.clone()), &J(top.clone()), j, nonce).unwrap();
+            expected.push('\n');
+            one.push_lines(&mut expected);
+        }
+        assert_eq!(many, expected);
+        assert_eq!(many.lines().count(), 1 + 6 * links.len());
+
+        let bad = [links[0].clone(), json!({ "path": "/a", "ttl": 60, "expires": 5 }), json!({ "ttl": 60 })];
+        let (text, slots) = pack_many(&top, &bad);
+        let (index, e) = sign_many_packed(&ring, &text, &slots, bad.len(), |_| Ok(draws(1))).unwrap_err();
+        assert_eq!((index, e.field.as_deref()), (Some(1), Some("expires")));
+        let (text, slots) = pack_many(&top, &links);
+        for count in [links.len() - 1, links.len() + 1] {
+            let (index, e) = sign_many_packed(&ring, &text, &slots, count, |_| Ok(draws(1))).unwrap_err();
+            assert_eq!((index, e.field), (None, None), "{count}");
+        }
+        let answer: Value = serde_json::from_str(&respond_many((Some(1), invalid("path", "bad")))).unwrap();
+        assert_eq!(answer["error"]["index"], 1);
+        assert_eq!(
+            sign_many_packed(&ring, &pack_many(&top, &[]).0, &pack_many(&top, &[]).1, 0, |_| Ok(draws(1))).unwrap(),
+            "ok"
+        );
+    }
+
     #[test]
     fn malformed_packing_is_refused_not_panicked_on() {
         let names: &'static [&'static str] = &["a", "b"];
         let ok = Packed::decode(names, "xy😀", &[tag::STR, 2.0, tag::STR, 2.0], None).unwrap();
-        assert_eq!((ok.get("a"), ok.get("b")), (Val::Str("xy".into()), Val::Str("😀".into())));
+        assert_eq!((ok.get("a"), ok.get("b")), (Val::Str("xy"), Val::Str("😀")));
         assert_eq!(ok.names(), ["a", "b"]);
         let bad: &[(&str, &[f64])] = &[
             ("", &[tag::NONE, 0.0]),                                 // too few slots

@@ -1,7 +1,7 @@
 // The JavaScript shape of the API: options, Dates, errors and their codes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { keygen, sign, inspect, LinkgateError, InvalidRequestError } from "../lib/node.mjs";
+import { keygen, sign, signMany, inspect, LinkgateError, InvalidRequestError } from "../lib/node.mjs";
 
 const KEYS = keygen("live");
 
@@ -218,4 +218,46 @@ test("sign({sealed: true}) makes a sealed link that only the key opens", () => {
   assert.equal(t.claims, null);
   // Plain links say so too.
   assert.equal(inspect(sign({ path: "/a.pdf", ttl: 60 }, KEYS).url).sealed, false);
+});
+
+test("signMany signs each link as sign does, in order, and refuses the batch at the first bad link", () => {
+  const opts = { base: "https://files.example.com", now: new Date("2026-05-01T00:00:00Z") };
+  const links = [
+    { path: "/q3/report.pdf", ttl: "1h", sub: "u-1" },
+    { path: "/r/", prefix: true, exp: new Date("2026-05-02T00:00:00Z"), ip: ["10.0.0.0/8"], uses: 2 },
+    { path: "/ä/😀 x.txt", ttl: 60, sealed: true, filename: "Bericht – Q3.pdf" },
+  ];
+  const many = signMany(links, KEYS, opts);
+  assert.equal(many.length, links.length);
+  assert.equal(new Set(many.map((l) => l.jti)).size, links.length);
+  links.forEach((link, i) => {
+    const one = sign(link, KEYS, opts);
+    const m = many[i];
+    // Same link but for its jti (and a sealed link's nonce).
+    assert.deepEqual(Object.keys(m), Object.keys(one));
+    assert.equal(m.exp, one.exp);
+    assert.equal(m.iat, one.iat);
+    assert.deepEqual(m.expiresAt, one.expiresAt);
+    assert.match(m.jti, /^[0-9a-f]{32}$/);
+    assert.ok(m.url.includes(m.token), m.url);
+    assert.equal(m.url.replace(m.token, "T"), one.url.replace(one.token, "T"));
+    const r = inspect(m.url, KEYS, { now: opts.now });
+    assert.equal(r.verdict, "valid", JSON.stringify(r));
+    const o = inspect(one.url, KEYS, { now: opts.now });
+    assert.deepEqual({ ...r.claims, jti: null }, { ...o.claims, jti: null });
+    assert.equal(r.claims.jti, m.jti);
+  });
+  assert.deepEqual(signMany([], KEYS, opts), []);
+  const bad = [links[0], { path: "/a", ttl: 60, expires: 5 }, { ttl: 60 }];
+  assert.throws(
+    () => signMany(bad, KEYS, opts),
+    (e) => e instanceof InvalidRequestError && e.field === "expires" && e.index === 1,
+  );
+  assert.throws(
+    () => signMany([links[0], { ttl: 60 }], KEYS, opts),
+    (e) => e instanceof InvalidRequestError && e.field === "path" && e.index === 1,
+  );
+  assert.throws(() => signMany([links[0], null], KEYS, opts), (e) => e instanceof InvalidRequestError && e.index === 1);
+  throwsCode(() => signMany(links[0], KEYS, opts), "invalid_request", "links");
+  throwsCode(() => signMany(links, "nope", opts), "invalid_request", "keys");
 });
