@@ -572,32 +572,25 @@ impl Object {
 pub fn push_string(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
-    let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // Everything before this ASCII byte is whole characters.
-        out.push_str(s.get(plain..i).unwrap_or(""));
-        plain = i.saturating_add(1);
-        if esc.is_empty() {
-            out.push_str("\\u00");
-            for n in [b >> 4, b & 15] {
-                out.push(char::from(HEX.get(usize::from(n)).copied().unwrap_or(b'0')));
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if u32::from(c) < 0x20 => {
+                let b = u8::try_from(u32::from(c)).unwrap_or(0);
+                out.push_str("\\u00");
+                for n in [b >> 4, b & 15] {
+                    out.push(char::from(HEX.get(usize::from(n)).copied().unwrap_or(b'0')));
+                }
             }
-        } else {
-            out.push_str(esc);
+            c => out.push(c),
         }
     }
-    out.push_str(s.get(plain..).unwrap_or(""));
     out.push('"');
 }
 

@@ -143,7 +143,7 @@ fn malformed() -> ApiError {
     ApiError {
         code: INVALID_REQUEST,
         field: None,
-        message: "options: malformed packing (call the package's JavaScript API, not the wasm exports)".into(),
+        message: "options: malformed packing (use the JavaScript API)".into(),
     }
 }
 
