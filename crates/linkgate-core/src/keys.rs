@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::b64;
+use super::ed25519::{PublicKeyError, PublicKeyRing};
 use super::token::Domain;
 
 /// Shortest accepted key, in bytes (the HMAC-SHA256 output size).
@@ -181,6 +182,8 @@ impl std::error::Error for KeyRingError {}
 pub struct KeyRing {
     signing: Key,
     others: Vec<Key>,
+    /// Ed25519 public keys (`LINKGATE_PUBLIC_KEYS`, §18): they verify, never sign.
+    public: PublicKeyRing,
 }
 
 impl KeyRing {
@@ -219,7 +222,22 @@ impl KeyRing {
         }
         let mut it = keys.into_iter();
         let signing = it.next().ok_or(KeyRingError::Empty)?;
-        Ok(KeyRing { signing, others: it.collect() })
+        Ok(KeyRing { signing, others: it.collect(), public: PublicKeyRing::default() })
+    }
+
+    /// Add the Ed25519 public keys. Key ids are one namespace across both
+    /// rings (a `kid` revocation must name one key), so a shared id is refused.
+    pub fn with_public(mut self, public: PublicKeyRing) -> Result<KeyRing, PublicKeyError> {
+        if let Some(k) = public.keys().iter().find(|k| self.get(k.kid().as_str()).is_some()) {
+            return Err(PublicKeyError::DuplicateKeyId { kid: k.kid().to_string() });
+        }
+        self.public = public;
+        Ok(self)
+    }
+
+    /// The Ed25519 public keys (possibly none).
+    pub fn public(&self) -> &PublicKeyRing {
+        &self.public
     }
 
     /// The key that signs new links (the first listed).

@@ -234,6 +234,11 @@ impl fmt::Display for ClaimError {
 
 impl std::error::Error for ClaimError {}
 
+/// A claim error for other modules of the core (Ed25519 signing).
+pub(crate) fn claim_error(field: Field, reason: &'static str) -> ClaimError {
+    err(field, reason)
+}
+
 fn err(field: Field, reason: &'static str) -> ClaimError {
     ClaimError { field, reason }
 }
