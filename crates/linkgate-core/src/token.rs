@@ -234,7 +234,8 @@ impl fmt::Display for ClaimError {
 
 impl std::error::Error for ClaimError {}
 
-/// A claim error for other modules of the core (Ed25519 signing).
+/// A claim error for other modules of the core (Ed25519 signing, native only).
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn claim_error(field: Field, reason: &'static str) -> ClaimError {
     err(field, reason)
 }
