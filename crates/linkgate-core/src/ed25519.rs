@@ -138,6 +138,48 @@ pub fn assemble(payload: &[u8], sig: &[u8; SIGNATURE_BYTES]) -> String {
     b64::encode(&raw)
 }
 
+/// A decoded Ed25519 token whose signature is **not** checked (`inspect`,
+/// the path-less form). The gate verifies through [`crate::verify::verify_start`].
+#[derive(Debug, Clone)]
+pub struct Ed25519Token {
+    raw: Vec<u8>,
+    claims: Claims,
+}
+
+impl Ed25519Token {
+    /// From the decoded token bytes (first byte [`ED25519_VERSION`]).
+    pub(crate) fn from_raw(raw: Vec<u8>) -> Result<Ed25519Token, DecodeError> {
+        let (payload, _) = split(&raw)?;
+        let claims = super::token::ClaimsView::parse(payload, None)?.to_claims();
+        Ok(Ed25519Token { raw, claims })
+    }
+
+    /// The key id the payload names.
+    pub fn kid(&self) -> &KeyId {
+        &self.claims.kid
+    }
+
+    /// The claims as decoded, **not authenticated**: for display only.
+    pub fn claims_unverified(&self) -> &Claims {
+        &self.claims
+    }
+
+    /// Verify natively with `key` (found by this token's kid): the signature
+    /// (`bad_tag`), then the key's constraints (`key_constraint`).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn verify(self, key: &PublicKey) -> Result<Claims, super::reason::Reason> {
+        use super::reason::Reason;
+        let (payload, sig) = split(&self.raw).map_err(Reason::Token)?;
+        if !native::verify_with(key, &signed_message(payload), sig) {
+            return Err(Reason::BadTag);
+        }
+        if !key.constraints().permit(&self.claims) {
+            return Err(Reason::KeyConstraint);
+        }
+        Ok(self.claims)
+    }
+}
+
 /// What a public key may sign for (`@tenant=…;prefix=…`): a link signed
 /// outside them is refused `key_unknown` (reason `key_constraint`), so a
 /// tenant's leaked private key cannot reach another tenant's files.

@@ -566,6 +566,9 @@ pub fn inspect(input: &str, ring: Option<&KeyRing>, facts: &dyn Source) -> Resul
     let Some(ring) = ring else {
         return Ok(match core_inspect::decode(&facts) {
             Ok(AnyToken::Plain(t)) => verdict("unverified", None, &[], None, Some(t.claims_unverified()), false, None),
+            Ok(AnyToken::Ed25519(t)) => {
+                verdict("unverified", None, &[], None, Some(t.claims_unverified()), false, None)
+            }
             // Nothing but the key id can be read without the key.
             Ok(AnyToken::Sealed(t)) => verdict("unverified", None, &[], None, None, true, Some(t.kid().as_str())),
             Err(reason) => verdict(

@@ -301,6 +301,7 @@ pub fn expand_path_form(keys: Option<&KeyRing>, url: &str) -> Option<String> {
             keys.and_then(|r| r.get(t.kid().as_str())).and_then(|k| t.open(k, domain).ok()).map(|c| c.scope)
         }
         Ok(AnyToken::Plain(t)) => Some(t.claims_unverified().scope.clone()),
+        Ok(AnyToken::Ed25519(t)) => Some(t.claims_unverified().scope.clone()),
         Err(_) => None,
     };
     let path = match (&scope, name) {
