@@ -164,13 +164,21 @@ impl Ed25519Token {
         &self.claims
     }
 
+    /// The signed message and the signature, for a verifier outside the
+    /// core (WebCrypto in JavaScript); None if the signature's encoding is
+    /// refused before any curve arithmetic (§18.3).
+    pub fn message_and_signature(&self) -> Option<(Vec<u8>, [u8; SIGNATURE_BYTES])> {
+        let (payload, sig) = split(&self.raw).ok()?;
+        signature_precheck(sig).then(|| (signed_message(payload), *sig))
+    }
+
     /// Verify natively with `key` (found by this token's kid): the signature
     /// (`bad_tag`), then the key's constraints (`key_constraint`).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn verify(self, key: &PublicKey) -> Result<Claims, super::reason::Reason> {
         use super::reason::Reason;
-        let (payload, sig) = split(&self.raw).map_err(Reason::Token)?;
-        if !native::verify_with(key, &signed_message(payload), sig) {
+        let (message, sig) = self.message_and_signature().ok_or(Reason::BadTag)?;
+        if !native::verify_with(key, &message, &sig) {
             return Err(Reason::BadTag);
         }
         if !key.constraints().permit(&self.claims) {
