@@ -341,7 +341,8 @@ fn flags_in(text: &str) -> std::collections::BTreeSet<String> {
     let mut i = 0;
     while let Some(at) = text[i..].find("--") {
         let start = i + at + 2;
-        let end = start + b[start..].iter().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || **c == b'-').count();
+        let end = start
+            + b[start..].iter().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || **c == b'-').count();
         let name = text[start..end].trim_end_matches('-');
         if !name.is_empty() && !name.starts_with('-') {
             out.insert(name.to_owned());
