@@ -147,6 +147,66 @@ export function sign(link, keys, { base, maxTtlSecs, now } = {}) {
   return { url, token, jti, expiresAt: new Date(e * 1000), exp: e, iat: Number(iat) };
 }
 
+// Imported Ed25519 private keys, by their kid:seed text (a signing loop
+// imports once).
+const edKeys = new Map();
+// PKCS #8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410), for importKey.
+const PKCS8_ED25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const b64url = (bytes) => {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+};
+const unb64url = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+
+async function edKey(privateKey) {
+  const text = typeof privateKey === "string" ? privateKey.replace(/^LINKGATE_SIGNING_KEY=/, "").trim() : null;
+  const at = text === null ? -1 : text.indexOf(":");
+  let seed = null;
+  if (at > 0 && /^[A-Za-z0-9_-]+$/.test(text.slice(at + 1).replace(/=+$/, ""))) seed = unb64url(text.slice(at + 1).replace(/=+$/, ""));
+  if (seed === null || seed.length !== 32) {
+    throw new InvalidRequestError("privateKey: must be an Ed25519 private key kid:base64url-seed (linkgate keygen --ed25519)", "privateKey");
+  }
+  let key = edKeys.get(text);
+  if (key === undefined) {
+    const pkcs8 = new Uint8Array([...PKCS8_ED25519, ...seed]);
+    key = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
+    edKeys.set(text, key);
+  }
+  return { kid: text.slice(0, at), key };
+}
+
+/**
+ * Sign one link with an Ed25519 private key (docs/link-format.md §18): the
+ * core encodes the claims, WebCrypto signs (no curve code in the wasm).
+ * Async; same options and answer as `sign`.
+ */
+export async function signEd25519(link, privateKey, { base, maxTtlSecs, now } = {}) {
+  if (link === null || typeof link !== "object") throw new InvalidRequestError("link: must be an object", "link");
+  const { kid, key } = await edKey(privateKey);
+  const n = optionNames();
+  const slots = [];
+  const texts = [];
+  for (const name of n.link) put(link[name], name, true, slots, texts);
+  put(base, "base", true, slots, texts);
+  put(maxTtlSecs, "maxTtlSecs", true, slots, texts);
+  put(now === undefined ? nowSecs() : now, "now", true, slots, texts);
+  const r = wasmSign(texts.join(""), slots, unknownName(link, n.linkSet), kid);
+  if (!r.startsWith("ok\n")) answer(r);
+  const [, urlHead, message, jti, iat, exp] = r.split("\n");
+  const msg = unb64url(message);
+  // The message is the 25-byte label then the payload; the token is
+  // 0x03 || payload || signature (§18.1).
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key, msg));
+  const raw = new Uint8Array(msg.length - 25 + 1 + 64);
+  raw[0] = 0x03;
+  raw.set(msg.subarray(25), 1);
+  raw.set(sig, msg.length - 25 + 1);
+  const token = b64url(raw);
+  const e = Number(exp);
+  return { url: urlHead + token, token, jti, expiresAt: new Date(e * 1000), exp: e, iat: Number(iat) };
+}
+
 /** Decode a link or token; with keys, verify it against the given facts. */
 export function inspect(urlOrToken, keys, facts = {}) {
   const input = urlOrToken instanceof URL ? urlOrToken.href : urlOrToken;

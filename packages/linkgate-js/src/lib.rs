@@ -17,6 +17,7 @@
 use std::net::IpAddr;
 
 use linkgate_core::duration::parse_duration;
+use linkgate_core::ed25519::{signed_message, MAX_ED25519_PAYLOAD_BYTES};
 use linkgate_core::gate::split_url;
 use linkgate_core::inspect::{self as core_inspect, Facts as InspectFacts};
 use linkgate_core::keys::{format_entry, KeyId, KeyRingError};
@@ -376,6 +377,31 @@ pub fn sign(
     jti: [u8; 16],
     nonce: [u8; 24],
 ) -> Result<Signed, ApiError> {
+    sign_with(Signer::Ring(ring), link, opts, jti, nonce)
+}
+
+/// Who signs: an HMAC key of the ring, or an Ed25519 private key held by the
+/// JS runtime (docs/link-format.md §18). The wasm holds no curve code: for
+/// Ed25519 the core encodes the payload and the wrapper signs it with
+/// WebCrypto (`crypto.subtle.sign("Ed25519", …)`).
+#[derive(Clone, Copy)]
+pub enum Signer<'a> {
+    Ring(&'a KeyRing),
+    /// The private key's id.
+    Ed25519(&'a str),
+}
+
+/// [`sign`] for either signer. For [`Signer::Ed25519`] the answer's `token`
+/// is the base64url **message** to sign (`"linkgate-link-ed25519-v1\0" ||
+/// payload`) and its `url` ends with `?lg=`: the wrapper appends the token
+/// `0x03 || payload || signature`.
+pub fn sign_with(
+    signer: Signer<'_>,
+    link: &dyn Source,
+    opts: &dyn Source,
+    jti: [u8; 16],
+    nonce: [u8; 24],
+) -> Result<Signed, ApiError> {
     let top = Obj::new(opts, SIGN_OPTIONS)?;
     let link = Obj::new(link, LINK_OPTIONS)?;
     let now = top.seconds("now")?.ok_or_else(|| invalid("now", "is required"))?;
@@ -427,15 +453,36 @@ pub fn sign(
         sealed: link.flag("sealed")?,
     };
     let kid = link.string("kid")?;
-    let key = match &kid {
-        Some(k) => ring.get(k).ok_or_else(|| invalid("kid", format!("no key with id {k:?} in the key ring")))?,
-        None => ring.signing_key(),
-    };
     // Build, sign, then the URL on the checked base: the CLI's steps, so
     // both mint the same bytes (and the URL is formatted once).
     let opt = |e: ClaimError| invalid(option_of(e.field, ttl.is_some()), e.reason);
-    let claims = req.build(key.kid().clone(), Jti(jti), now, max_ttl).map_err(opt)?;
-    let token = if req.sealed { claims.seal(key, &nonce) } else { claims.sign(key) }.map_err(opt)?;
+    let (claims, token) = match signer {
+        Signer::Ring(ring) => {
+            let key = match &kid {
+                Some(k) => {
+                    ring.get(k).ok_or_else(|| invalid("kid", format!("no key with id {k:?} in the key ring")))?
+                }
+                None => ring.signing_key(),
+            };
+            let claims = req.build(key.kid().clone(), Jti(jti), now, max_ttl).map_err(opt)?;
+            let token = if req.sealed { claims.seal(key, &nonce) } else { claims.sign(key) }.map_err(opt)?;
+            (claims, token)
+        }
+        Signer::Ed25519(kid) => {
+            // Short texts: the package's wasm is near its 60 KB budget.
+            if req.sealed {
+                return Err(invalid("sealed", "not with Ed25519"));
+            }
+            let kid = KeyId::parse(kid).ok_or_else(|| invalid("kid", "must be 1-32 of A-Z a-z 0-9 _ -"))?;
+            let claims = req.build(kid, Jti(jti), now, max_ttl).map_err(opt)?;
+            let payload = claims.encode_payload();
+            if payload.len() > MAX_ED25519_PAYLOAD_BYTES {
+                return Err(invalid("path", "claims too large for one token"));
+            }
+            (claims, linkgate_core::b64::encode(&signed_message(&payload)))
+        }
+    };
+    let ed25519 = matches!(signer, Signer::Ed25519(_));
     // A base is scheme://host[:port] only, and names the bound host (the
     // CLI's --base rule, docs/link-format.md): a URL path would be outside
     // the link's scope.
@@ -443,7 +490,7 @@ pub fn sign(
         Some(b) => link_base(b, claims.host.as_ref()).map_err(|e| invalid("base", e))?,
         None => default_base(claims.host.as_ref()),
     };
-    let url = url_for(&base, &claims.scope, &token, req.sealed);
+    let url = url_for(&base, &claims.scope, if ed25519 { "" } else { &token }, req.sealed);
     Ok(Signed { url, token, jti: claims.jti.to_hex(), iat: claims.iat, exp: claims.exp })
 }
 
@@ -457,9 +504,21 @@ pub fn sign_packed(
     jti: [u8; 16],
     nonce: [u8; 24],
 ) -> Result<Signed, ApiError> {
+    sign_packed_with(Signer::Ring(ring), text, slots, unknown, jti, nonce)
+}
+
+/// [`sign_with`] over packed options.
+pub fn sign_packed_with(
+    signer: Signer<'_>,
+    text: &str,
+    slots: &[f64],
+    unknown: Option<String>,
+    jti: [u8; 16],
+    nonce: [u8; 24],
+) -> Result<Signed, ApiError> {
     let mut link = Packed::decode(SIGN_PACKING, text, slots, unknown)?;
     let top = link.split_off(LINK_OPTIONS.len());
-    sign(ring, &link, &top, jti, nonce)
+    sign_with(signer, &link, &top, jti, nonce)
 }
 
 /// What a link or bare token says: (token or None, raw path, host).
@@ -679,15 +738,20 @@ mod bindings {
     }
 
     /// A link's options then `sign`'s, packed: `ok` and url, token, jti, iat,
-    /// exp on lines of their own, or `{"error": ...}`.
+    /// exp on lines of their own, or `{"error": ...}`. With `ed25519_kid`,
+    /// for an Ed25519 private key of that id instead of the ring: the URL
+    /// ends with `?lg=` and the token line is the base64url message to sign
+    /// (the wrapper signs with WebCrypto and appends the token). One export
+    /// for both keeps the wasm small.
     #[wasm_bindgen]
-    pub fn sign(text: &str, slots: &[f64], unknown: Option<String>) -> String {
+    pub fn sign(text: &str, slots: &[f64], unknown: Option<String>, ed25519_kid: Option<String>) -> String {
         // The nonce is drawn for every link, sealed or not: one pool read,
         // and no branch on an option before the options are parsed.
         let drawn = random().and_then(|jti| random().map(|nonce| (jti, nonce)));
-        match drawn
-            .and_then(|(jti, nonce)| with_ring(|ring| super::sign_packed(ring, text, slots, unknown, jti, nonce)))
-        {
+        match drawn.and_then(|(jti, nonce)| match &ed25519_kid {
+            Some(kid) => super::sign_packed_with(super::Signer::Ed25519(kid), text, slots, unknown, jti, nonce),
+            None => with_ring(|ring| super::sign_packed(ring, text, slots, unknown, jti, nonce)),
+        }) {
             Ok(s) => s.to_lines(),
             Err(e) => respond(Err(e)),
         }
