@@ -6,8 +6,9 @@
 //! constraints, token layout, canonical `S`, a canonical and not small-order
 //! `R`) and leaves the signature equation itself to its caller: the Worker
 //! asks WebCrypto (`crypto.subtle.verify("Ed25519", …)`, a gate step), native
-//! callers (CLI, tests) use `ed25519-dalek`, compiled only for non-wasm
-//! targets so that it never enters the Worker's (or the JS package's) wasm.
+//! callers (CLI, tests) use `ed25519-dalek`, never compiled for
+//! wasm32-unknown-unknown so that it never enters the Worker's (or the JS
+//! package's) wasm.
 
 use core::fmt;
 
@@ -174,7 +175,7 @@ impl Ed25519Token {
 
     /// Verify natively with `key` (found by this token's kid): the signature
     /// (`bad_tag`), then the key's constraints (`key_constraint`).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     pub fn verify(self, key: &PublicKey) -> Result<Claims, super::reason::Reason> {
         use super::reason::Reason;
         let (message, sig) = self.message_and_signature().ok_or(Reason::BadTag)?;
@@ -427,9 +428,10 @@ fn parse_constraints(text: &str) -> Result<Constraints, &'static str> {
 }
 
 /// Native signing and verification with `ed25519-dalek` (CLI, tests,
-/// benches). Never compiled for wasm: the Worker verifies through WebCrypto
-/// and holds no private key.
-#[cfg(not(target_arch = "wasm32"))]
+/// benches; also the core's tests on wasm32-wasip1). Never compiled for
+/// wasm32-unknown-unknown: the Worker verifies through WebCrypto and holds
+/// no private key, and the JS package signs through WebCrypto.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub mod native {
     use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 

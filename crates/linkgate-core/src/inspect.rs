@@ -130,9 +130,9 @@ pub fn inspect(keys: &KeyRing, rules: &TimeRules, facts: &Facts<'_>) -> Inspecti
             None => Err(Reason::UnknownKid),
             Some(key) => {
                 out.checked.push("signature");
-                #[cfg(not(target_arch = "wasm32"))]
+                #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
                 let r = t.verify(key);
-                #[cfg(target_arch = "wasm32")]
+                #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
                 let r = {
                     let _ = (t, key);
                     Err(Reason::BadTag)

@@ -235,7 +235,7 @@ impl fmt::Display for ClaimError {
 impl std::error::Error for ClaimError {}
 
 /// A claim error for other modules of the core (Ed25519 signing, native only).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub(crate) fn claim_error(field: Field, reason: &'static str) -> ClaimError {
     err(field, reason)
 }

@@ -214,9 +214,9 @@ pub fn verify_in(
     match verify_start(keys, rules, facts, domain) {
         Verification::Done(r) => r,
         Verification::Signature(check) => {
-            #[cfg(not(target_arch = "wasm32"))]
+            #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
             let valid = check.verify_natively();
-            #[cfg(target_arch = "wasm32")]
+            #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
             let valid = false;
             check.answer(valid, rules, facts)
         }
@@ -271,7 +271,7 @@ impl SignatureCheck {
     }
 
     /// Verify with `ed25519-dalek` (native callers).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     pub fn verify_natively(&self) -> bool {
         crate::ed25519::native::verify_with(&self.key, &self.message, &self.signature)
     }

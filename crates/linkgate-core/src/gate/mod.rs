@@ -444,7 +444,7 @@ impl<'c> VerifySignature<'c> {
     }
 
     /// Verify natively (tests, native drivers).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     pub fn verify_natively(&self) -> bool {
         self.check.verify_natively()
     }
