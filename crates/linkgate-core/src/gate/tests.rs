@@ -1471,6 +1471,18 @@ mod ed25519_links {
     }
 
     #[test]
+    fn the_path_less_form_reads_an_ed25519_token_like_a_v1_one() {
+        // `/_lg/<token>`: the scope comes from the (unverified) claims, then
+        // the whole verification runs, signature and constraints included.
+        let (acme, _, cfg) = keys();
+        let mut w = World::with_object("/t/acme/r.pdf", object(None));
+        let t = acme.sign(&tenant("/t/acme/r.pdf", "acme")).unwrap();
+        assert_eq!(w.run(&cfg, get(&format!("/_lg/{t}"), T0 + 1), None).reply, Reply::Delivered);
+        let other = acme.sign(&tenant("/t/globex/r.pdf", "acme")).unwrap();
+        assert_eq!(code(&w.run(&cfg, get(&format!("/_lg/{other}"), T0 + 1), None)), Some("key_unknown"));
+    }
+
+    #[test]
     fn a_kid_in_both_rings_or_a_weak_public_key_is_a_configuration_error() {
         let k = PrivateKey::from_seed(KeyId::parse("k1").unwrap(), &[1; 32]);
         let mut vars: HashMap<String, String> = HashMap::new();
