@@ -34,8 +34,13 @@ extern "C" {
 
 /// Answer the gate's signature question with WebCrypto.
 pub async fn verify(s: VerifySignature<'_>) -> Step<'_> {
-    let promise = linkgate_ed25519_verify(s.public_key(), s.message(), s.signature());
-    let valid =
-        worker::wasm_bindgen_futures::JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()) == Some(true);
+    let valid = verify_bytes(s.public_key(), s.message(), s.signature()).await;
     s.answer(valid)
+}
+
+/// Does `signature` verify `message` under the raw Ed25519 `public_key`?
+/// Any failure of the call is `false` (the admin API's inspect asks too).
+pub async fn verify_bytes(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    let promise = linkgate_ed25519_verify(public_key, message, signature);
+    worker::wasm_bindgen_futures::JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()) == Some(true)
 }

@@ -165,6 +165,30 @@ describe("Ed25519 links in workerd (WebCrypto)", () => {
     assert.ok(tried >= 120, `${tried} forgeries`);
   });
 
+  test("the admin API's inspect checks an Ed25519 signature with WebCrypto too", async () => {
+    const api = async (body) => {
+      const text = JSON.stringify(body);
+      const res = await w.fetch(`${BASE}/_linkgate/inspect`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) },
+        body: text,
+      });
+      assert.equal(res.status, 200);
+      return res.json();
+    };
+    const m = signEd(ACME_KEY, ["--path", "/tenants/acme/invoices/7.pdf", "--tenant", "acme", "--ttl", "10m"]);
+    let r = await api({ link: m.url });
+    assert.equal(r.verdict, "valid", JSON.stringify(r));
+    assert.equal(r.claims.kid, "acme-2026");
+    const raw = Buffer.from(m.token, "base64url");
+    raw[raw.length - 40] ^= 1;
+    r = await api({ token: raw.toString("base64url"), path: "/tenants/acme/invoices/7.pdf" });
+    assert.deepEqual([r.code, r.reason], ["signature_invalid", "bad_tag"]);
+    const out = signEd(ACME_KEY, ["--path", "/tenants/globex/payroll.pdf", "--tenant", "acme", "--ttl", "10m"]);
+    r = await api({ link: out.url });
+    assert.deepEqual([r.code, r.reason], ["key_unknown", "key_constraint"]);
+  });
+
   test("a kid kill refuses every link of a public key at once", async () => {
     const m = signEd(GLOBEX_KEY, ["--path", "/tenants/globex/payroll.pdf", "--tenant", "globex", "--ttl", "10m"]);
     assert.equal((await w.fetch(m.url)).status, 200);

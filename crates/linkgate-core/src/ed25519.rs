@@ -177,9 +177,16 @@ impl Ed25519Token {
     /// (`bad_tag`), then the key's constraints (`key_constraint`).
     #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     pub fn verify(self, key: &PublicKey) -> Result<Claims, super::reason::Reason> {
+        let valid = self.message_and_signature().is_some_and(|(m, sig)| native::verify_with(key, &m, &sig));
+        self.accept(key, valid)
+    }
+
+    /// Go on with another verifier's answer (WebCrypto): `valid` is whether
+    /// [`Ed25519Token::message_and_signature`] verified under `key`; then
+    /// the key's constraints.
+    pub fn accept(self, key: &PublicKey, valid: bool) -> Result<Claims, super::reason::Reason> {
         use super::reason::Reason;
-        let (message, sig) = self.message_and_signature().ok_or(Reason::BadTag)?;
-        if !native::verify_with(key, &message, &sig) {
+        if !valid || self.message_and_signature().is_none() {
             return Err(Reason::BadTag);
         }
         if !key.constraints().permit(&self.claims) {

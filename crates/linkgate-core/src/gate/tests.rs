@@ -1483,6 +1483,26 @@ mod ed25519_links {
     }
 
     #[test]
+    fn inspect_takes_an_outside_verifiers_answer() {
+        // The admin API's inspect in the Worker asks WebCrypto: the core
+        // states the question and takes the answer.
+        use crate::inspect::{inspect_with, signature_question, Facts as InspectFacts};
+        let (acme, _, cfg) = keys();
+        let t = acme.sign(&tenant("/t/acme/r.pdf", "acme")).unwrap();
+        let facts = InspectFacts { token: Ok(&t), now: T0 + 1, ..Default::default() };
+        let (pk, message, sig) = signature_question(&cfg.keys, &facts).unwrap();
+        assert!(crate::ed25519::native::verify(&pk, &message, &sig));
+        assert_eq!(inspect_with(&cfg.keys, &cfg.time, &facts, Some(true)).code, None);
+        assert_eq!(inspect_with(&cfg.keys, &cfg.time, &facts, Some(false)).reason, Some(Reason::BadTag));
+        let other = acme.sign(&tenant("/t/globex/r.pdf", "acme")).unwrap();
+        let facts = InspectFacts { token: Ok(&other), now: T0 + 1, ..Default::default() };
+        assert_eq!(inspect_with(&cfg.keys, &cfg.time, &facts, Some(true)).reason, Some(Reason::KeyConstraint));
+        // No question for v1 tokens or unknown kids.
+        let v1 = sign(&cfg, &claims("/a/b.pdf"));
+        assert!(signature_question(&cfg.keys, &InspectFacts { token: Ok(&v1), ..Default::default() }).is_none());
+    }
+
+    #[test]
     fn a_kid_in_both_rings_or_a_weak_public_key_is_a_configuration_error() {
         let k = PrivateKey::from_seed(KeyId::parse("k1").unwrap(), &[1; 32]);
         let mut vars: HashMap<String, String> = HashMap::new();
