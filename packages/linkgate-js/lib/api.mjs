@@ -183,6 +183,7 @@ async function edKey(privateKey) {
  */
 export async function signEd25519(link, privateKey, { base, maxTtlSecs, now } = {}) {
   if (link === null || typeof link !== "object") throw new InvalidRequestError("link: must be an object", "link");
+  if (link.sealed) throw new InvalidRequestError("sealed: Ed25519 links are signed, not sealed (sealing needs an HMAC key)", "sealed");
   const { kid, key } = await edKey(privateKey);
   const n = optionNames();
   const slots = [];
