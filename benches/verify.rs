@@ -13,6 +13,9 @@
 //! A sealed link (docs/link-format.md §17) of the same claims is verified in
 //! the same rounds, and its ratio to the plain link printed (no goal: the
 //! figure for docs/performance.md; nothing here asserts a time).
+//!
+//! So is an Ed25519 link (§18) of the same claims, verified natively with
+//! ed25519-dalek (the CLI's path; the worker asks WebCrypto instead).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -79,6 +82,15 @@ fn main() {
     let sealed = claims.seal(ring.signing_key(), &[0x24; 24]).expect("seal");
     let sealed_facts = RequestFacts { token: Some(&sealed), ..facts };
     assert!(verify(&ring, &rules, &sealed_facts).is_ok_and(|v| v.sealed()), "sealed bench link must verify");
+    let ed_key =
+        linkgate_core::ed25519::native::PrivateKey::from_seed(KeyId::parse("bench-ed").expect("kid"), &[9; 32]);
+    let ed_ring = KeyRing::parse(&format!("bench:{}", b64::encode(&secret)))
+        .expect("bench key ring")
+        .with_public(linkgate_core::ed25519::PublicKeyRing::parse(&ed_key.public_entry()).expect("public ring"))
+        .expect("rings");
+    let ed_token = ed_key.sign(&claims).expect("ed25519 sign");
+    let ed_facts = RequestFacts { token: Some(&ed_token), ..facts };
+    assert!(verify(&ed_ring, &rules, &ed_facts).is_ok(), "Ed25519 bench link must verify");
 
     // `LINKGATE_BENCH_PROFILE=1 perf record cargo bench --bench verify`:
     // only the full verification, so a flat profile shows where it goes.
@@ -98,7 +110,7 @@ fn main() {
     // sides, and keep each side's fastest: the round least disturbed by
     // other work (the usual estimator for microbenchmarks on busy hosts).
     let rounds = 15;
-    let (mut full_ns, mut bare_ns, mut sealed_ns) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut full_ns, mut bare_ns, mut sealed_ns, mut ed_ns) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         bare_ns.push(time_per_iter(
             || {
@@ -118,6 +130,12 @@ fn main() {
         sealed_ns.push(time_per_iter(
             || {
                 black_box(verify(black_box(&ring), &rules, black_box(&sealed_facts)).is_ok());
+            },
+            budget / rounds,
+        ));
+        ed_ns.push(time_per_iter(
+            || {
+                black_box(verify(black_box(&ed_ring), &rules, black_box(&ed_facts)).is_ok());
             },
             budget / rounds,
         ));
@@ -192,5 +210,13 @@ fn main() {
         "ratio sealed/plain verify: {:.2} (fastest rounds), {:.2} (medians)",
         sealed_fast / full,
         median(&mut sealed_ns) / median(&mut full_ns)
+    );
+    let ed_fast = fastest(&ed_ns);
+    println!("Ed25519 token: {} chars", ed_token.len());
+    println!("Ed25519 verify (decode+canonicalize+dalek verify_strict+claims): {ed_fast:8.0} ns/op");
+    println!(
+        "ratio Ed25519/HMAC verify: {:.1} (fastest rounds), {:.1} (medians)",
+        ed_fast / full,
+        median(&mut ed_ns) / median(&mut full_ns)
     );
 }

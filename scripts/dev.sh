@@ -35,6 +35,16 @@ if [[ ! -f .dev.vars ]]; then
     echo "LINKGATE_ADMIN_TOKEN=\"$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')\""
   } > .dev.vars
 fi
+# An Ed25519 key pair for the demo (docs/link-format.md §18): the private key
+# in its own git-ignored file (what a signing application holds), only the
+# public entry in .dev.vars (the worker never sees a private key).
+if [[ ! -f .linkgate-signing.key ]] && ! grep -q '^LINKGATE_PUBLIC_KEYS=' .dev.vars; then
+  say "creating an Ed25519 key pair: .linkgate-signing.key (signer), LINKGATE_PUBLIC_KEYS in .dev.vars (edge)"
+  umask 077
+  PAIR="$("$LG" keygen --ed25519 --kid dev-ed25519)"
+  grep '^LINKGATE_SIGNING_KEY=' <<<"$PAIR" > .linkgate-signing.key
+  grep '^LINKGATE_PUBLIC_KEYS=' <<<"$PAIR" | sed 's/=\(.*\)/="\1"/' >> .dev.vars
+fi
 
 DEMO="$STATE/demo-hello.txt"
 # The marker is written only after a successful upload, so a failed run retries.
@@ -76,6 +86,7 @@ Download it:
   curl -i '$LINK'
 
 Mint more:  target/release/linkgate sign --keys .dev.vars --path /demo/hello.txt --ttl 15m
+Ed25519:    target/release/linkgate sign --ed25519-key .linkgate-signing.key --path /demo/hello.txt --ttl 15m
 Inspect:    target/release/linkgate inspect --keys .dev.vars '<link>'
 Admin API:  the bearer token is LINKGATE_ADMIN_TOKEN in .dev.vars (see README, "Admin walk-through")
 MSG

@@ -479,7 +479,12 @@ async fn inspect(call: &mut Call<'_>) -> R {
     call.ev.reason = Some("inspect");
     let ir = admin::parse_inspect(&body_bytes(&mut call.req).await?)?;
     let (env, cfg) = (call.env, call.cfg);
-    let ins = admin::inspect(&cfg.keys, &cfg.time, &ir.token, ir.raw_path.as_deref(), call.now);
+    // An Ed25519 link's signature is checked by WebCrypto, as on the request path.
+    let signature = match admin::inspect_signature(&cfg.keys, &ir.token) {
+        Some((key, message, sig)) => Some(super::webcrypto::verify_bytes(&key, &message, &sig).await),
+        None => None,
+    };
+    let ins = admin::inspect(&cfg.keys, &cfg.time, &ir.token, ir.raw_path.as_deref(), call.now, signature);
     let mut reason = ins.reason;
     let (mut revocation, mut uses_consumed, mut consumptions) = (json::null(), json::null(), json::null());
     if let Some(c) = ins.claims.as_ref().filter(|c| c.uses.is_some()) {

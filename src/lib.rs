@@ -20,6 +20,7 @@ mod origin;
 mod registry;
 mod respond;
 mod usage;
+mod webcrypto;
 
 pub use registry::RevocationRegistry;
 pub use usage::UsageCounter;
@@ -197,6 +198,8 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
                 let body = read_form(req, s.limit()).await;
                 s.answer(body.as_deref())
             }
+            // An Ed25519 link's signature (the only question the core cannot answer).
+            Step::VerifySignature(s) => webcrypto::verify(s).await,
             Step::ReadCountry(s) => s.answer(country(req)),
             Step::ReadDenylist(s) => match kv::denylist(env, s.keys(), cfg).await {
                 Ok(found) => s.answer(&found),

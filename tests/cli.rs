@@ -18,6 +18,8 @@ fn bin() -> Command {
         "LINKGATE_S3_ENDPOINT",
         "LINKGATE_S3_REGION",
         "LINKGATE_R2_ACCOUNT_ID",
+        "LINKGATE_PUBLIC_KEYS",
+        "LINKGATE_SIGNING_KEY",
     ] {
         c.env_remove(var);
     }
@@ -332,14 +334,15 @@ fn commands() -> Vec<String> {
     cmds
 }
 
-/// Every `--flag` in a text.
+/// Every `--flag` in a text (digits too: `--ed25519`).
 fn flags_in(text: &str) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
     let b = text.as_bytes();
     let mut i = 0;
     while let Some(at) = text[i..].find("--") {
         let start = i + at + 2;
-        let end = start + b[start..].iter().take_while(|c| c.is_ascii_lowercase() || **c == b'-').count();
+        let end = start
+            + b[start..].iter().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || **c == b'-').count();
         let name = text[start..end].trim_end_matches('-');
         if !name.is_empty() && !name.starts_with('-') {
             out.insert(name.to_owned());
@@ -878,4 +881,54 @@ fn sealed_links_sign_and_inspect() {
     assert_eq!(json_of(&o)["code"], "signature_invalid");
     let o = run(&["inspect", "--json", token], Some(&keygen("k2")));
     assert_eq!(json_of(&o)["code"], "key_unknown");
+}
+
+/// Issue 20: an Ed25519 key pair from keygen; sign with the private key,
+/// inspect with the public entry; a tenant-constrained key's link for
+/// another tenant's folder is refused `key_unknown` (`key_constraint`).
+#[test]
+fn ed25519_keygen_sign_inspect_and_tenant_constraint() {
+    let dir = std::env::temp_dir().join(format!("linkgate-cli-ed25519-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = run(&["keygen", "--ed25519", "--kid", "acme", "--tenant", "acme", "--prefix", "/t/acme/", "--json"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let k = json_of(&o);
+    let private = k["private_key"].as_str().unwrap();
+    let public = k["public_entry"].as_str().unwrap();
+    assert!(private.starts_with("acme:") && public.starts_with("acme:"), "{k}");
+    assert!(public.ends_with("@tenant=acme;prefix=/t/acme/"), "{public}");
+    let key_file = dir.join("acme.key");
+    std::fs::write(&key_file, format!("LINKGATE_SIGNING_KEY={private}\n")).unwrap();
+    let vars = dir.join(".dev.vars");
+    std::fs::write(&vars, format!("LINKGATE_KEYS={}\nLINKGATE_PUBLIC_KEYS={public}\n", keygen("h1"))).unwrap();
+    let (kf, vf) = (key_file.to_str().unwrap(), vars.to_str().unwrap());
+
+    let sign = |path: &str| {
+        let o = run(&["sign", "--ed25519-key", kf, "--path", path, "--tenant", "acme", "--ttl", "1h"], None);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let ok = sign("/t/acme/r.pdf");
+    let o = run(&["inspect", "--keys", vf, "--json", &ok], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(json_of(&o)["claims"]["kid"], "acme");
+    let other = sign("/t/globex/r.pdf");
+    let o = run(&["inspect", "--keys", vf, "--json", &other], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        (json_of(&o)["code"].as_str(), json_of(&o)["reason"].as_str()),
+        (Some("key_unknown"), Some("key_constraint"))
+    );
+    // The HMAC ring alone does not know the kid.
+    let o = run(&["inspect", "--json", &ok], Some(&keygen("h1")));
+    assert_eq!(json_of(&o)["code"], "key_unknown");
+    // From the environment too, and never sealed.
+    let o = run_env(
+        &["sign", "--path", "/t/acme/a", "--tenant", "acme", "--ttl", "1h"],
+        &[("LINKGATE_SIGNING_KEY", private)],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["sign", "--ed25519-key", kf, "--path", "/t/acme/a", "--ttl", "1h", "--sealed"], None);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
 }

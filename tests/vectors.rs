@@ -3198,3 +3198,543 @@ fn signed_headers_match_botocore() {
     }
     assert!(heads > 0 && ranges > 0, "HEAD and Range both covered");
 }
+
+// ---------------------------------------------------------------------------
+// Ed25519-signed links (tests/vectors/ed25519.json, docs/link-format.md §18).
+// Valid tokens are signed here with ed25519-dalek called directly (not
+// through the core) and compared with the core's signer. Every expected
+// code is written down from §18.4; the primitive vectors are RFC 8032 §7.1
+// TEST 1–3 and signatures the strict rules of §18.3 refuse.
+// ---------------------------------------------------------------------------
+
+const ED_DOMAIN: &[u8] = b"linkgate-link-ed25519-v1\0";
+const ED_ISSUER: &str = "issuer-2026";
+const ED_ACME: &str = "tenant-acme";
+const ED_GLOBEX: &str = "tenant-globex";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EdSigningKey {
+    kid: String,
+    seed_hex: String,
+    public_hex: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EdPrimitive {
+    name: String,
+    description: String,
+    public_hex: String,
+    message_hex: String,
+    signature_hex: String,
+    valid: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EdInvalid {
+    name: String,
+    description: String,
+    token: String,
+    request: Request,
+    code: String,
+    reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EdFile {
+    format: String,
+    keys: String,
+    public_keys: String,
+    time_rules: Rules,
+    /// Test-only private keys (seeds) of the vectors; never use them.
+    signing_keys: Vec<EdSigningKey>,
+    primitive: Vec<EdPrimitive>,
+    valid: Vec<ValidVector>,
+    invalid: Vec<EdInvalid>,
+}
+
+fn ed_seed(kid: &str) -> [u8; 32] {
+    match kid {
+        // RFC 8032 §7.1 TEST 1's secret key.
+        ED_ISSUER => hex_bytes("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").try_into().unwrap(),
+        ED_ACME => [0x11; 32],
+        ED_GLOBEX => [0x22; 32],
+        _ => [0x5A; 32], // in no ring
+    }
+}
+
+fn ed_public(kid: &str) -> [u8; 32] {
+    ed25519_dalek::SigningKey::from_bytes(&ed_seed(kid)).verifying_key().to_bytes()
+}
+
+fn ed_public_keys_text() -> String {
+    format!(
+        "{ED_ISSUER}:{},{ED_ACME}:{}@tenant=acme;prefix=/tenants/acme/,{ED_GLOBEX}:{}@tenant=globex;prefix=/tenants/globex/",
+        b64::encode(&ed_public(ED_ISSUER)),
+        b64::encode(&ed_public(ED_ACME)),
+        b64::encode(&ed_public(ED_GLOBEX)),
+    )
+}
+
+/// Sign `payload` by hand: 0x03 || payload || Ed25519(seed, label || payload).
+fn ed_sign_by_hand(seed: &[u8; 32], payload: &[u8]) -> Vec<u8> {
+    use ed25519_dalek::Signer;
+    let mut message = ED_DOMAIN.to_vec();
+    message.extend_from_slice(payload);
+    let sig = ed25519_dalek::SigningKey::from_bytes(seed).sign(&message).to_bytes();
+    let mut raw = vec![0x03];
+    raw.extend_from_slice(payload);
+    raw.extend_from_slice(&sig);
+    raw
+}
+
+/// Add `L` to the scalar `S` (little-endian): the same signature for a
+/// malleable verifier.
+fn s_plus_l(sig: &mut [u8]) {
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    for (i, l) in L.iter().enumerate() {
+        let v = u16::from(sig[32 + i]) + u16::from(*l) + carry;
+        sig[32 + i] = v as u8;
+        carry = v >> 8;
+    }
+}
+
+fn ed_claims(n: u8, kid: &str, scope: &str, tenant: Option<&str>) -> Claims {
+    let mut c = claims(n, scope);
+    c.kid = KeyId::parse(kid).unwrap();
+    c.tenant = tenant.map(|t| Label::parse(Field::Tenant, t).unwrap());
+    c
+}
+
+fn generate_ed25519() -> EdFile {
+    use linkgate_core::ed25519::native::PrivateKey;
+    let mut valid = Vec::new();
+    let mut ok = |name: &str, description: &str, c: &Claims, request: Request| {
+        let payload = c.encode_payload();
+        let raw = ed_sign_by_hand(&ed_seed(c.kid.as_str()), &payload);
+        let token = b64::encode(&raw);
+        // The core's signer makes exactly these bytes (RFC 8032 is deterministic).
+        let key = PrivateKey::from_seed(c.kid.clone(), &ed_seed(c.kid.as_str()));
+        assert_eq!(key.sign(c).unwrap(), token, "{name}: the core's signer");
+        valid.push(ValidVector {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            token,
+            payload_hex: hex(&payload),
+            request,
+            claims: c.to_json(),
+        });
+    };
+    let minimal = ed_claims(0x61, ED_ISSUER, "/reports/2026/q1.pdf", None);
+    ok(
+        "ed_minimal_object",
+        "Only the required claims, signed with issuer-2026 (an unconstrained public key; its seed is RFC 8032 TEST 1's).",
+        &minimal,
+        req("/reports/2026/q1.pdf"),
+    );
+    let mut all = ed_claims(0x62, ED_ISSUER, "/board/2026/pack.pdf", Some("acme-holdings"));
+    all.nbf = Some(T0 + 10);
+    all.host = Some(HostName::parse(HOST).unwrap());
+    all.sub = Some(Label::parse(Field::Sub, "recipient-7731").unwrap());
+    all.ip = cidrs(&["198.51.100.0/24", "2001:db8::/32"]);
+    all.uses = NonZeroU32::new(3);
+    all.mode = Some(Mode::Stream);
+    all.filename = Some(FileName::parse("Board pack Q1 2026.pdf").unwrap());
+    all.content_type = Some(ContentType::parse("application/pdf").unwrap());
+    ok(
+        "ed_all_claims",
+        "Every claim, as v1.json's all_claims, signed with Ed25519.",
+        &all,
+        req("/board/2026/pack.pdf"),
+    );
+    let acme = ed_claims(0x63, ED_ACME, "/tenants/acme/invoices/7.pdf", Some("acme"));
+    ok(
+        "ed_tenant_key_own_object",
+        "tenant-acme (constrained to tenant acme under /tenants/acme/) signs one of acme's objects.",
+        &acme,
+        req("/tenants/acme/invoices/7.pdf"),
+    );
+    let acme_folder = ed_claims(0x64, ED_ACME, "/tenants/acme/exports/", Some("acme"));
+    ok(
+        "ed_tenant_key_own_folder",
+        "tenant-acme signs a folder link inside its prefix.",
+        &acme_folder,
+        req("/tenants/acme/exports/2026/jan.csv"),
+    );
+    let whole = ed_claims(0x65, ED_ACME, "/tenants/acme/", Some("acme"));
+    ok("ed_tenant_key_whole_prefix", "tenant-acme signs its whole prefix.", &whole, req("/tenants/acme/a.pdf"));
+
+    let mut invalid = Vec::new();
+    let mut bad = |name: &str, description: &str, raw: Vec<u8>, request: Request, code: Code, reason: &str| {
+        invalid.push(EdInvalid {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            token: b64::encode(&raw),
+            request,
+            code: code.as_str().to_owned(),
+            reason: reason.to_owned(),
+        });
+    };
+    let signed = |c: &Claims, seed_of: &str| ed_sign_by_hand(&ed_seed(seed_of), &c.encode_payload());
+    let base = token_bytes(&valid[0].token);
+    let req0 = || req("/reports/2026/q1.pdf");
+    let n = base.len();
+
+    // Constraints: a tenant key outside its tenant or folder (§18.4 step 5a).
+    bad(
+        "ed_tenant_key_other_tenants_path",
+        "tenant-acme signs globex's object (tenant claim acme): the signature verifies, the prefix constraint refuses it.",
+        signed(&ed_claims(0x66, ED_ACME, "/tenants/globex/payroll.pdf", Some("acme")), ED_ACME),
+        req("/tenants/globex/payroll.pdf"),
+        Code::KeyUnknown,
+        "key_constraint",
+    );
+    bad(
+        "ed_tenant_key_other_tenants_claims",
+        "tenant-acme signs globex's object with tenant claim globex.",
+        signed(&ed_claims(0x67, ED_ACME, "/tenants/globex/payroll.pdf", Some("globex")), ED_ACME),
+        req("/tenants/globex/payroll.pdf"),
+        Code::KeyUnknown,
+        "key_constraint",
+    );
+    bad(
+        "ed_tenant_key_other_tenant_claim_own_path",
+        "tenant-acme signs inside its folder but for tenant globex.",
+        signed(&ed_claims(0x68, ED_ACME, "/tenants/acme/x.pdf", Some("globex")), ED_ACME),
+        req("/tenants/acme/x.pdf"),
+        Code::KeyUnknown,
+        "key_constraint",
+    );
+    bad(
+        "ed_tenant_key_no_tenant_claim",
+        "tenant-acme signs inside its folder without a tenant claim.",
+        signed(&ed_claims(0x69, ED_ACME, "/tenants/acme/x.pdf", None), ED_ACME),
+        req("/tenants/acme/x.pdf"),
+        Code::KeyUnknown,
+        "key_constraint",
+    );
+    bad(
+        "ed_tenant_key_whole_bucket",
+        "tenant-acme signs a folder link to every object (/).",
+        signed(&ed_claims(0x6A, ED_ACME, "/", Some("acme")), ED_ACME),
+        req("/tenants/acme/x.pdf"),
+        Code::KeyUnknown,
+        "key_constraint",
+    );
+    bad(
+        "ed_tenant_key_sibling_prefix",
+        "tenant-acme signs /tenants/acme-evil/ (a prefix match on text, not on whole segments).",
+        signed(&ed_claims(0x6B, ED_ACME, "/tenants/acme-evil/x.pdf", Some("acme")), ED_ACME),
+        req("/tenants/acme-evil/x.pdf"),
+        Code::KeyUnknown,
+        "key_constraint",
+    );
+    bad(
+        "ed_globex_kid_acme_signature",
+        "Names tenant-globex but is signed with tenant-acme's private key.",
+        signed(&ed_claims(0x6C, ED_GLOBEX, "/tenants/globex/x.pdf", Some("globex")), ED_ACME),
+        req("/tenants/globex/x.pdf"),
+        Code::SignatureInvalid,
+        "bad_tag",
+    );
+    // Keys: unknown kids, HMAC kids, HMAC secrets.
+    bad(
+        "ed_unknown_kid",
+        "Signed by a key pair whose kid is in neither ring: refused before any signature check.",
+        signed(&ed_claims(0x6D, "stranger", "/reports/2026/q1.pdf", None), "stranger"),
+        req0(),
+        Code::KeyUnknown,
+        "unknown_kid",
+    );
+    {
+        // An Ed25519 token naming an HMAC key, "signed" with that key's
+        // secret as a seed: HMAC keys never verify Ed25519 tokens.
+        let c = ed_claims(0x6E, LIVE, "/reports/2026/q1.pdf", None);
+        let seed: [u8; 32] = live_key().try_into().unwrap();
+        bad(
+            "ed_hmac_kid_hmac_secret_as_seed",
+            "An Ed25519 token naming live-2026 (an HMAC key) signed with live-2026's secret as the seed.",
+            ed_sign_by_hand(&seed, &c.encode_payload()),
+            req0(),
+            Code::KeyUnknown,
+            "unknown_kid",
+        );
+        // A v1 token naming a public key, tagged with the HMAC secret.
+        let c = ed_claims(0x6F, ED_ISSUER, "/reports/2026/q1.pdf", None);
+        let mut raw = c.encode_payload();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&live_key()).unwrap();
+        mac.update(DOMAIN);
+        mac.update(&raw);
+        raw.extend_from_slice(&mac.finalize().into_bytes());
+        bad(
+            "ed_public_kid_hmac_tag",
+            "A v1 (HMAC) token naming issuer-2026, a public key: the HMAC ring does not list it.",
+            raw,
+            req0(),
+            Code::KeyUnknown,
+            "unknown_kid",
+        );
+    }
+    // Tampering.
+    let edit = |at: usize, f: &dyn Fn(u8) -> u8| {
+        let mut t = base.clone();
+        t[at] = f(t[at]);
+        t
+    };
+    bad(
+        "ed_tampered_payload",
+        "One bit of the jti flipped.",
+        edit(1 + 1 + 3 + ED_ISSUER.len() + 3, &|b| b ^ 1),
+        req0(),
+        Code::SignatureInvalid,
+        "bad_tag",
+    );
+    bad("ed_tampered_r", "One bit of R flipped.", edit(n - 64, &|b| b ^ 1), req0(), Code::SignatureInvalid, "bad_tag");
+    bad(
+        "ed_tampered_s",
+        "One bit of S flipped (S stays canonical).",
+        edit(n - 32, &|b| b ^ 1),
+        req0(),
+        Code::SignatureInvalid,
+        "bad_tag",
+    );
+    {
+        let mut t = base.clone();
+        s_plus_l(&mut t[n - 64..]);
+        bad(
+            "ed_s_plus_l",
+            "S replaced by S + L: a valid signature for a malleable verifier; §18.3 requires S < L.",
+            t,
+            req0(),
+            Code::SignatureInvalid,
+            "bad_tag",
+        );
+        let mut t = base.clone();
+        t[n - 1] |= 0xE0;
+        bad("ed_s_high_bits", "The top 3 bits of S set (S ≥ 2^253 > L).", t, req0(), Code::SignatureInvalid, "bad_tag");
+        let mut t = base.clone();
+        t[n - 64..n - 32].copy_from_slice(&{
+            let mut r = [0u8; 32];
+            r[0] = 1;
+            r
+        });
+        t[n - 32..].fill(0);
+        bad(
+            "ed_small_order_r_zero_s",
+            "R = the identity point, S = 0: refused for a small-order R (it would verify under an identity public key).",
+            t,
+            req0(),
+            Code::SignatureInvalid,
+            "bad_tag",
+        );
+        let mut t = base.clone();
+        t[n - 64..n - 32].copy_from_slice(&[0xff; 32]);
+        t[n - 33] = 0x7f;
+        bad("ed_non_canonical_r", "R's y is 2^255 - 1 (≥ p).", t, req0(), Code::SignatureInvalid, "bad_tag");
+    }
+    bad(
+        "ed_version_1",
+        "The version byte changed to 0x01: read as a v1 token (its payload's own 0x01 becomes a kid field header whose length runs past the end).",
+        edit(0, &|_| 0x01),
+        req0(),
+        Code::TokenMalformed,
+        "field_overrun",
+    );
+    bad(
+        "ed_version_4",
+        "An unknown version byte.",
+        edit(0, &|_| 0x04),
+        req0(),
+        Code::TokenMalformed,
+        "unsupported_version",
+    );
+    bad(
+        "ed_truncated_signature",
+        "The last signature byte dropped: the payload then ends one byte early.",
+        base[..n - 1].to_vec(),
+        req0(),
+        Code::TokenMalformed,
+        "field_overrun",
+    );
+    bad(
+        "ed_signature_only",
+        "0x03 and 64 bytes: no payload.",
+        {
+            let mut t = vec![0x03];
+            t.extend_from_slice(&base[n - 64..]);
+            t
+        },
+        req0(),
+        Code::TokenMalformed,
+        "truncated",
+    );
+    bad(
+        "ed_trailing_byte",
+        "One byte appended: the signature is read one byte later, and the payload ends with a lone field tag.",
+        {
+            let mut t = base.clone();
+            t.push(0);
+            t
+        },
+        req0(),
+        Code::TokenMalformed,
+        "field_overrun",
+    );
+    // The v1 rules after the signature.
+    bad(
+        "ed_expired",
+        "An authentic Ed25519 link at exp.",
+        base.clone(),
+        req0().at(T0 + 3600),
+        Code::Expired,
+        "after_exp",
+    );
+    bad(
+        "ed_scope_mismatch",
+        "An authentic Ed25519 link for another object.",
+        base.clone(),
+        req("/reports/2026/q2.pdf"),
+        Code::ScopeMismatch,
+        "outside_scope",
+    );
+
+    let rfc = |name: &str, seed: &str, public: &str, msg: &str, sig: &str| EdPrimitive {
+        name: name.to_owned(),
+        description: "RFC 8032 §7.1".to_owned(),
+        public_hex: public.to_owned(),
+        message_hex: msg.to_owned(),
+        signature_hex: sig.to_owned(),
+        valid: {
+            let _ = seed;
+            true
+        },
+    };
+    let mut primitive = vec![
+        rfc("rfc8032_test1", "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "", "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"),
+        rfc("rfc8032_test2", "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb", "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72", "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"),
+        rfc("rfc8032_test3", "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7", "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82", "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"),
+    ];
+    let t1 = primitive[0].clone();
+    let refused = |name: &str, description: &str, public: String, msg: String, sig: String| EdPrimitive {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        public_hex: public,
+        message_hex: msg,
+        signature_hex: sig,
+        valid: false,
+    };
+    let mut sig = hex_bytes(&t1.signature_hex);
+    s_plus_l(&mut sig);
+    primitive.push(refused(
+        "s_plus_l",
+        "TEST 1 with S + L (non-canonical S).",
+        t1.public_hex.clone(),
+        t1.message_hex.clone(),
+        hex(&sig),
+    ));
+    let identity = {
+        let mut p = [0u8; 32];
+        p[0] = 1;
+        hex(&p)
+    };
+    primitive.push(refused(
+        "small_order_key_and_r",
+        "A = R = the identity, S = 0: satisfies the cofactorless equation for every message; refused (small order).",
+        identity.clone(),
+        "6c696e6b67617465".to_owned(),
+        format!("{identity}{}", "00".repeat(32)),
+    ));
+    let mut sig = hex_bytes(&t1.signature_hex);
+    sig[..32].copy_from_slice(&hex_bytes(&identity));
+    primitive.push(refused(
+        "small_order_r",
+        "TEST 1's key and message, R = the identity.",
+        t1.public_hex.clone(),
+        t1.message_hex.clone(),
+        hex(&sig),
+    ));
+    let mut big_y = [0xffu8; 32];
+    big_y[31] = 0x7f;
+    primitive.push(refused(
+        "non_canonical_key",
+        "A's y = 2^255 - 1 (≥ p).",
+        hex(&big_y),
+        t1.message_hex.clone(),
+        t1.signature_hex.clone(),
+    ));
+    primitive.push(refused(
+        "wrong_message",
+        "TEST 2's signature on TEST 3's message.",
+        primitive[1].public_hex.clone(),
+        "af82".to_owned(),
+        primitive[1].signature_hex.clone(),
+    ));
+
+    EdFile {
+        format: "linkgate ed25519 link v1".to_owned(),
+        keys: keys_text(),
+        public_keys: ed_public_keys_text(),
+        time_rules: Rules { skew_secs: SKEW, max_ttl_secs: MAX_TTL },
+        signing_keys: [ED_ISSUER, ED_ACME, ED_GLOBEX]
+            .iter()
+            .map(|k| EdSigningKey { kid: (*k).to_owned(), seed_hex: hex(&ed_seed(k)), public_hex: hex(&ed_public(k)) })
+            .collect(),
+        primitive,
+        valid,
+        invalid,
+    }
+}
+
+#[test]
+fn ed25519_vectors_match_committed_file() {
+    match_committed(&serde_json::to_value(generate_ed25519()).unwrap(), "ed25519.json");
+}
+
+#[test]
+fn committed_ed25519_vectors_verify() {
+    use linkgate_core::ed25519::native;
+    let text = std::fs::read_to_string(vectors_dir().join("ed25519.json")).unwrap();
+    let file: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(s(&file, "format"), "linkgate ed25519 link v1");
+    let public = linkgate_core::ed25519::PublicKeyRing::parse(s(&file, "public_keys")).unwrap();
+    let ring = KeyRing::parse(s(&file, "keys")).unwrap().with_public(public).unwrap();
+    let rules = TimeRules::default();
+    for p in file["primitive"].as_array().unwrap() {
+        let public: [u8; 32] = hex_bytes(s(p, "public_hex")).try_into().unwrap();
+        let sig: [u8; 64] = hex_bytes(s(p, "signature_hex")).try_into().unwrap();
+        let got = native::verify(&public, &hex_bytes(s(p, "message_hex")), &sig);
+        assert_eq!(got, p["valid"].as_bool().unwrap(), "primitive {}", s(p, "name"));
+    }
+    let run = |v: &Value| {
+        let r = &v["request"];
+        let facts = RequestFacts {
+            raw_path: s(r, "path"),
+            token: opt_s(v, "token"),
+            method: Method::parse(s(r, "method")),
+            host: opt_s(r, "host"),
+            client_ip: opt_s(r, "client_ip").and_then(linkgate_core::ip::parse_addr),
+            now: r["now"].as_u64().unwrap(),
+        };
+        verify(&ring, &rules, &facts)
+    };
+    let (valid, invalid) = (file["valid"].as_array().unwrap(), file["invalid"].as_array().unwrap());
+    assert!(valid.len() >= 5 && invalid.len() >= 20, "{} valid, {} invalid", valid.len(), invalid.len());
+    for v in valid {
+        let name = s(v, "name");
+        let link = run(v).unwrap_or_else(|e| panic!("valid vector {name} refused: {} ({})", e.code, e.reason));
+        assert_eq!(link.claims().to_json(), v["claims"], "{name}: claims");
+        assert_eq!(hex(&link.claims().encode_payload()), s(v, "payload_hex"), "{name}");
+    }
+    for v in invalid {
+        let name = s(v, "name");
+        match run(v) {
+            Ok(_) => panic!("invalid vector {name} verified"),
+            Err(e) => {
+                assert_eq!((e.code.as_str(), e.reason.as_str()), (s(v, "code"), s(v, "reason")), "{name}");
+            }
+        }
+    }
+}

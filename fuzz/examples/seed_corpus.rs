@@ -76,6 +76,14 @@ fn main() {
         // Path-less links: the target puts each input behind the prefixes.
         write(&root.join("path_form"), &format!("seed-sealed-{i}"), sealed.as_bytes());
         write(&root.join("path_form"), &format!("seed-name-{i}"), format!("{sealed}/{path}?x=1").as_bytes());
+        // Ed25519: the token text, its bytes after the version byte, and the
+        // payload (which the target signs itself with its tenant key).
+        let ed = linkgate_core::ed25519::native::PrivateKey::from_seed(KeyId::parse("tenant").unwrap(), &[0x33; 32]);
+        let ed_token = ed.sign(&c).unwrap();
+        let ed_raw = b64::decode(ed_token.as_bytes()).unwrap();
+        write(&root.join("ed25519_decode"), &format!("seed-text-{i}"), ed_token.as_bytes());
+        write(&root.join("ed25519_decode"), &format!("seed-raw-{i}"), &ed_raw[1..]);
+        write(&root.join("ed25519_decode"), &format!("seed-payload-{i}"), &ed_raw[1..ed_raw.len() - 64]);
         let mut inner = c.clone();
         inner.kid = KeyId::parse("new").unwrap();
         write(&root.join("sealed_decode"), &format!("seed-inner-{i}"), &inner.encode_payload());

@@ -128,5 +128,12 @@ export function sign(link: LinkOptions, keys: string, options?: SignOptions): Si
  * first refused link throws, with its `index`; nothing is returned then.
  */
 export function signMany(links: LinkOptions[], keys: string, options?: SignOptions): SignedLink[];
+/**
+ * Sign one link with an Ed25519 private key `kid:base64url-seed` (what
+ * `linkgate keygen --ed25519` prints as LINKGATE_SIGNING_KEY). The edge
+ * verifies it with the public entry in LINKGATE_PUBLIC_KEYS. WebCrypto signs
+ * (Node >= 20, Workers, Deno); `kid` and `sealed` are not options here.
+ */
+export function signEd25519(link: LinkOptions, privateKey: string, options?: SignOptions): Promise<SignedLink>;
 /** Decode a link or token; with keys, verify it as the edge would. */
 export function inspect(urlOrToken: string | URL, keys?: string | null, facts?: Facts): Inspection;

@@ -19,6 +19,13 @@ three vector files of tests/vectors/:
   every valid sealed vector opens to the vector's claims and inner payload, and
   re-sealing them with the vector's nonce gives the same token; every invalid
   one is refused with exactly its code.
+- ed25519.json (Ed25519-signed links, §18): every primitive vector (RFC 8032
+  and the strict rules) gives its verdict; every valid token verifies to its
+  claims and payload and re-signing with the vector's seed gives the same
+  token; every invalid one is refused with exactly its code. The curve
+  equation comes from `cryptography` (OpenSSL); the strict rules of §18.3
+  (canonical S, canonical points, small order as [8]P = O) are written out
+  here on a small Edwards-curve implementation from RFC 8032 §6.
 
 Everything but the AEAD is the standard library. XChaCha20-Poly1305 is built
 here from its definition (draft-irtf-cfrg-xchacha-03 §2): HChaCha20 is written
@@ -481,7 +488,12 @@ def decode_token(text):
     if len(raw) < 1 + TAG_BYTES:
         raise malformed("truncated")
     payload, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
-    if payload[0] != VERSION:
+    return parse_payload(payload), payload, tag
+
+
+def parse_payload(payload):
+    """§4: the claims of a v1 payload (also the payload of §17 and §18 tokens)."""
+    if not payload or payload[0] != VERSION:
         raise malformed("version")
     c = {}
     pos, last = 1, 0
@@ -555,7 +567,7 @@ def decode_token(text):
         raise malformed("exp must be after iat")
     if "nbf" in c and not c["nbf"] < c["exp"]:
         raise malformed("nbf must be before exp")
-    return c, payload, tag
+    return c
 
 
 def claims_json(c):
@@ -634,7 +646,9 @@ def verify(ring, rules, token, req):
         raise token
     if token is None or token == "":
         raise Refused("token_missing")
-    if is_sealed_text(token):
+    if is_ed25519_text(token):
+        c = verify_ed25519_token(ring, token)
+    elif is_sealed_text(token):
         c, _ = open_sealed(ring, token)
     else:
         c, payload, tag = decode_token(token)
@@ -829,6 +843,222 @@ def seal(claims, key, nonce):
     return b64url_encode(header + xchacha_seal(seal_key(key), nonce, header, payload))
 
 
+# --- §18 Ed25519-signed links ------------------------------------------------------
+
+ED_VERSION = 0x03
+ED_DOMAIN = b"linkgate-link-ed25519-v1\x00"
+ED_SIG = 64
+MAX_ED_PAYLOAD = 2080 - 1 - ED_SIG
+ED_P = 2**255 - 19
+ED_L = 2**252 + 27742317777372353535851937790883648493
+ED_D = -121665 * pow(121666, ED_P - 2, ED_P) % ED_P
+ED_SQRT_M1 = pow(2, (ED_P - 1) // 4, ED_P)
+
+
+def _ed_add(a, b):
+    """Extended coordinates (RFC 8032 §6)."""
+    (x1, y1, z1, t1), (x2, y2, z2, t2) = a, b
+    aa = (y1 - x1) * (y2 - x2) % ED_P
+    bb = (y1 + x1) * (y2 + x2) % ED_P
+    cc = t1 * 2 * ED_D * t2 % ED_P
+    dd = z1 * 2 * z2 % ED_P
+    e, f, g, h = bb - aa, dd - cc, dd + cc, bb + aa
+    return (e * f % ED_P, g * h % ED_P, f * g % ED_P, e * h % ED_P)
+
+
+def _ed_decode(s):
+    """A point from its 32-byte encoding, or None (RFC 8032 §5.1.3), with the
+    canonical rule of §18.3: y < p (x = 0 with the sign bit set is refused too)."""
+    y = int.from_bytes(s, "little")
+    sign = y >> 255
+    y &= (1 << 255) - 1
+    if y >= ED_P:
+        return None
+    x2 = (y * y - 1) * pow(ED_D * y * y + 1, ED_P - 2, ED_P) % ED_P
+    if x2 == 0:
+        if sign:
+            return None
+        x = 0
+    else:
+        x = pow(x2, (ED_P + 3) // 8, ED_P)
+        if (x * x - x2) % ED_P != 0:
+            x = x * ED_SQRT_M1 % ED_P
+        if (x * x - x2) % ED_P != 0:
+            return None
+        if (x & 1) != sign:
+            x = ED_P - x
+    return (x, y, 1, x * y % ED_P)
+
+
+def _ed_small_order(pt):
+    q = pt
+    for _ in range(3):
+        q = _ed_add(q, q)
+    x, y, z, _ = q
+    return x % ED_P == 0 and (y - z) % ED_P == 0
+
+
+def ed_acceptable_point(s):
+    """§18.3 rule 2: canonical and not of small order (undecodable: refused)."""
+    pt = _ed_decode(s)
+    return pt is not None and not _ed_small_order(pt)
+
+
+def ed_verify_strict(public, message, sig):
+    """§18.4 step 5: the strict rules here, the cofactorless equation by OpenSSL."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    if len(public) != 32 or len(sig) != ED_SIG:
+        return False
+    if int.from_bytes(sig[32:], "little") >= ED_L:
+        return False
+    if not ed_acceptable_point(sig[:32]) or not ed_acceptable_point(public):
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(sig, message)
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def parse_public_keys(text):
+    """§18.3: kid -> (public key, tenant or None, prefix or None)."""
+    ring = {}
+    for entry in text.split(","):
+        entry = entry.strip(ASCII_WS)
+        if not entry:
+            continue
+        if ":" not in entry:
+            raise ValueError("entry without ':'")
+        kid, rest = entry.split(":", 1)
+        kid = kid.strip(ASCII_WS)
+        if not valid_kid(kid.encode("utf-8")) or kid in ring:
+            raise ValueError(f"bad or duplicate kid {kid!r}")
+        key, _, constraints = rest.partition("@")
+        raw = b64url_decode(key.strip(ASCII_WS).rstrip("="))
+        if len(raw) != 32 or not ed_acceptable_point(raw):
+            raise ValueError(f"public key {kid!r} is not a canonical point of large order")
+        tenant = prefix = None
+        if "@" in rest:
+            for part in constraints.strip(ASCII_WS).split(";"):
+                name, eq, value = part.strip(ASCII_WS).partition("=")
+                if not eq:
+                    raise ValueError("constraint without '='")
+                if name == "tenant" and tenant is None:
+                    tenant = printable_label(value.encode("utf-8"), "tenant", False)
+                elif name == "prefix" and prefix is None:
+                    if not value.endswith("/"):
+                        raise ValueError("prefix must end in /")
+                    prefix = canonicalize(value + "x")[:-1]
+                else:
+                    raise ValueError(f"bad constraint {name!r}")
+        ring[kid] = (raw, tenant, prefix)
+    return ring
+
+
+def is_ed25519_text(text):
+    try:
+        raw = b64url_decode(text) if 1 <= len(text) <= MAX_TOKEN_CHARS else b""
+    except ValueError:
+        return False
+    return raw[:1] == bytes([ED_VERSION])
+
+
+def decode_ed25519(text):
+    """§18.1, §18.4 step 3: (claims, payload, signature)."""
+    raw = b64url_decode(text)
+    if len(raw) < 1 + 1 + ED_SIG:
+        raise malformed("ed25519: truncated")
+    payload, sig = raw[1:-ED_SIG], raw[-ED_SIG:]
+    if len(payload) > MAX_ED_PAYLOAD:
+        raise malformed("ed25519: payload too long")
+    return parse_payload(payload), payload, sig
+
+
+def verify_ed25519_token(ring, text):
+    """§18.4 steps 3-5a; `ring["public"]` holds the public keys."""
+    c, payload, sig = decode_ed25519(text)
+    entry = ring.get("\x00public", {}).get(c["kid"])
+    if entry is None:
+        raise Refused("key_unknown", "unknown_kid")
+    public, tenant, prefix = entry
+    if not ed_verify_strict(public, ED_DOMAIN + payload, sig):
+        raise Refused("signature_invalid", "bad_tag")
+    if tenant is not None and c.get("tenant") != tenant:
+        raise Refused("key_unknown", "key_constraint")
+    if prefix is not None and not c["scope"].startswith(prefix):
+        raise Refused("key_unknown", "key_constraint")
+    return c
+
+
+def sign_ed25519(claims, seed):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    v1 = b64url_decode(sign(claims, b"\x00" * 32))
+    payload = v1[:-TAG_BYTES]
+    sig = Ed25519PrivateKey.from_private_bytes(seed).sign(ED_DOMAIN + payload)
+    return b64url_encode(bytes([ED_VERSION]) + payload + sig)
+
+
+def check_ed25519(data, t):
+    if data.get("format") != "linkgate ed25519 link v1":
+        t.fail("ed25519.json", f"unexpected format {data.get('format')!r}")
+        return
+    for v in data["primitive"]:
+        if not t.fresh("ed25519-primitive", v["name"]):
+            continue
+        got = ed_verify_strict(bytes.fromhex(v["public_hex"]), bytes.fromhex(v["message_hex"]), bytes.fromhex(v["signature_hex"]))
+        if got == v["valid"]:
+            t.passed += 1
+        else:
+            t.fail(v["name"], f"primitive gives {got}, expected {v['valid']}")
+    ring = dict(parse_keys(data["keys"]))
+    ring["\x00public"] = parse_public_keys(data["public_keys"])
+    seeds = {}
+    for k in data["signing_keys"]:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives import serialization
+        seed = bytes.fromhex(k["seed_hex"])
+        pub = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        if pub.hex() != k["public_hex"] or ring["\x00public"][k["kid"]][0] != pub:
+            t.fail(k["kid"], "signing key does not match its public key")
+        seeds[k["kid"]] = seed
+    rules = data["time_rules"]
+    for v in data["valid"]:
+        name = v["name"]
+        if not t.fresh("ed25519", name):
+            continue
+        try:
+            c = verify(ring, rules, v["token"], v["request"])
+        except Refused as e:
+            t.fail(name, f"refused with {e.code} ({e.why}), expected valid")
+            continue
+        got = claims_json(c)
+        if got != v["claims"]:
+            t.fail(name, f"claims differ:\n  got  {got}\n  want {v['claims']}")
+            continue
+        if b64url_decode(v["token"])[1:-ED_SIG].hex() != v["payload_hex"]:
+            t.fail(name, "payload_hex differs")
+            continue
+        if sign_ed25519(v["claims"], seeds[v["claims"]["kid"]]) != v["token"]:
+            t.fail(name, "re-signing the claims with the seed gives a different token")
+            continue
+        t.passed += 1
+    for v in data["invalid"]:
+        name = v["name"]
+        if not t.fresh("ed25519", name):
+            continue
+        try:
+            verify(ring, rules, v["token"], v["request"])
+        except Refused as e:
+            if e.code == v["code"]:
+                t.passed += 1
+            else:
+                t.fail(name, f"refused with {e.code} ({e.why}), expected {v['code']}")
+            continue
+        t.fail(name, f"verified, expected {v['code']}")
+
+
 # --- driver -------------------------------------------------------------------
 
 class Tally:
@@ -1015,6 +1245,7 @@ def main(argv):
         ("requests.json", check_requests),
         ("forms.json", check_forms),
         ("sealed.json", check_sealed),
+        ("ed25519.json", check_ed25519),
     ):
         with open(os.path.join(folder, name), encoding="utf-8") as f:
             check(json.load(f), t)

@@ -102,11 +102,21 @@ const SEALED: Opt = flag(
 
 pub static KEYGEN: Command = Command {
     name: "keygen",
-    summary: "Print a new LINKGATE_KEYS entry (kid:key, 32 random bytes).",
-    usage: "[--kid ID] [--json]",
+    summary: "Print a new LINKGATE_KEYS entry (kid:key, 32 random bytes), or with --ed25519 an Ed25519 key pair.",
+    usage: "[--kid ID] [--ed25519 [--tenant ID] [--prefix /folder/]] [--json]",
     online: false,
-    opts: &[&value("kid", "ID", "The key id: 1-32 of A-Z a-z 0-9 _ -. Default: k<unix time>."), &JSON],
-    notes: "",
+    opts: &[
+        &value("kid", "ID", "The key id: 1-32 of A-Z a-z 0-9 _ -. Default: k<unix time>."),
+        &flag(
+            "ed25519",
+            "An Ed25519 key pair: the private key for the signer (LINKGATE_SIGNING_KEY=kid:seed) and the public entry for the edge (LINKGATE_PUBLIC_KEYS=kid:public-key[@constraints]).",
+        ),
+        &value("tenant", "ID", "With --ed25519: the key may sign only links with this tenant claim."),
+        &value("prefix", "/F/", "With --ed25519: the key may sign only links inside this folder (ends in /)."),
+        &JSON,
+    ],
+    notes: "The Ed25519 private key goes to the signing application only: never into wrangler.toml,\n\
+            .dev.vars or the worker. The public entry is not secret.",
 };
 
 pub static SIGN: Command = Command {
@@ -132,6 +142,11 @@ pub static SIGN: Command = Command {
         &FILENAME,
         &CONTENT_TYPE,
         &SEALED,
+        &value(
+            "ed25519-key",
+            "FILE",
+            "Sign with this Ed25519 private key (kid:seed, or a file with a LINKGATE_SIGNING_KEY= line) instead of LINKGATE_KEYS.",
+        ),
         &value(
             "base",
             "URL",
@@ -381,6 +396,8 @@ pub fn overview() -> String {
     }
     out.push_str(
         "\nENVIRONMENT:\n    LINKGATE_KEYS             the key ring (sign, inspect), unless --keys FILE\n    \
+         LINKGATE_PUBLIC_KEYS      Ed25519 public keys (inspect), from the --keys file or the environment\n    \
+         LINKGATE_SIGNING_KEY      an Ed25519 private key (sign), unless --ed25519-key FILE\n    \
          LINKGATE_MAX_TTL_SECS     longest link lifetime (default 604800), as the worker reads it\n    \
          LINKGATE_CLOCK_SKEW_SECS  allowed clock skew for iat/nbf (default 30)\n    \
          LINKGATE_ADMIN_URL        the admin API (online commands), unless --admin URL\n    \

@@ -1,6 +1,8 @@
 //! Commands that need no server: keygen, sign, inspect.
 
 use linkgate_core::duration::parse_duration;
+use linkgate_core::ed25519::native::PrivateKey;
+use linkgate_core::ed25519::PublicKeyRing;
 use linkgate_core::gate::{expand_path_form, split_url};
 use linkgate_core::inspect::{self, Facts, Inspection};
 use linkgate_core::keys::{format_entry, KeyId};
@@ -40,6 +42,12 @@ pub fn keygen(argv: &[String]) -> Result<u8, Failure> {
     };
     let kid = KeyId::parse(&kid_text).ok_or_else(|| Failure::usage("--kid must be 1-32 of A-Z a-z 0-9 _ -"))?;
     let secret: [u8; 32] = random()?;
+    if a.flag("ed25519") {
+        return keygen_ed25519(&a, kid, &secret);
+    }
+    if a.value("tenant").is_some() || a.value("prefix").is_some() {
+        return Err(Failure::usage("--tenant and --prefix constrain an Ed25519 key: add --ed25519"));
+    }
     let entry = format_entry(&kid, &secret);
     if a.flag("json") {
         println!("{}", json!({ "kid": kid.as_str(), "entry": entry }));
@@ -47,6 +55,50 @@ pub fn keygen(argv: &[String]) -> Result<u8, Failure> {
         println!("{entry}");
     }
     Ok(EXIT_OK)
+}
+
+/// `linkgate keygen --ed25519`: the private key (for the signer) and the
+/// public entry (for the edge), checked by parsing it as the worker will.
+fn keygen_ed25519(a: &Args, kid: KeyId, seed: &[u8; 32]) -> Result<u8, Failure> {
+    let key = PrivateKey::from_seed(kid, seed);
+    let mut public = key.public_entry();
+    let mut constraints = Vec::new();
+    if let Some(t) = a.value("tenant") {
+        constraints.push(format!("tenant={t}"));
+    }
+    if let Some(p) = a.value("prefix") {
+        constraints.push(format!("prefix={}", encode_path(p)));
+    }
+    if !constraints.is_empty() {
+        public = format!("{public}@{}", constraints.join(";"));
+    }
+    PublicKeyRing::parse(&public).map_err(|e| Failure::usage(e.to_string()))?;
+    if a.flag("json") {
+        println!("{}", json!({ "kid": key.kid().as_str(), "private_key": key.to_entry(), "public_entry": public }));
+    } else {
+        println!("LINKGATE_SIGNING_KEY={}", key.to_entry());
+        println!("LINKGATE_PUBLIC_KEYS={public}");
+    }
+    Ok(EXIT_OK)
+}
+
+/// The Ed25519 private key of `sign --ed25519-key FILE`, else of the
+/// environment's `LINKGATE_SIGNING_KEY`, if either is given.
+fn ed25519_key(a: &Args) -> Result<Option<PrivateKey>, Failure> {
+    let (text, source) = match a.value("ed25519-key") {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::usage(format!("--ed25519-key: cannot read {path}: {e}")))?;
+            (util::var_from_file_text(&text, "LINKGATE_SIGNING_KEY"), format!("--ed25519-key {path}"))
+        }
+        None => match std::env::var("LINKGATE_SIGNING_KEY") {
+            Ok(v) => (v, "LINKGATE_SIGNING_KEY".to_owned()),
+            Err(_) => return Ok(None),
+        },
+    };
+    PrivateKey::parse(&text)
+        .map(Some)
+        .ok_or_else(|| Failure::usage(format!("{source}: not an Ed25519 private key (kid:base64url-32-byte-seed)")))
 }
 
 /// `linkgate sign`
@@ -84,9 +136,21 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
         sealed: a.flag("sealed"),
     };
     let vars = util::Vars::load(a.value("keys"))?;
-    let ring = vars.keys()?;
     // The worker's maximum lifetime: a link it would refuse is refused here.
     let rules = vars.time_rules()?;
+    if let Some(private) = ed25519_key(&a)? {
+        if req.sealed {
+            return Err(Failure::usage(
+                "--sealed needs an HMAC key of LINKGATE_KEYS; Ed25519 links are signed, not sealed",
+            ));
+        }
+        let claims = req
+            .build(private.kid().clone(), Jti(random()?), util::now(), rules.max_ttl_secs)
+            .map_err(|e| util::claim_failure(e, Some(rules.max_ttl_secs)))?;
+        let token = private.sign(&claims).map_err(|e| util::claim_failure(e, None))?;
+        return print_link(&a, &claims, &token, false);
+    }
+    let ring = vars.keys()?;
     let key = match a.value("kid") {
         Some(k) => ring.get(k).ok_or_else(|| Failure::usage(format!("--kid: no key with id {k:?} in the key ring")))?,
         None => ring.signing_key(),
@@ -102,16 +166,21 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
         claims.sign(key)
     }
     .map_err(|e| util::claim_failure(e, None))?;
+    print_link(&a, &claims, &token, req.sealed)
+}
+
+/// Print a signed link's URL (or JSON).
+fn print_link(a: &Args, claims: &Claims, token: &str, sealed: bool) -> Result<u8, Failure> {
     let base = match (a.value("base"), &claims.host) {
         (Some(b), h) => link_base(b, h.as_ref()).map_err(|e| Failure::usage(format!("--base {b:?}: {e}")))?,
         (None, Some(h)) => format!("https://{}", h.as_str()),
         (None, None) => "http://127.0.0.1:8787".to_owned(),
     };
-    let url = url_for(&base, &claims.scope, &token, req.sealed);
+    let url = url_for(&base, &claims.scope, token, sealed);
     if a.flag("json") {
         println!(
             "{}",
-            json!({ "url": url, "token": token, "jti": claims.jti.to_hex(), "expires_at": claims.exp, "sealed": req.sealed })
+            json!({ "url": url, "token": token, "jti": claims.jti.to_hex(), "expires_at": claims.exp, "sealed": sealed })
         );
     } else {
         println!("{url}");
@@ -276,6 +345,12 @@ fn inspect_one(
                 let c = token.claims_unverified();
                 let d = delivery.map(|d| delivery_of(d, c));
                 print_claims(json_out, c, now, None, "unverified (no keys given)", d);
+                EXIT_OK
+            }
+            Ok(AnyToken::Ed25519(token)) => {
+                let c = token.claims_unverified();
+                let d = delivery.map(|d| delivery_of(d, c));
+                print_claims(json_out, c, now, None, "unverified Ed25519 link (no keys given)", d);
                 EXIT_OK
             }
             Ok(AnyToken::Sealed(token)) => {

@@ -3,6 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use linkgate_core::ed25519::PublicKeyRing;
 use linkgate_core::token::{ClaimError, Field};
 use linkgate_core::verify::TimeRules;
 use linkgate_core::KeyRing;
@@ -102,7 +103,12 @@ impl Vars {
                 Err(_) => return Ok(None),
             },
         };
-        KeyRing::parse(&text).map(Some).map_err(|e| Failure::usage(format!("{source}: {e}")))
+        let ring = KeyRing::parse(&text).map_err(|e| Failure::usage(format!("{source}: {e}")))?;
+        // Ed25519 public keys, as the worker reads them (optional).
+        let public = PublicKeyRing::parse(&self.get("LINKGATE_PUBLIC_KEYS").unwrap_or_default())
+            .and_then(|p| ring.with_public(p))
+            .map_err(|e| Failure::usage(format!("LINKGATE_PUBLIC_KEYS: {e}")))?;
+        Ok(Some(public))
     }
 
     /// The key ring, required.

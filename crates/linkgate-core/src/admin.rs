@@ -481,9 +481,17 @@ pub fn inspect(
     token: &str,
     raw_path: Option<&str>,
     now: u64,
+    signature: Option<bool>,
 ) -> super::inspect::Inspection {
     let facts = super::inspect::Facts { token: Ok(token), raw_path, now, ..Default::default() };
-    super::inspect::inspect(keys, rules, &facts)
+    super::inspect::inspect_with(keys, rules, &facts, signature)
+}
+
+/// The Ed25519 signature [`inspect`] needs answered (the worker asks
+/// WebCrypto), if the token is an Ed25519 link of a listed public key.
+pub fn inspect_signature(keys: &super::keys::KeyRing, token: &str) -> Option<([u8; 32], Vec<u8>, [u8; 64])> {
+    let facts = super::inspect::Facts { token: Ok(token), ..Default::default() };
+    super::inspect::signature_question(keys, &facts)
 }
 
 /// The denylist keys that can revoke an inspected link: its jti, sub,
@@ -690,7 +698,7 @@ mod tests {
         let t = c.sign(ring.signing_key()).unwrap();
         let rules = crate::verify::TimeRules::default();
         let inspected = |raw: &str| {
-            let i = inspect(&ring, &rules, &t, Some(raw), 1);
+            let i = inspect(&ring, &rules, &t, Some(raw), 1, None);
             (i.code, i.reason)
         };
         assert_eq!(inspected("/board/2026/"), (None, None));
@@ -980,15 +988,15 @@ mod tests {
         let c = req.build(ring.signing_key().kid().clone(), Jti([3; 16]), 1000, 3600).unwrap();
         let t = c.sign(ring.signing_key()).unwrap();
         let rules = TimeRules::default();
-        let ok = inspect(&ring, &rules, &t, Some("/a/b"), 1001);
+        let ok = inspect(&ring, &rules, &t, Some("/a/b"), 1001, None);
         assert_eq!((ok.code, ok.checked.as_slice()), (None, &["signature", "time", "scope"][..]));
-        assert_eq!(inspect(&ring, &rules, &t, Some("/a/c"), 1001).code, Some(Code::ScopeMismatch));
-        assert_eq!(inspect(&ring, &rules, &t, None, 1060).code, Some(Code::Expired));
-        assert!(inspect(&ring, &rules, &t, None, 1060).claims.is_some());
-        assert_eq!(inspect(&ring, &rules, "AAAA", None, 1001).code, Some(Code::TokenMalformed));
-        assert_eq!(inspect(&ring, &rules, "", None, 1001).code, Some(Code::TokenMissing), "as at the edge");
+        assert_eq!(inspect(&ring, &rules, &t, Some("/a/c"), 1001, None).code, Some(Code::ScopeMismatch));
+        assert_eq!(inspect(&ring, &rules, &t, None, 1060, None).code, Some(Code::Expired));
+        assert!(inspect(&ring, &rules, &t, None, 1060, None).claims.is_some());
+        assert_eq!(inspect(&ring, &rules, "AAAA", None, 1001, None).code, Some(Code::TokenMalformed));
+        assert_eq!(inspect(&ring, &rules, "", None, 1001, None).code, Some(Code::TokenMissing), "as at the edge");
         let other = KeyRing::parse(&format!("k:{}", b64::encode(&[6; 32]))).unwrap();
-        let bad = inspect(&other, &rules, &t, None, 1001);
+        let bad = inspect(&other, &rules, &t, None, 1001, None);
         assert_eq!((bad.code, bad.claims), (Some(Code::SignatureInvalid), None));
     }
 

@@ -7,6 +7,7 @@
 
 use core::fmt;
 
+use super::ed25519::{PublicKeyError, PublicKeyRing};
 use super::keys::{KeyRing, KeyRingError};
 use super::origin::{Origin, OriginConfigError};
 use super::policy::{Policy, PolicyError};
@@ -127,6 +128,8 @@ impl EdgeConfig {
 pub enum ConfigError {
     MissingKeys,
     Keys(KeyRingError),
+    /// `LINKGATE_PUBLIC_KEYS` (Ed25519 verification keys) is invalid.
+    PublicKeys(PublicKeyError),
     BadNumber {
         name: &'static str,
     },
@@ -158,6 +161,7 @@ impl fmt::Display for ConfigError {
         match self {
             ConfigError::MissingKeys => f.write_str("LINKGATE_KEYS is not set"),
             ConfigError::Keys(e) => write!(f, "{e}"),
+            ConfigError::PublicKeys(e) => write!(f, "{e}"),
             ConfigError::BadNumber { name } => write!(f, "{name} must be a whole number of seconds"),
             ConfigError::BadFlag { name } => write!(f, "{name} must be on or off"),
             ConfigError::Policy(e) => write!(f, "{e}"),
@@ -262,6 +266,10 @@ impl EdgeConfig {
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<EdgeConfig, ConfigError> {
         let keys_text = get("LINKGATE_KEYS").ok_or(ConfigError::MissingKeys)?;
         let keys = KeyRing::parse(&keys_text).map_err(ConfigError::Keys)?;
+        // Optional: public keys verify Ed25519 links (`docs/link-format.md` §18).
+        let public =
+            PublicKeyRing::parse(&get("LINKGATE_PUBLIC_KEYS").unwrap_or_default()).map_err(ConfigError::PublicKeys)?;
+        let keys = keys.with_public(public).map_err(ConfigError::PublicKeys)?;
         let redirect = redirect_config(get)?;
         Ok(EdgeConfig {
             keys,

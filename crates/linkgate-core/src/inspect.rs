@@ -4,6 +4,7 @@
 //! and reported as skipped, never guessed.
 
 use super::code::Code;
+use super::ed25519::{Ed25519Token, PublicKey};
 use super::ip::parse_addr;
 use super::keys::KeyRing;
 use super::path::{canonical_folder, CanonicalPath, Prefix, Scope};
@@ -110,6 +111,56 @@ fn precheck(facts: &Facts<'_>) -> Result<(Option<Target>, AnyToken), Reason> {
 
 /// Inspect a token against the facts given (see the module documentation).
 pub fn inspect(keys: &KeyRing, rules: &TimeRules, facts: &Facts<'_>) -> Inspection {
+    inspect_by(keys, rules, facts, native_check)
+}
+
+/// An Ed25519 signature checked where the core can: natively with dalek;
+/// in the Worker's wasm, which has no curve code, `bad_tag` (the Worker asks
+/// WebCrypto through [`inspect_with`] instead).
+fn native_check(t: Box<Ed25519Token>, key: &PublicKey) -> Result<Claims, Reason> {
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    return t.verify(key);
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    {
+        let _ = (t, key);
+        Err(Reason::BadTag)
+    }
+}
+
+/// The Ed25519 signature an inspection of these facts needs checked, when
+/// the caller verifies outside the core (the worker, through WebCrypto):
+/// (public key, message, signature) of a token whose kid names a listed
+/// public key and whose signature is well formed; None otherwise.
+pub fn signature_question(keys: &KeyRing, facts: &Facts<'_>) -> Option<([u8; 32], Vec<u8>, [u8; 64])> {
+    match decode(facts) {
+        Ok(AnyToken::Ed25519(t)) => {
+            let key = keys.public().get(t.kid().as_str())?;
+            let (message, sig) = t.message_and_signature()?;
+            Some((*key.bytes(), message, sig))
+        }
+        _ => None,
+    }
+}
+
+/// [`inspect`] with the answer to [`signature_question`] (`Some(valid)`);
+/// `None`: checked natively where the core can (not in the Worker's wasm,
+/// where an unanswered Ed25519 signature is `bad_tag`).
+pub fn inspect_with(keys: &KeyRing, rules: &TimeRules, facts: &Facts<'_>, signature: Option<bool>) -> Inspection {
+    inspect_by(keys, rules, facts, |t, key| match signature {
+        Some(valid) => t.accept(key, valid),
+        None => native_check(t, key),
+    })
+}
+
+/// The inspection, with `check` deciding an Ed25519 signature (generic, so
+/// a build that never takes an outside answer, the JS package, carries none
+/// of that code).
+fn inspect_by(
+    keys: &KeyRing,
+    rules: &TimeRules,
+    facts: &Facts<'_>,
+    check: impl FnOnce(Box<Ed25519Token>, &PublicKey) -> Result<Claims, Reason>,
+) -> Inspection {
     let mut out =
         Inspection { claims: None, sealed: false, code: None, reason: None, checked: Vec::new(), skipped: Vec::new() };
     let refuse = |mut out: Inspection, reason: Reason| {
@@ -123,11 +174,25 @@ pub fn inspect(keys: &KeyRing, rules: &TimeRules, facts: &Facts<'_>) -> Inspecti
     };
     out.sealed = token.is_sealed();
     // Steps 4-5: key and tag (or AEAD); 5a for a sealed token.
-    let Some(key) = keys.get(token.kid().as_str()) else {
-        return refuse(out, Reason::UnknownKid);
+    let verified = match token {
+        // §18.4: a public key of the same kid, then its constraints. In wasm
+        // (no curve code there) it cannot be checked: `bad_tag`.
+        AnyToken::Ed25519(t) => match keys.public().get(t.kid().as_str()) {
+            None => Err(Reason::UnknownKid),
+            Some(key) => {
+                out.checked.push("signature");
+                check(t, key)
+            }
+        },
+        token => match keys.get(token.kid().as_str()) {
+            None => Err(Reason::UnknownKid),
+            Some(key) => {
+                out.checked.push("signature");
+                token.verify_in(key, Domain::Link)
+            }
+        },
     };
-    out.checked.push("signature");
-    let claims = match token.verify_in(key, Domain::Link) {
+    let claims = match verified {
         Ok(c) => c,
         Err(reason) => return refuse(out, reason),
     };

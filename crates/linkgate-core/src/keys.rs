@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::b64;
+use super::ed25519::{PublicKeyError, PublicKeyRing};
 use super::token::Domain;
 
 /// Shortest accepted key, in bytes (the HMAC-SHA256 output size).
@@ -158,16 +159,16 @@ impl fmt::Display for KeyRingError {
                 write!(f, "LINKGATE_KEYS entry {index} has an invalid key id (1-{MAX_KID_BYTES} of A-Z a-z 0-9 _ -)")
             }
             KeyRingError::BadKeyEncoding { kid } => {
-                write!(f, "key {kid:?} is not valid base64url")
+                write!(f, "key \"{kid}\" is not valid base64url")
             }
             KeyRingError::KeyTooShort { kid, bytes } => {
-                write!(f, "key {kid:?} has {bytes} bytes; at least {MIN_KEY_BYTES} are required")
+                write!(f, "key \"{kid}\" has {bytes} bytes; at least {MIN_KEY_BYTES} are required")
             }
             KeyRingError::KeyTooLong { kid, bytes } => {
-                write!(f, "key {kid:?} has {bytes} bytes; at most {MAX_KEY_BYTES} are allowed")
+                write!(f, "key \"{kid}\" has {bytes} bytes; at most {MAX_KEY_BYTES} are allowed")
             }
             KeyRingError::DuplicateKeyId { kid } => {
-                write!(f, "key id {kid:?} is listed more than once")
+                write!(f, "key id \"{kid}\" is listed more than once")
             }
         }
     }
@@ -181,6 +182,8 @@ impl std::error::Error for KeyRingError {}
 pub struct KeyRing {
     signing: Key,
     others: Vec<Key>,
+    /// Ed25519 public keys (`LINKGATE_PUBLIC_KEYS`, §18): they verify, never sign.
+    public: PublicKeyRing,
 }
 
 impl KeyRing {
@@ -219,7 +222,22 @@ impl KeyRing {
         }
         let mut it = keys.into_iter();
         let signing = it.next().ok_or(KeyRingError::Empty)?;
-        Ok(KeyRing { signing, others: it.collect() })
+        Ok(KeyRing { signing, others: it.collect(), public: PublicKeyRing::default() })
+    }
+
+    /// Add the Ed25519 public keys. Key ids are one namespace across both
+    /// rings (a `kid` revocation must name one key), so a shared id is refused.
+    pub fn with_public(mut self, public: PublicKeyRing) -> Result<KeyRing, PublicKeyError> {
+        if let Some(k) = public.keys().iter().find(|k| self.get(k.kid().as_str()).is_some()) {
+            return Err(PublicKeyError::DuplicateKeyId { kid: k.kid().to_string() });
+        }
+        self.public = public;
+        Ok(self)
+    }
+
+    /// The Ed25519 public keys (possibly none).
+    pub fn public(&self) -> &PublicKeyRing {
+        &self.public
     }
 
     /// The key that signs new links (the first listed).

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod code;
 pub mod config;
 pub mod duration;
+pub mod ed25519;
 pub mod gate;
 pub mod host;
 pub mod http;

@@ -36,6 +36,9 @@ pub enum Reason {
     UnknownKid,
     /// The tag does not verify.
     BadTag,
+    /// An Ed25519 link whose signature verified, signed by a public key
+    /// constrained to another tenant or folder (`docs/link-format.md` §18.4).
+    KeyConstraint,
 
     // ---- authentic, but not valid for this request
     /// `iat` is further in the future than the allowed skew.
@@ -122,7 +125,7 @@ impl Reason {
             Reason::NoToken => Code::TokenMissing,
             Reason::DuplicateToken | Reason::TwoTokens | Reason::Token(_) => Code::TokenMalformed,
             Reason::Path(_) | Reason::ReservedPath => Code::PathInvalid,
-            Reason::UnknownKid => Code::KeyUnknown,
+            Reason::UnknownKid | Reason::KeyConstraint => Code::KeyUnknown,
             Reason::BadTag => Code::SignatureInvalid,
             Reason::IssuedInFuture | Reason::BeforeNbf => Code::NotYetValid,
             Reason::AfterExp | Reason::NotStartedBeforeExp | Reason::ResumeOtherVersion | Reason::SessionNotOpen => {
@@ -166,6 +169,7 @@ impl Reason {
             Reason::ReservedPath => "reserved_path",
             Reason::UnknownKid => "unknown_kid",
             Reason::BadTag => "bad_tag",
+            Reason::KeyConstraint => "key_constraint",
             Reason::IssuedInFuture => "issued_in_future",
             Reason::BeforeNbf => "before_nbf",
             Reason::AfterExp => "after_exp",
@@ -221,6 +225,7 @@ impl Reason {
                 | Reason::Token(_)
                 | Reason::UnknownKid
                 | Reason::BadTag
+                | Reason::KeyConstraint
         )
     }
 }
@@ -249,7 +254,7 @@ mod tests {
     use super::*;
 
     /// One representative of every variant (tuple variants once each).
-    pub(crate) const SAMPLES: [Reason; 43] = [
+    pub(crate) const SAMPLES: [Reason; 44] = [
         Reason::ReservedPath,
         Reason::NoToken,
         Reason::DuplicateToken,
@@ -258,6 +263,7 @@ mod tests {
         Reason::Token(DecodeError::BadEncoding),
         Reason::UnknownKid,
         Reason::BadTag,
+        Reason::KeyConstraint,
         Reason::IssuedInFuture,
         Reason::BeforeNbf,
         Reason::AfterExp,

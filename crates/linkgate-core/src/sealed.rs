@@ -228,6 +228,8 @@ pub enum AnyToken {
     /// Boxed: v1 tokens carry their decoded claims, sealed ones only a kid.
     Plain(Box<super::token::UnverifiedToken>),
     Sealed(SealedToken),
+    /// Signed with Ed25519 (§18): checked with a public key, never an HMAC key.
+    Ed25519(Box<super::ed25519::Ed25519Token>),
 }
 
 impl AnyToken {
@@ -239,6 +241,9 @@ impl AnyToken {
         let raw = b64::decode(text.as_bytes()).map_err(|_| DecodeError::BadEncoding)?;
         match raw.first() {
             Some(&SEALED_VERSION) => SealedToken::from_raw(raw).map(AnyToken::Sealed),
+            Some(&super::ed25519::ED25519_VERSION) => {
+                super::ed25519::Ed25519Token::from_raw(raw).map(|t| AnyToken::Ed25519(Box::new(t)))
+            }
             _ => super::token::UnverifiedToken::from_raw(raw).map(|t| AnyToken::Plain(Box::new(t))),
         }
     }
@@ -248,6 +253,7 @@ impl AnyToken {
         match self {
             AnyToken::Plain(t) => t.kid(),
             AnyToken::Sealed(t) => t.kid(),
+            AnyToken::Ed25519(t) => t.kid(),
         }
     }
 
@@ -256,11 +262,14 @@ impl AnyToken {
         matches!(self, AnyToken::Sealed(_))
     }
 
-    /// Check the tag (v1) or open the AEAD (sealed) with `key`.
+    /// Check the tag (v1) or open the AEAD (sealed) with `key`. An Ed25519
+    /// token never verifies under an HMAC key (`bad_tag`): check it with
+    /// its public key ([`super::ed25519::Ed25519Token::verify`]).
     pub fn verify_in(self, key: &Key, domain: Domain) -> Result<Claims, Reason> {
         match self {
             AnyToken::Plain(t) => t.verify_tag_in(key, domain).map_err(|_| Reason::BadTag),
             AnyToken::Sealed(t) => t.open(key, domain),
+            AnyToken::Ed25519(_) => Err(Reason::BadTag),
         }
     }
 }

@@ -237,6 +237,12 @@ impl fmt::Display for ClaimError {
 
 impl std::error::Error for ClaimError {}
 
+/// A claim error for other modules of the core (Ed25519 signing, native only).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub(crate) fn claim_error(field: Field, reason: &'static str) -> ClaimError {
+    err(field, reason)
+}
+
 fn err(field: Field, reason: &'static str) -> ClaimError {
     ClaimError { field, reason }
 }

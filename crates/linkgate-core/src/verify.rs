@@ -7,11 +7,14 @@
 use std::net::IpAddr;
 
 use super::code::Code;
+use super::ed25519::{
+    signature_precheck, signed_message, PublicKey, ED25519_VERSION, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
+};
 use super::keys::KeyRing;
 use super::path::{canonical_request_path, CanonicalPath};
 use super::reason::Reason;
 use super::sealed::{inner_claims, Layout, SEALED_VERSION};
-use super::token::{decode_raw, tag_matches_in, Claims, Domain, RawToken};
+use super::token::{decode_raw, tag_matches_in, Claims, ClaimsView, Domain, RawToken};
 
 /// Default allowed clock skew for `nbf`/`iat` (`LINKGATE_CLOCK_SKEW_SECS`).
 pub const DEFAULT_SKEW_SECS: u64 = 30;
@@ -197,56 +200,114 @@ pub fn verify(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>) -> Re
 }
 
 /// Verify one request carrying a token of `domain` (link or download session).
+/// An Ed25519 link's signature is checked natively with `ed25519-dalek`
+/// (`docs/link-format.md` §18); in wasm, where the core carries no curve
+/// code, callers use [`verify_start`] and answer [`SignatureCheck`] (the
+/// Worker asks WebCrypto), and this function refuses such a link
+/// `signature_invalid`.
 pub fn verify_in(
     keys: &KeyRing,
     rules: &TimeRules,
     facts: &RequestFacts<'_>,
     domain: Domain,
 ) -> Result<VerifiedLink, Refusal> {
-    // Borrowed while the token is checked: a request that fails before the
-    // tag allocates only for its refusal.
-    let path = canonical_request_path(facts.raw_path).map_err(|e| Refusal::new(Reason::Path(e)))?;
-    let with_path = |reason: Reason| Refusal {
-        code: code_of(reason),
-        reason,
-        path: Some(CanonicalPath::from_checked(&path)),
-        claims: None,
-        sealed: false,
-    };
-
-    let text = match facts.token {
-        Some(t) if !t.is_empty() => t,
-        _ => return Err(with_path(Reason::NoToken)),
-    };
-    // Typical tokens are a few hundred bytes: zeroing a stack buffer for the
-    // longest one would cost more than decoding.
-    let (mut small, mut large) = ([0u8; 512], Vec::new());
-    let raw = decode_raw(text, &mut small, &mut large).map_err(|e| with_path(Reason::Token(e)))?;
-    // The first byte tells a sealed token from a v1 one before anything
-    // else is read (`docs/link-format.md` §17.1).
-    let sealed = raw.first() == Some(&SEALED_VERSION);
-    let (view, key) = if sealed {
-        // §17.4: header and lengths, key, then the AEAD, opened in place in
-        // the same buffer (a forged sealed token allocates nothing either).
-        let layout = Layout::parse(raw).map_err(|e| with_path(Reason::Token(e)))?;
-        let key = keys.get_bytes(layout.kid(raw)).ok_or_else(|| with_path(Reason::UnknownKid))?;
-        let payload = layout.open(raw, key, domain).ok_or_else(|| with_path(Reason::BadTag))?;
-        // The key was found by the header's kid, so its id is that kid.
-        let view = inner_claims(payload, key.kid().as_str().as_bytes(), Some(&path))
-            .map_err(|e| with_path(Reason::Token(e)))?;
-        (view, key)
-    } else {
-        let token = RawToken::split(raw, Some(&path)).map_err(|e| with_path(Reason::Token(e)))?;
-        let key = keys.get_bytes(token.claims.kid).ok_or_else(|| with_path(Reason::UnknownKid))?;
-        if !tag_matches_in(key, domain, token.payload, token.tag) {
-            return Err(with_path(Reason::BadTag));
+    match verify_start(keys, rules, facts, domain) {
+        Verification::Done(r) => r,
+        Verification::Signature(check) => {
+            #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+            let valid = check.verify_natively();
+            #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+            let valid = false;
+            check.answer(valid, rules, facts)
         }
-        (token.claims, key)
-    };
-    // Authentic from here on: only now are the claims built.
-    let path = CanonicalPath::from_checked(&path);
-    let claims = view.to_claims_sharing(Some(key.kid()), Some(&path));
+    }
+}
 
+/// The verifier's answer, or the one question it cannot answer itself.
+// The decided variant is every request's path: boxing it would allocate per
+// request; the rare question is the boxed one.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Verification {
+    /// Decided.
+    Done(Result<VerifiedLink, Refusal>),
+    /// An Ed25519 link passed every check before its signature (§18.4 steps
+    /// 1–4): does the signature verify? Answer with [`SignatureCheck::answer`].
+    Signature(Box<SignatureCheck>),
+}
+
+/// An Ed25519 signature to check: the public key, the exact message and the
+/// signature. Nothing in it is believed until the answer is `true`.
+#[derive(Debug)]
+pub struct SignatureCheck {
+    key: PublicKey,
+    message: Vec<u8>,
+    signature: [u8; SIGNATURE_BYTES],
+    /// Built from the payload, **not authentic** until the signature verifies;
+    /// never leaves this struct otherwise.
+    claims: Claims,
+    path: CanonicalPath,
+}
+
+impl SignatureCheck {
+    /// The 32-byte public key (WebCrypto: `importKey("raw", …, "Ed25519")`).
+    pub fn public_key(&self) -> &[u8; PUBLIC_KEY_BYTES] {
+        self.key.bytes()
+    }
+
+    /// The signed message: `"linkgate-link-ed25519-v1\0" || payload`.
+    pub fn message(&self) -> &[u8] {
+        &self.message
+    }
+
+    /// The 64-byte signature (`R || S`; `S` canonical and `R` acceptable, checked).
+    pub fn signature(&self) -> &[u8; SIGNATURE_BYTES] {
+        &self.signature
+    }
+
+    /// The key id (audit, logs).
+    pub fn kid(&self) -> &str {
+        self.key.kid().as_str()
+    }
+
+    /// Verify with `ed25519-dalek` (native callers).
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn verify_natively(&self) -> bool {
+        crate::ed25519::native::verify_with(&self.key, &self.message, &self.signature)
+    }
+
+    /// Go on with the answer: `valid` is whether the signature verified
+    /// (a failed or impossible check is `false`: fail closed). Then the key's
+    /// constraints (§18.4 step 5a), then §9 steps 6–13 as for v1.
+    pub fn answer(self, valid: bool, rules: &TimeRules, facts: &RequestFacts<'_>) -> Result<VerifiedLink, Refusal> {
+        let SignatureCheck { key, claims, path, .. } = self;
+        let unauthenticated = |reason: Reason| Refusal {
+            code: code_of(reason),
+            reason,
+            path: Some(path.clone()),
+            claims: None,
+            sealed: false,
+        };
+        if !valid {
+            return Err(unauthenticated(Reason::BadTag));
+        }
+        // Authentic, but the key may not sign for this tenant or folder: as
+        // if no key for this link were known (its claims are not believed).
+        if !key.constraints().permit(&claims) {
+            return Err(unauthenticated(Reason::KeyConstraint));
+        }
+        finish(claims, path, false, rules, facts)
+    }
+}
+
+/// The authentic part of verification (§9 steps 6–13).
+fn finish(
+    claims: Claims,
+    path: CanonicalPath,
+    sealed: bool,
+    rules: &TimeRules,
+    facts: &RequestFacts<'_>,
+) -> Result<VerifiedLink, Refusal> {
     let refuse = |reason: Reason, claims: &Claims| Refusal {
         code: code_of(reason),
         reason,
@@ -257,6 +318,93 @@ pub fn verify_in(
     check_time(&claims, facts.now, rules).map_err(|r| refuse(r, &claims))?;
     check_binding(&claims, &path, facts).map_err(|r| refuse(r, &claims))?;
     Ok(VerifiedLink { claims, path, sealed })
+}
+
+/// Verify as far as the core can alone: everything for v1 and sealed
+/// tokens; for an Ed25519 link everything up to the signature equation.
+pub fn verify_start(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>, domain: Domain) -> Verification {
+    // Borrowed while the token is checked: a request that fails before the
+    // tag allocates only for its refusal.
+    let path = match canonical_request_path(facts.raw_path) {
+        Ok(p) => p,
+        Err(e) => return Verification::Done(Err(Refusal::new(Reason::Path(e)))),
+    };
+    let with_path = |reason: Reason| Refusal {
+        code: code_of(reason),
+        reason,
+        path: Some(CanonicalPath::from_checked(&path)),
+        claims: None,
+        sealed: false,
+    };
+    let refused = |reason: Reason| Verification::Done(Err(with_path(reason)));
+
+    let text = match facts.token {
+        Some(t) if !t.is_empty() => t,
+        _ => return refused(Reason::NoToken),
+    };
+    // Typical tokens are a few hundred bytes: zeroing a stack buffer for the
+    // longest one would cost more than decoding.
+    let (mut small, mut large) = ([0u8; 512], Vec::new());
+    let raw = match decode_raw(text, &mut small, &mut large) {
+        Ok(r) => r,
+        Err(e) => return refused(Reason::Token(e)),
+    };
+    // The first byte tells a sealed or Ed25519 token from a v1 one before
+    // anything else is read (`docs/link-format.md` §17.1, §18.1).
+    let sealed = raw.first() == Some(&SEALED_VERSION);
+    // Ed25519 links are links only: download sessions are the edge's own
+    // HMAC tokens (§18.5).
+    if raw.first() == Some(&ED25519_VERSION) && domain == Domain::Link {
+        return ed25519_start(keys, raw, &path).unwrap_or_else(refused);
+    }
+    let checked = if sealed {
+        // §17.4: header and lengths, key, then the AEAD, opened in place in
+        // the same buffer (a forged sealed token allocates nothing either).
+        Layout::parse(raw).map_err(Reason::Token).and_then(|layout| {
+            let key = keys.get_bytes(layout.kid(raw)).ok_or(Reason::UnknownKid)?;
+            let payload = layout.open(raw, key, domain).ok_or(Reason::BadTag)?;
+            // The key was found by the header's kid, so its id is that kid.
+            let view = inner_claims(payload, key.kid().as_str().as_bytes(), Some(&path)).map_err(Reason::Token)?;
+            Ok((view, key))
+        })
+    } else {
+        RawToken::split(raw, Some(&path)).map_err(Reason::Token).and_then(|token| {
+            let key = keys.get_bytes(token.claims.kid).ok_or(Reason::UnknownKid)?;
+            if !tag_matches_in(key, domain, token.payload, token.tag) {
+                return Err(Reason::BadTag);
+            }
+            Ok((token.claims, key))
+        })
+    };
+    let (view, key) = match checked {
+        Ok(v) => v,
+        Err(reason) => return refused(reason),
+    };
+    // Authentic from here on: only now are the claims built.
+    let path = CanonicalPath::from_checked(&path);
+    let claims = view.to_claims_sharing(Some(key.kid()), Some(&path));
+    Verification::Done(finish(claims, path, sealed, rules, facts))
+}
+
+/// §18.4 steps 3–4: layout, v1 payload, key lookup, signature prechecks.
+/// Every refusal here is decided without curve arithmetic and, up to the
+/// key lookup, without allocation.
+fn ed25519_start(keys: &KeyRing, raw: &[u8], path: &str) -> Result<Verification, Reason> {
+    let (payload, signature) = crate::ed25519::split(raw).map_err(Reason::Token)?;
+    let view = ClaimsView::parse(payload, Some(path)).map_err(Reason::Token)?;
+    let key = keys.public().get_bytes(view.kid).ok_or(Reason::UnknownKid)?;
+    if !signature_precheck(signature) {
+        return Err(Reason::BadTag);
+    }
+    let path = CanonicalPath::from_checked(path);
+    let claims = view.to_claims_sharing(Some(key.kid()), Some(&path));
+    Ok(Verification::Signature(Box::new(SignatureCheck {
+        key: key.clone(),
+        message: signed_message(payload),
+        signature: *signature,
+        claims,
+        path,
+    })))
 }
 
 /// An expired link that may still continue a download started before `exp`

@@ -180,9 +180,32 @@ export function signMany(links, keys, options) {
 // a member outside the option list (the wasm refuses it by name) and the
 // link's options; one string back, `ok` and six lines per link (url, the
 // token's start and length in the url, jti, iat, exp).
-function signLinks(links, keys, { base, maxTtlSecs, now } = {}, many) {
-  const n = optionNames();
+function signLinks(links, keys, options, many) {
   useKeys(keys);
+  const { texts, slots } = pack(links, options);
+  const r = wasmSignMany(texts.join(""), slots, links.length, undefined);
+  if (!r.startsWith("ok")) {
+    const { error } = JSON.parse(r);
+    const e = refusal(error);
+    if (many) e.index = error.index ?? null;
+    throw e;
+  }
+  const l = r.split("\n");
+  const out = new Array(links.length);
+  for (let i = 0, k = 1; i < links.length; i++, k += 6) {
+    const exp = Number(l[k + 5]);
+    const url = l[k];
+    const token = url.substr(Number(l[k + 1]), Number(l[k + 2]));
+    out[i] = { url, token, jti: l[k + 3], expiresAt: new Date(exp * 1000), exp, iat: Number(l[k + 4]) };
+  }
+  return out;
+}
+
+// The packing of a batch: the call's options, then per link the name of a
+// member outside the option list (the wasm refuses it by name) and the
+// link's options.
+function pack(links, { base, maxTtlSecs, now } = {}) {
+  const n = optionNames();
   const slots = [];
   const texts = [];
   if (n.unrolled) {
@@ -202,22 +225,66 @@ function signLinks(links, keys, { base, maxTtlSecs, now } = {}, many) {
     if (n.unrolled) putLink(link, slots, texts);
     else for (const name of n.link) put(link[name], name, true, slots, texts);
   }
-  const r = wasmSignMany(texts.join(""), slots, links.length);
-  if (!r.startsWith("ok")) {
-    const { error } = JSON.parse(r);
-    const e = refusal(error);
-    if (many) e.index = error.index ?? null;
-    throw e;
+  return { texts, slots };
+}
+
+// Imported Ed25519 private keys, by their kid:seed text (a signing loop
+// imports once).
+const edKeys = new Map();
+// PKCS #8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410), for importKey.
+const PKCS8_ED25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const b64url = (bytes) => {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+};
+const unb64url = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+
+async function edKey(privateKey) {
+  const text = typeof privateKey === "string" ? privateKey.replace(/^LINKGATE_SIGNING_KEY=/, "").trim() : null;
+  const at = text === null ? -1 : text.indexOf(":");
+  let seed = null;
+  if (at > 0 && /^[A-Za-z0-9_-]+$/.test(text.slice(at + 1).replace(/=+$/, ""))) seed = unb64url(text.slice(at + 1).replace(/=+$/, ""));
+  if (seed === null || seed.length !== 32) {
+    throw new InvalidRequestError("privateKey: must be an Ed25519 private key kid:base64url-seed (linkgate keygen --ed25519)", "privateKey");
   }
-  const l = r.split("\n");
-  const out = new Array(links.length);
-  for (let i = 0, k = 1; i < links.length; i++, k += 6) {
-    const exp = Number(l[k + 5]);
-    const url = l[k];
-    const token = url.substr(Number(l[k + 1]), Number(l[k + 2]));
-    out[i] = { url, token, jti: l[k + 3], expiresAt: new Date(exp * 1000), exp, iat: Number(l[k + 4]) };
+  let key = edKeys.get(text);
+  if (key === undefined) {
+    const pkcs8 = new Uint8Array([...PKCS8_ED25519, ...seed]);
+    key = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
+    edKeys.set(text, key);
   }
-  return out;
+  return { kid: text.slice(0, at), key };
+}
+
+/**
+ * Sign one link with an Ed25519 private key (docs/link-format.md §18): the
+ * core encodes the claims, WebCrypto signs (no curve code in the wasm).
+ * Async; same options and answer as `sign`.
+ */
+export async function signEd25519(link, privateKey, options) {
+  if (link === null || typeof link !== "object") throw new InvalidRequestError("link: must be an object", "link");
+  if (link.sealed) throw new InvalidRequestError("sealed: Ed25519 links are signed, not sealed (sealing needs an HMAC key)", "sealed");
+  const { kid, key } = await edKey(privateKey);
+  const { texts, slots } = pack([link], options);
+  // A batch of one; the URL holds the message to sign where the token goes.
+  const r = wasmSignMany(texts.join(""), slots, 1, kid);
+  if (!r.startsWith("ok")) throw refusal(JSON.parse(r).error);
+  const [, url, start, length, jti, iat, exp] = r.split("\n");
+  const at = Number(start);
+  const message = url.substr(at, Number(length));
+  const msg = unb64url(message);
+  // The message is the 25-byte label then the payload; the token is
+  // 0x03 || payload || signature (§18.1).
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key, msg));
+  const raw = new Uint8Array(msg.length - 25 + 1 + 64);
+  raw[0] = 0x03;
+  raw.set(msg.subarray(25), 1);
+  raw.set(sig, msg.length - 25 + 1);
+  const token = b64url(raw);
+  const e = Number(exp);
+  const signed = url.slice(0, at) + token + url.slice(at + message.length);
+  return { url: signed, token, jti, expiresAt: new Date(e * 1000), exp: e, iat: Number(iat) };
 }
 
 /** Decode a link or token; with keys, verify it against the given facts. */

@@ -19,6 +19,7 @@ use std::cell::RefCell;
 use std::net::IpAddr;
 
 use linkgate_core::duration::parse_duration;
+use linkgate_core::ed25519::{signed_message, MAX_ED25519_PAYLOAD_BYTES};
 use linkgate_core::gate::split_url;
 use linkgate_core::inspect::{self as core_inspect, Facts as InspectFacts};
 use linkgate_core::keys::{format_entry, KeyId, KeyRingError};
@@ -140,11 +141,7 @@ pub struct Packed<'t> {
 }
 
 fn malformed() -> ApiError {
-    ApiError {
-        code: INVALID_REQUEST,
-        field: None,
-        message: "options: malformed packing (use the JavaScript API)".into(),
-    }
+    ApiError { code: INVALID_REQUEST, field: None, message: "options: malformed packing".into() }
 }
 
 /// Reads packed options front to back: one [`Packed`] per call of
@@ -472,6 +469,31 @@ pub fn sign(
     jti: [u8; 16],
     nonce: [u8; 24],
 ) -> Result<Signed, ApiError> {
+    sign_with(Signer::Ring(ring), link, opts, jti, nonce)
+}
+
+/// Who signs: an HMAC key of the ring, or an Ed25519 private key held by the
+/// JS runtime (docs/link-format.md §18). The wasm holds no curve code: for
+/// Ed25519 the core encodes the payload and the wrapper signs it with
+/// WebCrypto (`crypto.subtle.sign("Ed25519", …)`).
+#[derive(Clone, Copy)]
+pub enum Signer<'a> {
+    Ring(&'a KeyRing),
+    /// The private key's id.
+    Ed25519(&'a str),
+}
+
+/// [`sign`] for either signer. For [`Signer::Ed25519`] the answer's `token`
+/// is the base64url **message** to sign (`"linkgate-link-ed25519-v1\0" ||
+/// payload`) and its `url` ends with `?lg=`: the wrapper appends the token
+/// `0x03 || payload || signature`.
+pub fn sign_with(
+    signer: Signer<'_>,
+    link: &dyn Source,
+    opts: &dyn Source,
+    jti: [u8; 16],
+    nonce: [u8; 24],
+) -> Result<Signed, ApiError> {
     let top = Obj::new(opts, SIGN_OPTIONS)?;
     let link = Obj::new(link, LINK_OPTIONS)?;
     let now = top.seconds("now")?.ok_or_else(|| invalid("now", "is required"))?;
@@ -485,13 +507,13 @@ pub fn sign(
         Val::Num(n) => {
             Some(whole(n).filter(|&s| s > 0).ok_or_else(|| invalid("ttl", "must be a positive number of seconds"))?)
         }
-        _ => return Err(invalid("ttl", "must be a number of seconds or a duration text")),
+        _ => return Err(invalid("ttl", "must be seconds or a duration text")),
     };
     let expiry = match (ttl, link.seconds("exp")?) {
         (Some(t), None) => Expiry::Ttl(t),
         (None, Some(e)) => Expiry::At(e),
         (Some(_), Some(_)) => return Err(invalid("ttl", "give ttl or exp, not both")),
-        (None, None) => return Err(invalid("ttl", "a lifetime (ttl) or an expiry time (exp) is required")),
+        (None, None) => return Err(invalid("ttl", "a lifetime (ttl) or an expiry time is required")),
     };
     let ip = match link.get("ip") {
         Val::Absent => Vec::new(),
@@ -523,15 +545,35 @@ pub fn sign(
         sealed: link.flag("sealed")?,
     };
     let kid = link.string("kid")?;
-    let key = match &kid {
-        Some(k) => ring.get(k).ok_or_else(|| invalid("kid", format!("no key with id {k:?} in the key ring")))?,
-        None => ring.signing_key(),
-    };
     // Build, sign, then the URL on the checked base: the CLI's steps, so
     // both mint the same bytes (and the URL is formatted once).
     let opt = |e: ClaimError| invalid(option_of(e.field, ttl.is_some()), e.reason);
-    let claims = req.build(key.kid().clone(), Jti(jti), now, max_ttl).map_err(opt)?;
-    let token = if req.sealed { claims.seal(key, &nonce) } else { claims.sign(key) }.map_err(opt)?;
+    let (claims, token) = match signer {
+        Signer::Ring(ring) => {
+            let key = match &kid {
+                Some(k) => {
+                    ring.get(k).ok_or_else(|| invalid("kid", format!("no key with id \"{k}\" in the key ring")))?
+                }
+                None => ring.signing_key(),
+            };
+            let claims = req.build(key.kid().clone(), Jti(jti), now, max_ttl).map_err(opt)?;
+            let token = if req.sealed { claims.seal(key, &nonce) } else { claims.sign(key) }.map_err(opt)?;
+            (claims, token)
+        }
+        Signer::Ed25519(kid) => {
+            // Short texts: the package's wasm is near its 60 KB budget.
+            if req.sealed {
+                return Err(invalid("sealed", "not with Ed25519"));
+            }
+            let kid = KeyId::parse(kid).ok_or_else(|| invalid("kid", "must be 1-32 of A-Z a-z 0-9 _ -"))?;
+            let claims = req.build(kid, Jti(jti), now, max_ttl).map_err(opt)?;
+            let payload = claims.encode_payload();
+            if payload.len() > MAX_ED25519_PAYLOAD_BYTES {
+                return Err(invalid("path", "claims too large for one token"));
+            }
+            (claims, linkgate_core::b64::encode(&signed_message(&payload)))
+        }
+    };
     // A base is scheme://host[:port] only, and names the bound host (the
     // CLI's --base rule, docs/link-format.md): a URL path would be outside
     // the link's scope.
@@ -539,6 +581,8 @@ pub fn sign(
         Some(b) => checked_base(b, claims.host.as_ref()).map_err(|e| invalid("base", e))?,
         None => default_base(claims.host.as_ref()),
     };
+    // For Ed25519 the message to sign stands where the token goes: the
+    // wrapper replaces it with the token once WebCrypto has signed.
     let url = url_for(&base, &claims.scope, &token, req.sealed);
     // The token ends the URL, but for a sealed folder link's final `/`.
     let folder = req.sealed && matches!(claims.scope, Scope::Prefix(_));
@@ -583,7 +627,7 @@ pub type ManyError = (Option<usize>, ApiError);
 /// (and nonce, `draw(true)`, for a sealed link); the first refused link
 /// refuses the batch.
 pub fn sign_many_packed(
-    ring: &KeyRing,
+    signer: Signer<'_>,
     text: &str,
     slots: &[f64],
     count: usize,
@@ -607,7 +651,7 @@ pub fn sign_many_packed(
         // only value its flag takes as set): half the random bytes.
         let sealed = link.get("sealed") == Val::Bool(true);
         let (jti, nonce) = draw(sealed).map_err(|e| (Some(i), e))?;
-        let signed = sign(ring, &link, &top, jti, nonce).map_err(|e| (Some(i), e))?;
+        let signed = sign_with(signer, &link, &top, jti, nonce).map_err(|e| (Some(i), e))?;
         out.push('\n');
         signed.push_lines(&mut out);
         reuse = link.vals;
@@ -726,6 +770,9 @@ pub fn inspect(input: &str, ring: Option<&KeyRing>, facts: &dyn Source) -> Resul
     let Some(ring) = ring else {
         return Ok(match core_inspect::decode(&facts) {
             Ok(AnyToken::Plain(t)) => verdict("unverified", None, &[], None, Some(t.claims_unverified()), false, None),
+            Ok(AnyToken::Ed25519(t)) => {
+                verdict("unverified", None, &[], None, Some(t.claims_unverified()), false, None)
+            }
             // Nothing but the key id can be read without the key.
             Ok(AnyToken::Sealed(t)) => verdict("unverified", None, &[], None, None, true, Some(t.kid().as_str())),
             Err(reason) => verdict(
@@ -815,7 +862,7 @@ mod bindings {
     fn with_ring<T>(f: impl FnOnce(&KeyRing) -> Result<T, ApiError>) -> Result<T, ApiError> {
         RING.with(|c| match c.try_borrow().as_deref() {
             Ok(Some(ring)) => f(ring),
-            _ => Err(super::invalid("keys", "no key ring: call use_keys first")),
+            _ => Err(super::invalid("keys", "no key ring: call use_keys")),
         })
     }
 
@@ -866,13 +913,21 @@ mod bindings {
 
     /// `count` links packed by `sign` (a batch of one) or `signMany` (see
     /// [`super::sign_many_packed`]): `ok` and six lines per link, or
-    /// `{"error": {..., index}}`.
+    /// `{"error": {..., index}}`. With `ed25519_kid`, for an Ed25519 private
+    /// key of that id instead of the ring (`signEd25519`): the URL then holds
+    /// the base64url message to sign where the token goes, and the wrapper
+    /// puts the token there once WebCrypto has signed. One export for both
+    /// keeps the wasm small.
     #[wasm_bindgen]
-    pub fn sign_many(text: &str, slots: &[f64], count: u32) -> String {
+    pub fn sign_many(text: &str, slots: &[f64], count: u32, ed25519_kid: Option<String>) -> String {
         let draw = |sealed| random().and_then(|jti| Ok((jti, if sealed { random()? } else { [0; 24] })));
         let count = usize::try_from(count).unwrap_or(usize::MAX);
-        let signed = with_ring(|ring| Ok(super::sign_many_packed(ring, text, slots, count, draw)));
-        match signed.unwrap_or_else(|e| Err((None, e))) {
+        let signed = match &ed25519_kid {
+            Some(kid) => super::sign_many_packed(super::Signer::Ed25519(kid), text, slots, count, draw),
+            None => with_ring(|ring| Ok(super::sign_many_packed(super::Signer::Ring(ring), text, slots, count, draw)))
+                .unwrap_or_else(|e| Err((None, e))),
+        };
+        match signed {
             Ok(lines) => lines,
             Err(e) => super::respond_many(e),
         }
@@ -1139,7 +1194,7 @@ mod tests {
         for link in cases {
             let object = sign(&ring, &J(link.clone()), &J(top.clone()), [3; 16], [4; 24]);
             let (text, slots) = pack_many(&top, std::slice::from_ref(&link));
-            let packed = sign_many_packed(&ring, &text, &slots, 1, |_| Ok(([3; 16], [4; 24])));
+            let packed = sign_many_packed(Signer::Ring(&ring), &text, &slots, 1, |_| Ok(([3; 16], [4; 24])));
             let object = object.map(|s| s.to_lines()).map_err(|e| (Some(0), e));
             assert_eq!(packed, object, "{link}");
         }
@@ -1184,7 +1239,7 @@ mod tests {
         let draws = |i: u8| ([i; 16], [i.wrapping_add(100); 24]);
         let (text, slots) = pack_many(&top, &links);
         let (mut n, mut sealed) = (0u8, Vec::new());
-        let many = sign_many_packed(&ring, &text, &slots, links.len(), |s| {
+        let many = sign_many_packed(Signer::Ring(&ring), &text, &slots, links.len(), |s| {
             n += 1;
             sealed.push(s);
             Ok(draws(n))
@@ -1203,17 +1258,20 @@ mod tests {
 
         let bad = [links[0].clone(), json!({ "path": "/a", "ttl": 60, "expires": 5 }), json!({ "ttl": 60 })];
         let (text, slots) = pack_many(&top, &bad);
-        let (index, e) = sign_many_packed(&ring, &text, &slots, bad.len(), |_| Ok(draws(1))).unwrap_err();
+        let (index, e) = sign_many_packed(Signer::Ring(&ring), &text, &slots, bad.len(), |_| Ok(draws(1))).unwrap_err();
         assert_eq!((index, e.field.as_deref()), (Some(1), Some("expires")));
         let (text, slots) = pack_many(&top, &links);
         for count in [links.len() - 1, links.len() + 1] {
-            let (index, e) = sign_many_packed(&ring, &text, &slots, count, |_| Ok(draws(1))).unwrap_err();
+            let (index, e) = sign_many_packed(Signer::Ring(&ring), &text, &slots, count, |_| Ok(draws(1))).unwrap_err();
             assert_eq!((index, e.field), (None, None), "{count}");
         }
         let answer: Value = serde_json::from_str(&respond_many((Some(1), invalid("path", "bad")))).unwrap();
         assert_eq!(answer["error"]["index"], 1);
         assert_eq!(
-            sign_many_packed(&ring, &pack_many(&top, &[]).0, &pack_many(&top, &[]).1, 0, |_| Ok(draws(1))).unwrap(),
+            sign_many_packed(Signer::Ring(&ring), &pack_many(&top, &[]).0, &pack_many(&top, &[]).1, 0, |_| Ok(draws(
+                1
+            )))
+            .unwrap(),
             "ok"
         );
     }

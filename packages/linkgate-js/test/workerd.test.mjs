@@ -20,6 +20,9 @@ process.chdir(ROOT);
 test("a Worker mints a link with the package; the linkgate worker serves it", { timeout: 120_000 }, async () => {
   assert.ok(existsSync(`${ROOT}/build/index.js`), "the release worker is built (scripts/test.sh builds it)");
   const keys = newKeyEntry("edge");
+  // An Ed25519 pair: the private key for the minter, the public entry for the edge.
+  const CLI = process.env.LINKGATE_CLI ?? join(ROOT, "target", "release", "linkgate");
+  const pair = JSON.parse(execFileSync(CLI, ["keygen", "--ed25519", "--json", "--kid", "minter-ed"], { encoding: "utf8" }));
   let minter = null;
   let gate = null;
   try {
@@ -29,9 +32,9 @@ test("a Worker mints a link with the package; the linkgate worker serves it", { 
       modules: true,
       modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
       compatibilityDate: "2025-11-01",
-      bindings: { LINKGATE_KEYS: keys, BASE },
+      bindings: { LINKGATE_KEYS: keys, BASE, SIGNING_KEY: pair.private_key },
     });
-    gate = await startWorker({ keys });
+    gate = await startWorker({ keys, vars: { LINKGATE_PUBLIC_KEYS: pair.public_entry } });
     await gate.r2.put("docs/hello.txt", "hello from R2\n");
     const minted = await (await minter.dispatchFetch("http://minter/?path=/docs/hello.txt")).json();
     assert.equal(minted.verdict, "valid", JSON.stringify(minted));
@@ -44,6 +47,12 @@ test("a Worker mints a link with the package; the linkgate worker serves it", { 
     // can make the token malformed, 400, instead of forged, 403).
     const forged = minted.url.replace(/.(.{10})$/, (m, rest) => (m[0] === "A" ? "B" : "A") + rest);
     assert.equal((await gate.fetch(forged)).status, 403);
+    // Signed with Ed25519 by workerd's WebCrypto, verified by the edge's.
+    const ed = await (await minter.dispatchFetch("http://minter/?ed25519&path=/docs/hello.txt")).json();
+    assert.ok(ed.url?.startsWith(`${BASE}/docs/hello.txt?lg=A`), JSON.stringify(ed));
+    const edRes = await gate.fetch(ed.url);
+    assert.equal(edRes.status, 200, await edRes.clone().text());
+    assert.equal(await edRes.text(), "hello from R2\n");
     // Errors cross the runtime boundary with their code.
     const bad = await minter.dispatchFetch("http://minter/?path=/a/../b");
     assert.equal(bad.status, 400);

@@ -39,7 +39,8 @@ use super::usage::{
     ConsumeOutcome, ConsumeRequest, Landing, RefusalPage, Start, UsageState,
 };
 use super::verify::{
-    query_token, resume_candidate, verify_in, Method, QueryToken, Refusal, RequestFacts, ResumeCandidate, VerifiedLink,
+    query_token, resume_candidate, verify_start, Method, QueryToken, Refusal, RequestFacts, ResumeCandidate,
+    SignatureCheck, Verification, VerifiedLink,
 };
 
 /// Largest form body read for a token (the landing page's Download button).
@@ -133,6 +134,9 @@ pub fn split_url(url: &str) -> (&str, &str, &str) {
 pub enum Step<'c> {
     /// Read the (small, declared-length) form body: it may carry the token.
     ReadForm(ReadForm<'c>),
+    /// Verify an Ed25519 link's signature (WebCrypto at the edge): asked
+    /// only for a known, unconstrained-so-far key and a well-formed signature.
+    VerifySignature(VerifySignature<'c>),
     /// The client's country: asked only for authentic links, so requests
     /// that never authenticate (a flood of forged links) never pay for it.
     ReadCountry(ReadCountry<'c>),
@@ -297,6 +301,7 @@ pub fn expand_path_form(keys: Option<&KeyRing>, url: &str) -> Option<String> {
             keys.and_then(|r| r.get(t.kid().as_str())).and_then(|k| t.open(k, domain).ok()).map(|c| c.scope)
         }
         Ok(AnyToken::Plain(t)) => Some(t.claims_unverified().scope.clone()),
+        Ok(AnyToken::Ed25519(t)) => Some(t.claims_unverified().scope.clone()),
         Err(_) => None,
     };
     let path = match (&scope, name) {
@@ -350,24 +355,43 @@ impl<'c> ReadForm<'c> {
     }
 }
 
-fn verify_step(ctx: Ctx<'_>, domain: Domain, form_token: Option<String>) -> Step<'_> {
-    let cfg = ctx.cfg;
+/// The verifier's view of the request (the token from the form or the query).
+fn request_facts<'a>(ctx: &'a Ctx<'_>, domain: Domain, form_token: Option<&'a str>) -> RequestFacts<'a> {
     let (authority, raw_path, query) = split_url(&ctx.facts.url);
     let query_token = match (query_token(query), domain) {
         (Ok(QueryToken::Link(t)), Domain::Link) | (Ok(QueryToken::Session(t)), Domain::Session) => Some(t),
         _ => None,
     };
-    let client_ip = ctx.client_ip();
-    let facts = RequestFacts {
+    RequestFacts {
         raw_path,
-        token: form_token.as_deref().or(query_token),
+        token: form_token.or(query_token),
         method: ctx.method,
         host: Some(authority),
-        client_ip,
+        client_ip: ctx.client_ip(),
         now: ctx.facts.now,
-    };
-    let continuation = continuation_start(ctx.facts.range.as_deref()).is_some();
-    match verify_in(&cfg.keys, &cfg.time, &facts, domain) {
+    }
+}
+
+fn verify_step(ctx: Ctx<'_>, domain: Domain, form_token: Option<String>) -> Step<'_> {
+    let facts = request_facts(&ctx, domain, form_token.as_deref());
+    match verify_start(&ctx.cfg.keys, &ctx.cfg.time, &facts, domain) {
+        Verification::Done(result) => verified(ctx, result, domain, form_token),
+        // An Ed25519 link that passed every check but its signature: the
+        // edge asks WebCrypto (unknown kids and malformed signatures never
+        // get here).
+        Verification::Signature(check) => Step::VerifySignature(VerifySignature { ctx, check, domain, form_token }),
+    }
+}
+
+/// Go on with the verifier's decision.
+fn verified(
+    ctx: Ctx<'_>,
+    result: Result<VerifiedLink, Refusal>,
+    domain: Domain,
+    form_token: Option<String>,
+) -> Step<'_> {
+    let cfg = ctx.cfg;
+    match result {
         Ok(link) => {
             read_country(ctx, Authentic::Verified(Box::new(Authorized { link, domain, form_token, resume_etag: None })))
         }
@@ -375,12 +399,65 @@ fn verify_step(ctx: Ctx<'_>, domain: Domain, form_token: Option<String>) -> Step
             Some(p) => ctx.refuse(r.reason, Some((p, r.claims.as_deref()))),
             None => ctx.refuse(r.reason, None),
         },
-        Err(r) => match resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, continuation) {
-            Some(candidate) => {
-                read_country(ctx, Authentic::Resume { candidate: Box::new(candidate), domain, form_token })
+        Err(r) => {
+            let continuation = continuation_start(ctx.facts.range.as_deref()).is_some();
+            let facts = request_facts(&ctx, domain, form_token.as_deref());
+            match resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, continuation) {
+                Some(candidate) => {
+                    read_country(ctx, Authentic::Resume { candidate: Box::new(candidate), domain, form_token })
+                }
+                None => read_country(ctx, Authentic::Refused(Box::new(r))),
             }
-            None => read_country(ctx, Authentic::Refused(Box::new(r))),
-        },
+        }
+    }
+}
+
+/// Check an Ed25519 signature (`docs/link-format.md` §18): at the edge with
+/// WebCrypto, natively with `ed25519-dalek`. The answer is only whether it
+/// verified; the core decides everything else.
+pub struct VerifySignature<'c> {
+    ctx: Ctx<'c>,
+    check: Box<SignatureCheck>,
+    domain: Domain,
+    form_token: Option<String>,
+}
+
+impl<'c> VerifySignature<'c> {
+    /// The raw 32-byte public key.
+    pub fn public_key(&self) -> &[u8; 32] {
+        self.check.public_key()
+    }
+
+    /// The exact bytes signed.
+    pub fn message(&self) -> &[u8] {
+        self.check.message()
+    }
+
+    /// The 64-byte signature.
+    pub fn signature(&self) -> &[u8; 64] {
+        self.check.signature()
+    }
+
+    /// The key's id.
+    pub fn kid(&self) -> &str {
+        self.check.kid()
+    }
+
+    /// Verify natively (tests, native drivers).
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn verify_natively(&self) -> bool {
+        self.check.verify_natively()
+    }
+
+    /// Did the signature verify? A failed or impossible check is `false`
+    /// (fail closed: `signature_invalid`).
+    pub fn answer(self, valid: bool) -> Step<'c> {
+        let VerifySignature { ctx, check, domain, form_token } = self;
+        let result = {
+            let facts = request_facts(&ctx, domain, form_token.as_deref());
+            check.answer(valid, &ctx.cfg.time, &facts)
+        };
+        verified(ctx, result, domain, form_token)
     }
 }
 

@@ -127,6 +127,12 @@ impl World {
                     self.trace.push("form");
                     s.answer(form)
                 }
+                Step::VerifySignature(s) => {
+                    self.trace.push("verify_signature");
+                    // "webcrypto": the platform's verify threw (fail closed).
+                    let valid = self.fail != Some("webcrypto") && s.verify_natively();
+                    s.answer(valid)
+                }
                 Step::ReadCountry(s) => {
                     self.country_asked += 1;
                     s.answer(self.country.clone())
@@ -1371,4 +1377,178 @@ fn path_less_links_open_what_their_token_says() {
     assert!(location.starts_with("/_lgs/"), "{location}");
     assert_eq!(w.used(b.jti), 1);
     assert_eq!(w.run(&cfg, get(location, T0 + 3), None).reply, Reply::Delivered);
+}
+
+// ------------------------------------------------------------------ Ed25519 links (issue 20)
+
+mod ed25519_links {
+    use super::*;
+    use crate::ed25519::native::PrivateKey;
+
+    /// Tenant keys: acme may sign only tenant acme under /t/acme/; `ops` is
+    /// unconstrained. The HMAC ring (k1, k0) is the usual one.
+    fn keys() -> (PrivateKey, PrivateKey, EdgeConfig) {
+        let acme = PrivateKey::from_seed(KeyId::parse("acme").unwrap(), &[0x11; 32]);
+        let ops = PrivateKey::from_seed(KeyId::parse("ops").unwrap(), &[0x22; 32]);
+        let public = format!("{}@tenant=acme;prefix=/t/acme/,{}", acme.public_entry(), ops.public_entry());
+        let cfg = cfg_with(&[("LINKGATE_PUBLIC_KEYS", &public)]);
+        (acme, ops, cfg)
+    }
+
+    fn tenant(scope: &str, t: &str) -> Claims {
+        let mut c = claims(scope);
+        c.tenant = Some(Label::parse(Field::Tenant, t).unwrap());
+        c
+    }
+
+    #[test]
+    fn a_link_signed_with_a_private_key_is_served_after_one_signature_check() {
+        let (acme, ops, cfg) = keys();
+        let mut w = World::with_object("/t/acme/r.pdf", object(None));
+        let d = w.run(
+            &cfg,
+            get(&link_url("/t/acme/r.pdf", &acme.sign(&tenant("/t/acme/r.pdf", "acme")).unwrap()), T0 + 1),
+            None,
+        );
+        assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+        assert_eq!(d.event.kid.as_deref(), Some("acme"));
+        assert_eq!(w.trace.first(), Some(&"verify_signature"));
+        let d =
+            w.run(&cfg, get(&link_url("/t/acme/r.pdf", &ops.sign(&claims("/t/acme/r.pdf")).unwrap()), T0 + 1), None);
+        assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+    }
+
+    #[test]
+    fn a_tenant_key_cannot_sign_for_another_tenant_or_folder() {
+        let (acme, _, cfg) = keys();
+        let mut w = World::with_object("/t/globex/r.pdf", object(None));
+        for c in [
+            tenant("/t/globex/r.pdf", "acme"),   // another tenant's folder
+            tenant("/t/globex/r.pdf", "globex"), // another tenant's claim and folder
+            tenant("/t/acme/../globex/r.pdf".replace("/../", "/x/").as_str(), "globex"),
+            claims("/t/acme/r.pdf"), // no tenant claim
+            tenant("/", "acme"),     // the whole bucket
+        ] {
+            let path = match &c.scope {
+                Scope::Object(p) => p.as_str().to_owned(),
+                Scope::Prefix(p) => format!("{}r.pdf", p.as_str()),
+            };
+            w.trace.clear();
+            let d = w.run(&cfg, get(&link_url(&path, &acme.sign(&c).unwrap()), T0 + 1), None);
+            assert_eq!(
+                (status(&d), code(&d), d.event.reason),
+                (403, Some("key_unknown"), Some("key_constraint")),
+                "{c:?}"
+            );
+            // Decided after the signature, before any store is read.
+            assert_eq!(w.trace, vec!["verify_signature"]);
+        }
+    }
+
+    #[test]
+    fn forged_and_unknown_tokens_are_refused_without_a_signature_check() {
+        let (acme, _, cfg) = keys();
+        let mut w = World::with_object("/t/acme/r.pdf", object(None));
+        let c = tenant("/t/acme/r.pdf", "acme");
+        // Unknown kid: refused before WebCrypto.
+        let stranger = PrivateKey::from_seed(KeyId::parse("stranger").unwrap(), &[0x33; 32]);
+        let d = w.run(&cfg, get(&link_url("/t/acme/r.pdf", &stranger.sign(&c).unwrap()), T0 + 1), None);
+        assert_eq!((code(&d), d.event.reason), (Some("key_unknown"), Some("unknown_kid")));
+        assert!(w.trace.is_empty(), "{:?}", w.trace);
+        // An HMAC key of the edge named like the public key is not that key:
+        // a v1 token naming "acme" finds no HMAC key.
+        let hmac = crate::keys::Key::new(KeyId::parse("acme").unwrap(), &[7u8; 32]).unwrap();
+        let d = w.run(&cfg, get(&link_url("/t/acme/r.pdf", &c.sign(&hmac).unwrap()), T0 + 1), None);
+        assert_eq!((code(&d), d.event.reason), (Some("key_unknown"), Some("unknown_kid")));
+        // Non-canonical S (S + L): refused before WebCrypto.
+        let good = acme.sign(&c).unwrap();
+        let mut raw = b64::decode(good.as_bytes()).unwrap();
+        let n = raw.len();
+        raw[n - 1] |= 0xf0;
+        let d = w.run(&cfg, get(&link_url("/t/acme/r.pdf", &b64::encode(&raw)), T0 + 1), None);
+        assert_eq!((code(&d), d.event.reason), (Some("signature_invalid"), Some("bad_tag")));
+        assert!(w.trace.is_empty(), "{:?}", w.trace);
+        // A flipped signature bit: WebCrypto says no.
+        let mut raw = b64::decode(good.as_bytes()).unwrap();
+        raw[n - 40] ^= 1;
+        let d = w.run(&cfg, get(&link_url("/t/acme/r.pdf", &b64::encode(&raw)), T0 + 1), None);
+        assert_eq!((code(&d), d.event.reason), (Some("signature_invalid"), Some("bad_tag")));
+        assert_eq!(w.trace, vec!["verify_signature"]);
+        // A failing platform check fails closed.
+        w.fail = Some("webcrypto");
+        let d = w.run(&cfg, get(&link_url("/t/acme/r.pdf", &good), T0 + 1), None);
+        assert_eq!((code(&d), d.event.reason), (Some("signature_invalid"), Some("bad_tag")));
+    }
+
+    #[test]
+    fn same_verification_order_and_codes_as_hmac_links() {
+        let (acme, _, cfg) = keys();
+        let mut w = World::with_object("/t/acme/r.pdf", object(None));
+        let c = tenant("/t/acme/r.pdf", "acme");
+        let t = acme.sign(&c).unwrap();
+        // Expired, out of scope, revoked by kid: the v1 codes.
+        let d = w.run(&cfg, get(&link_url("/t/acme/r.pdf", &t), T0 + 3600), None);
+        assert_eq!(code(&d), Some("expired"));
+        let d = w.run(&cfg, get(&link_url("/t/acme/other.pdf", &t), T0 + 1), None);
+        assert_eq!(code(&d), Some("scope_mismatch"));
+        w.revoke(RevocationScope::Kid, "acme", T0);
+        let d = w.run(&cfg, get(&link_url("/t/acme/r.pdf", &t), T0 + 1), None);
+        assert_eq!((code(&d), d.event.reason), (Some("revoked"), Some("revoked_kid")));
+    }
+
+    #[test]
+    fn a_bounded_use_ed25519_link_consumes_and_never_gets_an_edge_signed_session() {
+        // The edge holds no key of this kid, so it cannot sign a session for it:
+        // a browser's POST is served directly (no 303).
+        let (_, ops, cfg) = keys();
+        let mut w = World::with_object("/a/b.pdf", object(None));
+        let b = bounded("/a/b.pdf", 2);
+        let (f, body) = post_form("/a/b.pdf", &ops.sign(&b).unwrap(), T0 + 1, true);
+        let d = w.run(&cfg, f, Some(&body));
+        assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+        assert_eq!(w.used(b.jti), 1);
+    }
+
+    #[test]
+    fn the_path_less_form_reads_an_ed25519_token_like_a_v1_one() {
+        // `/_lg/<token>`: the scope comes from the (unverified) claims, then
+        // the whole verification runs, signature and constraints included.
+        let (acme, _, cfg) = keys();
+        let mut w = World::with_object("/t/acme/r.pdf", object(None));
+        let t = acme.sign(&tenant("/t/acme/r.pdf", "acme")).unwrap();
+        assert_eq!(w.run(&cfg, get(&format!("/_lg/{t}"), T0 + 1), None).reply, Reply::Delivered);
+        let other = acme.sign(&tenant("/t/globex/r.pdf", "acme")).unwrap();
+        assert_eq!(code(&w.run(&cfg, get(&format!("/_lg/{other}"), T0 + 1), None)), Some("key_unknown"));
+    }
+
+    #[test]
+    fn inspect_takes_an_outside_verifiers_answer() {
+        // The admin API's inspect in the Worker asks WebCrypto: the core
+        // states the question and takes the answer.
+        use crate::inspect::{inspect_with, signature_question, Facts as InspectFacts};
+        let (acme, _, cfg) = keys();
+        let t = acme.sign(&tenant("/t/acme/r.pdf", "acme")).unwrap();
+        let facts = InspectFacts { token: Ok(&t), now: T0 + 1, ..Default::default() };
+        let (pk, message, sig) = signature_question(&cfg.keys, &facts).unwrap();
+        assert!(crate::ed25519::native::verify(&pk, &message, &sig));
+        assert_eq!(inspect_with(&cfg.keys, &cfg.time, &facts, Some(true)).code, None);
+        assert_eq!(inspect_with(&cfg.keys, &cfg.time, &facts, Some(false)).reason, Some(Reason::BadTag));
+        let other = acme.sign(&tenant("/t/globex/r.pdf", "acme")).unwrap();
+        let facts = InspectFacts { token: Ok(&other), now: T0 + 1, ..Default::default() };
+        assert_eq!(inspect_with(&cfg.keys, &cfg.time, &facts, Some(true)).reason, Some(Reason::KeyConstraint));
+        // No question for v1 tokens or unknown kids.
+        let v1 = sign(&cfg, &claims("/a/b.pdf"));
+        assert!(signature_question(&cfg.keys, &InspectFacts { token: Ok(&v1), ..Default::default() }).is_none());
+    }
+
+    #[test]
+    fn a_kid_in_both_rings_or_a_weak_public_key_is_a_configuration_error() {
+        let k = PrivateKey::from_seed(KeyId::parse("k1").unwrap(), &[1; 32]);
+        let mut vars: HashMap<String, String> = HashMap::new();
+        vars.insert("LINKGATE_KEYS".into(), format!("k1:{}", b64::encode(&[7u8; 32])));
+        vars.insert("LINKGATE_PUBLIC_KEYS".into(), k.public_entry());
+        assert!(EdgeConfig::from_lookup(&|n: &str| vars.get(n).cloned()).is_err());
+        vars.insert("LINKGATE_PUBLIC_KEYS".into(), format!("p:{}", b64::encode(&[0; 32])));
+        assert!(EdgeConfig::from_lookup(&|n: &str| vars.get(n).cloned()).is_err());
+    }
 }
