@@ -999,6 +999,23 @@ def sign_ed25519(claims, seed):
     return b64url_encode(bytes([ED_VERSION]) + payload + sig)
 
 
+def check_refusals(vectors, section, ring, rules, t):
+    """Each invalid vector is refused with its code (once per name)."""
+    for v in vectors:
+        name = v["name"]
+        if not t.fresh(section, name):
+            continue
+        try:
+            verify(ring, rules, v["token"], v["request"])
+        except Refused as e:
+            if e.code == v["code"]:
+                t.passed += 1
+            else:
+                t.fail(name, f"refused with {e.code} ({e.why}), expected {v['code']}")
+            continue
+        t.fail(name, f"verified, expected {v['code']}")
+
+
 def check_ed25519(data, t):
     if data.get("format") != "linkgate ed25519 link v1":
         t.fail("ed25519.json", f"unexpected format {data.get('format')!r}")
@@ -1044,19 +1061,7 @@ def check_ed25519(data, t):
             t.fail(name, "re-signing the claims with the seed gives a different token")
             continue
         t.passed += 1
-    for v in data["invalid"]:
-        name = v["name"]
-        if not t.fresh("ed25519", name):
-            continue
-        try:
-            verify(ring, rules, v["token"], v["request"])
-        except Refused as e:
-            if e.code == v["code"]:
-                t.passed += 1
-            else:
-                t.fail(name, f"refused with {e.code} ({e.why}), expected {v['code']}")
-            continue
-        t.fail(name, f"verified, expected {v['code']}")
+    check_refusals(data["invalid"], "ed25519", ring, rules, t)
 
 
 # --- driver -------------------------------------------------------------------
@@ -1107,19 +1112,7 @@ def check_tokens(data, t):
             continue
         t.passed += 1
 
-    for v in data["invalid"]:
-        name = v["name"]
-        if not t.fresh("token", name):
-            continue
-        try:
-            verify(ring, rules, v["token"], v["request"])
-        except Refused as e:
-            if e.code == v["code"]:
-                t.passed += 1
-            else:
-                t.fail(name, f"refused with {e.code} ({e.why}), expected {v['code']}")
-            continue
-        t.fail(name, f"verified, expected {v['code']}")
+    check_refusals(data["invalid"], "token", ring, rules, t)
 
 
 STATUS = {
@@ -1221,19 +1214,7 @@ def check_sealed(data, t):
             t.fail(name, "re-sealing the claims with the vector's nonce gives a different token")
             continue
         t.passed += 1
-    for v in data["invalid"]:
-        name = v["name"]
-        if not t.fresh("sealed", name):
-            continue
-        try:
-            verify(ring, rules, v["token"], v["request"])
-        except Refused as e:
-            if e.code == v["code"]:
-                t.passed += 1
-            else:
-                t.fail(name, f"refused with {e.code} ({e.why}), expected {v['code']}")
-            continue
-        t.fail(name, f"verified, expected {v['code']}")
+    check_refusals(data["invalid"], "sealed", ring, rules, t)
 
 
 def main(argv):
