@@ -983,6 +983,177 @@ fn check_methods(catm: Option<&[String]>, method: &str) -> Result<(), Reason> {
     }
 }
 
+/// What to put into a CAT (the CLI's `cat sign`, tests). linkgate never
+/// mints CATs at the edge: a distributor's token service does.
+#[derive(Debug, Clone, Default)]
+pub struct MintCat {
+    pub kid: String,
+    pub iss: Option<String>,
+    pub sub: Option<String>,
+    pub aud: Option<String>,
+    pub exp: Option<u64>,
+    pub nbf: Option<u64>,
+    pub iat: Option<u64>,
+    pub cti: Option<Vec<u8>>,
+    pub catreplay: Option<u64>,
+    pub catv: Option<u64>,
+    pub catnip: Vec<Cidr>,
+    /// (component key, match key, value): 3/1 = path prefix, 8/0 = extension.
+    pub catu: Vec<(u8, i8, String)>,
+    pub catm: Vec<String>,
+    /// Labels for the protected header's `crit`.
+    pub crit: Vec<i64>,
+    /// Wrap in CWT tag 61.
+    pub cwt_tag: bool,
+}
+
+fn put_head(out: &mut Vec<u8>, major: u8, arg: u64) {
+    let m = major << 5;
+    match arg {
+        0..=23 => out.push(m | arg as u8),
+        24..=0xff => out.extend_from_slice(&[m | 24, arg as u8]),
+        0x100..=0xffff => {
+            out.push(m | 25);
+            out.extend_from_slice(&(arg as u16).to_be_bytes());
+        }
+        0x1_0000..=0xffff_ffff => {
+            out.push(m | 26);
+            out.extend_from_slice(&(arg as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(m | 27);
+            out.extend_from_slice(&arg.to_be_bytes());
+        }
+    }
+}
+
+fn put_int(out: &mut Vec<u8>, v: i64) {
+    if v >= 0 {
+        put_head(out, 0, v.unsigned_abs());
+    } else {
+        put_head(out, 1, v.unsigned_abs().saturating_sub(1));
+    }
+}
+
+fn put_text(out: &mut Vec<u8>, s: &str) {
+    put_head(out, 3, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_head(out, 2, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+/// Mint a CAT with HS256 (base64url, no padding). None if the secret is empty.
+pub fn mint(secret: &[u8], m: &MintCat) -> Option<String> {
+    let mut claims: Vec<(i64, Vec<u8>)> = Vec::new();
+    let mut one = |k: i64, f: &dyn Fn(&mut Vec<u8>)| {
+        let mut v = Vec::new();
+        f(&mut v);
+        claims.push((k, v));
+    };
+    if let Some(x) = &m.iss {
+        one(key::ISS, &|o| put_text(o, x));
+    }
+    if let Some(x) = &m.sub {
+        one(key::SUB, &|o| put_text(o, x));
+    }
+    if let Some(x) = &m.aud {
+        one(key::AUD, &|o| put_text(o, x));
+    }
+    for (k, v) in [(key::EXP, m.exp), (key::NBF, m.nbf), (key::IAT, m.iat)] {
+        if let Some(t) = v {
+            one(k, &|o| put_head(o, 0, t));
+        }
+    }
+    if let Some(x) = &m.cti {
+        one(key::CTI, &|o| put_bytes(o, x));
+    }
+    if let Some(x) = m.catreplay {
+        one(key::CATREPLAY, &|o| put_head(o, 0, x));
+    }
+    if let Some(x) = m.catv {
+        one(key::CATV, &|o| put_head(o, 0, x));
+    }
+    if !m.catnip.is_empty() {
+        one(key::CATNIP, &|o| {
+            put_head(o, 4, m.catnip.len() as u64);
+            for c in &m.catnip {
+                let (tag, prefix, bytes): (u64, u8, Vec<u8>) = match c {
+                    Cidr::V4 { addr, prefix } => (TAG_IPV4, *prefix, addr.octets().to_vec()),
+                    Cidr::V6 { addr, prefix } => (TAG_IPV6, *prefix, addr.octets().to_vec()),
+                };
+                // RFC 9164: the prefix bytes, trailing zero bytes dropped.
+                let keep = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i.saturating_add(1));
+                put_head(o, 6, tag);
+                put_head(o, 4, 2);
+                put_head(o, 0, u64::from(prefix));
+                put_bytes(o, bytes.get(..keep).unwrap_or(&[]));
+            }
+        });
+    }
+    if !m.catu.is_empty() {
+        one(key::CATU, &|o| {
+            let mut comps: Vec<u8> = m.catu.iter().map(|(c, _, _)| *c).collect();
+            comps.dedup();
+            put_head(o, 5, comps.len() as u64);
+            for comp in comps {
+                put_head(o, 0, u64::from(comp));
+                let of: Vec<_> = m.catu.iter().filter(|(c, _, _)| *c == comp).collect();
+                put_head(o, 5, of.len() as u64);
+                for (_, kind, value) in of {
+                    put_int(o, i64::from(*kind));
+                    if *kind == -1 {
+                        put_bytes(o, &Sha256::digest(value.as_bytes()));
+                    } else {
+                        put_text(o, value);
+                    }
+                }
+            }
+        });
+    }
+    if !m.catm.is_empty() {
+        one(key::CATM, &|o| {
+            put_head(o, 4, m.catm.len() as u64);
+            for x in &m.catm {
+                put_text(o, x);
+            }
+        });
+    }
+    let mut payload = Vec::new();
+    put_head(&mut payload, 5, claims.len() as u64);
+    for (k, v) in &claims {
+        put_int(&mut payload, *k);
+        payload.extend_from_slice(v);
+    }
+    let mut protected = Vec::new();
+    put_head(&mut protected, 5, if m.crit.is_empty() { 2 } else { 3 });
+    put_int(&mut protected, H_ALG);
+    put_int(&mut protected, ALG_HS256);
+    if !m.crit.is_empty() {
+        put_int(&mut protected, H_CRIT);
+        put_head(&mut protected, 4, m.crit.len() as u64);
+        for l in &m.crit {
+            put_int(&mut protected, *l);
+        }
+    }
+    put_int(&mut protected, H_KID);
+    put_bytes(&mut protected, m.kid.as_bytes());
+    let tag = mac_tag(secret, &protected, &payload)?;
+    let mut out = Vec::new();
+    if m.cwt_tag {
+        put_head(&mut out, 6, TAG_CWT);
+    }
+    put_head(&mut out, 6, TAG_MAC0);
+    put_head(&mut out, 4, 4);
+    put_bytes(&mut out, &protected);
+    put_head(&mut out, 5, 0);
+    put_bytes(&mut out, &payload);
+    put_bytes(&mut out, &tag);
+    Some(b64::encode(&out))
+}
+
 #[cfg(test)]
 #[path = "cat_tests.rs"]
 mod tests;
