@@ -45,6 +45,8 @@ macro_rules! println {
 #[cfg(not(target_arch = "wasm32"))]
 mod args;
 #[cfg(not(target_arch = "wasm32"))]
+mod cat;
+#[cfg(not(target_arch = "wasm32"))]
 mod offline;
 #[cfg(not(target_arch = "wasm32"))]
 mod online;
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         ("lift", _) => online::lift(rest),
         ("events", _) => online::events(rest),
         ("upload", _) => online::upload(rest),
+        ("cat", _) => cat::run(rest),
         ("help" | "--help" | "-h", _) => match rest.first() {
             None => {
                 print!("{}", args::overview());

@@ -821,42 +821,64 @@ pub fn jti_of(cti: Option<&[u8]>, tag: &[u8]) -> Jti {
     Jti(j)
 }
 
-/// Verify a CAT for one request. The order is linkgate's: envelope, key,
-/// tag; then (authentic) issuer, audience, critical claims, time, URI,
-/// network, method. A refusal after the tag carries the mapped claims for
-/// the audit event.
-pub fn verify(cfg: &CatConfig, rules: &TimeRules, req: &CatRequest<'_>) -> Result<VerifiedLink, Refusal> {
-    let plain = |reason: Reason| Refusal {
-        code: reason.code().unwrap_or(crate::Code::PolicyDenied),
-        reason,
-        path: Some(req.path.clone()),
-        claims: None,
-        sealed: false,
-    };
+/// A CAT whose tag verified: its key, claims, tag and `crit` list.
+#[derive(Debug, Clone)]
+pub struct Authentic {
+    pub kid: KeyId,
+    pub claims: CatClaims,
+    pub tag: Vec<u8>,
+    pub crit: Vec<CritLabel>,
+}
+
+/// Decode a CAT and check its tag: envelope, algorithm, key id, key, tag,
+/// then (only then) the claims. Refusals are unauthenticated ones.
+pub fn authenticate(keys: &KeyRing, text: &str) -> Result<Authentic, Reason> {
     let mut raw = Vec::new();
-    decode(req.token, &mut raw).map_err(|e| plain(Reason::Cat(e)))?;
-    let mac0 = parse_mac0(&raw).map_err(|e| plain(Reason::Cat(e)))?;
+    decode(text, &mut raw).map_err(Reason::Cat)?;
+    let mac0 = parse_mac0(&raw).map_err(Reason::Cat)?;
     if mac0.alg != ALG_HS256 {
-        return Err(plain(Reason::Cat(CatError::Alg)));
+        return Err(Reason::Cat(CatError::Alg));
     }
-    let kid = mac0
-        .kid
-        .and_then(|k| core::str::from_utf8(k).ok())
-        .and_then(KeyId::parse)
-        .ok_or_else(|| plain(Reason::Cat(CatError::Kid)))?;
-    let key = cfg.keys.get(kid.as_str()).ok_or_else(|| plain(Reason::UnknownKid))?;
+    let kid =
+        mac0.kid.and_then(|k| core::str::from_utf8(k).ok()).and_then(KeyId::parse).ok_or(Reason::Cat(CatError::Kid))?;
+    let key = keys.get(kid.as_str()).ok_or(Reason::UnknownKid)?;
     if mac0.tag.len() != 32 {
-        return Err(plain(Reason::Cat(CatError::TagLength)));
+        return Err(Reason::Cat(CatError::TagLength));
     }
     let mut mac = key.mac();
     feed_mac_structure(&mut mac, mac0.protected, mac0.payload);
     // verify_slice compares in constant time.
     if mac.verify_slice(mac0.tag).is_err() {
-        return Err(plain(Reason::BadTag));
+        return Err(Reason::BadTag);
     }
-    // Authentic from here on.
-    let cat = decode_claims(mac0.payload).map_err(|e| plain(Reason::Cat(e)))?;
-    let claims = to_claims(&cat, key.kid().clone(), mac0.tag, req.path.clone(), rules)?;
+    let claims = decode_claims(mac0.payload).map_err(Reason::Cat)?;
+    Ok(Authentic { kid: key.kid().clone(), claims, tag: mac0.tag.to_vec(), crit: mac0.crit })
+}
+
+/// Read a CAT without a key (`linkgate cat inspect` without keys): its key
+/// id, algorithm and claims, none of them to be believed.
+pub fn read_unverified(text: &str) -> Result<(Option<String>, i64, CatClaims), CatError> {
+    let mut raw = Vec::new();
+    decode(text, &mut raw)?;
+    let mac0 = parse_mac0(&raw)?;
+    let kid = mac0.kid.map(|k| String::from_utf8_lossy(k).into_owned());
+    Ok((kid, mac0.alg, decode_claims(mac0.payload)?))
+}
+
+/// Verify a CAT for one request. The order is linkgate's: envelope, key,
+/// tag; then (authentic) issuer, audience, critical claims, time, URI,
+/// network, method. A refusal after the tag carries the mapped claims for
+/// the audit event.
+pub fn verify(cfg: &CatConfig, rules: &TimeRules, req: &CatRequest<'_>) -> Result<VerifiedLink, Refusal> {
+    let a = authenticate(&cfg.keys, req.token).map_err(|reason| Refusal {
+        code: reason.code().unwrap_or(crate::Code::TokenMalformed),
+        reason,
+        path: Some(req.path.clone()),
+        claims: None,
+        sealed: false,
+    })?;
+    let cat = &a.claims;
+    let claims = to_claims(cat, a.kid.clone(), &a.tag, req.path.clone(), rules)?;
     let refuse = |reason: Reason| Refusal {
         code: reason.code().unwrap_or(crate::Code::PolicyDenied),
         reason,
@@ -864,7 +886,7 @@ pub fn verify(cfg: &CatConfig, rules: &TimeRules, req: &CatRequest<'_>) -> Resul
         claims: Some(Box::new(claims.clone())),
         sealed: false,
     };
-    authentic_checks(cfg, &cat, &mac0.crit).map_err(refuse)?;
+    authentic_checks(cfg, cat, &a.crit).map_err(refuse)?;
     check_time(&claims, req.now, rules).map_err(refuse)?;
     if let Some(rules) = &cat.catu {
         check_uri(rules, req).map_err(refuse)?;
@@ -875,7 +897,7 @@ pub fn verify(cfg: &CatConfig, rules: &TimeRules, req: &CatRequest<'_>) -> Resul
 }
 
 /// Issuer, audience, version, replay, critical and unevaluable claims.
-fn authentic_checks(cfg: &CatConfig, cat: &CatClaims, crit: &[CritLabel]) -> Result<(), Reason> {
+pub fn authentic_checks(cfg: &CatConfig, cat: &CatClaims, crit: &[CritLabel]) -> Result<(), Reason> {
     if !cfg.issuers.is_empty() && !cat.iss.as_ref().is_some_and(|i| cfg.issuers.contains(i)) {
         return Err(Reason::CatIssuer);
     }
