@@ -132,7 +132,8 @@ pub fn sign(argv: &[String]) -> Result<u8, Failure> {
         crit: a.values("crit").iter().map(|c| parse_n("crit", c)).collect::<Result<Vec<_>, _>>()?,
         cwt_tag: !a.flag("no-cwt-tag"),
     };
-    let token = cat::mint(&secret, &m).ok_or_else(|| Failure::usage("cannot sign with this key"))?;
+    let token = cat::mint(&secret, &m)
+        .ok_or_else(|| Failure::usage("--uri: one matcher of each kind per component (or the key cannot sign)"))?;
     let jti = cat::jti_of(Some(&cti), &[]).to_hex();
     if a.flag("json") {
         println!("{}", json!({ "token": token, "kid": m.kid, "cti": hex(&cti), "jti": jti, "expires_at": exp }));

@@ -1067,8 +1067,15 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-/// Mint a CAT with HS256 (base64url, no padding). None if the secret is empty.
+/// Mint a CAT with HS256 (base64url, no padding). None if the secret is
+/// empty or a `catu` component has two matchers of one kind (a duplicate
+/// map key, which verifiers refuse).
 pub fn mint(secret: &[u8], m: &MintCat) -> Option<String> {
+    for (i, (c, k, _)) in m.catu.iter().enumerate() {
+        if m.catu.iter().skip(i.saturating_add(1)).any(|(c2, k2, _)| c2 == c && k2 == k) {
+            return None;
+        }
+    }
     let mut claims: Vec<(i64, Vec<u8>)> = Vec::new();
     let mut one = |k: i64, f: &dyn Fn(&mut Vec<u8>)| {
         let mut v = Vec::new();
@@ -1117,8 +1124,13 @@ pub fn mint(secret: &[u8], m: &MintCat) -> Option<String> {
     }
     if !m.catu.is_empty() {
         one(key::CATU, &|o| {
-            let mut comps: Vec<u8> = m.catu.iter().map(|(c, _, _)| *c).collect();
-            comps.dedup();
+            // Each component once, in order of first mention.
+            let mut comps: Vec<u8> = Vec::new();
+            for (c, _, _) in &m.catu {
+                if !comps.contains(c) {
+                    comps.push(*c);
+                }
+            }
             put_head(o, 5, comps.len() as u64);
             for comp in comps {
                 put_head(o, 0, u64::from(comp));

@@ -228,3 +228,19 @@ fn mutations_never_panic() {
         }
     }
 }
+
+#[test]
+fn mint_groups_catu_components_and_refuses_duplicate_matchers() {
+    let keys = KeyRing::parse(&format!("m:{}", b64::encode(&[9u8; 32]))).unwrap();
+    let m = MintCat {
+        kid: "m".into(),
+        exp: Some(100),
+        catu: vec![(3, 1, "/vod/".into()), (8, 0, ".ts".into()), (3, 2, ".ts".into())],
+        ..Default::default()
+    };
+    let t = mint(&[9u8; 32], &m).unwrap();
+    let a = authenticate(&keys, &t).unwrap();
+    assert_eq!(a.claims.catu.map(|u| u.len()), Some(3));
+    let dup = MintCat { catu: vec![(3, 1, "/a/".into()), (3, 1, "/b/".into())], ..m };
+    assert_eq!(mint(&[9u8; 32], &dup), None);
+}
