@@ -181,7 +181,8 @@ def build():
         ("sub_is_email", mac0(base(k2="a@b.example")), req(), "token_malformed", "cat_claim"),
         ("deep_nesting", mac0(base(k999=[[[[[[[[[[1]]]]]]]]]])), req(), "token_malformed", "cat_too_large"),
         ("too_many_items", mac0(base(k999=list(range(65)))), req(), "token_malformed", "cat_too_large"),
-        ("empty_token", "", req(), "token_malformed", "cat_bad_length"),
+        ("empty_token_is_no_token", "", req(), "token_missing", "no_token"),
+        ("over_4096_chars", "A" * 4097, req(), "token_malformed", "cat_bad_length"),
     ]
     return {
         "about": "Common Access Tokens (CTA-5007) for linkgate; see docs/cat.md. Made by tests/vectors/cat_vectors.py (cbor2 + hmac).",
@@ -251,8 +252,10 @@ def strict_all(buf):
 def verdict(token, r):
     """The code this file's own reading gives: None = allowed."""
     try:
+        if not token:
+            return "token_missing"
         raw = unb64(token)
-        if not token or "=" in token or b64(raw) != token:
+        if len(token) > 4096 or "=" in token or b64(raw) != token:
             return "token_malformed"
         strict_all(raw)
         obj = cbor2.loads(raw)
@@ -362,7 +365,31 @@ def verdict(token, r):
     return None
 
 
+def emit(real_now):
+    """The vectors re-made for a verifier whose clock says `real_now` (the
+    worker's, which no client can set): each token is rebuilt with every time
+    moved by the distance between its request's "now" and `real_now`, so its
+    outcome is the vector's. Printed as JSON, `now` set to `real_now`."""
+    global NOW
+    fixed = NOW
+    doc = build()
+    out = {k: v for k, v in doc.items() if k not in ("valid", "invalid")}
+    for kind in ("valid", "invalid"):
+        out[kind] = []
+        for v in doc[kind]:
+            offset = v["request"]["now"] - fixed
+            NOW = real_now - offset
+            again = next(x for x in build()[kind] if x["name"] == v["name"])
+            NOW = fixed
+            again["request"]["now"] = real_now
+            out[kind].append(again)
+    return out
+
+
 def main():
+    if "--emit-now" in sys.argv:
+        print(json.dumps(emit(int(sys.argv[sys.argv.index("--emit-now") + 1]))))
+        return
     doc = build()
     if "--write" in sys.argv:
         with open(OUT, "w") as f:

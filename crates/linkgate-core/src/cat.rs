@@ -275,7 +275,7 @@ impl<'a> Reader<'a> {
                 }
                 Ok(())
             }
-            5 => self.entries(Self::count(arg)?, depth, |r, _| r.skip(depth.saturating_add(1))),
+            5 => self.entries(Self::count(arg)?, depth, &mut |r, _| r.skip(depth.saturating_add(1))),
             6 => self.skip(depth.saturating_add(1)),
             // false, true, null, undefined, and floats; no other simple value.
             _ if matches!(arg, 20..=23) || matches!(info, 25..=27) => Ok(()),
@@ -284,8 +284,9 @@ impl<'a> Reader<'a> {
     }
 
     /// Read `n` map entries: each key (refusing one seen before), then
-    /// `value` reads exactly its value.
-    fn entries(&mut self, n: u64, depth: u8, mut value: impl FnMut(&mut Self, MapKey<'a>) -> R<()>) -> R<()> {
+    /// `value` reads exactly its value. (`dyn`: one copy in the worker
+    /// instead of one per caller.)
+    fn entries(&mut self, n: u64, depth: u8, value: &mut dyn FnMut(&mut Self, MapKey<'a>) -> R<()>) -> R<()> {
         let mut seen: Vec<&'a [u8]> = Vec::new();
         for _ in 0..n {
             let start = self.pos;
@@ -342,7 +343,7 @@ pub fn parse_mac0(raw: &[u8]) -> R<Mac0<'_>> {
     let protected = r.bytes().map_err(not_mac0)?;
     let n = r.map().map_err(not_mac0)?;
     let mut kid_unprotected = None;
-    r.entries(n, 1, |r, key| match key {
+    r.entries(n, 1, &mut |r, key| match key {
         MapKey::Int(H_KID) => {
             kid_unprotected = Some(r.bytes().map_err(header)?);
             Ok(())
@@ -361,7 +362,7 @@ pub fn parse_mac0(raw: &[u8]) -> R<Mac0<'_>> {
     let (mut alg, mut kid, mut crit) = (None, None, Vec::new());
     if !protected.is_empty() {
         let n = p.map().map_err(header)?;
-        p.entries(n, 1, |p, key| match key {
+        p.entries(n, 1, &mut |p, key| match key {
             MapKey::Int(H_ALG) => {
                 alg = Some(p.int().map_err(header)?);
                 Ok(())
@@ -541,6 +542,19 @@ pub struct CatClaims {
     pub ignored: Vec<i64>,
 }
 
+/// A text or an array of texts (`aud`, `catm`).
+fn texts(r: &mut Reader<'_>) -> R<Vec<String>> {
+    if r.peek_major() != Some(4) {
+        return Ok(vec![r.text()?.to_owned()]);
+    }
+    let n = r.array()?;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(r.text()?.to_owned());
+    }
+    Ok(out)
+}
+
 fn time(r: &mut Reader<'_>) -> R<u64> {
     // NumericDate: linkgate takes whole, non-negative seconds only.
     r.uint()
@@ -551,20 +565,12 @@ pub fn decode_claims(payload: &[u8]) -> R<CatClaims> {
     let mut r = Reader::new(payload);
     let n = r.map()?;
     let mut c = CatClaims::default();
-    r.entries(n, 1, |r, k| {
+    r.entries(n, 1, &mut |r, k| {
         let MapKey::Int(k) = k else { return r.skip(2) };
         match k {
             key::ISS => c.iss = Some(r.text()?.to_owned()),
             key::SUB => c.sub = Some(r.text()?.to_owned()),
-            key::AUD => {
-                c.aud = match r.peek_major() {
-                    Some(4) => {
-                        let n = r.array()?;
-                        (0..n).map(|_| r.text().map(str::to_owned)).collect::<R<_>>()?
-                    }
-                    _ => vec![r.text()?.to_owned()],
-                }
-            }
+            key::AUD => c.aud = texts(r)?,
             key::EXP => c.exp = Some(time(r)?),
             key::NBF => c.nbf = Some(time(r)?),
             key::IAT => c.iat = Some(time(r)?),
@@ -573,15 +579,7 @@ pub fn decode_claims(payload: &[u8]) -> R<CatClaims> {
             key::CATV => c.catv = Some(r.uint()?),
             key::CATNIP => c.catnip = Some(catnip(r, &mut c.unevaluable)?),
             key::CATU => c.catu = Some(catu(r, &mut c.unevaluable)?),
-            key::CATM => {
-                c.catm = Some(match r.peek_major() {
-                    Some(4) => {
-                        let n = r.array()?;
-                        (0..n).map(|_| r.text().map(str::to_owned)).collect::<R<_>>()?
-                    }
-                    _ => vec![r.text()?.to_owned()],
-                })
-            }
+            key::CATM => c.catm = Some(texts(r)?),
             other => {
                 c.ignored.push(other);
                 r.skip(2)?
@@ -598,13 +596,13 @@ pub fn decode_claims(payload: &[u8]) -> R<CatClaims> {
 fn catu(r: &mut Reader<'_>, unevaluable: &mut Option<&'static str>) -> R<Vec<(Component, Match)>> {
     let n = r.map()?;
     let mut out = Vec::new();
-    r.entries(n, 2, |r, comp| {
+    r.entries(n, 2, &mut |r, comp| {
         let comp = match comp {
             MapKey::Int(k) => Component::from_key(k),
             _ => None,
         };
         let m = r.map()?;
-        r.entries(m, 3, |r, kind| {
+        r.entries(m, 3, &mut |r, kind| {
             let text = |r: &mut Reader<'_>| r.text().map(str::to_owned);
             let matcher = match kind {
                 MapKey::Int(0) => Some(Match::Exact(text(r)?)),
@@ -833,6 +831,10 @@ pub struct Authentic {
 /// Decode a CAT and check its tag: envelope, algorithm, key id, key, tag,
 /// then (only then) the claims. Refusals are unauthenticated ones.
 pub fn authenticate(keys: &KeyRing, text: &str) -> Result<Authentic, Reason> {
+    // An empty carrier is no token, as `lg=` is.
+    if text.is_empty() {
+        return Err(Reason::NoToken);
+    }
     let mut raw = Vec::new();
     decode(text, &mut raw).map_err(Reason::Cat)?;
     let mac0 = parse_mac0(&raw).map_err(Reason::Cat)?;
