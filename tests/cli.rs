@@ -327,8 +327,9 @@ fn commands() -> Vec<String> {
     let cmds: Vec<String> = section
         .lines()
         .filter(|l| l.starts_with("    ") && !l.starts_with("     ") && !l.contains("linkgate"))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+        // The name column is 13 wide: a command may be two words (`cat sign`).
+        .filter_map(|l| l.get(4..17).map(str::trim))
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == ' '))
         .map(str::to_owned)
         .collect();
     assert!(cmds.len() >= 9, "{cmds:?}");
@@ -352,12 +353,17 @@ fn flags_in(text: &str) -> std::collections::BTreeSet<String> {
     out
 }
 
+/// `cmd` as argv words (`cat sign` is two), then `more`.
+fn argv<'a>(cmd: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    cmd.split(' ').chain(more.iter().copied()).collect()
+}
+
 fn help_of(cmd: &str) -> String {
-    let o = run(&[cmd, "--help"], None);
+    let o = run(&argv(cmd, &["--help"]), None);
     assert_eq!(o.status.code(), Some(0), "{cmd} --help: {}", stderr(&o));
     let h = stdout(&o);
-    assert_eq!(stdout(&run(&["help", cmd], None)), h, "`linkgate help {cmd}` is `{cmd} --help`");
-    assert_eq!(stdout(&run(&[cmd, "-h"], None)), h);
+    assert_eq!(stdout(&run(&argv("help", &argv(cmd, &[])), None)), h, "`linkgate help {cmd}` is `{cmd} --help`");
+    assert_eq!(stdout(&run(&argv(cmd, &["-h"]), None)), h);
     h
 }
 
@@ -379,7 +385,8 @@ fn every_flag_the_parser_accepts_is_in_its_help() {
     for (cmd, help) in &helps {
         let documented = flags_in(help);
         for flag in &candidates {
-            let o = run(&[cmd, &format!("--{flag}")], None);
+            let f = format!("--{flag}");
+            let o = run(&argv(cmd, &[&f]), None);
             let unknown = stderr(&o).contains("unknown option");
             if !unknown {
                 accepted += 1;

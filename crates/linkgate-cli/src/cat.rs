@@ -27,7 +27,11 @@ pub fn run(argv: &[String]) -> Result<u8, Failure> {
                 inspect(rest)
             }
         }
-        _ => Err(Failure::usage("use `linkgate cat sign` or `linkgate cat inspect` (see --help)")),
+        Some((h, _)) if h == "--help" || h == "-h" => {
+            print!("{}\n{}", args::CAT_SIGN.help(), args::CAT_INSPECT.help());
+            Ok(EXIT_OK)
+        }
+        _ => Err(Failure::usage("use `linkgate cat sign` or `linkgate cat inspect` (see their --help)")),
     }
 }
 

@@ -88,7 +88,8 @@ fn main() -> ExitCode {
                 print!("{}", args::overview());
                 Ok(EXIT_OK)
             }
-            Some(name) => match args::command(name) {
+            // Two-word commands (`help cat sign`) first.
+            Some(name) => match args::command(&rest.join(" ")).or_else(|| args::command(name)) {
                 Some(c) => {
                     print!("{}", c.help());
                     Ok(EXIT_OK)
