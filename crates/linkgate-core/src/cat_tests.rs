@@ -244,3 +244,107 @@ fn mint_groups_catu_components_and_refuses_duplicate_matchers() {
     let dup = MintCat { catu: vec![(3, 1, "/a/".into()), (3, 1, "/b/".into())], ..m };
     assert_eq!(mint(&[9u8; 32], &dup), None);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SECRET: [u8; 32] = [0x42; 32];
+
+    fn cfg() -> CatConfig {
+        CatConfig {
+            keys: KeyRing::parse(&format!("p1:{}", b64::encode(&SECRET))).unwrap(),
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            sources: default_sources(),
+        }
+    }
+
+    fn run(m: &MintCat, path: &str, method: &str, now: u64) -> Result<VerifiedLink, Refusal> {
+        let token = mint(&SECRET, m).unwrap();
+        let path = CanonicalPath::from_request(path).unwrap();
+        let req = CatRequest {
+            token: &token,
+            path: &path,
+            scheme: "https",
+            authority: "files.example.com",
+            method,
+            client_ip: None,
+            now,
+        };
+        verify(&cfg(), &TimeRules::default(), &req)
+    }
+
+    proptest! {
+        /// The time rule is linkgate's, to the second: valid exactly while
+        /// now < exp, and iat/nbf up to the skew in the future.
+        #[test]
+        fn time_window_is_exact(iat in 1_000u64..2_000, life in 1u64..700_000, nbf_off in 0u64..100, now_off in 0u64..800_000) {
+            let exp = iat + life;
+            let nbf = iat + nbf_off;
+            let now = iat - 40 + now_off;
+            let m = MintCat { kid: "p1".into(), exp: Some(exp), iat: Some(iat), nbf: Some(nbf), ..Default::default() };
+            let r = run(&m, "/a.ts", "GET", now);
+            let want = if iat > now + 30 {
+                Some("issued_in_future")
+            } else if nbf > now + 30 {
+                Some("before_nbf")
+            } else if now >= exp {
+                Some("after_exp")
+            } else if life > crate::verify::DEFAULT_MAX_TTL_SECS {
+                Some("lifetime_over_maximum")
+            } else {
+                None
+            };
+            prop_assert_eq!(r.err().map(|e| e.reason.as_str()), want);
+        }
+
+        /// A catu path prefix holds exactly when the canonical path starts
+        /// with it (a string prefix); an extension matcher, exactly on the
+        /// text from the last dot of the last segment.
+        #[test]
+        fn catu_matches_are_plain_string_matches(
+            segs in proptest::collection::vec("[a-c]{1,3}", 1..4),
+            ext in "(\\.[a-c]{1,2})?",
+            prefix in "/[a-c/]{0,6}",
+            want_ext in "\\.[a-c]{1,2}",
+        ) {
+            let path = format!("/{}{ext}", segs.join("/"));
+            let m = MintCat {
+                kid: "p1".into(),
+                exp: Some(2_000),
+                iat: Some(1_000),
+                catu: vec![(3, 1, prefix.clone()), (8, 0, want_ext.clone())],
+                ..Default::default()
+            };
+            let file = path.rsplit('/').next().unwrap();
+            let has_ext = file.rfind('.').map(|i| &file[i..]) == Some(want_ext.as_str());
+            let ok = path.starts_with(&prefix) && has_ext;
+            prop_assert_eq!(run(&m, &path, "GET", 1_500).is_ok(), ok, "{} prefix {} ext {}", path, prefix, want_ext);
+        }
+
+        /// Methods: GET/HEAD only, narrowed by catm.
+        #[test]
+        fn methods_only_narrow(method in "(GET|HEAD|POST|PUT|DELETE|OPTIONS)", listed in proptest::collection::vec("(GET|HEAD|POST|PUT)", 0..3)) {
+            let m = MintCat { kid: "p1".into(), exp: Some(2_000), iat: Some(1_000), catm: listed.clone(), ..Default::default() };
+            let served = method == "GET" || method == "HEAD";
+            let allowed = listed.is_empty() || listed.contains(&method);
+            prop_assert_eq!(run(&m, "/a", &method, 1_500).is_ok(), served && allowed);
+        }
+
+        /// Any single bit flipped anywhere in a valid token is refused
+        /// (never accepted, never a panic).
+        #[test]
+        fn any_bit_flip_is_refused(byte in 0usize..400, bit in 0u8..8) {
+            let m = MintCat { kid: "p1".into(), exp: Some(2_000), iat: Some(1_000), cti: Some(vec![1; 16]), catu: vec![(3, 1, "/".into())], ..Default::default() };
+            let token = mint(&SECRET, &m).unwrap();
+            let mut raw = b64::decode(token.as_bytes()).unwrap();
+            let i = byte % raw.len();
+            raw[i] ^= 1 << bit;
+            let bad = b64::encode(&raw);
+            let path = CanonicalPath::from_request("/a").unwrap();
+            let req = CatRequest { token: &bad, path: &path, scheme: "https", authority: "h", method: "GET", client_ip: None, now: 1_500 };
+            prop_assert!(verify(&cfg(), &TimeRules::default(), &req).is_err());
+        }
+    }
+}
