@@ -1554,3 +1554,17 @@ fn policy_still_judges_a_cat() {
     assert_eq!(code(&d), Some("policy_denied"));
     assert_eq!(d.event.reason, Some("policy"));
 }
+
+#[test]
+fn a_cat_response_is_never_public_downstream() {
+    let cfg = cat_cfg();
+    let header = |d: &Delivery, name: &str| d.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+    // The same public object: a link may be public, a CAT stays private.
+    let mut w = World::with_object("/v/a.ts", object(Some("public")));
+    w.run(&cfg, get(&link_url("/v/a.ts", &sign(&cfg, &claims("/v/"))), T0 + 1), None);
+    let link_cc = header(&w.delivered.take().unwrap(), "cache-control").unwrap();
+    assert!(link_cc.contains("public"), "{link_cc}");
+    w.run(&cfg, cat_get("/v/a.ts", &cat_token(&cat_claims()), T0 + 1), None);
+    let cat_cc = header(&w.delivered.unwrap(), "cache-control").unwrap();
+    assert!(cat_cc.contains("private") && !cat_cc.contains("public"), "{cat_cc}");
+}
