@@ -99,6 +99,7 @@ def build():
         ("catu_path_prefix", mac0(base(k312=catu(path={1: "/videos/"}))), req(), {}),
         ("catu_exact_path_and_host", mac0(base(k312=catu(path={0: "/videos/a/seg1.ts"}, host={0: HOST}))), req(), {}),
         ("catu_host_suffix_scheme", mac0(base(k312=catu(host={2: ".example.com"}, scheme={0: "https"}))), req(), {}),
+        ("catu_host_and_scheme_any_case", mac0(base(k312=catu(host={0: "Files.Example.COM"}, scheme={0: "HTTPS"}))), req(host="FILES.example.com"), {}),
         ("catu_extension_and_parent", mac0(base(k312=catu(ext={0: ".ts"}, parent={1: "/videos"}))), req(), {}),
         ("catu_contains_filename_stem", mac0(base(k312=catu(filename={3: "seg"}, stem={0: "seg1"}))), req(), {}),
         ("catu_sha256_path", mac0(base(k312=catu(path={-1: hashlib.sha256(b"/videos/a/seg1.ts").digest()}))), req(), {}),
@@ -333,10 +334,12 @@ def verdict(token, r):
     parent, filename = path.rsplit("/", 1)
     stem, dot, ext = filename.rpartition(".")
     stem, ext = (stem, "." + ext) if dot else (filename, "")
-    comp = {0: scheme, 1: host, 2: "443", 3: path, 5: parent, 6: filename, 7: stem, 8: ext}
+    comp = {0: scheme.lower(), 1: host.lower(), 2: "443", 3: path, 5: parent, 6: filename, 7: stem, 8: ext}
     for k, m in sorted(uri.items(), key=lambda kv: kv[0] != 1):
         value = comp[k]
         for kind, want in m.items():
+            if k in (0, 1) and isinstance(want, str):
+                want = want.lower()
             if kind == -1:
                 ok = hashlib.sha256(value.encode()).digest() == want
             else:

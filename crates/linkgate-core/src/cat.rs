@@ -475,6 +475,16 @@ pub enum Match {
 }
 
 impl Match {
+    fn lowercased(self) -> Match {
+        match self {
+            Match::Exact(v) => Match::Exact(v.to_ascii_lowercase()),
+            Match::Prefix(v) => Match::Prefix(v.to_ascii_lowercase()),
+            Match::Suffix(v) => Match::Suffix(v.to_ascii_lowercase()),
+            Match::Contains(v) => Match::Contains(v.to_ascii_lowercase()),
+            Match::Sha256(h) => Match::Sha256(h),
+        }
+    }
+
     fn holds(&self, s: &str) -> bool {
         match self {
             Match::Exact(v) => s == v,
@@ -617,6 +627,10 @@ fn catu(r: &mut Reader<'_>, unevaluable: &mut Option<&'static str>) -> R<Vec<(Co
                 }
             };
             match (comp, matcher) {
+                // Schemes and host names are case-insensitive: both sides
+                // are compared lowercased (a SHA-256 matcher hashes the
+                // lowercased text).
+                (Some(c @ (Component::Scheme | Component::Host)), Some(m)) => out.push((c, m.lowercased())),
                 (Some(c), Some(m)) => out.push((c, m)),
                 _ => *unevaluable = Some("catu"),
             }
