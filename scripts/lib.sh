@@ -60,6 +60,18 @@ ensure_moto() {
   fi
 }
 
+# PyPI's `cbor2` for the Common Access Token vectors (tests/vectors/
+# cat_vectors.py) and the CATs the end-to-end tests mint (tests/e2e/
+# cat_mint.py): an implementation independent of the core's. Skipped when
+# importable.
+ensure_cbor2() {
+  if ! python3 -c 'import cbor2' 2>/dev/null; then
+    say "installing the Python package cbor2 (CAT vectors and e2e)"
+    python3 -m pip install --quiet cbor2 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages cbor2
+  fi
+}
+
 # PyPI's `cryptography` for the Python check of the sealed vectors (its
 # ChaCha20-Poly1305; HChaCha20 is in the checker). Skipped when importable.
 ensure_python_cryptography() {

@@ -40,6 +40,9 @@ if [[ -f tests/vectors/check_vectors.py ]]; then
   ensure_python_cryptography
   python3 tests/vectors/check_vectors.py
 fi
+say "Common Access Token vectors, re-made and re-judged with cbor2 + hmac (tests/vectors/cat_vectors.py)"
+ensure_cbor2
+python3 tests/vectors/cat_vectors.py
 ensure_moto || say "moto/botocore could not be installed: the presign vectors are checked by tests/vectors.rs only"
 if python3 -c 'import botocore' 2>/dev/null; then
   say "presign vectors, re-made by botocore's presigner (tests/vectors/presign_vectors.py)"

@@ -100,7 +100,8 @@ fn request_id(ray: Option<String>) -> String {
 // in the order of `PACKED_HEADERS`.
 #[worker::wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
 const NAMES = ["cf-connecting-ip", "user-agent", "accept", "content-length", "range",
-  "if-range", "if-none-match", "if-modified-since", "cf-ray"];
+  "if-range", "if-none-match", "if-modified-since", "cta-common-access-token",
+  "common-access-token", "cookie", "cf-ray"];
 export function linkgate_pack_request(r) {
   const h = r.headers;
   let out = r.method + "\n" + r.url;
@@ -122,7 +123,7 @@ fn facts(req: &RawRequest, with_country: bool) -> Facts {
     let Some(u) = gate::unpack_request(&linkgate_pack_request(req)) else {
         return facts_one_by_one(req, with_country);
     };
-    let [client_ip, user_agent, accept, content_length, range, if_range, if_none_match, if_modified_since, ray] =
+    let [client_ip, user_agent, accept, content_length, range, if_range, if_none_match, if_modified_since, cat_header, common_access_token, cookie, ray] =
         u.headers;
     Facts {
         method: u.method,
@@ -135,6 +136,9 @@ fn facts(req: &RawRequest, with_country: bool) -> Facts {
         if_range,
         if_none_match,
         if_modified_since,
+        cat_header,
+        common_access_token,
+        cookie,
         country: if with_country { country(req) } else { None },
         request_id: request_id(ray),
         now: now_secs(),
@@ -154,6 +158,9 @@ fn facts_one_by_one(req: &RawRequest, with_country: bool) -> Facts {
         if_range: header(req, "if-range"),
         if_none_match: header(req, "if-none-match"),
         if_modified_since: header(req, "if-modified-since"),
+        cat_header: header(req, "cta-common-access-token"),
+        common_access_token: header(req, "common-access-token"),
+        cookie: header(req, "cookie"),
         country: if with_country { country(req) } else { None },
         request_id: request_id(header(req, "cf-ray")),
         now: now_secs(),

@@ -20,6 +20,9 @@ fn bin() -> Command {
         "LINKGATE_R2_ACCOUNT_ID",
         "LINKGATE_PUBLIC_KEYS",
         "LINKGATE_SIGNING_KEY",
+        "LINKGATE_CAT_KEYS",
+        "LINKGATE_CAT_ISSUERS",
+        "LINKGATE_CAT_AUDIENCES",
     ] {
         c.env_remove(var);
     }
@@ -326,8 +329,9 @@ fn commands() -> Vec<String> {
     let cmds: Vec<String> = section
         .lines()
         .filter(|l| l.starts_with("    ") && !l.starts_with("     ") && !l.contains("linkgate"))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+        // The name column is 13 wide: a command may be two words (`cat sign`).
+        .filter_map(|l| l.get(4..17).map(str::trim))
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == ' '))
         .map(str::to_owned)
         .collect();
     assert!(cmds.len() >= 9, "{cmds:?}");
@@ -352,12 +356,17 @@ fn flags_in(text: &str) -> std::collections::BTreeSet<String> {
     out
 }
 
+/// `cmd` as argv words (`cat sign` is two), then `more`.
+fn argv<'a>(cmd: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    cmd.split(' ').chain(more.iter().copied()).collect()
+}
+
 fn help_of(cmd: &str) -> String {
-    let o = run(&[cmd, "--help"], None);
+    let o = run(&argv(cmd, &["--help"]), None);
     assert_eq!(o.status.code(), Some(0), "{cmd} --help: {}", stderr(&o));
     let h = stdout(&o);
-    assert_eq!(stdout(&run(&["help", cmd], None)), h, "`linkgate help {cmd}` is `{cmd} --help`");
-    assert_eq!(stdout(&run(&[cmd, "-h"], None)), h);
+    assert_eq!(stdout(&run(&argv("help", &argv(cmd, &[])), None)), h, "`linkgate help {cmd}` is `{cmd} --help`");
+    assert_eq!(stdout(&run(&argv(cmd, &["-h"]), None)), h);
     h
 }
 
@@ -379,7 +388,8 @@ fn every_flag_the_parser_accepts_is_in_its_help() {
     for (cmd, help) in &helps {
         let documented = flags_in(help);
         for flag in &candidates {
-            let o = run(&[cmd, &format!("--{flag}")], None);
+            let f = format!("--{flag}");
+            let o = run(&argv(cmd, &[&f]), None);
             let unknown = stderr(&o).contains("unknown option");
             if !unknown {
                 accepted += 1;
@@ -931,4 +941,65 @@ fn ed25519_keygen_sign_inspect_and_tenant_constraint() {
     let o = run(&["sign", "--ed25519-key", kf, "--path", "/t/acme/a", "--ttl", "1h", "--sealed"], None);
     assert_eq!(o.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+// ------------------------------------------------------ Common Access Tokens
+
+#[test]
+fn cat_sign_then_inspect_verifies_and_refuses_like_the_edge() {
+    let keys = "cat1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    let env = [("LINKGATE_CAT_KEYS", keys), ("LINKGATE_CAT_ISSUERS", "https://tokens.example")];
+    let signed = run_env(
+        &[
+            "cat",
+            "sign",
+            "--ttl",
+            "1h",
+            "--iss",
+            "https://tokens.example",
+            "--uri",
+            "path:prefix:/vod/",
+            "--replay",
+            "1",
+            "--cti",
+            "00112233445566778899aabbccddeeff",
+            "--json",
+        ],
+        &env,
+    );
+    assert_eq!(signed.status.code(), Some(0), "{}", stderr(&signed));
+    let s = json_of(&signed);
+    let token = s["token"].as_str().unwrap().to_owned();
+    assert_eq!(s["jti"], "00112233445566778899aabbccddeeff", "a 16-byte cti is the jti");
+
+    let ok = run_env(&["cat", "inspect", &token, "--url", "https://h.example/vod/a.ts", "--json"], &env);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    let v = json_of(&ok);
+    assert_eq!((v["verdict"].as_str(), v["uses"].as_u64()), (Some("valid"), Some(1)));
+
+    let out = run_env(&["cat", "inspect", &token, "--url", "https://h.example/audio/a.ts", "--json"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["code"], "scope_mismatch");
+
+    // Another issuer rule: authentic, refused.
+    let other = [("LINKGATE_CAT_KEYS", keys), ("LINKGATE_CAT_ISSUERS", "https://else.example")];
+    let out = run_env(&["cat", "inspect", &token, "--json"], &other);
+    assert_eq!((out.status.code(), json_of(&out)["reason"].as_str()), (Some(1), Some("cat_issuer")));
+
+    // A tampered token is refused; without keys the claims are shown, unverified.
+    // (A character well inside the tag: the last one may hold padding bits.)
+    let i = token.len() - 10;
+    let flipped = if &token[i..=i] == "A" { "B" } else { "A" };
+    let bad = format!("{}{flipped}{}", &token[..i], &token[i + 1..]);
+    let out = run_env(&["cat", "inspect", &bad, "--json"], &env);
+    assert_eq!(json_of(&out)["code"], "signature_invalid");
+    let out = run_env(&["cat", "inspect", &token, "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_of(&out)["claims"]["catreplay"], 1);
+
+    // Usage errors exit 2.
+    assert_eq!(run_env(&["cat", "sign", "--ttl", "1h"], &[]).status.code(), Some(2), "no keys");
+    assert_eq!(run_env(&["cat", "sign", "--ttl", "1h", "--uri", "query:exact:x"], &env).status.code(), Some(2));
+    assert_eq!(run_env(&["cat", "frobnicate"], &env).status.code(), Some(2));
+    assert_eq!(run_env(&["cat", "sign", "--help"], &[]).status.code(), Some(0));
 }

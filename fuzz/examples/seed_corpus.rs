@@ -130,5 +130,49 @@ fn main() {
     for (i, doc) in json_seeds.iter().enumerate() {
         write(&root.join("json_parse"), &format!("seed-{i}"), doc.as_bytes());
     }
+    // Common Access Tokens under the fuzz CAT key: minted tokens (text), the
+    // same as raw bytes, and their claims payloads (the target MACs those).
+    let cat_seeds = [
+        linkgate_core::cat::MintCat {
+            kid: "cat1".into(),
+            exp: Some(T0 + 600),
+            iat: Some(T0),
+            cwt_tag: true,
+            ..Default::default()
+        },
+        linkgate_core::cat::MintCat {
+            kid: "cat1".into(),
+            iss: Some("https://tokens.example".into()),
+            sub: Some("viewer-1".into()),
+            aud: Some("linkgate".into()),
+            exp: Some(T0 + 600),
+            nbf: Some(T0 - 5),
+            iat: Some(T0),
+            cti: Some(vec![7; 16]),
+            catreplay: Some(1),
+            catv: Some(1),
+            catnip: vec![Cidr::parse("198.51.100.0/24").unwrap(), Cidr::parse("2001:db8::/32").unwrap()],
+            catu: vec![
+                (3, 1, "/vod/".into()),
+                (8, 0, ".ts".into()),
+                (1, 2, ".example.com".into()),
+                (3, -1, "/vod/show/seg1.ts".into()),
+            ],
+            catm: vec!["GET".into(), "HEAD".into()],
+            crit: vec![312, 313],
+            cwt_tag: false,
+        },
+    ];
+    for (i, m) in cat_seeds.iter().enumerate() {
+        let token = linkgate_core::cat::mint(&linkgate_fuzz::CAT_SECRET, m).unwrap();
+        let raw = b64::decode(token.as_bytes()).unwrap();
+        write(&root.join("cat_decode"), &format!("token-{i}"), token.as_bytes());
+        write(&root.join("cat_decode"), &format!("raw-{i}"), &raw);
+        let (_, _, claims) = linkgate_core::cat::read_unverified(&token).unwrap();
+        assert!(claims.exp.is_some());
+        // The payload is the third item: find it by re-reading the envelope.
+        let mac0 = linkgate_core::cat::parse_mac0(&raw).unwrap();
+        write(&root.join("cat_decode"), &format!("payload-{i}"), mac0.payload);
+    }
     eprintln!("seed corpora written under {}", root.display());
 }

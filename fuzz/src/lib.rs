@@ -13,6 +13,9 @@ use linkgate_core::verify::{Method, TimeRules, DEFAULT_MAX_TTL_SECS};
 /// "absolute time" flag is set.
 pub const T0: u64 = 1_800_000_000;
 
+/// The fuzz CAT key (`cat1`), for Common Access Tokens (`cat_decode`).
+pub const CAT_SECRET: [u8; 32] = [0x33; 32];
+
 /// The fixed two-key ring of the `verify` target: `new` signs, `old` verifies.
 pub fn ring() -> KeyRing {
     KeyRing::parse(&format!("new:{},old:{}", b64::encode(&[0x11; 32]), b64::encode(&[0x22; 48])))

@@ -311,7 +311,62 @@ pub static UPLOAD: Command = Command {
 };
 
 /// Every command, in the order `linkgate help` lists them.
-pub static COMMANDS: [&Command; 9] = [&KEYGEN, &SIGN, &INSPECT, &MINT, &REVOKE, &REVOCATIONS, &LIFT, &EVENTS, &UPLOAD];
+const CAT_KEYS: Opt = value(
+    "keys",
+    "FILE",
+    "Read LINKGATE_CAT_KEYS (kid:base64url,...) from FILE: a .dev.vars file or the bare value. Default: the environment.",
+);
+
+pub static CAT_SIGN: Command = Command {
+    name: "cat sign",
+    summary: "Mint a Common Access Token (CTA-5007, HS256) for testing a deployment.",
+    usage: "(--ttl DURATION | --expires-at UNIX) [options]",
+    online: false,
+    opts: &[
+        &TTL,
+        &EXPIRES_AT,
+        &NOT_BEFORE,
+        &ISSUED_AT,
+        &value("kid", "ID", "Sign with this key of LINKGATE_CAT_KEYS. Default: the first."),
+        &value("iss", "TEXT", "Issuer (iss)."),
+        &value("aud", "TEXT", "Audience (aud)."),
+        &value("sub", "TEXT", "Subject (sub)."),
+        &value("cti", "HEX", "Token id (cti) in hex. Default: 16 random bytes."),
+        &value("replay", "0|1|2", "catreplay: 0 permitted, 1 prohibited (one use), 2 reuse detection."),
+        &many("ip", "CIDR", "catnip: allow only clients in this range; repeatable."),
+        &many(
+            "uri",
+            "C:M:V",
+            "catu matcher: component (scheme host port path parent filename stem ext) : match (exact prefix suffix contains sha256) : value, e.g. path:prefix:/vod/; repeatable.",
+        ),
+        &many("method", "M", "catm: allowed method; repeatable."),
+        &many("crit", "N", "List claim key N as critical (protected crit); repeatable."),
+        &flag("no-cwt-tag", "Leave out the CWT tag 61 (a bare COSE_Mac0, tag 17)."),
+        &CAT_KEYS,
+        &JSON,
+    ],
+    notes: "Send the token as the CTA-Common-Access-Token header (or as configured by LINKGATE_CAT_SOURCES).",
+};
+
+pub static CAT_INSPECT: Command = Command {
+    name: "cat inspect",
+    summary: "Decode a Common Access Token; with keys, verify it (and with --url, check it as the edge would).",
+    usage: "TOKEN [options]",
+    online: false,
+    opts: &[
+        &CAT_KEYS,
+        &value("url", "URL", "Check the token for a request to this URL (scheme, host, path: catu)."),
+        &value("method", "M", "The request method. Default: GET."),
+        &value("client-ip", "IP", "The client address (catnip)."),
+        &value("now", "UNIX", "Verify at this time. Default: now."),
+        &JSON,
+    ],
+    notes: "Issuer and audience rules are read from LINKGATE_CAT_ISSUERS and LINKGATE_CAT_AUDIENCES\n\
+            (the --keys file, else the environment). Exit 0: valid (or decoded, without keys); 1: refused.",
+};
+
+pub static COMMANDS: [&Command; 11] =
+    [&KEYGEN, &SIGN, &INSPECT, &MINT, &REVOKE, &REVOCATIONS, &LIFT, &EVENTS, &UPLOAD, &CAT_SIGN, &CAT_INSPECT];
 
 /// The command named `name`.
 pub fn command(name: &str) -> Option<&'static Command> {

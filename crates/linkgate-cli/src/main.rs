@@ -45,6 +45,8 @@ macro_rules! println {
 #[cfg(not(target_arch = "wasm32"))]
 mod args;
 #[cfg(not(target_arch = "wasm32"))]
+mod cat;
+#[cfg(not(target_arch = "wasm32"))]
 mod offline;
 #[cfg(not(target_arch = "wasm32"))]
 mod online;
@@ -80,12 +82,14 @@ fn main() -> ExitCode {
         ("lift", _) => online::lift(rest),
         ("events", _) => online::events(rest),
         ("upload", _) => online::upload(rest),
+        ("cat", _) => cat::run(rest),
         ("help" | "--help" | "-h", _) => match rest.first() {
             None => {
                 print!("{}", args::overview());
                 Ok(EXIT_OK)
             }
-            Some(name) => match args::command(name) {
+            // Two-word commands (`help cat sign`) first.
+            Some(name) => match args::command(&rest.join(" ")).or_else(|| args::command(name)) {
                 Some(c) => {
                     print!("{}", c.help());
                     Ok(EXIT_OK)

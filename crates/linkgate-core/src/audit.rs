@@ -66,7 +66,8 @@ pub struct AuditEvent {
     pub client_ip: Option<String>,
     pub country: Option<String>,
     pub user_agent: Option<String>,
-    /// `edge` (admin API) or `offline` (CLI/JS signer), when known.
+    /// `edge` (admin API), `offline` (CLI/JS signer) or `cat` (a Common
+    /// Access Token), when known.
     pub issued_by: Option<String>,
     /// How many requests an aggregated event stands for (absent = one).
     pub count: Option<u64>,

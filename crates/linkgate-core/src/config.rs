@@ -7,6 +7,7 @@
 
 use core::fmt;
 
+use super::cat::{default_sources, parse_sources, CatConfig};
 use super::ed25519::{PublicKeyError, PublicKeyRing};
 use super::keys::{KeyRing, KeyRingError};
 use super::origin::{Origin, OriginConfigError};
@@ -71,6 +72,9 @@ pub struct EdgeConfig {
     /// A private origin that replaces R2 for downloads (`LINKGATE_ORIGIN`:
     /// `s3` or `https://…`; unset or `r2` = None, R2 as before).
     pub origin: Option<Origin>,
+    /// Common Access Tokens (`LINKGATE_CAT_KEYS` and friends, `docs/cat.md`);
+    /// None (the default) = CATs are not looked for.
+    pub cat: Option<CatConfig>,
 }
 
 /// Default `LINKGATE_REDIRECT_TTL_SECS`: how long a presigned URL lives.
@@ -154,6 +158,10 @@ pub enum ConfigError {
     RedirectTtl,
     /// `LINKGATE_ORIGIN` or one of its settings is invalid.
     Origin(OriginConfigError),
+    /// `LINKGATE_CAT_KEYS` is invalid.
+    CatKeys(KeyRingError),
+    /// `LINKGATE_CAT_SOURCES` names an unknown source.
+    CatSources,
 }
 
 impl fmt::Display for ConfigError {
@@ -180,6 +188,10 @@ impl fmt::Display for ConfigError {
                 write!(f, "LINKGATE_REDIRECT_TTL_SECS must be 1 to {MAX_REDIRECT_TTL_SECS} seconds")
             }
             ConfigError::Origin(e) => write!(f, "{e}"),
+            ConfigError::CatKeys(e) => write!(f, "LINKGATE_CAT_KEYS: {e}"),
+            ConfigError::CatSources => f.write_str(
+                "LINKGATE_CAT_SOURCES must list header:CTA-Common-Access-Token, header:Common-Access-Token, cookie:<name> or query:<name> (not lg/lgs), comma-separated",
+            ),
             ConfigError::AdminTokenTooShort => write!(
                 f,
                 "LINKGATE_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_BYTES} bytes (e.g. openssl rand -base64 32)"
@@ -316,8 +328,27 @@ impl EdgeConfig {
                 get,
             )
             .map_err(ConfigError::Origin)?,
+            cat: cat_config(get)?,
         })
     }
+}
+
+/// Common Access Tokens: on only when `LINKGATE_CAT_KEYS` is set.
+fn cat_config(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<CatConfig>, ConfigError> {
+    let Some(keys) = get("LINKGATE_CAT_KEYS").filter(|s| !s.trim().is_empty()) else { return Ok(None) };
+    let list = |name: &str| -> Vec<String> {
+        get(name).unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    };
+    let sources = match get("LINKGATE_CAT_SOURCES").filter(|s| !s.trim().is_empty()) {
+        Some(t) => parse_sources(&t).ok_or(ConfigError::CatSources)?,
+        None => default_sources(),
+    };
+    Ok(Some(CatConfig {
+        keys: KeyRing::parse(&keys).map_err(ConfigError::CatKeys)?,
+        issuers: list("LINKGATE_CAT_ISSUERS"),
+        audiences: list("LINKGATE_CAT_AUDIENCES"),
+        sources,
+    }))
 }
 
 #[cfg(test)]
@@ -329,6 +360,29 @@ mod tests {
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let m: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn cat_is_off_unless_its_keys_are_set() {
+        let key = format!("k:{}", b64::encode(&[1; 32]));
+        let cat_key = format!("c:{}", b64::encode(&[2; 32]));
+        let with = |extra: &[(&str, &str)]| {
+            let mut pairs = vec![("LINKGATE_KEYS", key.as_str())];
+            pairs.extend_from_slice(extra);
+            EdgeConfig::from_lookup(&lookup(&pairs))
+        };
+        assert!(with(&[]).unwrap().cat.is_none());
+        assert!(with(&[("LINKGATE_CAT_ISSUERS", "x")]).unwrap().cat.is_none());
+        let c = with(&[("LINKGATE_CAT_KEYS", &cat_key), ("LINKGATE_CAT_AUDIENCES", "a, b")]).unwrap().cat.unwrap();
+        assert_eq!(c.audiences, ["a", "b"]);
+        assert!(c.issuers.is_empty());
+        assert_eq!(c.sources, crate::cat::default_sources());
+        assert!(c.keys.get("c").is_some() && c.keys.get("k").is_none(), "CAT keys are their own ring");
+        assert!(matches!(with(&[("LINKGATE_CAT_KEYS", "c:short")]), Err(ConfigError::CatKeys(_))));
+        assert!(matches!(
+            with(&[("LINKGATE_CAT_KEYS", &cat_key), ("LINKGATE_CAT_SOURCES", "query:lg")]),
+            Err(ConfigError::CatSources)
+        ));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod audit;
 pub mod b64;
 pub mod cache;
+pub mod cat;
 pub mod code;
 pub mod config;
 pub mod duration;

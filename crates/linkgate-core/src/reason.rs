@@ -39,6 +39,24 @@ pub enum Reason {
     /// An Ed25519 link whose signature verified, signed by a public key
     /// constrained to another tenant or folder (`docs/link-format.md` §18.4).
     KeyConstraint,
+    /// A Common Access Token failed decoding (`docs/cat.md`).
+    Cat(super::cat::CatError),
+
+    // ---- authentic Common Access Tokens linkgate will not honour
+    /// `iss` is not one of `LINKGATE_CAT_ISSUERS`.
+    CatIssuer,
+    /// `aud` names none of `LINKGATE_CAT_AUDIENCES`.
+    CatAudience,
+    /// `crit` lists a claim or header linkgate does not implement.
+    CatCritical,
+    /// A restriction linkgate cannot evaluate (catu regex/query, catnip ASN),
+    /// a `catv` other than 1, or an unknown `catreplay`.
+    CatUnsupported,
+    /// No `exp`: linkgate serves nothing without an end.
+    CatNoExpiry,
+    /// A `catu` component (scheme, path, parent path, filename, stem,
+    /// extension) does not match.
+    CatUri,
 
     // ---- authentic, but not valid for this request
     /// `iat` is further in the future than the allowed skew.
@@ -123,7 +141,13 @@ impl Reason {
     pub const fn code(self) -> Option<Code> {
         Some(match self {
             Reason::NoToken => Code::TokenMissing,
-            Reason::DuplicateToken | Reason::TwoTokens | Reason::Token(_) => Code::TokenMalformed,
+            Reason::DuplicateToken | Reason::TwoTokens | Reason::Token(_) | Reason::Cat(_) => Code::TokenMalformed,
+            Reason::CatIssuer
+            | Reason::CatAudience
+            | Reason::CatCritical
+            | Reason::CatUnsupported
+            | Reason::CatNoExpiry => Code::PolicyDenied,
+            Reason::CatUri => Code::ScopeMismatch,
             Reason::Path(_) | Reason::ReservedPath => Code::PathInvalid,
             Reason::UnknownKid | Reason::KeyConstraint => Code::KeyUnknown,
             Reason::BadTag => Code::SignatureInvalid,
@@ -170,6 +194,13 @@ impl Reason {
             Reason::UnknownKid => "unknown_kid",
             Reason::BadTag => "bad_tag",
             Reason::KeyConstraint => "key_constraint",
+            Reason::Cat(e) => e.name(),
+            Reason::CatIssuer => "cat_issuer",
+            Reason::CatAudience => "cat_audience",
+            Reason::CatCritical => "cat_critical",
+            Reason::CatUnsupported => "cat_unsupported",
+            Reason::CatNoExpiry => "cat_no_expiry",
+            Reason::CatUri => "cat_uri",
             Reason::IssuedInFuture => "issued_in_future",
             Reason::BeforeNbf => "before_nbf",
             Reason::AfterExp => "after_exp",
@@ -226,6 +257,7 @@ impl Reason {
                 | Reason::UnknownKid
                 | Reason::BadTag
                 | Reason::KeyConstraint
+                | Reason::Cat(_)
         )
     }
 }
@@ -254,7 +286,7 @@ mod tests {
     use super::*;
 
     /// One representative of every variant (tuple variants once each).
-    pub(crate) const SAMPLES: [Reason; 44] = [
+    pub(crate) const SAMPLES: [Reason; 51] = [
         Reason::ReservedPath,
         Reason::NoToken,
         Reason::DuplicateToken,
@@ -299,6 +331,13 @@ mod tests {
         Reason::Revoked(RevocationScope::Jti),
         Reason::Path(PathError::EncodedSlash),
         Reason::Token(DecodeError::Truncated),
+        Reason::Cat(crate::cat::CatError::Cbor),
+        Reason::CatIssuer,
+        Reason::CatAudience,
+        Reason::CatCritical,
+        Reason::CatUnsupported,
+        Reason::CatNoExpiry,
+        Reason::CatUri,
     ];
 
     #[test]
@@ -308,7 +347,7 @@ mod tests {
         for r in SAMPLES {
             assert!(seen.insert(r.as_str()), "duplicate reason name {r}");
             // Path and token reasons are documented with the link format.
-            if !matches!(r, Reason::Path(_) | Reason::Token(_)) {
+            if !matches!(r, Reason::Path(_) | Reason::Token(_) | Reason::Cat(_)) {
                 assert!(doc.contains(&format!("`{r}`")), "docs/edge.md does not document reason `{r}`");
             }
         }

@@ -85,6 +85,8 @@ pub struct VerifiedLink {
     path: CanonicalPath,
     /// The token was sealed (§17): policy may require it.
     sealed: bool,
+    /// A Common Access Token, not a linkgate link (`docs/cat.md`).
+    cat: bool,
 }
 
 impl VerifiedLink {
@@ -96,6 +98,16 @@ impl VerifiedLink {
     /// The canonical path of the request.
     pub fn path(&self) -> &CanonicalPath {
         &self.path
+    }
+
+    /// A Common Access Token verified by [`crate::cat::verify`].
+    pub(crate) fn from_cat(claims: Claims, path: CanonicalPath) -> VerifiedLink {
+        VerifiedLink { claims, path, sealed: false, cat: true }
+    }
+
+    /// Was this a Common Access Token?
+    pub fn is_cat(&self) -> bool {
+        self.cat
     }
 
     /// Was the link sealed (`docs/link-format.md` §17)?
@@ -317,7 +329,7 @@ fn finish(
     };
     check_time(&claims, facts.now, rules).map_err(|r| refuse(r, &claims))?;
     check_binding(&claims, &path, facts).map_err(|r| refuse(r, &claims))?;
-    Ok(VerifiedLink { claims, path, sealed })
+    Ok(VerifiedLink { claims, path, sealed, cat: false })
 }
 
 /// Verify as far as the core can alone: everything for v1 and sealed
@@ -458,7 +470,9 @@ pub fn resume_candidate(
         return None;
     }
     check_binding(claims, path, facts).ok()?;
-    Some(ResumeCandidate { link: VerifiedLink { claims: claims.clone(), path: path.clone(), sealed: refusal.sealed } })
+    Some(ResumeCandidate {
+        link: VerifiedLink { claims: claims.clone(), path: path.clone(), sealed: refusal.sealed, cat: false },
+    })
 }
 
 /// The token a request's query carries (`docs/link-format.md` §1).

@@ -22,6 +22,7 @@ use std::net::IpAddr;
 pub use plan::{Delivery, EdgeCacheCopy, ObjectBody, ObjectMeta};
 
 use super::audit::{AuditEvent, Outcome};
+use super::cat::{find_token, Carriers, CatRequest};
 use super::code::Code;
 use super::config::EdgeConfig;
 use super::http::continuation_start;
@@ -62,6 +63,12 @@ pub struct Facts {
     pub if_range: Option<String>,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
+    /// `CTA-Common-Access-Token` (a Common Access Token, `docs/cat.md`).
+    pub cat_header: Option<String>,
+    /// `Common-Access-Token`.
+    pub common_access_token: Option<String>,
+    /// `Cookie`: read only for Common Access Tokens.
+    pub cookie: Option<String>,
     /// The client's country (ISO 3166 alpha-2), when known up front (the
     /// admin API). Downloads leave it None: reading it (`request.cf`) is one
     /// of the costliest facts, so the gate asks for it with
@@ -74,7 +81,7 @@ pub struct Facts {
 
 /// The request headers the gate reads, in the order the edge packs them (see
 /// [`unpack_request`]); `cf-ray` last, for the request id.
-pub const PACKED_HEADERS: [&str; 9] = [
+pub const PACKED_HEADERS: [&str; 12] = [
     "cf-connecting-ip",
     "user-agent",
     "accept",
@@ -83,6 +90,9 @@ pub const PACKED_HEADERS: [&str; 9] = [
     "if-range",
     "if-none-match",
     "if-modified-since",
+    "cta-common-access-token",
+    "common-access-token",
+    "cookie",
     "cf-ray",
 ];
 
@@ -95,7 +105,7 @@ pub struct UnpackedRequest {
     pub method: String,
     pub url: String,
     /// In the order of [`PACKED_HEADERS`].
-    pub headers: [Option<String>; 9],
+    pub headers: [Option<String>; 12],
 }
 
 /// Parse the packed form; None when it is not exactly that (the edge then
@@ -104,7 +114,7 @@ pub fn unpack_request(text: &str) -> Option<UnpackedRequest> {
     let mut lines = text.split('\n');
     let method = lines.next()?.to_owned();
     let url = lines.next()?.to_owned();
-    let mut headers: [Option<String>; 9] = Default::default();
+    let mut headers: [Option<String>; 12] = Default::default();
     for slot in &mut headers {
         let line = lines.next()?;
         *slot = match line.strip_prefix('+') {
@@ -258,12 +268,76 @@ pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
             Ok(p) => ctx.refuse(reason, Some((&p, None))),
         };
     }
+    if let Some(cat) = &cfg.cat {
+        let carriers = Carriers {
+            header_cta: ctx.facts.cat_header.as_deref(),
+            header_common: ctx.facts.common_access_token.as_deref(),
+            cookie: ctx.facts.cookie.as_deref(),
+            query,
+        };
+        // The same rule as for `lg`: one token, never a pick among several.
+        let found = match find_token(&cat.sources, &carriers) {
+            Ok(Some(_)) if source.is_some() => Err(Reason::TwoTokens),
+            other => other.map(|t| t.map(str::to_owned)),
+        };
+        match found {
+            Ok(Some(token)) => return cat_step(ctx, &token),
+            Ok(None) => {}
+            Err(reason) => {
+                return match CanonicalPath::from_request(raw_path) {
+                    Err(e) => ctx.refuse(Reason::Path(e), None),
+                    Ok(p) => ctx.refuse(reason, Some((&p, None))),
+                }
+            }
+        }
+    }
     let small_body = ctx.facts.content_length.as_deref().and_then(|v| v.trim().parse::<u64>().ok());
     if source.is_none() && ctx.method == Method::Post && small_body.is_some_and(|n| n <= MAX_FORM_BYTES) {
         return Step::ReadForm(ReadForm { ctx });
     }
     verify_step(ctx, source.unwrap_or(Domain::Link), None)
 }
+
+/// Verify a Common Access Token (`docs/cat.md`): once authentic it goes
+/// down the same road as a link (country, denylist by its jti/sub/tenant/
+/// path/kid, object and policy, bounded use, audit), marked `issued_by: cat`.
+fn cat_step<'c>(mut ctx: Ctx<'c>, token: &str) -> Step<'c> {
+    let cfg = ctx.cfg;
+    let Some(cat) = cfg.cat.as_ref() else { return ctx.refuse(Reason::NoToken, None) };
+    let (authority, raw_path, _) = split_url(&ctx.facts.url);
+    let path = match CanonicalPath::from_request(raw_path) {
+        Ok(p) => p,
+        Err(e) => return ctx.refuse(Reason::Path(e), None),
+    };
+    let result = {
+        let scheme = ctx.facts.url.split_once("://").map_or("https", |(s, _)| s);
+        let req = CatRequest {
+            token,
+            path: &path,
+            scheme,
+            authority,
+            method: &ctx.facts.method,
+            client_ip: ctx.client_ip(),
+            now: ctx.facts.now,
+        };
+        super::cat::verify(cat, &cfg.time, &req)
+    };
+    match result {
+        Err(r) if r.reason.is_unauthenticated() => ctx.refuse(r.reason, Some((&path, None))),
+        Ok(link) => {
+            ctx.event.issued_by = Some(CAT_ISSUED_BY.to_owned());
+            let auth = Authorized { link, domain: Domain::Link, form_token: None, resume_etag: None };
+            read_country(ctx, Authentic::Verified(Box::new(auth)))
+        }
+        Err(r) => {
+            ctx.event.issued_by = Some(CAT_ISSUED_BY.to_owned());
+            read_country(ctx, Authentic::Refused(Box::new(r)))
+        }
+    }
+}
+
+/// The audit event's `issued_by` for a Common Access Token.
+pub const CAT_ISSUED_BY: &str = "cat";
 
 /// First path segment of a path-less link (`/_lg/<token>[/<name>]`).
 pub const PATH_FORM_LINK: &str = "_lg";
@@ -676,8 +750,16 @@ fn allowed(ctx: Ctx<'_>, allowed: Allowed) -> Step<'_> {
         return deliver(ctx, located, None);
     };
     let continuation = continuation_start(ctx.facts.range.as_deref()).is_some();
+    // A CAT is presented by a player or client, not followed from a mail:
+    // its plain GET is the download and consumes (no landing page, whose
+    // form could not carry a header or cookie token anyway).
+    let cat_download = located.auth.link.is_cat() && ctx.method == Method::Get && !continuation;
     let purpose = match (located.auth.domain, ctx.method) {
         (Domain::Session, _) => Purpose::Continue,
+        (Domain::Link, _) if cat_download => {
+            let request = consume_request(&ctx, &located, max.get(), false);
+            return Step::Consume(Consume { ctx, located, request });
+        }
         (Domain::Link, Method::Post) => {
             let request = consume_request(&ctx, &located, max.get(), false);
             return Step::Consume(Consume { ctx, located, request });
@@ -837,6 +919,11 @@ fn decide_usage<'c>(ctx: Ctx<'c>, located: Located, purpose: Purpose, state: &Us
     let session = located.auth.domain == Domain::Session;
     match (purpose, outcome) {
         (_, ConsumeOutcome::UsedUp) => ctx.refuse_link(Reason::UsedUp, &located.auth),
+        // A CAT's Range request with no open download is a new download.
+        (Purpose::Continue, ConsumeOutcome::NoSession { .. }) if located.auth.link.is_cat() => {
+            let request = consume_request(&ctx, &located, max, false);
+            Step::Consume(Consume { ctx, located, request })
+        }
         (Purpose::Head, _) | (Purpose::Continue, ConsumeOutcome::Continued { .. }) => deliver(ctx, located, None),
         (Purpose::Continue, _) if session => ctx.refuse_link(Reason::SessionNotOpen, &located.auth),
         // Nothing left to press Download for.
@@ -880,7 +967,9 @@ impl<'c> Consume<'c> {
             ConsumeOutcome::Consumed { .. } => {
                 ctx.event.reason = None;
                 let refund = RefundCall { client: request.client, time: request.now, path: request.path };
-                if wants_html(ctx.facts.accept.as_deref()) && !located.plan.is_redirect() {
+                // A CAT has no session URL: its token is not the link's format.
+                let cat = located.auth.link.is_cat();
+                if wants_html(ctx.facts.accept.as_deref()) && !located.plan.is_redirect() && !cat {
                     // Browsers cannot resume a POST: send them to a session
                     // URL that serves GET with Range for the grace window.
                     if let Some(location) = session_url(ctx.cfg, &located.auth.link) {
@@ -1010,6 +1099,8 @@ fn record_start(ctx: &Ctx<'_>, located: &Located) -> Option<RecordStart> {
         && fresh_download
         && located.auth.domain == Domain::Link
         && located.auth.resume_etag.is_none()
+        // A CAT has no resume after exp (docs/cat.md).
+        && !located.auth.link.is_cat()
         // A consumed use is its own start.
         && c.uses.is_none();
     if !wanted {

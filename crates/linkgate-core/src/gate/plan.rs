@@ -122,7 +122,9 @@ pub(super) fn plan(
     let facts = &ctx.facts;
     let claims = link.claims();
     let no_store = claims.uses.is_some() || decision.cache == CacheMode::NoStore || decision.max_age_secs == 0;
-    let public = decision.cache == CacheMode::Public;
+    // A CAT may come in a header or cookie, not in the URL: a shared cache
+    // keyed by the URL would hand a public copy to requests without one.
+    let public = decision.cache == CacheMode::Public && !link.is_cat();
     let etag = strong_etag(&meta.etag);
     let cc = client_cache(facts.now, claims.exp, no_store, public, cfg.max_age_cap_secs.min(decision.max_age_secs));
     let mut headers: Vec<(&'static str, String)> = vec![

@@ -852,25 +852,29 @@ fn a7_require_ip_refuses_an_everywhere_binding() {
 /// The packed request form the edge reads in one boundary call.
 #[test]
 fn packed_requests_unpack_exactly() {
-    let text = "GET\nhttps://h/a?lg=x\n+198.51.100.7\n+dl/1\n-\n+0\n+bytes=0-9\n-\n+\"v1\"\n-\n+8a1b";
+    let text =
+        "GET\nhttps://h/a?lg=x\n+198.51.100.7\n+dl/1\n-\n+0\n+bytes=0-9\n-\n+\"v1\"\n-\n+cat\n-\n+a=1; b=2\n+8a1b";
     let u = unpack_request(text).unwrap();
     assert_eq!((u.method.as_str(), u.url.as_str()), ("GET", "https://h/a?lg=x"));
     assert_eq!(u.headers[0].as_deref(), Some("198.51.100.7"));
     assert_eq!(u.headers[2], None);
     assert_eq!(u.headers[3].as_deref(), Some("0"));
     assert_eq!(u.headers[6].as_deref(), Some("\"v1\""));
-    assert_eq!(u.headers[8].as_deref(), Some("8a1b"));
+    assert_eq!(u.headers[8].as_deref(), Some("cat"));
+    assert_eq!(u.headers[9], None);
+    assert_eq!(u.headers[10].as_deref(), Some("a=1; b=2"));
+    assert_eq!(u.headers[11].as_deref(), Some("8a1b"));
     // An empty header value is present, not absent.
-    let empty = "GET\nu\n+\n-\n-\n-\n-\n-\n-\n-\n-";
+    let empty = "GET\nu\n+\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-";
     assert_eq!(unpack_request(empty).unwrap().headers[0].as_deref(), Some(""));
-    // Anything but exactly method, URL and nine markers is refused.
+    // Anything but exactly method, URL and twelve markers is refused.
     for bad in [
         "",
         "GET",
         "GET\nu",
-        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-",
-        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
-        "GET\nu\nx\n-\n-\n-\n-\n-\n-\n-\n-",
+        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
+        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
+        "GET\nu\nx\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
     ] {
         assert_eq!(unpack_request(bad), None, "{bad:?}");
     }
@@ -1552,4 +1556,235 @@ mod ed25519_links {
         vars.insert("LINKGATE_PUBLIC_KEYS".into(), format!("p:{}", b64::encode(&[0; 32])));
         assert!(EdgeConfig::from_lookup(&|n: &str| vars.get(n).cloned()).is_err());
     }
+}
+
+// ------------------------------------------------- Common Access Tokens
+
+const CAT_SECRET: [u8; 32] = [3u8; 32];
+
+fn cat_cfg() -> EdgeConfig {
+    let keys = format!("c1:{}", b64::encode(&CAT_SECRET));
+    cfg_with(&[("LINKGATE_CAT_KEYS", &keys), ("LINKGATE_CAT_ISSUERS", "https://tokens.example")])
+}
+
+fn cat_claims() -> crate::cat::MintCat {
+    crate::cat::MintCat {
+        kid: "c1".into(),
+        iss: Some("https://tokens.example".into()),
+        exp: Some(T0 + 3600),
+        iat: Some(T0),
+        cti: Some(vec![0xca; 16]),
+        cwt_tag: true,
+        ..Default::default()
+    }
+}
+
+fn cat_token(m: &crate::cat::MintCat) -> String {
+    crate::cat::mint(&CAT_SECRET, m).unwrap()
+}
+
+fn cat_get(path: &str, token: &str, now: u64) -> Facts {
+    Facts { cat_header: Some(token.into()), ..get(path, now) }
+}
+
+#[test]
+fn a_cat_in_any_configured_carrier_opens_the_object_and_is_audited_as_cat() {
+    let cfg = cat_cfg();
+    let t = cat_token(&cat_claims());
+    let carriers = [
+        cat_get("/v/a.ts", &t, T0 + 1),
+        Facts { common_access_token: Some(t.clone()), ..get("/v/a.ts", T0 + 1) },
+        Facts { cookie: Some(format!("a=1; CTA-Common-Access-Token={t}")), ..get("/v/a.ts", T0 + 1) },
+        Facts { cookie: Some(format!("Common-Access-Token={t}")), ..get("/v/a.ts", T0 + 1) },
+        get(&format!("/v/a.ts?CAT={t}"), T0 + 1),
+        get(&format!("/v/a.ts?x=1&cat={t}"), T0 + 1),
+    ];
+    for facts in carriers {
+        let mut w = World::with_object("/v/a.ts", object(None));
+        let d = w.run(&cfg, facts, None);
+        assert_eq!((d.reply.clone(), d.event.status), (Reply::Delivered, 200));
+        assert_eq!(d.event.issued_by.as_deref(), Some("cat"));
+        assert_eq!(d.event.jti.as_deref(), Some("cacacacacacacacacacacacacacacaca"));
+        assert_eq!(d.event.kid.as_deref(), Some("c1"));
+        assert_eq!(d.event.tenant.as_deref(), Some("https://tokens.example"));
+        assert_eq!(w.trace, ["kv", "r2_get", "deliver"]);
+        assert!(!d.event.to_json().contains(&t), "the token never reaches the audit event");
+    }
+}
+
+#[test]
+fn cats_are_off_unless_configured() {
+    let t = cat_token(&cat_claims());
+    let mut w = World::with_object("/v/a.ts", object(None));
+    let d = w.run(&cfg(), cat_get("/v/a.ts", &t, T0 + 1), None);
+    assert_eq!(code(&d), Some("token_missing"));
+    // And a listed source list narrows where a CAT is looked for.
+    let keys = format!("c1:{}", b64::encode(&CAT_SECRET));
+    let only_query = cfg_with(&[("LINKGATE_CAT_KEYS", &keys), ("LINKGATE_CAT_SOURCES", "query:token")]);
+    let d = w.run(&only_query, cat_get("/v/a.ts", &t, T0 + 1), None);
+    assert_eq!(code(&d), Some("token_missing"));
+    let d = w.run(&only_query, get(&format!("/v/a.ts?token={t}"), T0 + 1), None);
+    assert_eq!(d.event.status, 200);
+}
+
+#[test]
+fn two_tokens_of_any_kind_are_malformed_and_cost_no_io() {
+    let cfg = cat_cfg();
+    let t = cat_token(&cat_claims());
+    let lg = sign(&cfg, &claims("/v/"));
+    for (facts, reason) in [
+        (Facts { cookie: Some(format!("Common-Access-Token={t}")), ..cat_get("/v/a.ts", &t, T0) }, "duplicate_token"),
+        (get(&format!("/v/a.ts?CAT={t}&cat={t}"), T0), "duplicate_token"),
+        (cat_get(&format!("/v/a.ts?lg={lg}"), &t, T0), "two_tokens"),
+    ] {
+        let mut w = World::with_object("/v/a.ts", object(None));
+        let d = w.run(&cfg, facts, None);
+        assert_eq!((code(&d), d.event.reason), (Some("token_malformed"), Some(reason)));
+        assert!(w.trace.is_empty());
+    }
+}
+
+#[test]
+fn forged_or_unreadable_cats_refuse_before_any_io() {
+    let cfg = cat_cfg();
+    let good = cat_token(&cat_claims());
+    let forged = crate::cat::mint(&[4u8; 32], &cat_claims()).unwrap();
+    let other_kid = cat_token(&crate::cat::MintCat { kid: "k1".into(), ..cat_claims() });
+    for (token, want) in [
+        (forged.as_str(), "signature_invalid"),
+        (other_kid.as_str(), "key_unknown"),
+        ("not-cbor", "token_malformed"),
+        (&good[..good.len() - 3], "token_malformed"),
+    ] {
+        let mut w = World::with_object("/v/a.ts", object(None));
+        let d = w.run(&cfg, cat_get("/v/a.ts", token, T0 + 1), None);
+        assert_eq!(code(&d), Some(want), "{token}");
+        assert!(w.trace.is_empty() && w.country_asked == 0);
+        assert!(d.event.jti.is_none() && d.event.issued_by.is_none());
+    }
+    // A link key never verifies a CAT, even under the same kid.
+    let link_key_cat = crate::cat::mint(&[7u8; 32], &crate::cat::MintCat { kid: "k1".into(), ..cat_claims() }).unwrap();
+    let d = World::default().run(&cfg, cat_get("/v/a.ts", &link_key_cat, T0 + 1), None);
+    assert_eq!(code(&d), Some("key_unknown"));
+}
+
+#[test]
+fn authentic_cat_refusals_carry_the_claims_and_their_codes() {
+    let cfg = cat_cfg();
+    let cases: Vec<(crate::cat::MintCat, u64, &str, &str)> = vec![
+        (cat_claims(), T0 + 3600, "expired", "after_exp"),
+        (crate::cat::MintCat { catu: vec![(3, 1, "/audio/".into())], ..cat_claims() }, T0, "scope_mismatch", "cat_uri"),
+        (
+            crate::cat::MintCat { catu: vec![(1, 0, "x.example".into())], ..cat_claims() },
+            T0,
+            "host_mismatch",
+            "other_host",
+        ),
+        (
+            crate::cat::MintCat { catnip: vec![Cidr::parse("10.0.0.0/8").unwrap()], ..cat_claims() },
+            T0,
+            "ip_mismatch",
+            "outside_ip_ranges",
+        ),
+        (crate::cat::MintCat { catm: vec!["HEAD".into()], ..cat_claims() }, T0, "method_not_allowed", "method"),
+        (crate::cat::MintCat { crit: vec![323], ..cat_claims() }, T0, "policy_denied", "cat_critical"),
+        (
+            crate::cat::MintCat { iss: Some("https://other.example".into()), ..cat_claims() },
+            T0,
+            "policy_denied",
+            "cat_issuer",
+        ),
+        (crate::cat::MintCat { exp: None, ..cat_claims() }, T0, "policy_denied", "cat_no_expiry"),
+    ];
+    for (m, now, want, reason) in cases {
+        let mut w = World::with_object("/v/a.ts", object(None));
+        let d = w.run(&cfg, cat_get("/v/a.ts", &cat_token(&m), now), None);
+        assert_eq!((code(&d), d.event.reason), (Some(want), Some(reason)));
+        assert_eq!(d.event.issued_by.as_deref(), Some("cat"), "{reason}");
+        assert_eq!(d.event.jti.as_deref(), Some("cacacacacacacacacacacacacacacaca"), "{reason}");
+        assert!(w.trace.is_empty(), "{reason}: refused before the denylist");
+    }
+}
+
+#[test]
+fn a_cat_is_revoked_by_its_cti_its_issuer_or_its_path() {
+    let cfg = cat_cfg();
+    let t = cat_token(&cat_claims());
+    for (scope, value, reason) in [
+        (RevocationScope::Jti, "cacacacacacacacacacacacacacacaca", "revoked_jti"),
+        (RevocationScope::Tenant, "https://tokens.example", "revoked_tenant"),
+        (RevocationScope::Path, "/v/", "revoked_path"),
+        (RevocationScope::Kid, "c1", "revoked_kid"),
+    ] {
+        let mut w = World::with_object("/v/a.ts", object(None));
+        w.revoke(scope, value, T0 + 1);
+        let d = w.run(&cfg, cat_get("/v/a.ts", &t, T0 + 2), None);
+        assert_eq!((code(&d), d.event.reason), (Some("revoked"), Some(reason)));
+    }
+}
+
+#[test]
+fn catreplay_prohibited_is_one_use_consumed_by_the_get_itself() {
+    let cfg = cat_cfg();
+    let t = cat_token(&crate::cat::MintCat { catreplay: Some(1), ..cat_claims() });
+    let jti = Jti([0xca; 16]);
+    let mut w = World::with_object("/v/a.ts", object(None));
+    // HEAD never uses one.
+    let head = Facts { method: "HEAD".into(), ..cat_get("/v/a.ts", &t, T0 + 1) };
+    assert_eq!(w.run(&cfg, head, None).event.status, 200);
+    assert_eq!(w.used(jti), 0);
+    // A browser's GET downloads (no landing page, no session redirect).
+    let browser = Facts { accept: Some("text/html".into()), ..cat_get("/v/a.ts", &t, T0 + 2) };
+    let d = w.run(&cfg, browser, None);
+    assert_eq!((d.reply.clone(), d.event.status), (Reply::Delivered, 200));
+    assert_eq!(w.used(jti), 1);
+    assert!(w.trace.contains(&"consume"));
+    // The same client may resume its download within the grace window.
+    let resume = Facts { range: Some("bytes=100-".into()), ..cat_get("/v/a.ts", &t, T0 + 3) };
+    assert_eq!(w.run(&cfg, resume, None).event.status, 206);
+    assert_eq!(w.used(jti), 1);
+    // Another GET, or another client's Range, finds it used up.
+    assert_eq!(code(&w.run(&cfg, cat_get("/v/a.ts", &t, T0 + 4), None)), Some("used_up"));
+    let other = Facts {
+        client_ip: Some("203.0.113.1".into()),
+        range: Some("bytes=100-".into()),
+        ..cat_get("/v/a.ts", &t, T0 + 5)
+    };
+    assert_eq!(code(&w.run(&cfg, other, None)), Some("used_up"));
+    assert_eq!(w.used(jti), 1);
+}
+
+#[test]
+fn a_cats_range_without_an_open_download_consumes_its_use() {
+    let cfg = cat_cfg();
+    let t = cat_token(&crate::cat::MintCat { catreplay: Some(1), ..cat_claims() });
+    let mut w = World::with_object("/v/a.ts", object(None));
+    let first = Facts { range: Some("bytes=100-".into()), ..cat_get("/v/a.ts", &t, T0 + 1) };
+    assert_eq!(w.run(&cfg, first, None).event.status, 206);
+    assert_eq!(w.used(Jti([0xca; 16])), 1);
+}
+
+#[test]
+fn policy_still_judges_a_cat() {
+    let cfg = cat_cfg();
+    // confidential requires a sub by default? Use restricted: it requires an IP binding.
+    let t = cat_token(&cat_claims());
+    let mut w = World::with_object("/v/a.ts", object(Some("restricted")));
+    let d = w.run(&cfg, cat_get("/v/a.ts", &t, T0 + 1), None);
+    assert_eq!(code(&d), Some("policy_denied"));
+    assert_eq!(d.event.reason, Some("policy"));
+}
+
+#[test]
+fn a_cat_response_is_never_public_downstream() {
+    let cfg = cat_cfg();
+    let header = |d: &Delivery, name: &str| d.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+    // The same public object: a link may be public, a CAT stays private.
+    let mut w = World::with_object("/v/a.ts", object(Some("public")));
+    w.run(&cfg, get(&link_url("/v/a.ts", &sign(&cfg, &claims("/v/"))), T0 + 1), None);
+    let link_cc = header(&w.delivered.take().unwrap(), "cache-control").unwrap();
+    assert!(link_cc.contains("public"), "{link_cc}");
+    w.run(&cfg, cat_get("/v/a.ts", &cat_token(&cat_claims()), T0 + 1), None);
+    let cat_cc = header(&w.delivered.unwrap(), "cache-control").unwrap();
+    assert!(cat_cc.contains("private") && !cat_cc.contains("public"), "{cat_cc}");
 }
