@@ -11,10 +11,11 @@ use worker::wasm_bindgen_futures::JsFuture;
 use worker::{Date, Env};
 
 use linkgate_core::config::EdgeConfig;
+use linkgate_core::gate::{ReadDenylist, Step};
 use linkgate_core::memo::DenylistMemo;
 
 use super::error::{EdgeError, Result};
-use super::DENYLIST_BINDING;
+use super::{Logged, DENYLIST_BINDING};
 
 /// KV's bulk get takes at most this many keys per call.
 const MAX_KEYS_PER_CALL: usize = 100;
@@ -28,6 +29,14 @@ thread_local! {
 /// not hide it here even for its short lifetime.
 pub fn forget_reads() {
     MEMO.with(|m| m.borrow_mut().clear());
+}
+
+/// The gate's `ReadDenylist` step (fail closed).
+pub async fn denylist_step<'c>(env: &Env, s: ReadDenylist<'c>, cfg: &EdgeConfig, rid: &str) -> Step<'c> {
+    match denylist(env, s.keys(), cfg).await {
+        Ok(found) => s.answer(&found),
+        Err(e) => s.unavailable().logged("denylist_unavailable", rid, &e),
+    }
 }
 
 /// The denylist entries among `keys`: from the memo when every key was read

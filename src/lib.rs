@@ -208,10 +208,7 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
             // An Ed25519 link's signature (the only question the core cannot answer).
             Step::VerifySignature(s) => webcrypto::verify(s).await,
             Step::ReadCountry(s) => s.answer(country(req)),
-            Step::ReadDenylist(s) => match kv::denylist(env, s.keys(), cfg).await {
-                Ok(found) => s.answer(&found),
-                Err(e) => s.unavailable().logged("denylist_unavailable", &rid, &e),
-            },
+            Step::ReadDenylist(s) => kv::denylist_step(env, s, cfg, &rid).await,
             Step::ReadObject(s) => match s.origin_head() {
                 // A private origin: its HEAD instead of R2 (the core reads the answer).
                 Some(head) => origin::read_head(s, head, &rid).await,
@@ -223,24 +220,9 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
                     Err(e) => s.unavailable().logged("object_unavailable", &rid, &e),
                 },
             },
-            Step::ReadStrict(s) => match registry::lookup(env, s.keys(), now_secs()).await {
-                Ok(found) => s.answer(&found),
-                Err(e) => s.unavailable().logged("registry_unavailable", &rid, &e),
-            },
-            Step::ReadUsage(s) => match usage::namespace(env) {
-                None => s.unbound(),
-                Some(ns) => match usage::state(&ns, s.jti()).await {
-                    Ok(state) => s.answer(&state),
-                    Err(e) => s.unavailable().logged("usage_unavailable", &rid, &e),
-                },
-            },
-            Step::Consume(s) => match usage::namespace(env) {
-                None => s.unbound(),
-                Some(ns) => match usage::consume(&ns, s.jti(), s.request(), s.forget_at()).await {
-                    Ok(outcome) => s.answer(outcome),
-                    Err(e) => s.unavailable().logged("usage_unavailable", &rid, &e),
-                },
-            },
+            Step::ReadStrict(s) => registry::lookup_step(env, s, now_secs(), &rid).await,
+            Step::ReadUsage(s) => usage::read_step(env, s, &rid).await,
+            Step::Consume(s) => usage::consume_step(env, s, &rid).await,
             Step::Deliver(s) => match deliver::run(env, ctx, s.plan(), fetched.take()).await {
                 Ok((response, cache)) => {
                     delivered = Some(response);
@@ -248,13 +230,7 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
                 }
                 Err(failure) => s.failed(failure),
             },
-            Step::Refund(s) => {
-                let given_back = match usage::namespace(env) {
-                    Some(ns) => usage::refund(&ns, s.jti(), s.call()).await.is_ok(),
-                    None => false,
-                };
-                s.done(given_back)
-            }
+            Step::Refund(s) => usage::refund_step(env, s).await,
             Step::Done(done) => {
                 if let Some(start) = done.record_start {
                     usage::record_in_background(env, ctx, start);

@@ -13,8 +13,10 @@ use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Respo
 use linkgate_core::json::{self, Object, Value};
 use linkgate_core::revocation::{merge, Entry};
 
+use linkgate_core::gate::{ReadStrict, Step};
+
 use super::error::{EdgeError, Result};
-use super::REGISTRY_BINDING;
+use super::{Logged, REGISTRY_BINDING};
 
 /// The instance every request and revoke goes to.
 const INSTANCE: &str = "global";
@@ -137,6 +139,14 @@ pub fn namespace(env: &Env) -> Option<ObjectNamespace> {
 async fn call(ns: &ObjectNamespace, path: &str, body: String) -> Result<Response> {
     let stub = ns.id_from_name(INSTANCE)?.get_stub()?;
     super::durable::call(&stub, &format!("https://registry{path}"), Some(body), "revocation registry").await
+}
+
+/// The gate's `ReadStrict` step (fail closed).
+pub async fn lookup_step<'c>(env: &Env, s: ReadStrict<'c>, now: u64, rid: &str) -> Step<'c> {
+    match lookup(env, s.keys(), now).await {
+        Ok(found) => s.answer(&found),
+        Err(e) => s.unavailable().logged("registry_unavailable", rid, &e),
+    }
 }
 
 /// The entries among `keys` (unexpired at `now`).

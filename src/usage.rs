@@ -6,7 +6,7 @@
 
 use worker::{durable_object, Context, DurableObject, Env, ObjectNamespace, Request, Response, State, Storage};
 
-use linkgate_core::gate::{RecordStart, RefundCall};
+use linkgate_core::gate::{self, RecordStart, RefundCall, Step};
 use linkgate_core::json::Object;
 use linkgate_core::token::Jti;
 use linkgate_core::usage::{
@@ -15,7 +15,7 @@ use linkgate_core::usage::{
 };
 
 use super::error::{EdgeError, Result};
-use super::USAGE_BINDING;
+use super::{Logged, USAGE_BINDING};
 
 const KEY: &str = "state";
 
@@ -95,6 +95,34 @@ pub fn namespace(env: &Env) -> Option<ObjectNamespace> {
 async fn call(ns: &ObjectNamespace, jti: Jti, path: &str, body: Option<String>) -> Result<Response> {
     let stub = ns.id_from_name(&jti.to_hex())?.get_stub()?;
     super::durable::call(&stub, &format!("https://usage{path}"), body, "usage counter").await
+}
+
+/// The gate's `ReadUsage` step: the counter's state (fail closed).
+pub async fn read_step<'c>(env: &Env, s: gate::ReadUsage<'c>, rid: &str) -> Step<'c> {
+    let Some(ns) = namespace(env) else { return s.unbound() };
+    match state(&ns, s.jti()).await {
+        Ok(state) => s.answer(&state),
+        Err(e) => s.unavailable().logged("usage_unavailable", rid, &e),
+    }
+}
+
+/// The gate's `Consume` step: one use, exactly (fail closed).
+pub async fn consume_step<'c>(env: &Env, s: gate::Consume<'c>, rid: &str) -> Step<'c> {
+    let Some(ns) = namespace(env) else { return s.unbound() };
+    match consume(&ns, s.jti(), s.request(), s.forget_at()).await {
+        Ok(outcome) => s.answer(outcome),
+        Err(e) => s.unavailable().logged("usage_unavailable", rid, &e),
+    }
+}
+
+/// The gate's `Refund` step: give back the use of a download that failed
+/// (the audit event says whether it was).
+pub async fn refund_step<'c>(env: &Env, s: gate::Refund<'c>) -> Step<'c> {
+    let given_back = match namespace(env) {
+        Some(ns) => refund(&ns, s.jti(), s.call()).await.is_ok(),
+        None => false,
+    };
+    s.done(given_back)
 }
 
 /// Uses consumed so far, with the history.
