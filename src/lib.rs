@@ -99,7 +99,7 @@ fn request_id(ray: Option<String>) -> String {
 // in the order of `PACKED_HEADERS`.
 #[worker::wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
 const NAMES = ["cf-connecting-ip", "user-agent", "accept", "content-length", "range",
-  "if-range", "if-none-match", "if-modified-since", "cf-ray"];
+  "if-range", "if-none-match", "if-modified-since", "cookie", "origin", "cf-ray"];
 export function linkgate_pack_request(r) {
   const h = r.headers;
   let out = r.method + "\n" + r.url;
@@ -121,7 +121,7 @@ fn facts(req: &RawRequest, with_country: bool) -> Facts {
     let Some(u) = gate::unpack_request(&linkgate_pack_request(req)) else {
         return facts_one_by_one(req, with_country);
     };
-    let [client_ip, user_agent, accept, content_length, range, if_range, if_none_match, if_modified_since, ray] =
+    let [client_ip, user_agent, accept, content_length, range, if_range, if_none_match, if_modified_since, cookie, origin, ray] =
         u.headers;
     Facts {
         method: u.method,
@@ -134,6 +134,8 @@ fn facts(req: &RawRequest, with_country: bool) -> Facts {
         if_range,
         if_none_match,
         if_modified_since,
+        cookie,
+        origin,
         country: if with_country { country(req) } else { None },
         request_id: request_id(ray),
         now: now_secs(),
@@ -153,6 +155,8 @@ fn facts_one_by_one(req: &RawRequest, with_country: bool) -> Facts {
         if_range: header(req, "if-range"),
         if_none_match: header(req, "if-none-match"),
         if_modified_since: header(req, "if-modified-since"),
+        cookie: header(req, "cookie"),
+        origin: header(req, "origin"),
         country: if with_country { country(req) } else { None },
         request_id: request_id(header(req, "cf-ray")),
         now: now_secs(),

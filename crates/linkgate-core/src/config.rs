@@ -70,6 +70,12 @@ pub struct EdgeConfig {
     /// A private origin that replaces R2 for downloads (`LINKGATE_ORIGIN`:
     /// `s3` or `https://…`; unset or `r2` = None, R2 as before).
     pub origin: Option<Origin>,
+    /// Origins of player pages on other origins that may read media with
+    /// credentials (`LINKGATE_MEDIA_ORIGINS`, comma-separated
+    /// `scheme://host[:port]`): their requests get
+    /// `Access-Control-Allow-Origin: <that origin>` and
+    /// `Access-Control-Allow-Credentials: true`; empty = no CORS headers.
+    pub media_origins: Vec<String>,
 }
 
 /// Default `LINKGATE_REDIRECT_TTL_SECS`: how long a presigned URL lives.
@@ -151,6 +157,8 @@ pub enum ConfigError {
     RedirectTtl,
     /// `LINKGATE_ORIGIN` or one of its settings is invalid.
     Origin(OriginConfigError),
+    /// An entry of `LINKGATE_MEDIA_ORIGINS` is not `scheme://host[:port]`.
+    MediaOrigin,
 }
 
 impl fmt::Display for ConfigError {
@@ -176,6 +184,9 @@ impl fmt::Display for ConfigError {
                 write!(f, "LINKGATE_REDIRECT_TTL_SECS must be 1 to {MAX_REDIRECT_TTL_SECS} seconds")
             }
             ConfigError::Origin(e) => write!(f, "{e}"),
+            ConfigError::MediaOrigin => f.write_str(
+                "LINKGATE_MEDIA_ORIGINS must list origins such as https://player.example (no path, no wildcard)",
+            ),
             ConfigError::AdminTokenTooShort => write!(
                 f,
                 "LINKGATE_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_BYTES} bytes (e.g. openssl rand -base64 32)"
@@ -250,6 +261,25 @@ pub fn redirect_config(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Re
     Ok(Some(RedirectConfig { location, credentials, ttl_secs }))
 }
 
+/// `LINKGATE_MEDIA_ORIGINS`: each entry an exact origin as browsers send it
+/// in `Origin` (`http` or `https`, a host, an optional port; no path, no
+/// `*`: credentialed CORS never allows a wildcard).
+pub fn media_origins(text: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let mut out = Vec::new();
+    for entry in text.unwrap_or("").split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let rest = entry.strip_prefix("https://").or_else(|| entry.strip_prefix("http://"));
+        let ok = rest.is_some_and(|r| {
+            !r.is_empty()
+                && r.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+        });
+        if !ok {
+            return Err(ConfigError::MediaOrigin);
+        }
+        out.push(entry.to_ascii_lowercase());
+    }
+    Ok(out)
+}
+
 impl EdgeConfig {
     /// Seconds from a KV denylist write until every location refuses: KV's
     /// propagation, then a cached read, then an isolate's memo of it
@@ -308,6 +338,7 @@ impl EdgeConfig {
                 get,
             )
             .map_err(ConfigError::Origin)?,
+            media_origins: media_origins(get("LINKGATE_MEDIA_ORIGINS").as_deref())?,
         })
     }
 }
@@ -511,5 +542,17 @@ mod tests {
         assert!(e.to_string().contains("LINKGATE_ORIGIN_SECRET"));
         let e = with(&[("LINKGATE_ORIGIN", "http://files.internal")]).unwrap_err();
         assert_eq!(e, ConfigError::Origin(OriginConfigError::Url), "no secret in clear over a network");
+    }
+
+    #[test]
+    fn media_origins_are_exact_origins() {
+        assert_eq!(media_origins(None).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            media_origins(Some(" https://Player.example , http://127.0.0.1:8080")).unwrap(),
+            ["https://player.example", "http://127.0.0.1:8080"]
+        );
+        for bad in ["*", "player.example", "https://player.example/", "https://a.example/x", "ftp://a", "https://"] {
+            assert_eq!(media_origins(Some(bad)), Err(ConfigError::MediaOrigin), "{bad}");
+        }
     }
 }

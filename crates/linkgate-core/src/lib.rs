@@ -19,6 +19,7 @@ pub mod inspect;
 pub mod ip;
 pub mod json;
 pub mod keys;
+pub mod media;
 pub mod memo;
 pub mod mint;
 pub mod nfc;

@@ -26,9 +26,10 @@ use super::code::Code;
 use super::config::EdgeConfig;
 use super::http::continuation_start;
 use super::keys::KeyRing;
+use super::media::{cookie_token, cors_headers, set_cookie};
 use super::origin::{OriginFailure, OriginRequest};
 use super::path::{encode_path, CanonicalPath, Scope};
-use super::policy::{evaluate, Decision, RevocationMode};
+use super::policy::{evaluate, CacheMode, Decision, MediaMode, RevocationMode};
 use super::problem::{self, refresh_url};
 use super::reason::Reason;
 use super::revocation::{find_revocation, lookup_keys};
@@ -61,6 +62,10 @@ pub struct Facts {
     pub if_range: Option<String>,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
+    /// `Cookie`: only its `lgm` media session is read (never logged).
+    pub cookie: Option<String>,
+    /// `Origin`: a player page on another origin (CORS).
+    pub origin: Option<String>,
     /// The client's country (ISO 3166 alpha-2), when known up front (the
     /// admin API). Downloads leave it None: reading it (`request.cf`) is one
     /// of the costliest facts, so the gate asks for it with
@@ -73,7 +78,7 @@ pub struct Facts {
 
 /// The request headers the gate reads, in the order the edge packs them (see
 /// [`unpack_request`]); `cf-ray` last, for the request id.
-pub const PACKED_HEADERS: [&str; 9] = [
+pub const PACKED_HEADERS: [&str; 11] = [
     "cf-connecting-ip",
     "user-agent",
     "accept",
@@ -82,6 +87,8 @@ pub const PACKED_HEADERS: [&str; 9] = [
     "if-range",
     "if-none-match",
     "if-modified-since",
+    "cookie",
+    "origin",
     "cf-ray",
 ];
 
@@ -94,7 +101,7 @@ pub struct UnpackedRequest {
     pub method: String,
     pub url: String,
     /// In the order of [`PACKED_HEADERS`].
-    pub headers: [Option<String>; 9],
+    pub headers: [Option<String>; 11],
 }
 
 /// Parse the packed form; None when it is not exactly that (the edge then
@@ -103,7 +110,7 @@ pub fn unpack_request(text: &str) -> Option<UnpackedRequest> {
     let mut lines = text.split('\n');
     let method = lines.next()?.to_owned();
     let url = lines.next()?.to_owned();
-    let mut headers: [Option<String>; 9] = Default::default();
+    let mut headers: [Option<String>; 11] = Default::default();
     for slot in &mut headers {
         let line = lines.next()?;
         *slot = match line.strip_prefix('+') {
@@ -233,7 +240,10 @@ pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
     let source = match found {
         Ok(QueryToken::Link(_)) => Some(Domain::Link),
         Ok(QueryToken::Session(_)) => Some(Domain::Session),
-        Ok(QueryToken::Absent) | Err(_) => None,
+        // No token in the query: a media session cookie, if any (a token in
+        // the query always wins over the cookie).
+        Ok(QueryToken::Absent) => cookie_token(ctx.facts.cookie.as_deref()).map(|_| Domain::Media),
+        Err(_) => None,
     };
     let ambiguous = found.err();
     // The admin API's prefix is never an object, in any spelling (`%5F`, case).
@@ -355,6 +365,7 @@ fn verify_step(ctx: Ctx<'_>, domain: Domain, form_token: Option<String>) -> Step
     let (authority, raw_path, query) = split_url(&ctx.facts.url);
     let query_token = match (query_token(query), domain) {
         (Ok(QueryToken::Link(t)), Domain::Link) | (Ok(QueryToken::Session(t)), Domain::Session) => Some(t),
+        (Ok(QueryToken::Absent), Domain::Media) => cookie_token(ctx.facts.cookie.as_deref()),
         _ => None,
     };
     let client_ip = ctx.client_ip();
@@ -375,6 +386,9 @@ fn verify_step(ctx: Ctx<'_>, domain: Domain, form_token: Option<String>) -> Step
             Some(p) => ctx.refuse(r.reason, Some((p, r.claims.as_deref()))),
             None => ctx.refuse(r.reason, None),
         },
+        // A media session ends at `exp`: no resume grace (the link's own
+        // URL still resumes a download as before).
+        Err(r) if domain == Domain::Media => read_country(ctx, Authentic::Refused(Box::new(r))),
         Err(r) => match resume_candidate(&r, &facts, &cfg.time, cfg.resume_grace_secs, continuation) {
             Some(candidate) => {
                 read_country(ctx, Authentic::Resume { candidate: Box::new(candidate), domain, form_token })
@@ -553,14 +567,28 @@ impl<'c> ReadObject<'c> {
                 return ctx.refuse_link(Reason::Policy, &auth);
             }
         };
+        if auth.domain == Domain::Media && rule.media != MediaMode::Cookie {
+            // A session is held to the rule of every object it reaches: an
+            // object whose rule has no media sessions needs its own link.
+            ctx.event.rule = Some(format!("{}.media", rule.name));
+            return ctx.refuse_link(Reason::Policy, &auth);
+        }
+        let mut decision = decision;
+        if auth.domain == Domain::Media && decision.cache == CacheMode::Public {
+            // The URL of a cookie request carries no token: a shared cache
+            // downstream would serve it to anyone, past a revocation.
+            decision.cache = CacheMode::Private;
+        }
+        let opens_media = rule.media == MediaMode::Cookie;
         ctx.event.rule = Some(decision.rule.clone());
         if rule.revocation == RevocationMode::Strict {
             // Strict revocation: KV said nothing, but KV may not have the
             // entry yet; the registry has every entry the admin API answered.
             let keys = lookup_keys(claims, auth.link.path());
-            return Step::ReadStrict(ReadStrict { ctx, keys, allowed: Allowed { auth, meta, decision, with_body } });
+            let allowed = Allowed { auth, meta, decision, with_body, opens_media };
+            return Step::ReadStrict(ReadStrict { ctx, keys, allowed });
         }
-        allowed(ctx, Allowed { auth, meta, decision, with_body })
+        allowed(ctx, Allowed { auth, meta, decision, with_body, opens_media })
     }
 
     /// R2 failed: fail closed.
@@ -576,15 +604,17 @@ struct Allowed {
     meta: ObjectMeta,
     decision: Decision,
     with_body: bool,
+    /// The rule has media sessions (`media: "cookie"`).
+    opens_media: bool,
 }
 
 fn allowed(ctx: Ctx<'_>, allowed: Allowed) -> Step<'_> {
-    let Allowed { auth, meta, decision, with_body } = allowed;
+    let Allowed { auth, meta, decision, with_body, opens_media } = allowed;
     let etag = super::http::strong_etag(&meta.etag);
     if auth.resume_etag.as_ref().is_some_and(|e| *e != etag) {
         return ctx.refuse_link(Reason::ResumeOtherVersion, &auth);
     }
-    let plan = match (decision.mode, ctx.cfg.redirect.as_ref()) {
+    let mut plan = match (decision.mode, ctx.cfg.redirect.as_ref()) {
         (Mode::Redirect, Some(r)) => match plan::redirect(&ctx, &auth.link, r, auth.resume_etag.is_some()) {
             Ok(p) => p,
             Err(_) => return ctx.refuse_link(Reason::RedirectUnavailable, &auth),
@@ -594,6 +624,12 @@ fn allowed(ctx: Ctx<'_>, allowed: Allowed) -> Step<'_> {
             Err(headers) => return ctx.refuse_with(Reason::Range, &auth, headers),
         },
     };
+    if !plan.is_redirect() {
+        if opens_media {
+            open_media_session(&ctx, &auth, &mut plan);
+        }
+        plan.headers.extend(cors_headers(&ctx.cfg.media_origins, ctx.facts.origin.as_deref()));
+    }
     let located = Located { auth, meta, etag, plan };
     let Some(max) = located.auth.link.claims().uses.filter(|_| located.auth.resume_etag.is_none()) else {
         return deliver(ctx, located, None);
@@ -601,6 +637,8 @@ fn allowed(ctx: Ctx<'_>, allowed: Allowed) -> Step<'_> {
     let continuation = continuation_start(ctx.facts.range.as_deref()).is_some();
     let purpose = match (located.auth.domain, ctx.method) {
         (Domain::Session, _) => Purpose::Continue,
+        // The edge opens media sessions only for unbounded links.
+        (Domain::Media, _) => return ctx.refuse_link(Reason::SessionNotOpen, &located.auth),
         (Domain::Link, Method::Post) => {
             let request = consume_request(&ctx, &located, max.get(), false);
             return Step::Consume(Consume { ctx, located, request });
@@ -853,6 +891,49 @@ fn session_url(cfg: &EdgeConfig, link: &VerifiedLink) -> Option<String> {
     Some(format!("{}?lgs={token}", link.path().to_url_path()))
 }
 
+/// Set the `lgm` cookie on the response to a GET of an unbounded prefix
+/// link whose rule has media sessions. Bounded-use links never open one: a
+/// session would serve hundreds of requests on one use, and the use count
+/// is the point of such a link (they keep their landing page).
+fn open_media_session(ctx: &Ctx<'_>, auth: &Authorized, plan: &mut Delivery) {
+    let link = &auth.link;
+    let claims = link.claims();
+    let Scope::Prefix(prefix) = &claims.scope else { return };
+    if auth.domain != Domain::Link || ctx.method != Method::Get || claims.uses.is_some() {
+        return;
+    }
+    let Some(token) = media_token(ctx.cfg, link) else { return };
+    let cookie = set_cookie(
+        &token,
+        &encode_path(prefix.as_str()),
+        link.seconds_left(ctx.facts.now),
+        !ctx.cfg.media_origins.is_empty(),
+    );
+    // A response that sets a session is nobody else's: no cache downstream
+    // may keep it (or its Set-Cookie).
+    for (name, value) in &mut plan.headers {
+        match *name {
+            "cache-control" => *value = "no-store".to_owned(),
+            "expires" => *value = super::http::http_date(0),
+            _ => {}
+        }
+    }
+    plan.headers.push(("set-cookie", cookie));
+}
+
+/// A media-session token: the link's own claims (prefix scope, `exp`, IP
+/// binding, jti: revoking the link revokes the session) under the link's
+/// own key in the media domain; sealed when the link was.
+fn media_token(cfg: &EdgeConfig, link: &VerifiedLink) -> Option<String> {
+    let claims = link.claims();
+    let key = cfg.keys.get(claims.kid.as_str())?;
+    if link.sealed() {
+        let nonce = synthetic_nonce(key, Domain::Media, &claims.encode_payload());
+        return claims.seal_in(key, Domain::Media, &nonce).ok();
+    }
+    claims.sign_in(key, Domain::Media).ok()
+}
+
 /// What the counter needs to give a use back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundCall {
@@ -1066,6 +1147,10 @@ impl<'c> Ctx<'c> {
             Reply::Page { status: code.status(), html: refusal_page(code, &page) }
         } else {
             let body = problem::body(code, refresh.as_deref(), Some(&self.facts.request_id));
+            // A player on another origin reads the status (401, 410) instead
+            // of a bare network error.
+            let mut headers = headers;
+            headers.extend(cors_headers(&self.cfg.media_origins, self.facts.origin.as_deref()));
             Reply::Problem { status: code.status(), body, headers }
         };
         Step::Done(Box::new(Done { reply, event: self.event, record_start: None }))
