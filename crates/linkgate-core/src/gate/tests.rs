@@ -1583,3 +1583,19 @@ fn listed_player_origins_get_credentialed_cors_on_answers_and_refusals() {
     w.run(&cfg, f, None);
     assert_eq!(header_of(&w, "access-control-allow-origin"), None);
 }
+
+/// The README's claim: a sealed prefix link is path-less, so a player's
+/// relative segment URLs resolve under `/_lg/<token>/` and carry the link.
+#[test]
+fn a_sealed_prefix_links_path_less_url_reaches_every_relative_segment() {
+    let cfg = media_cfg();
+    let mut w = media_world(None);
+    let token = seal(&cfg, &claims("/m/show/"));
+    for name in ["master.m3u8", "seg1.ts"] {
+        let d = w.run(&cfg, get(&format!("/{PATH_FORM_LINK}/{token}/{name}"), T0 + 1), None);
+        assert_eq!(d.reply, Reply::Delivered, "{name}: {:?}", d.event);
+        assert_eq!(d.event.path.as_deref(), Some(format!("/m/show/{name}").as_str()));
+    }
+    let d = w.run(&cfg, get(&format!("/{PATH_FORM_LINK}/{token}/../other/seg1.ts"), T0 + 1), None);
+    assert_ne!(d.reply, Reply::Delivered);
+}
