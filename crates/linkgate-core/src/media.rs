@@ -54,6 +54,24 @@ pub fn cors_headers(allowed: &[String], origin: Option<&str>) -> Vec<(&'static s
 /// The query parameter a rewritten manifest adds to each URI under the prefix.
 pub const MEDIA_PARAM: &str = "lgm";
 
+/// How to rewrite one playlist response (the edge builds a
+/// [`HlsRewriter`] from it and pipes the body through).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestRewrite {
+    /// The media-session token to add.
+    pub token: String,
+    /// URL path of the playlist.
+    pub playlist: String,
+    /// URL path of the session's prefix.
+    pub prefix: String,
+}
+
+impl ManifestRewrite {
+    pub fn rewriter(&self) -> HlsRewriter {
+        HlsRewriter::new(&self.token, &self.playlist, &self.prefix)
+    }
+}
+
 /// Longest manifest line the rewriter holds while waiting for its end. A
 /// longer line (no real playlist has one) passes through unchanged, so
 /// memory stays bounded whatever the input.

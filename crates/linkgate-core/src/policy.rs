@@ -41,6 +41,11 @@ pub enum MediaMode {
     /// A GET of an unbounded prefix link sets the `lgm` cookie, scoped to
     /// the prefix; requests under the prefix may present it instead of a link.
     Cookie,
+    /// As `Cookie` for requests that carry the cookie, and HLS playlists
+    /// (`.m3u8`) opened by such a link or session are rewritten as they
+    /// stream so that every URI under the prefix carries `lgm=<session>`,
+    /// for players and CDNs that drop cookies.
+    Rewrite,
 }
 
 /// The rules for one classification.
@@ -307,7 +312,8 @@ impl Policy {
                 rule.media = match m {
                     "off" => MediaMode::Off,
                     "cookie" => MediaMode::Cookie,
-                    _ => return Err(PolicyError(format!("{name}.media: {m:?} is not off or cookie"))),
+                    "rewrite" => MediaMode::Rewrite,
+                    _ => return Err(PolicyError(format!("{name}.media: {m:?} is not off, cookie or rewrite"))),
                 };
             }
             if let Some(c) = texts_member(name, r, "countries")? {

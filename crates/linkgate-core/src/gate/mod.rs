@@ -26,7 +26,7 @@ use super::code::Code;
 use super::config::EdgeConfig;
 use super::http::continuation_start;
 use super::keys::KeyRing;
-use super::media::{cookie_token, cors_headers, set_cookie};
+use super::media::{cookie_token, cors_headers, is_hls_playlist, set_cookie, ManifestRewrite};
 use super::origin::{OriginFailure, OriginRequest};
 use super::path::{encode_path, CanonicalPath, Scope};
 use super::policy::{evaluate, CacheMode, Decision, MediaMode, RevocationMode};
@@ -240,6 +240,7 @@ pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
     let source = match found {
         Ok(QueryToken::Link(_)) => Some(Domain::Link),
         Ok(QueryToken::Session(_)) => Some(Domain::Session),
+        Ok(QueryToken::Media(_)) => Some(Domain::Media),
         // No token in the query: a media session cookie, if any (a token in
         // the query always wins over the cookie).
         Ok(QueryToken::Absent) => cookie_token(ctx.facts.cookie.as_deref()).map(|_| Domain::Media),
@@ -365,6 +366,7 @@ fn verify_step(ctx: Ctx<'_>, domain: Domain, form_token: Option<String>) -> Step
     let (authority, raw_path, query) = split_url(&ctx.facts.url);
     let query_token = match (query_token(query), domain) {
         (Ok(QueryToken::Link(t)), Domain::Link) | (Ok(QueryToken::Session(t)), Domain::Session) => Some(t),
+        (Ok(QueryToken::Media(t)), Domain::Media) => Some(t),
         (Ok(QueryToken::Absent), Domain::Media) => cookie_token(ctx.facts.cookie.as_deref()),
         _ => None,
     };
@@ -567,7 +569,7 @@ impl<'c> ReadObject<'c> {
                 return ctx.refuse_link(Reason::Policy, &auth);
             }
         };
-        if auth.domain == Domain::Media && rule.media != MediaMode::Cookie {
+        if auth.domain == Domain::Media && rule.media == MediaMode::Off {
             // A session is held to the rule of every object it reaches: an
             // object whose rule has no media sessions needs its own link.
             ctx.event.rule = Some(format!("{}.media", rule.name));
@@ -579,7 +581,7 @@ impl<'c> ReadObject<'c> {
             // downstream would serve it to anyone, past a revocation.
             decision.cache = CacheMode::Private;
         }
-        let opens_media = rule.media == MediaMode::Cookie;
+        let opens_media = rule.media;
         ctx.event.rule = Some(decision.rule.clone());
         if rule.revocation == RevocationMode::Strict {
             // Strict revocation: KV said nothing, but KV may not have the
@@ -604,8 +606,8 @@ struct Allowed {
     meta: ObjectMeta,
     decision: Decision,
     with_body: bool,
-    /// The rule has media sessions (`media: "cookie"`).
-    opens_media: bool,
+    /// The rule's media sessions (`media`).
+    opens_media: MediaMode,
 }
 
 fn allowed(ctx: Ctx<'_>, allowed: Allowed) -> Step<'_> {
@@ -625,8 +627,13 @@ fn allowed(ctx: Ctx<'_>, allowed: Allowed) -> Step<'_> {
         },
     };
     if !plan.is_redirect() {
-        if opens_media {
-            open_media_session(&ctx, &auth, &mut plan);
+        match opens_media {
+            MediaMode::Off => {}
+            MediaMode::Cookie => open_media_session(&ctx, &auth, &mut plan),
+            MediaMode::Rewrite => {
+                open_media_session(&ctx, &auth, &mut plan);
+                rewrite_playlist(&ctx, &auth, &mut plan);
+            }
         }
         plan.headers.extend(cors_headers(&ctx.cfg.media_origins, ctx.facts.origin.as_deref()));
     }
@@ -919,6 +926,34 @@ fn open_media_session(ctx: &Ctx<'_>, auth: &Authorized, plan: &mut Delivery) {
         }
     }
     plan.headers.push(("set-cookie", cookie));
+}
+
+/// Rewrite an HLS playlist (`media: "rewrite"`) opened by an unbounded
+/// prefix link or a media session: its body goes through the streaming
+/// rewriter, which adds `lgm=<session>` to every URI under the prefix. Only
+/// a whole-body 200 (a range of a rewritten body would be another body); its
+/// length is unknown ahead, its ETag is weak (the bytes are not the
+/// object's), and it is never `public` (it carries a token).
+fn rewrite_playlist(ctx: &Ctx<'_>, auth: &Authorized, plan: &mut Delivery) {
+    let link = &auth.link;
+    let claims = link.claims();
+    let Scope::Prefix(prefix) = &claims.scope else { return };
+    let opener = auth.domain == Domain::Media || (auth.domain == Domain::Link && claims.uses.is_none());
+    if !opener || ctx.method != Method::Get || plan.status != 200 || !is_hls_playlist(link.path().as_str()) {
+        return;
+    }
+    let Some(body) = plan.body.as_mut() else { return };
+    let Some(token) = media_token(ctx.cfg, link) else { return };
+    body.rewrite =
+        Some(ManifestRewrite { token, playlist: link.path().to_url_path(), prefix: encode_path(prefix.as_str()) });
+    plan.headers.retain(|(name, _)| !matches!(*name, "content-length" | "accept-ranges"));
+    for (name, value) in &mut plan.headers {
+        match *name {
+            "etag" if !value.starts_with("W/") => *value = format!("W/{value}"),
+            "cache-control" if value.starts_with("public") => *value = value.replacen("public", "private", 1),
+            _ => {}
+        }
+    }
 }
 
 /// A media-session token: the link's own claims (prefix scope, `exp`, IP

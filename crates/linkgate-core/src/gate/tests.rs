@@ -1599,3 +1599,64 @@ fn a_sealed_prefix_links_path_less_url_reaches_every_relative_segment() {
     let d = w.run(&cfg, get(&format!("/{PATH_FORM_LINK}/{token}/../other/seg1.ts"), T0 + 1), None);
     assert_ne!(d.reply, Reply::Delivered);
 }
+
+fn rewrite_cfg() -> EdgeConfig {
+    cfg_with(&[(
+        "LINKGATE_POLICY",
+        r#"{"classifications":{"internal":{"media":"rewrite"},"public":{"media":"cookie"}}}"#,
+    )])
+}
+
+fn rewrite_of(w: &World) -> Option<crate::media::ManifestRewrite> {
+    w.delivered.as_ref()?.body.as_ref()?.rewrite.clone()
+}
+
+#[test]
+fn rewrite_mode_rewrites_playlists_opened_by_the_link_or_its_session() {
+    let cfg = rewrite_cfg();
+    let mut w = media_world(None);
+    w.objects.insert("m/show/720p/index.m3u8".into(), object(None));
+    let link = sign(&cfg, &claims("/m/show/"));
+    let d = w.run(&cfg, get(&link_url("/m/show/master.m3u8", &link), T0 + 100), None);
+    assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+    let r = rewrite_of(&w).expect("the playlist is rewritten");
+    assert_eq!((r.playlist.as_str(), r.prefix.as_str()), ("/m/show/master.m3u8", "/m/show/"));
+    // The same session as the cookie's (players that keep cookies use either).
+    let (cookie, _) = set_cookie_of(&w).unwrap();
+    assert_eq!(r.token, cookie);
+    assert_eq!(header_of(&w, "content-length"), None, "the length changes");
+    assert!(header_of(&w, "etag").unwrap().starts_with("W/"));
+    // A URI of the rewritten playlist: the session in the query.
+    let d = w.run(&cfg, get(&format!("/m/show/720p/index.m3u8?lgm={}", r.token), T0 + 200), None);
+    assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+    assert_eq!(rewrite_of(&w).map(|r| r.playlist), Some("/m/show/720p/index.m3u8".to_owned()));
+    let d = w.run(&cfg, get(&format!("/m/show/seg1.ts?lgm={}", r.token), T0 + 200), None);
+    assert_eq!(d.reply, Reply::Delivered);
+    assert_eq!(rewrite_of(&w), None, "segments pass as they are");
+    assert!(set_cookie_of(&w).is_none());
+    // Outside the prefix, expired, or beside another token: refused.
+    let d = w.run(&cfg, get(&format!("/m/other/seg1.ts?lgm={}", r.token), T0 + 200), None);
+    assert_eq!(code(&d), Some("scope_mismatch"));
+    let d = w.run(&cfg, get(&format!("/m/show/seg1.ts?lgm={}", r.token), T0 + 3600), None);
+    assert_eq!((status(&d), code(&d)), (410, Some("expired")));
+    let d = w.run(&cfg, get(&format!("/m/show/seg1.ts?lgm={}&lg={link}", r.token), T0 + 200), None);
+    assert_eq!(code(&d), Some("token_malformed"));
+}
+
+#[test]
+fn rewrite_mode_leaves_ranges_heads_bounded_links_and_cookie_rules_alone() {
+    let cfg = rewrite_cfg();
+    let mut w = media_world(None);
+    let link = sign(&cfg, &claims("/m/show/"));
+    let mut ranged = get(&link_url("/m/show/master.m3u8", &link), T0 + 1);
+    ranged.range = Some("bytes=0-9".into());
+    w.run(&cfg, ranged, None);
+    assert_eq!(rewrite_of(&w), None);
+    let object_link = sign(&cfg, &claims("/m/show/master.m3u8"));
+    w.run(&cfg, get(&link_url("/m/show/master.m3u8", &object_link), T0 + 1), None);
+    assert_eq!(rewrite_of(&w), None, "an object link has no prefix");
+    let mut w = media_world(Some("public"));
+    w.run(&cfg, get(&link_url("/m/show/master.m3u8", &link), T0 + 1), None);
+    assert_eq!(rewrite_of(&w), None, "cookie mode serves playlists as they are");
+    assert!(set_cookie_of(&w).is_some());
+}
