@@ -50,11 +50,11 @@ const PLAYER_PAGE = `<!doctype html>
     hls.attachMedia(v);
     v.play().catch((e) => window.state.errors.push("play:" + e.name));
   };
-  window.playDash = (url) => {
+  window.playDash = (url, credentials = true) => {
     const p = dashjs.MediaPlayer().create();
     p.updateSettings({ debug: { logLevel: 0 } });
     // Every request type (manifest, init, media segments) with credentials.
-    p.setXHRWithCredentialsForType(undefined, true);
+    p.setXHRWithCredentialsForType(undefined, credentials);
     p.on("error", (e) => window.state.errors.push("dash:" + (e.error?.code ?? "?")));
     p.initialize(v, url, true);
   };
@@ -103,7 +103,7 @@ before(async () => {
   });
   // The HLS presentation twice: cookie mode (internal) and, as `public`,
   // rewriting mode for a player that sends no cookies.
-  for (const [kind, dest, classification] of [["hls", "hls", "internal"], ["dash", "dash", "internal"], ["hls", "hls-rewrite", "public"]]) {
+  for (const [kind, dest, classification] of [["hls", "hls", "internal"], ["dash", "dash", "internal"], ["hls", "hls-rewrite", "public"], ["dash", "dash-rewrite", "public"]]) {
     for (const name of readdirSync(join(media, kind))) {
       const type = TYPES[name.split(".").pop()] ?? "application/octet-stream";
       await w.r2.put(`launch-2026/${dest}/${name}`, new Uint8Array(readFileSync(join(media, kind, name))), {
@@ -143,7 +143,7 @@ async function play(kind, url, { expectPlaying, segment, credentials = true }) {
     }
   });
   await page.goto(`${pageOrigin}/player.html`);
-  await page.evaluate(([k, u, c]) => (k === "hls" ? window.playHls(u, c) : window.playDash(u)), [kind, url, credentials]);
+  await page.evaluate(([k, u, c]) => (k === "hls" ? window.playHls(u, c) : window.playDash(u, c)), [kind, url, credentials]);
   if (expectPlaying) {
     await page.waitForFunction(() => window.state.playing && document.getElementById("v").currentTime > 2, null, { timeout: 30_000 });
   } else {
@@ -191,10 +191,13 @@ for (const [kind, manifest, segment] of [
   });
 }
 
-test("hls, rewriting mode: a player that sends no cookies plays from the rewritten playlist's tokens", async () => {
-  const m = sign(KEYS, ["--base", w.url, "--path", "/launch-2026/hls-rewrite/", "--prefix", "--ttl", "1h"]);
-  const url = `${w.url}/launch-2026/hls-rewrite/index.m3u8?lg=${m.token}`;
-  const run = await play("hls", url, { expectPlaying: true, segment: /\.ts$/, credentials: false });
+for (const [kind, manifest, segment] of [
+  ["hls", "index.m3u8", /\.ts$/],
+  ["dash", "manifest.mpd", /\.m4s$/],
+]) test(`${kind}, rewriting mode: a player that sends no cookies plays from the rewritten manifest's tokens`, async () => {
+  const m = sign(KEYS, ["--base", w.url, "--path", `/launch-2026/${kind}-rewrite/`, "--prefix", "--ttl", "1h"]);
+  const url = `${w.url}/launch-2026/${kind}-rewrite/${manifest}?lg=${m.token}`;
+  const run = await play(kind, url, { expectPlaying: true, segment, credentials: false });
   try {
     assert.ok(run.state.playing, `playing: ${JSON.stringify(run.state)}`);
     assert.ok(run.segments.length >= MIN_SEGMENTS, `segments fetched: ${JSON.stringify(run.segments)}`);
@@ -203,7 +206,7 @@ test("hls, rewriting mode: a player that sends no cookies plays from the rewritt
       assert.equal(s.cookie, false, "no cookie sent");
       assert.match(s.query, /^\?lgm=[A-Za-z0-9_-]+$/, "the session from the rewritten playlist");
     }
-    await run.page.locator("video").screenshot({ path: join(OUT, "hls-rewrite-playing.png") });
+    await run.page.locator("video").screenshot({ path: join(OUT, `${kind}-rewrite-playing.png`) });
   } finally {
     await run.context.close();
   }

@@ -47,6 +47,10 @@ before(async () => {
     "-hls_segment_filename", join(dir, "hls", "seg%03d.m4s"), join(dir, "hls", "index.m3u8")]);
   execFileSync("ffmpeg", [...src, "-hls_key_info_file", writeKeyInfo(dir),
     "-hls_segment_filename", join(dir, "hls", "ts", "seg%03d.ts"), join(dir, "hls", "ts", "index.m3u8")]);
+  mkdirSync(join(dir, "dash"));
+  execFileSync("ffmpeg", ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=duration=4:size=160x90:rate=25",
+    "-c:v", "libx264", "-g", "25", "-f", "dash", "-seg_duration", "1", "-use_template", "1", "-use_timeline", "0",
+    "-init_seg_name", "init.m4s", "-media_seg_name", "chunk-$Number%03d$.m4s", join(dir, "dash", "manifest.mpd")]);
   const master = '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=160x90,CODECS="avc1.64000c"\nindex.m3u8\n' +
     '#EXT-X-STREAM-INF:BANDWIDTH=310000,RESOLUTION=160x90\nts/index.m3u8\n';
   w = await startWorker({
@@ -66,6 +70,7 @@ before(async () => {
       await put(`tv/show/${sub}${name}`, readFileSync(join(dir, "hls", sub, name)));
     }
   }
+  for (const name of readdirSync(join(dir, "dash"))) await put(`tv/show/dash/${name}`, readFileSync(join(dir, "dash", name)));
   await put("tv/show/big/index.m3u8", Buffer.from(largePlaylist(60_000)));
 });
 
@@ -147,4 +152,21 @@ test("a revoked session stops the next request, playlists and segments alike", a
   await w.kv.put(`jti:${m.jti}`, JSON.stringify({ scope: "jti", value: m.jti, reason: "leak", revoked_at: Math.floor(Date.now() / 1000) + 5 }));
   await problem(await w.fetch(`${BASE}/tv/show/index.m3u8?lgm=${token}`), assert, 410, "revoked", token);
   await problem(await w.fetch(`${BASE}/tv/show/seg001.m4s?lgm=${token}`), assert, 410, "revoked", token);
+});
+
+test("a DASH MPD (ffmpeg): SegmentTemplate URLs carry the session, byte-identical but for the tokens, segments served from it", async () => {
+  const m = sign(KEYS, ["--host", HOST, "--path", "/tv/show/", "--prefix", "--ttl", "1h"]);
+  const res = await w.fetch(`${BASE}/tv/show/dash/manifest.mpd?lg=${m.token}`);
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  const token = /initialization="init\.m4s\?lgm=([A-Za-z0-9_-]+)"/.exec(text)?.[1];
+  assert.ok(token, text);
+  assert.match(text, new RegExp(`media="chunk-\\$Number%03d\\$\\.m4s\\?lgm=${token}"`));
+  const original = originals.get("tv/show/dash/manifest.mpd").toString();
+  assert.equal(text.replaceAll(`?lgm=${token}`, "").replaceAll(`&amp;lgm=${token}`, ""), original);
+  for (const name of ["init.m4s", "chunk-001.m4s", "chunk-004.m4s"]) {
+    const seg = await w.fetch(`${BASE}/tv/show/dash/${name}?lgm=${token}`);
+    assert.equal(seg.status, 200, name);
+    assert.deepEqual(Buffer.from(await seg.arrayBuffer()), originals.get(`tv/show/dash/${name}`));
+  }
 });

@@ -22,6 +22,7 @@ pub mod keys;
 pub mod media;
 pub mod memo;
 pub mod mint;
+pub mod mpd;
 pub mod nfc;
 mod nfc_tables;
 pub mod origin;

@@ -58,6 +58,8 @@ pub const MEDIA_PARAM: &str = "lgm";
 /// [`HlsRewriter`] from it and pipes the body through).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestRewrite {
+    /// HLS playlist or DASH MPD.
+    pub kind: ManifestKind,
     /// The media-session token to add.
     pub token: String,
     /// URL path of the playlist.
@@ -66,9 +68,59 @@ pub struct ManifestRewrite {
     pub prefix: String,
 }
 
+/// Which manifest format a rewrite is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestKind {
+    Hls,
+    Dash,
+}
+
+impl ManifestKind {
+    /// The manifest format of an object path, if it names one.
+    pub fn of_path(path: &str) -> Option<ManifestKind> {
+        if is_hls_playlist(path) {
+            Some(ManifestKind::Hls)
+        } else if super::mpd::is_dash_mpd(path) {
+            Some(ManifestKind::Dash)
+        } else {
+            None
+        }
+    }
+}
+
 impl ManifestRewrite {
-    pub fn rewriter(&self) -> HlsRewriter {
-        HlsRewriter::new(&self.token, &self.playlist, &self.prefix)
+    pub fn rewriter(&self) -> Rewriter {
+        match self.kind {
+            ManifestKind::Hls => Rewriter::Hls(HlsRewriter::new(&self.token, &self.playlist, &self.prefix)),
+            ManifestKind::Dash => {
+                Rewriter::Dash(Box::new(super::mpd::MpdRewriter::new(&self.token, &self.playlist, &self.prefix)))
+            }
+        }
+    }
+}
+
+/// A streaming manifest rewriter of either format.
+#[derive(Debug, Clone)]
+pub enum Rewriter {
+    Hls(HlsRewriter),
+    Dash(Box<super::mpd::MpdRewriter>),
+}
+
+impl Rewriter {
+    /// Feed one chunk; what can be written so far is appended to `out`.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        match self {
+            Rewriter::Hls(r) => r.push(chunk, out),
+            Rewriter::Dash(r) => r.push(chunk, out),
+        }
+    }
+
+    /// The input ended.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        match self {
+            Rewriter::Hls(r) => r.finish(out),
+            Rewriter::Dash(r) => r.finish(out),
+        }
     }
 }
 
@@ -221,24 +273,29 @@ impl HlsRewriter {
         out.extend_from_slice(fragment.as_bytes());
     }
 
-    /// A relative reference (no scheme, no authority) whose path, resolved
-    /// against the playlist's folder, lies under the prefix, and whose query
-    /// carries no token yet.
     fn under_prefix(&self, reference: &str) -> bool {
-        let (path, query) = reference.split_once('?').unwrap_or((reference, ""));
-        let first = path.find(['/', '?', '#']).unwrap_or(path.len());
-        if path.is_empty() || path.starts_with("//") || path.get(..first).is_some_and(|p| p.contains(':')) {
-            return false;
-        }
-        if query.split('&').any(|p| {
-            let name = p.split('=').next().unwrap_or("");
-            matches!(name, "lg" | "lgs" | "lgm")
-        }) {
-            return false;
-        }
-        let joined = if path.starts_with('/') { path.to_owned() } else { format!("{}{path}", self.base) };
-        resolve_dots(&joined).is_some_and(|p| p.starts_with(&self.prefix))
+        relative_target(reference, &self.base).is_some_and(|p| p.starts_with(&self.prefix))
     }
+}
+
+/// The path a relative reference (no scheme, no authority) names, resolved
+/// against the folder `base` (ends in `/`); None for absolute references,
+/// for one that climbs above the root, and for one whose query already
+/// carries a token (`lg`, `lgs`, `lgm`).
+pub(crate) fn relative_target(reference: &str, base: &str) -> Option<String> {
+    let (path, query) = reference.split_once('?').unwrap_or((reference, ""));
+    let first = path.find(['/', '?', '#']).unwrap_or(path.len());
+    if path.is_empty() || path.starts_with("//") || path.get(..first).is_some_and(|p| p.contains(':')) {
+        return None;
+    }
+    if query.split('&').any(|p| {
+        let name = p.split('=').next().unwrap_or("");
+        matches!(name, "lg" | "lgs" | "lgm" | "amp;lg" | "amp;lgs" | "amp;lgm")
+    }) {
+        return None;
+    }
+    let joined = if path.starts_with('/') { path.to_owned() } else { format!("{base}{path}") };
+    resolve_dots(&joined)
 }
 
 /// RFC 3986 §5.2.4 on an absolute path; None when `..` climbs above the root.

@@ -42,7 +42,7 @@ pub enum MediaMode {
     /// the prefix; requests under the prefix may present it instead of a link.
     Cookie,
     /// As `Cookie` for requests that carry the cookie, and HLS playlists
-    /// (`.m3u8`) opened by such a link or session are rewritten as they
+    /// (`.m3u8`) and DASH MPDs (`.mpd`) opened by such a link or session are rewritten as they
     /// stream so that every URI under the prefix carries `lgm=<session>`,
     /// for players and CDNs that drop cookies.
     Rewrite,

@@ -26,7 +26,7 @@ use super::code::Code;
 use super::config::EdgeConfig;
 use super::http::continuation_start;
 use super::keys::KeyRing;
-use super::media::{cookie_token, cors_headers, is_hls_playlist, set_cookie, ManifestRewrite};
+use super::media::{cookie_token, cors_headers, set_cookie, ManifestKind, ManifestRewrite};
 use super::origin::{OriginFailure, OriginRequest};
 use super::path::{encode_path, CanonicalPath, Scope};
 use super::policy::{evaluate, CacheMode, Decision, MediaMode, RevocationMode};
@@ -928,7 +928,7 @@ fn open_media_session(ctx: &Ctx<'_>, auth: &Authorized, plan: &mut Delivery) {
     plan.headers.push(("set-cookie", cookie));
 }
 
-/// Rewrite an HLS playlist (`media: "rewrite"`) opened by an unbounded
+/// Rewrite an HLS playlist or a DASH MPD (`media: "rewrite"`) opened by an unbounded
 /// prefix link or a media session: its body goes through the streaming
 /// rewriter, which adds `lgm=<session>` to every URI under the prefix. Only
 /// a whole-body 200 (a range of a rewritten body would be another body); its
@@ -939,13 +939,18 @@ fn rewrite_playlist(ctx: &Ctx<'_>, auth: &Authorized, plan: &mut Delivery) {
     let claims = link.claims();
     let Scope::Prefix(prefix) = &claims.scope else { return };
     let opener = auth.domain == Domain::Media || (auth.domain == Domain::Link && claims.uses.is_none());
-    if !opener || ctx.method != Method::Get || plan.status != 200 || !is_hls_playlist(link.path().as_str()) {
+    let Some(kind) = ManifestKind::of_path(link.path().as_str()) else { return };
+    if !opener || ctx.method != Method::Get || plan.status != 200 {
         return;
     }
     let Some(body) = plan.body.as_mut() else { return };
     let Some(token) = media_token(ctx.cfg, link) else { return };
-    body.rewrite =
-        Some(ManifestRewrite { token, playlist: link.path().to_url_path(), prefix: encode_path(prefix.as_str()) });
+    body.rewrite = Some(ManifestRewrite {
+        kind,
+        token,
+        playlist: link.path().to_url_path(),
+        prefix: encode_path(prefix.as_str()),
+    });
     plan.headers.retain(|(name, _)| !matches!(*name, "content-length" | "accept-ranges"));
     for (name, value) in &mut plan.headers {
         match *name {

@@ -1660,3 +1660,17 @@ fn rewrite_mode_leaves_ranges_heads_bounded_links_and_cookie_rules_alone() {
     assert_eq!(rewrite_of(&w), None, "cookie mode serves playlists as they are");
     assert!(set_cookie_of(&w).is_some());
 }
+
+#[test]
+fn rewrite_mode_rewrites_dash_mpds_too() {
+    let cfg = rewrite_cfg();
+    let mut w = media_world(None);
+    w.objects.insert("m/show/manifest.mpd".into(), object(None));
+    let link = sign(&cfg, &claims("/m/show/"));
+    w.run(&cfg, get(&link_url("/m/show/manifest.mpd", &link), T0 + 1), None);
+    let r = rewrite_of(&w).expect("the MPD is rewritten");
+    assert_eq!(r.kind, crate::media::ManifestKind::Dash);
+    assert!(matches!(r.rewriter(), crate::media::Rewriter::Dash(_)));
+    w.run(&cfg, get(&link_url("/m/show/master.m3u8", &link), T0 + 1), None);
+    assert_eq!(rewrite_of(&w).map(|r| r.kind), Some(crate::media::ManifestKind::Hls));
+}
