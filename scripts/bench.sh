@@ -21,6 +21,10 @@
 #   redirect's 302 vs time to the first byte of a stream, 1 KiB and 1 MiB;
 #   BENCH_REDIRECT=0 skips it, BENCH_REDIRECT=only runs just it
 #   (BENCH_REDIRECT_REQUESTS, default 300 per variant, or 50 with BENCH_QUICK).
+#   Then the segment variant (issue 16, benches/edge/segment.mjs): a 512 KiB
+#   segment requested with a media-session cookie next to the no-auth
+#   baseline, target >= 0.95 of its rate; BENCH_SEGMENT=0 skips it,
+#   BENCH_SEGMENT=only runs just it (BENCH_SEGMENT_SECS, BENCH_SEGMENT_ROUNDS).
 #
 # Where the time goes inside the worker's isolate (V8 sampling profiler; prints
 # the isolate's busy time per request too):
@@ -41,6 +45,11 @@ if ! command -v wrk >/dev/null; then
   say "installing wrk (Debian package)"
   apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 fi
+if [[ "${BENCH_SEGMENT:-1}" == "only" ]]; then
+  say "segment variant: 512 KiB with a media-session cookie vs the no-auth baseline (benches/edge/segment.mjs)"
+  if [[ "${BENCH_QUICK:-}" == 1 ]]; then node benches/edge/segment.mjs 2 1; else node benches/edge/segment.mjs; fi
+  exit 0
+fi
 if [[ "${BENCH_REDIRECT:-1}" != "only" ]]; then
   say "load runs (this takes a few minutes)"
   python3 benches/edge/run.py
@@ -50,4 +59,8 @@ if [[ "${BENCH_REDIRECT:-1}" != "0" ]]; then
   quick_n=300
   [[ "${BENCH_QUICK:-}" == 1 ]] && quick_n=50
   node benches/edge/redirect.mjs "${BENCH_REDIRECT_REQUESTS:-$quick_n}"
+fi
+if [[ "${BENCH_SEGMENT:-1}" != "0" && "${BENCH_REDIRECT:-1}" != "only" ]]; then
+  say "segment variant: 512 KiB with a media-session cookie vs the no-auth baseline (benches/edge/segment.mjs)"
+  if [[ "${BENCH_QUICK:-}" == 1 ]]; then node benches/edge/segment.mjs 2 1; else node benches/edge/segment.mjs; fi
 fi

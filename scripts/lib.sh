@@ -95,6 +95,15 @@ ensure_chromium() {
 # V8, Node >= 20, Deno): wasm-opt may use them.
 WASM_FEATURES="--enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals --enable-reference-types"
 
+# ffmpeg (Debian package) makes the HLS and DASH presentations the player
+# tests play through linkgate (tests/e2e/media-player.test.mjs).
+ensure_ffmpeg() {
+  if ! command -v ffmpeg >/dev/null 2>&1; then
+    say "installing ffmpeg (Debian package) for the player tests"
+    apt-get install -y ffmpeg >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y ffmpeg >/dev/null; }
+  fi
+}
+
 # Build the release worker into build/ (index.js, index_bg.wasm, worker/shim.mjs).
 build_worker() {
   ensure_wasm_target

@@ -82,6 +82,7 @@ fi
 
 build_worker
 ensure_chromium
+ensure_ffmpeg
 say "end-to-end tests (release worker in workerd via Miniflare, Chromium for the browser test)"
 cargo build --release --bin linkgate
 node --test --test-concurrency=1 tests/e2e/

@@ -4,8 +4,17 @@
 //! them. Full-object responses the plan marks cacheable try the Cache API
 //! first (keyed by path and version, never the token) and fill it on a
 //! miss. Bodies are handed to the runtime as streams: no byte passes
-//! through wasm.
+//! through wasm, except an HLS playlist in media `rewrite` mode, which goes
+//! through the core's streaming rewriter (a `TransformStream`; the edge cache
+//! keeps the original bytes).
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use worker::js_sys::{Function, Uint8Array};
+use worker::wasm_bindgen::closure::Closure;
+use worker::wasm_bindgen::JsCast;
+use worker::web_sys::ReadableStream;
 use worker::{Cache, Context, Env, Headers, Object, Range as R2Range, Response, ResponseBody};
 
 use linkgate_core::gate::{Delivery, DeliveryFailure, EdgeCacheCopy, ObjectBody};
@@ -27,6 +36,7 @@ pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Obje
         if let Ok(Some(hit)) = Cache::default().get(copy.key.as_str(), false).await {
             if let ResponseBody::Stream(stream) = hit.into_parts().1 {
                 debug_header(plan, &headers, "hit");
+                let stream = rewritten(body, stream);
                 return respond(ResponseBody::Stream(stream), plan.status, headers, Some("hit"));
             }
         }
@@ -69,20 +79,55 @@ pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Obje
 }
 
 /// Stream the body out, and into the edge cache when the plan says so.
-fn send(
-    ctx: &Context,
-    plan: &Delivery,
-    body: &ObjectBody,
-    headers: Headers,
-    stream: worker::web_sys::ReadableStream,
-) -> Delivered {
+fn send(ctx: &Context, plan: &Delivery, body: &ObjectBody, headers: Headers, stream: ReadableStream) -> Delivered {
     let Some(copy) = &body.edge_cache else {
-        return respond(ResponseBody::Stream(stream), plan.status, headers, None);
+        return respond(ResponseBody::Stream(rewritten(body, stream)), plan.status, headers, None);
     };
     let branches = stream.tee();
     store(ctx, copy, branches.get(1).into())?;
     debug_header(plan, &headers, "miss");
-    respond(ResponseBody::Stream(branches.get(0).into()), plan.status, headers, Some("miss"))
+    let out = rewritten(body, branches.get(0).into());
+    respond(ResponseBody::Stream(out), plan.status, headers, Some("miss"))
+}
+
+// Pipe a stream through two wasm callbacks (a TransformStream): `push`
+// takes each chunk and returns what to send so far, `finish` the rest.
+#[worker::wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export function linkgate_transform(stream, push, finish) {
+  return stream.pipeThrough(new TransformStream({
+    transform(chunk, c) { const out = push(chunk); if (out.length) c.enqueue(out); },
+    flush(c) { const out = finish(); if (out.length) c.enqueue(out); },
+  }));
+}
+"#)]
+extern "C" {
+    fn linkgate_transform(stream: &ReadableStream, push: &Function, finish: &Function) -> ReadableStream;
+}
+
+/// The body as sent: through the HLS rewriter when the plan says so (only
+/// the current line is held, so memory stays bounded whatever the size).
+fn rewritten(body: &ObjectBody, stream: ReadableStream) -> ReadableStream {
+    let Some(rewrite) = &body.rewrite else { return stream };
+    let state = Rc::new(RefCell::new(rewrite.rewriter()));
+    let pushing = state.clone();
+    let push = Closure::<dyn FnMut(Uint8Array) -> Uint8Array>::new(move |chunk: Uint8Array| {
+        let mut out = Vec::new();
+        if let Ok(mut r) = pushing.try_borrow_mut() {
+            r.push(&chunk.to_vec(), &mut out);
+        }
+        Uint8Array::from(out.as_slice())
+    });
+    let finish = Closure::<dyn FnMut() -> Uint8Array>::new(move || {
+        let mut out = Vec::new();
+        if let Ok(mut r) = state.try_borrow_mut() {
+            r.finish(&mut out);
+        }
+        Uint8Array::from(out.as_slice())
+    });
+    // The JS side owns both callbacks from here; they are freed when the
+    // stream is collected.
+    let (push, finish) = (push.into_js_value(), finish.into_js_value());
+    linkgate_transform(&stream, push.unchecked_ref(), finish.unchecked_ref())
 }
 
 async fn get(env: &Env, body: &ObjectBody) -> Result<Object, DeliveryFailure> {

@@ -2520,7 +2520,7 @@ fn verifier_outcome(ring: &KeyRing, rules: &TimeRules, r: &RawRequest) -> Expect
     };
     let token = match query_token(&r.query) {
         Ok(QueryToken::Link(t)) => Some(t),
-        Ok(QueryToken::Absent | QueryToken::Session(_)) => None,
+        Ok(QueryToken::Absent | QueryToken::Session(_) | QueryToken::Media(_)) => None,
         // Two tokens are refused after the path, as the edge does.
         Err(reason) => {
             return match linkgate_core::CanonicalPath::from_request(&r.path) {

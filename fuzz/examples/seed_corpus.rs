@@ -174,5 +174,22 @@ fn main() {
         let mac0 = linkgate_core::cat::parse_mac0(&raw).unwrap();
         write(&root.join("cat_decode"), &format!("payload-{i}"), mac0.payload);
     }
+    // The HLS rewriter: the first byte is the chunk size, the rest a
+    // playlist (master with tags carrying URI attributes, a media playlist
+    // with a key, a map, CRLF endings, URIs inside and outside the prefix).
+    let playlists = [
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,CODECS=\"avc1.42c00d\",AUDIO=\"a\"\n720p/index.m3u8\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",URI=\"../audio/en.m3u8\"\nhttps://cdn.example/x.m3u8\n",
+        "#EXTM3U\r\n#EXT-X-KEY:METHOD=AES-128,URI=\"/m/show/k.bin\",IV=0x1\r\n#EXT-X-MAP:URI=\"init.mp4\"\r\n#EXTINF:4.0,\r\nseg-1.m4s?a=1#t\r\n#EXTINF:4,\r\n../../../x.ts\r\n#EXT-X-ENDLIST",
+    ];
+    let mpds = [
+        "<?xml version=\"1.0\"?>\n<MPD><!-- c --><BaseURL>v/</BaseURL><Period><AdaptationSet><Representation id=\"0\"><SegmentTemplate initialization=\"init.m4s\" media=\"chunk-$Number%03d$.m4s\"/></Representation><Representation><BaseURL>https://cdn.example/</BaseURL><SegmentList><SegmentURL media='a.m4s?x=1&amp;y=2'/></SegmentList></Representation></AdaptationSet></Period></MPD>",
+    ];
+    for (i, p) in playlists.iter().chain(mpds.iter()).enumerate() {
+        for cut in [1u8, 7, 255] {
+            let mut seed = vec![cut];
+            seed.extend_from_slice(p.as_bytes());
+            write(&root.join("hls_rewrite"), &format!("seed-{i}-{cut}"), &seed);
+        }
+    }
     eprintln!("seed corpora written under {}", root.display());
 }

@@ -212,6 +212,7 @@ fn split_link(input: &str) -> Link {
         Ok(QueryToken::Link(t)) => (Ok(t.to_owned()), None),
         Ok(QueryToken::Absent) => (Ok(String::new()), Some("the link has no lg parameter")),
         Ok(QueryToken::Session(_)) => (Ok(String::new()), Some("a download-session URL (lgs=) is not a link")),
+        Ok(QueryToken::Media(_)) => (Ok(String::new()), Some("a media-session URL (lgm=) is not a link")),
         Err(r) => (Err(r), None),
     };
     Link { token, note, raw_path: Some(path.to_owned()), host: Some(authority.to_owned()) }

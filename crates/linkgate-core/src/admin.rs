@@ -345,6 +345,9 @@ pub fn parse_inspect(body: &[u8]) -> Result<InspectRequest, Invalid> {
                 Ok(QueryToken::Session(_)) => {
                     return Err(Invalid::new("link", "is a download-session URL (lgs), not a link"))
                 }
+                Ok(QueryToken::Media(_)) => {
+                    return Err(Invalid::new("link", "is a media-session URL (lgm), not a link"))
+                }
                 Err(_) => return Err(Invalid::new("link", "has more than one token parameter (lg, lgs)")),
             };
             Ok(InspectRequest { token: token.to_owned(), raw_path: Some(path.to_owned()) })

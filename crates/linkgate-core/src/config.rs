@@ -75,6 +75,12 @@ pub struct EdgeConfig {
     /// Common Access Tokens (`LINKGATE_CAT_KEYS` and friends, `docs/cat.md`);
     /// None (the default) = CATs are not looked for.
     pub cat: Option<CatConfig>,
+    /// Origins of player pages on other origins that may read media with
+    /// credentials (`LINKGATE_MEDIA_ORIGINS`, comma-separated
+    /// `scheme://host[:port]`): their requests get
+    /// `Access-Control-Allow-Origin: <that origin>` and
+    /// `Access-Control-Allow-Credentials: true`; empty = no CORS headers.
+    pub media_origins: Vec<String>,
 }
 
 /// Default `LINKGATE_REDIRECT_TTL_SECS`: how long a presigned URL lives.
@@ -162,6 +168,8 @@ pub enum ConfigError {
     CatKeys(KeyRingError),
     /// `LINKGATE_CAT_SOURCES` names an unknown source.
     CatSources,
+    /// An entry of `LINKGATE_MEDIA_ORIGINS` is not `scheme://host[:port]`.
+    MediaOrigin,
 }
 
 impl fmt::Display for ConfigError {
@@ -191,6 +199,9 @@ impl fmt::Display for ConfigError {
             ConfigError::CatKeys(e) => write!(f, "LINKGATE_CAT_KEYS: {e}"),
             ConfigError::CatSources => f.write_str(
                 "LINKGATE_CAT_SOURCES must list header:CTA-Common-Access-Token, header:Common-Access-Token, cookie:<name> or query:<name> (not lg/lgs), comma-separated",
+            ),
+            ConfigError::MediaOrigin => f.write_str(
+                "LINKGATE_MEDIA_ORIGINS must list origins such as https://player.example (no path, no wildcard)",
             ),
             ConfigError::AdminTokenTooShort => write!(
                 f,
@@ -266,6 +277,25 @@ pub fn redirect_config(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Re
     Ok(Some(RedirectConfig { location, credentials, ttl_secs }))
 }
 
+/// `LINKGATE_MEDIA_ORIGINS`: each entry an exact origin as browsers send it
+/// in `Origin` (`http` or `https`, a host, an optional port; no path, no
+/// `*`: credentialed CORS never allows a wildcard).
+pub fn media_origins(text: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let mut out = Vec::new();
+    for entry in text.unwrap_or("").split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let rest = entry.strip_prefix("https://").or_else(|| entry.strip_prefix("http://"));
+        let ok = rest.is_some_and(|r| {
+            !r.is_empty()
+                && r.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+        });
+        if !ok {
+            return Err(ConfigError::MediaOrigin);
+        }
+        out.push(entry.to_ascii_lowercase());
+    }
+    Ok(out)
+}
+
 impl EdgeConfig {
     /// Seconds from a KV denylist write until every location refuses: KV's
     /// propagation, then a cached read, then an isolate's memo of it
@@ -329,6 +359,7 @@ impl EdgeConfig {
             )
             .map_err(ConfigError::Origin)?,
             cat: cat_config(get)?,
+            media_origins: media_origins(get("LINKGATE_MEDIA_ORIGINS").as_deref())?,
         })
     }
 }
@@ -573,5 +604,17 @@ mod tests {
         assert!(e.to_string().contains("LINKGATE_ORIGIN_SECRET"));
         let e = with(&[("LINKGATE_ORIGIN", "http://files.internal")]).unwrap_err();
         assert_eq!(e, ConfigError::Origin(OriginConfigError::Url), "no secret in clear over a network");
+    }
+
+    #[test]
+    fn media_origins_are_exact_origins() {
+        assert_eq!(media_origins(None).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            media_origins(Some(" https://Player.example , http://127.0.0.1:8080")).unwrap(),
+            ["https://player.example", "http://127.0.0.1:8080"]
+        );
+        for bad in ["*", "player.example", "https://player.example/", "https://a.example/x", "ftp://a", "https://"] {
+            assert_eq!(media_origins(Some(bad)), Err(ConfigError::MediaOrigin), "{bad}");
+        }
     }
 }

@@ -85,6 +85,7 @@ pub struct Key {
     /// HMAC. Never printed.
     seal_link: [u8; 32],
     seal_session: [u8; 32],
+    seal_media: [u8; 32],
 }
 
 impl Key {
@@ -100,7 +101,8 @@ impl Key {
             .map_err(|_| KeyRingError::KeyTooShort { kid: kid.0.to_string(), bytes: secret.len() })?;
         let seal_link = super::sealed::derive_seal_key(&mac, Domain::Link);
         let seal_session = super::sealed::derive_seal_key(&mac, Domain::Session);
-        Ok(Key { kid, mac, seal_link, seal_session })
+        let seal_media = super::sealed::derive_seal_key(&mac, Domain::Media);
+        Ok(Key { kid, mac, seal_link, seal_session, seal_media })
     }
 
     /// The key's id.
@@ -118,6 +120,7 @@ impl Key {
         match domain {
             Domain::Link => &self.seal_link,
             Domain::Session => &self.seal_session,
+            Domain::Media => &self.seal_media,
         }
     }
 }

@@ -514,6 +514,7 @@ mod tests {
     #[test]
     fn a_body_is_sent_only_when_it_is_exactly_the_planned_one() {
         let body = |range| ObjectBody {
+            rewrite: None,
             key: "k".to_owned(),
             range,
             length: range.map_or(100, |(_, l)| l),

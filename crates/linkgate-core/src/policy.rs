@@ -32,6 +32,22 @@ pub enum RevocationMode {
     Strict,
 }
 
+/// Whether a prefix link opens a media session for a player
+/// (`media`, `docs/edge.md` "Media sessions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaMode {
+    /// No media sessions: every request needs its own link (the default).
+    Off,
+    /// A GET of an unbounded prefix link sets the `lgm` cookie, scoped to
+    /// the prefix; requests under the prefix may present it instead of a link.
+    Cookie,
+    /// As `Cookie` for requests that carry the cookie, and HLS playlists
+    /// (`.m3u8`) and DASH MPDs (`.mpd`) opened by such a link or session are rewritten as they
+    /// stream so that every URI under the prefix carries `lgm=<session>`,
+    /// for players and CDNs that drop cookies.
+    Rewrite,
+}
+
 /// The rules for one classification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
@@ -58,6 +74,8 @@ pub struct Rule {
     /// redirected when the object is larger than this many bytes and
     /// streamed otherwise. None: such a link gets the first of `modes`.
     pub redirect_above: Option<u64>,
+    /// Media sessions for multi-file presentations (`media`).
+    pub media: MediaMode,
 }
 
 /// Default `min_ip_prefix_v4`: a /16 (65 536 addresses) is an organisation's
@@ -96,6 +114,7 @@ fn default_rule(name: &str) -> Rule {
         countries: None,
         revocation,
         redirect_above: None,
+        media: MediaMode::Off,
         // A restricted object's link should not tell whoever sees the URL
         // what it is, for whom, or until when (issue 14).
         require_sealed: name != "public" && name != "internal" && name != "confidential",
@@ -119,7 +138,7 @@ impl Default for Policy {
 }
 
 /// The members a classification's rule may have (`docs/policy.md`).
-const RULE_FIELDS: [&str; 12] = [
+const RULE_FIELDS: [&str; 13] = [
     "max_ttl",
     "modes",
     "require_sub",
@@ -132,6 +151,7 @@ const RULE_FIELDS: [&str; 12] = [
     "revocation",
     "require_sealed",
     "redirect_above",
+    "media",
 ];
 
 /// A member that is absent or null is not set (as before, with serde).
@@ -286,6 +306,14 @@ impl Policy {
                     "kv" => RevocationMode::Kv,
                     "strict" => RevocationMode::Strict,
                     _ => return Err(PolicyError(format!("{name}.revocation: {m:?} is not kv or strict"))),
+                };
+            }
+            if let Some(m) = text_member(name, r, "media")? {
+                rule.media = match m {
+                    "off" => MediaMode::Off,
+                    "cookie" => MediaMode::Cookie,
+                    "rewrite" => MediaMode::Rewrite,
+                    _ => return Err(PolicyError(format!("{name}.media: {m:?} is not off, cookie or rewrite"))),
                 };
             }
             if let Some(c) = texts_member(name, r, "countries")? {
@@ -697,5 +725,21 @@ mod tests {
             r#"{"classifications":{"confidential":{"modes":["stream","redirect"],"redirect_above":"1GiB"}}}"#
         )
         .is_ok());
+    }
+
+    #[test]
+    fn media_is_off_unless_a_rule_says_cookie() {
+        let p = Policy::default();
+        assert!(p.rules.iter().all(|r| r.media == MediaMode::Off));
+        let p =
+            Policy::parse(r#"{"classifications":{"public":{"media":"cookie"},"internal":{"media":"off"}}}"#).unwrap();
+        assert_eq!(p.rule_for(Some("public")).media, MediaMode::Cookie);
+        assert_eq!(p.rule_for(Some("internal")).media, MediaMode::Off);
+        for bad in
+            [r#"{"classifications":{"public":{"media":"yes"}}}"#, r#"{"classifications":{"public":{"media":true}}}"#]
+        {
+            let e = Policy::parse(bad).unwrap_err();
+            assert!(e.0.contains("public.media"), "{bad}: {e}");
+        }
     }
 }

@@ -41,6 +41,8 @@ pub const MIN_SEALED_BYTES: usize = 2 + 1 + NONCE_BYTES + 1 + AEAD_TAG_BYTES;
 pub const SEAL_LINK_LABEL: &[u8] = b"linkgate-seal-link-v2\0";
 /// Seal-key label for download sessions.
 pub const SEAL_SESSION_LABEL: &[u8] = b"linkgate-seal-session-v2\0";
+/// Seal-key label for media sessions.
+pub const SEAL_MEDIA_LABEL: &[u8] = b"linkgate-seal-media-v2\0";
 /// Label of the synthetic nonce of sealed download sessions.
 pub const SEAL_NONCE_LABEL: &[u8] = b"linkgate-seal-nonce-v2\0";
 
@@ -49,6 +51,7 @@ pub const fn seal_label(domain: Domain) -> &'static [u8] {
     match domain {
         Domain::Link => SEAL_LINK_LABEL,
         Domain::Session => SEAL_SESSION_LABEL,
+        Domain::Media => SEAL_MEDIA_LABEL,
     }
 }
 

@@ -31,6 +31,10 @@ pub const LINK_DOMAIN: &[u8] = b"linkgate-link-v1\0";
 /// consumed bounded-use link redirects to). Same payload format, other
 /// label: a session token never verifies as a link, nor a link as a session.
 pub const SESSION_DOMAIN: &[u8] = b"linkgate-session-v1\0";
+/// Label for media-session tokens (the `lgm` cookie a prefix link opens for
+/// a player, `docs/edge.md`): a media session is neither a link nor a
+/// download session, so neither can be replayed as it.
+pub const MEDIA_DOMAIN: &[u8] = b"linkgate-media-v1\0";
 
 /// Which kind of token a tag is computed for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +43,8 @@ pub enum Domain {
     Link,
     /// A download session (`lgs=`).
     Session,
+    /// A media session (the `lgm` cookie).
+    Media,
 }
 
 impl Domain {
@@ -47,6 +53,7 @@ impl Domain {
         match self {
             Domain::Link => LINK_DOMAIN,
             Domain::Session => SESSION_DOMAIN,
+            Domain::Media => MEDIA_DOMAIN,
         }
     }
 }

@@ -485,6 +485,9 @@ pub enum QueryToken<'a> {
     Link(&'a str),
     /// Exactly one `lgs` piece and no `lg`: a download session (`docs/edge.md`).
     Session(&'a str),
+    /// Exactly one `lgm` piece and no other token: a media session, as a
+    /// rewritten manifest hands it out (`docs/edge.md`, "Media sessions").
+    Media(&'a str),
 }
 
 /// Find the token in a raw query string (without `?` and `#`): split on
@@ -492,24 +495,26 @@ pub enum QueryToken<'a> {
 /// byte for byte, nothing percent-decoded. Two `lg` (or two `lgs`) pieces,
 /// or `lg` beside `lgs`, are ambiguous: refused, never resolved by picking one.
 pub fn query_token(query: &str) -> Result<QueryToken<'_>, Reason> {
-    let (mut lg, mut lgs) = (None, None);
+    let (mut lg, mut lgs, mut lgm) = (None, None, None);
     let mut duplicate = false;
     for piece in query.split('&') {
         let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
         let slot = match name {
             "lg" => &mut lg,
             "lgs" => &mut lgs,
+            "lgm" => &mut lgm,
             _ => continue,
         };
         duplicate |= slot.is_some();
         *slot = Some(value);
     }
-    match (lg, lgs) {
+    match (lg, lgs, lgm) {
         _ if duplicate => Err(Reason::DuplicateToken),
-        (Some(_), Some(_)) => Err(Reason::TwoTokens),
-        (Some(t), None) => Ok(QueryToken::Link(t)),
-        (None, Some(t)) => Ok(QueryToken::Session(t)),
-        (None, None) => Ok(QueryToken::Absent),
+        (Some(t), None, None) => Ok(QueryToken::Link(t)),
+        (None, Some(t), None) => Ok(QueryToken::Session(t)),
+        (None, None, Some(t)) => Ok(QueryToken::Media(t)),
+        (None, None, None) => Ok(QueryToken::Absent),
+        _ => Err(Reason::TwoTokens),
     }
 }
 
@@ -735,5 +740,9 @@ mod tests {
         assert_eq!(query_token("lg=a&lg=a&lgs=b"), Err(Reason::DuplicateToken));
         assert_eq!(query_token("lg=a&lgs=b"), Err(Reason::TwoTokens));
         assert_eq!(query_token("lgs&lg"), Err(Reason::TwoTokens));
+        assert_eq!(query_token("a=1&lgm=m"), Ok(QueryToken::Media("m")));
+        assert_eq!(query_token("lgm=m&lgm=m"), Err(Reason::DuplicateToken));
+        assert_eq!(query_token("lg=a&lgm=m"), Err(Reason::TwoTokens));
+        assert_eq!(query_token("lgs=a&lgm=m"), Err(Reason::TwoTokens));
     }
 }

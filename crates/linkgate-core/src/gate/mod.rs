@@ -27,9 +27,10 @@ use super::code::Code;
 use super::config::EdgeConfig;
 use super::http::continuation_start;
 use super::keys::KeyRing;
+use super::media::{cookie_token, cors_headers, set_cookie, ManifestKind, ManifestRewrite};
 use super::origin::{OriginFailure, OriginRequest};
 use super::path::{encode_path, CanonicalPath, Scope};
-use super::policy::{evaluate, Decision, RevocationMode};
+use super::policy::{evaluate, CacheMode, Decision, MediaMode, RevocationMode};
 use super::problem::{self, refresh_url};
 use super::reason::Reason;
 use super::revocation::{find_revocation, lookup_keys};
@@ -67,8 +68,11 @@ pub struct Facts {
     pub cat_header: Option<String>,
     /// `Common-Access-Token`.
     pub common_access_token: Option<String>,
-    /// `Cookie`: read only for Common Access Tokens.
+    /// `Cookie`: its `lgm` media session and Common Access Token cookies
+    /// are read (never logged).
     pub cookie: Option<String>,
+    /// `Origin`: a player page on another origin (CORS).
+    pub origin: Option<String>,
     /// The client's country (ISO 3166 alpha-2), when known up front (the
     /// admin API). Downloads leave it None: reading it (`request.cf`) is one
     /// of the costliest facts, so the gate asks for it with
@@ -81,7 +85,7 @@ pub struct Facts {
 
 /// The request headers the gate reads, in the order the edge packs them (see
 /// [`unpack_request`]); `cf-ray` last, for the request id.
-pub const PACKED_HEADERS: [&str; 12] = [
+pub const PACKED_HEADERS: [&str; 13] = [
     "cf-connecting-ip",
     "user-agent",
     "accept",
@@ -93,6 +97,7 @@ pub const PACKED_HEADERS: [&str; 12] = [
     "cta-common-access-token",
     "common-access-token",
     "cookie",
+    "origin",
     "cf-ray",
 ];
 
@@ -105,7 +110,7 @@ pub struct UnpackedRequest {
     pub method: String,
     pub url: String,
     /// In the order of [`PACKED_HEADERS`].
-    pub headers: [Option<String>; 12],
+    pub headers: [Option<String>; 13],
 }
 
 /// Parse the packed form; None when it is not exactly that (the edge then
@@ -114,7 +119,7 @@ pub fn unpack_request(text: &str) -> Option<UnpackedRequest> {
     let mut lines = text.split('\n');
     let method = lines.next()?.to_owned();
     let url = lines.next()?.to_owned();
-    let mut headers: [Option<String>; 12] = Default::default();
+    let mut headers: [Option<String>; 13] = Default::default();
     for slot in &mut headers {
         let line = lines.next()?;
         *slot = match line.strip_prefix('+') {
@@ -247,7 +252,11 @@ pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
     let source = match found {
         Ok(QueryToken::Link(_)) => Some(Domain::Link),
         Ok(QueryToken::Session(_)) => Some(Domain::Session),
-        Ok(QueryToken::Absent) | Err(_) => None,
+        Ok(QueryToken::Media(_)) => Some(Domain::Media),
+        // No token in the query: a media session cookie, if any (a token in
+        // the query always wins over the cookie).
+        Ok(QueryToken::Absent) => cookie_token(ctx.facts.cookie.as_deref()).map(|_| Domain::Media),
+        Err(_) => None,
     };
     let ambiguous = found.err();
     // The admin API's prefix is never an object, in any spelling (`%5F`, case).
@@ -434,6 +443,8 @@ fn request_facts<'a>(ctx: &'a Ctx<'_>, domain: Domain, form_token: Option<&'a st
     let (authority, raw_path, query) = split_url(&ctx.facts.url);
     let query_token = match (query_token(query), domain) {
         (Ok(QueryToken::Link(t)), Domain::Link) | (Ok(QueryToken::Session(t)), Domain::Session) => Some(t),
+        (Ok(QueryToken::Media(t)), Domain::Media) => Some(t),
+        (Ok(QueryToken::Absent), Domain::Media) => cookie_token(ctx.facts.cookie.as_deref()),
         _ => None,
     };
     RequestFacts {
@@ -473,6 +484,9 @@ fn verified(
             Some(p) => ctx.refuse(r.reason, Some((p, r.claims.as_deref()))),
             None => ctx.refuse(r.reason, None),
         },
+        // A media session ends at `exp`: no resume grace (the link's own
+        // URL still resumes a download as before).
+        Err(r) if domain == Domain::Media => read_country(ctx, Authentic::Refused(Box::new(r))),
         Err(r) => {
             let continuation = continuation_start(ctx.facts.range.as_deref()).is_some();
             let facts = request_facts(&ctx, domain, form_token.as_deref());
@@ -704,14 +718,28 @@ impl<'c> ReadObject<'c> {
                 return ctx.refuse_link(Reason::Policy, &auth);
             }
         };
+        if auth.domain == Domain::Media && rule.media == MediaMode::Off {
+            // A session is held to the rule of every object it reaches: an
+            // object whose rule has no media sessions needs its own link.
+            ctx.event.rule = Some(format!("{}.media", rule.name));
+            return ctx.refuse_link(Reason::Policy, &auth);
+        }
+        let mut decision = decision;
+        if auth.domain == Domain::Media && decision.cache == CacheMode::Public {
+            // The URL of a cookie request carries no token: a shared cache
+            // downstream would serve it to anyone, past a revocation.
+            decision.cache = CacheMode::Private;
+        }
+        let opens_media = rule.media;
         ctx.event.rule = Some(decision.rule.clone());
         if rule.revocation == RevocationMode::Strict {
             // Strict revocation: KV said nothing, but KV may not have the
             // entry yet; the registry has every entry the admin API answered.
             let keys = lookup_keys(claims, auth.link.path());
-            return Step::ReadStrict(ReadStrict { ctx, keys, allowed: Allowed { auth, meta, decision, with_body } });
+            let allowed = Allowed { auth, meta, decision, with_body, opens_media };
+            return Step::ReadStrict(ReadStrict { ctx, keys, allowed });
         }
-        allowed(ctx, Allowed { auth, meta, decision, with_body })
+        allowed(ctx, Allowed { auth, meta, decision, with_body, opens_media })
     }
 
     /// R2 failed: fail closed.
@@ -727,15 +755,17 @@ struct Allowed {
     meta: ObjectMeta,
     decision: Decision,
     with_body: bool,
+    /// The rule's media sessions (`media`).
+    opens_media: MediaMode,
 }
 
 fn allowed(ctx: Ctx<'_>, allowed: Allowed) -> Step<'_> {
-    let Allowed { auth, meta, decision, with_body } = allowed;
+    let Allowed { auth, meta, decision, with_body, opens_media } = allowed;
     let etag = super::http::strong_etag(&meta.etag);
     if auth.resume_etag.as_ref().is_some_and(|e| *e != etag) {
         return ctx.refuse_link(Reason::ResumeOtherVersion, &auth);
     }
-    let plan = match (decision.mode, ctx.cfg.redirect.as_ref()) {
+    let mut plan = match (decision.mode, ctx.cfg.redirect.as_ref()) {
         (Mode::Redirect, Some(r)) => match plan::redirect(&ctx, &auth.link, r, auth.resume_etag.is_some()) {
             Ok(p) => p,
             Err(_) => return ctx.refuse_link(Reason::RedirectUnavailable, &auth),
@@ -745,6 +775,17 @@ fn allowed(ctx: Ctx<'_>, allowed: Allowed) -> Step<'_> {
             Err(headers) => return ctx.refuse_with(Reason::Range, &auth, headers),
         },
     };
+    if !plan.is_redirect() {
+        match opens_media {
+            MediaMode::Off => {}
+            MediaMode::Cookie => open_media_session(&ctx, &auth, &mut plan),
+            MediaMode::Rewrite => {
+                open_media_session(&ctx, &auth, &mut plan);
+                rewrite_playlist(&ctx, &auth, &mut plan);
+            }
+        }
+        plan.headers.extend(cors_headers(&ctx.cfg.media_origins, ctx.facts.origin.as_deref()));
+    }
     let located = Located { auth, meta, etag, plan };
     let Some(max) = located.auth.link.claims().uses.filter(|_| located.auth.resume_etag.is_none()) else {
         return deliver(ctx, located, None);
@@ -760,6 +801,8 @@ fn allowed(ctx: Ctx<'_>, allowed: Allowed) -> Step<'_> {
             let request = consume_request(&ctx, &located, max.get(), false);
             return Step::Consume(Consume { ctx, located, request });
         }
+        // The edge opens media sessions only for unbounded links.
+        (Domain::Media, _) => return ctx.refuse_link(Reason::SessionNotOpen, &located.auth),
         (Domain::Link, Method::Post) => {
             let request = consume_request(&ctx, &located, max.get(), false);
             return Step::Consume(Consume { ctx, located, request });
@@ -1019,6 +1062,82 @@ fn session_url(cfg: &EdgeConfig, link: &VerifiedLink) -> Option<String> {
     Some(format!("{}?lgs={token}", link.path().to_url_path()))
 }
 
+/// Set the `lgm` cookie on the response to a GET of an unbounded prefix
+/// link whose rule has media sessions. Bounded-use links never open one: a
+/// session would serve hundreds of requests on one use, and the use count
+/// is the point of such a link (they keep their landing page).
+fn open_media_session(ctx: &Ctx<'_>, auth: &Authorized, plan: &mut Delivery) {
+    let link = &auth.link;
+    let claims = link.claims();
+    let Scope::Prefix(prefix) = &claims.scope else { return };
+    if auth.domain != Domain::Link || ctx.method != Method::Get || claims.uses.is_some() {
+        return;
+    }
+    let Some(token) = media_token(ctx.cfg, link) else { return };
+    let cookie = set_cookie(
+        &token,
+        &encode_path(prefix.as_str()),
+        link.seconds_left(ctx.facts.now),
+        !ctx.cfg.media_origins.is_empty(),
+    );
+    // A response that sets a session is nobody else's: no cache downstream
+    // may keep it (or its Set-Cookie).
+    for (name, value) in &mut plan.headers {
+        match *name {
+            "cache-control" => *value = "no-store".to_owned(),
+            "expires" => *value = super::http::http_date(0),
+            _ => {}
+        }
+    }
+    plan.headers.push(("set-cookie", cookie));
+}
+
+/// Rewrite an HLS playlist or a DASH MPD (`media: "rewrite"`) opened by an unbounded
+/// prefix link or a media session: its body goes through the streaming
+/// rewriter, which adds `lgm=<session>` to every URI under the prefix. Only
+/// a whole-body 200 (a range of a rewritten body would be another body); its
+/// length is unknown ahead, its ETag is weak (the bytes are not the
+/// object's), and it is never `public` (it carries a token).
+fn rewrite_playlist(ctx: &Ctx<'_>, auth: &Authorized, plan: &mut Delivery) {
+    let link = &auth.link;
+    let claims = link.claims();
+    let Scope::Prefix(prefix) = &claims.scope else { return };
+    let opener = auth.domain == Domain::Media || (auth.domain == Domain::Link && claims.uses.is_none());
+    let Some(kind) = ManifestKind::of_path(link.path().as_str()) else { return };
+    if !opener || ctx.method != Method::Get || plan.status != 200 {
+        return;
+    }
+    let Some(body) = plan.body.as_mut() else { return };
+    let Some(token) = media_token(ctx.cfg, link) else { return };
+    body.rewrite = Some(ManifestRewrite {
+        kind,
+        token,
+        playlist: link.path().to_url_path(),
+        prefix: encode_path(prefix.as_str()),
+    });
+    plan.headers.retain(|(name, _)| !matches!(*name, "content-length" | "accept-ranges"));
+    for (name, value) in &mut plan.headers {
+        match *name {
+            "etag" if !value.starts_with("W/") => *value = format!("W/{value}"),
+            "cache-control" if value.starts_with("public") => *value = value.replacen("public", "private", 1),
+            _ => {}
+        }
+    }
+}
+
+/// A media-session token: the link's own claims (prefix scope, `exp`, IP
+/// binding, jti: revoking the link revokes the session) under the link's
+/// own key in the media domain; sealed when the link was.
+fn media_token(cfg: &EdgeConfig, link: &VerifiedLink) -> Option<String> {
+    let claims = link.claims();
+    let key = cfg.keys.get(claims.kid.as_str())?;
+    if link.sealed() {
+        let nonce = synthetic_nonce(key, Domain::Media, &claims.encode_payload());
+        return claims.seal_in(key, Domain::Media, &nonce).ok();
+    }
+    claims.sign_in(key, Domain::Media).ok()
+}
+
 /// What the counter needs to give a use back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundCall {
@@ -1234,6 +1353,10 @@ impl<'c> Ctx<'c> {
             Reply::Page { status: code.status(), html: refusal_page(code, &page) }
         } else {
             let body = problem::body(code, refresh.as_deref(), Some(&self.facts.request_id));
+            // A player on another origin reads the status (401, 410) instead
+            // of a bare network error.
+            let mut headers = headers;
+            headers.extend(cors_headers(&self.cfg.media_origins, self.facts.origin.as_deref()));
             Reply::Problem { status: code.status(), body, headers }
         };
         Step::Done(Box::new(Done { reply, event: self.event, record_start: None }))

@@ -59,6 +59,9 @@ pub struct ObjectBody {
     /// With a private origin: the `GET` that fetches these bytes from it
     /// (only the key, the Range and the origin's credentials); None: R2.
     pub origin: Option<OriginRequest>,
+    /// Pipe the body through the HLS rewriter (media `rewrite` mode); the
+    /// edge cache keeps the original bytes.
+    pub rewrite: Option<super::super::media::ManifestRewrite>,
 }
 
 /// The edge-cache copy of an object version (keyed without the token).
@@ -180,6 +183,7 @@ pub(super) fn plan(
     let origin = cfg.origin.as_ref().and_then(|o| o.request(false, link.path().object_key(), range, facts.now));
     let body = ObjectBody {
         origin,
+        rewrite: None,
         key: link.path().object_key().to_owned(),
         range,
         length,

@@ -852,8 +852,7 @@ fn a7_require_ip_refuses_an_everywhere_binding() {
 /// The packed request form the edge reads in one boundary call.
 #[test]
 fn packed_requests_unpack_exactly() {
-    let text =
-        "GET\nhttps://h/a?lg=x\n+198.51.100.7\n+dl/1\n-\n+0\n+bytes=0-9\n-\n+\"v1\"\n-\n+cat\n-\n+a=1; b=2\n+8a1b";
+    let text = "GET\nhttps://h/a?lg=x\n+198.51.100.7\n+dl/1\n-\n+0\n+bytes=0-9\n-\n+\"v1\"\n-\n+cat\n-\n+lgm=t; b=2\n+https://player.example\n+8a1b";
     let u = unpack_request(text).unwrap();
     assert_eq!((u.method.as_str(), u.url.as_str()), ("GET", "https://h/a?lg=x"));
     assert_eq!(u.headers[0].as_deref(), Some("198.51.100.7"));
@@ -862,19 +861,20 @@ fn packed_requests_unpack_exactly() {
     assert_eq!(u.headers[6].as_deref(), Some("\"v1\""));
     assert_eq!(u.headers[8].as_deref(), Some("cat"));
     assert_eq!(u.headers[9], None);
-    assert_eq!(u.headers[10].as_deref(), Some("a=1; b=2"));
-    assert_eq!(u.headers[11].as_deref(), Some("8a1b"));
+    assert_eq!(u.headers[10].as_deref(), Some("lgm=t; b=2"));
+    assert_eq!(u.headers[11].as_deref(), Some("https://player.example"));
+    assert_eq!(u.headers[12].as_deref(), Some("8a1b"));
     // An empty header value is present, not absent.
-    let empty = "GET\nu\n+\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-";
+    let empty = "GET\nu\n+\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-";
     assert_eq!(unpack_request(empty).unwrap().headers[0].as_deref(), Some(""));
-    // Anything but exactly method, URL and twelve markers is refused.
+    // Anything but exactly method, URL and thirteen markers is refused.
     for bad in [
         "",
         "GET",
         "GET\nu",
-        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
-        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
-        "GET\nu\nx\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
+        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
+        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
+        "GET\nu\nx\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
     ] {
         assert_eq!(unpack_request(bad), None, "{bad:?}");
     }
@@ -1787,4 +1787,304 @@ fn a_cat_response_is_never_public_downstream() {
     w.run(&cfg, cat_get("/v/a.ts", &cat_token(&cat_claims()), T0 + 1), None);
     let cat_cc = header(&w.delivered.unwrap(), "cache-control").unwrap();
     assert!(cat_cc.contains("private") && !cat_cc.contains("public"), "{cat_cc}");
+}
+
+// ------------------------------------------------------------------ media sessions (issue 16)
+
+fn media_cfg() -> EdgeConfig {
+    cfg_with(&[
+        ("LINKGATE_POLICY", r#"{"classifications":{"public":{"media":"cookie"},"internal":{"media":"cookie"}}}"#),
+        ("LINKGATE_MEDIA_ORIGINS", "https://player.example"),
+    ])
+}
+
+fn media_world(classification: Option<&str>) -> World {
+    let mut w = World::default();
+    for p in ["m/show/master.m3u8", "m/show/seg1.ts", "m/other/seg1.ts"] {
+        w.objects.insert(p.to_owned(), object(classification));
+    }
+    w
+}
+
+/// The `lgm` cookie the last delivery set, as `(token, attributes)`.
+fn set_cookie_of(w: &World) -> Option<(String, String)> {
+    let plan = w.delivered.as_ref()?;
+    let v = plan.headers.iter().find(|(k, _)| *k == "set-cookie")?.1.clone();
+    let (pair, attrs) = v.split_once("; ")?;
+    Some((pair.strip_prefix("lgm=")?.to_owned(), attrs.to_owned()))
+}
+
+fn header_of(w: &World, name: &str) -> Option<String> {
+    w.delivered.as_ref()?.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+}
+
+fn with_cookie(mut f: Facts, token: &str) -> Facts {
+    f.cookie = Some(format!("theme=dark; lgm={token}"));
+    f
+}
+
+#[test]
+fn a_prefix_link_opens_a_media_session_scoped_to_its_prefix() {
+    let cfg = media_cfg();
+    let mut w = media_world(None);
+    let link = sign(&cfg, &claims("/m/show/"));
+    let d = w.run(&cfg, get(&link_url("/m/show/master.m3u8", &link), T0 + 100), None);
+    assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+    let (token, attrs) = set_cookie_of(&w).expect("a session cookie");
+    assert_eq!(attrs, "Path=/m/show/; Max-Age=3500; HttpOnly; Secure; SameSite=None");
+    assert_ne!(token, link, "a media session is its own token");
+    assert!(!token.is_empty());
+    // The response that sets it is nobody else's to cache.
+    assert_eq!(header_of(&w, "cache-control").as_deref(), Some("no-store"));
+
+    // A segment under the prefix, with the cookie and no token: served, with
+    // the link's jti in the audit event, no usage round trip.
+    w.trace.clear();
+    let d = w.run(&cfg, with_cookie(get("/m/show/seg1.ts", T0 + 200), &token), None);
+    assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+    assert_eq!(w.trace, ["kv", "r2_get", "deliver"]);
+    assert_eq!(d.event.jti.as_deref(), Some("05050505050505050505050505050505"));
+    assert!(set_cookie_of(&w).is_none(), "a session never sets another");
+    // Private even where the rule says public: the URL carries no token.
+    assert!(header_of(&w, "cache-control").unwrap().starts_with("private, max-age="));
+
+    // The same segment without the cookie: 401; another prefix: 403.
+    let d = w.run(&cfg, get("/m/show/seg1.ts", T0 + 200), None);
+    assert_eq!((status(&d), code(&d)), (401, Some("token_missing")));
+    let d = w.run(&cfg, with_cookie(get("/m/other/seg1.ts", T0 + 200), &token), None);
+    assert_eq!((status(&d), code(&d)), (403, Some("scope_mismatch")));
+    // The link itself is not a session cookie, nor a session a link.
+    let d = w.run(&cfg, with_cookie(get("/m/show/seg1.ts", T0 + 200), &link), None);
+    assert_eq!((status(&d), code(&d)), (403, Some("signature_invalid")));
+    let d = w.run(&cfg, get(&link_url("/m/show/seg1.ts", &token), T0 + 200), None);
+    assert_eq!((status(&d), code(&d)), (403, Some("signature_invalid")));
+    // A tampered cookie.
+    let last = if token.ends_with('A') { "B" } else { "A" };
+    let forged = format!("{}{last}", &token[..token.len() - 1]);
+    let d = w.run(&cfg, with_cookie(get("/m/show/seg1.ts", T0 + 200), &forged), None);
+    assert_eq!(status(&d), 403);
+}
+
+#[test]
+fn a_media_session_dies_with_its_link() {
+    let cfg = media_cfg();
+    let mut w = media_world(None);
+    let link = sign(&cfg, &claims("/m/show/"));
+    w.run(&cfg, get(&link_url("/m/show/master.m3u8", &link), T0 + 1), None);
+    let (token, _) = set_cookie_of(&w).unwrap();
+    // Expired: 410 at exp exactly, and no resume grace for a session.
+    let cfg_grace = cfg_with(&[
+        ("LINKGATE_POLICY", r#"{"classifications":{"internal":{"media":"cookie"}}}"#),
+        ("LINKGATE_RESUME_GRACE_SECS", "600"),
+    ]);
+    for c in [&cfg, &cfg_grace] {
+        let mut f = with_cookie(get("/m/show/seg1.ts", T0 + 3600), &token);
+        f.range = Some("bytes=100-".into());
+        let d = w.run(c, f, None);
+        assert_eq!((status(&d), code(&d)), (410, Some("expired")));
+    }
+    // Revoked by the link's jti, by its sub, by the path: 410.
+    for (scope, value) in [
+        (RevocationScope::Jti, "05050505050505050505050505050505"),
+        (RevocationScope::Sub, "alice"),
+        (RevocationScope::Path, "/m/show/"),
+    ] {
+        let mut w = media_world(None);
+        w.revoke(scope, value, T0 + 10);
+        let d = w.run(&cfg, with_cookie(get("/m/show/seg1.ts", T0 + 20), &token), None);
+        assert_eq!((status(&d), code(&d)), (410, Some("revoked")), "{scope:?}");
+    }
+    // A killed key kills every session it signed.
+    let mut w = media_world(None);
+    w.revoke(RevocationScope::Kid, "k1", T0 + 10);
+    let d = w.run(&cfg, with_cookie(get("/m/show/seg1.ts", T0 + 20), &token), None);
+    assert_eq!((status(&d), code(&d)), (410, Some("revoked")));
+}
+
+#[test]
+fn media_sessions_keep_the_links_ip_binding_and_method_rules() {
+    let cfg = media_cfg();
+    let mut w = media_world(None);
+    let mut c = claims("/m/show/");
+    c.ip = vec![Cidr::parse("198.51.100.0/24").unwrap()];
+    w.run(&cfg, get(&link_url("/m/show/master.m3u8", &sign(&cfg, &c)), T0 + 1), None);
+    let (token, _) = set_cookie_of(&w).unwrap();
+    let d = w.run(&cfg, with_cookie(get("/m/show/seg1.ts", T0 + 2), &token), None);
+    assert_eq!(d.reply, Reply::Delivered);
+    let mut f = with_cookie(get("/m/show/seg1.ts", T0 + 2), &token);
+    f.client_ip = Some("203.0.113.9".into());
+    let d = w.run(&cfg, f, None);
+    assert_eq!((status(&d), code(&d)), (403, Some("ip_mismatch")));
+    let mut f = with_cookie(get("/m/show/seg1.ts", T0 + 2), &token);
+    f.method = "POST".into();
+    let d = w.run(&cfg, f, None);
+    assert_eq!((status(&d), code(&d)), (405, Some("method_not_allowed")));
+}
+
+#[test]
+fn only_rules_with_media_sessions_open_or_honour_them() {
+    let cfg = media_cfg();
+    // A confidential object's rule has no media sessions: no cookie...
+    let mut w = media_world(Some("confidential"));
+    let link = sign(&cfg, &claims("/m/show/"));
+    let d = w.run(&cfg, get(&link_url("/m/show/master.m3u8", &link), T0 + 1), None);
+    assert_eq!(d.reply, Reply::Delivered);
+    assert!(set_cookie_of(&w).is_none());
+    // ...and a session opened elsewhere does not reach it.
+    let mut open = media_world(None);
+    open.run(&cfg, get(&link_url("/m/show/master.m3u8", &link), T0 + 1), None);
+    let (token, _) = set_cookie_of(&open).unwrap();
+    let d = w.run(&cfg, with_cookie(get("/m/show/seg1.ts", T0 + 2), &token), None);
+    assert_eq!((status(&d), code(&d)), (403, Some("policy_denied")));
+    assert_eq!(d.event.rule.as_deref(), Some("confidential.media"));
+    // The default policy opens none.
+    let mut w = media_world(None);
+    w.run(&super::tests::cfg(), get(&link_url("/m/show/master.m3u8", &link), T0 + 1), None);
+    assert!(set_cookie_of(&w).is_none());
+}
+
+#[test]
+fn object_links_bounded_links_and_head_open_no_session() {
+    let cfg = media_cfg();
+    let mut w = media_world(None);
+    let object_link = sign(&cfg, &claims("/m/show/master.m3u8"));
+    w.run(&cfg, get(&link_url("/m/show/master.m3u8", &object_link), T0 + 1), None);
+    assert!(set_cookie_of(&w).is_none(), "an object link has no prefix to open");
+    let mut head = get(&link_url("/m/show/master.m3u8", &sign(&cfg, &claims("/m/show/"))), T0 + 1);
+    head.method = "HEAD".into();
+    w.delivered = None;
+    w.run(&cfg, head, None);
+    assert!(set_cookie_of(&w).is_none());
+    // A bounded-use prefix link keeps its landing page and one use per
+    // download: a session would spend one use on a whole presentation.
+    w.delivered = None;
+    let d = w.run(&cfg, get(&link_url("/m/show/master.m3u8", &sign(&cfg, &bounded("/m/show/", 3))), T0 + 1), None);
+    assert!(matches!(d.reply, Reply::Page { status: 200, .. }), "{:?}", d.reply);
+    assert!(w.delivered.is_none());
+}
+
+#[test]
+fn a_sealed_link_opens_a_sealed_session() {
+    let cfg = media_cfg();
+    let mut w = media_world(None);
+    let c = claims("/m/show/");
+    w.run(&cfg, get(&link_url("/m/show/master.m3u8", &seal(&cfg, &c)), T0 + 1), None);
+    let (token, _) = set_cookie_of(&w).unwrap();
+    let opened = AnyToken::decode(&token).unwrap();
+    assert!(matches!(opened, AnyToken::Sealed(_)), "the cookie hides the claims the link hides");
+    let d = w.run(&cfg, with_cookie(get("/m/show/seg1.ts", T0 + 2), &token), None);
+    assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+}
+
+#[test]
+fn listed_player_origins_get_credentialed_cors_on_answers_and_refusals() {
+    let cfg = media_cfg();
+    let mut w = media_world(None);
+    let link = sign(&cfg, &claims("/m/show/"));
+    let mut f = get(&link_url("/m/show/master.m3u8", &link), T0 + 1);
+    f.origin = Some("https://player.example".into());
+    w.run(&cfg, f, None);
+    assert_eq!(header_of(&w, "access-control-allow-origin").as_deref(), Some("https://player.example"));
+    assert_eq!(header_of(&w, "access-control-allow-credentials").as_deref(), Some("true"));
+    let mut f = get("/m/show/seg1.ts", T0 + 1);
+    f.origin = Some("https://player.example".into());
+    let d = w.run(&cfg, f, None);
+    let Reply::Problem { status: 401, headers, .. } = &d.reply else { panic!("{:?}", d.reply) };
+    assert!(headers.contains(&("access-control-allow-origin", "https://player.example".to_owned())));
+    // Another origin gets none.
+    let mut f = get(&link_url("/m/show/master.m3u8", &link), T0 + 1);
+    f.origin = Some("https://evil.example".into());
+    w.run(&cfg, f, None);
+    assert_eq!(header_of(&w, "access-control-allow-origin"), None);
+}
+
+/// The README's claim: a sealed prefix link is path-less, so a player's
+/// relative segment URLs resolve under `/_lg/<token>/` and carry the link.
+#[test]
+fn a_sealed_prefix_links_path_less_url_reaches_every_relative_segment() {
+    let cfg = media_cfg();
+    let mut w = media_world(None);
+    let token = seal(&cfg, &claims("/m/show/"));
+    for name in ["master.m3u8", "seg1.ts"] {
+        let d = w.run(&cfg, get(&format!("/{PATH_FORM_LINK}/{token}/{name}"), T0 + 1), None);
+        assert_eq!(d.reply, Reply::Delivered, "{name}: {:?}", d.event);
+        assert_eq!(d.event.path.as_deref(), Some(format!("/m/show/{name}").as_str()));
+    }
+    let d = w.run(&cfg, get(&format!("/{PATH_FORM_LINK}/{token}/../other/seg1.ts"), T0 + 1), None);
+    assert_ne!(d.reply, Reply::Delivered);
+}
+
+fn rewrite_cfg() -> EdgeConfig {
+    cfg_with(&[(
+        "LINKGATE_POLICY",
+        r#"{"classifications":{"internal":{"media":"rewrite"},"public":{"media":"cookie"}}}"#,
+    )])
+}
+
+fn rewrite_of(w: &World) -> Option<crate::media::ManifestRewrite> {
+    w.delivered.as_ref()?.body.as_ref()?.rewrite.clone()
+}
+
+#[test]
+fn rewrite_mode_rewrites_playlists_opened_by_the_link_or_its_session() {
+    let cfg = rewrite_cfg();
+    let mut w = media_world(None);
+    w.objects.insert("m/show/720p/index.m3u8".into(), object(None));
+    let link = sign(&cfg, &claims("/m/show/"));
+    let d = w.run(&cfg, get(&link_url("/m/show/master.m3u8", &link), T0 + 100), None);
+    assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+    let r = rewrite_of(&w).expect("the playlist is rewritten");
+    assert_eq!((r.playlist.as_str(), r.prefix.as_str()), ("/m/show/master.m3u8", "/m/show/"));
+    // The same session as the cookie's (players that keep cookies use either).
+    let (cookie, _) = set_cookie_of(&w).unwrap();
+    assert_eq!(r.token, cookie);
+    assert_eq!(header_of(&w, "content-length"), None, "the length changes");
+    assert!(header_of(&w, "etag").unwrap().starts_with("W/"));
+    // A URI of the rewritten playlist: the session in the query.
+    let d = w.run(&cfg, get(&format!("/m/show/720p/index.m3u8?lgm={}", r.token), T0 + 200), None);
+    assert_eq!(d.reply, Reply::Delivered, "{:?}", d.event);
+    assert_eq!(rewrite_of(&w).map(|r| r.playlist), Some("/m/show/720p/index.m3u8".to_owned()));
+    let d = w.run(&cfg, get(&format!("/m/show/seg1.ts?lgm={}", r.token), T0 + 200), None);
+    assert_eq!(d.reply, Reply::Delivered);
+    assert_eq!(rewrite_of(&w), None, "segments pass as they are");
+    assert!(set_cookie_of(&w).is_none());
+    // Outside the prefix, expired, or beside another token: refused.
+    let d = w.run(&cfg, get(&format!("/m/other/seg1.ts?lgm={}", r.token), T0 + 200), None);
+    assert_eq!(code(&d), Some("scope_mismatch"));
+    let d = w.run(&cfg, get(&format!("/m/show/seg1.ts?lgm={}", r.token), T0 + 3600), None);
+    assert_eq!((status(&d), code(&d)), (410, Some("expired")));
+    let d = w.run(&cfg, get(&format!("/m/show/seg1.ts?lgm={}&lg={link}", r.token), T0 + 200), None);
+    assert_eq!(code(&d), Some("token_malformed"));
+}
+
+#[test]
+fn rewrite_mode_leaves_ranges_heads_bounded_links_and_cookie_rules_alone() {
+    let cfg = rewrite_cfg();
+    let mut w = media_world(None);
+    let link = sign(&cfg, &claims("/m/show/"));
+    let mut ranged = get(&link_url("/m/show/master.m3u8", &link), T0 + 1);
+    ranged.range = Some("bytes=0-9".into());
+    w.run(&cfg, ranged, None);
+    assert_eq!(rewrite_of(&w), None);
+    let object_link = sign(&cfg, &claims("/m/show/master.m3u8"));
+    w.run(&cfg, get(&link_url("/m/show/master.m3u8", &object_link), T0 + 1), None);
+    assert_eq!(rewrite_of(&w), None, "an object link has no prefix");
+    let mut w = media_world(Some("public"));
+    w.run(&cfg, get(&link_url("/m/show/master.m3u8", &link), T0 + 1), None);
+    assert_eq!(rewrite_of(&w), None, "cookie mode serves playlists as they are");
+    assert!(set_cookie_of(&w).is_some());
+}
+
+#[test]
+fn rewrite_mode_rewrites_dash_mpds_too() {
+    let cfg = rewrite_cfg();
+    let mut w = media_world(None);
+    w.objects.insert("m/show/manifest.mpd".into(), object(None));
+    let link = sign(&cfg, &claims("/m/show/"));
+    w.run(&cfg, get(&link_url("/m/show/manifest.mpd", &link), T0 + 1), None);
+    let r = rewrite_of(&w).expect("the MPD is rewritten");
+    assert_eq!(r.kind, crate::media::ManifestKind::Dash);
+    assert!(matches!(r.rewriter(), crate::media::Rewriter::Dash(_)));
+    w.run(&cfg, get(&link_url("/m/show/master.m3u8", &link), T0 + 1), None);
+    assert_eq!(rewrite_of(&w).map(|r| r.kind), Some(crate::media::ManifestKind::Hls));
 }
