@@ -10,7 +10,11 @@
 //! rounds, medians printed too.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+#[path = "common/timing.rs"]
+mod timing;
+use timing::time_per_iter;
 
 use linkgate_core::b64;
 use linkgate_core::cat::{self, CatConfig, CatRequest, MintCat};
@@ -20,21 +24,6 @@ use linkgate_core::verify::{verify, Method, RequestFacts, TimeRules};
 use linkgate_core::{CanonicalPath, KeyId, KeyRing, Scope};
 
 const T0: u64 = 1_800_000_000;
-
-fn time_per_iter(mut f: impl FnMut(), budget: Duration) -> f64 {
-    for _ in 0..1000 {
-        f();
-    }
-    let mut iters: u64 = 0;
-    let start = Instant::now();
-    while start.elapsed() < budget {
-        for _ in 0..1000 {
-            f();
-        }
-        iters += 1000;
-    }
-    start.elapsed().as_nanos() as f64 / iters as f64
-}
 
 fn main() {
     let secret = [0x5Au8; 32];

@@ -18,7 +18,11 @@
 //! ed25519-dalek (the CLI's path; the worker asks WebCrypto instead).
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+#[path = "common/timing.rs"]
+mod timing;
+use timing::time_per_iter;
 
 use hmac::{Hmac, Mac};
 use linkgate_core::b64;
@@ -29,22 +33,6 @@ use linkgate_core::{CanonicalPath, KeyId, KeyRing, Scope};
 use sha2::Sha256;
 
 const T0: u64 = 1_800_000_000;
-
-fn time_per_iter(mut f: impl FnMut(), budget: Duration) -> f64 {
-    // Warm up, then run in batches until the budget is spent.
-    for _ in 0..1000 {
-        f();
-    }
-    let mut iters: u64 = 0;
-    let start = Instant::now();
-    while start.elapsed() < budget {
-        for _ in 0..1000 {
-            f();
-        }
-        iters += 1000;
-    }
-    start.elapsed().as_nanos() as f64 / iters as f64
-}
 
 fn main() {
     let secret = [0x5Au8; 32];
