@@ -10,7 +10,10 @@
 
 import {
   keygen as wasmKeygen,
-  sign_many as wasmSignMany,
+  sign_many as wasmSignManyIo,
+  io_reserve as wasmIoReserve,
+  io_memory as wasmIoMemory,
+  io_out as wasmIoOut,
   inspect as wasmInspect,
   use_keys as wasmUseKeys,
   option_names as wasmOptionNames,
@@ -42,6 +45,39 @@ function answer(text) {
   const r = JSON.parse(text);
   if (r.error) throw refusal(r.error);
   return r.ok;
+}
+
+// A batch crosses through one call buffer in wasm memory (`Io` in
+// src/lib.rs): the packed text is written there with encodeInto, the slots
+// through a Float64Array view, and the answer is decoded from there; no
+// allocation, copy or free per call in wasm-bindgen's glue.
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+let io = null;
+function views() {
+  if (io.u8.byteLength === 0) {
+    // Growing wasm memory replaced (detached) the buffer.
+    io.u8 = new Uint8Array(io.memory.buffer);
+    io.f64 = new Float64Array(io.memory.buffer);
+  }
+}
+function wasmSignMany(text, slots, count, kid) {
+  // encodeInto writes at most 3 bytes per UTF-16 unit.
+  if (io === null || text.length * 3 > io.textCap || slots.length > io.slotsCap) {
+    const textCap = Math.max(text.length * 3, 4096);
+    const slotsCap = Math.max(slots.length, 512);
+    const [textAt, slotsAt] = wasmIoReserve(textCap, slotsCap);
+    if (textAt === 0) throw new Error("linkgate-js: no call buffer in wasm memory");
+    const memory = io === null ? wasmIoMemory() : io.memory;
+    io = { memory, u8: new Uint8Array(memory.buffer), f64: new Float64Array(memory.buffer), textAt, textCap, slotsAt, slotsCap };
+  }
+  views();
+  const { written } = encoder.encodeInto(text, io.u8.subarray(io.textAt, io.textAt + io.textCap));
+  io.f64.set(slots, io.slotsAt / 8);
+  const length = wasmSignManyIo(written, slots.length, count, kid);
+  const at = wasmIoOut();
+  views();
+  return decoder.decode(io.u8.subarray(at, at + length));
 }
 
 // Type tags of a packed slot; `tag` in src/lib.rs holds the same numbers.

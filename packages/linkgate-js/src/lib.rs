@@ -631,13 +631,28 @@ pub fn sign_many_packed(
     text: &str,
     slots: &[f64],
     count: usize,
-    mut draw: impl FnMut(bool) -> Result<([u8; 16], [u8; 24]), ApiError>,
+    draw: impl FnMut(bool) -> Result<([u8; 16], [u8; 24]), ApiError>,
 ) -> Result<String, ManyError> {
+    let mut out = String::with_capacity(count.saturating_mul(320).clamp(2, 1 << 24));
+    sign_many_into(signer, text, slots, count, draw, &mut out)?;
+    Ok(out)
+}
+
+/// [`sign_many_packed`] into `out` (cleared first): the wasm export keeps
+/// one answer buffer across calls, so a call allocates no answer.
+pub fn sign_many_into(
+    signer: Signer<'_>,
+    text: &str,
+    slots: &[f64],
+    count: usize,
+    mut draw: impl FnMut(bool) -> Result<([u8; 16], [u8; 24]), ApiError>,
+    out: &mut String,
+) -> Result<(), ManyError> {
     let packing = |e| (None, e);
     let mut r = Reader::new(text, slots).map_err(packing)?;
     let top = r.take(SIGN_OPTIONS, None, Vec::new()).map_err(packing)?;
     let mut reuse = Vec::new();
-    let mut out = String::with_capacity(count.saturating_mul(320).clamp(2, 1 << 24));
+    out.clear();
     out.push_str("ok");
     for i in 0..count {
         let (t, v) = r.pair().map_err(packing)?;
@@ -653,11 +668,10 @@ pub fn sign_many_packed(
         let (jti, nonce) = draw(sealed).map_err(|e| (Some(i), e))?;
         let signed = sign_with(signer, &link, &top, jti, nonce).map_err(|e| (Some(i), e))?;
         out.push('\n');
-        signed.push_lines(&mut out);
+        signed.push_lines(out);
         reuse = link.vals;
     }
-    r.finish().map_err(packing)?;
-    Ok(out)
+    r.finish().map_err(packing)
 }
 
 /// A batch's refusal as the wrapper reads it: [`respond`]'s error, with the
@@ -911,26 +925,85 @@ mod bindings {
         respond(random().and_then(|s| super::keygen(kid, &s)))
     }
 
-    /// `count` links packed by `sign` (a batch of one) or `signMany` (see
-    /// [`super::sign_many_packed`]): `ok` and six lines per link, or
-    /// `{"error": {..., index}}`. With `ed25519_kid`, for an Ed25519 private
-    /// key of that id instead of the ring (`signEd25519`): the URL then holds
-    /// the base64url message to sign where the token goes, and the wrapper
-    /// puts the token there once WebCrypto has signed. One export for both
-    /// keeps the wasm small.
+    /// The call buffer of `sign_many`: lib/api.mjs writes a batch's packed
+    /// text (`TextEncoder.encodeInto`) and slots (a `Float64Array` view)
+    /// straight into wasm memory, and reads the answer from `out` there. No
+    /// allocation, copy or free per call by wasm-bindgen's glue (about a
+    /// microsecond a call, an eighth of `sign`); docs/performance.md.
+    struct Io {
+        text: Vec<u8>,
+        slots: Vec<f64>,
+        out: String,
+    }
+
+    thread_local! {
+        static IO: RefCell<Io> = const { RefCell::new(Io { text: Vec::new(), slots: Vec::new(), out: String::new() }) };
+    }
+
+    /// Room for `text_bytes` bytes of text and `slots` slots: where they go,
+    /// `[text, slots]` (byte addresses in wasm memory). The wrapper calls it
+    /// only when a batch outgrows the room it has, and re-reads the memory's
+    /// buffer after it (growing memory replaces it).
     #[wasm_bindgen]
-    pub fn sign_many(text: &str, slots: &[f64], count: u32, ed25519_kid: Option<String>) -> String {
+    pub fn io_reserve(text_bytes: u32, slots: u32) -> Vec<u32> {
+        let grow = |n: u32| usize::try_from(n).unwrap_or(0);
+        IO.with(|c| match c.try_borrow_mut() {
+            Ok(mut io) => {
+                io.text.resize(grow(text_bytes), 0);
+                io.slots.resize(grow(slots), 0.0);
+                // wasm32: addresses are 32-bit.
+                vec![io.text.as_ptr() as usize as u32, io.slots.as_ptr() as usize as u32]
+            }
+            Err(_) => vec![0, 0],
+        })
+    }
+
+    /// The wasm memory, for the wrapper's views of the call buffer.
+    #[wasm_bindgen]
+    pub fn io_memory() -> wasm_bindgen::JsValue {
+        wasm_bindgen::memory()
+    }
+
+    /// `count` links packed by `sign` (a batch of one) or `signMany` (see
+    /// [`super::sign_many_packed`]), read from the call buffer
+    /// (`text_bytes` bytes of UTF-8 text, `slots` slots, written there by the
+    /// wrapper after [`io_reserve`]). The answer goes to the buffer's `out`:
+    /// `ok` and six lines per link, or `{"error": {..., index}}`; the return
+    /// value is its length in bytes and [`io_out`] its address. With
+    /// `ed25519_kid`, for an Ed25519 private key of that id instead of the
+    /// ring (`signEd25519`): the URL then holds the base64url message to sign
+    /// where the token goes, and the wrapper puts the token there once
+    /// WebCrypto has signed. One export for both keeps the wasm small.
+    #[wasm_bindgen]
+    pub fn sign_many(text_bytes: u32, slots: u32, count: u32, ed25519_kid: Option<String>) -> u32 {
         let draw = |sealed| random().and_then(|jti| Ok((jti, if sealed { random()? } else { [0; 24] })));
         let count = usize::try_from(count).unwrap_or(usize::MAX);
-        let signed = match &ed25519_kid {
-            Some(kid) => super::sign_many_packed(super::Signer::Ed25519(kid), text, slots, count, draw),
-            None => with_ring(|ring| Ok(super::sign_many_packed(super::Signer::Ring(ring), text, slots, count, draw)))
-                .unwrap_or_else(|e| Err((None, e))),
-        };
-        match signed {
-            Ok(lines) => lines,
-            Err(e) => super::respond_many(e),
-        }
+        IO.with(|c| {
+            let Ok(mut io) = c.try_borrow_mut() else { return 0 };
+            let Io { text, slots: all, out } = &mut *io;
+            let text = text.get(..usize::try_from(text_bytes).unwrap_or(usize::MAX)).map(core::str::from_utf8);
+            let slots = all.get(..usize::try_from(slots).unwrap_or(usize::MAX));
+            let signed = match (text, slots) {
+                (Some(Ok(text)), Some(slots)) => match &ed25519_kid {
+                    Some(kid) => super::sign_many_into(super::Signer::Ed25519(kid), text, slots, count, draw, out),
+                    None => with_ring(|ring| {
+                        Ok(super::sign_many_into(super::Signer::Ring(ring), text, slots, count, draw, out))
+                    })
+                    .unwrap_or_else(|e| Err((None, e))),
+                },
+                _ => Err((None, super::malformed())),
+            };
+            if let Err(e) = signed {
+                *out = super::respond_many(e);
+            }
+            u32::try_from(out.len()).unwrap_or(0)
+        })
+    }
+
+    /// Where [`sign_many`]'s answer is (a byte address in wasm memory).
+    #[wasm_bindgen]
+    pub fn io_out() -> u32 {
+        IO.with(|c| c.try_borrow().map_or(0, |io| io.out.as_ptr() as usize as u32))
     }
 
     /// `{"ok": {verdict, code, status, reason, checked, skipped, claims}}`
