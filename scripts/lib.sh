@@ -133,7 +133,7 @@ build_worker() {
 # Build the JS signer (issue 15) into packages/linkgate-js/dist/: the
 # cdylib-only crate for wasm32 (release profile: opt-level z, LTO),
 # wasm-bindgen --target web (ES module glue that is given the compiled module
-# by lib/node.mjs or lib/workerd.mjs), then wasm-opt -Oz. Offline; the tools
+# by lib/node.mjs or lib/workerd.mjs), then wasm-opt -Oz and -O3 -aimfs 8. Offline; the tools
 # are the worker's (same wasm-bindgen pin, binaryen from node_modules).
 build_js_package() {
   ensure_wasm_target

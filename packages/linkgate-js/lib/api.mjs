@@ -3,7 +3,7 @@
 // Float64Array of type tags and numbers: see `Packed` in src/lib.rs), not
 // read member by member from wasm, which cost a boundary crossing and a
 // string decode each. Links cross in batches (`signMany`; `sign` is a
-// batch of one). The wasm answers signed links as lines and anything
+// batch of one) through one call buffer in wasm memory. The wasm answers signed links as lines and anything
 // else as JSON; this file turns Dates into seconds, answers into plain
 // objects (with Dates), and refusals into thrown LinkgateErrors.
 // lib/node.mjs and lib/workerd.mjs instantiate the wasm before any call.

@@ -2,10 +2,11 @@
 //!
 //! Options cross the boundary packed ([`Packed`]: one string holding every
 //! text value and one `Float64Array` of type tags and numbers, built by the
-//! JavaScript wrapper `lib/api.mjs`), so a call costs two copies into wasm
+//! JavaScript wrapper `lib/api.mjs`), so a call costs two writes into wasm
 //! memory instead of a `Reflect.get` and a string decode per option. Links
-//! are signed in batches (`sign_many`; `sign` is a batch of one), and come
-//! back as one line-separated string; everything else (and every
+//! are signed in batches (`sign_many`; `sign` is a batch of one) through one
+//! call buffer the wasm keeps (`Io`: the wrapper writes into it and reads
+//! the answer from it), and come back as one line-separated string; everything else (and every
 //! refusal) as one JSON string (`{"ok": ...}` or `{"error": {code, field,
 //! message}}`) that the wrapper turns into values (with Dates) or a thrown
 //! `LinkgateError`. The key ring is parsed once per `LINKGATE_KEYS` text
