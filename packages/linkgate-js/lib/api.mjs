@@ -3,9 +3,10 @@
 // Float64Array of type tags and numbers: see `Packed` in src/lib.rs), not
 // read member by member from wasm, which cost a boundary crossing and a
 // string decode each. Links cross in batches (`signMany`; `sign` is a
-// batch of one) through one call buffer in wasm memory. The wasm answers signed links as lines and anything
-// else as JSON; this file turns Dates into seconds, answers into plain
-// objects (with Dates), and refusals into thrown LinkgateErrors.
+// batch of one) through one call buffer in wasm memory. The wasm answers
+// signed links as text located by numbers (signedAt), anything else as
+// JSON; this file turns Dates into seconds, answers into plain objects
+// (with Dates), and refusals into thrown LinkgateErrors.
 // lib/node.mjs and lib/workerd.mjs instantiate the wasm before any call.
 
 import {
@@ -14,6 +15,7 @@ import {
   io_reserve as wasmIoReserve,
   io_memory as wasmIoMemory,
   io_out as wasmIoOut,
+  io_nums as wasmIoNums,
   inspect as wasmInspect,
   use_keys as wasmUseKeys,
   option_names as wasmOptionNames,
@@ -76,8 +78,23 @@ function wasmSignMany(text, slots, count, kid) {
   io.f64.set(slots, io.slotsAt / 8);
   const length = wasmSignManyIo(written, slots.length, count, kid);
   const at = wasmIoOut();
+  const numsAt = wasmIoNums();
   views();
+  // The answer's numbers stay valid until the next call into the wasm.
+  io.nums = numsAt / 8;
   return decoder.decode(io.u8.subarray(at, at + length));
+}
+
+// Signed link `i` of the answer `r` just received, from `pos` (its offset
+// in `r`; the result's `end` is the next link's): six numbers a link (see
+// `Signed::push_answer` in src/lib.rs): URL length, jti length, the token's
+// start and length in the URL, iat, exp.
+function signedAt(r, i, pos) {
+  const f = io.f64;
+  const k = io.nums + 6 * i;
+  const urlEnd = pos + f[k];
+  const end = urlEnd + f[k + 1];
+  return { url: r.slice(pos, urlEnd), jti: r.slice(urlEnd, end), start: f[k + 2], length: f[k + 3], iat: f[k + 4], exp: f[k + 5], end };
 }
 
 // Type tags of a packed slot; `tag` in src/lib.rs holds the same numbers.
@@ -214,8 +231,8 @@ export function signMany(links, keys, options) {
 
 // `sign` is a batch of one: the call's options, then per link the name of
 // a member outside the option list (the wasm refuses it by name) and the
-// link's options; one string back, `ok` and six lines per link (url, the
-// token's start and length in the url, jti, iat, exp).
+// link's options; one string back, `ok` and per link its url and jti, with
+// six numbers a link in the call buffer that locate them (signedAt).
 function signLinks(links, keys, options, many) {
   useKeys(keys);
   const { texts, slots } = pack(links, options);
@@ -226,13 +243,11 @@ function signLinks(links, keys, options, many) {
     if (many) e.index = error.index ?? null;
     throw e;
   }
-  const l = r.split("\n");
   const out = new Array(links.length);
-  for (let i = 0, k = 1; i < links.length; i++, k += 6) {
-    const exp = Number(l[k + 5]);
-    const url = l[k];
-    const token = url.substr(Number(l[k + 1]), Number(l[k + 2]));
-    out[i] = { url, token, jti: l[k + 3], expiresAt: new Date(exp * 1000), exp, iat: Number(l[k + 4]) };
+  for (let i = 0, pos = 2; i < links.length; i++) {
+    const s = signedAt(r, i, pos);
+    pos = s.end;
+    out[i] = { url: s.url, token: s.url.substr(s.start, s.length), jti: s.jti, expiresAt: new Date(s.exp * 1000), exp: s.exp, iat: s.iat };
   }
   return out;
 }
@@ -306,9 +321,8 @@ export async function signEd25519(link, privateKey, options) {
   // A batch of one; the URL holds the message to sign where the token goes.
   const r = wasmSignMany(texts.join(""), slots, 1, kid);
   if (!r.startsWith("ok")) throw refusal(JSON.parse(r).error);
-  const [, url, start, length, jti, iat, exp] = r.split("\n");
-  const at = Number(start);
-  const message = url.substr(at, Number(length));
+  const { url, start: at, length, jti, iat, exp } = signedAt(r, 0, 2);
+  const message = url.substr(at, length);
   const msg = unb64url(message);
   // The message is the 25-byte label then the payload; the token is
   // 0x03 || payload || signature (§18.1).
@@ -318,9 +332,8 @@ export async function signEd25519(link, privateKey, options) {
   raw.set(msg.subarray(25), 1);
   raw.set(sig, msg.length - 25 + 1);
   const token = b64url(raw);
-  const e = Number(exp);
   const signed = url.slice(0, at) + token + url.slice(at + message.length);
-  return { url: signed, token, jti, expiresAt: new Date(e * 1000), exp: e, iat: Number(iat) };
+  return { url: signed, token, jti, expiresAt: new Date(exp * 1000), exp, iat };
 }
 
 /** Decode a link or token; with keys, verify it against the given facts. */
