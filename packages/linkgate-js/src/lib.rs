@@ -957,11 +957,12 @@ mod bindings {
     /// `ok` and per link its URL and jti, with their numbers in `nums`
     /// ([`super::Signed::push_answer`]), or `{"error": {..., index}}`; the
     /// return value is its length in bytes, [`io_out`] and [`io_nums`] the
-    /// addresses. With
-    /// `ed25519_kid`, for an Ed25519 private key of that id instead of the
-    /// ring (`signEd25519`): the URL then holds the base64url message to sign
-    /// where the token goes, and the wrapper puts the token there once
-    /// WebCrypto has signed. One export for both keeps the wasm small.
+    /// addresses. With `ed25519_kid`, for an Ed25519 private key of that id
+    /// instead of the ring (`signEd25519`): the URL then holds the base64url
+    /// message to sign where the token goes, and the wrapper puts the token
+    /// there once WebCrypto has signed. One export for both keeps the wasm
+    /// small. The buffer keeps the last batch (as freed memory would): it
+    /// lives in the isolate's own wasm memory, which holds the keys anyway.
     #[wasm_bindgen]
     pub fn sign_many(text_bytes: u32, slots: u32, count: u32, ed25519_kid: Option<String>) -> u32 {
         let draw = |sealed| random().and_then(|jti| Ok((jti, if sealed { random()? } else { [0; 24] })));
