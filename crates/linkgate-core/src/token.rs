@@ -303,8 +303,9 @@ impl ShortText {
                 head.copy_from_slice(s);
                 ShortText::Inline { len, bytes }
             }
-            // Lossless for the checked (ASCII) text this is built from.
-            _ => ShortText::Boxed(String::from_utf8_lossy(s).into()),
+            // Built from checked ASCII text: a byte is a char. (Not
+            // from_utf8_lossy: it links ~1 KB of wasm that only this used.)
+            _ => ShortText::Boxed(s.iter().copied().map(char::from).collect::<String>().into()),
         }
     }
 

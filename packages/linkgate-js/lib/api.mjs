@@ -3,14 +3,19 @@
 // Float64Array of type tags and numbers: see `Packed` in src/lib.rs), not
 // read member by member from wasm, which cost a boundary crossing and a
 // string decode each. Links cross in batches (`signMany`; `sign` is a
-// batch of one). The wasm answers signed links as lines and anything
-// else as JSON; this file turns Dates into seconds, answers into plain
-// objects (with Dates), and refusals into thrown LinkgateErrors.
+// batch of one) through one call buffer in wasm memory. The wasm answers
+// signed links as text located by numbers (signedAt), anything else as
+// JSON; this file turns Dates into seconds, answers into plain objects
+// (with Dates), and refusals into thrown LinkgateErrors.
 // lib/node.mjs and lib/workerd.mjs instantiate the wasm before any call.
 
 import {
   keygen as wasmKeygen,
-  sign_many as wasmSignMany,
+  sign_many as wasmSignManyIo,
+  io_reserve as wasmIoReserve,
+  io_memory as wasmIoMemory,
+  io_out as wasmIoOut,
+  io_nums as wasmIoNums,
   inspect as wasmInspect,
   use_keys as wasmUseKeys,
   option_names as wasmOptionNames,
@@ -42,6 +47,54 @@ function answer(text) {
   const r = JSON.parse(text);
   if (r.error) throw refusal(r.error);
   return r.ok;
+}
+
+// A batch crosses through one call buffer in wasm memory (`Io` in
+// src/lib.rs): the packed text is written there with encodeInto, the slots
+// through a Float64Array view, and the answer is decoded from there; no
+// allocation, copy or free per call in wasm-bindgen's glue.
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+let io = null;
+function views() {
+  if (io.u8.byteLength === 0) {
+    // Growing wasm memory replaced (detached) the buffer.
+    io.u8 = new Uint8Array(io.memory.buffer);
+    io.f64 = new Float64Array(io.memory.buffer);
+  }
+}
+function wasmSignMany(text, slots, count, kid) {
+  // encodeInto writes at most 3 bytes per UTF-16 unit.
+  if (io === null || text.length * 3 > io.textCap || slots.length > io.slotsCap) {
+    const textCap = Math.max(text.length * 3, 4096);
+    const slotsCap = Math.max(slots.length, 512);
+    const [textAt, slotsAt] = wasmIoReserve(textCap, slotsCap);
+    if (textAt === 0) throw new Error("linkgate-js: no call buffer in wasm memory");
+    const memory = io === null ? wasmIoMemory() : io.memory;
+    io = { memory, u8: new Uint8Array(memory.buffer), f64: new Float64Array(memory.buffer), textAt, textCap, slotsAt, slotsCap };
+  }
+  views();
+  const { written } = encoder.encodeInto(text, io.u8.subarray(io.textAt, io.textAt + io.textCap));
+  io.f64.set(slots, io.slotsAt / 8);
+  const length = wasmSignManyIo(written, slots.length, count, kid);
+  const at = wasmIoOut();
+  const numsAt = wasmIoNums();
+  views();
+  // The answer's numbers stay valid until the next call into the wasm.
+  io.nums = numsAt / 8;
+  return decoder.decode(io.u8.subarray(at, at + length));
+}
+
+// Signed link `i` of the answer `r` just received, from `pos` (its offset
+// in `r`; the result's `end` is the next link's): six numbers a link (see
+// `Signed::push_answer` in src/lib.rs): URL length, jti length, the token's
+// start and length in the URL, iat, exp.
+function signedAt(r, i, pos) {
+  const f = io.f64;
+  const k = io.nums + 6 * i;
+  const urlEnd = pos + f[k];
+  const end = urlEnd + f[k + 1];
+  return { url: r.slice(pos, urlEnd), jti: r.slice(urlEnd, end), start: f[k + 2], length: f[k + 3], iat: f[k + 4], exp: f[k + 5], end };
 }
 
 // Type tags of a packed slot; `tag` in src/lib.rs holds the same numbers.
@@ -178,8 +231,8 @@ export function signMany(links, keys, options) {
 
 // `sign` is a batch of one: the call's options, then per link the name of
 // a member outside the option list (the wasm refuses it by name) and the
-// link's options; one string back, `ok` and six lines per link (url, the
-// token's start and length in the url, jti, iat, exp).
+// link's options; one string back, `ok` and per link its url and jti, with
+// six numbers a link in the call buffer that locate them (signedAt).
 function signLinks(links, keys, options, many) {
   useKeys(keys);
   const { texts, slots } = pack(links, options);
@@ -190,13 +243,11 @@ function signLinks(links, keys, options, many) {
     if (many) e.index = error.index ?? null;
     throw e;
   }
-  const l = r.split("\n");
   const out = new Array(links.length);
-  for (let i = 0, k = 1; i < links.length; i++, k += 6) {
-    const exp = Number(l[k + 5]);
-    const url = l[k];
-    const token = url.substr(Number(l[k + 1]), Number(l[k + 2]));
-    out[i] = { url, token, jti: l[k + 3], expiresAt: new Date(exp * 1000), exp, iat: Number(l[k + 4]) };
+  for (let i = 0, pos = 2; i < links.length; i++) {
+    const s = signedAt(r, i, pos);
+    pos = s.end;
+    out[i] = { url: s.url, token: s.url.substr(s.start, s.length), jti: s.jti, expiresAt: new Date(s.exp * 1000), exp: s.exp, iat: s.iat };
   }
   return out;
 }
@@ -270,9 +321,8 @@ export async function signEd25519(link, privateKey, options) {
   // A batch of one; the URL holds the message to sign where the token goes.
   const r = wasmSignMany(texts.join(""), slots, 1, kid);
   if (!r.startsWith("ok")) throw refusal(JSON.parse(r).error);
-  const [, url, start, length, jti, iat, exp] = r.split("\n");
-  const at = Number(start);
-  const message = url.substr(at, Number(length));
+  const { url, start: at, length, jti, iat, exp } = signedAt(r, 0, 2);
+  const message = url.substr(at, length);
   const msg = unb64url(message);
   // The message is the 25-byte label then the payload; the token is
   // 0x03 || payload || signature (§18.1).
@@ -282,9 +332,8 @@ export async function signEd25519(link, privateKey, options) {
   raw.set(msg.subarray(25), 1);
   raw.set(sig, msg.length - 25 + 1);
   const token = b64url(raw);
-  const e = Number(exp);
   const signed = url.slice(0, at) + token + url.slice(at + message.length);
-  return { url: signed, token, jti, expiresAt: new Date(e * 1000), exp: e, iat: Number(iat) };
+  return { url: signed, token, jti, expiresAt: new Date(exp * 1000), exp, iat };
 }
 
 /** Decode a link or token; with keys, verify it against the given facts. */

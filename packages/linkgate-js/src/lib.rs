@@ -2,10 +2,12 @@
 //!
 //! Options cross the boundary packed ([`Packed`]: one string holding every
 //! text value and one `Float64Array` of type tags and numbers, built by the
-//! JavaScript wrapper `lib/api.mjs`), so a call costs two copies into wasm
+//! JavaScript wrapper `lib/api.mjs`), so a call costs two writes into wasm
 //! memory instead of a `Reflect.get` and a string decode per option. Links
-//! are signed in batches (`sign_many`; `sign` is a batch of one), and come
-//! back as one line-separated string; everything else (and every
+//! are signed in batches (`sign_many`; `sign` is a batch of one) through one
+//! call buffer the wasm keeps (`Io`: the wrapper writes into it and reads
+//! the answer from it), and come back as one string of URLs and jtis with
+//! numbers that locate them ([`Signed::push_answer`]); everything else (and every
 //! refusal) as one JSON string (`{"ok": ...}` or `{"error": {code, field,
 //! message}}`) that the wrapper turns into values (with Dates) or a thrown
 //! `LinkgateError`. The key ring is parsed once per `LINKGATE_KEYS` text
@@ -397,57 +399,36 @@ impl Signed {
         ])
     }
 
-    /// `ok`, the URL, where the token is in it (start and length, in
-    /// UTF-16 units), the jti, iat and exp, one per line: no JSON to build
-    /// or parse on the hot path, and the token (a third of the answer) not
-    /// copied out twice. A URL never holds a raw line break (it is
-    /// percent-encoded), and it holds its token: the wrapper takes the
-    /// token out of it.
-    pub fn to_lines(&self) -> String {
-        let mut out = String::with_capacity(self.url.len() + self.jti.len() + 80);
-        out.push_str("ok\n");
-        self.push_lines(&mut out);
-        out
+    /// `ok` and [`Signed::push_answer`]: the answer of a batch of one.
+    pub fn to_answer(&self) -> (String, Vec<f64>) {
+        let (mut text, mut nums) = (String::from("ok"), Vec::new());
+        self.push_answer(&mut text, &mut nums);
+        (text, nums)
     }
 
-    /// The lines of [`Signed::to_lines`] after `ok`: `signMany` answers `ok`
-    /// and these six lines per link.
-    pub fn push_lines(&self, out: &mut String) {
+    /// How a signed link crosses back: its URL and its jti appended to
+    /// `text`, and [`ANSWER_NUMBERS`] numbers to `nums`: the URL's and the
+    /// jti's length and where the token is in the URL (start, length), all
+    /// in UTF-16 units, then iat and exp. The wrapper slices the text by
+    /// them, reading the numbers through a `Float64Array` view: no JSON, no
+    /// line splitting and no number parsing in JavaScript on the hot path,
+    /// and the token (a third of the answer) not copied out twice.
+    pub fn push_answer(&self, text: &mut String, nums: &mut Vec<f64>) {
         let url = self.url.as_str();
-        let end = self.token_end;
         // Everything mint writes is ASCII (percent- and base64url-encoded,
         // a checked ASCII host): one unit per byte; counted otherwise.
-        let units = |s: &str| if s.is_ascii() { s.len() } else { s.encode_utf16().count() };
-        let start = url.get(..end.saturating_sub(self.token.len())).map_or(0, units);
-        out.push_str(url);
-        for n in [start as u64, units(&self.token) as u64] {
-            out.push('\n');
-            push_decimal(out, n);
-        }
-        out.push('\n');
-        out.push_str(&self.jti);
-        for n in [self.iat, self.exp] {
-            out.push('\n');
-            push_decimal(out, n);
-        }
+        let units = |s: &str| (if s.is_ascii() { s.len() } else { s.encode_utf16().count() }) as f64;
+        let start = url.get(..self.token_end.saturating_sub(self.token.len())).map_or(0.0, units);
+        // iat and exp as JavaScript numbers: exact below 2^53, rounded to
+        // the nearest above, as Number() of their decimal text would be.
+        nums.extend([units(url), units(&self.jti), start, units(&self.token), self.iat as f64, self.exp as f64]);
+        text.push_str(url);
+        text.push_str(&self.jti);
     }
 }
 
-/// `n` in decimal, without the formatter (a handful of calls per number
-/// at opt-level z).
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [b'0'; 20];
-    let mut at = digits.len();
-    for d in digits.iter_mut().rev() {
-        *d = b'0'.saturating_add((n % 10) as u8);
-        n /= 10;
-        at = at.saturating_sub(1);
-        if n == 0 {
-            break;
-        }
-    }
-    out.push_str(core::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or_default());
-}
+/// Numbers a signed link answers with ([`Signed::push_answer`]).
+pub const ANSWER_NUMBERS: usize = 6;
 
 /// The JS option a claim error is about.
 fn option_of(field: Field, ttl_given: bool) -> &'static str {
@@ -622,7 +603,7 @@ pub type ManyError = (Option<usize>, ApiError);
 /// options once ([`SIGN_OPTIONS`]), then per link one slot for the name of
 /// a member the wrapper found outside [`LINK_OPTIONS`] (a string, or not
 /// given) and the link's options. One crossing into wasm and one answer
-/// for the batch: `ok` and [`Signed::push_lines`] per link. Each link is
+/// for the batch: `ok` and [`Signed::push_answer`] per link. Each link is
 /// checked and signed exactly as [`sign`] does it, with its own `draw`n jti
 /// (and nonce, `draw(true)`, for a sealed link); the first refused link
 /// refuses the batch.
@@ -631,13 +612,30 @@ pub fn sign_many_packed(
     text: &str,
     slots: &[f64],
     count: usize,
+    draw: impl FnMut(bool) -> Result<([u8; 16], [u8; 24]), ApiError>,
+) -> Result<(String, Vec<f64>), ManyError> {
+    let (mut out, mut nums) = (String::new(), Vec::new());
+    sign_many_into(signer, text, slots, count, draw, &mut out, &mut nums)?;
+    Ok((out, nums))
+}
+
+/// [`sign_many_packed`] into `out` (cleared first): the wasm export keeps
+/// one answer buffer across calls, so a call allocates no answer.
+pub fn sign_many_into(
+    signer: Signer<'_>,
+    text: &str,
+    slots: &[f64],
+    count: usize,
     mut draw: impl FnMut(bool) -> Result<([u8; 16], [u8; 24]), ApiError>,
-) -> Result<String, ManyError> {
+    out: &mut String,
+    nums: &mut Vec<f64>,
+) -> Result<(), ManyError> {
     let packing = |e| (None, e);
     let mut r = Reader::new(text, slots).map_err(packing)?;
     let top = r.take(SIGN_OPTIONS, None, Vec::new()).map_err(packing)?;
     let mut reuse = Vec::new();
-    let mut out = String::with_capacity(count.saturating_mul(320).clamp(2, 1 << 24));
+    out.clear();
+    nums.clear();
     out.push_str("ok");
     for i in 0..count {
         let (t, v) = r.pair().map_err(packing)?;
@@ -652,12 +650,10 @@ pub fn sign_many_packed(
         let sealed = link.get("sealed") == Val::Bool(true);
         let (jti, nonce) = draw(sealed).map_err(|e| (Some(i), e))?;
         let signed = sign_with(signer, &link, &top, jti, nonce).map_err(|e| (Some(i), e))?;
-        out.push('\n');
-        signed.push_lines(&mut out);
+        signed.push_answer(out, nums);
         reuse = link.vals;
     }
-    r.finish().map_err(packing)?;
-    Ok(out)
+    r.finish().map_err(packing)
 }
 
 /// A batch's refusal as the wrapper reads it: [`respond`]'s error, with the
@@ -911,26 +907,101 @@ mod bindings {
         respond(random().and_then(|s| super::keygen(kid, &s)))
     }
 
-    /// `count` links packed by `sign` (a batch of one) or `signMany` (see
-    /// [`super::sign_many_packed`]): `ok` and six lines per link, or
-    /// `{"error": {..., index}}`. With `ed25519_kid`, for an Ed25519 private
-    /// key of that id instead of the ring (`signEd25519`): the URL then holds
-    /// the base64url message to sign where the token goes, and the wrapper
-    /// puts the token there once WebCrypto has signed. One export for both
-    /// keeps the wasm small.
+    /// The call buffer of `sign_many`: lib/api.mjs writes a batch's packed
+    /// text (`TextEncoder.encodeInto`) and slots (a `Float64Array` view)
+    /// straight into wasm memory, and reads the answer from `out` there. No
+    /// allocation, copy or free per call by wasm-bindgen's glue (about a
+    /// microsecond a call, an eighth of `sign`); docs/performance.md.
+    struct Io {
+        text: Vec<u8>,
+        slots: Vec<f64>,
+        out: String,
+        /// The answer's numbers ([`super::Signed::push_answer`]).
+        nums: Vec<f64>,
+    }
+
+    thread_local! {
+        static IO: RefCell<Io> = const {
+            RefCell::new(Io { text: Vec::new(), slots: Vec::new(), out: String::new(), nums: Vec::new() })
+        };
+    }
+
+    /// Room for `text_bytes` bytes of text and `slots` slots: where they go,
+    /// `[text, slots]` (byte addresses in wasm memory). The wrapper calls it
+    /// only when a batch outgrows the room it has, and re-reads the memory's
+    /// buffer after it (growing memory replaces it).
     #[wasm_bindgen]
-    pub fn sign_many(text: &str, slots: &[f64], count: u32, ed25519_kid: Option<String>) -> String {
+    pub fn io_reserve(text_bytes: u32, slots: u32) -> Vec<u32> {
+        let grow = |n: u32| usize::try_from(n).unwrap_or(0);
+        IO.with(|c| match c.try_borrow_mut() {
+            Ok(mut io) => {
+                io.text.resize(grow(text_bytes), 0);
+                io.slots.resize(grow(slots), 0.0);
+                // wasm32: addresses are 32-bit.
+                vec![io.text.as_ptr() as usize as u32, io.slots.as_ptr() as usize as u32]
+            }
+            Err(_) => vec![0, 0],
+        })
+    }
+
+    /// The wasm memory, for the wrapper's views of the call buffer.
+    #[wasm_bindgen]
+    pub fn io_memory() -> wasm_bindgen::JsValue {
+        wasm_bindgen::memory()
+    }
+
+    /// `count` links packed by `sign` (a batch of one) or `signMany` (see
+    /// [`super::sign_many_packed`]), read from the call buffer
+    /// (`text_bytes` bytes of UTF-8 text, `slots` slots, written there by the
+    /// wrapper after [`io_reserve`]). The answer goes to the buffer's `out`:
+    /// `ok` and per link its URL and jti, with their numbers in `nums`
+    /// ([`super::Signed::push_answer`]), or `{"error": {..., index}}`; the
+    /// return value is its length in bytes, [`io_out`] and [`io_nums`] the
+    /// addresses. With `ed25519_kid`, for an Ed25519 private key of that id
+    /// instead of the ring (`signEd25519`): the URL then holds the base64url
+    /// message to sign where the token goes, and the wrapper puts the token
+    /// there once WebCrypto has signed. One export for both keeps the wasm
+    /// small. The buffer keeps the last batch (as freed memory would): it
+    /// lives in the isolate's own wasm memory, which holds the keys anyway.
+    #[wasm_bindgen]
+    pub fn sign_many(text_bytes: u32, slots: u32, count: u32, ed25519_kid: Option<String>) -> u32 {
         let draw = |sealed| random().and_then(|jti| Ok((jti, if sealed { random()? } else { [0; 24] })));
         let count = usize::try_from(count).unwrap_or(usize::MAX);
-        let signed = match &ed25519_kid {
-            Some(kid) => super::sign_many_packed(super::Signer::Ed25519(kid), text, slots, count, draw),
-            None => with_ring(|ring| Ok(super::sign_many_packed(super::Signer::Ring(ring), text, slots, count, draw)))
-                .unwrap_or_else(|e| Err((None, e))),
-        };
-        match signed {
-            Ok(lines) => lines,
-            Err(e) => super::respond_many(e),
-        }
+        IO.with(|c| {
+            let Ok(mut io) = c.try_borrow_mut() else { return 0 };
+            let Io { text, slots: all, out, nums } = &mut *io;
+            let text = text.get(..usize::try_from(text_bytes).unwrap_or(usize::MAX)).map(core::str::from_utf8);
+            let slots = all.get(..usize::try_from(slots).unwrap_or(usize::MAX));
+            let signed = match (text, slots) {
+                (Some(Ok(text)), Some(slots)) => match &ed25519_kid {
+                    Some(kid) => {
+                        super::sign_many_into(super::Signer::Ed25519(kid), text, slots, count, draw, out, nums)
+                    }
+                    None => with_ring(|ring| {
+                        Ok(super::sign_many_into(super::Signer::Ring(ring), text, slots, count, draw, out, nums))
+                    })
+                    .unwrap_or_else(|e| Err((None, e))),
+                },
+                _ => Err((None, super::malformed())),
+            };
+            if let Err(e) = signed {
+                *out = super::respond_many(e);
+            }
+            u32::try_from(out.len()).unwrap_or(0)
+        })
+    }
+
+    /// Where [`sign_many`]'s answer is (a byte address in wasm memory).
+    #[wasm_bindgen]
+    pub fn io_out() -> u32 {
+        IO.with(|c| c.try_borrow().map_or(0, |io| io.out.as_ptr() as usize as u32))
+    }
+
+    /// Where [`sign_many`]'s answer numbers are (a byte address, 8-aligned):
+    /// [`super::ANSWER_NUMBERS`] a link.
+    #[wasm_bindgen]
+    pub fn io_nums() -> u32 {
+        IO.with(|c| c.try_borrow().map_or(0, |io| io.nums.as_ptr() as usize as u32))
     }
 
     /// `{"ok": {verdict, code, status, reason, checked, skipped, claims}}`
@@ -1091,19 +1162,11 @@ mod tests {
         assert_eq!(ins("x", None, &facts(r#"{"now": 1, "pth": "/a"}"#)).unwrap_err().field.as_deref(), Some("pth"));
     }
 
+    /// The answer's numbers locate the URL, the jti and the token in the URL
+    /// (plain and sealed, file and folder links): the wrapper cuts them out
+    /// there.
     #[test]
-    fn decimals_are_written_without_the_formatter() {
-        for n in [0, 7, 10, 99, 1_800_003_600, u64::MAX] {
-            let mut out = String::from("x");
-            push_decimal(&mut out, n);
-            assert_eq!(out, format!("x{n}"));
-        }
-    }
-
-    /// The lines answer names where the token is in the URL (plain and
-    /// sealed, file and folder links): the wrapper cuts it out there.
-    #[test]
-    fn lines_locate_the_token_in_the_url() {
+    fn answer_numbers_locate_url_jti_and_token() {
         let ring = parse_keys(KEYS).unwrap();
         let top = J(json!({ "base": "https://f.example", "now": 1000 }));
         for link in [
@@ -1113,12 +1176,16 @@ mod tests {
             json!({ "path": "/r", "prefix": true, "ttl": 60, "sealed": true }),
         ] {
             let s = sign(&ring, &J(link.clone()), &top, [3; 16], [4; 24]).unwrap();
-            let lines = s.to_lines();
-            let l: Vec<&str> = lines.split('\n').collect();
-            let (at, len): (usize, usize) = (l[2].parse().unwrap(), l[3].parse().unwrap());
-            assert_eq!(l[..2], ["ok", s.url.as_str()], "{link}");
+            let (text, n) = s.to_answer();
+            assert_eq!(n.len(), ANSWER_NUMBERS);
+            let [url_len, jti_len, at, len] = [n[0], n[1], n[2], n[3]].map(|x| x as usize);
+            assert_eq!(text, format!("ok{}{}", s.url, s.jti), "{link}");
+            assert_eq!(
+                (&text[2..2 + url_len], &text[2 + url_len..2 + url_len + jti_len]),
+                (s.url.as_str(), s.jti.as_str())
+            );
             assert_eq!(&s.url[at..at + len], s.token, "{link}");
-            assert_eq!(l[4..], [s.jti.as_str(), &s.iat.to_string(), &s.exp.to_string()], "{link}");
+            assert_eq!((n[4], n[5]), (s.iat as f64, s.exp as f64), "{link}");
         }
     }
 
@@ -1195,7 +1262,7 @@ mod tests {
             let object = sign(&ring, &J(link.clone()), &J(top.clone()), [3; 16], [4; 24]);
             let (text, slots) = pack_many(&top, std::slice::from_ref(&link));
             let packed = sign_many_packed(Signer::Ring(&ring), &text, &slots, 1, |_| Ok(([3; 16], [4; 24])));
-            let object = object.map(|s| s.to_lines()).map_err(|e| (Some(0), e));
+            let object = object.map(|s| s.to_answer()).map_err(|e| (Some(0), e));
             assert_eq!(packed, object, "{link}");
         }
         let facts = json!({ "now": 1001, "host": null, "path": "/a b.pdf" });
@@ -1246,15 +1313,14 @@ mod tests {
         })
         .unwrap();
         assert_eq!(sealed, [false, true, false], "a nonce for the sealed link only");
-        let mut expected = String::from("ok");
+        let (mut expected, mut nums) = (String::from("ok"), Vec::new());
         for (i, link) in links.iter().enumerate() {
             let (j, nonce) = draws(i as u8 + 1);
             let one = sign(&ring, &J(link.clone()), &J(top.clone()), j, nonce).unwrap();
-            expected.push('\n');
-            one.push_lines(&mut expected);
+            one.push_answer(&mut expected, &mut nums);
         }
-        assert_eq!(many, expected);
-        assert_eq!(many.lines().count(), 1 + 6 * links.len());
+        assert_eq!(many, (expected, nums));
+        assert_eq!(many.1.len(), ANSWER_NUMBERS * links.len());
 
         let bad = [links[0].clone(), json!({ "path": "/a", "ttl": 60, "expires": 5 }), json!({ "ttl": 60 })];
         let (text, slots) = pack_many(&top, &bad);
@@ -1272,7 +1338,7 @@ mod tests {
                 1
             )))
             .unwrap(),
-            "ok"
+            ("ok".to_owned(), Vec::new())
         );
     }
 

@@ -261,3 +261,25 @@ test("signMany signs each link as sign does, in order, and refuses the batch at 
   throwsCode(() => signMany(links[0], KEYS, opts), "invalid_request", "links");
   throwsCode(() => signMany(links, "nope", opts), "invalid_request", "keys");
 });
+
+// The call buffer (src/lib.rs `Io`): lengths past what was reserved, or
+// bytes that are not UTF-8, are refused as a malformed packing, never read
+// out of bounds or panicked on; a batch larger than the buffer grows it.
+test("the wasm call buffer refuses bad lengths and bytes, and grows for large batches", async () => {
+  const w = await import("../dist/linkgate_js.mjs");
+  const malformed = (len) => {
+    const r = new TextDecoder().decode(new Uint8Array(w.io_memory().buffer, w.io_out(), len));
+    assert.match(r, /"message":"options: malformed packing"/, r);
+  };
+  sign({ path: "/a", ttl: 60 }, KEYS); // reserves the buffer
+  malformed(w.sign_many(1 << 30, 0, 0, undefined));
+  malformed(w.sign_many(0, 1 << 30, 0, undefined));
+  const [textAt] = w.io_reserve(4096, 512);
+  new Uint8Array(w.io_memory().buffer).set([0xff, 0xfe], textAt);
+  malformed(w.sign_many(2, 0, 0, undefined));
+  // Then the wrapper's next call re-reserves (a 10,000-link batch outgrows
+  // the buffer and the memory) and signs as before.
+  const big = signMany(Array.from({ length: 10_000 }, (_, i) => ({ path: `/b/${i}.pdf`, ttl: 60 })), KEYS);
+  assert.equal(big.length, 10_000);
+  assert.equal(inspect(big[9_999].url, KEYS, { path: "/b/9999.pdf" }).verdict, "valid");
+});

@@ -139,7 +139,11 @@ pub fn unpack_request(text: &str) -> Option<UnpackedRequest> {
 pub fn split_url(url: &str) -> (&str, &str, &str) {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let rest = rest.split('#').next().unwrap_or("");
-    let (authority, path_query) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    // split_at_checked: `find` gives a char boundary, so this never falls
+    // back, and unlike split_at it links no panic message that formats chars
+    // (str::slice_error_fail and the Unicode printable tables, ~2 KB of wasm).
+    let (authority, path_query) =
+        rest.split_at_checked(rest.find(['/', '?']).unwrap_or(rest.len())).unwrap_or((rest, ""));
     let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
     (authority, if path.is_empty() { "/" } else { path }, query)
 }
