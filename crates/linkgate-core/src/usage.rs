@@ -501,6 +501,8 @@ pub struct RefusalPage<'a> {
     pub expired_at: Option<&'a str>,
     pub opens_at: Option<&'a str>,
     pub refresh: Option<&'a str>,
+    /// The sign-in address (identity refusals, `docs/identity.md`).
+    pub sign_in: Option<&'a str>,
     pub request_id: &'a str,
 }
 
@@ -541,6 +543,22 @@ fn refusal_words(code: Code) -> (&'static str, &'static str) {
             "Downloads are unavailable right now",
             "The link could not be checked. Try again in a few minutes.",
         ),
+        Code::IdentityRequired => (
+            "Sign in to open this file",
+            "This link opens only for the person it was sent to. Sign in with your organisation's account, and the file opens.",
+        ),
+        Code::IdentityMismatch => (
+            "This link was sent to someone else",
+            "It opens only for its recipient, and you are signed in as another person, or your account lacks the access this file needs. If the link was sent to you, sign in with the account it was sent to.",
+        ),
+        Code::ReauthRequired => (
+            "Sign in again to open this file",
+            "This file needs a recent sign-in, and yours is older than its rules allow.",
+        ),
+        Code::IdentityUnavailable => (
+            "Your sign-in cannot be checked right now",
+            "The service that confirms who you are could not be reached. Try again in a few minutes.",
+        ),
     }
 }
 
@@ -556,9 +574,22 @@ pub fn refusal_page(code: Code, p: &RefusalPage<'_>) -> String {
     if let (Code::NotYetValid, Some(t)) = (code, p.opens_at) {
         body.push_str(&when("It opens on", t));
     }
+    let signs_in = matches!(code, Code::IdentityRequired | Code::ReauthRequired | Code::IdentityMismatch);
+    if let (true, Some(u)) = (signs_in, p.sign_in) {
+        let label = if code == Code::IdentityMismatch { "Sign in as the recipient" } else { "Sign in" };
+        body.push_str(&format!("<p><a href=\"{}\" rel=\"noreferrer\">{label}</a></p>", html_escape(u)));
+    }
     if let Some(r) = p.refresh {
         body.push_str(&format!("<p><a href=\"{}\">Request a new link</a></p>", html_escape(r)));
-    } else if !matches!(code, Code::StoreUnavailable | Code::RangeNotSatisfiable | Code::NotYetValid) {
+    } else if !matches!(
+        code,
+        Code::StoreUnavailable
+            | Code::RangeNotSatisfiable
+            | Code::NotYetValid
+            | Code::IdentityRequired
+            | Code::ReauthRequired
+            | Code::IdentityUnavailable
+    ) {
         body.push_str("<p>Ask the person who sent it to you for a new link.</p>");
     }
     body.push_str(&format!(
@@ -791,15 +822,26 @@ mod tests {
                 expired_at: Some("2026-11-28T12:00:00Z"),
                 opens_at: Some("2026-12-01T08:00:00Z"),
                 refresh: None,
+                sign_in: Some("https://login.example/?r=%2Fa%3Flg%3Dx&b=1"),
                 request_id: "req-7",
             };
             let html = refusal_page(code, &p);
+            let identity = matches!(code, Code::IdentityRequired | Code::ReauthRequired | Code::IdentityMismatch);
+            assert_eq!(html.contains("href=\"https://login.example/?r=%2Fa%3Flg%3Dx&amp;b=1\""), identity, "{code}");
             assert!(html.contains(&format!("<h1>{}</h1>", html_escape(heading))), "{code}");
             assert!(html.contains("<code>req-7</code>") && html.contains(code.as_str()), "{code}");
             assert_eq!(html.contains("2026-11-28T12:00:00Z"), code == Code::Expired, "{code}");
             assert_eq!(html.contains("2026-12-01T08:00:00Z"), code == Code::NotYetValid, "{code}");
             let asks = html.contains("Ask the person who sent it");
-            let helpless = matches!(code, Code::StoreUnavailable | Code::RangeNotSatisfiable | Code::NotYetValid);
+            let helpless = matches!(
+                code,
+                Code::StoreUnavailable
+                    | Code::RangeNotSatisfiable
+                    | Code::NotYetValid
+                    | Code::IdentityRequired
+                    | Code::ReauthRequired
+                    | Code::IdentityUnavailable
+            );
             assert_eq!(asks, !helpless, "{code}");
             let offered = refusal_page(code, &RefusalPage { refresh: Some("https://app.example/renew"), ..p });
             assert!(offered.contains("Request a new link") && !offered.contains("Ask the person"), "{code}");
