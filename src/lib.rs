@@ -14,6 +14,7 @@ mod audit;
 mod deliver;
 mod durable;
 mod error;
+mod identity;
 mod kv;
 mod objects;
 mod origin;
@@ -211,6 +212,10 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
             }
             // An Ed25519 link's signature (the only question the core cannot answer).
             Step::VerifySignature(s) => webcrypto::verify(s).await,
+            // Links for one person: the provider's keys, then the assertion's
+            // signature (docs/identity.md).
+            Step::ReadJwks(s) => identity::read_jwks(s, &rid).await,
+            Step::VerifyJwt(s) => identity::verify_jwt(s).await,
             Step::ReadCountry(s) => s.answer(country(req)),
             Step::ReadDenylist(s) => kv::denylist_step(env, s, cfg, &rid).await,
             Step::ReadObject(s) => match s.origin_head() {

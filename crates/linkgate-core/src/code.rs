@@ -151,7 +151,9 @@ impl Code {
             Code::RangeNotSatisfiable => "The requested byte range cannot be served.",
             Code::StoreUnavailable => "The link cannot be checked right now; try again shortly.",
             Code::IdentityRequired => "This file opens only for the person the link was sent to; sign in first.",
-            Code::IdentityMismatch => "This link was sent to someone else, or your account lacks the access this file needs.",
+            Code::IdentityMismatch => {
+                "This link was sent to someone else, or your account lacks the access this file needs."
+            }
             Code::ReauthRequired => "This file needs a recent sign-in; sign in again.",
             Code::IdentityUnavailable => "Your sign-in cannot be checked right now; try again shortly.",
         }

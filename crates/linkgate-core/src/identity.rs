@@ -136,7 +136,9 @@ fn fetchable(url: &str) -> bool {
     }
     let Some(rest) = url.strip_prefix("http://") else { return false };
     let host = host_of(rest);
-    let name = host.rsplit_once(':').map_or(host.as_str(), |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { "" });
+    let name = host
+        .rsplit_once(':')
+        .map_or(host.as_str(), |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { "" });
     matches!(name, "127.0.0.1" | "localhost" | "[::1]")
 }
 
@@ -164,7 +166,12 @@ fn host_name(t: &str) -> bool {
     !t.is_empty() && t.len() <= 253 && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
 }
 
-fn seconds(o: &Obj, key: &str, default: u64, range: core::ops::RangeInclusive<u64>) -> Result<u64, IdentityConfigError> {
+fn seconds(
+    o: &Obj,
+    key: &str,
+    default: u64,
+    range: core::ops::RangeInclusive<u64>,
+) -> Result<u64, IdentityConfigError> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(v) => v
@@ -188,7 +195,8 @@ impl IdentityConfig {
             Some("oidc") => Source::Oidc,
             _ => return Err(bad("source must be \"access\" or \"oidc\"")),
         };
-        let audiences = texts(o, "audience")?.ok_or_else(|| bad("audience is required (Access: the application's AUD tag)"))?;
+        let audiences =
+            texts(o, "audience")?.ok_or_else(|| bad("audience is required (Access: the application's AUD tag)"))?;
         if audiences.iter().any(|a| a.is_empty()) {
             return Err(bad("audience must not be empty"));
         }
@@ -208,7 +216,9 @@ impl IdentityConfig {
                     format!("https://{team}"),
                     Some(format!("https://{team}/cdn-cgi/access/certs")),
                     ACCESS_COOKIE.to_owned(),
-                    Some(format!("https://{team}/cdn-cgi/access/login/{{host}}?kid={aud}&redirect_url={{return_path}}")),
+                    Some(format!(
+                        "https://{team}/cdn-cgi/access/login/{{host}}?kid={aud}&redirect_url={{return_path}}"
+                    )),
                     vec![Alg::Rs256],
                 )
             }
@@ -216,8 +226,11 @@ impl IdentityConfig {
                 if text(o, "team_domain")?.is_some() {
                     return Err(bad("team_domain is for source access"));
                 }
-                let iss = text(o, "issuer")?.filter(|i| !i.is_empty()).ok_or_else(|| bad("issuer is required for source oidc"))?;
-                let cookie = text(o, "cookie")?.ok_or_else(|| bad("cookie is required for source oidc (the cookie holding the ID token)"))?;
+                let iss = text(o, "issuer")?
+                    .filter(|i| !i.is_empty())
+                    .ok_or_else(|| bad("issuer is required for source oidc"))?;
+                let cookie = text(o, "cookie")?
+                    .ok_or_else(|| bad("cookie is required for source oidc (the cookie holding the ID token)"))?;
                 (iss.to_owned(), None, cookie.to_owned(), None, vec![Alg::Rs256, Alg::Es256])
             }
         };
@@ -234,7 +247,8 @@ impl IdentityConfig {
         }
         let path = |key: &str, default: &str| -> Result<Vec<String>, IdentityConfigError> {
             let t = text(o, key)?.unwrap_or(default);
-            claim_path(t).ok_or_else(|| bad(format!("{key} must be a claim name or a dotted path such as custom.employee_id")))
+            claim_path(t)
+                .ok_or_else(|| bad(format!("{key} must be a claim name or a dotted path such as custom.employee_id")))
         };
         let claim = path("claim", "sub")?;
         let groups_claim = path("groups_claim", "groups")?;
@@ -276,8 +290,12 @@ impl IdentityConfig {
 
     /// The assertion a request carries: Access's header first (Cloudflare
     /// recommends it over the cookie), then the cookie. A cookie named twice
-    /// is ambiguous (`Err`): linkgate never picks one of two credentials.
-    pub fn assertion<'a>(&self, header: Option<&'a str>, cookie: Option<&'a str>) -> Result<Option<&'a str>, ()> {
+    /// is ambiguous: linkgate never picks one of two credentials.
+    pub fn assertion<'a>(
+        &self,
+        header: Option<&'a str>,
+        cookie: Option<&'a str>,
+    ) -> Result<Option<&'a str>, IdentityRefusal> {
         if self.source == Source::Access {
             if let Some(h) = header.map(str::trim).filter(|h| !h.is_empty()) {
                 return Ok(Some(h));
@@ -288,7 +306,7 @@ impl IdentityConfig {
             if let Some((n, v)) = piece.trim().split_once('=') {
                 if n.trim() == self.cookie {
                     if found.is_some() {
-                        return Err(());
+                        return Err(IdentityRefusal::Ambiguous);
                     }
                     found = Some(v.trim().trim_matches('"'));
                 }
@@ -297,10 +315,17 @@ impl IdentityConfig {
         Ok(found.filter(|v| !v.is_empty()))
     }
 
-    /// The sign-in address for a refusal page: the template with the link
-    /// to come back to. `{return}` is the whole link (percent-encoded),
-    /// `{return_path}` its path and query; both hand the link's token to
-    /// the login page (`docs/identity.md`, "Signing in and back").
+    /// The sign-in address for a refusal page, with [`RETURN_MARKER`] where
+    /// the link to come back to goes (`{return}`: the whole link;
+    /// `{return_path}`: its path and query). linkgate never writes the link
+    /// there itself: the token would be in an error body. The page's script
+    /// puts the browser's own address in place of the marker when the
+    /// person clicks (`docs/identity.md`, "Signing in and back").
+    pub fn sign_in_template(&self, scheme: &str, host: &str, max_age: Option<u64>) -> Option<String> {
+        self.login_for(scheme, host, RETURN_MARKER, max_age)
+    }
+
+    /// The template with the return filled in (`path_and_query`, encoded here).
     pub fn login_for(&self, scheme: &str, host: &str, path_and_query: &str, max_age: Option<u64>) -> Option<String> {
         let t = self.login_url.as_deref()?;
         let whole = format!("{scheme}://{host}{path_and_query}");
@@ -311,6 +336,17 @@ impl IdentityConfig {
                 .replace("{max_age}", &max_age.map(|s| s.to_string()).unwrap_or_default()),
         )
     }
+}
+
+/// Where a sign-in template wants the way back: replaced in the browser by
+/// the percent-encoded path and query of the refused address (unreserved
+/// characters only, so percent-encoding leaves it as it is).
+pub const RETURN_MARKER: &str = "LG-RETURN";
+
+/// The sign-in address without a way back (scripts, browsers without
+/// JavaScript): the marker becomes `/`.
+pub fn without_return(template: &str) -> String {
+    template.replace(RETURN_MARKER, "%2F")
 }
 
 /// Percent-encode for a query component: everything but unreserved characters.
@@ -367,7 +403,8 @@ impl IdentityRule {
             rule.max_auth_age_secs = Some(parse_duration(t).ok_or("max_auth_age must be a duration such as \"1h\"")?);
         }
         let list = |v: &Value, what: &str| -> Result<Vec<String>, String> {
-            let items = v.as_arr().filter(|a| !a.is_empty()).ok_or(format!("{what} must be a non-empty list of strings"))?;
+            let items =
+                v.as_arr().filter(|a| !a.is_empty()).ok_or(format!("{what} must be a non-empty list of strings"))?;
             items.iter().map(|x| x.as_str().map(str::to_owned).ok_or(format!("{what} must list strings"))).collect()
         };
         if let Some(g) = o.get("groups").filter(|v| !v.is_null()) {

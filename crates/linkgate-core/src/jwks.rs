@@ -41,10 +41,8 @@ impl Jwk {
     /// Whether this key can verify `alg` (its type, its curve and its own
     /// `alg` agree).
     pub fn suits(&self, alg: Alg) -> bool {
-        let kind = matches!(
-            (&self.key, alg),
-            (PublicKey::Rsa { .. }, Alg::Rs256) | (PublicKey::P256 { .. }, Alg::Es256)
-        );
+        let kind =
+            matches!((&self.key, alg), (PublicKey::Rsa { .. }, Alg::Rs256) | (PublicKey::P256 { .. }, Alg::Es256));
         kind && self.alg.is_none_or(|a| a == alg)
     }
 
@@ -250,6 +248,9 @@ pub struct JwksCache {
     /// The last fetch that completed (success or failure).
     last_attempt_ms: Option<u64>,
     last_failed: bool,
+    /// A fetch is under way until then (its timeout): other requests use
+    /// the kept set meanwhile instead of fetching too.
+    in_flight_until_ms: u64,
 }
 
 impl JwksCache {
@@ -264,14 +265,18 @@ impl JwksCache {
     /// failed attempts.
     pub fn plan(&self, now_ms: u64, kid: Option<&str>, alg: Alg, refresh_ms: u64) -> JwksPlan {
         let since_attempt = self.last_attempt_ms.map(|t| now_ms.saturating_sub(t));
+        let in_flight = now_ms < self.in_flight_until_ms;
         let may_fetch = match since_attempt {
             None => true,
             Some(d) if self.last_failed => d >= JWKS_RETRY_MS,
             Some(d) => d >= refresh_ms,
         };
         let Some(set) = &self.set else {
-            return if may_fetch { JwksPlan::Fetch } else { JwksPlan::Unavailable };
+            // Nothing kept (a new isolate): requests that arrive while the
+            // first fetch is under way fetch too rather than fail.
+            return if may_fetch || in_flight { JwksPlan::Fetch } else { JwksPlan::Unavailable };
         };
+        let may_fetch = may_fetch && !in_flight;
         let fresh = now_ms < self.fresh_until_ms;
         if fresh && (set.find(kid, alg).is_some() || !may_fetch) {
             return JwksPlan::Use(set.clone());
@@ -282,8 +287,14 @@ impl JwksCache {
         self.stale_if_error(now_ms).map_or(JwksPlan::Unavailable, JwksPlan::Use)
     }
 
+    /// A fetch starts now and gives up after `timeout_ms`.
+    pub fn started(&mut self, now_ms: u64, timeout_ms: u64) {
+        self.in_flight_until_ms = now_ms.saturating_add(timeout_ms);
+    }
+
     /// A fetched set, kept for `ttl_secs` ([`jwks_ttl_secs`]).
     pub fn fetched(&mut self, now_ms: u64, jwks: Jwks, ttl_secs: u64) -> Rc<Jwks> {
+        self.in_flight_until_ms = 0;
         let set = Rc::new(jwks);
         self.set = Some(set.clone());
         self.fetched_ms = now_ms;
@@ -296,6 +307,7 @@ impl JwksCache {
     /// The fetch failed (network, timeout, status, a document refused):
     /// the set to use instead, if a fresh or recently stale one is kept.
     pub fn failed(&mut self, now_ms: u64) -> Option<Rc<Jwks>> {
+        self.in_flight_until_ms = 0;
         self.last_attempt_ms = Some(now_ms);
         self.last_failed = true;
         self.stale_if_error(now_ms)

@@ -200,10 +200,9 @@ fn registered(o: &Obj) -> Result<Registered, JwtError> {
     let aud = match o.get("aud") {
         None => Vec::new(),
         Some(Value::Str(s)) => vec![s.clone()],
-        Some(Value::Arr(items)) if !items.is_empty() => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or(JwtError::Claims))
-            .collect::<Result<_, _>>()?,
+        Some(Value::Arr(items)) if !items.is_empty() => {
+            items.iter().map(|v| v.as_str().map(str::to_owned).ok_or(JwtError::Claims)).collect::<Result<_, _>>()?
+        }
         Some(_) => return Err(JwtError::Claims),
     };
     Ok(Registered {

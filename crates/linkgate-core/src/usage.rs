@@ -411,9 +411,9 @@ pub fn page_csp() -> String {
 }
 
 /// Rewrites the UTC expiry into the reader's local time; the page works without it.
-pub const LOCAL_TIME_SCRIPT: &str = "for(const t of document.querySelectorAll('time[datetime]')){const d=new Date(t.dateTime);if(!isNaN(d))t.textContent=d.toLocaleString();}";
+pub const LOCAL_TIME_SCRIPT: &str = "for(const t of document.querySelectorAll('time[datetime]')){const d=new Date(t.dateTime);if(!isNaN(d))t.textContent=d.toLocaleString();}for(const a of document.querySelectorAll('a[data-login]'))a.href=a.dataset.login.split('LG-RETURN').join(encodeURIComponent(location.pathname+location.search));";
 /// `sha256-` + base64 of the script, for the CSP (checked by a test).
-pub const LOCAL_TIME_SCRIPT_HASH: &str = "sha256-QdEfFekFBHd9q7h7V8Q+ez51fCps009NuoeNsdV10Dk=";
+pub const LOCAL_TIME_SCRIPT_HASH: &str = "sha256-XJiTZ/W5CGsYt/MbNvFWVwCP3d5agO6YtGtZhgxdlIw=";
 
 /// RFC 3339 UTC text of Unix seconds (`2026-11-28T12:00:00Z`).
 pub fn rfc3339(secs: u64) -> String {
@@ -576,8 +576,14 @@ pub fn refusal_page(code: Code, p: &RefusalPage<'_>) -> String {
     }
     let signs_in = matches!(code, Code::IdentityRequired | Code::ReauthRequired | Code::IdentityMismatch);
     if let (true, Some(u)) = (signs_in, p.sign_in) {
+        // The way back (this page's own address, the link) is filled in by
+        // the page's script: the token is never written into the page.
         let label = if code == Code::IdentityMismatch { "Sign in as the recipient" } else { "Sign in" };
-        body.push_str(&format!("<p><a href=\"{}\" rel=\"noreferrer\">{label}</a></p>", html_escape(u)));
+        body.push_str(&format!(
+            "<p><a href=\"{}\" data-login=\"{}\" rel=\"noreferrer\">{label}</a></p>",
+            html_escape(&super::identity::without_return(u)),
+            html_escape(u)
+        ));
     }
     if let Some(r) = p.refresh {
         body.push_str(&format!("<p><a href=\"{}\">Request a new link</a></p>", html_escape(r)));
@@ -822,12 +828,13 @@ mod tests {
                 expired_at: Some("2026-11-28T12:00:00Z"),
                 opens_at: Some("2026-12-01T08:00:00Z"),
                 refresh: None,
-                sign_in: Some("https://login.example/?r=%2Fa%3Flg%3Dx&b=1"),
+                sign_in: Some("https://login.example/?r=LG-RETURN&b=1"),
                 request_id: "req-7",
             };
             let html = refusal_page(code, &p);
             let identity = matches!(code, Code::IdentityRequired | Code::ReauthRequired | Code::IdentityMismatch);
-            assert_eq!(html.contains("href=\"https://login.example/?r=%2Fa%3Flg%3Dx&amp;b=1\""), identity, "{code}");
+            assert_eq!(html.contains("href=\"https://login.example/?r=%2F&amp;b=1\""), identity, "{code}");
+            assert_eq!(html.contains("data-login=\"https://login.example/?r=LG-RETURN&amp;b=1\""), identity, "{code}");
             assert!(html.contains(&format!("<h1>{}</h1>", html_escape(heading))), "{code}");
             assert!(html.contains("<code>req-7</code>") && html.contains(code.as_str()), "{code}");
             assert_eq!(html.contains("2026-11-28T12:00:00Z"), code == Code::Expired, "{code}");

@@ -241,9 +241,6 @@ struct Ctx<'c> {
     facts: Facts,
     method: Method,
     event: AuditEvent,
-    /// The URL as received, when a path-less link was expanded (the
-    /// sign-in page sends the person back to it).
-    received_url: Option<String>,
     /// The identity rule's `max_auth_age` once identity is checked.
     identity_max_age: Option<u64>,
 }
@@ -260,11 +257,13 @@ struct Authorized {
 
 /// Start deciding a request.
 pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
-    let mut facts = facts;
-    let received_url = expand_path_form(Some(&cfg.keys), &facts.url).map(|url| core::mem::replace(&mut facts.url, url));
+    let facts = match expand_path_form(Some(&cfg.keys), &facts.url) {
+        Some(url) => Facts { url, ..facts },
+        None => facts,
+    };
     let method = Method::parse(&facts.method);
     let event = event_for(&facts);
-    let ctx = Ctx { cfg, facts, method, event, received_url, identity_max_age: None };
+    let ctx = Ctx { cfg, facts, method, event, identity_max_age: None };
     let (_, raw_path, query) = split_url(&ctx.facts.url);
     let found = query_token(query);
     let source = match found {
@@ -801,7 +800,7 @@ fn identity_start(mut ctx: Ctx<'_>, p: Pending) -> Step<'_> {
     let cfg = ctx.cfg;
     let Some(id) = cfg.identity.as_ref() else { return p.refuse(ctx, IdentityRefusal::Unconfigured) };
     let jwt = match id.assertion(ctx.facts.access_assertion.as_deref(), ctx.facts.cookie.as_deref()) {
-        Err(()) => Err(IdentityRefusal::Ambiguous),
+        Err(why) => Err(why),
         Ok(None) => Err(IdentityRefusal::Missing),
         Ok(Some(text)) => Jwt::parse(text, &id.algorithms).map_err(IdentityRefusal::Malformed),
     };
@@ -1525,10 +1524,11 @@ impl<'c> Ctx<'c> {
             };
             Reply::Page { status: code.status(), html: refusal_page(code, &page) }
         } else {
-            let body = problem::fields(code, refresh.as_deref(), Some(&self.facts.request_id))
-                .opt_str("login", sign_in.as_deref())
-                .finish()
-                .into_string();
+            let mut fields = problem::fields(code, refresh.as_deref(), Some(&self.facts.request_id));
+            if let Some(t) = &sign_in {
+                fields = fields.str("login", &crate::identity::without_return(t));
+            }
+            let body = fields.finish().into_string();
             // A player on another origin reads the status (401, 410) instead
             // of a bare network error.
             let mut headers = headers;
@@ -1542,18 +1542,13 @@ impl<'c> Ctx<'c> {
         wants_html(self.facts.accept.as_deref())
     }
 
-    /// The sign-in address that leads back to this link (the URL as it was
-    /// received: a path-less link stays path-less).
+    /// The sign-in address, its way back left to the browser
+    /// ([`crate::identity::RETURN_MARKER`]): the token is in no error body.
     fn sign_in_url(&self) -> Option<String> {
         let id = self.cfg.identity.as_ref()?;
-        let url = self.received_url.as_deref().unwrap_or(&self.facts.url);
-        let scheme = url.split_once("://").map_or("https", |(s, _)| s);
-        let (authority, _, _) = split_url(url);
-        let rest = url.split_once("://").map_or(url, |(_, r)| r);
-        let rest = rest.get(authority.len()..).unwrap_or("");
-        let rest = rest.split('#').next().unwrap_or("");
-        let path_and_query = if rest.is_empty() || rest.starts_with('?') { format!("/{rest}") } else { rest.to_owned() };
-        id.login_for(scheme, authority, &path_and_query, self.identity_max_age)
+        let scheme = self.facts.url.split_once("://").map_or("https", |(s, _)| s);
+        let (authority, _, _) = split_url(&self.facts.url);
+        id.sign_in_template(scheme, authority, self.identity_max_age)
     }
 
     /// A request let through.

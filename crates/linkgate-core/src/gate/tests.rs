@@ -2117,7 +2117,11 @@ mod idp {
     use sha2::{Digest, Sha256};
 
     pub fn key(kid: &str, seed: u8) -> Jwk {
-        Jwk { kid: Some(kid.into()), alg: Some(Alg::Rs256), key: PublicKey::Rsa { n: vec![seed | 0x80; 256], e: vec![1, 0, 1] } }
+        Jwk {
+            kid: Some(kid.into()),
+            alg: Some(Alg::Rs256),
+            key: PublicKey::Rsa { n: vec![seed | 0x80; 256], e: vec![1, 0, 1] },
+        }
     }
 
     pub fn set(keys: &[&Jwk]) -> Jwks {
@@ -2219,7 +2223,8 @@ mod identity_links {
         let tok = |payload: &str| idp::token(hdr, payload, &k);
         let b64j = |s: &str| b64::encode(s.as_bytes());
         let unsigned = format!("{}.{}.", b64j(r#"{"alg":"none"}"#), b64j(&claims_json("alice", "")));
-        let hs256 = format!("{}.{}.{}", b64j(r#"{"alg":"HS256"}"#), b64j(&claims_json("alice", "")), b64::encode(&[1; 32]));
+        let hs256 =
+            format!("{}.{}.{}", b64j(r#"{"alg":"HS256"}"#), b64j(&claims_json("alice", "")), b64::encode(&[1; 32]));
         let other_aud = tok(&format!(
             r#"{{"iss":"{ISS}","aud":"another-app","sub":"alice","iat":{},"exp":{}}}"#,
             T0 - 60,
@@ -2230,21 +2235,61 @@ mod identity_links {
             T0 - 60,
             T0 + 600
         ));
-        let expired =
-            tok(&format!(r#"{{"iss":"{ISS}","aud":"{AUD}","sub":"alice","iat":{},"exp":{}}}"#, T0 - 600, T0));
-        let stale = tok(&format!(r#"{{"iss":"{ISS}","aud":"{AUD}","sub":"alice","iat":{},"exp":{}}}"#, T0 - 3700, T0 + 600));
+        let expired = tok(&format!(r#"{{"iss":"{ISS}","aud":"{AUD}","sub":"alice","iat":{},"exp":{}}}"#, T0 - 600, T0));
+        let stale =
+            tok(&format!(r#"{{"iss":"{ISS}","aud":"{AUD}","sub":"alice","iat":{},"exp":{}}}"#, T0 - 3700, T0 + 600));
         let mut altered = tok(&claims_json("alice", ""));
         altered.replace_range(altered.len() - 8..altered.len() - 4, "AAAA");
         let cases: Vec<(&str, Option<String>, u16, &str, &str, &str, bool)> = vec![
             ("missing", None, 401, "identity_required", "identity_missing", "internal.identity", false),
-            ("another person", Some(assertion("bob")), 403, "identity_mismatch", "identity_other_subject", "internal.identity.sub", true),
+            (
+                "another person",
+                Some(assertion("bob")),
+                403,
+                "identity_mismatch",
+                "identity_other_subject",
+                "internal.identity.sub",
+                true,
+            ),
             ("expired", Some(expired), 401, "identity_required", "identity_expired", "internal.identity", true),
-            ("stale sign-in", Some(stale), 401, "reauth_required", "identity_stale", "internal.identity.max_auth_age", true),
-            ("wrong audience", Some(other_aud), 401, "identity_required", "identity_audience", "internal.identity", true),
+            (
+                "stale sign-in",
+                Some(stale),
+                401,
+                "reauth_required",
+                "identity_stale",
+                "internal.identity.max_auth_age",
+                true,
+            ),
+            (
+                "wrong audience",
+                Some(other_aud),
+                401,
+                "identity_required",
+                "identity_audience",
+                "internal.identity",
+                true,
+            ),
             ("wrong issuer", Some(other_iss), 401, "identity_required", "identity_issuer", "internal.identity", true),
-            ("another key", Some(idp::token(hdr, &claims_json("alice", ""), &stranger_key)), 401, "identity_required", "identity_bad_signature", "internal.identity", false),
+            (
+                "another key",
+                Some(idp::token(hdr, &claims_json("alice", ""), &stranger_key)),
+                401,
+                "identity_required",
+                "identity_bad_signature",
+                "internal.identity",
+                false,
+            ),
             ("altered", Some(altered), 401, "identity_required", "identity_bad_signature", "internal.identity", false),
-            ("unknown kid", Some(idp::token(r#"{"alg":"RS256","kid":"idp-9"}"#, &claims_json("alice", ""), &k)), 401, "identity_required", "identity_unknown_key", "internal.identity", false),
+            (
+                "unknown kid",
+                Some(idp::token(r#"{"alg":"RS256","kid":"idp-9"}"#, &claims_json("alice", ""), &k)),
+                401,
+                "identity_required",
+                "identity_unknown_key",
+                "internal.identity",
+                false,
+            ),
             ("alg none", Some(unsigned), 401, "identity_required", "jwt_alg_none", "internal.identity", false),
             ("HS256", Some(hs256), 401, "identity_required", "jwt_alg_hmac", "internal.identity", false),
             ("garbage", Some("x".into()), 401, "identity_required", "jwt_shape", "internal.identity", false),
@@ -2252,7 +2297,11 @@ mod identity_links {
         for (what, a, want_status, want_code, want_reason, want_rule, authentic) in cases {
             let mut w = world();
             let d = w.run(&cfg, request(&cfg, a.as_deref()), None);
-            assert_eq!((status(&d), code(&d), d.event.reason), (want_status, Some(want_code), Some(want_reason)), "{what}");
+            assert_eq!(
+                (status(&d), code(&d), d.event.reason),
+                (want_status, Some(want_code), Some(want_reason)),
+                "{what}"
+            );
             assert_eq!(d.event.rule.as_deref(), Some(want_rule), "{what}");
             assert_eq!(d.event.sub.as_deref(), Some("alice"), "{what}: the link's claims are recorded");
             assert_eq!(d.event.identity.is_some(), authentic, "{what}");
@@ -2288,7 +2337,8 @@ mod identity_links {
         let mut c = claims("/a/b.pdf");
         c.sub = None;
         let mut w = world();
-        let d = w.run(&cfg, with_header(get(&link_url("/a/b.pdf", &sign(&cfg, &c)), T0 + 1), &assertion("alice")), None);
+        let d =
+            w.run(&cfg, with_header(get(&link_url("/a/b.pdf", &sign(&cfg, &c)), T0 + 1), &assertion("alice")), None);
         assert_eq!((code(&d), d.event.rule.as_deref()), (Some("policy_denied"), Some("internal.identity.bind")));
         assert!(!w.trace.contains(&"jwks"));
         // The admin API refuses to mint it.
@@ -2302,12 +2352,18 @@ mod identity_links {
         let mut w = world();
         w.jwks = None;
         let d = w.run(&cfg, request(&cfg, Some(&assertion("alice"))), None);
-        assert_eq!((status(&d), code(&d), d.event.reason), (503, Some("identity_unavailable"), Some("identity_keys_unavailable")));
+        assert_eq!(
+            (status(&d), code(&d), d.event.reason),
+            (503, Some("identity_unavailable"), Some("identity_keys_unavailable"))
+        );
         // A rule that requires identity with LINKGATE_IDENTITY unset.
         let cfg = cfg_with(&[("LINKGATE_POLICY", r#"{"classifications":{"internal":{"identity":true}}}"#)]);
         let mut w = world();
         let d = w.run(&cfg, request(&cfg, Some(&assertion("alice"))), None);
-        assert_eq!((status(&d), code(&d), d.event.reason), (503, Some("identity_unavailable"), Some("identity_unconfigured")));
+        assert_eq!(
+            (status(&d), code(&d), d.event.reason),
+            (503, Some("identity_unavailable"), Some("identity_unconfigured"))
+        );
         assert!(!w.trace.contains(&"jwks") && !w.trace.contains(&"deliver"));
     }
 
@@ -2360,9 +2416,10 @@ mod identity_links {
         assert_eq!((code(&d), d.event.rule.as_deref()), (Some("identity_mismatch"), Some("internal.identity.claims")));
     }
 
-    /// A browser is offered the sign-in that leads back to the link (as it
-    /// was received: a path-less link stays path-less); scripts get the same
-    /// address as the problem's `login`.
+    /// A browser is offered the team's sign-in; the way back (the link, with
+    /// its token) is filled in by the page's script from the browser's own
+    /// address, so the token is in no error body. Scripts get the sign-in
+    /// address without a way back as the problem's `login`.
     #[test]
     fn browsers_are_sent_to_sign_in_and_back() {
         let cfg = bound_cfg();
@@ -2372,24 +2429,21 @@ mod identity_links {
         let d = w.run(&cfg, f, None);
         let Reply::Page { status, html } = &d.reply else { panic!("{:?}", d.reply) };
         assert_eq!(*status, 401);
-        let back = format!("redirect_url=%2Fa%2Fb.pdf%3Flg%3D{t}");
-        assert!(
-            html.contains(&format!("https://acme.cloudflareaccess.com/cdn-cgi/access/login/{HOST}?kid={AUD}&amp;{back}")),
-            "{html}"
-        );
+        let login =
+            format!("https://acme.cloudflareaccess.com/cdn-cgi/access/login/{HOST}?kid={AUD}&amp;redirect_url=");
+        assert!(html.contains(&format!("href=\"{login}%2F\"")), "{html}");
+        assert!(html.contains(&format!("data-login=\"{login}LG-RETURN\"")), "{html}");
+        assert!(!html.contains(&t), "the token is in no error body");
         let mut w = world();
         let d = w.run(&cfg, request(&cfg, None), None);
         let Reply::Problem { body, .. } = &d.reply else { panic!() };
         let login = crate::json::parse(body).unwrap().get("login").and_then(|v| v.as_str()).map(str::to_owned).unwrap();
-        assert!(login.ends_with(&back), "{login}");
-        // A sealed, path-less link comes back path-less.
-        let cfg = id_cfg(r#"{"classifications":{"restricted":{"identity":true}}}"#);
-        let mut w = World::with_object("/r/x.pdf", object(Some("restricted")));
-        w.jwks = Some(provider().1);
-        let sealed = seal(&cfg, &claims("/r/x.pdf"));
-        let d = w.run(&cfg, get(&format!("/_lg/{sealed}"), T0 + 1), None);
+        assert!(login.ends_with(&format!("?kid={AUD}&redirect_url=%2F")), "{login}");
+        // Not offered where signing in cannot help.
+        let mut w = world();
+        w.jwks = None;
+        let d = w.run(&cfg, request(&cfg, Some(&assertion("alice"))), None);
         let Reply::Problem { body, .. } = &d.reply else { panic!() };
-        assert!(body.contains(&format!("redirect_url=%2F_lg%2F{sealed}\"")), "{body}");
-        assert!(!body.contains("%2Fr%2Fx.pdf"), "the path of a sealed link is in no URL");
+        assert!(!body.contains("login"), "{body}");
     }
 }

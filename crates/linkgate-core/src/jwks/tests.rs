@@ -46,7 +46,7 @@ fn unusable_keys_are_skipped_and_bad_documents_refused() {
         format!(r#"{{"kty":"RSA","kid":"a","n":"{}","e":"AQAB"}}"#, n(128)), // 1024-bit
         format!(r#"{{"kty":"RSA","kid":"b","n":"{}","e":"AQAB"}}"#, n(520)), // over 4096 bits
         format!(r#"{{"kty":"RSA","kid":"c","n":"AA{}","e":"AQAB"}}"#, n(256)), // leading zero
-        format!(r#"{{"kty":"RSA","kid":"d","n":"{}","e":"AQA"}}"#, n(256)),   // even exponent
+        format!(r#"{{"kty":"RSA","kid":"d","n":"{}","e":"AQA"}}"#, n(256)),  // even exponent
         format!(r#"{{"kty":"RSA","kid":"e","n":"{}","e":"AQAB","use":"enc"}}"#, n(256)),
         format!(r#"{{"kty":"RSA","kid":"f","n":"{}","e":"AQAB","alg":"RS384"}}"#, n(256)),
         format!(r#"{{"kty":"RSA","kid":"g","n":"{}","e":"AQAB","alg":"ES256"}}"#, n(256)),
@@ -103,7 +103,9 @@ fn the_cache_bounds_fetches() {
     assert_eq!(c.plan(30_000, Some("zz"), Alg::Rs256, refresh), JwksPlan::Fetch);
     c.fetched(30_000, one("k2"), 300);
     assert!(matches!(c.plan(30_001, Some("zz"), Alg::Rs256, refresh), JwksPlan::Use(_)));
-    assert!(matches!(c.plan(30_001, Some("k2"), Alg::Rs256, refresh), JwksPlan::Use(s) if s.find(Some("k2"), Alg::Rs256).is_some()));
+    assert!(
+        matches!(c.plan(30_001, Some("k2"), Alg::Rs256, refresh), JwksPlan::Use(s) if s.find(Some("k2"), Alg::Rs256).is_some())
+    );
     // Stale: refetch.
     assert_eq!(c.plan(330_000, Some("k2"), Alg::Rs256, refresh), JwksPlan::Fetch);
     // The fetch fails: the stale set stands in, and no retry for a while.
@@ -114,6 +116,20 @@ fn the_cache_bounds_fetches() {
     let end = 330_000 + JWKS_STALE_IF_ERROR_SECS * 1000;
     assert!(c.failed(end).is_none());
     assert_eq!(c.plan(end + 1, Some("k2"), Alg::Rs256, refresh), JwksPlan::Unavailable);
+    // A refresh under way: others use the kept set instead of fetching too;
+    // with nothing kept, they fetch as well (a new isolate's first requests).
+    let mut c = JwksCache::new();
+    c.fetched(0, one("k1"), 300);
+    c.started(40_000, 3_000);
+    assert!(matches!(c.plan(40_001, Some("zz"), Alg::Rs256, refresh), JwksPlan::Use(_)));
+    assert_eq!(
+        c.plan(43_000, Some("zz"), Alg::Rs256, refresh),
+        JwksPlan::Fetch,
+        "a fetch that never ended does not block"
+    );
+    let mut cold = JwksCache::new();
+    cold.started(0, 3_000);
+    assert_eq!(cold.plan(1, Some("k1"), Alg::Rs256, refresh), JwksPlan::Fetch);
     // Empty cache and the provider down: fail closed between attempts.
     let mut empty = JwksCache::new();
     assert!(empty.failed(0).is_none());

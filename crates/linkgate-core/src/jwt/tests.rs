@@ -21,7 +21,10 @@ fn a_well_formed_assertion_reads() {
     assert_eq!(j.signing_input(), t.rsplit_once('.').unwrap().0.as_bytes());
     assert_eq!(j.signature().len(), 256);
     let r = j.registered();
-    assert_eq!((r.iss.as_deref(), r.aud.clone(), r.exp, r.iat), (Some("https://idp"), vec!["app".to_owned()], Some(2000), Some(1000)));
+    assert_eq!(
+        (r.iss.as_deref(), r.aud.clone(), r.exp, r.iat),
+        (Some("https://idp"), vec!["app".to_owned()], Some(2000), Some(1000))
+    );
     assert_eq!(j.claim(&["sub".to_owned()]).and_then(Value::as_str), Some("r-1042"));
     assert_eq!(j.signed_in_at(), Some(1000));
     // Debug never shows the token or its claims.
@@ -85,7 +88,10 @@ fn every_trick_is_refused_by_name() {
         assert_eq!(Jwt::parse(&t, &BOTH).map(|_| ()), Err(want), "{want}");
     }
     // On the allow-list or not.
-    assert_eq!(Jwt::parse(&token(r#"{"alg":"ES256"}"#, CLAIMS, 64), &[Alg::Rs256]).map(|_| ()), Err(JwtError::AlgNotAllowed));
+    assert_eq!(
+        Jwt::parse(&token(r#"{"alg":"ES256"}"#, CLAIMS, 64), &[Alg::Rs256]).map(|_| ()),
+        Err(JwtError::AlgNotAllowed)
+    );
 }
 
 #[test]
