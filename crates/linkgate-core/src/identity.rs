@@ -16,6 +16,7 @@ use core::fmt;
 
 use super::duration::parse_duration;
 use super::json::{self, Obj, Value};
+use super::jwks::{Jwk, Jwks};
 use super::jwt::{Alg, ClaimRefusal, Jwt, JwtError};
 use super::verify::TimeRules;
 
@@ -513,6 +514,45 @@ pub fn person(cfg: &IdentityConfig, jwt: &Jwt) -> Option<String> {
             (host.eq_ignore_ascii_case(domain) && !local.is_empty()).then(|| local.to_ascii_lowercase())
         }
     }
+}
+
+/// The provider's key for an assertion: the one with its `kid` and a type
+/// that suits its `alg`, and a signature as long as that key's.
+pub fn select_key<'k>(jwks: &'k Jwks, jwt: &Jwt) -> Result<&'k Jwk, IdentityRefusal> {
+    let key = jwks.find(jwt.kid(), jwt.alg()).ok_or(IdentityRefusal::UnknownKey)?;
+    if jwt.signature().len() != key.signature_len() {
+        return Err(IdentityRefusal::Malformed(JwtError::SignatureLength));
+    }
+    Ok(key)
+}
+
+/// The whole identity decision for a driver that holds the keys and can
+/// verify signatures itself (tests, the vectors, the fuzzer): the gate's
+/// steps in the gate's order (read, key, signature, [`judge`]). Returns the
+/// verdict and the identity an audit event would record.
+#[allow(clippy::too_many_arguments)]
+pub fn decide(
+    cfg: &IdentityConfig,
+    rule: &IdentityRule,
+    jwks: &Jwks,
+    assertion: &str,
+    link_sub: Option<&str>,
+    time: &TimeRules,
+    now: u64,
+    verify: &mut dyn FnMut(&Jwk, Alg, &[u8], &[u8]) -> bool,
+) -> (Result<(), IdentityRefusal>, Option<String>) {
+    let jwt = match Jwt::parse(assertion, &cfg.algorithms) {
+        Ok(j) => j,
+        Err(e) => return (Err(IdentityRefusal::Malformed(e)), None),
+    };
+    let key = match select_key(jwks, &jwt) {
+        Ok(k) => k,
+        Err(r) => return (Err(r), None),
+    };
+    if !verify(key, jwt.alg(), jwt.signing_input(), jwt.signature()) {
+        return (Err(IdentityRefusal::BadSignature), None);
+    }
+    (judge(cfg, rule, &jwt, link_sub, time, now), audit_value(cfg, &jwt))
 }
 
 /// The raw claim value for the audit trail, capped.

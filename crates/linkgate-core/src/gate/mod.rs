@@ -28,7 +28,7 @@ use super::config::EdgeConfig;
 use super::http::continuation_start;
 use super::identity::{IdentityConfig, IdentityRefusal, IdentityRule};
 use super::jwks::{Jwk, Jwks};
-use super::jwt::{Alg, Jwt, JwtError};
+use super::jwt::{Alg, Jwt};
 use super::keys::KeyRing;
 use super::media::{cookie_token, cors_headers, set_cookie, ManifestKind, ManifestRewrite};
 use super::origin::{OriginFailure, OriginRequest};
@@ -850,13 +850,10 @@ impl<'c> ReadJwks<'c> {
 
     pub fn answer(self, jwks: &Jwks) -> Step<'c> {
         let ReadJwks { ctx, pending, jwt } = self;
-        let Some(key) = jwks.find(jwt.kid(), jwt.alg()) else {
-            return pending.refuse(ctx, IdentityRefusal::UnknownKey);
+        let key = match crate::identity::select_key(jwks, &jwt) {
+            Ok(k) => Box::new(k.clone()),
+            Err(why) => return pending.refuse(ctx, why),
         };
-        if jwt.signature().len() != key.signature_len() {
-            return pending.refuse(ctx, IdentityRefusal::Malformed(JwtError::SignatureLength));
-        }
-        let key = Box::new(key.clone());
         Step::VerifyJwt(VerifyJwt { ctx, pending, jwt, key })
     }
 
