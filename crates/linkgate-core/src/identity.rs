@@ -526,6 +526,10 @@ pub fn select_key<'k>(jwks: &'k Jwks, jwt: &Jwt) -> Result<&'k Jwk, IdentityRefu
     Ok(key)
 }
 
+/// A signature check a driver brings to [`decide`]: key, algorithm, signed
+/// bytes, signature.
+pub type Verifier<'v> = dyn FnMut(&Jwk, Alg, &[u8], &[u8]) -> bool + 'v;
+
 /// The whole identity decision for a driver that holds the keys and can
 /// verify signatures itself (tests, the vectors, the fuzzer): the gate's
 /// steps in the gate's order (read, key, signature, [`judge`]). Returns the
@@ -539,7 +543,7 @@ pub fn decide(
     link_sub: Option<&str>,
     time: &TimeRules,
     now: u64,
-    verify: &mut dyn FnMut(&Jwk, Alg, &[u8], &[u8]) -> bool,
+    verify: &mut Verifier<'_>,
 ) -> (Result<(), IdentityRefusal>, Option<String>) {
     let jwt = match Jwt::parse(assertion, &cfg.algorithms) {
         Ok(j) => j,

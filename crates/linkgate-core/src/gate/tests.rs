@@ -2240,7 +2240,9 @@ mod identity_links {
             tok(&format!(r#"{{"iss":"{ISS}","aud":"{AUD}","sub":"alice","iat":{},"exp":{}}}"#, T0 - 3700, T0 + 600));
         let mut altered = tok(&claims_json("alice", ""));
         altered.replace_range(altered.len() - 8..altered.len() - 4, "AAAA");
-        let cases: Vec<(&str, Option<String>, u16, &str, &str, &str, bool)> = vec![
+        // (what, assertion, status, code, reason, rule, authentic)
+        type Case = (&'static str, Option<String>, u16, &'static str, &'static str, &'static str, bool);
+        let cases: Vec<Case> = vec![
             ("missing", None, 401, "identity_required", "identity_missing", "internal.identity", false),
             (
                 "another person",
