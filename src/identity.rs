@@ -117,9 +117,8 @@ async fn fetch(url: &str, timeout_ms: u64) -> Result<(Jwks, Option<String>), Str
         .ok()
         .and_then(|v| v.as_string())
         .ok_or_else(|| "fetch failed".to_owned())?;
-    let mut parts = text.splitn(3, '\n');
-    let (status, cache_control, body) =
-        (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (status, rest) = text.split_once('\n').unwrap_or((&text, ""));
+    let (cache_control, body) = rest.split_once('\n').unwrap_or((rest, ""));
     if status != "200" {
         let detail: String = body.chars().take(40).collect();
         return Err(format!("status {status} {detail}").trim().to_owned());

@@ -156,7 +156,7 @@ fn check_login_url(t: &str) -> Result<(), IdentityConfigError> {
     while let Some(i) = rest.find('{') {
         let tail = rest.get(i..).unwrap_or("");
         let Some(p) = PLACEHOLDERS.iter().find(|p| tail.starts_with(*p)) else {
-            return Err(bad(format!("login_url: unknown placeholder; use {PLACEHOLDERS:?}")));
+            return Err(bad("login_url: unknown placeholder; use {return}, {return_path}, {host} or {max_age}"));
         };
         rest = tail.get(p.len()..).unwrap_or("");
     }
@@ -189,7 +189,7 @@ impl IdentityConfig {
         let doc = json::parse(t).map_err(|e| bad(format!("not JSON: {e} (expected an object)")))?;
         let o = doc.as_obj().ok_or_else(|| bad("expected an object"))?;
         if let Some(k) = o.unknown_key(&FIELDS) {
-            return Err(bad(format!("unknown field {k:?}, expected one of {FIELDS:?}")));
+            return Err(bad(format!("unknown field \"{k}\", expected one of {}", FIELDS.join(", "))));
         }
         let source = match text(o, "source")? {
             Some("access") => Source::Access,
@@ -262,7 +262,7 @@ impl IdentityConfig {
             None => algs_default,
             Some(list) => list
                 .iter()
-                .map(|a| Alg::parse(a).ok_or_else(|| bad(format!("algorithms: {a:?} is not RS256 or ES256"))))
+                .map(|a| Alg::parse(a).ok_or_else(|| bad("algorithms must list RS256 and/or ES256")))
                 .collect::<Result<_, _>>()?,
         };
         let login_url = match text(o, "login_url")? {
@@ -357,7 +357,10 @@ pub fn encode_component(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
+            out.push(char::from(HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0')));
         }
     }
     out
@@ -393,7 +396,7 @@ impl IdentityRule {
             _ => return Err("must be true, false or an object".to_owned()),
         };
         if let Some(k) = o.unknown_key(&["bind", "max_auth_age", "groups", "claims"]) {
-            return Err(format!("unknown field {k:?}, expected bind, max_auth_age, groups or claims"));
+            return Err(format!("unknown field \"{k}\", expected bind, max_auth_age, groups or claims"));
         }
         let mut rule = IdentityRule::bound();
         if let Some(b) = o.get("bind").filter(|v| !v.is_null()) {
@@ -414,7 +417,7 @@ impl IdentityRule {
         if let Some(c) = o.get("claims").filter(|v| !v.is_null()) {
             let c = c.as_obj().ok_or("claims must be an object of claim path to accepted values")?;
             for (name, values) in c.iter() {
-                let path = claim_path(name).ok_or(format!("claims: {name:?} is not a claim path"))?;
+                let path = claim_path(name).ok_or(format!("claims: \"{name}\" is not a claim path"))?;
                 rule.claims.push((path, list(values, &format!("claims.{name}"))?));
             }
         }
