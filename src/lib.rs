@@ -210,7 +210,7 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
                 let body = read_form(req, s.limit()).await;
                 s.answer(body.as_deref())
             }
-            // An Ed25519 link's signature (the only question the core cannot answer).
+            // An Ed25519 link's signature (WebCrypto: the core holds no curve code).
             Step::VerifySignature(s) => webcrypto::verify(s).await,
             // Links for one person: the provider's keys, then the assertion's
             // signature (docs/identity.md).

@@ -51,8 +51,10 @@ use super::verify::{
 /// Largest form body read for a token (the landing page's Download button).
 pub const MAX_FORM_BYTES: u64 = 8192;
 
-/// What the edge knows about a request before any I/O.
-#[derive(Debug, Clone, Default)]
+/// What the edge knows about a request before any I/O. Its `Debug` shows the
+/// cookie and the identity assertion by length only (`docs/identity.md`,
+/// "No identity data leaks").
+#[derive(Clone, Default)]
 pub struct Facts {
     /// The HTTP method as sent.
     pub method: String,
@@ -88,6 +90,25 @@ pub struct Facts {
     pub request_id: String,
     /// Unix seconds.
     pub now: u64,
+}
+
+impl core::fmt::Debug for Facts {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let len = |v: &Option<String>| v.as_ref().map(|s| s.len());
+        f.debug_struct("Facts")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("client_ip", &self.client_ip)
+            .field("user_agent", &self.user_agent)
+            .field("accept", &self.accept)
+            .field("range", &self.range)
+            .field("cookie_bytes", &len(&self.cookie))
+            .field("access_assertion_bytes", &len(&self.access_assertion))
+            .field("country", &self.country)
+            .field("request_id", &self.request_id)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The request headers the gate reads, in the order the edge packs them (see
@@ -745,6 +766,11 @@ impl<'c> ReadObject<'c> {
         if auth.domain == Domain::Media && decision.cache == CacheMode::Public {
             // The URL of a cookie request carries no token: a shared cache
             // downstream would serve it to anyone, past a revocation.
+            decision.cache = CacheMode::Private;
+        }
+        if rule.identity.is_some() && decision.cache == CacheMode::Public {
+            // A response for one signed-in person: a shared cache downstream
+            // would hand it to the next holder of the URL, signed in or not.
             decision.cache = CacheMode::Private;
         }
         let opens_media = rule.media;

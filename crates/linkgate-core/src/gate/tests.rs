@@ -2206,6 +2206,8 @@ mod identity_links {
         assert_eq!(d.event.rule.as_deref(), Some("classification:internal"));
         let json = d.event.to_json();
         assert!(!json.contains(&a) && !json.contains(a.split('.').nth(1).unwrap()), "never the assertion");
+        let f = Facts { cookie: Some(format!("CF_Authorization={a}")), ..request(&cfg, Some(&a)) };
+        assert!(!format!("{f:?}").contains(a.split('.').nth(1).unwrap()), "Debug never shows it either");
         // The cookie works as well as the header.
         let mut w = world();
         let f = Facts { cookie: Some(format!("x=1; CF_Authorization={a}")), ..request(&cfg, None) };
@@ -2367,6 +2369,20 @@ mod identity_links {
             (503, Some("identity_unavailable"), Some("identity_unconfigured"))
         );
         assert!(!w.trace.contains(&"jwks") && !w.trace.contains(&"deliver"));
+    }
+
+    /// A response for one person is never `public` downstream, whatever the
+    /// rule's `cache` says.
+    #[test]
+    fn identity_responses_are_never_public() {
+        let cfg = id_cfg(r#"{"classifications":{"public":{"identity":true}}}"#);
+        let mut w = World::with_object("/a/b.pdf", object(Some("public")));
+        w.jwks = Some(provider().1);
+        let d = w.run(&cfg, request(&cfg, Some(&assertion("alice"))), None);
+        assert_eq!(d.reply, Reply::Delivered);
+        let plan = w.delivered.unwrap();
+        let cc = plan.headers.iter().find(|(n, _)| *n == "cache-control").map(|(_, v)| v.clone()).unwrap();
+        assert!(cc.starts_with("private"), "{cc}");
     }
 
     #[test]
