@@ -350,20 +350,10 @@ pub fn without_return(template: &str) -> String {
     template.replace(RETURN_MARKER, "%2F")
 }
 
-/// Percent-encode for a query component: everything but unreserved characters.
+/// Percent-encode for a query component: everything but unreserved
+/// characters (the path encoder's set, without `/`).
 pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            const HEX: &[u8; 16] = b"0123456789ABCDEF";
-            out.push('%');
-            out.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
-            out.push(char::from(HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0')));
-        }
-    }
-    out
+    super::path::encode_path(s).replace('/', "%2F")
 }
 
 /// A classification rule's identity requirement (`docs/policy.md`).
