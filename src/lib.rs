@@ -14,6 +14,7 @@ mod audit;
 mod deliver;
 mod durable;
 mod error;
+mod identity;
 mod kv;
 mod objects;
 mod origin;
@@ -101,7 +102,7 @@ fn request_id(ray: Option<String>) -> String {
 #[worker::wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
 const NAMES = ["cf-connecting-ip", "user-agent", "accept", "content-length", "range",
   "if-range", "if-none-match", "if-modified-since", "cta-common-access-token",
-  "common-access-token", "cookie", "origin", "cf-ray"];
+  "common-access-token", "cookie", "origin", "cf-access-jwt-assertion", "cf-ray"];
 export function linkgate_pack_request(r) {
   const h = r.headers;
   let out = r.method + "\n" + r.url;
@@ -123,7 +124,7 @@ fn facts(req: &RawRequest, with_country: bool) -> Facts {
     let Some(u) = gate::unpack_request(&linkgate_pack_request(req)) else {
         return facts_one_by_one(req, with_country);
     };
-    let [client_ip, user_agent, accept, content_length, range, if_range, if_none_match, if_modified_since, cat_header, common_access_token, cookie, origin, ray] =
+    let [client_ip, user_agent, accept, content_length, range, if_range, if_none_match, if_modified_since, cat_header, common_access_token, cookie, origin, access_assertion, ray] =
         u.headers;
     Facts {
         method: u.method,
@@ -140,6 +141,7 @@ fn facts(req: &RawRequest, with_country: bool) -> Facts {
         common_access_token,
         cookie,
         origin,
+        access_assertion,
         country: if with_country { country(req) } else { None },
         request_id: request_id(ray),
         now: now_secs(),
@@ -163,6 +165,7 @@ fn facts_one_by_one(req: &RawRequest, with_country: bool) -> Facts {
         common_access_token: header(req, "common-access-token"),
         cookie: header(req, "cookie"),
         origin: header(req, "origin"),
+        access_assertion: header(req, "cf-access-jwt-assertion"),
         country: if with_country { country(req) } else { None },
         request_id: request_id(header(req, "cf-ray")),
         now: now_secs(),
@@ -207,8 +210,12 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
                 let body = read_form(req, s.limit()).await;
                 s.answer(body.as_deref())
             }
-            // An Ed25519 link's signature (the only question the core cannot answer).
+            // An Ed25519 link's signature (WebCrypto: the core holds no curve code).
             Step::VerifySignature(s) => webcrypto::verify(s).await,
+            // Links for one person: the provider's keys, then the assertion's
+            // signature (docs/identity.md).
+            Step::ReadJwks(s) => identity::read_jwks(s, &rid).await,
+            Step::VerifyJwt(s) => identity::verify_jwt(s).await,
             Step::ReadCountry(s) => s.answer(country(req)),
             Step::ReadDenylist(s) => kv::denylist_step(env, s, cfg, &rid).await,
             Step::ReadObject(s) => match s.origin_head() {

@@ -433,6 +433,8 @@ fn events_filters_and_prints_a_table_or_json_lines() {
             "/board/Q1 pack.pdf",
             "--outcome",
             "refused",
+            "--identity",
+            "alice@example.com",
             "--since",
             "1700000000",
             "--until",
@@ -448,7 +450,7 @@ fn events_filters_and_prints_a_table_or_json_lines() {
     assert_eq!(r.path(), "/_linkgate/events");
     assert_eq!(
         r.query(),
-        format!("jti={JTI}&sub=r%2B7%26x&tenant=acme&path=%2Fboard%2FQ1%20pack.pdf&outcome=refused&since=1700000000&until=1700003600&limit=50")
+        format!("jti={JTI}&sub=r%2B7%26x&tenant=acme&path=%2Fboard%2FQ1%20pack.pdf&outcome=refused&identity=alice%40example.com&since=1700000000&until=1700003600&limit=50")
     );
     let text = out(&o);
     let lines: Vec<&str> = text.lines().collect();

@@ -2576,7 +2576,16 @@ fn committed_request_vectors_pass_through_the_gate() {
     for c in Code::ALL {
         let decided_here = !matches!(
             c,
-            Code::Revoked | Code::UsedUp | Code::NotFound | Code::RangeNotSatisfiable | Code::StoreUnavailable
+            Code::Revoked
+                | Code::UsedUp
+                | Code::NotFound
+                | Code::RangeNotSatisfiable
+                | Code::StoreUnavailable
+                // Identity (docs/identity.md): decided after policy, vectors in jwt.json.
+                | Code::IdentityRequired
+                | Code::IdentityMismatch
+                | Code::ReauthRequired
+                | Code::IdentityUnavailable
         );
         assert_eq!(codes.contains(c.as_str()), decided_here, "{}", c.as_str());
     }
@@ -3735,6 +3744,118 @@ fn committed_ed25519_vectors_verify() {
             Err(e) => {
                 assert_eq!((e.code.as_str(), e.reason.as_str()), (s(v, "code"), s(v, "reason")), "{name}");
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Identity assertions (tests/vectors/jwt.json, docs/identity.md): made by
+// tests/vectors/jwt_vectors.py with `cryptography` (and judged there by a
+// second reader); here each goes through the core's decision with RS256 and
+// ES256 verified natively by the `rsa` and `p256` crates.
+
+mod identity_assertions {
+    use super::vectors_dir;
+    use linkgate_core::identity::{decide, IdentityConfig, IdentityRule};
+    use linkgate_core::json;
+    use linkgate_core::jwks::{Jwk, Jwks, PublicKey};
+    use linkgate_core::jwt::Alg;
+    use linkgate_core::verify::TimeRules;
+    use linkgate_core::Reason;
+    use sha2::{Digest, Sha256};
+
+    /// RS256 (PKCS #1 v1.5) and ES256 (raw r || s) by RustCrypto.
+    fn native_verify(key: &Jwk, alg: Alg, input: &[u8], sig: &[u8]) -> bool {
+        match (&key.key, alg) {
+            (PublicKey::Rsa { n, e }, Alg::Rs256) => {
+                let Ok(pk) = rsa::RsaPublicKey::new(rsa::BigUint::from_bytes_be(n), rsa::BigUint::from_bytes_be(e))
+                else {
+                    return false;
+                };
+                pk.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input), sig).is_ok()
+            }
+            (PublicKey::P256 { x, y }, Alg::Es256) => {
+                use p256::ecdsa::signature::Verifier;
+                let point = p256::EncodedPoint::from_affine_coordinates(&(*x).into(), &(*y).into(), false);
+                let (Ok(vk), Ok(s)) =
+                    (p256::ecdsa::VerifyingKey::from_encoded_point(&point), p256::ecdsa::Signature::from_slice(sig))
+                else {
+                    return false;
+                };
+                vk.verify(input, &s).is_ok()
+            }
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn every_assertion_reaches_its_outcome() {
+        let text = std::fs::read_to_string(vectors_dir().join("jwt.json")).unwrap();
+        let data: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(data["format"], "linkgate identity assertion v1");
+        let cfg = IdentityConfig::parse(Some(&data["config"].to_string())).unwrap().unwrap();
+        let rule = IdentityRule::parse(&json::parse(&data["rule"].to_string()).unwrap()).unwrap().unwrap();
+        let jwks = Jwks::parse(&data["jwks"].to_string()).unwrap();
+        assert_eq!(jwks.keys().len(), 2);
+        let time = TimeRules { skew_secs: data["skew_secs"].as_u64().unwrap(), max_ttl_secs: 0 };
+        let vectors = data["vectors"].as_array().unwrap();
+        let (mut ok, mut refused) = (0, 0);
+        for v in vectors {
+            let name = v["name"].as_str().unwrap();
+            let (verdict, identity) = decide(
+                &cfg,
+                &rule,
+                &jwks,
+                v["token"].as_str().unwrap(),
+                v["link_sub"].as_str(),
+                &time,
+                v["now"].as_u64().unwrap(),
+                &mut native_verify,
+            );
+            let got = match verdict {
+                Ok(()) => {
+                    ok += 1;
+                    serde_json::json!("ok")
+                }
+                Err(r) => {
+                    refused += 1;
+                    serde_json::json!({"code": Reason::Identity(r).code().unwrap().as_str(), "reason": r.as_str()})
+                }
+            };
+            assert_eq!(got, v["expect"], "{name}");
+            assert_eq!(identity.as_deref(), v["identity"].as_str(), "{name}: the recorded identity");
+        }
+        assert!(ok >= 5 && refused >= 25, "{ok} valid, {refused} refused");
+    }
+
+    /// The natively verified signatures are the ones that verify: every
+    /// valid vector fails once a signature byte is changed.
+    #[test]
+    fn a_changed_signature_byte_fails() {
+        let text = std::fs::read_to_string(vectors_dir().join("jwt.json")).unwrap();
+        let data: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let cfg = IdentityConfig::parse(Some(&data["config"].to_string())).unwrap().unwrap();
+        let rule = IdentityRule::parse(&json::parse(&data["rule"].to_string()).unwrap()).unwrap().unwrap();
+        let jwks = Jwks::parse(&data["jwks"].to_string()).unwrap();
+        let time = TimeRules { skew_secs: 30, max_ttl_secs: 0 };
+        for v in data["vectors"].as_array().unwrap().iter().filter(|v| v["expect"] == "ok") {
+            let token = v["token"].as_str().unwrap();
+            let (head, sig) = token.rsplit_once('.').unwrap();
+            let mut raw = linkgate_core::b64::decode(sig.as_bytes()).unwrap();
+            raw[10] ^= 1;
+            let forged = format!("{head}.{}", linkgate_core::b64::encode(&raw));
+            let (verdict, identity) = decide(
+                &cfg,
+                &rule,
+                &jwks,
+                &forged,
+                Some("r-1042"),
+                &time,
+                v["now"].as_u64().unwrap(),
+                &mut native_verify,
+            );
+            assert_eq!(verdict.map_err(|r| r.as_str()), Err("identity_bad_signature"), "{}", v["name"]);
+            assert_eq!(identity, None);
         }
     }
 }

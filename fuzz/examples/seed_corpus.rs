@@ -116,6 +116,16 @@ fn main() {
     for (i, p) in ["/a%2Fb", "/%2e%2e/x", "/a/./b", "/a%C2%85", "/%252e", "//a", "/a\\b", "/%ZZ"].iter().enumerate() {
         write(&root.join("path_canonicalize"), &format!("seed-bad-{i}"), p.as_bytes());
     }
+    // Identity assertions and key sets: every assertion and the JWKS of the
+    // JWT vectors (tests/vectors/jwt.json), read with the core's JSON reader.
+    let vectors = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/jwt.json")).unwrap();
+    let doc = linkgate_core::json::parse(&vectors).unwrap();
+    for (i, v) in doc.get("vectors").and_then(|v| v.as_arr()).unwrap().iter().enumerate() {
+        let token = v.get("token").and_then(|t| t.as_str()).unwrap();
+        write(&root.join("jwt_parse"), &format!("seed-{i}"), token.as_bytes());
+    }
+    let jwks = doc.get("jwks").unwrap().to_raw();
+    write(&root.join("jwt_parse"), "seed-jwks", jwks.as_str().as_bytes());
     // The JSON reader: the documents linkgate reads (policy, admin bodies,
     // stored entries, counter calls) and a few edges of the grammar.
     let json_seeds = [

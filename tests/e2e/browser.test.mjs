@@ -116,3 +116,41 @@ test("refusals a person sees: a page in plain words, same status, no token, the 
   assert.equal(r.headers.get("content-type"), "application/problem+json");
   assert.equal((await r.json()).code, "expired");
 });
+
+// Links for one person (docs/identity.md): a browser without a sign-in gets
+// the page with a Sign in button; the page's one script puts the browser's own
+// address (the link, token included) into the way back, which the response
+// itself never carries.
+test("a link for one person: the sign-in page leads back to the link", async () => {
+  const keys = newKeyEntry("web-id");
+  const wi = await startWorker({
+    keys,
+    http: true,
+    vars: {
+      LINKGATE_IDENTITY: JSON.stringify({ source: "access", team_domain: "acme", audience: "aud-browser", jwks_url: "http://127.0.0.1:9/certs" }),
+      LINKGATE_POLICY: JSON.stringify({ classifications: { internal: { identity: { max_auth_age: "1h" } } } }),
+    },
+  });
+  try {
+    await wi.r2.put("board/for-alice.pdf", BODY);
+    const m = sign(keys, ["--base", wi.url, "--path", "/board/for-alice.pdf", "--ttl", "2h", "--sub", "alice.smith"]);
+    const raw = await fetch(m.url, { headers: { accept: "text/html" } });
+    assert.equal(raw.status, 401);
+    assert.ok(!(await raw.text()).includes(m.token), "the response never carries the token");
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const res = await page.goto(m.url);
+    assert.equal(res.status(), 401);
+    assert.equal(await page.locator("h1").innerText(), "Sign in to open this file");
+    const href = await page.getByRole("link", { name: "Sign in" }).getAttribute("href");
+    const u = new URL(m.url);
+    assert.equal(
+      href,
+      `https://acme.cloudflareaccess.com/cdn-cgi/access/login/${encodeURIComponent(u.host)}?kid=aud-browser&redirect_url=${encodeURIComponent(u.pathname + u.search)}`,
+    );
+    await page.screenshot({ path: join(OUT, "refusal-sign-in.png"), fullPage: true });
+    await context.close();
+  } finally {
+    await wi.stop();
+  }
+});

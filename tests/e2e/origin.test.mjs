@@ -41,9 +41,11 @@ const OBJECTS = {
 };
 // What the client sends besides the link: none of it may reach the origin.
 const CLIENT = {
-  cookie: "session=client-cookie-value-42",
+  cookie: "session=client-cookie-value-42; CF_Authorization=client-assertion-cookie-47",
   "x-client-header": "client-header-value-43",
   authorization: "Bearer client-authorization-44",
+  // An identity assertion (docs/identity.md) is the client's too.
+  "cf-access-jwt-assertion": "client-assertion-header-46",
 };
 const CLIENT_QUERY = "utm_source=client-query-value-45";
 
@@ -218,13 +220,13 @@ for (const [mode, getWorker, getServer] of [
       assert.ok(entries.length >= 8, `origin saw ${entries.length} requests`);
       const text = readFileSync(getServer().log, "utf8");
       for (const t of tokens) assert.ok(!text.includes(t), "a token reached the origin");
-      for (const needle of ["lg=", "lgs", "client-cookie-value-42", "client-header-value-43", "client-authorization-44", "client-query-value-45", "utm_source"]) {
+      for (const needle of ["lg=", "lgs", "client-cookie-value-42", "client-header-value-43", "client-authorization-44", "client-query-value-45", "utm_source", "client-assertion-header-46", "client-assertion-cookie-47"]) {
         assert.ok(!text.includes(needle), `${needle} reached the origin`);
       }
       for (const e of entries) {
         assert.ok(!e.target.includes("?"), `no query at all: ${e.target}`);
         const names = Object.keys(e.headers).map((h) => h.toLowerCase());
-        assert.ok(!names.includes("cookie") && !names.includes("x-client-header"), names.join(","));
+        assert.ok(!names.includes("cookie") && !names.includes("x-client-header") && !names.includes("cf-access-jwt-assertion"), names.join(","));
       }
       // And it was asked with the origin's own credentials, Range forwarded.
       assert.ok(entries.some((e) => e.method === "HEAD"));

@@ -26,6 +26,10 @@ three vector files of tests/vectors/:
   equation comes from `cryptography` (OpenSSL); the strict rules of §18.3
   (canonical S, canonical points, small order as [8]P = O) are written out
   here on a small Edwards-curve implementation from RFC 8032 §6.
+- jwt.json (identity assertions, docs/identity.md): each assertion is judged
+  by jwt_vectors.py (strict JWS reader, JWKS key selection, RS256/ES256 by
+  `cryptography`, registered claims, person, groups, freshness) and must reach
+  the vector's outcome and recorded identity.
 
 Everything but the AEAD is the standard library. XChaCha20-Poly1305 is built
 here from its definition (draft-irtf-cfrg-xchacha-03 §2): HChaCha20 is written
@@ -1214,6 +1218,15 @@ def check_sealed(data, t):
     check_refusals(data["invalid"], "sealed", ring, rules, t)
 
 
+def check_jwt(data, t):
+    """Identity assertions (docs/identity.md): judged by jwt_vectors.py, a
+    second reader written from the docs on `cryptography`'s RS256/ES256."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import jwt_vectors
+
+    jwt_vectors.check(data, t)
+
+
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     folder = argv[1] if len(argv) > 1 else here
@@ -1224,6 +1237,7 @@ def main(argv):
         ("forms.json", check_forms),
         ("sealed.json", check_sealed),
         ("ed25519.json", check_ed25519),
+        ("jwt.json", check_jwt),
     ):
         with open(os.path.join(folder, name), encoding="utf-8") as f:
             check(json.load(f), t)

@@ -282,6 +282,7 @@ pub static EVENTS: Command = Command {
         &value("tenant", "T", "Only events of this tenant."),
         &value("path", "P", "Only events of this object path."),
         &value("outcome", "O", "Only this outcome: allowed, not_modified, refused, admin."),
+        &value("identity", "ID", "Only events of this verified identity (links for one person)."),
         &value("since", "UNIX|DURATION", "Not before this time; a DURATION means that long ago (1h)."),
         &value("until", "UNIX|DURATION", "Not after this time."),
         &value("limit", "N", "At most N events per page (1-1000)."),

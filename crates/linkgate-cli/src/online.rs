@@ -656,6 +656,12 @@ pub fn events(argv: &[String]) -> Result<u8, Failure> {
         }
         q.push(format!("outcome={o}"));
     }
+    if let Some(i) = a.value("identity") {
+        if i.is_empty() || i.len() > 256 {
+            return Err(Failure::usage("--identity must be 1-256 bytes"));
+        }
+        q.push(format!("identity={}", enc(i)));
+    }
     let now = util::now();
     let mut window = [None, None];
     for (i, k) in ["since", "until"].into_iter().enumerate() {

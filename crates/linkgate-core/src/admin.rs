@@ -595,10 +595,10 @@ pub enum SqlArg {
 /// read to know whether a next page exists).
 pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Invalid> {
     let q = Query::parse(raw_query)?;
-    q.only(&["jti", "sub", "tenant", "path", "outcome", "since", "until", "limit", "cursor"])?;
+    q.only(&["jti", "sub", "tenant", "path", "outcome", "identity", "since", "until", "limit", "cursor"])?;
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<SqlArg> = Vec::new();
-    for field in ["jti", "sub", "tenant", "path", "outcome"] {
+    for field in ["jti", "sub", "tenant", "path", "outcome", "identity"] {
         if let Some(v) = q.get(field)? {
             args.push(SqlArg::Text(v.to_owned()));
             clauses.push(format!("{field} = ?{}", args.len()));
@@ -622,7 +622,7 @@ pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Inval
     let where_ = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     let sql = format!(
         "SELECT id, time, request_id, method, jti, kid, sub, tenant, path, outcome, status, code, reason, rule, mode, bytes, cache, \
-         client_ip, country, user_agent, count, actor, subject, detail, COALESCE(issued_by, (SELECT issued_by FROM links WHERE links.jti = events.jti), \
+         client_ip, country, user_agent, count, actor, subject, detail, identity, COALESCE(issued_by, (SELECT issued_by FROM links WHERE links.jti = events.jti), \
          CASE WHEN jti IS NULL THEN NULL ELSE 'offline' END) AS issued_by FROM events {where_} ORDER BY time DESC, id DESC LIMIT {}",
         u64::from(limit) + 1
     );

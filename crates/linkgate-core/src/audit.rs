@@ -78,6 +78,10 @@ pub struct AuditEvent {
     /// Admin calls: the rest as JSON text (a revocation's reason, old and new
     /// classification, ...).
     pub detail: Option<String>,
+    /// Links for one person: the verified identity (the configured claim of
+    /// an assertion whose signature verified, `docs/identity.md`), whether
+    /// it opened the link or not. Never the assertion itself.
+    pub identity: Option<String>,
 }
 
 /// Longest user agent kept.
@@ -159,7 +163,15 @@ impl AuditEvent {
         if let Some(v) = &mut self.user_agent {
             truncate(v, MAX_USER_AGENT);
         }
-        let ids = [&mut self.jti, &mut self.kid, &mut self.sub, &mut self.tenant, &mut self.issued_by, &mut self.actor];
+        let ids = [
+            &mut self.jti,
+            &mut self.kid,
+            &mut self.sub,
+            &mut self.tenant,
+            &mut self.issued_by,
+            &mut self.actor,
+            &mut self.identity,
+        ];
         for v in ids.into_iter().flatten() {
             truncate(v, MAX_SHORT_FIELD * 4);
         }
@@ -201,6 +213,7 @@ impl AuditEvent {
             .opt_str("actor", e.actor.as_deref())
             .opt_str("subject", e.subject.as_deref())
             .opt_str("detail", e.detail.as_deref())
+            .opt_str("identity", e.identity.as_deref())
             .finish()
             .into_string()
     }
@@ -467,18 +480,19 @@ mod tests {
             actor: Some("a".into()),
             subject: Some("jti:x".into()),
             detail: Some("{}".into()),
+            identity: Some("id".into()),
         };
         let v: serde_json::Value = serde_json::from_str(&full.to_json()).unwrap();
         let want = serde_json::json!({
             "time": 1, "request_id": "rid", "method": "GET", "jti": "j", "kid": "k", "sub": "s", "tenant": "t",
             "path": "/p\"q", "outcome": "not_modified", "status": 304, "code": "c", "reason": "r", "rule": "rule",
             "mode": "m", "bytes": 9, "cache": "hit", "client_ip": "192.0.2.1", "country": "CH", "user_agent": "ua",
-            "issued_by": "edge", "count": 3, "actor": "a", "subject": "jti:x", "detail": "{}"
+            "issued_by": "edge", "count": 3, "actor": "a", "subject": "jti:x", "detail": "{}", "identity": "id"
         });
         assert_eq!(v, want);
         let empty: serde_json::Value = serde_json::from_str(&AuditEvent::default().to_json()).unwrap();
         let obj = empty.as_object().unwrap();
-        assert_eq!(obj.len(), 24);
+        assert_eq!(obj.len(), 25);
         assert!(obj
             .iter()
             .all(|(k, v)| v.is_null() || ["time", "request_id", "method", "status"].contains(&k.as_str())));

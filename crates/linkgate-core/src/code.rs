@@ -43,11 +43,22 @@ pub enum Code {
     RangeNotSatisfiable,
     /// The denylist or the usage store could not be reached: fail closed (503).
     StoreUnavailable,
+    /// The object's rule requires a signed-in identity and the request
+    /// carries no valid one (401; `docs/identity.md`).
+    IdentityRequired,
+    /// A valid identity that is not the link's recipient, or lacks a group
+    /// or claim the rule requires (403).
+    IdentityMismatch,
+    /// The recipient, but signed in longer ago than the rule allows (401).
+    ReauthRequired,
+    /// The identity cannot be checked: the provider's keys cannot be had,
+    /// or no identity source is configured: fail closed (503).
+    IdentityUnavailable,
 }
 
 impl Code {
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [Code; 17] = [
+    pub const ALL: [Code; 21] = [
         Code::TokenMissing,
         Code::TokenMalformed,
         Code::PathInvalid,
@@ -65,6 +76,10 @@ impl Code {
         Code::NotFound,
         Code::RangeNotSatisfiable,
         Code::StoreUnavailable,
+        Code::IdentityRequired,
+        Code::IdentityMismatch,
+        Code::ReauthRequired,
+        Code::IdentityUnavailable,
     ];
 
     /// The stable wire name.
@@ -87,13 +102,17 @@ impl Code {
             Code::NotFound => "not_found",
             Code::RangeNotSatisfiable => "range_not_satisfiable",
             Code::StoreUnavailable => "store_unavailable",
+            Code::IdentityRequired => "identity_required",
+            Code::IdentityMismatch => "identity_mismatch",
+            Code::ReauthRequired => "reauth_required",
+            Code::IdentityUnavailable => "identity_unavailable",
         }
     }
 
     /// The HTTP status the edge answers with.
     pub const fn status(self) -> u16 {
         match self {
-            Code::TokenMissing => 401,
+            Code::TokenMissing | Code::IdentityRequired | Code::ReauthRequired => 401,
             Code::TokenMalformed | Code::PathInvalid => 400,
             Code::SignatureInvalid
             | Code::KeyUnknown
@@ -101,12 +120,13 @@ impl Code {
             | Code::HostMismatch
             | Code::IpMismatch
             | Code::NotYetValid
-            | Code::PolicyDenied => 403,
+            | Code::PolicyDenied
+            | Code::IdentityMismatch => 403,
             Code::MethodNotAllowed => 405,
             Code::Expired | Code::Revoked | Code::UsedUp => 410,
             Code::NotFound => 404,
             Code::RangeNotSatisfiable => 416,
-            Code::StoreUnavailable => 503,
+            Code::StoreUnavailable | Code::IdentityUnavailable => 503,
         }
     }
 
@@ -130,6 +150,12 @@ impl Code {
             Code::NotFound => "The file does not exist.",
             Code::RangeNotSatisfiable => "The requested byte range cannot be served.",
             Code::StoreUnavailable => "The link cannot be checked right now; try again shortly.",
+            Code::IdentityRequired => "This file opens only for the person the link was sent to; sign in first.",
+            Code::IdentityMismatch => {
+                "This link was sent to someone else, or your account lacks the access this file needs."
+            }
+            Code::ReauthRequired => "This file needs a recent sign-in; sign in again.",
+            Code::IdentityUnavailable => "Your sign-in cannot be checked right now; try again shortly.",
         }
     }
 
@@ -179,6 +205,10 @@ mod tests {
             ("not_found", 404),
             ("range_not_satisfiable", 416),
             ("store_unavailable", 503),
+            ("identity_required", 401),
+            ("identity_mismatch", 403),
+            ("reauth_required", 401),
+            ("identity_unavailable", 503),
         ];
         assert_eq!(table.len(), Code::ALL.len());
         for (name, status) in table {

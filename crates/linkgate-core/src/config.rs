@@ -9,6 +9,7 @@ use core::fmt;
 
 use super::cat::{default_sources, parse_sources, CatConfig};
 use super::ed25519::{PublicKeyError, PublicKeyRing};
+use super::identity::{IdentityConfig, IdentityConfigError};
 use super::keys::{KeyRing, KeyRingError};
 use super::origin::{Origin, OriginConfigError};
 use super::policy::{Policy, PolicyError};
@@ -81,6 +82,10 @@ pub struct EdgeConfig {
     /// `Access-Control-Allow-Origin: <that origin>` and
     /// `Access-Control-Allow-Credentials: true`; empty = no CORS headers.
     pub media_origins: Vec<String>,
+    /// The identity source for links for one person (`LINKGATE_IDENTITY`,
+    /// `docs/identity.md`); None = off (a rule requiring identity then
+    /// fails closed).
+    pub identity: Option<IdentityConfig>,
 }
 
 /// Default `LINKGATE_REDIRECT_TTL_SECS`: how long a presigned URL lives.
@@ -170,6 +175,8 @@ pub enum ConfigError {
     CatSources,
     /// An entry of `LINKGATE_MEDIA_ORIGINS` is not `scheme://host[:port]`.
     MediaOrigin,
+    /// `LINKGATE_IDENTITY` is invalid.
+    Identity(IdentityConfigError),
 }
 
 impl fmt::Display for ConfigError {
@@ -200,6 +207,7 @@ impl fmt::Display for ConfigError {
             ConfigError::CatSources => f.write_str(
                 "LINKGATE_CAT_SOURCES must list header:CTA-Common-Access-Token, header:Common-Access-Token, cookie:<name> or query:<name> (not lg/lgs), comma-separated",
             ),
+            ConfigError::Identity(e) => write!(f, "{e}"),
             ConfigError::MediaOrigin => f.write_str(
                 "LINKGATE_MEDIA_ORIGINS must list origins such as https://player.example (no path, no wildcard)",
             ),
@@ -360,6 +368,7 @@ impl EdgeConfig {
             .map_err(ConfigError::Origin)?,
             cat: cat_config(get)?,
             media_origins: media_origins(get("LINKGATE_MEDIA_ORIGINS").as_deref())?,
+            identity: IdentityConfig::parse(get("LINKGATE_IDENTITY").as_deref()).map_err(ConfigError::Identity)?,
         })
     }
 }

@@ -8,6 +8,7 @@
 //! unknown classification value is treated as `restricted` (fail safe).
 
 use super::duration::parse_duration;
+use super::identity::IdentityRule;
 use super::ip::Cidr;
 use super::json::{self, Value};
 use super::token::{Claims, Mode};
@@ -76,6 +77,9 @@ pub struct Rule {
     pub redirect_above: Option<u64>,
     /// Media sessions for multi-file presentations (`media`).
     pub media: MediaMode,
+    /// Links for one person (`identity`, `docs/identity.md`): a verified
+    /// sign-in, of the link's recipient when bound. None: no identity check.
+    pub identity: Option<IdentityRule>,
 }
 
 /// Default `min_ip_prefix_v4`: a /16 (65 536 addresses) is an organisation's
@@ -115,6 +119,7 @@ fn default_rule(name: &str) -> Rule {
         revocation,
         redirect_above: None,
         media: MediaMode::Off,
+        identity: None,
         // A restricted object's link should not tell whoever sees the URL
         // what it is, for whom, or until when (issue 14).
         require_sealed: name != "public" && name != "internal" && name != "confidential",
@@ -138,7 +143,7 @@ impl Default for Policy {
 }
 
 /// The members a classification's rule may have (`docs/policy.md`).
-const RULE_FIELDS: [&str; 13] = [
+const RULE_FIELDS: [&str; 14] = [
     "max_ttl",
     "modes",
     "require_sub",
@@ -152,6 +157,7 @@ const RULE_FIELDS: [&str; 13] = [
     "require_sealed",
     "redirect_above",
     "media",
+    "identity",
 ];
 
 /// A member that is absent or null is not set (as before, with serde).
@@ -322,6 +328,9 @@ impl Policy {
                 }
                 rule.countries = Some(c.into_iter().map(str::to_owned).collect());
             }
+            if let Some(v) = member(r, "identity") {
+                rule.identity = IdentityRule::parse(v).map_err(|e| PolicyError(format!("{name}.identity: {e}")))?;
+            }
             if let Some(v) = member(r, "redirect_above") {
                 rule.redirect_above = Some(size_field(name, "redirect_above", v)?);
             }
@@ -423,6 +432,11 @@ pub fn evaluate(
     }
     if rule.require_sub && claims.sub.is_none() {
         return deny("require_sub");
+    }
+    // A link for one person names that person: an unbound link cannot be
+    // held to anyone's identity (checked at minting too).
+    if rule.identity.as_ref().is_some_and(|i| i.bind) && claims.sub.is_none() {
+        return deny("identity.bind");
     }
     if rule.require_ip && (claims.ip.is_empty() || claims.ip.iter().any(|c| too_broad(rule, c))) {
         return deny("require_ip");

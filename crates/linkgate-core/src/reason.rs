@@ -96,6 +96,9 @@ pub enum Reason {
     RedirectUnavailable,
     /// The Range header cannot be satisfied.
     Range,
+    /// The object's rule requires an identity and the request's did not do
+    /// (`docs/identity.md`; the refusal names which check).
+    Identity(super::identity::IdentityRefusal),
 
     // ---- a store failed: fail closed
     /// The denylist (KV) could not be read.
@@ -164,6 +167,23 @@ impl Reason {
             Reason::UsedUp => Code::UsedUp,
             Reason::NoObject => Code::NotFound,
             Reason::Range => Code::RangeNotSatisfiable,
+            Reason::Identity(r) => {
+                use super::identity::IdentityRefusal as I;
+                match r {
+                    I::Unconfigured | I::KeysUnavailable => Code::IdentityUnavailable,
+                    I::NoSubject | I::OtherSubject | I::NotInGroup | I::Claim => Code::IdentityMismatch,
+                    I::Stale => Code::ReauthRequired,
+                    I::Missing
+                    | I::Ambiguous
+                    | I::Malformed(_)
+                    | I::UnknownKey
+                    | I::BadSignature
+                    | I::Issuer
+                    | I::Audience
+                    | I::Expired
+                    | I::NotYetValid => Code::IdentityRequired,
+                }
+            }
             Reason::DenylistUnavailable
             | Reason::RegistryUnavailable
             | Reason::UsageStoreMissing
@@ -225,6 +245,7 @@ impl Reason {
             Reason::Policy => "policy",
             Reason::RedirectUnavailable => "redirect_unavailable",
             Reason::Range => "range",
+            Reason::Identity(r) => r.as_str(),
             Reason::DenylistUnavailable => "denylist_unavailable",
             Reason::RegistryUnavailable => "registry_unavailable",
             Reason::UsageStoreMissing => "usage_store_missing",
@@ -284,9 +305,10 @@ impl fmt::Display for Reason {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::IdentityRefusal as I;
 
     /// One representative of every variant (tuple variants once each).
-    pub(crate) const SAMPLES: [Reason; 51] = [
+    pub(crate) const SAMPLES: [Reason; 67] = [
         Reason::ReservedPath,
         Reason::NoToken,
         Reason::DuplicateToken,
@@ -338,6 +360,22 @@ mod tests {
         Reason::CatUnsupported,
         Reason::CatNoExpiry,
         Reason::CatUri,
+        Reason::Identity(I::Unconfigured),
+        Reason::Identity(I::Missing),
+        Reason::Identity(I::Ambiguous),
+        Reason::Identity(I::Malformed(crate::jwt::JwtError::AlgNone)),
+        Reason::Identity(I::KeysUnavailable),
+        Reason::Identity(I::UnknownKey),
+        Reason::Identity(I::BadSignature),
+        Reason::Identity(I::Issuer),
+        Reason::Identity(I::Audience),
+        Reason::Identity(I::Expired),
+        Reason::Identity(I::NotYetValid),
+        Reason::Identity(I::NoSubject),
+        Reason::Identity(I::OtherSubject),
+        Reason::Identity(I::NotInGroup),
+        Reason::Identity(I::Claim),
+        Reason::Identity(I::Stale),
     ];
 
     #[test]
@@ -346,8 +384,9 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for r in SAMPLES {
             assert!(seen.insert(r.as_str()), "duplicate reason name {r}");
-            // Path and token reasons are documented with the link format.
-            if !matches!(r, Reason::Path(_) | Reason::Token(_) | Reason::Cat(_)) {
+            // Path and token reasons are documented with the link format, the
+            // assertion reader's (`jwt_*`) in docs/identity.md.
+            if !matches!(r, Reason::Path(_) | Reason::Token(_) | Reason::Cat(_) | Reason::Identity(I::Malformed(_))) {
                 assert!(doc.contains(&format!("`{r}`")), "docs/edge.md does not document reason `{r}`");
             }
         }

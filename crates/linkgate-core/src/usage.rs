@@ -411,9 +411,9 @@ pub fn page_csp() -> String {
 }
 
 /// Rewrites the UTC expiry into the reader's local time; the page works without it.
-pub const LOCAL_TIME_SCRIPT: &str = "for(const t of document.querySelectorAll('time[datetime]')){const d=new Date(t.dateTime);if(!isNaN(d))t.textContent=d.toLocaleString();}";
+pub const LOCAL_TIME_SCRIPT: &str = "for(const t of document.querySelectorAll('time[datetime]')){const d=new Date(t.dateTime);if(!isNaN(d))t.textContent=d.toLocaleString();}for(const a of document.querySelectorAll('a[data-login]'))a.href=a.dataset.login.split('LG-RETURN').join(encodeURIComponent(location.pathname+location.search));";
 /// `sha256-` + base64 of the script, for the CSP (checked by a test).
-pub const LOCAL_TIME_SCRIPT_HASH: &str = "sha256-QdEfFekFBHd9q7h7V8Q+ez51fCps009NuoeNsdV10Dk=";
+pub const LOCAL_TIME_SCRIPT_HASH: &str = "sha256-XJiTZ/W5CGsYt/MbNvFWVwCP3d5agO6YtGtZhgxdlIw=";
 
 /// RFC 3339 UTC text of Unix seconds (`2026-11-28T12:00:00Z`).
 pub fn rfc3339(secs: u64) -> String {
@@ -501,6 +501,8 @@ pub struct RefusalPage<'a> {
     pub expired_at: Option<&'a str>,
     pub opens_at: Option<&'a str>,
     pub refresh: Option<&'a str>,
+    /// The sign-in address (identity refusals, `docs/identity.md`).
+    pub sign_in: Option<&'a str>,
     pub request_id: &'a str,
 }
 
@@ -541,6 +543,22 @@ fn refusal_words(code: Code) -> (&'static str, &'static str) {
             "Downloads are unavailable right now",
             "The link could not be checked. Try again in a few minutes.",
         ),
+        Code::IdentityRequired => (
+            "Sign in to open this file",
+            "This link opens only for the person it was sent to. Sign in with your organisation's account, and the file opens.",
+        ),
+        Code::IdentityMismatch => (
+            "This link was sent to someone else",
+            "It opens only for its recipient, and you are signed in as another person, or your account lacks the access this file needs. If the link was sent to you, sign in with the account it was sent to.",
+        ),
+        Code::ReauthRequired => (
+            "Sign in again to open this file",
+            "This file needs a recent sign-in, and yours is older than its rules allow.",
+        ),
+        Code::IdentityUnavailable => (
+            "Your sign-in cannot be checked right now",
+            "The service that confirms who you are could not be reached. Try again in a few minutes.",
+        ),
     }
 }
 
@@ -556,9 +574,28 @@ pub fn refusal_page(code: Code, p: &RefusalPage<'_>) -> String {
     if let (Code::NotYetValid, Some(t)) = (code, p.opens_at) {
         body.push_str(&when("It opens on", t));
     }
+    let signs_in = matches!(code, Code::IdentityRequired | Code::ReauthRequired | Code::IdentityMismatch);
+    if let (true, Some(u)) = (signs_in, p.sign_in) {
+        // The way back (this page's own address, the link) is filled in by
+        // the page's script: the token is never written into the page.
+        let label = if code == Code::IdentityMismatch { "Sign in as the recipient" } else { "Sign in" };
+        body.push_str(&format!(
+            "<p><a href=\"{}\" data-login=\"{}\" rel=\"noreferrer\">{label}</a></p>",
+            html_escape(&super::identity::without_return(u)),
+            html_escape(u)
+        ));
+    }
     if let Some(r) = p.refresh {
         body.push_str(&format!("<p><a href=\"{}\">Request a new link</a></p>", html_escape(r)));
-    } else if !matches!(code, Code::StoreUnavailable | Code::RangeNotSatisfiable | Code::NotYetValid) {
+    } else if !matches!(
+        code,
+        Code::StoreUnavailable
+            | Code::RangeNotSatisfiable
+            | Code::NotYetValid
+            | Code::IdentityRequired
+            | Code::ReauthRequired
+            | Code::IdentityUnavailable
+    ) {
         body.push_str("<p>Ask the person who sent it to you for a new link.</p>");
     }
     body.push_str(&format!(
@@ -791,15 +828,27 @@ mod tests {
                 expired_at: Some("2026-11-28T12:00:00Z"),
                 opens_at: Some("2026-12-01T08:00:00Z"),
                 refresh: None,
+                sign_in: Some("https://login.example/?r=LG-RETURN&b=1"),
                 request_id: "req-7",
             };
             let html = refusal_page(code, &p);
+            let identity = matches!(code, Code::IdentityRequired | Code::ReauthRequired | Code::IdentityMismatch);
+            assert_eq!(html.contains("href=\"https://login.example/?r=%2F&amp;b=1\""), identity, "{code}");
+            assert_eq!(html.contains("data-login=\"https://login.example/?r=LG-RETURN&amp;b=1\""), identity, "{code}");
             assert!(html.contains(&format!("<h1>{}</h1>", html_escape(heading))), "{code}");
             assert!(html.contains("<code>req-7</code>") && html.contains(code.as_str()), "{code}");
             assert_eq!(html.contains("2026-11-28T12:00:00Z"), code == Code::Expired, "{code}");
             assert_eq!(html.contains("2026-12-01T08:00:00Z"), code == Code::NotYetValid, "{code}");
             let asks = html.contains("Ask the person who sent it");
-            let helpless = matches!(code, Code::StoreUnavailable | Code::RangeNotSatisfiable | Code::NotYetValid);
+            let helpless = matches!(
+                code,
+                Code::StoreUnavailable
+                    | Code::RangeNotSatisfiable
+                    | Code::NotYetValid
+                    | Code::IdentityRequired
+                    | Code::ReauthRequired
+                    | Code::IdentityUnavailable
+            );
             assert_eq!(asks, !helpless, "{code}");
             let offered = refusal_page(code, &RefusalPage { refresh: Some("https://app.example/renew"), ..p });
             assert!(offered.contains("Request a new link") && !offered.contains("Ask the person"), "{code}");

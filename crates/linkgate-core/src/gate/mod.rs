@@ -26,6 +26,9 @@ use super::cat::{find_token, Carriers, CatRequest};
 use super::code::Code;
 use super::config::EdgeConfig;
 use super::http::continuation_start;
+use super::identity::{IdentityConfig, IdentityRefusal, IdentityRule};
+use super::jwks::{Jwk, Jwks};
+use super::jwt::{Alg, Jwt};
 use super::keys::KeyRing;
 use super::media::{cookie_token, cors_headers, set_cookie, ManifestKind, ManifestRewrite};
 use super::origin::{OriginFailure, OriginRequest};
@@ -48,8 +51,10 @@ use super::verify::{
 /// Largest form body read for a token (the landing page's Download button).
 pub const MAX_FORM_BYTES: u64 = 8192;
 
-/// What the edge knows about a request before any I/O.
-#[derive(Debug, Clone, Default)]
+/// What the edge knows about a request before any I/O. Its `Debug` shows the
+/// cookie and the identity assertion by length only (`docs/identity.md`,
+/// "No identity data leaks").
+#[derive(Clone, Default)]
 pub struct Facts {
     /// The HTTP method as sent.
     pub method: String,
@@ -73,6 +78,10 @@ pub struct Facts {
     pub cookie: Option<String>,
     /// `Origin`: a player page on another origin (CORS).
     pub origin: Option<String>,
+    /// `Cf-Access-Jwt-Assertion`: Cloudflare Access's identity assertion
+    /// (`docs/identity.md`). Read only for an object whose rule requires an
+    /// identity; never logged, cached or forwarded.
+    pub access_assertion: Option<String>,
     /// The client's country (ISO 3166 alpha-2), when known up front (the
     /// admin API). Downloads leave it None: reading it (`request.cf`) is one
     /// of the costliest facts, so the gate asks for it with
@@ -83,9 +92,28 @@ pub struct Facts {
     pub now: u64,
 }
 
+impl core::fmt::Debug for Facts {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let len = |v: &Option<String>| v.as_ref().map(|s| s.len());
+        f.debug_struct("Facts")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("client_ip", &self.client_ip)
+            .field("user_agent", &self.user_agent)
+            .field("accept", &self.accept)
+            .field("range", &self.range)
+            .field("cookie_bytes", &len(&self.cookie))
+            .field("access_assertion_bytes", &len(&self.access_assertion))
+            .field("country", &self.country)
+            .field("request_id", &self.request_id)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The request headers the gate reads, in the order the edge packs them (see
 /// [`unpack_request`]); `cf-ray` last, for the request id.
-pub const PACKED_HEADERS: [&str; 13] = [
+pub const PACKED_HEADERS: [&str; 14] = [
     "cf-connecting-ip",
     "user-agent",
     "accept",
@@ -98,6 +126,7 @@ pub const PACKED_HEADERS: [&str; 13] = [
     "common-access-token",
     "cookie",
     "origin",
+    "cf-access-jwt-assertion",
     "cf-ray",
 ];
 
@@ -110,7 +139,7 @@ pub struct UnpackedRequest {
     pub method: String,
     pub url: String,
     /// In the order of [`PACKED_HEADERS`].
-    pub headers: [Option<String>; 13],
+    pub headers: [Option<String>; 14],
 }
 
 /// Parse the packed form; None when it is not exactly that (the edge then
@@ -119,7 +148,7 @@ pub fn unpack_request(text: &str) -> Option<UnpackedRequest> {
     let mut lines = text.split('\n');
     let method = lines.next()?.to_owned();
     let url = lines.next()?.to_owned();
-    let mut headers: [Option<String>; 13] = Default::default();
+    let mut headers: [Option<String>; 14] = Default::default();
     for slot in &mut headers {
         let line = lines.next()?;
         *slot = match line.strip_prefix('+') {
@@ -156,6 +185,13 @@ pub enum Step<'c> {
     /// Verify an Ed25519 link's signature (WebCrypto at the edge): asked
     /// only for a known, unconstrained-so-far key and a well-formed signature.
     VerifySignature(VerifySignature<'c>),
+    /// The identity provider's keys (JWKS), for an object whose rule
+    /// requires an identity: asked only once the link itself verified and
+    /// the assertion passed the strict reader.
+    ReadJwks(ReadJwks<'c>),
+    /// Verify the identity assertion's signature (RS256 or ES256, WebCrypto
+    /// at the edge) under the key [`ReadJwks`] found.
+    VerifyJwt(VerifyJwt<'c>),
     /// The client's country: asked only for authentic links, so requests
     /// that never authenticate (a flood of forged links) never pay for it.
     ReadCountry(ReadCountry<'c>),
@@ -230,6 +266,8 @@ struct Ctx<'c> {
     facts: Facts,
     method: Method,
     event: AuditEvent,
+    /// The identity rule's `max_auth_age` once identity is checked.
+    identity_max_age: Option<u64>,
 }
 
 /// A link that verified, and how it was presented.
@@ -250,7 +288,7 @@ pub fn start(cfg: &EdgeConfig, facts: Facts) -> Step<'_> {
     };
     let method = Method::parse(&facts.method);
     let event = event_for(&facts);
-    let ctx = Ctx { cfg, facts, method, event };
+    let ctx = Ctx { cfg, facts, method, event, identity_max_age: None };
     let (_, raw_path, query) = split_url(&ctx.facts.url);
     let found = query_token(query);
     let source = match found {
@@ -734,22 +772,174 @@ impl<'c> ReadObject<'c> {
             // downstream would serve it to anyone, past a revocation.
             decision.cache = CacheMode::Private;
         }
+        if rule.identity.is_some() && decision.cache == CacheMode::Public {
+            // A response for one signed-in person: a shared cache downstream
+            // would hand it to the next holder of the URL, signed in or not.
+            decision.cache = CacheMode::Private;
+        }
         let opens_media = rule.media;
         ctx.event.rule = Some(decision.rule.clone());
-        if rule.revocation == RevocationMode::Strict {
-            // Strict revocation: KV said nothing, but KV may not have the
-            // entry yet; the registry has every entry the admin API answered.
-            let keys = lookup_keys(claims, auth.link.path());
-            let allowed = Allowed { auth, meta, decision, with_body, opens_media };
-            return Step::ReadStrict(ReadStrict { ctx, keys, allowed });
+        let strict = rule.revocation == RevocationMode::Strict;
+        let allowed = Allowed { auth, meta, decision, with_body, opens_media };
+        match rule.identity {
+            // Links for one person: the link verified and policy allowed it;
+            // now who is asking (docs/identity.md).
+            Some(identity) => identity_start(ctx, Pending { allowed, strict, rule: identity, class: rule.name }),
+            None => after_policy(ctx, allowed, strict),
         }
-        allowed(ctx, Allowed { auth, meta, decision, with_body, opens_media })
     }
 
     /// R2 failed: fail closed.
     pub fn unavailable(self) -> Step<'c> {
         let ReadObject { ctx, auth, .. } = self;
         ctx.refuse_link(Reason::ObjectUnavailable, &auth)
+    }
+}
+
+/// After policy (and identity): the strict registry when the rule says so,
+/// then delivery planning.
+fn after_policy(ctx: Ctx<'_>, allowed_: Allowed, strict: bool) -> Step<'_> {
+    if strict {
+        // Strict revocation: KV said nothing, but KV may not have the
+        // entry yet; the registry has every entry the admin API answered.
+        let keys = lookup_keys(allowed_.auth.link.claims(), allowed_.auth.link.path());
+        return Step::ReadStrict(ReadStrict { ctx, keys, allowed: allowed_ });
+    }
+    allowed(ctx, allowed_)
+}
+
+/// A request allowed by policy whose rule also requires an identity.
+struct Pending {
+    allowed: Allowed,
+    strict: bool,
+    rule: IdentityRule,
+    /// The classification rule's name, for the audit rule.
+    class: String,
+}
+
+impl Pending {
+    fn refuse(self, mut ctx: Ctx<'_>, why: IdentityRefusal) -> Step<'_> {
+        ctx.event.rule = Some(format!("{}.{}", self.class, why.rule_suffix()));
+        ctx.refuse_link(Reason::Identity(why), &self.allowed.auth)
+    }
+}
+
+/// Find the request's assertion and read it strictly; the keys come next.
+fn identity_start(mut ctx: Ctx<'_>, p: Pending) -> Step<'_> {
+    ctx.identity_max_age = p.rule.max_auth_age_secs;
+    let cfg = ctx.cfg;
+    let Some(id) = cfg.identity.as_ref() else { return p.refuse(ctx, IdentityRefusal::Unconfigured) };
+    let jwt = match id.assertion(ctx.facts.access_assertion.as_deref(), ctx.facts.cookie.as_deref()) {
+        Err(why) => Err(why),
+        Ok(None) => Err(IdentityRefusal::Missing),
+        Ok(Some(text)) => Jwt::parse(text, &id.algorithms).map_err(IdentityRefusal::Malformed),
+    };
+    match jwt {
+        Ok(jwt) => Step::ReadJwks(ReadJwks { ctx, pending: Box::new(p), jwt: Box::new(jwt) }),
+        Err(why) => p.refuse(ctx, why),
+    }
+}
+
+/// Find the key for the assertion: answer with the provider's JWKS (the
+/// edge's per-isolate copy, refreshed per [`crate::jwks::JwksCache`]), or
+/// [`Self::unavailable`] when there is none to be had (fail closed, 503).
+pub struct ReadJwks<'c> {
+    ctx: Ctx<'c>,
+    pending: Box<Pending>,
+    jwt: Box<Jwt>,
+}
+
+impl<'c> ReadJwks<'c> {
+    fn config(&self) -> Option<&'c IdentityConfig> {
+        self.ctx.cfg.identity.as_ref()
+    }
+
+    /// Where the provider publishes its keys.
+    pub fn url(&self) -> &str {
+        self.config().map_or("", |c| c.jwks_url.as_str())
+    }
+
+    /// The assertion's key id and algorithm (to see whether a kept set has it).
+    pub fn kid(&self) -> Option<&str> {
+        self.jwt.kid()
+    }
+
+    pub fn alg(&self) -> Alg {
+        self.jwt.alg()
+    }
+
+    /// Least time between two fetches for an unknown key id, ms.
+    pub fn refresh_ms(&self) -> u64 {
+        self.config().map_or(crate::identity::DEFAULT_JWKS_REFRESH_SECS * 1000, |c| c.jwks_refresh_ms)
+    }
+
+    /// Bound on the fetch, ms.
+    pub fn timeout_ms(&self) -> u64 {
+        self.config().map_or(crate::identity::DEFAULT_JWKS_TIMEOUT_MS, |c| c.jwks_timeout_ms)
+    }
+
+    pub fn answer(self, jwks: &Jwks) -> Step<'c> {
+        let ReadJwks { ctx, pending, jwt } = self;
+        let key = match crate::identity::select_key(jwks, &jwt) {
+            Ok(k) => Box::new(k.clone()),
+            Err(why) => return pending.refuse(ctx, why),
+        };
+        Step::VerifyJwt(VerifyJwt { ctx, pending, jwt, key })
+    }
+
+    /// No keys: nothing kept and the fetch failed (or may not be retried yet).
+    pub fn unavailable(self) -> Step<'c> {
+        let ReadJwks { ctx, pending, .. } = self;
+        pending.refuse(ctx, IdentityRefusal::KeysUnavailable)
+    }
+}
+
+/// Verify the assertion's signature; answer whether it verified (a failed
+/// or impossible check is `false`: fail closed).
+pub struct VerifyJwt<'c> {
+    ctx: Ctx<'c>,
+    pending: Box<Pending>,
+    jwt: Box<Jwt>,
+    key: Box<Jwk>,
+}
+
+impl<'c> VerifyJwt<'c> {
+    pub fn alg(&self) -> Alg {
+        self.jwt.alg()
+    }
+
+    /// The provider's key (its [`Jwk::to_public_jwk`] imports into WebCrypto).
+    pub fn key(&self) -> &Jwk {
+        &self.key
+    }
+
+    /// The signed bytes (`header.payload`).
+    pub fn signing_input(&self) -> &[u8] {
+        self.jwt.signing_input()
+    }
+
+    /// RS256: PKCS #1 v1.5 signature; ES256: raw `r || s`.
+    pub fn signature(&self) -> &[u8] {
+        self.jwt.signature()
+    }
+
+    pub fn answer(self, valid: bool) -> Step<'c> {
+        let VerifyJwt { mut ctx, pending, jwt, .. } = self;
+        if !valid {
+            return pending.refuse(ctx, IdentityRefusal::BadSignature);
+        }
+        let cfg = ctx.cfg;
+        let Some(id) = cfg.identity.as_ref() else { return pending.refuse(ctx, IdentityRefusal::Unconfigured) };
+        // Authentic: whoever it names is recorded, allowed or not.
+        ctx.event.identity = crate::identity::audit_value(id, &jwt);
+        let sub = pending.allowed.auth.link.claims().sub.as_ref().map(|s| s.as_str());
+        match crate::identity::judge(id, &pending.rule, &jwt, sub, &cfg.time, ctx.facts.now) {
+            Ok(()) => {
+                let Pending { allowed: a, strict, .. } = *pending;
+                after_policy(ctx, a, strict)
+            }
+            Err(why) => pending.refuse(ctx, why),
+        }
     }
 }
 
@@ -1345,6 +1535,10 @@ impl<'c> Ctx<'c> {
         // A person following a link in a browser gets a page in plain words
         // with the same status; scripts keep problem JSON. A refusal that
         // carries protocol headers (416's Content-Range) stays JSON.
+        let sign_in = match code {
+            Code::IdentityRequired | Code::ReauthRequired | Code::IdentityMismatch => self.sign_in_url(),
+            _ => None,
+        };
         let reply = if self.wants_html() && headers.is_empty() {
             let utc = |t: Option<u64>| t.map(rfc3339);
             let (expired_at, opens_at) = (utc(claims.map(|c| c.exp)), utc(claims.and_then(|c| c.nbf)));
@@ -1352,11 +1546,16 @@ impl<'c> Ctx<'c> {
                 expired_at: expired_at.as_deref(),
                 opens_at: opens_at.as_deref(),
                 refresh: refresh.as_deref(),
+                sign_in: sign_in.as_deref(),
                 request_id: &self.facts.request_id,
             };
             Reply::Page { status: code.status(), html: refusal_page(code, &page) }
         } else {
-            let body = problem::body(code, refresh.as_deref(), Some(&self.facts.request_id));
+            let mut fields = problem::fields(code, refresh.as_deref(), Some(&self.facts.request_id));
+            if let Some(t) = &sign_in {
+                fields = fields.str("login", &crate::identity::without_return(t));
+            }
+            let body = fields.finish().into_string();
             // A player on another origin reads the status (401, 410) instead
             // of a bare network error.
             let mut headers = headers;
@@ -1368,6 +1567,15 @@ impl<'c> Ctx<'c> {
 
     fn wants_html(&self) -> bool {
         wants_html(self.facts.accept.as_deref())
+    }
+
+    /// The sign-in address, its way back left to the browser
+    /// ([`crate::identity::RETURN_MARKER`]): the token is in no error body.
+    fn sign_in_url(&self) -> Option<String> {
+        let id = self.cfg.identity.as_ref()?;
+        let scheme = self.facts.url.split_once("://").map_or("https", |(s, _)| s);
+        let (authority, _, _) = split_url(&self.facts.url);
+        id.sign_in_template(scheme, authority, self.identity_max_age)
     }
 
     /// A request let through.

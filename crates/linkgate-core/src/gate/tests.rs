@@ -83,6 +83,8 @@ struct World {
     origin: Option<Result<OriginHead, crate::origin::OriginFailure>>,
     /// The HEAD requests sent to the origin.
     origin_heads: Vec<crate::origin::OriginRequest>,
+    /// The identity provider's keys (None: the JWKS cannot be had).
+    jwks: Option<crate::jwks::Jwks>,
 }
 
 impl World {
@@ -131,6 +133,18 @@ impl World {
                     self.trace.push("verify_signature");
                     // "webcrypto": the platform's verify threw (fail closed).
                     let valid = self.fail != Some("webcrypto") && s.verify_natively();
+                    s.answer(valid)
+                }
+                Step::ReadJwks(s) => {
+                    self.trace.push("jwks");
+                    match &self.jwks {
+                        Some(set) => s.answer(set),
+                        None => s.unavailable(),
+                    }
+                }
+                Step::VerifyJwt(s) => {
+                    self.trace.push("verify_jwt");
+                    let valid = idp::verifies(s.key(), s.signing_input(), s.signature());
                     s.answer(valid)
                 }
                 Step::ReadCountry(s) => {
@@ -852,7 +866,7 @@ fn a7_require_ip_refuses_an_everywhere_binding() {
 /// The packed request form the edge reads in one boundary call.
 #[test]
 fn packed_requests_unpack_exactly() {
-    let text = "GET\nhttps://h/a?lg=x\n+198.51.100.7\n+dl/1\n-\n+0\n+bytes=0-9\n-\n+\"v1\"\n-\n+cat\n-\n+lgm=t; b=2\n+https://player.example\n+8a1b";
+    let text = "GET\nhttps://h/a?lg=x\n+198.51.100.7\n+dl/1\n-\n+0\n+bytes=0-9\n-\n+\"v1\"\n-\n+cat\n-\n+lgm=t; b=2\n+https://player.example\n+a.b.c\n+8a1b";
     let u = unpack_request(text).unwrap();
     assert_eq!((u.method.as_str(), u.url.as_str()), ("GET", "https://h/a?lg=x"));
     assert_eq!(u.headers[0].as_deref(), Some("198.51.100.7"));
@@ -863,18 +877,19 @@ fn packed_requests_unpack_exactly() {
     assert_eq!(u.headers[9], None);
     assert_eq!(u.headers[10].as_deref(), Some("lgm=t; b=2"));
     assert_eq!(u.headers[11].as_deref(), Some("https://player.example"));
-    assert_eq!(u.headers[12].as_deref(), Some("8a1b"));
+    assert_eq!(u.headers[12].as_deref(), Some("a.b.c"));
+    assert_eq!(u.headers[13].as_deref(), Some("8a1b"));
     // An empty header value is present, not absent.
-    let empty = "GET\nu\n+\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-";
+    let empty = "GET\nu\n+\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-";
     assert_eq!(unpack_request(empty).unwrap().headers[0].as_deref(), Some(""));
-    // Anything but exactly method, URL and thirteen markers is refused.
+    // Anything but exactly method, URL and fourteen markers is refused.
     for bad in [
         "",
         "GET",
         "GET\nu",
-        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
-        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
-        "GET\nu\nx\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
+        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
+        "GET\nu\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
+        "GET\nu\nx\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-\n-",
     ] {
         assert_eq!(unpack_request(bad), None, "{bad:?}");
     }
@@ -2087,4 +2102,366 @@ fn rewrite_mode_rewrites_dash_mpds_too() {
     assert!(matches!(r.rewriter(), crate::media::Rewriter::Dash(_)));
     w.run(&cfg, get(&link_url("/m/show/master.m3u8", &link), T0 + 1), None);
     assert_eq!(rewrite_of(&w).map(|r| r.kind), Some(crate::media::ManifestKind::Hls));
+}
+
+// ------------------------------------------------------------------ links for one person (issue 21)
+
+/// A stand-in identity provider: its "signature" is a hash of the key and
+/// the signed bytes, as long as an RS256 signature under that key, so a
+/// token signed with another key (or altered) does not verify. The real
+/// RS256/ES256 checks are in the JWT vectors (tests/vectors.rs) and e2e.
+mod idp {
+    use crate::b64;
+    use crate::jwks::{Jwk, Jwks, PublicKey};
+    use crate::jwt::Alg;
+    use sha2::{Digest, Sha256};
+
+    pub fn key(kid: &str, seed: u8) -> Jwk {
+        Jwk {
+            kid: Some(kid.into()),
+            alg: Some(Alg::Rs256),
+            key: PublicKey::Rsa { n: vec![seed | 0x80; 256], e: vec![1, 0, 1] },
+        }
+    }
+
+    pub fn set(keys: &[&Jwk]) -> Jwks {
+        Jwks::from_keys(keys.iter().map(|k| (*k).clone()).collect())
+    }
+
+    fn sign(key: &Jwk, input: &[u8]) -> Vec<u8> {
+        let d = Sha256::new().chain_update(key.to_public_jwk()).chain_update(input).finalize();
+        d.iter().cycle().take(key.signature_len()).copied().collect()
+    }
+
+    pub fn verifies(key: &Jwk, input: &[u8], signature: &[u8]) -> bool {
+        sign(key, input) == signature
+    }
+
+    /// A token with this header and payload, signed with `key`.
+    pub fn token(header: &str, payload: &str, key: &Jwk) -> String {
+        let input = format!("{}.{}", b64::encode(header.as_bytes()), b64::encode(payload.as_bytes()));
+        let sig = sign(key, input.as_bytes());
+        format!("{input}.{}", b64::encode(&sig))
+    }
+}
+
+mod identity_links {
+    use super::*;
+
+    const ISS: &str = "https://acme.cloudflareaccess.com";
+    const AUD: &str = "aud-tag-1";
+    const IDENTITY: &str = r#"{"source":"access","team_domain":"acme","audience":"aud-tag-1"}"#;
+
+    fn id_cfg(policy: &str) -> EdgeConfig {
+        cfg_with(&[("LINKGATE_IDENTITY", IDENTITY), ("LINKGATE_POLICY", policy)])
+    }
+
+    /// internal: bound, sign-in at most 1 h old.
+    fn bound_cfg() -> EdgeConfig {
+        id_cfg(r#"{"classifications":{"internal":{"identity":{"max_auth_age":"1h"}}}}"#)
+    }
+
+    fn provider() -> (crate::jwks::Jwk, crate::jwks::Jwks) {
+        let k = idp::key("idp-1", 1);
+        let set = idp::set(&[&k]);
+        (k, set)
+    }
+
+    fn claims_json(sub: &str, extra: &str) -> String {
+        format!(r#"{{"iss":"{ISS}","aud":["{AUD}"],"sub":"{sub}","iat":{},"exp":{}{extra}}}"#, T0 - 60, T0 + 600)
+    }
+
+    fn assertion(sub: &str) -> String {
+        let (k, _) = provider();
+        idp::token(r#"{"alg":"RS256","kid":"idp-1","typ":"JWT"}"#, &claims_json(sub, ""), &k)
+    }
+
+    fn world() -> World {
+        let mut w = World::with_object("/a/b.pdf", object(None));
+        w.jwks = Some(provider().1);
+        w
+    }
+
+    fn with_header(f: Facts, a: &str) -> Facts {
+        Facts { access_assertion: Some(a.to_owned()), ..f }
+    }
+
+    fn request(cfg: &EdgeConfig, a: Option<&str>) -> Facts {
+        let f = get(&link_url("/a/b.pdf", &sign(cfg, &claims("/a/b.pdf"))), T0 + 1);
+        match a {
+            Some(a) => with_header(f, a),
+            None => f,
+        }
+    }
+
+    #[test]
+    fn the_recipient_downloads_and_the_event_names_them() {
+        let cfg = bound_cfg();
+        let mut w = world();
+        let a = assertion("alice");
+        let d = w.run(&cfg, request(&cfg, Some(&a)), None);
+        assert_eq!(d.reply, Reply::Delivered);
+        assert_eq!(w.trace, ["kv", "r2_get", "jwks", "verify_jwt", "deliver"]);
+        assert_eq!(d.event.identity.as_deref(), Some("alice"));
+        assert_eq!(d.event.rule.as_deref(), Some("classification:internal"));
+        let json = d.event.to_json();
+        assert!(!json.contains(&a) && !json.contains(a.split('.').nth(1).unwrap()), "never the assertion");
+        let f = Facts { cookie: Some(format!("CF_Authorization={a}")), ..request(&cfg, Some(&a)) };
+        assert!(!format!("{f:?}").contains(a.split('.').nth(1).unwrap()), "Debug never shows it either");
+        // The cookie works as well as the header.
+        let mut w = world();
+        let f = Facts { cookie: Some(format!("x=1; CF_Authorization={a}")), ..request(&cfg, None) };
+        assert_eq!(w.run(&cfg, f, None).reply, Reply::Delivered);
+    }
+
+    /// Every refusal, with its code, status, reason and deciding rule; the
+    /// link's claims and the identity (when authentic) are in the event.
+    #[test]
+    fn every_other_identity_is_refused_with_its_code() {
+        let cfg = bound_cfg();
+        let (k, _) = provider();
+        let stranger_key = idp::key("idp-1", 2);
+        let hdr = r#"{"alg":"RS256","kid":"idp-1"}"#;
+        let tok = |payload: &str| idp::token(hdr, payload, &k);
+        let b64j = |s: &str| b64::encode(s.as_bytes());
+        let unsigned = format!("{}.{}.", b64j(r#"{"alg":"none"}"#), b64j(&claims_json("alice", "")));
+        let hs256 =
+            format!("{}.{}.{}", b64j(r#"{"alg":"HS256"}"#), b64j(&claims_json("alice", "")), b64::encode(&[1; 32]));
+        let other_aud = tok(&format!(
+            r#"{{"iss":"{ISS}","aud":"another-app","sub":"alice","iat":{},"exp":{}}}"#,
+            T0 - 60,
+            T0 + 600
+        ));
+        let other_iss = tok(&format!(
+            r#"{{"iss":"https://evil.cloudflareaccess.com","aud":"{AUD}","sub":"alice","iat":{},"exp":{}}}"#,
+            T0 - 60,
+            T0 + 600
+        ));
+        let expired = tok(&format!(r#"{{"iss":"{ISS}","aud":"{AUD}","sub":"alice","iat":{},"exp":{}}}"#, T0 - 600, T0));
+        let stale =
+            tok(&format!(r#"{{"iss":"{ISS}","aud":"{AUD}","sub":"alice","iat":{},"exp":{}}}"#, T0 - 3700, T0 + 600));
+        let mut altered = tok(&claims_json("alice", ""));
+        altered.replace_range(altered.len() - 8..altered.len() - 4, "AAAA");
+        // (what, assertion, status, code, reason, rule, authentic)
+        type Case = (&'static str, Option<String>, u16, &'static str, &'static str, &'static str, bool);
+        let cases: Vec<Case> = vec![
+            ("missing", None, 401, "identity_required", "identity_missing", "internal.identity", false),
+            (
+                "another person",
+                Some(assertion("bob")),
+                403,
+                "identity_mismatch",
+                "identity_other_subject",
+                "internal.identity.sub",
+                true,
+            ),
+            ("expired", Some(expired), 401, "identity_required", "identity_expired", "internal.identity", true),
+            (
+                "stale sign-in",
+                Some(stale),
+                401,
+                "reauth_required",
+                "identity_stale",
+                "internal.identity.max_auth_age",
+                true,
+            ),
+            (
+                "wrong audience",
+                Some(other_aud),
+                401,
+                "identity_required",
+                "identity_audience",
+                "internal.identity",
+                true,
+            ),
+            ("wrong issuer", Some(other_iss), 401, "identity_required", "identity_issuer", "internal.identity", true),
+            (
+                "another key",
+                Some(idp::token(hdr, &claims_json("alice", ""), &stranger_key)),
+                401,
+                "identity_required",
+                "identity_bad_signature",
+                "internal.identity",
+                false,
+            ),
+            ("altered", Some(altered), 401, "identity_required", "identity_bad_signature", "internal.identity", false),
+            (
+                "unknown kid",
+                Some(idp::token(r#"{"alg":"RS256","kid":"idp-9"}"#, &claims_json("alice", ""), &k)),
+                401,
+                "identity_required",
+                "identity_unknown_key",
+                "internal.identity",
+                false,
+            ),
+            ("alg none", Some(unsigned), 401, "identity_required", "jwt_alg_none", "internal.identity", false),
+            ("HS256", Some(hs256), 401, "identity_required", "jwt_alg_hmac", "internal.identity", false),
+            ("garbage", Some("x".into()), 401, "identity_required", "jwt_shape", "internal.identity", false),
+        ];
+        for (what, a, want_status, want_code, want_reason, want_rule, authentic) in cases {
+            let mut w = world();
+            let d = w.run(&cfg, request(&cfg, a.as_deref()), None);
+            assert_eq!(
+                (status(&d), code(&d), d.event.reason),
+                (want_status, Some(want_code), Some(want_reason)),
+                "{what}"
+            );
+            assert_eq!(d.event.rule.as_deref(), Some(want_rule), "{what}");
+            assert_eq!(d.event.sub.as_deref(), Some("alice"), "{what}: the link's claims are recorded");
+            assert_eq!(d.event.identity.is_some(), authentic, "{what}");
+            assert!(!w.trace.contains(&"deliver"), "{what}");
+            if let (Reply::Problem { body, .. }, Some(a)) = (&d.reply, &a) {
+                assert!(!body.contains(a.as_str()) || a == "x", "{what}: no assertion in the body");
+            }
+        }
+    }
+
+    #[test]
+    fn forged_links_never_cost_a_jwks_fetch_or_a_verify() {
+        let cfg = bound_cfg();
+        let t = sign(&cfg, &claims("/a/b.pdf"));
+        let at = t.len() - 5;
+        let flip = if t.as_bytes()[at] == b'A' { "B" } else { "A" };
+        let forged = format!("{}{flip}{}", &t[..at], &t[at + 1..]);
+        let mut w = world();
+        let d = w.run(&cfg, with_header(get(&link_url("/a/b.pdf", &forged), T0 + 1), &assertion("alice")), None);
+        assert_eq!(code(&d), Some("signature_invalid"));
+        assert!(w.trace.is_empty(), "{:?}", w.trace);
+        // A revoked link neither.
+        let mut w = world();
+        w.revoke(RevocationScope::Sub, "alice", T0 + 1);
+        let d = w.run(&cfg, request(&cfg, Some(&assertion("alice"))), None);
+        assert_eq!(code(&d), Some("revoked"));
+        assert_eq!(w.trace, ["kv"]);
+    }
+
+    #[test]
+    fn a_link_for_one_person_must_name_them() {
+        let cfg = bound_cfg();
+        let mut c = claims("/a/b.pdf");
+        c.sub = None;
+        let mut w = world();
+        let d =
+            w.run(&cfg, with_header(get(&link_url("/a/b.pdf", &sign(&cfg, &c)), T0 + 1), &assertion("alice")), None);
+        assert_eq!((code(&d), d.event.rule.as_deref()), (Some("policy_denied"), Some("internal.identity.bind")));
+        assert!(!w.trace.contains(&"jwks"));
+        // The admin API refuses to mint it.
+        let rule = cfg.policy.rule_for(None);
+        assert_eq!(crate::admin::mint_policy(&rule, &c, false).unwrap_err().rule, "internal.identity.bind");
+    }
+
+    #[test]
+    fn fail_closed_without_keys_or_without_a_source() {
+        let cfg = bound_cfg();
+        let mut w = world();
+        w.jwks = None;
+        let d = w.run(&cfg, request(&cfg, Some(&assertion("alice"))), None);
+        assert_eq!(
+            (status(&d), code(&d), d.event.reason),
+            (503, Some("identity_unavailable"), Some("identity_keys_unavailable"))
+        );
+        // A rule that requires identity with LINKGATE_IDENTITY unset.
+        let cfg = cfg_with(&[("LINKGATE_POLICY", r#"{"classifications":{"internal":{"identity":true}}}"#)]);
+        let mut w = world();
+        let d = w.run(&cfg, request(&cfg, Some(&assertion("alice"))), None);
+        assert_eq!(
+            (status(&d), code(&d), d.event.reason),
+            (503, Some("identity_unavailable"), Some("identity_unconfigured"))
+        );
+        assert!(!w.trace.contains(&"jwks") && !w.trace.contains(&"deliver"));
+    }
+
+    /// A response for one person is never `public` downstream, whatever the
+    /// rule's `cache` says.
+    #[test]
+    fn identity_responses_are_never_public() {
+        let cfg = id_cfg(r#"{"classifications":{"public":{"identity":true}}}"#);
+        let mut w = World::with_object("/a/b.pdf", object(Some("public")));
+        w.jwks = Some(provider().1);
+        let d = w.run(&cfg, request(&cfg, Some(&assertion("alice"))), None);
+        assert_eq!(d.reply, Reply::Delivered);
+        let plan = w.delivered.unwrap();
+        let cc = plan.headers.iter().find(|(n, _)| *n == "cache-control").map(|(_, v)| v.clone()).unwrap();
+        assert!(cc.starts_with("private"), "{cc}");
+    }
+
+    #[test]
+    fn rules_without_identity_ignore_assertions() {
+        let cfg = bound_cfg();
+        let mut w = World::with_object("/a/b.pdf", object(Some("public")));
+        w.jwks = None;
+        let d = w.run(&cfg, request(&cfg, Some("not even a token")), None);
+        assert_eq!(d.reply, Reply::Delivered);
+        assert!(!w.trace.contains(&"jwks"));
+        assert_eq!(d.event.identity, None);
+    }
+
+    /// Strict objects: identity is decided before the registry round trip.
+    #[test]
+    fn restricted_objects_check_identity_then_the_registry() {
+        let cfg = id_cfg(r#"{"classifications":{"restricted":{"identity":true}}}"#);
+        let mut w = World::with_object("/r/x.pdf", object(Some("restricted")));
+        w.jwks = Some(provider().1);
+        let url = link_url("/r/x.pdf", &seal(&cfg, &claims("/r/x.pdf")));
+        let d = w.run(&cfg, with_header(get(&url, T0 + 1), &assertion("alice")), None);
+        assert_eq!(d.reply, Reply::Delivered);
+        assert_eq!(w.trace, ["kv", "r2_get", "jwks", "verify_jwt", "registry", "deliver"]);
+        let mut w = World::with_object("/r/x.pdf", object(Some("restricted")));
+        w.jwks = Some(provider().1);
+        let d = w.run(&cfg, with_header(get(&url, T0 + 1), &assertion("bob")), None);
+        assert_eq!(code(&d), Some("identity_mismatch"));
+        assert!(!w.trace.contains(&"registry"));
+    }
+
+    #[test]
+    fn groups_and_claims_without_binding() {
+        let cfg = id_cfg(
+            r#"{"classifications":{"internal":{"identity":{"bind":false,"groups":["board"],"claims":{"department":["legal"]}}}}}"#,
+        );
+        let (k, _) = provider();
+        let tok = |extra: &str| idp::token(r#"{"alg":"RS256","kid":"idp-1"}"#, &claims_json("carol", extra), &k);
+        let mut c = claims("/a/b.pdf");
+        c.sub = None;
+        let url = link_url("/a/b.pdf", &sign(&cfg, &c));
+        let run = |a: &str| {
+            let mut w = world();
+            w.run(&cfg, with_header(get(&url, T0 + 1), a), None)
+        };
+        assert_eq!(run(&tok(r#","groups":["all","board"],"department":"legal""#)).reply, Reply::Delivered);
+        let d = run(&tok(r#","groups":["all"],"department":"legal""#));
+        assert_eq!((code(&d), d.event.rule.as_deref()), (Some("identity_mismatch"), Some("internal.identity.groups")));
+        let d = run(&tok(r#","groups":["board"],"department":"sales""#));
+        assert_eq!((code(&d), d.event.rule.as_deref()), (Some("identity_mismatch"), Some("internal.identity.claims")));
+    }
+
+    /// A browser is offered the team's sign-in; the way back (the link, with
+    /// its token) is filled in by the page's script from the browser's own
+    /// address, so the token is in no error body. Scripts get the sign-in
+    /// address without a way back as the problem's `login`.
+    #[test]
+    fn browsers_are_sent_to_sign_in_and_back() {
+        let cfg = bound_cfg();
+        let mut w = world();
+        let t = sign(&cfg, &claims("/a/b.pdf"));
+        let f = Facts { accept: Some("text/html".into()), ..get(&link_url("/a/b.pdf", &t), T0 + 1) };
+        let d = w.run(&cfg, f, None);
+        let Reply::Page { status, html } = &d.reply else { panic!("{:?}", d.reply) };
+        assert_eq!(*status, 401);
+        let login =
+            format!("https://acme.cloudflareaccess.com/cdn-cgi/access/login/{HOST}?kid={AUD}&amp;redirect_url=");
+        assert!(html.contains(&format!("href=\"{login}%2F\"")), "{html}");
+        assert!(html.contains(&format!("data-login=\"{login}LG-RETURN\"")), "{html}");
+        assert!(!html.contains(&t), "the token is in no error body");
+        let mut w = world();
+        let d = w.run(&cfg, request(&cfg, None), None);
+        let Reply::Problem { body, .. } = &d.reply else { panic!() };
+        let login = crate::json::parse(body).unwrap().get("login").and_then(|v| v.as_str()).map(str::to_owned).unwrap();
+        assert!(login.ends_with(&format!("?kid={AUD}&redirect_url=%2F")), "{login}");
+        // Not offered where signing in cannot help.
+        let mut w = world();
+        w.jwks = None;
+        let d = w.run(&cfg, request(&cfg, Some(&assertion("alice"))), None);
+        let Reply::Problem { body, .. } = &d.reply else { panic!() };
+        assert!(!body.contains("login"), "{body}");
+    }
 }
