@@ -567,6 +567,7 @@ fn schemas_name_every_field_the_code_sends() {
         actor: "a".into(),
         revoked_at: 1,
         expires_at: None,
+        tenant: Some("acme".into()),
         also: vec![linkgate_core::revocation::Also { reason: "r2".into(), actor: "b".into(), revoked_at: 2 }],
     };
     assert_documents(&doc, "RevocationEntry", &json_keys(&serde_json::from_str(entry.to_json().as_str()).unwrap()));

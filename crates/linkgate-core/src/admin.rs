@@ -3,6 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::credential::Capability;
 use super::duration::parse_duration;
 use super::json::{self, Object, Value};
 use super::mint::{Expiry, LinkRequest};
@@ -66,6 +67,22 @@ pub enum Route {
     PutFile { path: CanonicalPath },
 }
 
+impl Route {
+    /// What a scoped credential needs for this call (`docs/admin.md`; the
+    /// OpenAPI document's `x-linkgate-capability`, checked by
+    /// `tests/openapi.rs`). Exhaustive: a new route does not compile until
+    /// it says what it needs.
+    pub fn capability(&self) -> Capability {
+        match self {
+            Route::MintLink => Capability::LinksMint,
+            Route::Inspect => Capability::LinksInspect,
+            Route::CreateRevocation | Route::ListRevocations | Route::DeleteRevocation { .. } => Capability::Revoke,
+            Route::Events => Capability::EventsRead,
+            Route::PutFile { .. } => Capability::FilesWrite,
+        }
+    }
+}
+
 /// Why a route did not match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteError {
@@ -127,7 +144,7 @@ pub fn route(method: Method, raw_path: &str) -> Result<Route, RouteError> {
                 let (scope, value) = tail.split_once('/').unwrap_or((tail, ""));
                 let scope = RevocationScope::parse(scope).ok_or_else(|| RouteError::BadParameter {
                     field: "scope",
-                    detail: "must be one of jti, sub, tenant, path, kid, all".into(),
+                    detail: "must be one of jti, sub, tenant, path, kid, all, credential".into(),
                 })?;
                 let value = percent_decode(value).ok_or_else(|| RouteError::BadParameter {
                     field: "value",
@@ -367,6 +384,10 @@ pub struct RevokeRequest {
     pub reason: String,
     pub actor: Option<String>,
     pub link_expires_at: Option<u64>,
+    /// `link` (a link URL or token) instead of a jti `value`: the edge
+    /// verifies it and revokes its jti, recording the link's tenant and
+    /// expiry (how a tenant's credential revokes one link, docs/admin.md).
+    pub link: Option<InspectRequest>,
 }
 
 /// Validate a revocation value for its scope.
@@ -386,6 +407,9 @@ pub fn check_revocation_value(scope: RevocationScope, value: &str) -> Result<Str
             .map(|k| k.as_str().to_owned())
             .ok_or_else(|| Invalid::new("value", "a kid is 1-32 of A-Z a-z 0-9 _ -")),
         RevocationScope::Path => revocation_path(value),
+        RevocationScope::Credential => Jti::parse_hex(value)
+            .map(|j| j.to_hex())
+            .ok_or_else(|| Invalid::new("value", "a credential id is 32 hex digits")),
         RevocationScope::All => {
             if value.is_empty() {
                 Ok(String::new())
@@ -453,11 +477,28 @@ pub fn check_free_text(field: &str, text: &str) -> Result<(), Invalid> {
 
 /// Parse `POST /_linkgate/revocations`.
 pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
-    let j = parse_body(body, &["scope", "value", "reason", "actor", "link_expires_at"])?;
-    let scope = opt_text(&j, "scope")?.ok_or_else(|| Invalid::new("scope", "missing field `scope`"))?;
+    let j = parse_body(body, &["scope", "value", "reason", "actor", "link_expires_at", "link"])?;
+    let link = opt_text(&j, "link")?;
+    let scope = match (opt_text(&j, "scope")?, &link) {
+        (None, Some(_)) => "jti".to_owned(),
+        (Some(s), _) => s,
+        (None, None) => return Err(Invalid::new("scope", "missing field `scope`")),
+    };
     let scope = RevocationScope::parse(&scope)
-        .ok_or_else(|| Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all"))?;
-    let value = check_revocation_value(scope, &opt_text(&j, "value")?.unwrap_or_default())?;
+        .ok_or_else(|| Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all, credential"))?;
+    let (value, link) = match link {
+        None => (check_revocation_value(scope, &opt_text(&j, "value")?.unwrap_or_default())?, None),
+        Some(_) if scope != RevocationScope::Jti => {
+            return Err(Invalid::new("link", "a link revokes its own jti: scope jti (or no scope)"))
+        }
+        Some(_) if opt(&j, "value").is_some() => return Err(Invalid::new("value", "give value or link, not both")),
+        Some(l) => {
+            let url = l.contains("://") || l.starts_with('/') || l.contains('?');
+            let body = Object::new().str(if url { "link" } else { "token" }, &l).finish();
+            let ir = parse_inspect(body.as_str().as_bytes()).map_err(|e| Invalid::new("link", e.detail))?;
+            (String::new(), Some(ir))
+        }
+    };
     let reason = opt_text(&j, "reason")?.unwrap_or_default();
     if reason.trim().is_empty() || reason.len() > 500 {
         return Err(Invalid::new("reason", "a reason of 1-500 characters is required"));
@@ -470,7 +511,7 @@ pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
         }
         check_free_text("actor", a)?;
     }
-    Ok(RevokeRequest { scope, value, reason, actor, link_expires_at: opt_u64(&j, "link_expires_at")? })
+    Ok(RevokeRequest { scope, value, reason, actor, link_expires_at: opt_u64(&j, "link_expires_at")?, link })
 }
 
 /// What `POST /_linkgate/inspect` found out about a token.
@@ -594,6 +635,32 @@ pub enum SqlArg {
 /// `GET /_linkgate/events` query; `limit` is the page size (one more row is
 /// read to know whether a next page exists).
 pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Invalid> {
+    events_query_for(raw_query, &super::credential::Principal::Root).map_err(|e| match e {
+        Forbidden::Invalid(i) => i,
+        Forbidden::Refused(r) => Invalid::new("tenant", r.detail()),
+    })
+}
+
+/// A call refused for its request (400) or for its credential (401/403).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forbidden {
+    Invalid(Invalid),
+    Refused(super::credential::Refusal),
+}
+
+impl From<Invalid> for Forbidden {
+    fn from(e: Invalid) -> Forbidden {
+        Forbidden::Invalid(e)
+    }
+}
+
+/// [`events_query`] as `who` may read it: a credential limited to tenants
+/// reads only their events (a `tenant` filter naming another is refused), one
+/// limited to a folder only events of paths inside it.
+pub fn events_query_for(
+    raw_query: &str,
+    who: &super::credential::Principal,
+) -> Result<(String, Vec<SqlArg>, u32), Forbidden> {
     let q = Query::parse(raw_query)?;
     q.only(&["jti", "sub", "tenant", "path", "outcome", "since", "until", "limit", "cursor"])?;
     let mut clauses: Vec<String> = Vec::new();
@@ -610,9 +677,30 @@ pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Inval
             clauses.push(format!("time {op} ?{}", args.len()));
         }
     }
+    if let Some(ts) = who.tenants() {
+        if q.get("tenant")?.is_some_and(|t| !who.tenant_ok(Some(t))) {
+            return Err(Forbidden::Refused(super::credential::Refusal::TenantForbidden));
+        }
+        let mut marks = Vec::with_capacity(ts.len());
+        for t in ts {
+            args.push(SqlArg::Text(t.as_str().to_owned()));
+            marks.push(format!("?{}", args.len()));
+        }
+        clauses.push(format!("tenant IN ({})", marks.join(", ")));
+    }
+    if let Some(p) = who.prefix() {
+        // A plain comparison of the leading bytes: no LIKE, so `%` and `_`
+        // in folder names mean themselves.
+        args.push(SqlArg::Number(p.as_str().chars().count() as f64));
+        let n = args.len();
+        args.push(SqlArg::Text(p.as_str().to_owned()));
+        clauses.push(format!("substr(path, 1, ?{n}) = ?{}", args.len()));
+    }
     if let Some(c) = q.get("cursor")? {
         let parsed = c.split_once(':').and_then(|(t, i)| Some((t.parse::<u64>().ok()?, i.parse::<u64>().ok()?)));
-        let Some((t, i)) = parsed else { return Err(Invalid::new("cursor", "not a cursor returned by this API")) };
+        let Some((t, i)) = parsed else {
+            return Err(Invalid::new("cursor", "not a cursor returned by this API").into());
+        };
         args.push(SqlArg::Number(t as f64));
         let tn = args.len();
         args.push(SqlArg::Number(i as f64));
@@ -637,7 +725,7 @@ pub fn revocation_list_prefix(scope: Option<&str>) -> Result<Option<String>, Inv
         Some("path") => Some("path".to_owned()),
         Some(s) => match RevocationScope::parse(s) {
             Some(sc) => Some(format!("{}:", sc.as_str())),
-            None => return Err(Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all")),
+            None => return Err(Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all, credential")),
         },
     })
 }
@@ -739,6 +827,76 @@ mod tests {
         ));
         assert!(matches!(route(Method::Head, "/_linkgate/events"), Ok(Route::Events)));
         assert!(matches!(route(Method::Head, "/_linkgate/revocations"), Ok(Route::ListRevocations)));
+    }
+
+    /// Every route needs exactly one capability, and each capability is
+    /// needed by some route.
+    #[test]
+    fn every_route_maps_to_a_capability() {
+        use crate::credential::Capability as C;
+        let cases = [
+            (Method::Post, "/_linkgate/links", C::LinksMint),
+            (Method::Post, "/_linkgate/inspect", C::LinksInspect),
+            (Method::Post, "/_linkgate/revocations", C::Revoke),
+            (Method::Get, "/_linkgate/revocations", C::Revoke),
+            (Method::Delete, "/_linkgate/revocations/sub/u1", C::Revoke),
+            (Method::Get, "/_linkgate/events", C::EventsRead),
+            (Method::Put, "/_linkgate/files/a/b.pdf", C::FilesWrite),
+        ];
+        assert_eq!(cases.len(), ROUTES.len());
+        for (m, p, cap) in cases {
+            assert_eq!(route(m, p).unwrap().capability(), cap, "{p}");
+        }
+        for cap in C::ALL {
+            assert!(cases.iter().any(|c| c.2 == cap), "{cap:?} guards no route");
+        }
+    }
+
+    /// A credential limited to tenants or a folder reads only their events.
+    #[test]
+    fn events_are_forced_to_the_credentials_tenants_and_prefix() {
+        use crate::credential::{Body, Capability, Principal, Refusal, UntrustedCredential};
+        let scoped = |tenants: Option<&[String]>, prefix: Option<&str>| {
+            let b = Body::new([1; 16], "n", tenants, &[Capability::EventsRead], prefix, 10, 100).unwrap();
+            Principal::Scoped(UntrustedCredential::decode(&b.sign("root")).unwrap().verify("root", 10, 0).unwrap())
+        };
+        let two = ["acme".to_owned(), "globex".to_owned()];
+        let p = scoped(Some(&two), Some("/acmé/"));
+        let (sql, args, _) = events_query_for("sub=u1", &p).unwrap();
+        assert!(sql.contains("WHERE sub = ?1 AND tenant IN (?2, ?3) AND substr(path, 1, ?4) = ?5"), "{sql}");
+        assert_eq!(
+            args,
+            [
+                SqlArg::Text("u1".into()),
+                SqlArg::Text("acme".into()),
+                SqlArg::Text("globex".into()),
+                SqlArg::Number(6.0),
+                SqlArg::Text("/acmé/".into())
+            ]
+        );
+        assert!(events_query_for("tenant=globex", &p).is_ok());
+        assert_eq!(events_query_for("tenant=initech", &p).unwrap_err(), Forbidden::Refused(Refusal::TenantForbidden));
+        // Every tenant, no folder: the query is the root's.
+        assert_eq!(events_query_for("sub=u1", &scoped(None, None)).unwrap(), events_query("sub=u1").unwrap());
+    }
+
+    #[test]
+    fn revoking_by_link() {
+        let r = parse_revoke(br#"{"link":"https://h.example/a.pdf?lg=TOKEN","reason":"leaked"}"#).unwrap();
+        assert_eq!((r.scope, r.value.as_str()), (RevocationScope::Jti, ""));
+        assert_eq!(r.link, Some(InspectRequest { token: "TOKEN".into(), raw_path: Some("/a.pdf".into()) }));
+        let r = parse_revoke(br#"{"scope":"jti","link":"TOKEN","reason":"leaked"}"#).unwrap();
+        assert_eq!(r.link.unwrap().token, "TOKEN");
+        for (body, field) in [
+            (&br#"{"scope":"sub","link":"TOKEN","reason":"r"}"#[..], "link"),
+            (br#"{"link":"TOKEN","value":"abababababababababababababababab","reason":"r"}"#, "value"),
+            (br#"{"link":"https://h/a","reason":"r"}"#, "link"),
+            (br#"{"scope":"credential","value":"nope","reason":"r"}"#, "value"),
+        ] {
+            assert_eq!(parse_revoke(body).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));
+        }
+        let c = parse_revoke(br#"{"scope":"credential","value":"0A0A0A0A0A0A0A0A0A0A0A0A0A0A0A0A","reason":"r"}"#);
+        assert_eq!(c.unwrap().value, "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a");
     }
 
     #[test]

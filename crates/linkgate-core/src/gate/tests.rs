@@ -113,6 +113,7 @@ impl World {
             actor: "t".into(),
             revoked_at: at,
             expires_at: None,
+            tenant: None,
             also: Vec::new(),
         };
         self.denylist.insert(kv_key(scope, value), e.to_json().into_string());
