@@ -471,6 +471,16 @@ impl Principal {
         self.prefix().is_none_or(|p| p.covers(path))
     }
 
+    /// May it write this object? Objects have no tenant, so a credential
+    /// limited to tenants writes only inside the folder it was given.
+    pub fn upload_ok(&self, path: &CanonicalPath) -> Result<(), Refusal> {
+        match (self.tenants(), self.prefix()) {
+            (Some(_), None) => Err(Refusal::TenantForbidden),
+            (_, Some(p)) if !p.covers(path) => Err(Refusal::PrefixForbidden),
+            _ => Ok(()),
+        }
+    }
+
     /// A link scope: an object under the prefix, or a folder at or below it.
     pub fn scope_ok(&self, scope: &Scope) -> bool {
         match (self.prefix(), scope) {

@@ -206,3 +206,17 @@ fn revocation_scopes_per_credential() {
         assert!(Principal::Root.revocation_ok(s, "x", None).is_ok());
     }
 }
+
+#[test]
+fn uploads_stay_in_the_folder() {
+    let path = |p: &str| CanonicalPath::parse(p).unwrap();
+    let tenant_prefix = principal(&body(Some(&["acme"]), &[Capability::FilesWrite], Some("/acme/")));
+    assert!(tenant_prefix.upload_ok(&path("/acme/a.pdf")).is_ok());
+    assert_eq!(tenant_prefix.upload_ok(&path("/globex/a.pdf")), Err(Refusal::PrefixForbidden));
+    assert_eq!(tenant_prefix.upload_ok(&path("/acme")), Err(Refusal::PrefixForbidden));
+    let tenant_only = principal(&body(Some(&["acme"]), &[Capability::FilesWrite], None));
+    assert_eq!(tenant_only.upload_ok(&path("/acme/a.pdf")), Err(Refusal::TenantForbidden));
+    let prefix_only = principal(&body(None, &[Capability::FilesWrite], Some("/in/")));
+    assert!(prefix_only.upload_ok(&path("/in/x")).is_ok());
+    assert!(Principal::Root.upload_ok(&path("/anything")).is_ok());
+}
