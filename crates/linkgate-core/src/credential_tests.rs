@@ -220,3 +220,22 @@ fn uploads_stay_in_the_folder() {
     assert!(prefix_only.upload_ok(&path("/in/x")).is_ok());
     assert!(Principal::Root.upload_ok(&path("/anything")).is_ok());
 }
+
+/// Every refusal code is documented where clients look for it.
+#[test]
+fn refusal_codes_are_documented() {
+    let edge = include_str!("../../../docs/edge.md");
+    let api = include_str!("../../../docs/admin-api.yaml");
+    let admin = include_str!("../../../docs/admin.md");
+    let mut seen = std::collections::HashSet::new();
+    for r in Refusal::ALL {
+        assert!(seen.insert(r.code()), "{} twice", r.code());
+        let row = format!("| `{}` | {} |", r.code(), r.status());
+        assert!(edge.contains(&row), "docs/edge.md lacks the row {row}");
+        assert!(api.contains(&format!("- {}", r.code())), "docs/admin-api.yaml Problem.code lacks {}", r.code());
+        assert!(admin.contains(&format!("`{}`", r.code())), "docs/admin.md lacks {}", r.code());
+    }
+    for c in Capability::ALL {
+        assert!(admin.contains(&format!("`{}`", c.as_str())), "docs/admin.md lacks {}", c.as_str());
+    }
+}
