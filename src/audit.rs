@@ -124,7 +124,7 @@ async fn send(queue: &Queue, events: &[String]) {
 }
 
 /// Column order of the INSERT below.
-const COLUMNS: [&str; 24] = [
+const COLUMNS: [&str; 25] = [
     "time",
     "request_id",
     "method",
@@ -149,6 +149,7 @@ const COLUMNS: [&str; 24] = [
     "actor",
     "subject",
     "detail",
+    "context",
 ];
 
 /// The INSERT of a JSON array of events (SQLite's `json_each` unpacks it):

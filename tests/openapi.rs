@@ -506,7 +506,8 @@ fn the_checker_can_fail() {
     let no_cap = text.replacen("      x-linkgate-capability: links:mint\n", "", 1);
     expect(&check_document(&no_cap, ROUTES), "POST /_linkgate/links (line");
     expect(&check_document(&no_cap, ROUTES), "no x-linkgate-capability (the code says links:mint)");
-    let wrong_cap = text.replacen("      x-linkgate-capability: events:read\n", "      x-linkgate-capability: revoke\n", 1);
+    let wrong_cap =
+        text.replacen("      x-linkgate-capability: events:read\n", "      x-linkgate-capability: revoke\n", 1);
     expect(&check_document(&wrong_cap, ROUTES), "x-linkgate-capability is revoke, the code says events:read");
 
     // A missing operationId.

@@ -191,5 +191,28 @@ fn main() {
             write(&root.join("hls_rewrite"), &format!("seed-{i}-{cut}"), &seed);
         }
     }
+    // Admin credentials: texts signed under the fuzz target's root token,
+    // their bytes and their bodies (docs/admin.md).
+    use linkgate_core::credential::{Body, Capability};
+    let creds = [
+        Body::new([1; 16], "support", Some(&["acme".to_owned()]), &Capability::ALL, Some("/acme/"), T0, T0 + 3600),
+        Body::new([2; 16], "auditor.eu-1", None, &[Capability::EventsRead], None, T0 - 10, T0 + 90 * 86_400),
+        Body::new(
+            [3; 16],
+            "finance_export",
+            Some(&["acme".to_owned(), "globex".to_owned()]),
+            &[Capability::LinksMint, Capability::Revoke],
+            Some("/données/2026/"),
+            T0,
+            T0 + 1,
+        ),
+    ];
+    for (i, b) in creds.into_iter().enumerate() {
+        let b = b.unwrap();
+        let text = b.sign("fuzz-root-admin-token");
+        write(&root.join("admin_credential"), &format!("text-{i}"), text.as_bytes());
+        write(&root.join("admin_credential"), &format!("raw-{i}"), &b64::decode(text[4..].as_bytes()).unwrap());
+        write(&root.join("admin_credential"), &format!("body-{i}"), &b.to_bytes());
+    }
     eprintln!("seed corpora written under {}", root.display());
 }

@@ -710,7 +710,7 @@ pub fn events_query_for(
     let where_ = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     let sql = format!(
         "SELECT id, time, request_id, method, jti, kid, sub, tenant, path, outcome, status, code, reason, rule, mode, bytes, cache, \
-         client_ip, country, user_agent, count, actor, subject, detail, COALESCE(issued_by, (SELECT issued_by FROM links WHERE links.jti = events.jti), \
+         client_ip, country, user_agent, count, actor, subject, detail, context, COALESCE(issued_by, (SELECT issued_by FROM links WHERE links.jti = events.jti), \
          CASE WHEN jti IS NULL THEN NULL ELSE 'offline' END) AS issued_by FROM events {where_} ORDER BY time DESC, id DESC LIMIT {}",
         u64::from(limit) + 1
     );
