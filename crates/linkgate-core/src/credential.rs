@@ -329,7 +329,9 @@ impl Body {
 /// finishes, public so the fuzz target can get arbitrary bodies past the tag.
 pub fn sign_bytes(root: &str, body: &[u8]) -> String {
     let mut bytes = body.to_vec();
-    bytes.extend_from_slice(&mac(root, body).finalize().into_bytes());
+    if let Some(m) = mac(root, body) {
+        bytes.extend_from_slice(&m.finalize().into_bytes());
+    }
     format!("{PREFIX}{}", b64::encode(&bytes))
 }
 
@@ -346,26 +348,16 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The credential key: HMAC-SHA256 keyed by the root token over a label of
-/// its own, so the root token is never used directly as a MAC key for
-/// anything else.
-fn derive_key(root: &str) -> [u8; 32] {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(root.as_bytes()).unwrap_or_else(|_| unreachable_mac());
-    m.update(LABEL);
-    m.finalize().into_bytes().into()
-}
-
-// HMAC accepts keys of any length; this is never reached.
-#[cold]
-fn unreachable_mac() -> Hmac<Sha256> {
-    <Hmac<Sha256> as Mac>::new_from_slice(&[0]).unwrap_or_else(|_| unreachable_mac())
-}
-
-fn mac(root: &str, body: &[u8]) -> Hmac<Sha256> {
-    let key = derive_key(root);
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap_or_else(|_| unreachable_mac());
+/// The credential MAC over `body`, keyed with K = HMAC-SHA256(root, label):
+/// the root token is never used directly as a MAC key for anything else.
+/// (HMAC takes keys of any length; `None` is never seen in practice and
+/// makes no valid tag.)
+fn mac(root: &str, body: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut k = <Hmac<Sha256> as Mac>::new_from_slice(root.as_bytes()).ok()?;
+    k.update(LABEL);
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&k.finalize().into_bytes()).ok()?;
     m.update(body);
-    m
+    Some(m)
 }
 
 /// A credential decoded but not verified: its claims are not to be believed.
@@ -398,7 +390,8 @@ impl UntrustedCredential {
     /// Check the tag under `root` in constant time, then the time rules:
     /// `iat` at most `skew` ahead of `now`, `now` before `exp`.
     pub fn verify(self, root: &str, now: u64, skew: u64) -> Result<Credential, Refusal> {
-        if root.is_empty() || mac(root, &self.signed).verify_slice(&self.tag).is_err() {
+        // `verify_slice` compares in constant time.
+        if root.is_empty() || mac(root, &self.signed).is_none_or(|m| m.verify_slice(&self.tag).is_err()) {
             return Err(Refusal::Invalid);
         }
         if self.body.iat > now.saturating_add(skew) {
