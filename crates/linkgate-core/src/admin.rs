@@ -52,6 +52,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/_linkgate/revocations/{scope}/{value}"),
     ("GET", "/_linkgate/events"),
     ("PUT", "/_linkgate/files/{path}"),
+    ("GET", "/_linkgate/files"),
+    ("GET", "/_linkgate/policy"),
+    ("GET", "/_linkgate/events/hourly"),
 ];
 
 /// An admin call.
@@ -61,9 +64,20 @@ pub enum Route {
     Inspect,
     CreateRevocation,
     ListRevocations,
-    DeleteRevocation { scope: RevocationScope, value: String },
+    DeleteRevocation {
+        scope: RevocationScope,
+        value: String,
+    },
     Events,
-    PutFile { path: CanonicalPath },
+    PutFile {
+        path: CanonicalPath,
+    },
+    /// The bucket listing under a folder (the console's path picker).
+    ListFiles,
+    /// The classification policy as the worker applies it.
+    Policy,
+    /// Downloads and refusals per hour (the console's chart).
+    EventsHourly,
 }
 
 /// Why a route did not match.
@@ -102,7 +116,12 @@ fn percent_decode(s: &str) -> Option<String> {
 pub fn route(method: Method, raw_path: &str) -> Result<Route, RouteError> {
     let rest = raw_path.strip_prefix("/_linkgate/").ok_or(RouteError::NotFound)?;
     // HEAD is GET without the body, wherever GET exists (the edge drops it).
-    let method = if method == Method::Head && matches!(rest, "events" | "revocations") { Method::Get } else { method };
+    let method =
+        if method == Method::Head && matches!(rest, "events" | "revocations" | "files" | "policy" | "events/hourly") {
+            Method::Get
+        } else {
+            method
+        };
     let m = |want: Method, allow: &'static str, r: Route| {
         if method == want {
             Ok(r)
@@ -114,6 +133,9 @@ pub fn route(method: Method, raw_path: &str) -> Result<Route, RouteError> {
         "links" => m(Method::Post, "POST", Route::MintLink),
         "inspect" => m(Method::Post, "POST", Route::Inspect),
         "events" => m(Method::Get, "GET", Route::Events),
+        "events/hourly" => m(Method::Get, "GET", Route::EventsHourly),
+        "files" => m(Method::Get, "GET", Route::ListFiles),
+        "policy" => m(Method::Get, "GET", Route::Policy),
         "revocations" => match method {
             Method::Post => Ok(Route::CreateRevocation),
             Method::Get => Ok(Route::ListRevocations),
@@ -590,12 +612,9 @@ pub enum SqlArg {
     Number(f64),
 }
 
-/// The events listing as one SQL statement with its parameters, from the
-/// `GET /_linkgate/events` query; `limit` is the page size (one more row is
-/// read to know whether a next page exists).
-pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Invalid> {
-    let q = Query::parse(raw_query)?;
-    q.only(&["jti", "sub", "tenant", "path", "outcome", "since", "until", "limit", "cursor"])?;
+/// The WHERE clauses (joined with AND) and bound values of the events
+/// field filters, shared by the listing and the hourly counts.
+fn event_filters(q: &Query) -> Result<(Vec<String>, Vec<SqlArg>), Invalid> {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<SqlArg> = Vec::new();
     for field in ["jti", "sub", "tenant", "path", "outcome"] {
@@ -604,12 +623,27 @@ pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Inval
             clauses.push(format!("{field} = ?{}", args.len()));
         }
     }
-    for (field, op) in [("since", ">="), ("until", "<=")] {
-        if let Some(v) = q.number(field)? {
+    Ok((clauses, args))
+}
+
+/// Add `time >= since` / `time <= until` to a filter.
+fn time_filters(clauses: &mut Vec<String>, args: &mut Vec<SqlArg>, since: Option<u64>, until: Option<u64>) {
+    for (v, op) in [(since, ">="), (until, "<=")] {
+        if let Some(v) = v {
             args.push(SqlArg::Number(v as f64));
             clauses.push(format!("time {op} ?{}", args.len()));
         }
     }
+}
+
+/// The events listing as one SQL statement with its parameters, from the
+/// `GET /_linkgate/events` query; `limit` is the page size (one more row is
+/// read to know whether a next page exists).
+pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Invalid> {
+    let q = Query::parse(raw_query)?;
+    q.only(&["jti", "sub", "tenant", "path", "outcome", "since", "until", "limit", "cursor"])?;
+    let (mut clauses, mut args) = event_filters(&q)?;
+    time_filters(&mut clauses, &mut args, q.number("since")?, q.number("until")?);
     if let Some(c) = q.get("cursor")? {
         let parsed = c.split_once(':').and_then(|(t, i)| Some((t.parse::<u64>().ok()?, i.parse::<u64>().ok()?)));
         let Some((t, i)) = parsed else { return Err(Invalid::new("cursor", "not a cursor returned by this API")) };
@@ -655,6 +689,133 @@ pub fn mint_policy(
         Err(d) => Err(d),
         Ok(_) => Ok(()),
     }
+}
+
+/// Longest span `GET /_linkgate/events/hourly` counts: 31 days of hours.
+pub const MAX_HOURLY_SPAN_SECS: u64 = 31 * 86_400;
+/// Its default span: the 24 hours before `until`.
+pub const DEFAULT_HOURLY_SPAN_SECS: u64 = 86_400;
+
+/// Downloads and refusals per hour for the events filters of
+/// `GET /_linkgate/events/hourly` (the listing's filters without paging):
+/// one grouped SQL statement with its parameters, and the span counted
+/// (`since`, `until`; `until` defaults to `now`, `since` to a day before).
+/// Downloads are allowed GET/POST decisions (HEAD is not a download);
+/// refusals count what aggregated events stand for. Admin calls are neither.
+pub fn hourly_query(raw_query: &str, now: u64) -> Result<(String, Vec<SqlArg>, u64, u64), Invalid> {
+    let q = Query::parse(raw_query)?;
+    q.only(&["jti", "sub", "tenant", "path", "outcome", "since", "until"])?;
+    let until = q.number("until")?.unwrap_or(now);
+    let since = q.number("since")?.unwrap_or_else(|| until.saturating_sub(DEFAULT_HOURLY_SPAN_SECS));
+    if since > until {
+        return Err(Invalid::new("since", "must not be after until"));
+    }
+    if until - since > MAX_HOURLY_SPAN_SECS {
+        return Err(Invalid::new("since", "the span is at most 31 days"));
+    }
+    let (mut clauses, mut args) = event_filters(&q)?;
+    time_filters(&mut clauses, &mut args, Some(since), Some(until));
+    let sql = format!(
+        "SELECT (time / 3600) * 3600 AS hour, \
+         SUM(CASE WHEN outcome = 'allowed' AND method IS NOT 'HEAD' THEN COALESCE(count, 1) ELSE 0 END) AS downloads, \
+         SUM(CASE WHEN outcome = 'refused' THEN COALESCE(count, 1) ELSE 0 END) AS refusals \
+         FROM events WHERE {} GROUP BY hour ORDER BY hour",
+        clauses.join(" AND ")
+    );
+    Ok((sql, args, since, until))
+}
+
+/// `GET /_linkgate/files`: one page of the bucket under a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilesQuery {
+    /// The folder listed, as a path: `/` or `/a/b/`.
+    pub prefix: String,
+    /// The same as an R2 key prefix (no leading `/`).
+    pub key_prefix: String,
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+/// Parse `GET /_linkgate/files?prefix=&cursor=&limit=`: `prefix` is `/`
+/// (the default) or a canonical folder ending in `/`; `limit` is at most
+/// 1000 (R2's own largest page).
+pub fn files_query(raw_query: &str) -> Result<FilesQuery, Invalid> {
+    let q = Query::parse(raw_query)?;
+    q.only(&["prefix", "cursor", "limit"])?;
+    let prefix = match q.get("prefix")? {
+        None | Some("") | Some("/") => "/".to_owned(),
+        Some(p) => Prefix::parse(p)
+            .map_err(|e| Invalid::new("prefix", format!("a folder such as /exports/, ending in / ({})", e.as_str())))?
+            .as_str()
+            .to_owned(),
+    };
+    let key_prefix = prefix.trim_start_matches('/').to_owned();
+    Ok(FilesQuery { prefix, key_prefix, cursor: q.get("cursor")?.map(str::to_owned), limit: q.limit()? })
+}
+
+/// One object of the listing: its path, size, upload time, stored
+/// classification and the policy rule that applies to it (the stored
+/// classification's, or the default's).
+pub fn file_json(
+    key: &str,
+    size: u64,
+    uploaded: u64,
+    classification: Option<&str>,
+    policy: &super::policy::Policy,
+) -> json::Raw {
+    Object::new()
+        .str("path", &format!("/{key}"))
+        .num("size", size)
+        .num("uploaded", uploaded)
+        .opt_str("classification", classification)
+        .str("rule", &policy.rule_for(classification).name)
+        .finish()
+}
+
+/// `GET /_linkgate/policy`: every classification's rule as the worker
+/// applies it, `max_ttl_secs` already capped by the worker's maximum
+/// lifetime, so a form can show the limits before it submits.
+pub fn policy_json(policy: &super::policy::Policy, max_ttl_secs: u64) -> json::Raw {
+    use super::policy::{CacheMode, MediaMode, RevocationMode};
+    let rules = policy.rules.iter().map(|r| {
+        let cache = match r.cache {
+            CacheMode::Public => "public",
+            CacheMode::Private => "private",
+            CacheMode::NoStore => "no-store",
+        };
+        let media = match r.media {
+            MediaMode::Off => "off",
+            MediaMode::Cookie => "cookie",
+            MediaMode::Rewrite => "rewrite",
+        };
+        let revocation = match r.revocation {
+            RevocationMode::Kv => "kv",
+            RevocationMode::Strict => "strict",
+        };
+        let countries =
+            r.countries.as_ref().map_or_else(json::null, |c| json::array(c.iter().map(|x| json::string(x))));
+        Object::new()
+            .str("name", &r.name)
+            .num("max_ttl_secs", r.max_ttl_secs.min(max_ttl_secs))
+            .raw("modes", &json::array(r.modes.iter().map(|m| json::string(m.as_str()))))
+            .boolean("require_sub", r.require_sub)
+            .boolean("require_ip", r.require_ip)
+            .num("min_ip_prefix_v4", u64::from(r.min_ip_prefix_v4))
+            .num("min_ip_prefix_v6", u64::from(r.min_ip_prefix_v6))
+            .boolean("require_sealed", r.require_sealed)
+            .raw("countries", &countries)
+            .str("cache", cache)
+            .num("max_age_secs", r.max_age_secs)
+            .str("revocation", revocation)
+            .opt_num("redirect_above", r.redirect_above)
+            .str("media", media)
+            .finish()
+    });
+    Object::new()
+        .str("default_classification", &policy.default_classification)
+        .num("max_ttl_secs", max_ttl_secs)
+        .raw("rules", &json::array(rules))
+        .finish()
 }
 
 #[cfg(test)]
@@ -747,6 +908,116 @@ mod tests {
         assert_eq!(revocation_list_prefix(Some("kid")).unwrap().as_deref(), Some("kid:"));
         assert_eq!(revocation_list_prefix(Some("path")).unwrap().as_deref(), Some("path"));
         assert_eq!(revocation_list_prefix(Some("nope")).unwrap_err().field, "scope");
+    }
+
+    #[test]
+    fn console_routes() {
+        assert_eq!(route(Method::Get, "/_linkgate/files"), Ok(Route::ListFiles));
+        assert_eq!(route(Method::Head, "/_linkgate/files"), Ok(Route::ListFiles));
+        assert_eq!(route(Method::Get, "/_linkgate/policy"), Ok(Route::Policy));
+        assert_eq!(route(Method::Get, "/_linkgate/events/hourly"), Ok(Route::EventsHourly));
+        assert_eq!(route(Method::Post, "/_linkgate/files"), Err(RouteError::MethodNotAllowed { allow: "GET" }));
+        assert_eq!(route(Method::Put, "/_linkgate/policy"), Err(RouteError::MethodNotAllowed { allow: "GET" }));
+        assert_eq!(
+            route(Method::Delete, "/_linkgate/events/hourly"),
+            Err(RouteError::MethodNotAllowed { allow: "GET" })
+        );
+        // An upload still needs a path under files/.
+        assert_eq!(route(Method::Get, "/_linkgate/files/"), Err(RouteError::MethodNotAllowed { allow: "PUT" }));
+        assert_eq!(route(Method::Get, "/_linkgate/events/daily"), Err(RouteError::NotFound));
+        assert_eq!(route(Method::Get, "/_linkgate/console"), Err(RouteError::NotFound), "the console is no API route");
+    }
+
+    #[test]
+    fn files_queries() {
+        let q = files_query("").unwrap();
+        assert_eq!((q.prefix.as_str(), q.key_prefix.as_str(), q.cursor, q.limit), ("/", "", None, DEFAULT_PAGE));
+        let q = files_query("prefix=%2Fboard%2F2026%2F&cursor=c1&limit=5").unwrap();
+        assert_eq!(
+            (q.prefix.as_str(), q.key_prefix.as_str(), q.cursor.as_deref(), q.limit),
+            ("/board/2026/", "board/2026/", Some("c1"), 5)
+        );
+        assert_eq!(files_query("prefix=/caf%C3%A9/").unwrap().key_prefix, "café/");
+        for (raw, field) in [
+            ("prefix=/board", "prefix"),
+            ("prefix=board/", "prefix"),
+            ("prefix=/a/../b/", "prefix"),
+            ("prefix=/a//", "prefix"),
+            ("limit=0", "limit"),
+            ("limit=1001", "limit"),
+            ("colour=red", "colour"),
+            ("prefix=/a/&prefix=/b/", "prefix"),
+        ] {
+            assert_eq!(files_query(raw).unwrap_err().field, field, "{raw}");
+        }
+    }
+
+    #[test]
+    fn file_entries_name_their_rule() {
+        use crate::policy::Policy;
+        let p = Policy::default();
+        let v = json::parse(file_json("a/b.pdf", 3, 9, Some("restricted"), &p).as_str()).unwrap();
+        assert_eq!(v.get("path").and_then(Value::as_str), Some("/a/b.pdf"));
+        assert_eq!(v.get("rule").and_then(Value::as_str), Some("restricted"));
+        let v = json::parse(file_json("x", 3, 9, None, &p).as_str()).unwrap();
+        assert!(v.get("classification").is_some_and(Value::is_null));
+        assert_eq!(v.get("rule").and_then(Value::as_str), Some("internal"), "the default classification's");
+    }
+
+    #[test]
+    fn the_policy_document_caps_ttl_by_the_worker() {
+        use crate::policy::Policy;
+        let p = Policy::parse(
+            r#"{"classifications":{"confidential":{"max_ttl":"2h","require_ip":true,"countries":["DE"]}}}"#,
+        )
+        .unwrap();
+        let v = json::parse(policy_json(&p, 3600).as_str()).unwrap();
+        assert_eq!(v.get("max_ttl_secs").and_then(Value::as_u64), Some(3600));
+        assert_eq!(v.get("default_classification").and_then(Value::as_str), Some("internal"));
+        let rules = v.get("rules").and_then(Value::as_arr).unwrap();
+        assert_eq!(rules.len(), 4);
+        let rule = |n: &str| rules.iter().find(|r| r.get("name").and_then(Value::as_str) == Some(n)).unwrap();
+        let c = rule("confidential");
+        assert_eq!(c.get("max_ttl_secs").and_then(Value::as_u64), Some(3600), "2h capped by the worker's 1h");
+        assert_eq!(c.get("require_ip").and_then(Value::as_bool), Some(true));
+        assert_eq!(c.get("countries").and_then(Value::as_arr).map(<[Value]>::len), Some(1));
+        let r = rule("restricted");
+        assert_eq!(r.get("require_sub").and_then(Value::as_bool), Some(true));
+        assert_eq!(r.get("require_sealed").and_then(Value::as_bool), Some(true));
+        assert_eq!(r.get("cache").and_then(Value::as_str), Some("no-store"));
+        assert_eq!(r.get("revocation").and_then(Value::as_str), Some("strict"));
+        let modes: Vec<&str> =
+            rule("public").get("modes").and_then(Value::as_arr).unwrap().iter().filter_map(Value::as_str).collect();
+        assert_eq!(modes, ["stream", "redirect"]);
+        assert!(rule("internal").get("countries").is_some_and(Value::is_null));
+    }
+
+    #[test]
+    fn hourly_counts_bind_filters_and_bound_the_span() {
+        let (sql, args, since, until) = hourly_query("tenant=acme&outcome=refused", 100_000).unwrap();
+        assert_eq!((since, until), (100_000 - 86_400, 100_000), "the last day by default");
+        assert!(
+            sql.contains("WHERE tenant = ?1 AND outcome = ?2 AND time >= ?3 AND time <= ?4 GROUP BY hour"),
+            "{sql}"
+        );
+        assert_eq!(
+            args,
+            [
+                SqlArg::Text("acme".into()),
+                SqlArg::Text("refused".into()),
+                SqlArg::Number(13_600.0),
+                SqlArg::Number(100_000.0)
+            ]
+        );
+        assert!(!sql.contains("acme"), "values are bound, never spliced");
+        let (_, _, since, until) = hourly_query("since=10&until=7200", 1).unwrap();
+        assert_eq!((since, until), (10, 7200));
+        assert_eq!(hourly_query("since=10", 5).unwrap_err().field, "since", "since after until");
+        assert_eq!(hourly_query(&format!("since=0&until={}", MAX_HOURLY_SPAN_SECS + 1), 0).unwrap_err().field, "since");
+        assert!(hourly_query(&format!("since=0&until={MAX_HOURLY_SPAN_SECS}"), 0).is_ok());
+        for bad in ["cursor=1:2", "limit=5", "colour=red"] {
+            assert!(hourly_query(bad, 0).is_err(), "{bad}");
+        }
     }
 
     #[test]
