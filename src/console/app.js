@@ -291,11 +291,11 @@ async function listRevocations(more) {
     .map((e) => {
       const b = el("button", { type: "button", "aria-label": `Lift ${e.scope} ${e.value}` }, "Lift");
       b.addEventListener("click", guard(() => lift(e)));
-      return [e.scope, e.value, e.reason, e.actor, when(e.revoked_at), when(e.expires_at) || "never", b];
+      return [b, e.scope, e.value, e.reason, e.actor, when(e.revoked_at), when(e.expires_at) || "never"];
     });
   const box = $("r-list");
   if (!more) box.replaceChildren();
-  box.append(rows.length ? table(["Scope", "Value", "Reason", "By", "Revoked", "Ends", ""], rows) : el("p", {}, "No active revocations."));
+  box.append(rows.length ? table(["Action", "Scope", "Value", "Reason", "By", "Revoked", "Ends"], rows) : el("p", {}, "No active revocations."));
 }
 
 async function lift(e) {

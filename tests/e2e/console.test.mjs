@@ -372,7 +372,7 @@ describe("in Chromium", () => {
   });
 
   test("a phone-sized viewport: readable without sideways scrolling", async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
     const page = await context.newPage();
     watch(page, seen);
     await page.goto(console_);
