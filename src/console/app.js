@@ -251,6 +251,9 @@ async function lookup() {
   const downloads = events.filter((e) => e.outcome === "allowed" && e.method !== "HEAD").length;
   const c = (i && i.claims) || {};
   const last = events[0] || {};
+  // What the audit trail says: when the edge minted it, the latest decision.
+  const minted = events.find((e) => e.outcome === "admin" && e.reason === "mint");
+  const decided = events.find((e) => e.outcome !== "admin");
   out.append(
     dl([
       ["State", i ? linkState(i) : "unknown: paste the link itself for its claims and state"],
@@ -265,6 +268,8 @@ async function lookup() {
       ["Key", c.kid],
       ["Revoked", i && i.revocation ? `${i.revocation.reason} (${i.revocation.scope}, ${when(i.revocation.revoked_at)})` : ""],
       ["Downloads so far", jti ? `${downloads}${more ? "+" : ""}` : ""],
+      ["Minted here", minted ? when(minted.time) : ""],
+      ["Latest decision", decided ? `${decided.outcome}${decided.code ? ` (${decided.code})` : ""}, ${when(decided.time)}` : ""],
     ]),
   );
   if (events.length) out.append(eventsTable(events));

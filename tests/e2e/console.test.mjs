@@ -325,6 +325,8 @@ describe("in Chromium", () => {
     out = await page.locator("#l-out").innerText();
     assert.match(out, /Path\s+\/board\/q3-pack\.pdf/);
     assert.match(out, /Downloads so far\s+1/);
+    assert.match(out, /Minted here\s+\S/);
+    assert.match(out, /Latest decision\s+allowed, /);
 
     // Events for the tenant, with the hourly chart.
     await page.getByRole("button", { name: "Events" }).click();
