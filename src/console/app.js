@@ -56,7 +56,7 @@ function guard(fn) {
     } catch (e) {
       if (e instanceof Problem && e.status === 401) {
         forget();
-        say(`Signed out: the credential was refused (401 ${e.code}).`, true);
+        say(`Not signed in: the credential was refused (401 ${e.code}).`, true);
       } else if (e instanceof Problem) {
         say(`Refused: ${e.status} ${e.code}${e.rule ? ` (rule ${e.rule})` : ""}. ${e.message}`, true);
       } else {
@@ -104,8 +104,10 @@ function show(view) {
     if (b.dataset.view === view) b.setAttribute("aria-current", "page");
     else b.removeAttribute("aria-current");
   }
-  const h = document.querySelector(`#v-${view} h2`);
-  h.tabIndex = -1;
+  // Keyboard and screen-reader users land on the view: its heading, or the
+  // credential field when signing in.
+  const h = view === "signin" ? $("cred") : document.querySelector(`#v-${view} h2`);
+  if (view !== "signin") h.tabIndex = -1;
   h.focus();
 }
 
