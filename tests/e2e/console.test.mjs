@@ -181,15 +181,15 @@ describe("routes the console needs", () => {
     for (let i = 0; i < 3; i++) assert.equal((await w.fetch(link)).status, 200);
     assert.equal((await w.fetch(link, { method: "HEAD" })).status, 200, "HEAD is not a download");
     assert.equal((await w.fetch(link.replace("/docs/a.txt", "/docs/b.txt"))).status, 403);
-    await waitFor(async () => {
-      const b = await json(await api(`events?tenant=hourly`), 200);
-      return b.events.length >= 5;
-    }, "five events of tenant hourly");
+    // The mint, three GETs, a HEAD and a refusal: six events through the queue.
+    await waitFor(async () => (await json(await api(`events?tenant=hourly`), 200)).events.length >= 6, "six events of tenant hourly");
     const h = await json(await api("events/hourly?tenant=hourly"), 200);
     assert.ok(h.until - h.since === 86400);
     const total = (k) => h.hours.reduce((n, x) => n + x[k], 0);
-    assert.equal(total("downloads"), 3);
+    assert.equal(total("downloads"), 3, "three GETs; the HEAD and the admin call are not downloads");
     assert.equal(total("refusals"), 1);
+    const refusedOnly = await json(await api("events/hourly?tenant=hourly&outcome=refused"), 200);
+    assert.equal(refusedOnly.hours.reduce((n, x) => n + x.downloads, 0), 0, "the outcome filter applies");
     assert.ok(h.hours.every((x) => x.hour % 3600 === 0));
     const none = await json(await api("events/hourly?tenant=nobody"), 200);
     assert.deepEqual(none.hours, []);
