@@ -176,6 +176,11 @@ pub async fn serve(
     facts: Facts,
 ) -> worker::Result<Response> {
     let (authority, raw_path, query) = split_url(&facts.url);
+    // The console's static files: no credential, no data, not audited; off
+    // (404 below, like every admin path) when the admin API is.
+    if let Some(asset) = linkgate_core::console::asset(raw_path).filter(|_| cfg.admin_token.is_some()) {
+        return super::console::serve(asset, Method::parse(&facts.method), &facts.request_id);
+    }
     let scheme = facts.url.split_once("://").map_or("https", |(s, _)| s);
     let origin = format!("{scheme}://{authority}");
     let (raw_path, query) = (raw_path.to_owned(), query.to_owned());
@@ -263,6 +268,9 @@ async fn handle(call: &mut Call<'_>, raw_path: &str) -> R {
         Route::DeleteRevocation { scope, value } => lift(call, &who, scope, &value).await,
         Route::Events => events(call, &who).await,
         Route::PutFile { path } => upload(call, &who, &path).await,
+        Route::ListFiles => list_files(call, &who).await,
+        Route::Policy => policy(call),
+        Route::EventsHourly => events_hourly(call, &who).await,
     }
 }
 
@@ -675,4 +683,73 @@ async fn all_rows(stmt: &worker::D1PreparedStatement) -> Result<String, EdgeErro
     let rows = Reflect::get(&result, &"results".into())?;
     let rows = if rows.is_undefined() || rows.is_null() { worker::js_sys::Array::new().into() } else { rows };
     worker::js_sys::JSON::stringify(&rows)?.as_string().ok_or_else(|| EdgeError::new("D1 rows unreadable"))
+}
+
+/// `GET /_linkgate/files`: one page of the bucket under a folder, with each
+/// object's classification and the rule that applies to it.
+async fn list_files(call: &mut Call<'_>, who: &Principal) -> R {
+    call.ev.reason = Some("list_files");
+    let q = admin::files_query_for(&call.query, who)?;
+    call.ev.subject = Some(format!("files:{}", q.prefix));
+    let bucket = call.env.bucket(FILES_BINDING)?;
+    let mut list = bucket
+        .list()
+        .prefix(q.key_prefix.clone())
+        .delimiter("/")
+        .limit(q.limit)
+        .include(vec![worker::Include::CustomMetadata]);
+    if let Some(c) = &q.cursor {
+        list = list.cursor(c.clone());
+    }
+    let page = list.execute().await?;
+    let policy = &call.cfg.policy;
+    let files = json::array(page.objects().iter().map(|o| {
+        let classification = o.custom_metadata().ok().and_then(|mut m| m.remove("classification"));
+        admin::file_json(&o.key(), o.size(), o.uploaded().as_millis() / 1000, classification.as_deref(), policy)
+    }));
+    let folders = json::array(page.delimited_prefixes().iter().map(|p| json::string(&format!("/{p}"))));
+    let cursor = if page.truncated() { page.cursor() } else { None };
+    let v = Object::new()
+        .str("prefix", &q.prefix)
+        .raw("folders", &folders)
+        .raw("files", &files)
+        .opt_str("cursor", cursor.as_deref())
+        .finish();
+    json_response(200, v)
+}
+
+/// `GET /_linkgate/policy`: the rules the worker applies, for forms that
+/// show a classification's limits before they submit.
+fn policy(call: &mut Call<'_>) -> R {
+    call.ev.reason = Some("policy");
+    admin::Query::parse(&call.query)?.only(&[])?;
+    json_response(200, admin::policy_json(&call.cfg.policy, call.cfg.time.max_ttl_secs))
+}
+
+/// `GET /_linkgate/events/hourly`: downloads and refusals per hour, counted
+/// by D1 over the whole selection (not one page of it).
+async fn events_hourly(call: &mut Call<'_>, who: &Principal) -> R {
+    call.ev.reason = Some("events_hourly");
+    let (sql, args, since, until) = admin::hourly_query_for(&call.query, call.now, who)?;
+    let args: Vec<JsValue> = args
+        .into_iter()
+        .map(|a| match a {
+            SqlArg::Text(t) => JsValue::from_str(&t),
+            SqlArg::Number(n) => JsValue::from_f64(n),
+        })
+        .collect();
+    let db = call.env.d1(AUDIT_BINDING)?;
+    let rows = match json::parse(&all_rows(&db.prepare(sql).bind(&args)?).await?) {
+        Ok(Value::Arr(rows)) => rows,
+        _ => return Err(EdgeError::new("D1 rows unreadable").into()),
+    };
+    let number = |r: &Value, k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let hours = json::array(rows.iter().map(|r| {
+        Object::new()
+            .num("hour", number(r, "hour"))
+            .num("downloads", number(r, "downloads"))
+            .num("refusals", number(r, "refusals"))
+            .finish()
+    }));
+    json_response(200, Object::new().num("since", since).num("until", until).raw("hours", &hours).finish())
 }

@@ -130,6 +130,18 @@ fn main() {
     for (i, doc) in json_seeds.iter().enumerate() {
         write(&root.join("json_parse"), &format!("seed-{i}"), doc.as_bytes());
     }
+    // Admin query strings: the events listing, the hourly counts, the bucket listing.
+    let query_seeds = [
+        "jti=0123456789abcdef0123456789abcdef&limit=50",
+        "tenant=acme&sub=u-1&path=%2Fboard%2Fq3.pdf&outcome=refused&since=1700000000&until=1700086400",
+        "cursor=1700000000:42&limit=1000",
+        "prefix=%2Fboard%2F2026%2F&cursor=abc&limit=5",
+        "prefix=/caf%C3%A9/&since=0&until=2678400",
+        "a=1&a=2&prefix=/a/../b/&limit=0",
+    ];
+    for (i, q) in query_seeds.iter().enumerate() {
+        write(&root.join("admin_query"), &format!("seed-{i}"), q.as_bytes());
+    }
     // Common Access Tokens under the fuzz CAT key: minted tokens (text), the
     // same as raw bytes, and their claims payloads (the target MACs those).
     let cat_seeds = [
