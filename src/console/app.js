@@ -19,6 +19,54 @@ class Problem extends Error {
 
 const cred = () => sessionStorage.getItem(KEY);
 
+// What a scoped credential (`lgc.…`, docs/admin.md "Format") says about
+// itself, read without checking its tag: only to fit the page to it (hide
+// the views it may not use, start the path picker in its folder). The worker
+// verifies the credential and enforces every rule on every call. `null`: the
+// root token (or text that is no credential), shown every view.
+const VIEW_CAPS = { mint: 1, lookup: 2, revoke: 4, events: 8, upload: 16 };
+const CAP_NAMES = [[1, "mint"], [2, "look up"], [4, "revoke"], [8, "events"], [16, "upload"]];
+function claimsOf(c) {
+  if (!c || !c.startsWith("lgc.")) return null;
+  try {
+    const b64 = c.slice(4).replace(/-/g, "+").replace(/_/g, "/");
+    const b = Uint8Array.from(atob(b64 + "===".slice((b64.length + 3) % 4)), (ch) => ch.charCodeAt(0));
+    let i = 0;
+    const u8 = () => {
+      if (i >= b.length) throw new RangeError("short");
+      return b[i++];
+    };
+    const text = (n) => {
+      if (i + n > b.length) throw new RangeError("short");
+      i += n;
+      return new TextDecoder("utf-8", { fatal: true }).decode(b.subarray(i - n, i));
+    };
+    const u64 = () => {
+      let v = 0;
+      for (let k = 0; k < 8; k++) v = v * 256 + u8();
+      return v;
+    };
+    if (u8() !== 1) return null;
+    i += 16; // its id
+    u64(); // iat
+    const exp = u64();
+    const caps = u8();
+    const name = text(u8());
+    const count = u8();
+    const tenants = [];
+    for (let k = 0; k < count; k++) tenants.push(text(u8()));
+    const plen = u8() * 256 + u8();
+    return { name, exp, caps, tenants: count ? tenants : null, prefix: plen ? text(plen) : null };
+  } catch {
+    return null;
+  }
+}
+const claims = () => claimsOf(cred());
+const can = (view) => {
+  const c = claims();
+  return !c || (c.caps & VIEW_CAPS[view]) !== 0;
+};
+
 function say(text, error) {
   const m = $("msg");
   m.textContent = text;
@@ -98,7 +146,10 @@ function dl(pairs) {
 function show(view) {
   const signedIn = !!cred();
   if (!signedIn) view = "signin";
+  else if (!can(view)) view = Object.keys(VIEW_CAPS).find(can) || "mint";
   $("nav").hidden = !signedIn;
+  // Views the credential has no capability for are not offered.
+  for (const b of document.querySelectorAll("#nav [data-view]")) b.hidden = signedIn && !can(b.dataset.view);
   for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== `v-${view}`;
   for (const b of document.querySelectorAll("#nav [data-view]")) {
     if (b.dataset.view === view) b.setAttribute("aria-current", "page");
@@ -111,10 +162,35 @@ function show(view) {
   h.focus();
 }
 
+// Who is signed in, for a scoped credential: its name, tenants, folder,
+// what it may do and until when (never the credential itself).
+function who() {
+  const c = claims();
+  const box = $("who");
+  box.hidden = !c;
+  if (!c) return box.replaceChildren();
+  const can_ = CAP_NAMES.filter(([bit]) => c.caps & bit).map(([, n]) => n);
+  box.textContent = [
+    `Signed in as ${c.name}`,
+    c.tenants ? `tenant ${c.tenants.join(", ")}` : "every tenant",
+    c.prefix ? `folder ${c.prefix}` : "every path",
+    `may ${can_.join(", ")}`,
+    `until ${when(c.exp)}`,
+  ].join(" · ");
+  // The path picker starts in its folder, and minting names its tenant.
+  $("prefix").value = c.prefix || "/";
+  $("m-tenant").placeholder = c.tenants && c.tenants.length === 1 ? `${c.tenants[0]} (this credential's)` : "";
+}
+
 function forget() {
   sessionStorage.removeItem(KEY);
   state.policy = null;
+  $("who").hidden = true;
+  $("prefix").value = "/";
+  $("m-tenant").placeholder = "";
   for (const id of ["m-url", "l-q", "cred"]) $(id).value = "";
+  // The next person signing in starts from empty forms, not this one's filters.
+  for (const id of ["mint", "lookup", "revoke", "events", "upload"]) $(id).reset();
   for (const id of ["l-out", "r-list", "e-list", "chart", "m-limits", "u-out", "folders"]) $(id).replaceChildren();
   $("m-pick").replaceChildren();
   $("minted").hidden = true;
@@ -134,7 +210,8 @@ async function loadPolicy() {
 // ---- Mint ------------------------------------------------------------------
 
 async function listFiles(prefix, more) {
-  const q = new URLSearchParams({ prefix, limit: "100" });
+  // No prefix: the worker lists the credential's own folder (or the top).
+  const q = new URLSearchParams(prefix ? { prefix, limit: "100" } : { limit: "100" });
   if (more && state.files) q.set("cursor", state.files);
   const page = await api("GET", `files?${q}`);
   state.files = page.cursor;
@@ -144,7 +221,8 @@ async function listFiles(prefix, more) {
   const folders = $("folders");
   if (!more) {
     folders.replaceChildren();
-    if (page.prefix !== "/") {
+    const top = (claims() || {}).prefix || "/";
+    if (page.prefix !== top) {
       const up = page.prefix.replace(/[^/]+\/$/, "");
       const b = el("button", { type: "button" }, `↑ ${up}`);
       b.addEventListener("click", guard(() => listFiles(up)));
@@ -245,7 +323,7 @@ async function lookup() {
   out.replaceChildren();
   let events = [];
   let more = false;
-  if (jti) {
+  if (jti && can("events")) {
     const page = await api("GET", `events?${new URLSearchParams({ jti, limit: "100" })}`);
     events = page.events;
     more = !!page.cursor;
@@ -269,7 +347,7 @@ async function lookup() {
       ["Mode", c.mode],
       ["Key", c.kid],
       ["Revoked", i && i.revocation ? `${i.revocation.reason} (${i.revocation.scope}, ${when(i.revocation.revoked_at)})` : ""],
-      ["Downloads so far", jti ? `${downloads}${more ? "+" : ""}` : ""],
+      ["Downloads so far", jti && can("events") ? `${downloads}${more ? "+" : ""}` : ""],
       ["Minted here", minted ? when(minted.time) : ""],
       ["Latest decision", decided ? `${decided.outcome}${decided.code ? ` (${decided.code})` : ""}, ${when(decided.time)}` : ""],
     ]),
@@ -281,7 +359,12 @@ async function lookup() {
 // ---- Revoke ----------------------------------------------------------------
 
 async function revoke() {
-  const body = { scope: $("r-scope").value, value: $("r-value").value.trim(), reason: $("r-reason").value.trim() };
+  const scope = $("r-scope").value;
+  const value = $("r-value").value.trim();
+  const reason = $("r-reason").value.trim();
+  // A link (its URL or token) rather than a bare jti: the worker verifies it
+  // and revokes its jti, which is how a tenant's credential revokes one link.
+  const body = scope === "jti" && !/^[0-9a-fA-F]{32}$/.test(value) ? { link: value, reason } : { scope, value, reason };
   const e = await api("POST", "revocations", body);
   await listRevocations();
   say(`Revoked ${e.scope} ${e.value}.`);
@@ -421,6 +504,7 @@ on("signin", "submit", async () => {
   $("cred").value = "";
   sessionStorage.setItem(KEY, c);
   await loadPolicy();
+  who();
   show("mint");
   say("Signed in.");
 });
@@ -434,7 +518,7 @@ for (const b of document.querySelectorAll("#nav [data-view]")) {
     if (b.dataset.view === "revoke") await listRevocations();
   }));
 }
-on("list", "submit", () => listFiles($("prefix").value.trim() || "/"));
+on("list", "submit", () => listFiles($("prefix").value.trim()));
 on("m-more", "click", () => listFiles($("prefix").value, true));
 $("m-pick").addEventListener("change", () => {
   $("m-path").value = $("m-pick").value;
@@ -456,6 +540,7 @@ on("u-file", "change", () => {
 });
 
 if (cred()) {
+  who();
   show("mint");
   guard(loadPolicy)();
 } else {

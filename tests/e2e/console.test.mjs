@@ -11,8 +11,9 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
-import { startWorker, newKeyEntry, ROOT, BASE, waitFor } from "./harness.mjs";
+import { startWorker, newKeyEntry, ROOT, BASE, CLI, waitFor } from "./harness.mjs";
 
 const KEYS = newKeyEntry("con");
 const ADMIN = "console-admin-token-8c1f0e7a5b2d4c69a0b3";
@@ -32,6 +33,15 @@ const api = (path, { method = "GET", token = ADMIN, body, headers = {} } = {}) =
     },
     body,
   });
+
+/** A scoped credential from the real CLI, `linkgate admin-token create --json`. */
+function credential(...args) {
+  const out = execFileSync(CLI, ["admin-token", "create", "--json", "--ttl", "1d", ...args], {
+    env: { ...process.env, LINKGATE_ADMIN_TOKEN: ADMIN },
+    encoding: "utf8",
+  });
+  return JSON.parse(out).credential;
+}
 
 async function json(res, status) {
   const text = await res.text();
@@ -214,7 +224,7 @@ async function message(page, pattern) {
 }
 
 describe("in Chromium", () => {
-  const seen = { urls: [], messages: [] };
+  const seen = { urls: [], messages: [], secrets: [ADMIN], tokens: [] };
   let console_;
 
   test("the whole flow: sign in, upload, mint, download, lookup, events, revoke (410), lift (200), sign out", async () => {
@@ -393,23 +403,144 @@ describe("in Chromium", () => {
     await context.close();
   });
 
+  test("a tenant credential (linkgate admin-token create) sees only its tenant and folder; views it may not use are hidden", async () => {
+    const acme = credential("--name", "acme-console", "--tenant", "acme", "--can", "mint,inspect,revoke,events", "--prefix", "/acme/");
+    const reader = credential("--name", "acme-reader", "--tenant", "acme", "--can", "events");
+    seen.secrets.push(acme, reader);
+    for (const key of ["acme/x.pdf", "acme/sub/y.pdf", "globex/z.pdf"]) await w.r2.put(key, `body of ${key}`);
+    // Downloads and refusals of three kinds: acme's inside /acme/, globex's,
+    // and acme's outside /acme/ (a root-minted link), which the folder hides.
+    const mintAs = async (path, tenant) => {
+      const m = await json(await api("links", { method: "POST", body: JSON.stringify({ path, ttl: "1h", tenant }) }), 201);
+      const u = new URL(m.url);
+      return `${BASE}${u.pathname}${u.search}`;
+    };
+    const x = await mintAs("/acme/x.pdf", "acme");
+    const z = await mintAs("/globex/z.pdf", "globex");
+    const outside = await mintAs("/globex/z.pdf", "acme");
+    for (const l of [x, x, z, outside]) assert.equal((await w.fetch(l)).status, 200);
+    assert.equal((await w.fetch(x.replace("/acme/x.pdf", "/acme/sub/y.pdf"))).status, 403);
+    assert.equal((await w.fetch(z.replace("/globex/z.pdf", "/globex/other.pdf"))).status, 403);
+    const count = async (where) => (await w.db.prepare(`SELECT COUNT(*) AS n FROM events WHERE outcome <> 'admin' AND ${where}`).first()).n;
+    await waitFor(async () => (await count("tenant = 'acme' AND path LIKE '/acme/%'")) >= 3 && (await count("tenant = 'globex'")) >= 2 && (await count("tenant = 'acme' AND path = '/globex/z.pdf'")) >= 1, "the downloads' events");
+
+    // The API itself: the listing stays in its folder, the counts in its tenant and folder.
+    assert.equal((await json(await api("files", { token: acme }), 200)).prefix, "/acme/", "no prefix: its own folder");
+    for (const q of ["files?prefix=/", "files?prefix=/globex/"]) assert.equal((await json(await api(q, { token: acme }), 403)).code, "prefix_forbidden", q);
+    assert.equal((await json(await api("events/hourly?tenant=globex", { token: acme }), 403)).code, "tenant_forbidden");
+    const h = await json(await api("events/hourly", { token: acme }), 200);
+    assert.deepEqual([h.hours.reduce((n, r) => n + r.downloads, 0), h.hours.reduce((n, r) => n + r.refusals, 0)], [2, 1]);
+    assert.equal((await json(await api("policy", { token: reader }), 403)).code, "capability_missing");
+    assert.equal((await json(await api("files", { token: reader }), 403)).code, "capability_missing");
+
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    watch(page, seen);
+    await page.goto(console_);
+    await page.fill("#cred", acme);
+    await page.press("#cred", "Enter");
+    await message(page, /Signed in/);
+    assert.match(await page.locator("#who").innerText(), /Signed in as acme-console · tenant acme · folder \/acme\/ · may mint, look up, revoke, events · until /);
+    assert.ok(await page.getByRole("button", { name: "Upload" }).isHidden(), "no files:write: no Upload view");
+    assert.ok(await page.getByRole("button", { name: "Events" }).isVisible());
+
+    // The path picker: its folder only, no way up, another folder refused.
+    assert.equal(await page.inputValue("#prefix"), "/acme/");
+    await page.press("#prefix", "Enter");
+    await message(page, /1 file\(s\), 1 folder\(s\) in \/acme\//);
+    assert.deepEqual(await page.locator("#m-pick option").evaluateAll((os) => os.map((o) => o.value)), ["/acme/x.pdf"]);
+    assert.deepEqual(await page.locator("#folders button").allInnerTexts(), ["/acme/sub/"], "no ↑ out of its folder");
+    await page.fill("#prefix", "/globex/");
+    await page.press("#prefix", "Enter");
+    assert.match(await message(page, /Refused/), /403 prefix_forbidden/);
+    await page.fill("#prefix", "/acme/sub/");
+    await page.press("#prefix", "Enter");
+    await message(page, /in \/acme\/sub\//);
+    assert.deepEqual(await page.locator("#folders button").allInnerTexts(), ["↑ /acme/"]);
+
+    // Minting outside its folder or tenant is refused; inside, the link is acme's.
+    await page.fill("#m-path", "/globex/z.pdf");
+    await page.fill("#m-ttl", "1h");
+    await page.press("#m-ttl", "Enter");
+    assert.match(await message(page, /Refused/), /403 prefix_forbidden/);
+    await page.fill("#m-path", "/acme/x.pdf");
+    await page.fill("#m-tenant", "globex");
+    await page.press("#m-ttl", "Enter");
+    assert.match(await message(page, /Refused/), /403 tenant_forbidden/);
+    await page.fill("#m-tenant", "");
+    await page.press("#m-ttl", "Enter");
+    await message(page, /Link minted/);
+    const url = await page.inputValue("#m-url");
+    seen.tokens.push(new URL(url).searchParams.get("lg"));
+
+    // Events and the hourly chart: acme's, inside /acme/ only.
+    await page.getByRole("button", { name: "Events" }).click();
+    await page.press("#e-sub", "Enter");
+    await message(page, /event\(s\)/);
+    const rows = await page.locator("#e-list tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    assert.ok(rows.length >= 3, JSON.stringify(rows));
+    for (const r of rows) {
+      assert.equal(r[6], "acme", JSON.stringify(r));
+      assert.ok(r[4].startsWith("/acme/"), JSON.stringify(r));
+    }
+    assert.ok(rows.some((r) => r[1] === "allowed") && rows.some((r) => r[1] === "refused"));
+    assert.match(await page.locator("#chart svg").getAttribute("aria-label"), /: 2 downloads, 1 refusals\./);
+    await shot(page, "tenant");
+    await page.fill("#e-tenant", "globex");
+    await page.press("#e-tenant", "Enter");
+    assert.match(await message(page, /Refused/), /403 tenant_forbidden/);
+    assert.ok(await page.locator("#nav").isVisible(), "a 403 keeps the session");
+
+    // Revoke one of its links by URL (the worker checks the link's tenant).
+    await page.getByRole("button", { name: "Revoke" }).click();
+    await page.fill("#r-value", url);
+    await page.fill("#r-reason", "wrong customer");
+    await page.press("#r-reason", "Enter");
+    await message(page, /Revoked jti/);
+    const link = new URL(url);
+    assert.equal((await w.fetch(`${BASE}${link.pathname}${link.search}`)).status, 410);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await message(page, /Signed out/);
+
+    // An events-only credential: only the Events view, where it lands.
+    await page.fill("#cred", reader);
+    await page.press("#cred", "Enter");
+    await message(page, /Signed in/);
+    const offered = await page.locator("#nav [data-view]").evaluateAll((bs) => bs.filter((b) => !b.hidden).map((b) => b.dataset.view));
+    assert.deepEqual(offered, ["events"]);
+    assert.ok(await page.locator("#v-events").isVisible());
+    // Its tenant at every path: what the root counts for tenant acme (the
+    // revoked link's 410 included), more than the folder-limited one saw.
+    await waitFor(async () => (await count("tenant = 'acme' AND path = '/acme/x.pdf' AND status = 410")) >= 1, "the 410's event");
+    const all = await json(await api("events/hourly?tenant=acme"), 200);
+    const [down, ref] = ["downloads", "refusals"].map((k) => all.hours.reduce((n, r) => n + r[k], 0));
+    assert.ok(down > 2 && ref > 1, `${down} ${ref}`);
+    await page.press("#e-sub", "Enter");
+    await message(page, /event\(s\)/);
+    assert.match(await page.locator("#chart svg").getAttribute("aria-label"), new RegExp(`: ${down} downloads, ${ref} refusals\\.`));
+    await context.close();
+  });
+
   test("neither the credential nor a link token in any URL, console message or audit row", async () => {
     assert.ok(seen.token && seen.urls.length > 10, "the flow above ran");
+    assert.equal(seen.secrets.length, 3, "the tenant credentials ran too");
+    const tokens = [seen.token, ...seen.tokens];
     for (const u of seen.urls) {
-      assert.ok(!u.includes(ADMIN), `credential in ${u}`);
-      assert.ok(!u.includes(seen.token), `token in ${u}`);
+      for (const s of seen.secrets) assert.ok(!u.includes(s), `credential in ${u}`);
+      for (const t of tokens) assert.ok(!u.includes(t), `token in ${u}`);
       assert.ok(!/[?&]lg=/.test(u), `a link in ${u}`);
     }
     for (const m of seen.messages) {
-      assert.ok(!m.includes(ADMIN) && !m.includes(seen.token), `secret in console message: ${m}`);
+      assert.ok(![...seen.secrets, ...tokens].some((s) => m.includes(s)), `secret in console message: ${m}`);
       assert.doesNotMatch(m, /Content Security Policy/i, `the page runs under its CSP: ${m}`);
     }
     const rows = [];
     for (const t of ["events", "links"]) rows.push(...(await w.db.prepare(`SELECT * FROM ${t}`).all()).results);
     assert.ok(rows.length > 10);
     const dump = JSON.stringify(rows);
-    assert.ok(!dump.includes(ADMIN), "credential in the audit store");
-    assert.ok(!dump.includes(seen.token), "link token in the audit store");
+    for (const s of seen.secrets) assert.ok(!dump.includes(s), "credential in the audit store");
+    for (const t of tokens) assert.ok(!dump.includes(t), "link token in the audit store");
+    assert.ok(dump.includes("cred:") && dump.includes(":acme-console"), "the tenant credential's calls are audited under its name");
     assert.ok(!dump.includes("not-the-credential"), "the wrong credential in the audit store");
   });
 });
