@@ -371,12 +371,8 @@ pub static CAT_INSPECT: Command = Command {
             (the --keys file, else the environment). Exit 0: valid (or decoded, without keys); 1: refused.",
 };
 
-// Scoped admin credentials (docs/admin.md): minted offline with the root token.
-const ROOT_TOKEN_FILE: Opt = value(
-    "admin-token-file",
-    "FILE",
-    "Read the root admin token from FILE (the token, or a .dev.vars file). Default: LINKGATE_ADMIN_TOKEN.",
-);
+// Scoped admin credentials (docs/admin.md): minted offline with the root
+// token (--admin-token-file or LINKGATE_ADMIN_TOKEN, as for the online commands).
 
 pub static ADMIN_TOKEN_CREATE: Command = Command {
     name: "admin-token create",
@@ -394,7 +390,7 @@ pub static ADMIN_TOKEN_CREATE: Command = Command {
         ),
         &value("prefix", "/F/", "Limit it to this folder (ends in /): links, uploads and path revocations inside it."),
         &value("ttl", "DURATION", "Lifetime: 1h, 30d, 90d (at most 400d)."),
-        &ROOT_TOKEN_FILE,
+        &ADMIN_TOKEN_FILE,
         &JSON,
     ],
     notes: "The credential is a bearer secret: give it to its holder only (it goes in LINKGATE_ADMIN_TOKEN\n\
@@ -407,7 +403,7 @@ pub static ADMIN_TOKEN_INSPECT: Command = Command {
     summary: "Decode a scoped admin credential; with the root token, verify it.",
     usage: "CREDENTIAL [options]",
     online: false,
-    opts: &[&ROOT_TOKEN_FILE, &value("now", "UNIX", "Verify at this time. Default: now."), &JSON],
+    opts: &[&ADMIN_TOKEN_FILE, &value("now", "UNIX", "Verify at this time. Default: now."), &JSON],
     notes: "Verifies when the root token is available (--admin-token-file or LINKGATE_ADMIN_TOKEN); otherwise\n\
             prints the unverified claims. Exit 0: valid (or decoded); 1: refused. Revocation is checked by\n\
             the worker, not here.",

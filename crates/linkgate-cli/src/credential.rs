@@ -101,7 +101,7 @@ fn create(argv: &[String]) -> Result<u8, Failure> {
     } else {
         println!("{text}");
         eprintln!(
-            "linkgate: credential {} ({}) until {}; revoke with --scope credential --value {}",
+            "linkgate: credential {} ({}) until {}; kill it with `linkgate revoke --credential {} --reason ...`",
             body.id_hex(),
             body.name,
             util::rfc3339(body.exp),
