@@ -183,6 +183,14 @@ describe("capabilities and uploads", () => {
     await problem(await api(reader.credential, "files/a.txt", { method: "PUT", body: "x" }), assert, 403, "capability_missing");
     await problem(await api(acme.credential, "files/acme/new.txt", { method: "PUT", body: "x" }), assert, 403, "capability_missing");
     await json(await api(reader.credential, "events?limit=1"), 200);
+    // The console's routes: listing and policy need links:mint, the hourly counts events:read.
+    await problem(await api(reader.credential, "files"), assert, 403, "capability_missing");
+    await problem(await api(reader.credential, "policy"), assert, 403, "capability_missing");
+    await json(await api(reader.credential, "events/hourly"), 200);
+    const uploader = credential(["--name", "uploader", "--all-tenants", "--can", "files", "--ttl", "1h"]);
+    await problem(await api(uploader.credential, "events/hourly"), assert, 403, "capability_missing");
+    await problem(await api(uploader.credential, "files?prefix=/acme/"), assert, 403, "capability_missing");
+    await json(await api(acme.credential, "policy"), 200);
     // Routing still answers before the capability.
     await problem(await api(reader.credential, "nope"), assert, 404, "not_found");
   });
