@@ -15,7 +15,7 @@ cd "$ROOT"
 FUZZ_SECS="${FUZZ_SECS:-20}"
 TARGETS=("$@")
 if [[ ${#TARGETS[@]} -eq 0 ]]; then
-  TARGETS=(token_decode verify path_canonicalize sealed_decode path_form ed25519_decode json_parse cat_decode hls_rewrite jwt_parse)
+  TARGETS=(token_decode verify path_canonicalize sealed_decode path_form ed25519_decode json_parse cat_decode hls_rewrite admin_credential admin_query jwt_parse)
 fi
 
 if ! rustup toolchain list | grep -q '^nightly'; then

@@ -1,20 +1,23 @@
 //! The admin API under `/_linkgate/`: thin glue around `core::admin`.
 //!
 //! Off (404 for every path) unless `LINKGATE_ADMIN_TOKEN` is set; every call
-//! needs `Authorization: Bearer <token>`, compared in constant time.
+//! needs `Authorization: Bearer <token>`: the root token (compared in
+//! constant time) or a scoped credential it minted (`docs/admin.md`), whose
+//! capability, tenants and prefix the core checks per route.
 
 use worker::js_sys::{Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{Data, Env, Headers, HttpMetadata, Request, Response, ResponseBody};
 
-use linkgate_core::admin::{self, bearer_matches, Invalid, Route, RouteError, SqlArg};
+use linkgate_core::admin::{self, Forbidden, Invalid, Route, RouteError, SqlArg};
 use linkgate_core::audit::{AuditEvent, Outcome};
 use linkgate_core::config::EdgeConfig;
+use linkgate_core::credential::{self, Principal, Refusal};
 use linkgate_core::gate::{split_url, Facts};
 use linkgate_core::json::{self, Object, Raw, Value};
 use linkgate_core::mint::url_for;
 use linkgate_core::policy::CLASSIFICATIONS;
-use linkgate_core::revocation::{entry_expiry, find_revocation, kv_key, Entry};
+use linkgate_core::revocation::{entry_expiry, find_revocation, kv_key, Entry, RevocationScope};
 use linkgate_core::token::Jti;
 use linkgate_core::verify::Method;
 use linkgate_core::{CanonicalPath, Code, Scope};
@@ -26,7 +29,24 @@ use super::{audit, kv, registry, respond, AUDIT_BINDING, DENYLIST_BINDING, FILES
 /// platform's (503).
 enum Fail {
     Invalid(Invalid),
+    /// The credential does not reach this far (or is no good): 401/403.
+    Refused(Refusal),
     Store(EdgeError),
+}
+
+impl From<Refusal> for Fail {
+    fn from(r: Refusal) -> Fail {
+        Fail::Refused(r)
+    }
+}
+
+impl From<Forbidden> for Fail {
+    fn from(f: Forbidden) -> Fail {
+        match f {
+            Forbidden::Invalid(i) => Fail::Invalid(i),
+            Forbidden::Refused(r) => Fail::Refused(r),
+        }
+    }
 }
 
 impl From<Invalid> for Fail {
@@ -133,6 +153,20 @@ fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
+/// A credential refusal as problem JSON (401s invite a bearer again).
+fn refusal(r: Refusal, rid: &str) -> worker::Result<Response> {
+    let body = Object::new()
+        .str("type", &format!("urn:linkgate:problem:{}", r.code()))
+        .str("title", if r.status() == 401 { "Unauthorized" } else { "Forbidden" })
+        .num("status", u64::from(r.status()))
+        .str("code", r.code())
+        .str("detail", r.detail())
+        .str("request_id", rid)
+        .finish();
+    let extra = if r.status() == 401 { vec![("www-authenticate", "Bearer".to_owned())] } else { Vec::new() };
+    respond::problem_body(r.status(), body.into_string(), extra)
+}
+
 /// Serve one admin request and audit it.
 pub async fn serve(
     req: Request,
@@ -142,6 +176,11 @@ pub async fn serve(
     facts: Facts,
 ) -> worker::Result<Response> {
     let (authority, raw_path, query) = split_url(&facts.url);
+    // The console's static files: no credential, no data, not audited; off
+    // (404 below, like every admin path) when the admin API is.
+    if let Some(asset) = linkgate_core::console::asset(raw_path).filter(|_| cfg.admin_token.is_some()) {
+        return super::console::serve(asset, Method::parse(&facts.method), &facts.request_id);
+    }
     let scheme = facts.url.split_once("://").map_or("https", |(s, _)| s);
     let origin = format!("{scheme}://{authority}");
     let (raw_path, query) = (raw_path.to_owned(), query.to_owned());
@@ -156,6 +195,11 @@ pub async fn serve(
             ev.status = 400;
             ev.code = Some("invalid_request");
             respond::problem_body(400, e.body(&ev.request_id), Vec::new())
+        }
+        Err(Fail::Refused(r)) => {
+            ev.status = r.status();
+            ev.code = Some(r.code());
+            refusal(r, &ev.request_id)
         }
         Err(Fail::Store(e)) => super::store_failure(&e, &mut ev),
     };
@@ -178,13 +222,29 @@ async fn handle(call: &mut Call<'_>, raw_path: &str) -> R {
         call.ev.reason = Some("admin_off");
         return Ok(respond::problem(Code::NotFound, &rid)?);
     };
-    if !bearer_matches(header(&call.req, "authorization").as_deref(), expected) {
-        call.ev.status = 401;
-        call.ev.code = Some("unauthorized");
-        let detail = "A valid admin bearer token is required.";
-        return problem("unauthorized", 401, detail, &rid, &[("www-authenticate", "Bearer")]);
+    let authorization = header(&call.req, "authorization");
+    let who = match credential::authenticate(authorization.as_deref(), expected, call.now, call.cfg.time.skew_secs) {
+        Ok(who) => who,
+        Err(None) => {
+            call.ev.status = 401;
+            call.ev.code = Some("unauthorized");
+            let detail = "A valid admin bearer token is required.";
+            return problem("unauthorized", 401, detail, &rid, &[("www-authenticate", "Bearer")]);
+        }
+        Err(Some((r, actor))) => {
+            call.ev.actor = actor;
+            return Err(r.into());
+        }
+    };
+    call.ev.actor = Some(who.actor(expected));
+    if let Principal::Scoped(c) = &who {
+        // Killed by a `credential` denylist entry (read like a link's
+        // entries: same bound, fail closed).
+        let key = kv_key(RevocationScope::Credential, &c.body().id_hex());
+        if !kv::denylist(call.env, &[key], call.cfg).await?.is_empty() {
+            return Err(Refusal::Revoked.into());
+        }
     }
-    call.ev.actor = Some(admin::credential_actor(expected));
     let route = match admin::route(Method::parse(call.req.method().as_ref()), raw_path) {
         Ok(r) => r,
         Err(RouteError::NotFound) => {
@@ -198,35 +258,57 @@ async fn handle(call: &mut Call<'_>, raw_path: &str) -> R {
         }
         Err(RouteError::BadParameter { field, detail }) => return Err(Invalid::new(field, detail).into()),
     };
+    who.require(route.capability())?;
     call.ev.status = 200;
     match route {
-        Route::MintLink => mint(call).await,
-        Route::Inspect => inspect(call).await,
-        Route::CreateRevocation => revoke(call).await,
-        Route::ListRevocations => list_revocations(call).await,
-        Route::DeleteRevocation { scope, value } => lift(call, scope, &value).await,
-        Route::Events => events(call).await,
-        Route::PutFile { path } => upload(call, &path).await,
+        Route::MintLink => mint(call, &who).await,
+        Route::Inspect => inspect(call, &who).await,
+        Route::CreateRevocation => revoke(call, &who).await,
+        Route::ListRevocations => list_revocations(call, &who).await,
+        Route::DeleteRevocation { scope, value } => lift(call, &who, scope, &value).await,
+        Route::Events => events(call, &who).await,
+        Route::PutFile { path } => upload(call, &who, &path).await,
+        Route::ListFiles => list_files(call, &who).await,
+        Route::Policy => policy(call),
+        Route::EventsHourly => events_hourly(call, &who).await,
     }
 }
 
-async fn revoke(call: &mut Call<'_>) -> R {
+async fn revoke(call: &mut Call<'_>, who: &Principal) -> R {
     call.ev.reason = Some("revoke");
-    let r = admin::parse_revoke(&body_bytes(&mut call.req).await?)?;
+    let mut r = admin::parse_revoke(&body_bytes(&mut call.req).await?)?;
     let now = call.now;
+    // Revoking by link: its verified claims name the jti, the tenant and the
+    // expiry (docs/admin.md).
+    let mut link_tenant = None;
+    if let Some(link) = r.link.take() {
+        let claims = verified_claims(call, &link)
+            .await
+            .ok_or_else(|| Invalid::new("link", "not a link signed by this worker's keys"))?;
+        who.link_ok(&claims)?;
+        r.value = claims.jti.to_hex();
+        r.link_expires_at = r.link_expires_at.or(Some(claims.exp));
+        link_tenant = Some(claims.tenant.as_ref().map(|t| t.as_str().to_owned()));
+    }
+    who.revocation_ok(r.scope, &r.value, link_tenant.as_ref().map(Option::as_deref))?;
+    let default_actor = match who {
+        Principal::Root => "admin-api".to_owned(),
+        Principal::Scoped(c) => c.body().actor(),
+    };
     let requested = Entry {
         scope: r.scope,
         value: r.value,
         reason: r.reason,
-        actor: r.actor.unwrap_or_else(|| "admin-api".to_owned()),
+        actor: r.actor.unwrap_or(default_actor),
         revoked_at: now,
         expires_at: entry_expiry(r.scope, now, r.link_expires_at, &call.cfg.windows()),
+        tenant: link_tenant.flatten(),
         also: Vec::new(),
     };
     call.ev.subject = Some(format!("{}:{}", requested.scope.as_str(), requested.value));
     call.ev.detail =
         Some(Object::new().str("reason", &requested.reason).str("actor", &requested.actor).finish().into_string());
-    if requested.scope == linkgate_core::revocation::RevocationScope::Path {
+    if requested.scope == RevocationScope::Path {
         folder_check(call.env, &requested.value).await?;
     }
     let store = call.env.kv(DENYLIST_BINDING)?;
@@ -270,7 +352,7 @@ async fn folder_check(env: &Env, value: &str) -> Result<(), Fail> {
     Err(Invalid::new("value", hint).into())
 }
 
-async fn list_revocations(call: &mut Call<'_>) -> R {
+async fn list_revocations(call: &mut Call<'_>, who: &Principal) -> R {
     call.ev.reason = Some("list_revocations");
     let q = admin::Query::parse(&call.query)?;
     q.only(&["scope", "limit", "cursor"])?;
@@ -285,17 +367,37 @@ async fn list_revocations(call: &mut Call<'_>) -> R {
     }
     let page = list.execute().await?;
     let names: Vec<String> = page.keys.iter().map(|k| k.name.clone()).collect();
-    let values = kv::bulk_get(call.env, DENYLIST_BINDING, &names, 0).await?;
+    let mut values = kv::bulk_get(call.env, DENYLIST_BINDING, &names, 0).await?;
+    // A limited credential sees the entries it could have made (a page may
+    // then hold fewer than `limit`, even none, with a cursor to go on).
+    values.retain(|(_, v)| who.unrestricted() || Entry::from_json(v).is_some_and(|e| visible(who, &e)));
     let entries = json::array(values.iter().map(|(k, v)| stored_json(k, v)));
     let next = if page.list_complete { None } else { page.cursor };
     json_response(200, Object::new().raw("entries", &entries).opt_str("cursor", next.as_deref()).finish())
 }
 
-async fn lift(call: &mut Call<'_>, scope: linkgate_core::revocation::RevocationScope, value: &str) -> R {
+/// The revoked link's tenant a `jti` entry recorded (revoked by its link).
+fn link_tenant_of(e: &Entry) -> Option<Option<&str>> {
+    (e.scope == RevocationScope::Jti && e.tenant.is_some()).then_some(e.tenant.as_deref())
+}
+
+/// May a limited credential see or lift this stored entry?
+fn visible(who: &Principal, e: &Entry) -> bool {
+    who.revocation_ok(e.scope, &e.value, link_tenant_of(e)).is_ok()
+}
+
+async fn lift(call: &mut Call<'_>, who: &Principal, scope: RevocationScope, value: &str) -> R {
     call.ev.reason = Some("lift");
     let value = admin::check_revocation_value(scope, value)?;
     let store = call.env.kv(DENYLIST_BINDING)?;
     let key = kv_key(scope, &value);
+    call.ev.subject = Some(format!("{}:{value}", scope.as_str()));
+    if !who.unrestricted() {
+        // Checked against the stored entry (a jti entry's tenant) before
+        // anything is lifted.
+        let stored = store.get(&key).text().await?.and_then(|t| Entry::from_json(&t));
+        who.revocation_ok(scope, &value, stored.as_ref().and_then(link_tenant_of))?;
+    }
     let in_registry = registry::lift(call.env, &key).await?;
     let Some(text) = store.get(&key).text().await?.or(in_registry) else {
         call.ev.status = 404;
@@ -311,10 +413,11 @@ async fn lift(call: &mut Call<'_>, scope: linkgate_core::revocation::RevocationS
 }
 
 /// `PUT /_linkgate/files/{path}`: stream the body into R2.
-async fn upload(call: &mut Call<'_>, path: &CanonicalPath) -> R {
+async fn upload(call: &mut Call<'_>, who: &Principal, path: &CanonicalPath) -> R {
     call.ev.reason = Some("upload");
     call.ev.path = Some(path.as_str().to_owned());
     call.ev.subject = Some(format!("file:{}", path.as_str()));
+    who.upload_ok(path)?;
     let asked = header(&call.req, "x-linkgate-classification");
     if asked.as_deref().is_some_and(|c| !CLASSIFICATIONS.contains(&c)) {
         return Err(Invalid::new("classification", "must be public, internal, confidential or restricted").into());
@@ -404,14 +507,21 @@ fn fixed_length(
     Ok((transform.readable(), Piped(failed)))
 }
 
-async fn mint(call: &mut Call<'_>) -> R {
+async fn mint(call: &mut Call<'_>, who: &Principal) -> R {
     call.ev.reason = Some("mint");
-    let lr = admin::parse_mint(&body_bytes(&mut call.req).await?, call.cfg.allow_whole_bucket)?;
+    let mut lr = admin::parse_mint(&body_bytes(&mut call.req).await?, call.cfg.allow_whole_bucket)?;
+    // A one-tenant credential's links are that tenant's unless they say.
+    if lr.tenant.is_none() {
+        lr.tenant = who.default_tenant().map(str::to_owned);
+    }
     let cfg = call.cfg;
     let key = cfg.keys.signing_key();
     let claims = lr
         .build(key.kid().clone(), random_jti()?, call.now, cfg.time.max_ttl_secs)
         .map_err(|e| Invalid::new(e.field.as_str(), e.reason))?;
+    call.ev.path = Some(claims.scope.as_str().to_owned());
+    call.ev.tenant = claims.tenant.as_ref().map(|t| t.as_str().to_owned());
+    who.link_ok(&claims)?;
     // The object's classification (or the default one, for folders and
     // objects not yet uploaded) decides.
     let classification = match &claims.scope {
@@ -475,16 +585,32 @@ async fn record_minted(env: &Env, claims: &linkgate_core::Claims) {
     }
 }
 
-async fn inspect(call: &mut Call<'_>) -> R {
-    call.ev.reason = Some("inspect");
-    let ir = admin::parse_inspect(&body_bytes(&mut call.req).await?)?;
-    let (env, cfg) = (call.env, call.cfg);
-    // An Ed25519 link's signature is checked by WebCrypto, as on the request path.
+/// Inspect a link or token as `POST /_linkgate/inspect` does. An Ed25519
+/// link's signature is checked by WebCrypto, as on the request path.
+async fn inspection(call: &Call<'_>, ir: &admin::InspectRequest) -> linkgate_core::inspect::Inspection {
+    let cfg = call.cfg;
     let signature = match admin::inspect_signature(&cfg.keys, &ir.token) {
         Some((key, message, sig)) => Some(super::webcrypto::verify_bytes(&key, &message, &sig).await),
         None => None,
     };
-    let ins = admin::inspect(&cfg.keys, &cfg.time, &ir.token, ir.raw_path.as_deref(), call.now, signature);
+    admin::inspect(&cfg.keys, &cfg.time, &ir.token, ir.raw_path.as_deref(), call.now, signature)
+}
+
+/// The claims of a link whose signature verifies (whatever its time or
+/// scope), or `None`.
+async fn verified_claims(call: &Call<'_>, ir: &admin::InspectRequest) -> Option<linkgate_core::Claims> {
+    inspection(call, ir).await.claims
+}
+
+async fn inspect(call: &mut Call<'_>, who: &Principal) -> R {
+    call.ev.reason = Some("inspect");
+    let ir = admin::parse_inspect(&body_bytes(&mut call.req).await?)?;
+    let env = call.env;
+    let ins = inspection(call, &ir).await;
+    // Another tenant's (or folder's) link: nothing about it is shown.
+    if let Some(c) = &ins.claims {
+        who.link_ok(c)?;
+    }
     let mut reason = ins.reason;
     let (mut revocation, mut uses_consumed, mut consumptions) = (json::null(), json::null(), json::null());
     if let Some(c) = ins.claims.as_ref().filter(|c| c.uses.is_some()) {
@@ -520,9 +646,9 @@ async fn inspect(call: &mut Call<'_>) -> R {
 
 /// `GET /_linkgate/events`: filters, newest first, keyset pagination
 /// (`cursor` = "<time>:<id>" of the last row returned).
-async fn events(call: &mut Call<'_>) -> R {
+async fn events(call: &mut Call<'_>, who: &Principal) -> R {
     call.ev.reason = Some("events");
-    let (sql, args, limit) = admin::events_query(&call.query)?;
+    let (sql, args, limit) = admin::events_query_for(&call.query, who)?;
     let args: Vec<JsValue> = args
         .into_iter()
         .map(|a| match a {
@@ -558,4 +684,73 @@ async fn all_rows(stmt: &worker::D1PreparedStatement) -> Result<String, EdgeErro
     let rows = Reflect::get(&result, &"results".into())?;
     let rows = if rows.is_undefined() || rows.is_null() { worker::js_sys::Array::new().into() } else { rows };
     worker::js_sys::JSON::stringify(&rows)?.as_string().ok_or_else(|| EdgeError::new("D1 rows unreadable"))
+}
+
+/// `GET /_linkgate/files`: one page of the bucket under a folder, with each
+/// object's classification and the rule that applies to it.
+async fn list_files(call: &mut Call<'_>, who: &Principal) -> R {
+    call.ev.reason = Some("list_files");
+    let q = admin::files_query_for(&call.query, who)?;
+    call.ev.subject = Some(format!("files:{}", q.prefix));
+    let bucket = call.env.bucket(FILES_BINDING)?;
+    let mut list = bucket
+        .list()
+        .prefix(q.key_prefix.clone())
+        .delimiter("/")
+        .limit(q.limit)
+        .include(vec![worker::Include::CustomMetadata]);
+    if let Some(c) = &q.cursor {
+        list = list.cursor(c.clone());
+    }
+    let page = list.execute().await?;
+    let policy = &call.cfg.policy;
+    let files = json::array(page.objects().iter().map(|o| {
+        let classification = o.custom_metadata().ok().and_then(|mut m| m.remove("classification"));
+        admin::file_json(&o.key(), o.size(), o.uploaded().as_millis() / 1000, classification.as_deref(), policy)
+    }));
+    let folders = json::array(page.delimited_prefixes().iter().map(|p| json::string(&format!("/{p}"))));
+    let cursor = if page.truncated() { page.cursor() } else { None };
+    let v = Object::new()
+        .str("prefix", &q.prefix)
+        .raw("folders", &folders)
+        .raw("files", &files)
+        .opt_str("cursor", cursor.as_deref())
+        .finish();
+    json_response(200, v)
+}
+
+/// `GET /_linkgate/policy`: the rules the worker applies, for forms that
+/// show a classification's limits before they submit.
+fn policy(call: &mut Call<'_>) -> R {
+    call.ev.reason = Some("policy");
+    admin::Query::parse(&call.query)?.only(&[])?;
+    json_response(200, admin::policy_json(&call.cfg.policy, call.cfg.time.max_ttl_secs))
+}
+
+/// `GET /_linkgate/events/hourly`: downloads and refusals per hour, counted
+/// by D1 over the whole selection (not one page of it).
+async fn events_hourly(call: &mut Call<'_>, who: &Principal) -> R {
+    call.ev.reason = Some("events_hourly");
+    let (sql, args, since, until) = admin::hourly_query_for(&call.query, call.now, who)?;
+    let args: Vec<JsValue> = args
+        .into_iter()
+        .map(|a| match a {
+            SqlArg::Text(t) => JsValue::from_str(&t),
+            SqlArg::Number(n) => JsValue::from_f64(n),
+        })
+        .collect();
+    let db = call.env.d1(AUDIT_BINDING)?;
+    let rows = match json::parse(&all_rows(&db.prepare(sql).bind(&args)?).await?) {
+        Ok(Value::Arr(rows)) => rows,
+        _ => return Err(EdgeError::new("D1 rows unreadable").into()),
+    };
+    let number = |r: &Value, k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let hours = json::array(rows.iter().map(|r| {
+        Object::new()
+            .num("hour", number(r, "hour"))
+            .num("downloads", number(r, "downloads"))
+            .num("refusals", number(r, "refusals"))
+            .finish()
+    }));
+    json_response(200, Object::new().num("since", since).num("until", until).raw("hours", &hours).finish())
 }

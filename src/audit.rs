@@ -124,7 +124,7 @@ async fn send(queue: &Queue, events: &[String]) {
 }
 
 /// Column order of the INSERT below.
-const COLUMNS: [&str; 25] = [
+const COLUMNS: [&str; 26] = [
     "time",
     "request_id",
     "method",
@@ -150,6 +150,7 @@ const COLUMNS: [&str; 25] = [
     "subject",
     "detail",
     "identity",
+    "context",
 ];
 
 /// The INSERT of a JSON array of events (SQLite's `json_each` unpacks it):

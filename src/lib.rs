@@ -11,6 +11,7 @@
 
 mod admin;
 mod audit;
+mod console;
 mod deliver;
 mod durable;
 mod error;

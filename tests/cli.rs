@@ -1003,3 +1003,69 @@ fn cat_sign_then_inspect_verifies_and_refuses_like_the_edge() {
     assert_eq!(run_env(&["cat", "frobnicate"], &env).status.code(), Some(2));
     assert_eq!(run_env(&["cat", "sign", "--help"], &[]).status.code(), Some(0));
 }
+
+/// `linkgate admin-token create` / `inspect` (docs/admin.md): the credential
+/// the root token mints verifies under it, not under another; usage errors
+/// exit 2 and nothing secret goes to stderr.
+#[test]
+fn admin_tokens_are_minted_by_the_root_and_inspected() {
+    let root = [("LINKGATE_ADMIN_TOKEN", "cli-root-token")];
+    let args = [
+        "admin-token",
+        "create",
+        "--name",
+        "support",
+        "--tenant",
+        "acme",
+        "--can",
+        "mint,inspect,revoke",
+        "--prefix",
+        "/acme/",
+        "--ttl",
+        "90d",
+        "--json",
+    ];
+    let o = run_env(&args, &root);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j = json_of(&o);
+    let cred = j["credential"].as_str().unwrap().to_owned();
+    assert!(cred.starts_with("lgc."));
+    assert_eq!(j["can"], serde_json::json!(["links:mint", "links:inspect", "revoke"]));
+    assert_eq!(j["tenants"], serde_json::json!(["acme"]));
+    assert_eq!(j["exp"].as_u64().unwrap() - j["iat"].as_u64().unwrap(), 90 * 86_400);
+    // Human output: the credential on stdout, its id (never itself) on stderr.
+    let o = run_env(&args[..args.len() - 1], &root);
+    assert!(stdout(&o).starts_with("lgc.") && !stderr(&o).contains(&stdout(&o)));
+    assert!(stderr(&o).contains("--credential"), "{}", stderr(&o));
+
+    let o = run_env(&["admin-token", "inspect", &cred, "--json"], &root);
+    assert_eq!((o.status.code(), json_of(&o)["verdict"].as_str()), (Some(0), Some("valid")));
+    let o = run_env(&["admin-token", "inspect", &cred, "--json"], &[("LINKGATE_ADMIN_TOKEN", "other")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json_of(&o)["code"], "credential_invalid");
+    let o = run_env(&["admin-token", "inspect", &cred], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("unverified"), "{}", stdout(&o));
+    let later = (j["exp"].as_u64().unwrap()).to_string();
+    let o = run_env(&["admin-token", "inspect", &cred, "--now", &later, "--json"], &root);
+    assert_eq!((o.status.code(), json_of(&o)["code"].as_str()), (Some(1), Some("credential_expired")));
+
+    for bad in [
+        &["admin-token", "create", "--name", "x", "--can", "mint", "--ttl", "1d"][..],
+        &["admin-token", "create", "--name", "x", "--all-tenants", "--tenant", "a", "--can", "mint", "--ttl", "1d"],
+        &["admin-token", "create", "--name", "x", "--all-tenants", "--can", "admin", "--ttl", "1d"],
+        &["admin-token", "create", "--name", "x", "--all-tenants", "--can", "mint", "--ttl", "500d"],
+        &["admin-token", "create", "--name", "x", "--all-tenants", "--can", "mint", "--ttl", "1d", "--prefix", "/a"],
+        &["admin-token", "create", "--name", "a b", "--all-tenants", "--can", "mint", "--ttl", "1d"],
+        &["admin-token", "nope"],
+    ] {
+        assert_eq!(run_env(bad, &root).status.code(), Some(2), "{bad:?}");
+    }
+    // A credential cannot mint credentials.
+    let o = run_env(
+        &["admin-token", "create", "--name", "x", "--all-tenants", "--can", "mint", "--ttl", "1d"],
+        &[("LINKGATE_ADMIN_TOKEN", &cred)],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!stderr(&o).contains(&cred));
+}

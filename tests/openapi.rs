@@ -10,8 +10,9 @@
 //! - the (METHOD, path) pairs under `paths:` equal `core::admin::ROUTES`
 //!   exactly, both ways;
 //! - every operation has a unique `operationId`, a `responses` block with a
-//!   `'401'` response, and declares every `{param}` of its path template as
-//!   an `in: path` parameter (and no other);
+//!   `'401'` response, the `x-linkgate-capability` its route needs
+//!   (`Route::capability`), and declares every `{param}` of its path
+//!   template as an `in: path` parameter (and no other);
 //! - every `$ref: '#/components/<section>/<Name>'` is defined, in particular
 //!   every `#/components/schemas/<Name>`;
 //! - the bearer security scheme is defined and applied;
@@ -313,6 +314,18 @@ fn check_operation(doc: &Doc, op: &Operation, ids: &mut BTreeMap<String, String>
             problems.push(format!("{at}: responses do not mention 401 (have: {})", codes.join(", ")));
         }
     }
+    // The capability a scoped credential needs, as the core's route table says.
+    let sample = op.path.replace("{scope}", "sub").replace("{value}", "u1").replace("{path}", "a/b.pdf");
+    if let Ok(route) = admin::route(linkgate_core::Method::parse(&op.method), &sample) {
+        let want = route.capability().as_str();
+        match doc.value(&base.iter().copied().chain(["x-linkgate-capability"]).collect::<Vec<_>>()) {
+            None => problems.push(format!("{at}: no x-linkgate-capability (the code says {want})")),
+            Some(got) if unquote(&got) != want => {
+                problems.push(format!("{at}: x-linkgate-capability is {got}, the code says {want}"))
+            }
+            Some(_) => {}
+        }
+    }
     // Path template parameters <-> `in: path` parameters.
     let params = base.iter().copied().chain(["parameters"]).collect::<Vec<_>>();
     let declared: BTreeSet<String> = doc
@@ -489,6 +502,14 @@ fn the_checker_can_fail() {
     expect(&check_document(&no_401, ROUTES), "POST /_linkgate/links (line");
     expect(&check_document(&no_401, ROUTES), "do not mention 401");
 
+    // A route's capability missing or wrong.
+    let no_cap = text.replacen("      x-linkgate-capability: links:mint\n", "", 1);
+    expect(&check_document(&no_cap, ROUTES), "POST /_linkgate/links (line");
+    expect(&check_document(&no_cap, ROUTES), "no x-linkgate-capability (the code says links:mint)");
+    let wrong_cap =
+        text.replacen("      x-linkgate-capability: events:read\n", "      x-linkgate-capability: revoke\n", 1);
+    expect(&check_document(&wrong_cap, ROUTES), "x-linkgate-capability is revoke, the code says events:read");
+
     // A missing operationId.
     let no_id = text.replacen("      operationId: mintLink\n", "", 1);
     expect(&check_document(&no_id, ROUTES), "no operationId");
@@ -567,6 +588,7 @@ fn schemas_name_every_field_the_code_sends() {
         actor: "a".into(),
         revoked_at: 1,
         expires_at: None,
+        tenant: Some("acme".into()),
         also: vec![linkgate_core::revocation::Also { reason: "r2".into(), actor: "b".into(), revoked_at: 2 }],
     };
     assert_documents(&doc, "RevocationEntry", &json_keys(&serde_json::from_str(entry.to_json().as_str()).unwrap()));

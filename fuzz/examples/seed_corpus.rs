@@ -140,6 +140,18 @@ fn main() {
     for (i, doc) in json_seeds.iter().enumerate() {
         write(&root.join("json_parse"), &format!("seed-{i}"), doc.as_bytes());
     }
+    // Admin query strings: the events listing, the hourly counts, the bucket listing.
+    let query_seeds = [
+        "jti=0123456789abcdef0123456789abcdef&limit=50",
+        "tenant=acme&sub=u-1&path=%2Fboard%2Fq3.pdf&outcome=refused&since=1700000000&until=1700086400",
+        "cursor=1700000000:42&limit=1000",
+        "prefix=%2Fboard%2F2026%2F&cursor=abc&limit=5",
+        "prefix=/caf%C3%A9/&since=0&until=2678400",
+        "a=1&a=2&prefix=/a/../b/&limit=0",
+    ];
+    for (i, q) in query_seeds.iter().enumerate() {
+        write(&root.join("admin_query"), &format!("seed-{i}"), q.as_bytes());
+    }
     // Common Access Tokens under the fuzz CAT key: minted tokens (text), the
     // same as raw bytes, and their claims payloads (the target MACs those).
     let cat_seeds = [
@@ -200,6 +212,29 @@ fn main() {
             seed.extend_from_slice(p.as_bytes());
             write(&root.join("hls_rewrite"), &format!("seed-{i}-{cut}"), &seed);
         }
+    }
+    // Admin credentials: texts signed under the fuzz target's root token,
+    // their bytes and their bodies (docs/admin.md).
+    use linkgate_core::credential::{Body, Capability};
+    let creds = [
+        Body::new([1; 16], "support", Some(&["acme".to_owned()]), &Capability::ALL, Some("/acme/"), T0, T0 + 3600),
+        Body::new([2; 16], "auditor.eu-1", None, &[Capability::EventsRead], None, T0 - 10, T0 + 90 * 86_400),
+        Body::new(
+            [3; 16],
+            "finance_export",
+            Some(&["acme".to_owned(), "globex".to_owned()]),
+            &[Capability::LinksMint, Capability::Revoke],
+            Some("/données/2026/"),
+            T0,
+            T0 + 1,
+        ),
+    ];
+    for (i, b) in creds.into_iter().enumerate() {
+        let b = b.unwrap();
+        let text = b.sign("fuzz-root-admin-token");
+        write(&root.join("admin_credential"), &format!("text-{i}"), text.as_bytes());
+        write(&root.join("admin_credential"), &format!("raw-{i}"), &b64::decode(text[4..].as_bytes()).unwrap());
+        write(&root.join("admin_credential"), &format!("body-{i}"), &b.to_bytes());
     }
     eprintln!("seed corpora written under {}", root.display());
 }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { startWorker, sign, newKeyEntry, ROOT } from "./harness.mjs";
+import { startWorker, sign, newKeyEntry, waitFor, ROOT } from "./harness.mjs";
 
 const KEYS = newKeyEntry("web");
 const OUT = join(ROOT, "test-output");
@@ -152,5 +152,54 @@ test("a link for one person: the sign-in page leads back to the link", async () 
     await context.close();
   } finally {
     await wi.stop();
+  }
+});
+
+test("untrusted context: opened from an unexpected country, the landing page warns before Download (issue 17, item 4)", async () => {
+  // Confidential objects are expected to be opened from Switzerland; this
+  // browser comes from the US (request.cf.country of every request).
+  const policy = JSON.stringify({ classifications: { confidential: { expected_countries: ["CH"] } } });
+  const w2 = await startWorker({ keys: KEYS, http: true, cf: { country: "US" }, vars: { LINKGATE_POLICY: policy } });
+  try {
+    await w2.r2.put("board/q3-pack.pdf", BODY, { httpMetadata: { contentType: "application/pdf" }, customMetadata: { classification: "confidential" } });
+    const m = sign(KEYS, ["--base", w2.url, "--path", "/board/q3-pack.pdf", "--ttl", "2h", "--uses", "1", "--filename", "Q3 board pack.pdf"]);
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    assert.equal((await page.goto(m.url)).status(), 200);
+    const warning = page.getByRole("alert");
+    assert.ok(await warning.isVisible(), "the warning is shown");
+    assert.match(await warning.innerText(), /from a country it is not expected to be used from/);
+    // Before the button, in reading order.
+    const order = await page.evaluate(() => {
+      const w = document.getElementById("untrusted-context");
+      const b = document.querySelector("button");
+      return w.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING;
+    });
+    assert.ok(order, "the warning precedes the Download button");
+    await page.screenshot({ path: join(OUT, "landing-page-untrusted.png"), fullPage: true });
+    // A warning, not a refusal: the download still works.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download" }).click()]);
+    assert.deepEqual(new Uint8Array(readFileSync(await download.path())), BODY);
+    await context.close();
+    // Audited: the landing page's event says so.
+    const ev = await waitFor(
+      async () => (await w2.db.prepare("SELECT * FROM events WHERE jti = ?1 AND reason = 'landing_page'").bind(m.jti).all()).results[0],
+      "the landing page's event",
+    );
+    assert.equal(ev.context, "untrusted_country");
+    assert.equal(ev.country, "US");
+    // From the expected country: no warning, nothing recorded.
+    const m2 = sign(KEYS, ["--base", w2.url, "--path", "/board/q3-pack.pdf", "--ttl", "2h", "--uses", "1"]);
+    const home = await w2.fetch(m2.url, { cf: { country: "CH" } });
+    assert.equal(home.status, 200);
+    assert.ok(!(await home.text()).includes("untrusted-context"));
+    const quiet = await waitFor(
+      async () => (await w2.db.prepare("SELECT * FROM events WHERE jti = ?1 AND reason = 'landing_page'").bind(m2.jti).all()).results[0],
+      "the second landing page's event",
+    );
+    assert.equal(quiet.context, null);
+    assert.equal(quiet.country, "CH");
+  } finally {
+    await w2.stop();
   }
 });

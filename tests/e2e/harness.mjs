@@ -53,9 +53,10 @@ export async function waitFor(check, what, ms = 15_000) {
 
 /**
  * Start the worker. `vars` override wrangler.toml defaults; `omit` drops
- * bindings (to simulate an unreachable store).
+ * bindings (to simulate an unreachable store); `cf` sets request.cf for
+ * requests that bring none (dispatchFetch can pass its own `cf`).
  */
-export async function startWorker({ keys, vars = {}, omit = [], logs = null, http = false } = {}) {
+export async function startWorker({ keys, vars = {}, omit = [], logs = null, http = false, cf = undefined } = {}) {
   const persist = mkdtempSync(join(tmpdir(), "linkgate-e2e-"));
   const opts = {
     scriptPath: join(ROOT, "build", "index.js"),
@@ -84,6 +85,11 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null, htt
       stdout.on("data", (d) => logs.push(d.toString()));
       stderr.on("data", (d) => logs.push(d.toString()));
     };
+  }
+  if (cf) {
+    // The request.cf of every request that does not bring its own (a real
+    // HTTP client's, e.g. Chromium's): e.g. { country: "US" }.
+    opts.cf = cf;
   }
   if (http) {
     // A real HTTP listener on loopback, for clients other than dispatchFetch.

@@ -19,6 +19,10 @@ three vector files of tests/vectors/:
   every valid sealed vector opens to the vector's claims and inner payload, and
   re-sealing them with the vector's nonce gives the same token; every invalid
   one is refused with exactly its code.
+- credentials.json (scoped admin credentials, docs/admin.md "Format"): every
+  valid credential is what signing its claims gives and verifies to them;
+  every invalid one is refused with its code. `--write-credentials` writes
+  the file from this implementation (the Rust tests check the core against it).
 - ed25519.json (Ed25519-signed links, §18): every primitive vector (RFC 8032
   and the strict rules) gives its verdict; every valid token verifies to its
   claims and payload and re-signing with the vector's seed gives the same
@@ -1076,6 +1080,162 @@ def check_ed25519(data, t):
     check_refusals(data["invalid"], "ed25519", ring, rules, t)
 
 
+# --- scoped admin credentials (docs/admin.md, "Format") ------------------------
+
+CRED_PREFIX = "lgc."
+CRED_LABEL = b"linkgate admin credential v1"
+CRED_CAPS = ["links:mint", "links:inspect", "revoke", "events:read", "files:write"]
+CRED_MAX_CHARS = 4096
+CRED_MAX_TTL = 400 * 86400
+
+
+def credential_body(c):
+    """The signed bytes of a credential's claims (`id` hex, `name`, `tenants`
+    list or "*", `can` list, `prefix` or None, `iat`, `exp`)."""
+    caps = 0
+    for name in c["can"]:
+        caps |= 1 << CRED_CAPS.index(name)
+    out = bytes([1]) + bytes.fromhex(c["id"]) + struct.pack(">QQ", c["iat"], c["exp"]) + bytes([caps])
+    out += bytes([len(c["name"])]) + c["name"].encode()
+    tenants = [] if c["tenants"] == "*" else c["tenants"]
+    out += bytes([len(tenants)]) + b"".join(bytes([len(t)]) + t.encode() for t in tenants)
+    prefix = (c["prefix"] or "").encode()
+    return out + struct.pack(">H", len(prefix)) + prefix
+
+
+def credential_tag(root, body):
+    key = hmac.new(root.encode(), CRED_LABEL, hashlib.sha256).digest()
+    return hmac.new(key, body, hashlib.sha256).digest()
+
+
+def credential_sign(root, c):
+    body = credential_body(c)
+    return CRED_PREFIX + b64url_encode(body + credential_tag(root, body))
+
+
+def credential_verify(root, text, now, skew):
+    """The claims of a valid credential, or raise Refused with its code."""
+    bad = Refused("credential_invalid")
+    if not text.startswith(CRED_PREFIX) or len(text) > CRED_MAX_CHARS:
+        raise bad
+    try:
+        raw = b64url_decode(text[len(CRED_PREFIX):])
+    except (Refused, ValueError):
+        raise bad
+    if len(raw) < 32:
+        raise bad
+    body, tag = raw[:-32], raw[-32:]
+    at = 0
+
+    def take(n):
+        nonlocal at
+        if at + n > len(body):
+            raise bad
+        at += n
+        return body[at - n:at]
+
+    if take(1) != b"\x01":
+        raise bad
+    cid = take(16).hex()
+    iat, exp = struct.unpack(">QQ", take(16))
+    caps = take(1)[0]
+    name = take(take(1)[0]).decode("ascii", "replace")
+    count = take(1)[0]
+    tenants = [take(take(1)[0]).decode("utf-8", "replace") for _ in range(count)]
+    prefix = take(struct.unpack(">H", take(2))[0]).decode("utf-8", "replace")
+    if at != len(body) or caps == 0 or caps & ~0x1F or count > 16:
+        raise bad
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name):
+        raise bad
+    if any(not re.fullmatch(r"[\x21-\x7e]{1,128}", t) for t in tenants):
+        raise bad
+    if prefix and (prefix == "/" or not prefix.startswith("/") or not prefix.endswith("/")):
+        raise bad
+    if exp <= iat or exp - iat > CRED_MAX_TTL:
+        raise bad
+    if not hmac.compare_digest(tag, credential_tag(root, body)):
+        raise bad
+    if iat > now + skew:
+        raise bad
+    if now >= exp:
+        raise Refused("credential_expired")
+    return {
+        "id": cid,
+        "name": name,
+        "tenants": tenants if tenants else "*",
+        "can": [c for i, c in enumerate(CRED_CAPS) if caps & (1 << i)],
+        "prefix": prefix or None,
+        "iat": iat,
+        "exp": exp,
+    }
+
+
+def check_credentials(doc, t):
+    root, skew = doc["root"], doc["skew"]
+    for v in doc["valid"]:
+        name = v["name"]
+        if not t.fresh("credential", name):
+            continue
+        made = credential_sign(root, v["claims"])
+        if made != v["credential"]:
+            t.fail(name, f"signing the claims gives {made}")
+            continue
+        try:
+            got = credential_verify(root, v["credential"], v["now"], skew)
+        except Refused as e:
+            t.fail(name, f"refused with {e.code}, expected valid")
+            continue
+        if got != v["claims"]:
+            t.fail(name, f"claims differ: {got}")
+            continue
+        t.passed += 1
+    for v in doc["invalid"]:
+        name = v["name"]
+        if not t.fresh("credential", name):
+            continue
+        try:
+            credential_verify(v.get("root", root), v["credential"], v["now"], skew)
+            t.fail(name, f"verified, expected {v['code']}")
+        except Refused as e:
+            if e.code != v["code"]:
+                t.fail(name, f"refused with {e.code}, expected {v['code']}")
+            else:
+                t.passed += 1
+
+
+def make_credential_vectors():
+    """tests/vectors/credentials.json, written by this independent
+    implementation; the Rust tests check the core against it."""
+    root, t0 = "vectors-root-admin-token", 1800000000
+    claims = [
+        ("one tenant, a folder", {"id": "01" * 16, "name": "acme-support", "tenants": ["acme"], "can": ["links:mint", "links:inspect", "revoke"], "prefix": "/acme/", "iat": t0, "exp": t0 + 90 * 86400}),
+        ("every tenant, every capability", {"id": "02" * 16, "name": "security.officer", "tenants": "*", "can": CRED_CAPS, "prefix": None, "iat": t0, "exp": t0 + 3600}),
+        ("two tenants, non-ASCII folder", {"id": "ab" * 16, "name": "finance_export", "tenants": ["acme", "globex"], "can": ["events:read"], "prefix": "/données/2026/", "iat": t0, "exp": t0 + 1}),
+    ]
+    valid = [{"name": n, "claims": c, "credential": credential_sign(root, c), "now": c["iat"]} for n, c in claims]
+    good = valid[0]["credential"]
+    raw = b64url_decode(good[4:])
+    body0 = credential_body(claims[0][1])
+
+    def resign(body):
+        return CRED_PREFIX + b64url_encode(body + credential_tag(root, body))
+
+    flipped = bytearray(raw)
+    flipped[20] ^= 1
+    invalid = [
+        {"name": "another root token", "credential": good, "root": "another-root", "now": t0, "code": "credential_invalid"},
+        {"name": "at exp", "credential": good, "now": t0 + 90 * 86400, "code": "credential_expired"},
+        {"name": "iat beyond the skew", "credential": good, "now": t0 - 31, "code": "credential_invalid"},
+        {"name": "a bit flipped", "credential": CRED_PREFIX + b64url_encode(bytes(flipped)), "now": t0, "code": "credential_invalid"},
+        {"name": "a byte after the body (signed)", "credential": resign(body0 + b"\x00"), "now": t0, "code": "credential_invalid"},
+        {"name": "unknown capability bit (signed)", "credential": resign(body0[:33] + bytes([0x21]) + body0[34:]), "now": t0, "code": "credential_invalid"},
+        {"name": "version 2 (signed)", "credential": resign(b"\x02" + body0[1:]), "now": t0, "code": "credential_invalid"},
+        {"name": "not lgc.", "credential": "lgx." + good[4:], "now": t0, "code": "credential_invalid"},
+        {"name": "padding", "credential": good + "=", "now": t0, "code": "credential_invalid"},
+    ]
+    return {"root": root, "skew": 30, "valid": valid, "invalid": invalid}
+
+
 # --- driver -------------------------------------------------------------------
 
 class Tally:
@@ -1229,6 +1389,11 @@ def check_jwt(data, t):
 
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
+    if len(argv) > 1 and argv[1] == "--write-credentials":
+        with open(os.path.join(here, "credentials.json"), "w", encoding="utf-8") as f:
+            json.dump(make_credential_vectors(), f, indent=1, ensure_ascii=False)
+            f.write("\n")
+        return 0
     folder = argv[1] if len(argv) > 1 else here
     t = Tally()
     for name, check in (
@@ -1238,6 +1403,7 @@ def main(argv):
         ("sealed.json", check_sealed),
         ("ed25519.json", check_ed25519),
         ("jwt.json", check_jwt),
+        ("credentials.json", check_credentials),
     ):
         with open(os.path.join(folder, name), encoding="utf-8") as f:
             check(json.load(f), t)

@@ -221,15 +221,21 @@ pub static MINT: Command = Command {
 pub static REVOKE: Command = Command {
     name: "revoke",
     summary: "Add a denylist entry (about 90 s to reach every location).",
-    usage: "(--jti J | --sub S | --tenant T | --path P | --kid K | --all) --reason R [options]",
+    usage: "(--jti J | --link URL | --sub S | --tenant T | --path P | --kid K | --all | --credential ID) --reason R [options]",
     online: true,
     opts: &[
         &value("jti", "J", "Revoke one link (32 hex digits)."),
+        &value(
+            "link",
+            "URL",
+            "Revoke one link by its URL or token: the worker verifies it and records its tenant (how a tenant's credential revokes a link).",
+        ),
         &value("sub", "S", "Revoke every link of this recipient issued so far."),
         &value("tenant", "T", "Revoke every link of this tenant issued so far."),
         &value("path", "P", "Revoke links to this object, or to every object of a folder (ending in /)."),
         &value("kid", "K", "Revoke every link signed with this key, whenever issued."),
         &flag("all", "Revoke every link issued so far."),
+        &value("credential", "ID", "Kill a scoped admin credential by its id (32 hex digits; docs/admin.md)."),
         &value("reason", "R", "Why (recorded with the entry; required)."),
         &value("actor", "A", "Who (recorded with the entry)."),
         &ADMIN,
@@ -262,7 +268,7 @@ pub static LIFT: Command = Command {
     usage: "--scope S [--value V] [options]",
     online: true,
     opts: &[
-        &value("scope", "S", "The entry's scope: jti, sub, tenant, path, kid, all."),
+        &value("scope", "S", "The entry's scope: jti, sub, tenant, path, kid, all, credential."),
         &value("value", "V", "The entry's value (none for scope all)."),
         &ADMIN,
         &ADMIN_TOKEN_FILE,
@@ -366,8 +372,59 @@ pub static CAT_INSPECT: Command = Command {
             (the --keys file, else the environment). Exit 0: valid (or decoded, without keys); 1: refused.",
 };
 
-pub static COMMANDS: [&Command; 11] =
-    [&KEYGEN, &SIGN, &INSPECT, &MINT, &REVOKE, &REVOCATIONS, &LIFT, &EVENTS, &UPLOAD, &CAT_SIGN, &CAT_INSPECT];
+// Scoped admin credentials (docs/admin.md): minted offline with the root
+// token (--admin-token-file or LINKGATE_ADMIN_TOKEN, as for the online commands).
+
+pub static ADMIN_TOKEN_CREATE: Command = Command {
+    name: "admin-token create",
+    summary: "Mint a scoped admin credential (offline, with the root LINKGATE_ADMIN_TOKEN) and print it.",
+    usage: "--name NAME (--tenant ID... | --all-tenants) --can CAPS --ttl DURATION [--prefix /F/] [--json]",
+    online: false,
+    opts: &[
+        &value("name", "NAME", "Who or what holds it (1-64 of A-Z a-z 0-9 . _ -): shown in every audit event."),
+        &many("tenant", "ID", "A tenant it may act for; repeatable (at most 16)."),
+        &flag("all-tenants", "It may act for every tenant (instead of --tenant)."),
+        &value(
+            "can",
+            "CAPS",
+            "Comma-separated capabilities: mint, inspect, revoke, events, files (or links:mint, links:inspect, revoke, events:read, files:write).",
+        ),
+        &value("prefix", "/F/", "Limit it to this folder (ends in /): links, uploads and path revocations inside it."),
+        &value("ttl", "DURATION", "Lifetime: 1h, 30d, 90d (at most 400d)."),
+        &ADMIN_TOKEN_FILE,
+        &JSON,
+    ],
+    notes: "The credential is a bearer secret: give it to its holder only (it goes in LINKGATE_ADMIN_TOKEN\n\
+            for the online commands, or in the admin console). Its id kills it:\n\
+            `linkgate revoke --credential ID --reason ...`. Rotating the root token kills them all.",
+};
+
+pub static ADMIN_TOKEN_INSPECT: Command = Command {
+    name: "admin-token inspect",
+    summary: "Decode a scoped admin credential; with the root token, verify it.",
+    usage: "CREDENTIAL [options]",
+    online: false,
+    opts: &[&ADMIN_TOKEN_FILE, &value("now", "UNIX", "Verify at this time. Default: now."), &JSON],
+    notes: "Verifies when the root token is available (--admin-token-file or LINKGATE_ADMIN_TOKEN); otherwise\n\
+            prints the unverified claims. Exit 0: valid (or decoded); 1: refused. Revocation is checked by\n\
+            the worker, not here.",
+};
+
+pub static COMMANDS: [&Command; 13] = [
+    &KEYGEN,
+    &SIGN,
+    &INSPECT,
+    &MINT,
+    &REVOKE,
+    &REVOCATIONS,
+    &LIFT,
+    &EVENTS,
+    &UPLOAD,
+    &CAT_SIGN,
+    &CAT_INSPECT,
+    &ADMIN_TOKEN_CREATE,
+    &ADMIN_TOKEN_INSPECT,
+];
 
 /// The command named `name`.
 pub fn command(name: &str) -> Option<&'static Command> {
@@ -445,9 +502,11 @@ pub fn overview() -> String {
     );
     for (online, heading) in [(false, "OFFLINE COMMANDS"), (true, "ONLINE COMMANDS (the worker's admin API)")] {
         out.push_str(&format!("\n{heading}:\n"));
+        // Names as wide as the longest (`admin-token inspect`), plus a space.
+        let w = COMMANDS.iter().map(|c| c.name.len()).max().unwrap_or(0).max(12) + 1;
         for c in COMMANDS.iter().filter(|c| c.online == online) {
-            out.push_str(&format!("    {:<13}", c.name));
-            wrapped(&mut out, c.summary, 17);
+            out.push_str(&format!("    {:<w$}", c.name));
+            wrapped(&mut out, c.summary, w + 4);
         }
     }
     out.push_str(

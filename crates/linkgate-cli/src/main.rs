@@ -47,6 +47,8 @@ mod args;
 #[cfg(not(target_arch = "wasm32"))]
 mod cat;
 #[cfg(not(target_arch = "wasm32"))]
+mod credential;
+#[cfg(not(target_arch = "wasm32"))]
 mod offline;
 #[cfg(not(target_arch = "wasm32"))]
 mod online;
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         ("events", _) => online::events(rest),
         ("upload", _) => online::upload(rest),
         ("cat", _) => cat::run(rest),
+        ("admin-token", _) => credential::run(rest),
         ("help" | "--help" | "-h", _) => match rest.first() {
             None => {
                 print!("{}", args::overview());

@@ -56,7 +56,7 @@ fn enc(v: &str) -> String {
 /// `.dev.vars` file with a `LINKGATE_ADMIN_TOKEN=` line), else the
 /// `LINKGATE_ADMIN_TOKEN` variable. A file that is neither is refused rather
 /// than sent whole as a bearer token (it may hold the signing keys).
-fn load_token(file: Option<&str>) -> Result<String, Failure> {
+pub(crate) fn load_token(file: Option<&str>) -> Result<String, Failure> {
     let token = match file {
         Some(f) => {
             let text = std::fs::read_to_string(f).map_err(|e| Failure::usage(format!("cannot read {f}: {e}")))?;
@@ -481,6 +481,7 @@ pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
         RevocationScope::Tenant,
         RevocationScope::Path,
         RevocationScope::Kid,
+        RevocationScope::Credential,
     ] {
         if let Some(v) = a.value(scope.as_str()) {
             chosen.push((scope, v));
@@ -489,15 +490,24 @@ pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
     if a.flag("all") {
         chosen.push((RevocationScope::All, ""));
     }
-    let (scope, value) = match chosen.as_slice() {
-        [one] => *one,
-        [] => return Err(Failure::usage("give one of --jti, --sub, --tenant, --path, --kid, --all")),
-        _ => return Err(Failure::usage("give exactly one of --jti, --sub, --tenant, --path, --kid, --all")),
+    let link = a.value("link");
+    let one_of = "--jti, --link, --sub, --tenant, --path, --kid, --all, --credential";
+    let (scope, value) = match (chosen.as_slice(), link) {
+        ([one], None) => *one,
+        ([], Some(_)) => (RevocationScope::Jti, ""),
+        ([], None) => return Err(Failure::usage(format!("give one of {one_of}"))),
+        _ => return Err(Failure::usage(format!("give exactly one of {one_of}"))),
     };
-    let value = check_revocation_value(scope, value)
-        .map_err(|e| Failure::usage(format!("--{}: {}", scope.as_str(), e.detail)))?;
     let reason = a.value("reason").ok_or_else(|| Failure::usage("--reason is required (it is kept with the entry)"))?;
-    let mut body = json!({ "scope": scope.as_str(), "value": value, "reason": reason });
+    let (value, mut body) = match link {
+        // The worker reads the jti (and the tenant) from the verified link.
+        Some(l) => (String::new(), json!({ "link": l, "reason": reason })),
+        None => {
+            let value = check_revocation_value(scope, value)
+                .map_err(|e| Failure::usage(format!("--{}: {}", scope.as_str(), e.detail)))?;
+            (value.clone(), json!({ "scope": scope.as_str(), "value": value, "reason": reason }))
+        }
+    };
     if let Some(actor) = a.value("actor") {
         body["actor"] = json!(actor);
     }
@@ -509,7 +519,11 @@ pub fn revoke(argv: &[String]) -> Result<u8, Failure> {
     if a.flag("json") {
         println!("{}", util::json_line(&v));
     } else {
-        let shown = if value.is_empty() { "(every link)".to_owned() } else { value };
+        let shown = match v["value"].as_str() {
+            Some(v) if !v.is_empty() => v.to_owned(),
+            _ if value.is_empty() => "(every link)".to_owned(),
+            _ => value,
+        };
         let expires = v["expires_at"]
             .as_u64()
             .map_or("kept until lifted".to_owned(), |e| format!("entry expires {}", util::rfc3339(e)));

@@ -3,6 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::credential::Capability;
 use super::duration::parse_duration;
 use super::json::{self, Object, Value};
 use super::mint::{Expiry, LinkRequest};
@@ -52,6 +53,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/_linkgate/revocations/{scope}/{value}"),
     ("GET", "/_linkgate/events"),
     ("PUT", "/_linkgate/files/{path}"),
+    ("GET", "/_linkgate/files"),
+    ("GET", "/_linkgate/policy"),
+    ("GET", "/_linkgate/events/hourly"),
 ];
 
 /// An admin call.
@@ -61,9 +65,41 @@ pub enum Route {
     Inspect,
     CreateRevocation,
     ListRevocations,
-    DeleteRevocation { scope: RevocationScope, value: String },
+    DeleteRevocation {
+        scope: RevocationScope,
+        value: String,
+    },
     Events,
-    PutFile { path: CanonicalPath },
+    PutFile {
+        path: CanonicalPath,
+    },
+    /// The bucket listing under a folder (the console's path picker).
+    ListFiles,
+    /// The classification policy as the worker applies it.
+    Policy,
+    /// Downloads and refusals per hour (the console's chart).
+    EventsHourly,
+}
+
+impl Route {
+    /// What a scoped credential needs for this call (`docs/admin.md`; the
+    /// OpenAPI document's `x-linkgate-capability`, checked by
+    /// `tests/openapi.rs`). Exhaustive: a new route does not compile until
+    /// it says what it needs.
+    pub fn capability(&self) -> Capability {
+        match self {
+            Route::MintLink => Capability::LinksMint,
+            Route::Inspect => Capability::LinksInspect,
+            Route::CreateRevocation | Route::ListRevocations | Route::DeleteRevocation { .. } => Capability::Revoke,
+            Route::Events => Capability::EventsRead,
+            Route::PutFile { .. } => Capability::FilesWrite,
+            Route::EventsHourly => Capability::EventsRead,
+            // The listing is the mint form's path picker and the policy its
+            // limits shown before submit: what a minting credential needs
+            // (docs/admin.md).
+            Route::ListFiles | Route::Policy => Capability::LinksMint,
+        }
+    }
 }
 
 /// Why a route did not match.
@@ -102,7 +138,12 @@ fn percent_decode(s: &str) -> Option<String> {
 pub fn route(method: Method, raw_path: &str) -> Result<Route, RouteError> {
     let rest = raw_path.strip_prefix("/_linkgate/").ok_or(RouteError::NotFound)?;
     // HEAD is GET without the body, wherever GET exists (the edge drops it).
-    let method = if method == Method::Head && matches!(rest, "events" | "revocations") { Method::Get } else { method };
+    let method =
+        if method == Method::Head && matches!(rest, "events" | "revocations" | "files" | "policy" | "events/hourly") {
+            Method::Get
+        } else {
+            method
+        };
     let m = |want: Method, allow: &'static str, r: Route| {
         if method == want {
             Ok(r)
@@ -114,6 +155,9 @@ pub fn route(method: Method, raw_path: &str) -> Result<Route, RouteError> {
         "links" => m(Method::Post, "POST", Route::MintLink),
         "inspect" => m(Method::Post, "POST", Route::Inspect),
         "events" => m(Method::Get, "GET", Route::Events),
+        "events/hourly" => m(Method::Get, "GET", Route::EventsHourly),
+        "files" => m(Method::Get, "GET", Route::ListFiles),
+        "policy" => m(Method::Get, "GET", Route::Policy),
         "revocations" => match method {
             Method::Post => Ok(Route::CreateRevocation),
             Method::Get => Ok(Route::ListRevocations),
@@ -127,7 +171,7 @@ pub fn route(method: Method, raw_path: &str) -> Result<Route, RouteError> {
                 let (scope, value) = tail.split_once('/').unwrap_or((tail, ""));
                 let scope = RevocationScope::parse(scope).ok_or_else(|| RouteError::BadParameter {
                     field: "scope",
-                    detail: "must be one of jti, sub, tenant, path, kid, all".into(),
+                    detail: "must be one of jti, sub, tenant, path, kid, all, credential".into(),
                 })?;
                 let value = percent_decode(value).ok_or_else(|| RouteError::BadParameter {
                     field: "value",
@@ -367,6 +411,10 @@ pub struct RevokeRequest {
     pub reason: String,
     pub actor: Option<String>,
     pub link_expires_at: Option<u64>,
+    /// `link` (a link URL or token) instead of a jti `value`: the edge
+    /// verifies it and revokes its jti, recording the link's tenant and
+    /// expiry (how a tenant's credential revokes one link, docs/admin.md).
+    pub link: Option<InspectRequest>,
 }
 
 /// Validate a revocation value for its scope.
@@ -386,6 +434,9 @@ pub fn check_revocation_value(scope: RevocationScope, value: &str) -> Result<Str
             .map(|k| k.as_str().to_owned())
             .ok_or_else(|| Invalid::new("value", "a kid is 1-32 of A-Z a-z 0-9 _ -")),
         RevocationScope::Path => revocation_path(value),
+        RevocationScope::Credential => Jti::parse_hex(value)
+            .map(|j| j.to_hex())
+            .ok_or_else(|| Invalid::new("value", "a credential id is 32 hex digits")),
         RevocationScope::All => {
             if value.is_empty() {
                 Ok(String::new())
@@ -453,11 +504,28 @@ pub fn check_free_text(field: &str, text: &str) -> Result<(), Invalid> {
 
 /// Parse `POST /_linkgate/revocations`.
 pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
-    let j = parse_body(body, &["scope", "value", "reason", "actor", "link_expires_at"])?;
-    let scope = opt_text(&j, "scope")?.ok_or_else(|| Invalid::new("scope", "missing field `scope`"))?;
+    let j = parse_body(body, &["scope", "value", "reason", "actor", "link_expires_at", "link"])?;
+    let link = opt_text(&j, "link")?;
+    let scope = match (opt_text(&j, "scope")?, &link) {
+        (None, Some(_)) => "jti".to_owned(),
+        (Some(s), _) => s,
+        (None, None) => return Err(Invalid::new("scope", "missing field `scope`")),
+    };
     let scope = RevocationScope::parse(&scope)
-        .ok_or_else(|| Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all"))?;
-    let value = check_revocation_value(scope, &opt_text(&j, "value")?.unwrap_or_default())?;
+        .ok_or_else(|| Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all, credential"))?;
+    let (value, link) = match link {
+        None => (check_revocation_value(scope, &opt_text(&j, "value")?.unwrap_or_default())?, None),
+        Some(_) if scope != RevocationScope::Jti => {
+            return Err(Invalid::new("link", "a link revokes its own jti: scope jti (or no scope)"))
+        }
+        Some(_) if opt(&j, "value").is_some() => return Err(Invalid::new("value", "give value or link, not both")),
+        Some(l) => {
+            let url = l.contains("://") || l.starts_with('/') || l.contains('?');
+            let body = Object::new().str(if url { "link" } else { "token" }, &l).finish();
+            let ir = parse_inspect(body.as_str().as_bytes()).map_err(|e| Invalid::new("link", e.detail))?;
+            (String::new(), Some(ir))
+        }
+    };
     let reason = opt_text(&j, "reason")?.unwrap_or_default();
     if reason.trim().is_empty() || reason.len() > 500 {
         return Err(Invalid::new("reason", "a reason of 1-500 characters is required"));
@@ -470,7 +538,7 @@ pub fn parse_revoke(body: &[u8]) -> Result<RevokeRequest, Invalid> {
         }
         check_free_text("actor", a)?;
     }
-    Ok(RevokeRequest { scope, value, reason, actor, link_expires_at: opt_u64(&j, "link_expires_at")? })
+    Ok(RevokeRequest { scope, value, reason, actor, link_expires_at: opt_u64(&j, "link_expires_at")?, link })
 }
 
 /// What `POST /_linkgate/inspect` found out about a token.
@@ -590,12 +658,30 @@ pub enum SqlArg {
     Number(f64),
 }
 
-/// The events listing as one SQL statement with its parameters, from the
-/// `GET /_linkgate/events` query; `limit` is the page size (one more row is
-/// read to know whether a next page exists).
-pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Invalid> {
-    let q = Query::parse(raw_query)?;
-    q.only(&["jti", "sub", "tenant", "path", "outcome", "identity", "since", "until", "limit", "cursor"])?;
+/// A call refused for its request (400) or for its credential (401/403).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forbidden {
+    Invalid(Invalid),
+    Refused(super::credential::Refusal),
+}
+
+impl From<Invalid> for Forbidden {
+    fn from(e: Invalid) -> Forbidden {
+        Forbidden::Invalid(e)
+    }
+}
+
+/// A [`Forbidden`] for the root, which no credential rule refuses.
+fn as_root<T>(r: Result<T, Forbidden>) -> Result<T, Invalid> {
+    r.map_err(|e| match e {
+        Forbidden::Invalid(i) => i,
+        Forbidden::Refused(r) => Invalid::new("tenant", r.detail()),
+    })
+}
+
+/// The WHERE clauses (joined with AND) and bound values of the events
+/// field filters, shared by the listing and the hourly counts.
+fn event_filters(q: &Query) -> Result<(Vec<String>, Vec<SqlArg>), Invalid> {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<SqlArg> = Vec::new();
     for field in ["jti", "sub", "tenant", "path", "outcome", "identity"] {
@@ -604,15 +690,74 @@ pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Inval
             clauses.push(format!("{field} = ?{}", args.len()));
         }
     }
-    for (field, op) in [("since", ">="), ("until", "<=")] {
-        if let Some(v) = q.number(field)? {
+    Ok((clauses, args))
+}
+
+/// Add `time >= since` / `time <= until` to a filter.
+fn time_filters(clauses: &mut Vec<String>, args: &mut Vec<SqlArg>, since: Option<u64>, until: Option<u64>) {
+    for (v, op) in [(since, ">="), (until, "<=")] {
+        if let Some(v) = v {
             args.push(SqlArg::Number(v as f64));
             clauses.push(format!("time {op} ?{}", args.len()));
         }
     }
+}
+
+/// Force events to what `who` may read: a credential limited to tenants
+/// reads only their events (a `tenant` filter naming another is refused),
+/// one limited to a folder only events of paths inside it. Shared by the
+/// listing and the hourly counts, so the chart never counts more than the
+/// listing shows.
+fn scope_filters(
+    q: &Query,
+    who: &super::credential::Principal,
+    clauses: &mut Vec<String>,
+    args: &mut Vec<SqlArg>,
+) -> Result<(), Forbidden> {
+    if let Some(ts) = who.tenants() {
+        if q.get("tenant")?.is_some_and(|t| !who.tenant_ok(Some(t))) {
+            return Err(Forbidden::Refused(super::credential::Refusal::TenantForbidden));
+        }
+        let mut marks = Vec::with_capacity(ts.len());
+        for t in ts {
+            args.push(SqlArg::Text(t.as_str().to_owned()));
+            marks.push(format!("?{}", args.len()));
+        }
+        clauses.push(format!("tenant IN ({})", marks.join(", ")));
+    }
+    if let Some(p) = who.prefix() {
+        // A plain comparison of the leading bytes: no LIKE, so `%` and `_`
+        // in folder names mean themselves.
+        args.push(SqlArg::Number(p.as_str().chars().count() as f64));
+        let n = args.len();
+        args.push(SqlArg::Text(p.as_str().to_owned()));
+        clauses.push(format!("substr(path, 1, ?{n}) = ?{}", args.len()));
+    }
+    Ok(())
+}
+
+/// The events listing as one SQL statement with its parameters, from the
+/// `GET /_linkgate/events` query; `limit` is the page size (one more row is
+/// read to know whether a next page exists).
+pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Invalid> {
+    as_root(events_query_for(raw_query, &super::credential::Principal::Root))
+}
+
+/// [`events_query`] as `who` may read it ([`scope_filters`]).
+pub fn events_query_for(
+    raw_query: &str,
+    who: &super::credential::Principal,
+) -> Result<(String, Vec<SqlArg>, u32), Forbidden> {
+    let q = Query::parse(raw_query)?;
+    q.only(&["jti", "sub", "tenant", "path", "outcome", "identity", "since", "until", "limit", "cursor"])?;
+    let (mut clauses, mut args) = event_filters(&q)?;
+    time_filters(&mut clauses, &mut args, q.number("since")?, q.number("until")?);
+    scope_filters(&q, who, &mut clauses, &mut args)?;
     if let Some(c) = q.get("cursor")? {
         let parsed = c.split_once(':').and_then(|(t, i)| Some((t.parse::<u64>().ok()?, i.parse::<u64>().ok()?)));
-        let Some((t, i)) = parsed else { return Err(Invalid::new("cursor", "not a cursor returned by this API")) };
+        let Some((t, i)) = parsed else {
+            return Err(Invalid::new("cursor", "not a cursor returned by this API").into());
+        };
         args.push(SqlArg::Number(t as f64));
         let tn = args.len();
         args.push(SqlArg::Number(i as f64));
@@ -622,7 +767,7 @@ pub fn events_query(raw_query: &str) -> Result<(String, Vec<SqlArg>, u32), Inval
     let where_ = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
     let sql = format!(
         "SELECT id, time, request_id, method, jti, kid, sub, tenant, path, outcome, status, code, reason, rule, mode, bytes, cache, \
-         client_ip, country, user_agent, count, actor, subject, detail, identity, COALESCE(issued_by, (SELECT issued_by FROM links WHERE links.jti = events.jti), \
+         client_ip, country, user_agent, count, actor, subject, detail, identity, context, COALESCE(issued_by, (SELECT issued_by FROM links WHERE links.jti = events.jti), \
          CASE WHEN jti IS NULL THEN NULL ELSE 'offline' END) AS issued_by FROM events {where_} ORDER BY time DESC, id DESC LIMIT {}",
         u64::from(limit) + 1
     );
@@ -637,7 +782,7 @@ pub fn revocation_list_prefix(scope: Option<&str>) -> Result<Option<String>, Inv
         Some("path") => Some("path".to_owned()),
         Some(s) => match RevocationScope::parse(s) {
             Some(sc) => Some(format!("{}:", sc.as_str())),
-            None => return Err(Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all")),
+            None => return Err(Invalid::new("scope", "must be one of jti, sub, tenant, path, kid, all, credential")),
         },
     })
 }
@@ -655,6 +800,160 @@ pub fn mint_policy(
         Err(d) => Err(d),
         Ok(_) => Ok(()),
     }
+}
+
+/// Longest span `GET /_linkgate/events/hourly` counts: 31 days of hours.
+pub const MAX_HOURLY_SPAN_SECS: u64 = 31 * 86_400;
+/// Its default span: the 24 hours before `until`.
+pub const DEFAULT_HOURLY_SPAN_SECS: u64 = 86_400;
+
+/// Downloads and refusals per hour for the events filters of
+/// `GET /_linkgate/events/hourly` (the listing's filters without paging):
+/// one grouped SQL statement with its parameters, and the span counted
+/// (`since`, `until`; `until` defaults to `now`, `since` to a day before).
+/// Downloads are allowed GET/POST decisions (HEAD is not a download);
+/// refusals count what aggregated events stand for. Admin calls are neither.
+pub fn hourly_query(raw_query: &str, now: u64) -> Result<(String, Vec<SqlArg>, u64, u64), Invalid> {
+    as_root(hourly_query_for(raw_query, now, &super::credential::Principal::Root))
+}
+
+/// [`hourly_query`] as `who` may read it: forced to its tenants and prefix
+/// exactly as the events listing ([`scope_filters`]).
+pub fn hourly_query_for(
+    raw_query: &str,
+    now: u64,
+    who: &super::credential::Principal,
+) -> Result<(String, Vec<SqlArg>, u64, u64), Forbidden> {
+    let q = Query::parse(raw_query)?;
+    q.only(&["jti", "sub", "tenant", "path", "outcome", "identity", "since", "until"])?;
+    let until = q.number("until")?.unwrap_or(now);
+    let since = q.number("since")?.unwrap_or_else(|| until.saturating_sub(DEFAULT_HOURLY_SPAN_SECS));
+    if since > until {
+        return Err(Invalid::new("since", "must not be after until").into());
+    }
+    if until - since > MAX_HOURLY_SPAN_SECS {
+        return Err(Invalid::new("since", "the span is at most 31 days").into());
+    }
+    let (mut clauses, mut args) = event_filters(&q)?;
+    time_filters(&mut clauses, &mut args, Some(since), Some(until));
+    scope_filters(&q, who, &mut clauses, &mut args)?;
+    let sql = format!(
+        "SELECT (time / 3600) * 3600 AS hour, \
+         SUM(CASE WHEN outcome = 'allowed' AND method IS NOT 'HEAD' THEN COALESCE(count, 1) ELSE 0 END) AS downloads, \
+         SUM(CASE WHEN outcome = 'refused' THEN COALESCE(count, 1) ELSE 0 END) AS refusals \
+         FROM events WHERE {} GROUP BY hour ORDER BY hour",
+        clauses.join(" AND ")
+    );
+    Ok((sql, args, since, until))
+}
+
+/// `GET /_linkgate/files`: one page of the bucket under a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilesQuery {
+    /// The folder listed, as a path: `/` or `/a/b/`.
+    pub prefix: String,
+    /// The same as an R2 key prefix (no leading `/`).
+    pub key_prefix: String,
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+/// Parse `GET /_linkgate/files?prefix=&cursor=&limit=`: `prefix` is `/`
+/// (the default) or a canonical folder ending in `/`; `limit` is at most
+/// 1000 (R2's own largest page).
+pub fn files_query(raw_query: &str) -> Result<FilesQuery, Invalid> {
+    as_root(files_query_for(raw_query, &super::credential::Principal::Root))
+}
+
+/// [`files_query`] as `who` may list: a credential limited to a folder lists
+/// only at or below it (no `prefix` given lists its folder; a folder outside
+/// it, or above it, is `prefix_forbidden`). Listing is for the console's
+/// path picker, so it follows mint's path rule: without a prefix, every
+/// folder (docs/admin.md).
+pub fn files_query_for(raw_query: &str, who: &super::credential::Principal) -> Result<FilesQuery, Forbidden> {
+    let q = Query::parse(raw_query)?;
+    q.only(&["prefix", "cursor", "limit"])?;
+    let prefix = match (q.get("prefix")?, who.prefix()) {
+        (None | Some(""), Some(own)) => own.as_str().to_owned(),
+        (None | Some("") | Some("/"), None) => "/".to_owned(),
+        (Some("/"), Some(_)) => return Err(Forbidden::Refused(super::credential::Refusal::PrefixForbidden)),
+        (Some(p), own) => {
+            let p = Prefix::parse(p).map_err(|e| {
+                Invalid::new("prefix", format!("a folder such as /exports/, ending in / ({})", e.as_str()))
+            })?;
+            if own.is_some_and(|o| !p.as_str().starts_with(o.as_str())) {
+                return Err(Forbidden::Refused(super::credential::Refusal::PrefixForbidden));
+            }
+            p.as_str().to_owned()
+        }
+    };
+    let key_prefix = prefix.trim_start_matches('/').to_owned();
+    Ok(FilesQuery { prefix, key_prefix, cursor: q.get("cursor")?.map(str::to_owned), limit: q.limit()? })
+}
+
+/// One object of the listing: its path, size, upload time, stored
+/// classification and the policy rule that applies to it (the stored
+/// classification's, or the default's).
+pub fn file_json(
+    key: &str,
+    size: u64,
+    uploaded: u64,
+    classification: Option<&str>,
+    policy: &super::policy::Policy,
+) -> json::Raw {
+    Object::new()
+        .str("path", &format!("/{key}"))
+        .num("size", size)
+        .num("uploaded", uploaded)
+        .opt_str("classification", classification)
+        .str("rule", &policy.rule_for(classification).name)
+        .finish()
+}
+
+/// `GET /_linkgate/policy`: every classification's rule as the worker
+/// applies it, `max_ttl_secs` already capped by the worker's maximum
+/// lifetime, so a form can show the limits before it submits.
+pub fn policy_json(policy: &super::policy::Policy, max_ttl_secs: u64) -> json::Raw {
+    use super::policy::{CacheMode, MediaMode, RevocationMode};
+    let rules = policy.rules.iter().map(|r| {
+        let cache = match r.cache {
+            CacheMode::Public => "public",
+            CacheMode::Private => "private",
+            CacheMode::NoStore => "no-store",
+        };
+        let media = match r.media {
+            MediaMode::Off => "off",
+            MediaMode::Cookie => "cookie",
+            MediaMode::Rewrite => "rewrite",
+        };
+        let revocation = match r.revocation {
+            RevocationMode::Kv => "kv",
+            RevocationMode::Strict => "strict",
+        };
+        let countries =
+            r.countries.as_ref().map_or_else(json::null, |c| json::array(c.iter().map(|x| json::string(x))));
+        Object::new()
+            .str("name", &r.name)
+            .num("max_ttl_secs", r.max_ttl_secs.min(max_ttl_secs))
+            .raw("modes", &json::array(r.modes.iter().map(|m| json::string(m.as_str()))))
+            .boolean("require_sub", r.require_sub)
+            .boolean("require_ip", r.require_ip)
+            .num("min_ip_prefix_v4", u64::from(r.min_ip_prefix_v4))
+            .num("min_ip_prefix_v6", u64::from(r.min_ip_prefix_v6))
+            .boolean("require_sealed", r.require_sealed)
+            .raw("countries", &countries)
+            .str("cache", cache)
+            .num("max_age_secs", r.max_age_secs)
+            .str("revocation", revocation)
+            .opt_num("redirect_above", r.redirect_above)
+            .str("media", media)
+            .finish()
+    });
+    Object::new()
+        .str("default_classification", &policy.default_classification)
+        .num("max_ttl_secs", max_ttl_secs)
+        .raw("rules", &json::array(rules))
+        .finish()
 }
 
 #[cfg(test)]
@@ -741,12 +1040,259 @@ mod tests {
         assert!(matches!(route(Method::Head, "/_linkgate/revocations"), Ok(Route::ListRevocations)));
     }
 
+    /// Every route needs exactly one capability, and each capability is
+    /// needed by some route.
+    #[test]
+    fn every_route_maps_to_a_capability() {
+        use crate::credential::Capability as C;
+        let cases = [
+            (Method::Post, "/_linkgate/links", C::LinksMint),
+            (Method::Post, "/_linkgate/inspect", C::LinksInspect),
+            (Method::Post, "/_linkgate/revocations", C::Revoke),
+            (Method::Get, "/_linkgate/revocations", C::Revoke),
+            (Method::Delete, "/_linkgate/revocations/sub/u1", C::Revoke),
+            (Method::Get, "/_linkgate/events", C::EventsRead),
+            (Method::Put, "/_linkgate/files/a/b.pdf", C::FilesWrite),
+            (Method::Get, "/_linkgate/files", C::LinksMint),
+            (Method::Get, "/_linkgate/policy", C::LinksMint),
+            (Method::Get, "/_linkgate/events/hourly", C::EventsRead),
+        ];
+        assert_eq!(cases.len(), ROUTES.len());
+        for (m, p, cap) in cases {
+            assert_eq!(route(m, p).unwrap().capability(), cap, "{p}");
+        }
+        for cap in C::ALL {
+            assert!(cases.iter().any(|c| c.2 == cap), "{cap:?} guards no route");
+        }
+    }
+
+    /// A credential limited to tenants or a folder reads only their events.
+    #[test]
+    fn events_are_forced_to_the_credentials_tenants_and_prefix() {
+        use crate::credential::{Body, Capability, Principal, Refusal, UntrustedCredential};
+        let scoped = |tenants: Option<&[String]>, prefix: Option<&str>| {
+            let b = Body::new([1; 16], "n", tenants, &[Capability::EventsRead], prefix, 10, 100).unwrap();
+            Principal::Scoped(UntrustedCredential::decode(&b.sign("root")).unwrap().verify("root", 10, 0).unwrap())
+        };
+        let two = ["acme".to_owned(), "globex".to_owned()];
+        let p = scoped(Some(&two), Some("/acmé/"));
+        let (sql, args, _) = events_query_for("sub=u1", &p).unwrap();
+        assert!(sql.contains("WHERE sub = ?1 AND tenant IN (?2, ?3) AND substr(path, 1, ?4) = ?5"), "{sql}");
+        assert_eq!(
+            args,
+            [
+                SqlArg::Text("u1".into()),
+                SqlArg::Text("acme".into()),
+                SqlArg::Text("globex".into()),
+                SqlArg::Number(6.0),
+                SqlArg::Text("/acmé/".into())
+            ]
+        );
+        assert!(events_query_for("tenant=globex", &p).is_ok());
+        assert_eq!(events_query_for("tenant=initech", &p).unwrap_err(), Forbidden::Refused(Refusal::TenantForbidden));
+        // Every tenant, no folder: the query is the root's.
+        assert_eq!(events_query_for("sub=u1", &scoped(None, None)).unwrap(), events_query("sub=u1").unwrap());
+    }
+
+    /// A scoped principal for the credential-rule tests.
+    fn scoped(
+        tenants: Option<&[String]>,
+        caps: &[crate::credential::Capability],
+        prefix: Option<&str>,
+    ) -> crate::credential::Principal {
+        use crate::credential::{Body, Principal, UntrustedCredential};
+        let b = Body::new([1; 16], "n", tenants, caps, prefix, 10, 100).unwrap();
+        Principal::Scoped(UntrustedCredential::decode(&b.sign("root")).unwrap().verify("root", 10, 0).unwrap())
+    }
+
+    /// The hourly counts get the listing's forced tenant and prefix, so the
+    /// chart never counts what the credential may not list.
+    #[test]
+    fn hourly_counts_are_forced_to_the_credentials_tenants_and_prefix() {
+        use crate::credential::{Capability, Refusal};
+        let acme = ["acme".to_owned()];
+        let p = scoped(Some(&acme), &[Capability::EventsRead], Some("/acme/"));
+        let (sql, args, since, until) = hourly_query_for("outcome=refused", 100_000, &p).unwrap();
+        assert_eq!((since, until), (13_600, 100_000));
+        assert!(
+            sql.contains("WHERE outcome = ?1 AND time >= ?2 AND time <= ?3 AND tenant IN (?4) AND substr(path, 1, ?5) = ?6 GROUP BY hour"),
+            "{sql}"
+        );
+        assert_eq!(&args[3..], [SqlArg::Text("acme".into()), SqlArg::Number(6.0), SqlArg::Text("/acme/".into())]);
+        // The same restriction, clause for clause, as the listing's.
+        let (listing, _, _) = events_query_for("outcome=refused", &p).unwrap();
+        assert!(listing.contains("AND tenant IN (?2) AND substr(path, 1, ?3) = ?4"), "{listing}");
+        assert!(hourly_query_for("tenant=acme", 100_000, &p).is_ok());
+        assert_eq!(
+            hourly_query_for("tenant=globex", 100_000, &p).unwrap_err(),
+            Forbidden::Refused(Refusal::TenantForbidden)
+        );
+        // Bad requests stay 400 for a credential too.
+        assert!(matches!(hourly_query_for("limit=5", 0, &p), Err(Forbidden::Invalid(_))));
+        // Every tenant, no folder: the root's statement.
+        assert_eq!(
+            hourly_query_for("sub=u1", 100_000, &scoped(None, &[Capability::EventsRead], None)).unwrap(),
+            hourly_query("sub=u1", 100_000).unwrap()
+        );
+    }
+
+    /// A credential limited to a folder lists only at or below it.
+    #[test]
+    fn the_listing_stays_inside_the_credentials_prefix() {
+        use crate::credential::{Capability, Refusal};
+        let acme = ["acme".to_owned()];
+        let p = scoped(Some(&acme), &[Capability::LinksMint], Some("/acme/"));
+        let q = files_query_for("", &p).unwrap();
+        assert_eq!((q.prefix.as_str(), q.key_prefix.as_str()), ("/acme/", "acme/"), "no prefix: its own");
+        assert_eq!(files_query_for("prefix=", &p).unwrap().prefix, "/acme/");
+        assert_eq!(files_query_for("prefix=/acme/q3/&limit=5", &p).unwrap().key_prefix, "acme/q3/");
+        for raw in ["prefix=/", "prefix=/globex/", "prefix=/acmex/", "prefix=/ac/"] {
+            assert_eq!(files_query_for(raw, &p).unwrap_err(), Forbidden::Refused(Refusal::PrefixForbidden), "{raw}");
+        }
+        assert!(matches!(files_query_for("prefix=/acme", &p), Err(Forbidden::Invalid(_))));
+        assert!(matches!(files_query_for("colour=red", &p), Err(Forbidden::Invalid(_))));
+        // No folder (a tenant credential without a prefix mints anywhere for
+        // its tenant): any folder, like the root.
+        let t = scoped(Some(&acme), &[Capability::LinksMint], None);
+        assert_eq!(files_query_for("", &t).unwrap(), files_query("").unwrap());
+        assert_eq!(files_query_for("prefix=/globex/", &t).unwrap().prefix, "/globex/");
+    }
+
+    #[test]
+    fn revoking_by_link() {
+        let r = parse_revoke(br#"{"link":"https://h.example/a.pdf?lg=TOKEN","reason":"leaked"}"#).unwrap();
+        assert_eq!((r.scope, r.value.as_str()), (RevocationScope::Jti, ""));
+        assert_eq!(r.link, Some(InspectRequest { token: "TOKEN".into(), raw_path: Some("/a.pdf".into()) }));
+        let r = parse_revoke(br#"{"scope":"jti","link":"TOKEN","reason":"leaked"}"#).unwrap();
+        assert_eq!(r.link.unwrap().token, "TOKEN");
+        for (body, field) in [
+            (&br#"{"scope":"sub","link":"TOKEN","reason":"r"}"#[..], "link"),
+            (br#"{"link":"TOKEN","value":"abababababababababababababababab","reason":"r"}"#, "value"),
+            (br#"{"link":"https://h/a","reason":"r"}"#, "link"),
+            (br#"{"scope":"credential","value":"nope","reason":"r"}"#, "value"),
+        ] {
+            assert_eq!(parse_revoke(body).unwrap_err().field, field, "{}", String::from_utf8_lossy(body));
+        }
+        let c = parse_revoke(br#"{"scope":"credential","value":"0A0A0A0A0A0A0A0A0A0A0A0A0A0A0A0A","reason":"r"}"#);
+        assert_eq!(c.unwrap().value, "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a");
+    }
+
     #[test]
     fn revocation_listing_prefixes() {
         assert_eq!(revocation_list_prefix(None).unwrap(), None);
         assert_eq!(revocation_list_prefix(Some("kid")).unwrap().as_deref(), Some("kid:"));
         assert_eq!(revocation_list_prefix(Some("path")).unwrap().as_deref(), Some("path"));
         assert_eq!(revocation_list_prefix(Some("nope")).unwrap_err().field, "scope");
+    }
+
+    #[test]
+    fn console_routes() {
+        assert_eq!(route(Method::Get, "/_linkgate/files"), Ok(Route::ListFiles));
+        assert_eq!(route(Method::Head, "/_linkgate/files"), Ok(Route::ListFiles));
+        assert_eq!(route(Method::Get, "/_linkgate/policy"), Ok(Route::Policy));
+        assert_eq!(route(Method::Get, "/_linkgate/events/hourly"), Ok(Route::EventsHourly));
+        assert_eq!(route(Method::Post, "/_linkgate/files"), Err(RouteError::MethodNotAllowed { allow: "GET" }));
+        assert_eq!(route(Method::Put, "/_linkgate/policy"), Err(RouteError::MethodNotAllowed { allow: "GET" }));
+        assert_eq!(
+            route(Method::Delete, "/_linkgate/events/hourly"),
+            Err(RouteError::MethodNotAllowed { allow: "GET" })
+        );
+        // An upload still needs a path under files/.
+        assert_eq!(route(Method::Get, "/_linkgate/files/"), Err(RouteError::MethodNotAllowed { allow: "PUT" }));
+        assert_eq!(route(Method::Get, "/_linkgate/events/daily"), Err(RouteError::NotFound));
+        assert_eq!(route(Method::Get, "/_linkgate/console"), Err(RouteError::NotFound), "the console is no API route");
+    }
+
+    #[test]
+    fn files_queries() {
+        let q = files_query("").unwrap();
+        assert_eq!((q.prefix.as_str(), q.key_prefix.as_str(), q.cursor, q.limit), ("/", "", None, DEFAULT_PAGE));
+        let q = files_query("prefix=%2Fboard%2F2026%2F&cursor=c1&limit=5").unwrap();
+        assert_eq!(
+            (q.prefix.as_str(), q.key_prefix.as_str(), q.cursor.as_deref(), q.limit),
+            ("/board/2026/", "board/2026/", Some("c1"), 5)
+        );
+        assert_eq!(files_query("prefix=/caf%C3%A9/").unwrap().key_prefix, "café/");
+        for (raw, field) in [
+            ("prefix=/board", "prefix"),
+            ("prefix=board/", "prefix"),
+            ("prefix=/a/../b/", "prefix"),
+            ("prefix=/a//", "prefix"),
+            ("limit=0", "limit"),
+            ("limit=1001", "limit"),
+            ("colour=red", "colour"),
+            ("prefix=/a/&prefix=/b/", "prefix"),
+        ] {
+            assert_eq!(files_query(raw).unwrap_err().field, field, "{raw}");
+        }
+    }
+
+    #[test]
+    fn file_entries_name_their_rule() {
+        use crate::policy::Policy;
+        let p = Policy::default();
+        let v = json::parse(file_json("a/b.pdf", 3, 9, Some("restricted"), &p).as_str()).unwrap();
+        assert_eq!(v.get("path").and_then(Value::as_str), Some("/a/b.pdf"));
+        assert_eq!(v.get("rule").and_then(Value::as_str), Some("restricted"));
+        let v = json::parse(file_json("x", 3, 9, None, &p).as_str()).unwrap();
+        assert!(v.get("classification").is_some_and(Value::is_null));
+        assert_eq!(v.get("rule").and_then(Value::as_str), Some("internal"), "the default classification's");
+    }
+
+    #[test]
+    fn the_policy_document_caps_ttl_by_the_worker() {
+        use crate::policy::Policy;
+        let p = Policy::parse(
+            r#"{"classifications":{"confidential":{"max_ttl":"2h","require_ip":true,"countries":["DE"]}}}"#,
+        )
+        .unwrap();
+        let v = json::parse(policy_json(&p, 3600).as_str()).unwrap();
+        assert_eq!(v.get("max_ttl_secs").and_then(Value::as_u64), Some(3600));
+        assert_eq!(v.get("default_classification").and_then(Value::as_str), Some("internal"));
+        let rules = v.get("rules").and_then(Value::as_arr).unwrap();
+        assert_eq!(rules.len(), 4);
+        let rule = |n: &str| rules.iter().find(|r| r.get("name").and_then(Value::as_str) == Some(n)).unwrap();
+        let c = rule("confidential");
+        assert_eq!(c.get("max_ttl_secs").and_then(Value::as_u64), Some(3600), "2h capped by the worker's 1h");
+        assert_eq!(c.get("require_ip").and_then(Value::as_bool), Some(true));
+        assert_eq!(c.get("countries").and_then(Value::as_arr).map(<[Value]>::len), Some(1));
+        let r = rule("restricted");
+        assert_eq!(r.get("require_sub").and_then(Value::as_bool), Some(true));
+        assert_eq!(r.get("require_sealed").and_then(Value::as_bool), Some(true));
+        assert_eq!(r.get("cache").and_then(Value::as_str), Some("no-store"));
+        assert_eq!(r.get("revocation").and_then(Value::as_str), Some("strict"));
+        let modes: Vec<&str> =
+            rule("public").get("modes").and_then(Value::as_arr).unwrap().iter().filter_map(Value::as_str).collect();
+        assert_eq!(modes, ["stream", "redirect"]);
+        assert!(rule("internal").get("countries").is_some_and(Value::is_null));
+    }
+
+    #[test]
+    fn hourly_counts_bind_filters_and_bound_the_span() {
+        let (sql, args, since, until) = hourly_query("tenant=acme&outcome=refused", 100_000).unwrap();
+        assert_eq!((since, until), (100_000 - 86_400, 100_000), "the last day by default");
+        assert!(
+            sql.contains("WHERE tenant = ?1 AND outcome = ?2 AND time >= ?3 AND time <= ?4 GROUP BY hour"),
+            "{sql}"
+        );
+        assert_eq!(
+            args,
+            [
+                SqlArg::Text("acme".into()),
+                SqlArg::Text("refused".into()),
+                SqlArg::Number(13_600.0),
+                SqlArg::Number(100_000.0)
+            ]
+        );
+        assert!(!sql.contains("acme"), "values are bound, never spliced");
+        let (_, _, since, until) = hourly_query("since=10&until=7200", 1).unwrap();
+        assert_eq!((since, until), (10, 7200));
+        assert_eq!(hourly_query("since=10", 5).unwrap_err().field, "since", "since after until");
+        assert_eq!(hourly_query(&format!("since=0&until={}", MAX_HOURLY_SPAN_SECS + 1), 0).unwrap_err().field, "since");
+        assert!(hourly_query(&format!("since=0&until={MAX_HOURLY_SPAN_SECS}"), 0).is_ok());
+        for bad in ["cursor=1:2", "limit=5", "colour=red"] {
+            assert!(hourly_query(bad, 0).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub struct AuditEvent {
     /// an assertion whose signature verified, `docs/identity.md`), whether
     /// it opened the link or not. Never the assertion itself.
     pub identity: Option<String>,
+    /// A landing page shown with an untrusted-context warning:
+    /// `untrusted_network` or `untrusted_country` (`docs/policy.md`).
+    pub context: Option<&'static str>,
 }
 
 /// Longest user agent kept.
@@ -214,6 +217,7 @@ impl AuditEvent {
             .opt_str("subject", e.subject.as_deref())
             .opt_str("detail", e.detail.as_deref())
             .opt_str("identity", e.identity.as_deref())
+            .opt_str("context", e.context)
             .finish()
             .into_string()
     }
@@ -481,18 +485,20 @@ mod tests {
             subject: Some("jti:x".into()),
             detail: Some("{}".into()),
             identity: Some("id".into()),
+            context: Some("untrusted_country"),
         };
         let v: serde_json::Value = serde_json::from_str(&full.to_json()).unwrap();
         let want = serde_json::json!({
             "time": 1, "request_id": "rid", "method": "GET", "jti": "j", "kid": "k", "sub": "s", "tenant": "t",
             "path": "/p\"q", "outcome": "not_modified", "status": 304, "code": "c", "reason": "r", "rule": "rule",
             "mode": "m", "bytes": 9, "cache": "hit", "client_ip": "192.0.2.1", "country": "CH", "user_agent": "ua",
-            "issued_by": "edge", "count": 3, "actor": "a", "subject": "jti:x", "detail": "{}", "identity": "id"
+            "issued_by": "edge", "count": 3, "actor": "a", "subject": "jti:x", "detail": "{}", "identity": "id",
+            "context": "untrusted_country"
         });
         assert_eq!(v, want);
         let empty: serde_json::Value = serde_json::from_str(&AuditEvent::default().to_json()).unwrap();
         let obj = empty.as_object().unwrap();
-        assert_eq!(obj.len(), 25);
+        assert_eq!(obj.len(), 26);
         assert!(obj
             .iter()
             .all(|(k, v)| v.is_null() || ["time", "request_id", "method", "status"].contains(&k.as_str())));

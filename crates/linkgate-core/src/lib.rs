@@ -12,6 +12,8 @@ pub mod cache;
 pub mod cat;
 pub mod code;
 pub mod config;
+pub mod console;
+pub mod credential;
 pub mod duration;
 pub mod ed25519;
 pub mod gate;

@@ -80,6 +80,73 @@ pub struct Rule {
     /// Links for one person (`identity`, `docs/identity.md`): a verified
     /// sign-in, of the link's recipient when bound. None: no identity check.
     pub identity: Option<IdentityRule>,
+    /// Where links to such objects are expected to be opened from
+    /// (`expected_countries`, ISO 3166 alpha-2): outside them, a bounded-use
+    /// link's landing page warns before its Download button. None: anywhere.
+    pub expected_countries: Option<Vec<String>>,
+    /// The networks they are expected to be opened from (`expected_networks`).
+    pub expected_networks: Vec<super::ip::Cidr>,
+    /// `untrusted_context`: `warn` (default) or `off`.
+    pub untrusted_context: ContextCheck,
+}
+
+/// Whether the landing page warns about an unexpected context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextCheck {
+    Off,
+    Warn,
+}
+
+/// Why a request's context is not the one a rule expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Untrusted {
+    /// The client's network is in none of `expected_networks`.
+    Network,
+    /// The client's country is not one of `expected_countries` (or unknown).
+    Country,
+}
+
+impl Untrusted {
+    /// The audit event's `context`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Untrusted::Network => "untrusted_network",
+            Untrusted::Country => "untrusted_country",
+        }
+    }
+
+    /// What the landing page says, before its Download button.
+    pub const fn warning(self) -> &'static str {
+        match self {
+            Untrusted::Network => {
+                "This link is being opened from a network it is not expected to be used from. \
+                 If you did not expect to receive it, or someone else sent it on to you, do not download the file: \
+                 ask the person who sent it."
+            }
+            Untrusted::Country => {
+                "This link is being opened from a country it is not expected to be used from. \
+                 If you did not expect to receive it, or someone else sent it on to you, do not download the file: \
+                 ask the person who sent it."
+            }
+        }
+    }
+}
+
+/// The request's context against the rule's expectations (`docs/policy.md`,
+/// "Untrusted context"): the network first, then the country; an unknown
+/// address or country is outside any expectation.
+pub fn untrusted_context(rule: &Rule, country: Option<&str>, ip: Option<core::net::IpAddr>) -> Option<Untrusted> {
+    if rule.untrusted_context == ContextCheck::Off {
+        return None;
+    }
+    if !rule.expected_networks.is_empty() && !ip.is_some_and(|a| rule.expected_networks.iter().any(|c| c.contains(a))) {
+        return Some(Untrusted::Network);
+    }
+    match (&rule.expected_countries, country) {
+        (Some(list), Some(c)) if list.iter().any(|x| x == c) => None,
+        (Some(_), _) => Some(Untrusted::Country),
+        (None, _) => None,
+    }
 }
 
 /// Default `min_ip_prefix_v4`: a /16 (65 536 addresses) is an organisation's
@@ -120,6 +187,9 @@ fn default_rule(name: &str) -> Rule {
         redirect_above: None,
         media: MediaMode::Off,
         identity: None,
+        expected_countries: None,
+        expected_networks: Vec::new(),
+        untrusted_context: ContextCheck::Warn,
         // A restricted object's link should not tell whoever sees the URL
         // what it is, for whom, or until when (issue 14).
         require_sealed: name != "public" && name != "internal" && name != "confidential",
@@ -143,7 +213,7 @@ impl Default for Policy {
 }
 
 /// The members a classification's rule may have (`docs/policy.md`).
-const RULE_FIELDS: [&str; 14] = [
+const RULE_FIELDS: [&str; 17] = [
     "max_ttl",
     "modes",
     "require_sub",
@@ -158,6 +228,9 @@ const RULE_FIELDS: [&str; 14] = [
     "redirect_above",
     "media",
     "identity",
+    "expected_countries",
+    "expected_networks",
+    "untrusted_context",
 ];
 
 /// A member that is absent or null is not set (as before, with serde).
@@ -331,6 +404,31 @@ impl Policy {
             if let Some(v) = member(r, "identity") {
                 rule.identity = IdentityRule::parse(v).map_err(|e| PolicyError(format!("{name}.identity: {e}")))?;
             }
+            if let Some(c) = texts_member(name, r, "expected_countries")? {
+                if c.iter().any(|x| x.len() != 2 || !x.bytes().all(|b| b.is_ascii_uppercase())) {
+                    return Err(PolicyError(format!(
+                        "{name}.expected_countries: use ISO 3166 alpha-2 codes such as \"DE\""
+                    )));
+                }
+                rule.expected_countries = Some(c.into_iter().map(str::to_owned).collect());
+            }
+            if let Some(n) = texts_member(name, r, "expected_networks")? {
+                rule.expected_networks = n
+                    .into_iter()
+                    .map(|t| {
+                        super::ip::Cidr::parse(t).map_err(|_| {
+                            PolicyError(format!("{name}.expected_networks: {t:?} is not a CIDR such as \"10.0.0.0/8\""))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            if let Some(m) = text_member(name, r, "untrusted_context")? {
+                rule.untrusted_context = match m {
+                    "off" => ContextCheck::Off,
+                    "warn" => ContextCheck::Warn,
+                    _ => return Err(PolicyError(format!("{name}.untrusted_context: {m:?} is not off or warn"))),
+                };
+            }
             if let Some(v) = member(r, "redirect_above") {
                 rule.redirect_above = Some(size_field(name, "redirect_above", v)?);
             }
@@ -463,6 +561,33 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 17, item 4: expected countries and networks, off or warn.
+    #[test]
+    fn untrusted_context_rules() {
+        let p = Policy::parse(
+            r#"{"classifications":{"internal":{"expected_countries":["CH"],"expected_networks":["10.0.0.0/8"]},"public":{"expected_countries":["CH"],"untrusted_context":"off"}}}"#,
+        )
+        .unwrap();
+        let r = p.rule_for(Some("internal"));
+        let ip = |s: &str| crate::ip::parse_addr(s);
+        assert_eq!(untrusted_context(&r, Some("CH"), ip("10.1.2.3")), None);
+        assert_eq!(untrusted_context(&r, Some("CH"), ip("11.1.2.3")), Some(Untrusted::Network));
+        assert_eq!(untrusted_context(&r, Some("CH"), None), Some(Untrusted::Network));
+        assert_eq!(untrusted_context(&r, Some("DE"), ip("10.1.2.3")), Some(Untrusted::Country));
+        assert_eq!(untrusted_context(&r, None, ip("10.1.2.3")), Some(Untrusted::Country));
+        assert_eq!(untrusted_context(&p.rule_for(Some("public")), Some("DE"), None), None, "off");
+        assert_eq!(untrusted_context(&p.rule_for(Some("confidential")), Some("DE"), None), None, "nothing expected");
+        for (bad, field) in [
+            (r#"{"classifications":{"public":{"expected_countries":["ch"]}}}"#, "public.expected_countries"),
+            (r#"{"classifications":{"public":{"expected_networks":["10.0.0.0/33"]}}}"#, "public.expected_networks"),
+            (r#"{"classifications":{"public":{"expected_networks":"10.0.0.0/8"}}}"#, "public.expected_networks"),
+            (r#"{"classifications":{"public":{"untrusted_context":"block"}}}"#, "public.untrusted_context"),
+        ] {
+            let e = Policy::parse(bad).unwrap_err().0;
+            assert!(e.contains(field), "{bad}: {e}");
+        }
+    }
     use crate::keys::KeyId;
     use crate::path::Scope;
     use crate::token::{Field, Jti, Label};

@@ -236,6 +236,7 @@ impl Reason {
                 RevocationScope::Path => "revoked_path",
                 RevocationScope::Kid => "revoked_kid",
                 RevocationScope::All => "revoked_all",
+                RevocationScope::Credential => "revoked_credential",
             },
             Reason::UsedUp => "used_up",
             Reason::SessionNotOpen => "session_not_open",

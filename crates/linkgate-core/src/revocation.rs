@@ -10,6 +10,7 @@
 //! | `path`   | `path:<path or folder/>`  | every download at or below it             |
 //! | `kid`    | `kid:<kid>`               | every link signed by that key, any iat    |
 //! | `all`    | `all`                     | every link with iat ≤ at                  |
+//! | `credential` | `credential:<32 hex>` | that scoped admin credential (no link)   |
 //!
 //! A path longer than fits in a KV key (512 bytes) is stored as
 //! `path#<sha256 hex of the path>`. The value is a JSON [`Entry`]; a value
@@ -34,17 +35,21 @@ pub enum RevocationScope {
     Path,
     Kid,
     All,
+    /// A scoped admin credential, by its id (`docs/admin.md`): checked on
+    /// admin calls, never on downloads.
+    Credential,
 }
 
 impl RevocationScope {
     /// Every scope.
-    pub const ALL: [RevocationScope; 6] = [
+    pub const ALL: [RevocationScope; 7] = [
         RevocationScope::Jti,
         RevocationScope::Sub,
         RevocationScope::Tenant,
         RevocationScope::Path,
         RevocationScope::Kid,
         RevocationScope::All,
+        RevocationScope::Credential,
     ];
 
     /// Wire name.
@@ -56,6 +61,7 @@ impl RevocationScope {
             RevocationScope::Path => "path",
             RevocationScope::Kid => "kid",
             RevocationScope::All => "all",
+            RevocationScope::Credential => "credential",
         }
     }
 
@@ -91,6 +97,10 @@ pub struct Entry {
     pub revoked_at: u64,
     /// When KV drops the entry by itself (None: kept until lifted).
     pub expires_at: Option<u64>,
+    /// The tenant of the revoked link, for a `jti` entry revoked by its link
+    /// (`docs/admin.md`): lets a tenant's admin credential list and lift it.
+    /// Not written when absent.
+    pub tenant: Option<String>,
     /// Later revocations of the same scope and value, merged into this entry
     /// (see [`merge`]); the first reason and actor stay above. Not written
     /// when empty.
@@ -136,6 +146,9 @@ impl Entry {
             .str("actor", &self.actor)
             .num("revoked_at", self.revoked_at)
             .opt_num("expires_at", self.expires_at);
+        if let Some(t) = &self.tenant {
+            o = o.str("tenant", t);
+        }
         if !self.also.is_empty() {
             o = o.raw("also", &json::array(self.also.iter().map(Also::to_json)));
         }
@@ -159,6 +172,10 @@ impl Entry {
             actor: text_or_empty(v, "actor")?,
             revoked_at: v.get("revoked_at")?.as_u64()?,
             expires_at: opt_u64(v, "expires_at")?,
+            tenant: match v.get("tenant") {
+                None | Some(Value::Null) => None,
+                Some(t) => Some(t.as_str()?.to_owned()),
+            },
             also,
         })
     }
@@ -192,6 +209,7 @@ pub fn merge(existing: Option<Entry>, new: Entry) -> Entry {
         _ => None,
     };
     e.revoked_at = e.revoked_at.max(new.revoked_at);
+    e.tenant = e.tenant.or(new.tenant);
     e.also.push(Also { reason: new.reason, actor: new.actor, revoked_at: new.revoked_at });
     if e.also.len() > MAX_ALSO {
         let extra = e.also.len().saturating_sub(MAX_ALSO);
@@ -272,6 +290,7 @@ pub fn find_revocation<'a>(claims: &Claims, found: impl IntoIterator<Item = (&'a
                 actor: String::new(),
                 revoked_at: u64::MAX,
                 expires_at: None,
+                tenant: None,
                 also: Vec::new(),
             },
         };
@@ -313,6 +332,11 @@ pub fn entry_expiry(scope: RevocationScope, revoked_at: u64, link_exp: Option<u6
         RevocationScope::Path | RevocationScope::Kid => None,
         RevocationScope::Jti => until(link_exp.map_or(last_exp, |e| e.min(last_exp))),
         RevocationScope::Sub | RevocationScope::Tenant | RevocationScope::All => until(last_exp),
+        // No credential lives longer than its maximum lifetime after being
+        // revoked (its iat is at most `skew` ahead of the revocation).
+        RevocationScope::Credential => {
+            Some(revoked_at.saturating_add(w.skew_secs).saturating_add(super::credential::MAX_TTL_SECS))
+        }
     }
 }
 
@@ -338,6 +362,7 @@ mod tests {
             actor: "a".into(),
             revoked_at: at,
             expires_at: None,
+            tenant: None,
             also: Vec::new(),
         }
         .to_json()
@@ -380,6 +405,7 @@ mod tests {
             actor: "alice".into(),
             revoked_at: 100,
             expires_at: Some(10_000),
+            tenant: None,
             also: Vec::new(),
         };
         let second = Entry {

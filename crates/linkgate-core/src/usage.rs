@@ -450,7 +450,8 @@ fn human_size(n: u64) -> String {
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fff;max-width:32rem;margin:3rem auto;padding:0 1rem}\
 h1{font-size:1.4rem}dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}dt{font-weight:600}\
 button{font:inherit;padding:.6rem 1.4rem;border:0;border-radius:.3rem;background:#0b57d0;color:#fff;cursor:pointer}\
-button:focus{outline:3px solid #1a1a1a;outline-offset:2px}p.note{color:#444;font-size:.9rem}";
+button:focus{outline:3px solid #1a1a1a;outline-offset:2px}p.note{color:#444;font-size:.9rem}\
+p.warn{border-left:4px solid #b3261e;background:#fdecea;padding:.6rem .8rem;color:#1a1a1a}";
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -471,6 +472,8 @@ pub struct Landing<'a> {
     /// Form target: the link's path (no query: the token travels in the body).
     pub action: &'a str,
     pub token: &'a str,
+    /// An untrusted-context warning, shown before the Download button.
+    pub warning: Option<&'a str>,
 }
 
 /// The neutral landing page of a bounded-use link: no file bytes, and the
@@ -478,7 +481,7 @@ pub struct Landing<'a> {
 pub fn landing_page(l: &Landing<'_>) -> String {
     let body = format!(
         "<h1>Download {name}</h1><dl><dt>File</dt><dd>{name}</dd><dt>Size</dt><dd>{size}</dd>\
-<dt>Expires</dt><dd><time datetime=\"{dt}\">{utc}</time></dd><dt>Downloads left</dt><dd>{left}</dd></dl>\
+<dt>Expires</dt><dd><time datetime=\"{dt}\">{utc}</time></dd><dt>Downloads left</dt><dd>{left}</dd></dl>{warning}\
 <form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"lg\" value=\"{token}\">\
 <button type=\"submit\" autofocus>Download</button></form>\
 <p class=\"note\">This link can be used a limited number of times. Pressing Download uses one.</p>",
@@ -489,6 +492,10 @@ pub fn landing_page(l: &Landing<'_>) -> String {
         left = l.uses_left,
         action = html_escape(l.action),
         token = html_escape(l.token),
+        warning = l
+            .warning
+            .map(|w| format!("<p class=\"warn\" role=\"alert\" id=\"untrusted-context\">{}</p>", html_escape(w)))
+            .unwrap_or_default(),
     );
     page(&format!("Download {}", l.file_name), &body)
 }
@@ -798,8 +805,15 @@ mod tests {
             uses_left: 1,
             action: "/a/b.pdf",
             token: "TOKEN123",
+            warning: None,
         };
         let html = landing_page(&l);
+        assert!(!html.contains("untrusted-context"));
+        // A warning comes before the button, escaped.
+        let warned = landing_page(&Landing { warning: Some("from <there>"), ..l });
+        let (at, button) = (warned.find("id=\"untrusted-context\"").unwrap(), warned.find("<button").unwrap());
+        assert!(at < button, "the warning precedes the Download button");
+        assert!(warned.contains("from &lt;there&gt;"));
         assert!(html.contains("&lt;b&gt;&amp;&quot;q3&quot;.pdf"));
         assert!(!html.contains("<b>&"));
         assert_eq!(html.matches("TOKEN123").count(), 1);

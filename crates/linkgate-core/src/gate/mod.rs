@@ -1456,7 +1456,7 @@ impl<'c> Refund<'c> {
     }
 }
 
-fn landing<'c>(ctx: Ctx<'c>, located: &Located, uses_left: u32) -> Step<'c> {
+fn landing<'c>(mut ctx: Ctx<'c>, located: &Located, uses_left: u32) -> Step<'c> {
     let link = &located.auth.link;
     let claims = link.claims();
     let (_, _, query) = split_url(&ctx.facts.url);
@@ -1471,6 +1471,11 @@ fn landing<'c>(ctx: Ctx<'c>, located: &Located, uses_left: u32) -> Step<'c> {
     // A sealed link's form posts to its path-less URL: the object's path is
     // in no URL of a sealed link (§17.7).
     let action = if link.sealed() { format!("/{PATH_FORM_LINK}/{token}") } else { link.path().to_url_path() };
+    // Opened from outside where the object's rule expects its links to be
+    // used: said before the button, and recorded (docs/policy.md).
+    let rule = ctx.cfg.policy.rule_for(located.meta.classification.as_deref());
+    let untrusted = super::policy::untrusted_context(&rule, ctx.facts.country.as_deref(), ctx.client_ip());
+    ctx.event.context = untrusted.map(super::policy::Untrusted::as_str);
     let html = landing_page(&Landing {
         file_name: claims.filename.as_ref().map_or_else(|| link.path().file_name(), |f| f.as_str()),
         size: located.meta.size,
@@ -1479,6 +1484,7 @@ fn landing<'c>(ctx: Ctx<'c>, located: &Located, uses_left: u32) -> Step<'c> {
         uses_left,
         action: &action,
         token,
+        warning: untrusted.map(super::policy::Untrusted::warning),
     });
     ctx.finish(Reply::Page { status: 200, html }, 200, Reason::LandingPage, None)
 }

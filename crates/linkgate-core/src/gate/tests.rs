@@ -115,6 +115,7 @@ impl World {
             actor: "t".into(),
             revoked_at: at,
             expires_at: None,
+            tenant: None,
             also: Vec::new(),
         };
         self.denylist.insert(kv_key(scope, value), e.to_json().into_string());
@@ -641,6 +642,58 @@ fn a_plain_get_of_a_bounded_link_is_a_landing_page_never_a_download() {
     assert!(html.contains("used up"));
     let d = w.run(&cfg, get(&link_url("/a/b.pdf", &t), T0 + 2), None);
     assert!(matches!(d.reply, Reply::Problem { status: 410, .. }));
+}
+
+/// Issue 17, item 4: a bounded-use link opened from outside the rule's
+/// expected countries or networks gets a warning before its Download button,
+/// recorded in the event's `context`; inside them, or with
+/// `untrusted_context: off`, none. The warning never refuses.
+#[test]
+fn the_landing_page_warns_about_an_untrusted_context() {
+    let policy = |extra: &str| {
+        cfg_with(&[(
+            "LINKGATE_POLICY",
+            &format!(
+                r#"{{"classifications":{{"confidential":{{"expected_countries":["DE","FR"],"expected_networks":["198.51.100.0/24","2001:db8::/32"]{extra}}}}}}}"#
+            ),
+        )])
+    };
+    let cfg = policy("");
+    let c = bounded("/a/b.pdf", 2);
+    let t = sign(&cfg, &c);
+    let visit = |cfg: &EdgeConfig, country: Option<&str>, ip: Option<&str>, class: Option<&str>| {
+        let mut w = World::with_object("/a/b.pdf", object(class));
+        w.country = country.map(str::to_owned);
+        let f = Facts { client_ip: ip.map(str::to_owned), ..get(&link_url("/a/b.pdf", &t), T0 + 1) };
+        let d = w.run(cfg, f, None);
+        let Reply::Page { status: 200, html } = &d.reply else { panic!("{:?}", d.reply) };
+        assert_eq!(d.event.reason, Some("landing_page"));
+        assert_eq!(w.used(c.jti), 0, "a warning never uses (or refuses) anything");
+        let warned = html.find("id=\"untrusted-context\"");
+        if let Some(at) = warned {
+            assert!(at < html.find("<button").unwrap(), "before the button");
+        }
+        (d.event.context, warned.is_some(), html.clone())
+    };
+    let conf = Some("confidential");
+    assert_eq!(visit(&cfg, Some("DE"), Some("198.51.100.9"), conf).0, None);
+    assert_eq!(visit(&cfg, Some("FR"), Some("2001:db8::1"), conf).0, None);
+    let (ctx, shown, html) = visit(&cfg, Some("US"), Some("198.51.100.9"), conf);
+    assert_eq!((ctx, shown), (Some("untrusted_country"), true));
+    assert!(html.contains("from a country it is not expected"));
+    assert_eq!(visit(&cfg, None, Some("198.51.100.9"), conf).0, Some("untrusted_country"), "unknown is not expected");
+    let (ctx, shown, html) = visit(&cfg, Some("DE"), Some("203.0.113.5"), conf);
+    assert_eq!((ctx, shown), (Some("untrusted_network"), true));
+    assert!(html.contains("from a network it is not expected"));
+    assert_eq!(visit(&cfg, Some("DE"), None, conf).0, Some("untrusted_network"));
+    // Another classification's rule expects nothing: no warning.
+    assert!(!visit(&cfg, Some("US"), Some("203.0.113.5"), Some("internal")).1);
+    // Off: no warning, nothing recorded.
+    let off = policy(r#","untrusted_context":"off""#);
+    assert_eq!(
+        visit(&off, Some("US"), Some("203.0.113.5"), conf),
+        (None, false, visit(&off, Some("DE"), None, conf).2)
+    );
 }
 
 /// A browser gets a page for every refusal, with the same status and code in
