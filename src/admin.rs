@@ -649,18 +649,7 @@ async fn inspect(call: &mut Call<'_>, who: &Principal) -> R {
 async fn events(call: &mut Call<'_>, who: &Principal) -> R {
     call.ev.reason = Some("events");
     let (sql, args, limit) = admin::events_query_for(&call.query, who)?;
-    let args: Vec<JsValue> = args
-        .into_iter()
-        .map(|a| match a {
-            SqlArg::Text(t) => JsValue::from_str(&t),
-            SqlArg::Number(n) => JsValue::from_f64(n),
-        })
-        .collect();
-    let db = call.env.d1(AUDIT_BINDING)?;
-    let rows = match json::parse(&all_rows(&db.prepare(sql).bind(&args)?).await?) {
-        Ok(Value::Arr(rows)) => rows,
-        _ => return Err(EdgeError::new("D1 rows unreadable").into()),
-    };
+    let rows = select_rows(call.env, sql, args).await?;
     let more = rows.len() > limit as usize;
     let mut rows: Vec<Value> = rows.into_iter().take(limit as usize).collect();
     let number = |r: &Value, k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
@@ -672,6 +661,22 @@ async fn events(call: &mut Call<'_>, who: &Principal) -> R {
     }
     let rows = json::array(rows.iter().map(Value::to_raw));
     json_response(200, Object::new().raw("events", &rows).opt_str("cursor", cursor.as_deref()).finish())
+}
+
+/// The rows of one audit-store SELECT, its values bound (never spliced).
+async fn select_rows(env: &Env, sql: String, args: Vec<SqlArg>) -> Result<Vec<Value>, Fail> {
+    let args: Vec<JsValue> = args
+        .into_iter()
+        .map(|a| match a {
+            SqlArg::Text(t) => JsValue::from_str(&t),
+            SqlArg::Number(n) => JsValue::from_f64(n),
+        })
+        .collect();
+    let db = env.d1(AUDIT_BINDING)?;
+    match json::parse(&all_rows(&db.prepare(sql).bind(&args)?).await?) {
+        Ok(Value::Arr(rows)) => Ok(rows),
+        _ => Err(EdgeError::new("D1 rows unreadable").into()),
+    }
 }
 
 /// A statement's rows as JSON text (`JSON.stringify` of D1's `results`):
@@ -732,18 +737,7 @@ fn policy(call: &mut Call<'_>) -> R {
 async fn events_hourly(call: &mut Call<'_>, who: &Principal) -> R {
     call.ev.reason = Some("events_hourly");
     let (sql, args, since, until) = admin::hourly_query_for(&call.query, call.now, who)?;
-    let args: Vec<JsValue> = args
-        .into_iter()
-        .map(|a| match a {
-            SqlArg::Text(t) => JsValue::from_str(&t),
-            SqlArg::Number(n) => JsValue::from_f64(n),
-        })
-        .collect();
-    let db = call.env.d1(AUDIT_BINDING)?;
-    let rows = match json::parse(&all_rows(&db.prepare(sql).bind(&args)?).await?) {
-        Ok(Value::Arr(rows)) => rows,
-        _ => return Err(EdgeError::new("D1 rows unreadable").into()),
-    };
+    let rows = select_rows(call.env, sql, args).await?;
     let number = |r: &Value, k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
     let hours = json::array(rows.iter().map(|r| {
         Object::new()
