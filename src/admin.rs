@@ -286,6 +286,7 @@ async fn revoke(call: &mut Call<'_>, who: &Principal) -> R {
             .await
             .ok_or_else(|| Invalid::new("link", "not a link signed by this worker's keys"))?;
         who.link_ok(&claims)?;
+        about_link(&mut call.ev, &claims);
         r.value = claims.jti.to_hex();
         r.link_expires_at = r.link_expires_at.or(Some(claims.exp));
         link_tenant = Some(claims.tenant.as_ref().map(|t| t.as_str().to_owned()));
@@ -520,8 +521,10 @@ async fn mint(call: &mut Call<'_>, who: &Principal) -> R {
         .build(key.kid().clone(), random_jti()?, call.now, cfg.time.max_ttl_secs)
         .map_err(|e| Invalid::new(e.field.as_str(), e.reason))?;
     call.ev.path = Some(claims.scope.as_str().to_owned());
-    call.ev.tenant = claims.tenant.as_ref().map(|t| t.as_str().to_owned());
     who.link_ok(&claims)?;
+    // After the check: a refused mint for another tenant is not filed under
+    // that tenant (its credentials would read who tried).
+    call.ev.tenant = claims.tenant.as_ref().map(|t| t.as_str().to_owned());
     // The object's classification (or the default one, for folders and
     // objects not yet uploaded) decides.
     let classification = match &claims.scope {
@@ -602,6 +605,15 @@ async fn verified_claims(call: &Call<'_>, ir: &admin::InspectRequest) -> Option<
     inspection(call, ir).await.claims
 }
 
+/// An admin call about one link the caller may see is filed under the link's
+/// tenant and path, so that a tenant's credentials find it in their events
+/// (docs/admin.md). Not its jti: only decisions about the link itself carry
+/// that, and the console counts them as its downloads.
+fn about_link(ev: &mut AuditEvent, c: &linkgate_core::Claims) {
+    ev.tenant = c.tenant.as_ref().map(|t| t.as_str().to_owned());
+    ev.path = Some(c.scope.as_str().to_owned());
+}
+
 async fn inspect(call: &mut Call<'_>, who: &Principal) -> R {
     call.ev.reason = Some("inspect");
     let ir = admin::parse_inspect(&body_bytes(&mut call.req).await?)?;
@@ -610,6 +622,7 @@ async fn inspect(call: &mut Call<'_>, who: &Principal) -> R {
     // Another tenant's (or folder's) link: nothing about it is shown.
     if let Some(c) = &ins.claims {
         who.link_ok(c)?;
+        about_link(&mut call.ev, c);
     }
     let mut reason = ins.reason;
     let (mut revocation, mut uses_consumed, mut consumptions) = (json::null(), json::null(), json::null());

@@ -108,6 +108,15 @@ describe("revoke, list, lift", () => {
     assert.equal(e.tenant, "acme");
     assert.equal(e.actor, `cred:${acme.id}:acme-support`);
     await problem(await w.fetch(linkFor(own)), assert, 410, "revoked", own.token);
+    // Its own admin call about its own link is in its events (filed under
+    // the link's tenant and path).
+    const mine = await waitFor(
+      async () => (await json(await api(acme.credential, "events?limit=1000"), 200)).events.find((r) => r.reason === "revoke" && r.subject === `jti:${own.jti}`),
+      "its revoke in its own events",
+    );
+    assert.equal(mine.tenant, "acme");
+    assert.equal(mine.path, "/acme/a.pdf");
+    assert.equal(mine.actor, `cred:${acme.id}:acme-support`);
     const theirs = signed(["--path", "/acme/a.pdf", "--tenant", "globex"]);
     await problem(await api(acme.credential, "revocations", { method: "POST", body: { link: theirs.url, reason: "r" } }), assert, 403, "tenant_forbidden");
     assert.equal((await w.fetch(linkFor(theirs))).status, 200, "the other tenant's link still works");
@@ -250,6 +259,7 @@ describe("audit", () => {
     const refused = rows.find((e) => e.code === "prefix_forbidden");
     assert.equal(refused.status, 403);
     assert.equal(refused.outcome, "admin");
+    assert.equal(refused.tenant, null, "a refused mint is filed under no tenant");
     const expired = await waitFor(
       async () => (await w.db.prepare("SELECT * FROM events WHERE code = 'credential_expired'").all()).results[0],
       "the expired credential's event",
