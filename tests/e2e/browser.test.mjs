@@ -5,15 +5,13 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
-import { startWorker, sign, newKeyEntry, waitFor, ROOT } from "./harness.mjs";
+import { startWorker, sign, newKeyEntry, waitFor, ROOT, launchChromium } from "./harness.mjs";
 
 const KEYS = newKeyEntry("web");
 const OUT = join(ROOT, "test-output");
 const BODY = new Uint8Array(300_000).map((_, i) => (i * 7) % 256);
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 let w;
 let browser;
 
@@ -26,11 +24,7 @@ before(async () => {
     vars: { LINKGATE_REFRESH_URL: "https://app.example/renew", LINKGATE_DENYLIST_MEMO_SECS: "0" },
   });
   await w.r2.put("board/q3-pack.pdf", BODY, { httpMetadata: { contentType: "application/pdf" } });
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (scripts/test.sh installs it)`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

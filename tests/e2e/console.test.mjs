@@ -9,16 +9,14 @@
 
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, existsSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { chromium } from "playwright-core";
-import { startWorker, newKeyEntry, ROOT, BASE, CLI, waitFor } from "./harness.mjs";
+import { startWorker, newKeyEntry, ROOT, BASE, CLI, waitFor, launchChromium } from "./harness.mjs";
 
 const KEYS = newKeyEntry("con");
 const ADMIN = "console-admin-token-8c1f0e7a5b2d4c69a0b3";
 const OUT = join(ROOT, "test-output");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const BODY = new Uint8Array(120_000).map((_, i) => (i * 13) % 251);
 let w;
 let browser;
@@ -62,11 +60,7 @@ before(async () => {
   ]) {
     await w.r2.put(key, `body of ${key}`, classification ? { customMetadata: { classification } } : {});
   }
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (scripts/test.sh installs it)`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

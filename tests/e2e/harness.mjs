@@ -4,7 +4,7 @@
 
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,6 +36,20 @@ export function linkFor(minted, path) {
   // re-rooted on a path it takes the query form there.
   if (path === undefined && u.pathname.startsWith("/_lg/")) return `${BASE}${u.pathname}`;
   return `${BASE}${path ?? u.pathname}?lg=${minted.token}`;
+}
+
+// One headless Chromium for the browser suites (refusal pages, console, media
+// player): the same flags everywhere, so a flag fixed for one is fixed for all.
+// playwright-core is imported here only when a suite asks for a browser.
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+export async function launchChromium(extraArgs = []) {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (scripts/test.sh installs it)`);
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync", ...extraArgs],
+  });
 }
 
 export const now = () => Math.floor(Date.now() / 1000);

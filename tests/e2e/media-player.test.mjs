@@ -10,11 +10,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
-import { startWorker, sign, newKeyEntry, ROOT } from "./harness.mjs";
+import { startWorker, sign, newKeyEntry, ROOT, launchChromium } from "./harness.mjs";
 
 /** The token with one character in its middle changed (the tag no longer verifies). */
 const tamper = (t) => {
@@ -24,7 +23,6 @@ const tamper = (t) => {
 
 const KEYS = newKeyEntry("player");
 const OUT = join(ROOT, "test-output");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const MIN_SEGMENTS = 4;
 let w;
 let browser;
@@ -76,7 +74,6 @@ const TYPES = { m3u8: "application/vnd.apple.mpegurl", ts: "video/mp2t", mpd: "a
 
 before(async () => {
   mkdirSync(OUT, { recursive: true });
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (scripts/test.sh installs it)`);
   media = mkdtempSync(join(tmpdir(), "linkgate-media-"));
   makePresentations(media);
   // The player page lives on its own origin: the worker must answer it with
@@ -112,11 +109,7 @@ before(async () => {
       });
     }
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
-  });
+  browser = await launchChromium(["--autoplay-policy=no-user-gesture-required"]);
 });
 
 after(async () => {
