@@ -8,6 +8,7 @@
 //! merging happens here, where requests are serialized, so two concurrent
 //! revokes cannot lose one another.
 
+use worker::wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
 use linkgate_core::json::{self, Object, Value};
@@ -60,7 +61,7 @@ impl DurableObject for RevocationRegistry {
                 // The answer: [[key, entry text], ...].
                 let mut found = Vec::new();
                 for key in keys.iter().filter_map(Value::as_str) {
-                    if let Some(text) = storage.get::<String>(key).await? {
+                    if let Some(text) = super::js::stored_text(&storage, key).await? {
                         // An expired entry can no longer match a link that
                         // can be honoured; it only waits for the alarm.
                         if expires_at(&text).is_none_or(|at| at > now) {
@@ -79,10 +80,10 @@ impl DurableObject for RevocationRegistry {
                     return bad_call();
                 };
                 let kv = field("kv").and_then(Entry::from_value);
-                let stored = storage.get::<String>(key).await?.and_then(|t| Entry::from_json(&t));
+                let stored = super::js::stored_text(&storage, key).await?.and_then(|t| Entry::from_json(&t));
                 let entry = merge(stored.or(kv), new);
                 let text = entry.to_json().into_string();
-                storage.put(key, &text).await?;
+                super::js::store(&storage, key, &JsValue::from_str(&text)).await?;
                 if let Some(at) = entry.expires_at {
                     let at_ms = i64::try_from(at).unwrap_or(i64::MAX / 1000).saturating_mul(1000);
                     let sooner = storage.get_alarm().await?.is_none_or(|a| a > at_ms);
@@ -97,7 +98,7 @@ impl DurableObject for RevocationRegistry {
                 let Some(key) = call.as_ref().and_then(|c| c.get("key")).and_then(Value::as_str) else {
                     return bad_call();
                 };
-                let text = storage.get::<String>(key).await?;
+                let text = super::js::stored_text(&storage, key).await?;
                 storage.delete(key).await?;
                 Response::ok(json::opt_string(text.as_deref()).into_string())
             }
@@ -113,7 +114,7 @@ impl DurableObject for RevocationRegistry {
         let all = storage.list().await?;
         for key in all.keys() {
             let Some(key) = key?.as_string() else { continue };
-            let Some(text) = storage.get::<String>(&key).await? else { continue };
+            let Some(text) = super::js::stored_text(&storage, &key).await? else { continue };
             match expires_at(&text) {
                 Some(at) if at <= now => {
                     storage.delete(&key).await?;

@@ -36,7 +36,7 @@ impl DurableObject for UsageCounter {
         let path = req.path();
         let body = if path == "/state" { String::new() } else { req.text().await? };
         let storage = self.state.storage();
-        let mut s: UsageState = storage.get(KEY).await?.unwrap_or_default();
+        let mut s = load(&storage).await?;
         match path.as_str() {
             "/state" => Response::ok(s.to_json().into_string()),
             "/consume" => {
@@ -52,7 +52,7 @@ impl DurableObject for UsageCounter {
                 if !give_back(&mut s, &client, time, &path) {
                     return Response::error("no such use", 409);
                 }
-                storage.put(KEY, &s).await?;
+                put(&storage, &s).await?;
                 Response::ok("refunded")
             }
             "/start" => {
@@ -77,9 +77,22 @@ fn bad_call() -> worker::Result<Response> {
     Response::error("unreadable call", 400)
 }
 
+/// The stored state (none yet: the default). Stored as the structured value
+/// of its JSON form, read back through `JSON.stringify` (see `js`).
+async fn load(storage: &Storage) -> worker::Result<UsageState> {
+    match super::js::stored_json(storage, KEY).await? {
+        None => Ok(UsageState::default()),
+        Some(text) => UsageState::from_json(&text).ok_or_else(|| "stored usage state unreadable".into()),
+    }
+}
+
+async fn put(storage: &Storage, s: &UsageState) -> worker::Result<()> {
+    Ok(super::js::store_json(storage, KEY, s.to_json().as_str()).await?)
+}
+
 /// Store the state; the first write sets the alarm that forgets it.
 async fn save(storage: &Storage, s: &UsageState, forget_at: u64) -> worker::Result<()> {
-    storage.put(KEY, s).await?;
+    put(storage, s).await?;
     if storage.get_alarm().await?.is_none() {
         let at = i64::try_from(forget_at).unwrap_or(i64::MAX / 1000).saturating_mul(1000);
         storage.set_alarm(worker::ScheduledTime::from(at)).await?;
