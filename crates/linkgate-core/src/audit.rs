@@ -345,7 +345,7 @@ impl Aggregator {
                 ..Default::default()
             })
             .collect();
-        out.sort_by_key(|e| std::cmp::Reverse(e.count));
+        crate::small_sort::sort_by_key(&mut out, |e| std::cmp::Reverse(e.count));
         out
     }
 

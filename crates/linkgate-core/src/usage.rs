@@ -673,7 +673,8 @@ mod tests {
     /// (the counter objects of a running deployment read both ways).
     #[test]
     fn one_decimal_matches_the_float_formatter() {
-        let mut values: Vec<f64> = vec![0.0, 0.05, 0.25, 0.35, 0.45, 1.05, 1.15, 1.25, 2.5, 999.95, 999.99, 1e15, 4503599627370496.5];
+        let mut values: Vec<f64> =
+            vec![0.0, 0.05, 0.25, 0.35, 0.45, 1.05, 1.15, 1.25, 2.5, 999.95, 999.99, 1e15, 4503599627370496.5];
         // Every size human_size can pass, near each unit, and scattered.
         for n in (0..3_000_000u64).chain((0..200_000u64).map(|k| k * 5_000 + 999_000)) {
             values.push(n as f64 / 1000.0);
