@@ -471,6 +471,8 @@ fn one_decimal(v: f64) -> String {
             q
         }
     };
+    // In u64 (the only integer Display linked besides the smaller ones).
+    let tenths = u64::try_from(tenths).unwrap_or(u64::MAX);
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 
