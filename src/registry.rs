@@ -137,9 +137,8 @@ pub fn namespace(env: &Env) -> Option<ObjectNamespace> {
     env.durable_object(REGISTRY_BINDING).ok()
 }
 
-async fn call(ns: &ObjectNamespace, path: &str, body: String) -> Result<Response> {
-    let stub = ns.id_from_name(INSTANCE)?.get_stub()?;
-    super::durable::call(&stub, &format!("https://registry{path}"), Some(body), "revocation registry").await
+async fn call(ns: &ObjectNamespace, path: &str, body: String) -> Result<String> {
+    super::durable::call(ns, INSTANCE, &format!("https://registry{path}"), Some(body), "revocation registry").await
 }
 
 /// The gate's `ReadStrict` step (fail closed).
@@ -155,7 +154,7 @@ pub async fn lookup(env: &Env, keys: &[String], now: u64) -> Result<Vec<(String,
     let ns = namespace(env).ok_or_else(|| EdgeError::new(format!("{REGISTRY_BINDING} is not bound")))?;
     let keys = json::array(keys.iter().map(|k| json::string(k)));
     let body = Object::new().raw("keys", &keys).num("now", now).finish().into_string();
-    let text = call(&ns, "/lookup", body).await?.text().await?;
+    let text = call(&ns, "/lookup", body).await?;
     let unreadable = || EdgeError::new("revocation registry answer unreadable");
     let answer = json::parse(&text).map_err(|_| unreadable())?;
     let pair = |v: &Value| match v.as_arr()? {
@@ -172,7 +171,7 @@ pub async fn revoke(env: &Env, key: &str, entry: &Entry, kv: Option<&Entry>) -> 
     let ns = namespace(env).ok_or_else(|| EdgeError::new(format!("{REGISTRY_BINDING} is not bound")))?;
     let kv = kv.map_or_else(json::null, Entry::to_json);
     let body = Object::new().str("key", key).raw("entry", &entry.to_json()).raw("kv", &kv).finish().into_string();
-    let text = call(&ns, "/revoke", body).await?.text().await?;
+    let text = call(&ns, "/revoke", body).await?;
     Entry::from_json(&text).ok_or_else(|| EdgeError::new("revocation registry answer unreadable"))
 }
 
@@ -180,7 +179,7 @@ pub async fn revoke(env: &Env, key: &str, entry: &Entry, kv: Option<&Entry>) -> 
 pub async fn lift(env: &Env, key: &str) -> Result<Option<String>> {
     let ns = namespace(env).ok_or_else(|| EdgeError::new(format!("{REGISTRY_BINDING} is not bound")))?;
     let body = Object::new().str("key", key).finish().into_string();
-    let text = call(&ns, "/lift", body).await?.text().await?;
+    let text = call(&ns, "/lift", body).await?;
     match json::parse(&text) {
         Ok(Value::Null) => Ok(None),
         Ok(Value::Str(t)) => Ok(Some(t)),

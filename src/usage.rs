@@ -105,9 +105,8 @@ pub fn namespace(env: &Env) -> Option<ObjectNamespace> {
     env.durable_object(USAGE_BINDING).ok()
 }
 
-async fn call(ns: &ObjectNamespace, jti: Jti, path: &str, body: Option<String>) -> Result<Response> {
-    let stub = ns.id_from_name(&jti.to_hex())?.get_stub()?;
-    super::durable::call(&stub, &format!("https://usage{path}"), body, "usage counter").await
+async fn call(ns: &ObjectNamespace, jti: Jti, path: &str, body: Option<String>) -> Result<String> {
+    super::durable::call(ns, &jti.to_hex(), &format!("https://usage{path}"), body, "usage counter").await
 }
 
 /// The gate's `ReadUsage` step: the counter's state (fail closed).
@@ -140,7 +139,7 @@ pub async fn refund_step<'c>(env: &Env, s: gate::Refund<'c>) -> Step<'c> {
 
 /// Uses consumed so far, with the history.
 pub async fn state(ns: &ObjectNamespace, jti: Jti) -> Result<UsageState> {
-    let text = call(ns, jti, "/state", None).await?.text().await?;
+    let text = call(ns, jti, "/state", None).await?;
     UsageState::from_json(&text).ok_or_else(|| EdgeError::new("usage counter state unreadable"))
 }
 
@@ -152,7 +151,7 @@ pub async fn consume(
     forget_at: u64,
 ) -> Result<ConsumeOutcome> {
     let body = consume_call(request, forget_at).into_string();
-    let text = call(ns, jti, "/consume", Some(body)).await?.text().await?;
+    let text = call(ns, jti, "/consume", Some(body)).await?;
     ConsumeOutcome::from_json(&text).ok_or_else(|| EdgeError::new("usage counter answer unreadable"))
 }
 
