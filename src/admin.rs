@@ -23,7 +23,7 @@ use linkgate_core::verify::Method;
 use linkgate_core::{CanonicalPath, Code, Scope};
 
 use super::error::EdgeError;
-use super::{audit, kv, registry, respond, AUDIT_BINDING, DENYLIST_BINDING, FILES_BINDING};
+use super::{audit, js, kv, registry, respond, AUDIT_BINDING, DENYLIST_BINDING, FILES_BINDING};
 
 /// Why an admin call did not succeed: the caller's mistake (400) or the
 /// platform's (503).
@@ -312,21 +312,17 @@ async fn revoke(call: &mut Call<'_>, who: &Principal) -> R {
     if requested.scope == RevocationScope::Path {
         folder_check(call.env, &requested.value).await?;
     }
-    let store = call.env.kv(DENYLIST_BINDING)?;
     let key = kv_key(requested.scope, &requested.value);
     // A second revoke never weakens the first (core::revocation::merge). The
     // strict registry merges (its requests are serialized) and is written
     // first: once this call answers, every download of a strict object is
     // refused. If it cannot be written, nothing is (503; the operator
     // retries). KV then gets the same entry.
-    let existing = store.get(&key).text().await?.and_then(|t| Entry::from_json(&t));
+    let existing = js::kv_get(call.env, DENYLIST_BINDING, &key).await?.and_then(|t| Entry::from_json(&t));
     let entry = registry::revoke(call.env, &key, &requested, existing.as_ref()).await?;
-    let mut put = store.put(&key, entry.to_json().into_string())?;
-    if let Some(exp) = entry.expires_at {
-        // KV refuses expirations less than 60 s ahead.
-        put = put.expiration(exp.max(now + 60));
-    }
-    put.execute().await?;
+    // KV refuses expirations less than 60 s ahead.
+    let expiration = entry.expires_at.map(|exp| exp.max(now + 60));
+    js::kv_put(call.env, DENYLIST_BINDING, &key, entry.to_json().as_str(), expiration).await?;
     kv::forget_reads();
     call.ev.status = 201;
     call.ev.rule = Some(format!("revoke:{}", entry.scope.as_str()));
@@ -358,22 +354,13 @@ async fn list_revocations(call: &mut Call<'_>, who: &Principal) -> R {
     let q = admin::Query::parse(&call.query)?;
     q.only(&["scope", "limit", "cursor"])?;
     let prefix = admin::revocation_list_prefix(q.get("scope")?)?;
-    let store = call.env.kv(DENYLIST_BINDING)?;
-    let mut list = store.list().limit(u64::from(q.limit()?.min(100)));
-    if let Some(p) = prefix {
-        list = list.prefix(p);
-    }
-    if let Some(c) = q.get("cursor")? {
-        list = list.cursor(c.to_owned());
-    }
-    let page = list.execute().await?;
-    let names: Vec<String> = page.keys.iter().map(|k| k.name.clone()).collect();
+    let limit = u64::from(q.limit()?.min(100));
+    let (names, next) = js::kv_list(call.env, DENYLIST_BINDING, prefix.as_deref(), limit, q.get("cursor")?).await?;
     let mut values = kv::bulk_get(call.env, DENYLIST_BINDING, &names, 0).await?;
     // A limited credential sees the entries it could have made (a page may
     // then hold fewer than `limit`, even none, with a cursor to go on).
     values.retain(|(_, v)| who.unrestricted() || Entry::from_json(v).is_some_and(|e| visible(who, &e)));
     let entries = json::array(values.iter().map(|(k, v)| stored_json(k, v)));
-    let next = if page.list_complete { None } else { page.cursor };
     json_response(200, Object::new().raw("entries", &entries).opt_str("cursor", next.as_deref()).finish())
 }
 
@@ -390,21 +377,20 @@ fn visible(who: &Principal, e: &Entry) -> bool {
 async fn lift(call: &mut Call<'_>, who: &Principal, scope: RevocationScope, value: &str) -> R {
     call.ev.reason = Some("lift");
     let value = admin::check_revocation_value(scope, value)?;
-    let store = call.env.kv(DENYLIST_BINDING)?;
     let key = kv_key(scope, &value);
     call.ev.subject = Some(format!("{}:{value}", scope.as_str()));
     if !who.unrestricted() {
         // Checked against the stored entry (a jti entry's tenant) before
         // anything is lifted.
-        let stored = store.get(&key).text().await?.and_then(|t| Entry::from_json(&t));
+        let stored = js::kv_get(call.env, DENYLIST_BINDING, &key).await?.and_then(|t| Entry::from_json(&t));
         who.revocation_ok(scope, &value, stored.as_ref().and_then(link_tenant_of))?;
     }
     let in_registry = registry::lift(call.env, &key).await?;
-    let Some(text) = store.get(&key).text().await?.or(in_registry) else {
+    let Some(text) = js::kv_get(call.env, DENYLIST_BINDING, &key).await?.or(in_registry) else {
         call.ev.status = 404;
         return problem("not_found", 404, "No such revocation entry.", &call.ev.request_id, &[]);
     };
-    store.delete(&key).await?;
+    js::kv_delete(call.env, DENYLIST_BINDING, &key).await?;
     kv::forget_reads();
     call.ev.rule = Some(format!("lift:{}", scope.as_str()));
     let lifted = Object::new().raw("lifted", &stored_json(&key, &text)).finish();

@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use worker::wasm_bindgen::JsValue;
 use worker::{
-    event, BatchMessageBuilder, Context, Delay, Env, MessageBatch, MessageBuilder, MessageExt, Queue, QueueContentType,
-    ScheduleContext, ScheduledEvent,
+    event, Context, Delay, Env, MessageBatch, MessageExt, Queue, RawMessage, ScheduleContext, ScheduledEvent,
 };
 
 use linkgate_core::audit::{batches, Aggregator, AuditEvent, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES};
@@ -110,9 +109,7 @@ async fn send(queue: &Queue, events: &[String]) {
     for n in batches(&sizes, MAX_BATCH_MESSAGES, MAX_BATCH_BYTES) {
         let (batch, tail) = rest.split_at(n.min(rest.len()));
         rest = tail;
-        let messages =
-            batch.iter().map(|m| MessageBuilder::new(m.clone()).content_type(QueueContentType::Text).build());
-        if let Err(e) = queue.send_batch(BatchMessageBuilder::new().messages(messages).build()).await {
+        if let Err(e) = super::js::queue_send_texts(queue.as_ref(), batch).await {
             let line = Object::new()
                 .str("event", "audit_queue_failed")
                 .num("messages", batch.len() as u64)
@@ -172,26 +169,29 @@ async fn insert(db: &worker::D1Database, bodies: &[&str]) -> worker::Result<()> 
 /// cannot be written is retried and, after the queue's retries, lands in the
 /// dead-letter queue (`linkgate-events-dlq`). Every failure is logged.
 #[event(queue)]
-pub async fn consume(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::Result<()> {
-    let messages = batch.messages()?;
+pub async fn consume(batch: MessageBatch<JsValue>, env: Env, _ctx: Context) -> worker::Result<()> {
     let db = env.d1(AUDIT_BINDING)?;
-    // Each body must be a JSON object; it is then stored as sent.
-    let (good, bad): (Vec<_>, Vec<_>) =
-        messages.iter().partition(|m| json::parse(m.body()).is_ok_and(|v| v.as_obj().is_some()));
-    for m in &bad {
+    // Each body must be a JSON object sent as text; it is then stored as
+    // sent. (Read raw: workers-rs' typed messages go through serde.)
+    let (good, bad): (Vec<_>, Vec<_>) = batch
+        .raw_iter()
+        .map(|m| (m.body().as_string().filter(|b| json::parse(b).is_ok_and(|v| v.as_obj().is_some())), m))
+        .partition(|(body, _)| body.is_some());
+    let good: Vec<(String, RawMessage)> = good.into_iter().filter_map(|(b, m)| Some((b?, m))).collect();
+    for (_, m) in &bad {
         worker::console_error!(
             "{}",
             Object::new().str("event", "audit_message_unparsable").str("id", &m.id()).finish()
         );
         m.retry();
     }
-    let bodies: Vec<&str> = good.iter().map(|m| m.body().as_str()).collect();
+    let bodies: Vec<&str> = good.iter().map(|(b, _)| b.as_str()).collect();
     if bodies.is_empty() || insert(&db, &bodies).await.is_ok() {
-        good.iter().for_each(|m| m.ack());
+        good.iter().for_each(|(_, m)| m.ack());
         return Ok(());
     }
-    for m in &good {
-        match insert(&db, &[m.body().as_str()]).await {
+    for (body, m) in &good {
+        match insert(&db, &[body.as_str()]).await {
             Ok(()) => m.ack(),
             Err(e) => {
                 let line = Object::new()
@@ -230,9 +230,11 @@ async fn prune(env: &Env, days: u64) -> worker::Result<()> {
     let now = worker::Date::now().as_millis() / 1000;
     let cutoff = now.saturating_sub(days.saturating_mul(86_400));
     let db = env.d1(AUDIT_BINDING)?;
-    let r = db.prepare("DELETE FROM events WHERE time < ?1").bind(&[JsValue::from_f64(cutoff as f64)])?.run().await?;
-    let deleted = r.meta()?.and_then(|m| m.changes).unwrap_or(0);
-    let line = Object::new().str("event", "audit_pruned").num("before", cutoff).num("rows", deleted as u64).finish();
+    let stmt = db.prepare("DELETE FROM events WHERE time < ?1").bind(&[JsValue::from_f64(cutoff as f64)])?;
+    // Run directly: workers-rs reads the result's `meta` through serde.
+    let r = super::js::call(stmt.inner().as_ref(), "run", &[]).await?;
+    let deleted = super::js::d1_changes(&r);
+    let line = Object::new().str("event", "audit_pruned").num("before", cutoff).num("rows", deleted).finish();
     worker::console_log!("{line}");
     Ok(())
 }

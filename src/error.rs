@@ -31,6 +31,13 @@ impl From<worker::Error> for EdgeError {
     }
 }
 
+/// For the Durable Objects' handlers, which answer `worker::Result`.
+impl From<EdgeError> for worker::Error {
+    fn from(e: EdgeError) -> worker::Error {
+        worker::Error::from(e.0)
+    }
+}
+
 impl From<worker::kv::KvError> for EdgeError {
     fn from(e: worker::kv::KvError) -> EdgeError {
         EdgeError(format!("KV: {e:?}"))

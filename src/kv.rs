@@ -15,6 +15,7 @@ use linkgate_core::gate::{ReadDenylist, Step};
 use linkgate_core::memo::DenylistMemo;
 
 use super::error::{EdgeError, Result};
+use super::js::js_err;
 use super::{Logged, DENYLIST_BINDING};
 
 /// KV's bulk get takes at most this many keys per call.
@@ -53,10 +54,6 @@ pub async fn denylist(env: &Env, keys: &[String], cfg: &EdgeConfig) -> Result<Ve
     // and not kept at all if a revocation was written here meanwhile.
     MEMO.with(|m| m.borrow_mut().store(keys, &found, now_ms, ttl, generation));
     Ok(found)
-}
-
-fn js_err(what: &str, e: JsValue) -> EdgeError {
-    EdgeError::new(format!("{what}: {}", e.as_string().unwrap_or_else(|| format!("{e:?}"))))
 }
 
 /// Fetch `keys` from the namespace bound as `binding`; returns the present

@@ -16,6 +16,7 @@ mod deliver;
 mod durable;
 mod error;
 mod identity;
+mod js;
 mod kv;
 mod objects;
 mod origin;

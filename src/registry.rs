@@ -8,6 +8,7 @@
 //! merging happens here, where requests are serialized, so two concurrent
 //! revokes cannot lose one another.
 
+use worker::wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
 use linkgate_core::json::{self, Object, Value};
@@ -60,7 +61,7 @@ impl DurableObject for RevocationRegistry {
                 // The answer: [[key, entry text], ...].
                 let mut found = Vec::new();
                 for key in keys.iter().filter_map(Value::as_str) {
-                    if let Some(text) = storage.get::<String>(key).await? {
+                    if let Some(text) = super::js::stored_text(&storage, key).await? {
                         // An expired entry can no longer match a link that
                         // can be honoured; it only waits for the alarm.
                         if expires_at(&text).is_none_or(|at| at > now) {
@@ -79,10 +80,10 @@ impl DurableObject for RevocationRegistry {
                     return bad_call();
                 };
                 let kv = field("kv").and_then(Entry::from_value);
-                let stored = storage.get::<String>(key).await?.and_then(|t| Entry::from_json(&t));
+                let stored = super::js::stored_text(&storage, key).await?.and_then(|t| Entry::from_json(&t));
                 let entry = merge(stored.or(kv), new);
                 let text = entry.to_json().into_string();
-                storage.put(key, &text).await?;
+                super::js::store(&storage, key, &JsValue::from_str(&text)).await?;
                 if let Some(at) = entry.expires_at {
                     let at_ms = i64::try_from(at).unwrap_or(i64::MAX / 1000).saturating_mul(1000);
                     let sooner = storage.get_alarm().await?.is_none_or(|a| a > at_ms);
@@ -97,7 +98,7 @@ impl DurableObject for RevocationRegistry {
                 let Some(key) = call.as_ref().and_then(|c| c.get("key")).and_then(Value::as_str) else {
                     return bad_call();
                 };
-                let text = storage.get::<String>(key).await?;
+                let text = super::js::stored_text(&storage, key).await?;
                 storage.delete(key).await?;
                 Response::ok(json::opt_string(text.as_deref()).into_string())
             }
@@ -113,7 +114,7 @@ impl DurableObject for RevocationRegistry {
         let all = storage.list().await?;
         for key in all.keys() {
             let Some(key) = key?.as_string() else { continue };
-            let Some(text) = storage.get::<String>(&key).await? else { continue };
+            let Some(text) = super::js::stored_text(&storage, &key).await? else { continue };
             match expires_at(&text) {
                 Some(at) if at <= now => {
                     storage.delete(&key).await?;
@@ -136,9 +137,8 @@ pub fn namespace(env: &Env) -> Option<ObjectNamespace> {
     env.durable_object(REGISTRY_BINDING).ok()
 }
 
-async fn call(ns: &ObjectNamespace, path: &str, body: String) -> Result<Response> {
-    let stub = ns.id_from_name(INSTANCE)?.get_stub()?;
-    super::durable::call(&stub, &format!("https://registry{path}"), Some(body), "revocation registry").await
+async fn call(ns: &ObjectNamespace, path: &str, body: String) -> Result<String> {
+    super::durable::call(ns, INSTANCE, &format!("https://registry{path}"), Some(body), "revocation registry").await
 }
 
 /// The gate's `ReadStrict` step (fail closed).
@@ -154,7 +154,7 @@ pub async fn lookup(env: &Env, keys: &[String], now: u64) -> Result<Vec<(String,
     let ns = namespace(env).ok_or_else(|| EdgeError::new(format!("{REGISTRY_BINDING} is not bound")))?;
     let keys = json::array(keys.iter().map(|k| json::string(k)));
     let body = Object::new().raw("keys", &keys).num("now", now).finish().into_string();
-    let text = call(&ns, "/lookup", body).await?.text().await?;
+    let text = call(&ns, "/lookup", body).await?;
     let unreadable = || EdgeError::new("revocation registry answer unreadable");
     let answer = json::parse(&text).map_err(|_| unreadable())?;
     let pair = |v: &Value| match v.as_arr()? {
@@ -171,7 +171,7 @@ pub async fn revoke(env: &Env, key: &str, entry: &Entry, kv: Option<&Entry>) -> 
     let ns = namespace(env).ok_or_else(|| EdgeError::new(format!("{REGISTRY_BINDING} is not bound")))?;
     let kv = kv.map_or_else(json::null, Entry::to_json);
     let body = Object::new().str("key", key).raw("entry", &entry.to_json()).raw("kv", &kv).finish().into_string();
-    let text = call(&ns, "/revoke", body).await?.text().await?;
+    let text = call(&ns, "/revoke", body).await?;
     Entry::from_json(&text).ok_or_else(|| EdgeError::new("revocation registry answer unreadable"))
 }
 
@@ -179,7 +179,7 @@ pub async fn revoke(env: &Env, key: &str, entry: &Entry, kv: Option<&Entry>) -> 
 pub async fn lift(env: &Env, key: &str) -> Result<Option<String>> {
     let ns = namespace(env).ok_or_else(|| EdgeError::new(format!("{REGISTRY_BINDING} is not bound")))?;
     let body = Object::new().str("key", key).finish().into_string();
-    let text = call(&ns, "/lift", body).await?.text().await?;
+    let text = call(&ns, "/lift", body).await?;
     match json::parse(&text) {
         Ok(Value::Null) => Ok(None),
         Ok(Value::Str(t)) => Ok(Some(t)),

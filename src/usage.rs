@@ -36,7 +36,7 @@ impl DurableObject for UsageCounter {
         let path = req.path();
         let body = if path == "/state" { String::new() } else { req.text().await? };
         let storage = self.state.storage();
-        let mut s: UsageState = storage.get(KEY).await?.unwrap_or_default();
+        let mut s = load(&storage).await?;
         match path.as_str() {
             "/state" => Response::ok(s.to_json().into_string()),
             "/consume" => {
@@ -52,7 +52,7 @@ impl DurableObject for UsageCounter {
                 if !give_back(&mut s, &client, time, &path) {
                     return Response::error("no such use", 409);
                 }
-                storage.put(KEY, &s).await?;
+                put(&storage, &s).await?;
                 Response::ok("refunded")
             }
             "/start" => {
@@ -77,9 +77,22 @@ fn bad_call() -> worker::Result<Response> {
     Response::error("unreadable call", 400)
 }
 
+/// The stored state (none yet: the default). Stored as the structured value
+/// of its JSON form, read back through `JSON.stringify` (see `js`).
+async fn load(storage: &Storage) -> worker::Result<UsageState> {
+    match super::js::stored_json(storage, KEY).await? {
+        None => Ok(UsageState::default()),
+        Some(text) => UsageState::from_json(&text).ok_or_else(|| "stored usage state unreadable".into()),
+    }
+}
+
+async fn put(storage: &Storage, s: &UsageState) -> worker::Result<()> {
+    Ok(super::js::store_json(storage, KEY, s.to_json().as_str()).await?)
+}
+
 /// Store the state; the first write sets the alarm that forgets it.
 async fn save(storage: &Storage, s: &UsageState, forget_at: u64) -> worker::Result<()> {
-    storage.put(KEY, s).await?;
+    put(storage, s).await?;
     if storage.get_alarm().await?.is_none() {
         let at = i64::try_from(forget_at).unwrap_or(i64::MAX / 1000).saturating_mul(1000);
         storage.set_alarm(worker::ScheduledTime::from(at)).await?;
@@ -92,9 +105,8 @@ pub fn namespace(env: &Env) -> Option<ObjectNamespace> {
     env.durable_object(USAGE_BINDING).ok()
 }
 
-async fn call(ns: &ObjectNamespace, jti: Jti, path: &str, body: Option<String>) -> Result<Response> {
-    let stub = ns.id_from_name(&jti.to_hex())?.get_stub()?;
-    super::durable::call(&stub, &format!("https://usage{path}"), body, "usage counter").await
+async fn call(ns: &ObjectNamespace, jti: Jti, path: &str, body: Option<String>) -> Result<String> {
+    super::durable::call(ns, &jti.to_hex(), &format!("https://usage{path}"), body, "usage counter").await
 }
 
 /// The gate's `ReadUsage` step: the counter's state (fail closed).
@@ -127,7 +139,7 @@ pub async fn refund_step<'c>(env: &Env, s: gate::Refund<'c>) -> Step<'c> {
 
 /// Uses consumed so far, with the history.
 pub async fn state(ns: &ObjectNamespace, jti: Jti) -> Result<UsageState> {
-    let text = call(ns, jti, "/state", None).await?.text().await?;
+    let text = call(ns, jti, "/state", None).await?;
     UsageState::from_json(&text).ok_or_else(|| EdgeError::new("usage counter state unreadable"))
 }
 
@@ -139,7 +151,7 @@ pub async fn consume(
     forget_at: u64,
 ) -> Result<ConsumeOutcome> {
     let body = consume_call(request, forget_at).into_string();
-    let text = call(ns, jti, "/consume", Some(body)).await?.text().await?;
+    let text = call(ns, jti, "/consume", Some(body)).await?;
     ConsumeOutcome::from_json(&text).ok_or_else(|| EdgeError::new("usage counter answer unreadable"))
 }
 

@@ -281,7 +281,10 @@ pub fn client_network(ip: &str) -> Option<String> {
             Some(format!("{a}.{b}.{c}.0/24"))
         }
         std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => client_network(&v4.to_string()),
+            Some(v4) => {
+                let [a, b, c, _] = v4.octets();
+                Some(format!("{a}.{b}.{c}.0/24"))
+            }
             None => {
                 let s = v6.segments();
                 let (a, b, c) = (s.first()?, s.get(1)?, s.get(2)?);
@@ -345,7 +348,7 @@ impl Aggregator {
                 ..Default::default()
             })
             .collect();
-        out.sort_by_key(|e| std::cmp::Reverse(e.count));
+        crate::small_sort::sort_by_key(&mut out, |e| std::cmp::Reverse(e.count));
         out
     }
 

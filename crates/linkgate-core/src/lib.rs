@@ -40,6 +40,7 @@ pub mod problem;
 pub mod reason;
 pub mod revocation;
 pub mod sealed;
+pub mod small_sort;
 pub mod text;
 pub mod token;
 pub mod usage;

@@ -368,7 +368,7 @@ pub fn presign(loc: &S3Location, creds: &S3Credentials, req: &PresignRequest<'_>
     let query = join(&params);
     // The canonical query is sorted by name, byte-wise (`X-Amz-*` before
     // `response-*`); names are distinct, so values never decide.
-    params.sort_by(|a, b| a.0.cmp(b.0));
+    crate::small_sort::sort_by_key(&mut params, |p| p.0);
     let canonical_query = join(&params);
 
     let canonical_request =

@@ -443,8 +443,37 @@ fn human_size(n: u64) -> String {
     if u == 0 {
         format!("{n} bytes")
     } else {
-        format!("{v:.1} {}", UNITS.get(u).copied().unwrap_or("bytes"))
+        format!("{} {}", one_decimal(v), UNITS.get(u).copied().unwrap_or("bytes"))
     }
+}
+
+/// `format!("{v:.1}")` for a finite `v` ≥ 0, written with integers: the float
+/// formatter (with its bignum fallback) is ~9.5 KB of the worker's wasm and
+/// this was its only use. The same digits: `v`'s exact binary value rounded
+/// to tenths, ties to even (tested against `{:.1}`).
+fn one_decimal(v: f64) -> String {
+    let bits = v.to_bits();
+    let biased = i32::try_from((bits >> 52) & 0x7ff).unwrap_or(0);
+    let frac = bits & ((1u64 << 52) - 1);
+    // v = mant · 2^exp exactly.
+    let (mant, exp) = if biased == 0 { (frac, -1074) } else { (frac | 1 << 52, biased - 1075) };
+    let m10 = u128::from(mant) * 10;
+    let tenths = if exp >= 0 {
+        m10.checked_shl(exp.unsigned_abs()).unwrap_or(u128::MAX)
+    } else if exp < -127 {
+        0
+    } else {
+        let shift = exp.unsigned_abs();
+        let (q, r, half) = (m10 >> shift, m10 & ((1u128 << shift) - 1), 1u128 << (shift - 1));
+        if r > half || (r == half && q & 1 == 1) {
+            q + 1
+        } else {
+            q
+        }
+    };
+    // In u64 (the only integer Display linked besides the smaller ones).
+    let tenths = u64::try_from(tenths).unwrap_or(u64::MAX);
+    format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fff;max-width:32rem;margin:3rem auto;padding:0 1rem}\
@@ -644,6 +673,31 @@ mod tests {
 
     /// The hand-written bodies are byte for byte what serde_json wrote
     /// (the counter objects of a running deployment read both ways).
+    #[test]
+    fn one_decimal_matches_the_float_formatter() {
+        let mut values: Vec<f64> =
+            vec![0.0, 0.05, 0.25, 0.35, 0.45, 1.05, 1.15, 1.25, 2.5, 999.95, 999.99, 1e15, 4503599627370496.5];
+        // Every size human_size can pass, near each unit, and scattered.
+        for n in (0..3_000_000u64).chain((0..200_000u64).map(|k| k * 5_000 + 999_000)) {
+            values.push(n as f64 / 1000.0);
+            values.push(n as f64 / 1000.0 / 1000.0);
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut v = x as f64;
+            while v >= 1000.0 {
+                v /= 1000.0;
+            }
+            values.push(v);
+        }
+        for v in values {
+            assert_eq!(one_decimal(v), format!("{v:.1}"), "{v:e}");
+        }
+    }
+
     #[test]
     fn counter_bodies_match_serde_json_and_round_trip() {
         let state = sample_state();

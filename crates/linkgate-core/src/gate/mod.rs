@@ -1053,7 +1053,7 @@ fn consume_request(ctx: &Ctx<'_>, located: &Located, max: u32, peek: bool) -> Co
     ConsumeRequest {
         max,
         client: ctx.client(),
-        client_ip: ctx.client_ip().map(|i| i.to_string()),
+        client_ip: ctx.client_ip().map(|i| super::ip::addr_text(&i)),
         user_agent: ctx.event.user_agent.clone(),
         now: ctx.facts.now,
         grace_secs: ctx.cfg.download_grace_secs,
@@ -1498,7 +1498,7 @@ impl<'c> Ctx<'c> {
 
     /// Who may continue a download: a fingerprint of address and user agent.
     fn client(&self) -> String {
-        let ip = self.client_ip().map(|i| i.to_string());
+        let ip = self.client_ip().map(|i| super::ip::addr_text(&i));
         client_fingerprint(ip.as_deref(), self.facts.user_agent.as_deref())
     }
 
