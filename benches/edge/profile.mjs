@@ -71,8 +71,15 @@ function wranglerVars() {
   return vars;
 }
 
-async function start(variant) {
-  const inspectorPort = 9300 + Math.floor(Math.random() * 500);
+let nextPort = 9300 + 20 * Math.floor(Math.random() * 25); // distinct per instance
+// "refused@DIR" serves DIR/index.js instead of build/index.js: a build kept
+// aside against the current one, in the same run. DIR must be inside the
+// checkout (workerd will not load modules above its starting directory), e.g.
+//   cp -r build target/build-before   # then change src/ and rebuild
+//   PROFILE_VARIANTS=refused@target/build-before,refused,floor node benches/edge/profile.mjs
+async function start(spec) {
+  const [variant, dir] = spec.split("@");
+  const inspectorPort = nextPort++;
   const common = {
     modules: true,
     compatibilityDate: "2025-11-01",
@@ -87,7 +94,7 @@ async function start(variant) {
     inspectorPort,
     handleRuntimeStdio(out, err) {
       out.resume();
-      err.resume();
+      if (process.env.PROFILE_DEBUG) err.pipe(process.stderr); else err.resume();
     },
   };
   const wasmRules = [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }];
@@ -95,7 +102,7 @@ async function start(variant) {
   const opts = linkgate
     ? {
         ...common,
-        scriptPath: join(ROOT, "build", "index.js"),
+        scriptPath: dir ? join(ROOT, dir, "index.js") : join(ROOT, "build", "index.js"),
         modulesRules: wasmRules,
         durableObjects: { LINKGATE_USAGE: "UsageCounter", LINKGATE_REVOCATIONS: "RevocationRegistry" },
         bindings: { ...wranglerVars(), LINKGATE_KEYS: keys, ...(variant === "off" ? { LINKGATE_EDGE_CACHE: "off" } : {}) },
@@ -148,7 +155,7 @@ async function start(variant) {
     });
   await call("Profiler.enable");
   await call("Profiler.setSamplingInterval", { interval });
-  return { variant, mf, ws, call, target, shims: shimBodies(opts.scriptPath) };
+  return { variant: spec, mf, ws, call, target, shims: shimBodies(opts.scriptPath) };
 }
 
 // Resolves with the number of requests wrk completed.
@@ -228,6 +235,7 @@ const LABEL = {
   jsfloor: "JS floor: a module answering 403 at once",
 };
 
+const label = (v) => (v.includes("@") ? `${LABEL[v.split("@")[0]]} [${v.split("@")[1]}]` : LABEL[v]);
 const servers = [];
 for (const v of variants) servers.push(await start(v));
 const results = Object.fromEntries(variants.map((v) => [v, []]));
@@ -256,7 +264,7 @@ const f0 = (x) => x.toFixed(0);
 if (topMode) {
   const [{ requests, fns, cats }] = results[variants[0]];
   const total = Object.values(cats).reduce((a, b) => a + b, 0);
-  console.log(`${LABEL[variants[0]]}: ${requests} requests in ${secs} s; µs per request: ` + Object.entries(cats).map(([k, v]) => `${k} ${f0(v / requests)}`).join(", "));
+  console.log(`${label(variants[0])}: ${requests} requests in ${secs} s; µs per request: ` + Object.entries(cats).map(([k, v]) => `${k} ${f0(v / requests)}`).join(", "));
   for (const [name, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP || 40))) {
     console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${f0(us / requests).padStart(5)} µs/req  ${name.slice(0, 150)}`);
   }
@@ -282,7 +290,7 @@ for (const v of variants) {
   };
   const over = floorOwn === undefined || v === "floor" ? "" : `${m(ownOf) - floorOwn >= 0 ? "+" : ""}${f0(m(ownOf) - floorOwn)}`;
   console.log(
-    `| ${LABEL[v]} | ${f0(m((r) => r.requests / secs))} (${f0(m((r) => r.plain / secs))}) | **${spread(ownOf)}** | ${f0(m((r) => per(r, "wasm")))} | ${f0(m((r) => per(r, "glue")))} | ` +
+    `| ${label(v)} | ${f0(m((r) => r.requests / secs))} (${f0(m((r) => r.plain / secs))}) | **${spread(ownOf)}** | ${f0(m((r) => per(r, "wasm")))} | ${f0(m((r) => per(r, "glue")))} | ` +
       `${f0(m((r) => per(r, "calls")))} | ${f0(m((r) => per(r, "io")))} | ${f0(m((r) => per(r, "runtime")))} | ${over} |`
   );
 }
