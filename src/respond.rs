@@ -34,13 +34,24 @@ fn with_body(status: u16, body: String, pairs: &[(&'static str, String)]) -> wor
 // a `ResponseInit` built property by property and the body copied into a fresh
 // `Uint8Array`; here the headers travel as one "name\nvalue\n…" string.
 // `set` keeps `Headers::set`'s meaning (a later pair replaces an earlier one).
+// A `fixed` list (no per-request value: a plain refusal's, a page's) is built
+// into a `Headers` once per isolate and reused as the init of every response
+// that carries it (the constructor copies it; nothing mutates the cached one).
 // A string body would get a default content-type only if none is set; every
 // body sent here sets its own.
 #[wasm_bindgen(inline_js = r#"
-export function linkgate_response(status, body, head) {
-  const h = new Headers();
-  const p = head.split("\n");
-  for (let i = 0; i + 1 < p.length; i += 2) h.set(p[i], p[i + 1]);
+const HEADS = new Map();
+export function linkgate_response(status, body, head, fixed) {
+  let h = fixed ? HEADS.get(head) : undefined;
+  if (h === undefined) {
+    h = new Headers();
+    const p = head.split("\n");
+    for (let i = 0; i + 1 < p.length; i += 2) h.set(p[i], p[i + 1]);
+    if (fixed) {
+      if (HEADS.size >= 8) HEADS.clear();
+      HEADS.set(head, h);
+    }
+  }
   return new Response(body, { status, headers: h });
 }
 "#)]
@@ -50,6 +61,7 @@ extern "C" {
         status: u16,
         body: Option<&str>,
         head: &str,
+        fixed: bool,
     ) -> Result<web_sys::Response, worker::wasm_bindgen::JsValue>;
 }
 
@@ -68,8 +80,14 @@ fn packed(pairs: &[(&'static str, String)]) -> String {
     out
 }
 
-fn raw(status: u16, body: Option<&str>, pairs: &[(&'static str, String)]) -> worker::Result<web_sys::Response> {
-    linkgate_response(status, body, &packed(pairs)).map_err(worker::Error::from)
+/// `fixed`: the same list for every response that has it (see [`linkgate_response`]).
+fn raw(
+    status: u16,
+    body: Option<&str>,
+    pairs: &[(&'static str, String)],
+    fixed: bool,
+) -> worker::Result<web_sys::Response> {
+    linkgate_response(status, body, &packed(pairs), fixed).map_err(worker::Error::from)
 }
 
 /// The response for the gate's final reply; `delivered` is what the
@@ -85,11 +103,11 @@ pub fn reply(reply: Reply, delivered: Option<Response>) -> worker::Result<web_sy
             ),
         },
         Reply::Problem { status, body, headers } => raw_problem(status, body, headers),
-        Reply::Page { status, html } => raw(status, Some(&html), &page_headers()),
+        Reply::Page { status, html } => raw(status, Some(&html), &page_headers(), true),
         Reply::SeeOther { location } => {
-            raw(303, None, &[("location", location), ("cache-control", "no-store".to_owned())])
+            raw(303, None, &[("location", location), ("cache-control", "no-store".to_owned())], false)
         }
-        Reply::Redirect { headers } => raw(302, None, &headers),
+        Reply::Redirect { headers } => raw(302, None, &headers, false),
     }
 }
 
@@ -98,8 +116,11 @@ fn raw_problem(
     body: String,
     mut headers: Vec<(&'static str, String)>,
 ) -> worker::Result<web_sys::Response> {
+    // Without extra headers (416's Content-Range, CORS) the list is the same
+    // for every refusal.
+    let fixed = headers.is_empty();
     push_problem_headers(&mut headers);
-    raw(status, Some(&body), &headers)
+    raw(status, Some(&body), &headers, fixed)
 }
 
 fn push_problem_headers(headers: &mut Vec<(&'static str, String)>) {
