@@ -26,9 +26,11 @@
 #   baseline, target >= 0.95 of its rate; BENCH_SEGMENT=0 skips it,
 #   BENCH_SEGMENT=only runs just it (BENCH_SEGMENT_SECS, BENCH_SEGMENT_ROUNDS).
 #
-# Where the time goes inside the worker's isolate (V8 sampling profiler; prints
-# the isolate's busy time per request too):
-#   LINKGATE_KEEP_NAMES=1 scripts/build.sh && node benches/edge/profile.mjs [valid|invalid] [secs] [default|off]
+# Where the time goes inside the worker's isolate (V8 sampling profiler): each
+# variant's own CPU per request beside the Rust and JS floors, or one variant's
+# hottest functions (docs/performance.md, "CPU per request in the isolate"):
+#   node benches/edge/profile.mjs [rounds] [secs]
+#   LINKGATE_KEEP_NAMES=1 scripts/build.sh && node benches/edge/profile.mjs top refused|valid|off [secs]
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 build_worker

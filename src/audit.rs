@@ -54,13 +54,13 @@ thread_local! {
 /// Log the event and hand it to the queue (if bound) off the response path;
 /// unauthenticated refusals are only counted here (see [`Aggregator`]).
 pub fn emit(env: &Env, ctx: &Context, ev: &AuditEvent, aggregate_ms: u64) {
-    let now = worker::Date::now().as_millis();
+    let now = crate::now_ms();
     if ev.is_unauthenticated() && aggregate_ms > 0 {
         if AGGREGATE.with(|a| a.borrow_mut().add(ev, now)) {
             let (env, window) = (env.clone(), Duration::from_millis(aggregate_ms));
             ctx.wait_until(async move {
                 Delay::from(window).await;
-                let now_secs = worker::Date::now().as_millis() / 1000;
+                let now_secs = crate::now_ms() / 1000;
                 let events = AGGREGATE.with(|a| a.borrow_mut().drain(now_secs));
                 let lines: Vec<String> = events.iter().map(AuditEvent::to_json).collect();
                 for line in &lines {
@@ -227,7 +227,7 @@ async fn prune(env: &Env, days: u64) -> worker::Result<()> {
     if days == 0 {
         return Ok(());
     }
-    let now = worker::Date::now().as_millis() / 1000;
+    let now = crate::now_ms() / 1000;
     let cutoff = now.saturating_sub(days.saturating_mul(86_400));
     let db = env.d1(AUDIT_BINDING)?;
     let stmt = db.prepare("DELETE FROM events WHERE time < ?1").bind(&[JsValue::from_f64(cutoff as f64)])?;

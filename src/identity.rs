@@ -19,7 +19,7 @@ thread_local! {
 }
 
 fn now_ms() -> u64 {
-    worker::Date::now().as_millis()
+    crate::now_ms()
 }
 
 // The JWKS fetch, bounded by a timeout; answered as "status\ncache-control\nbody"

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use worker::js_sys::{Array, Function, Map, Object, Promise, Reflect};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Date, Env};
+use worker::Env;
 
 use linkgate_core::config::EdgeConfig;
 use linkgate_core::gate::{ReadDenylist, Step};
@@ -43,7 +43,7 @@ pub async fn denylist_step<'c>(env: &Env, s: ReadDenylist<'c>, cfg: &EdgeConfig,
 /// The denylist entries among `keys`: from the memo when every key was read
 /// moments ago, else one KV bulk read (remembered for the next request).
 pub async fn denylist(env: &Env, keys: &[String], cfg: &EdgeConfig) -> Result<Vec<(String, String)>> {
-    let now_ms = Date::now().as_millis();
+    let now_ms = crate::now_ms();
     let ttl = cfg.denylist_memo_ms;
     if let Some(found) = MEMO.with(|m| m.borrow().lookup(keys, now_ms, ttl)) {
         return Ok(found);

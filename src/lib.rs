@@ -28,10 +28,11 @@ mod webcrypto;
 pub use registry::RevocationRegistry;
 pub use usage::UsageCounter;
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::Cell;
 
-use worker::{event, Context, Date, Env, Request, Response};
+use worker::wasm_bindgen::prelude::wasm_bindgen;
+use worker::wasm_bindgen::JsValue;
+use worker::{Context, Env, Request, Response};
 
 use linkgate_core::audit::AuditEvent;
 use linkgate_core::config::{ConfigError, EdgeConfig};
@@ -55,28 +56,38 @@ pub const AUDIT_BINDING: &str = "LINKGATE_AUDIT";
 /// Longest `CF-Ray` accepted as the request id.
 const MAX_REQUEST_ID: usize = 64;
 
+type Config = Result<EdgeConfig, ConfigError>;
+
 thread_local! {
     // Vars and secrets are fixed for an isolate's life, so parse them (and key
-    // the HMAC states) once instead of on every request.
-    static CONFIG: RefCell<Option<Rc<Result<EdgeConfig, ConfigError>>>> = const { RefCell::new(None) };
+    // the HMAC states) once instead of on every request. Leaked once per
+    // isolate: a `'static` borrow lets a request's gate state move into the
+    // future of the few requests that need I/O.
+    static CONFIG: Cell<Option<&'static Config>> = const { Cell::new(None) };
 }
 
-fn config(env: &Env) -> Rc<Result<EdgeConfig, ConfigError>> {
+fn config(env: &Env) -> &'static Config {
     CONFIG.with(|c| {
-        if let Some(cfg) = c.borrow().as_ref() {
-            return cfg.clone();
+        if let Some(cfg) = c.get() {
+            return cfg;
         }
         let lookup = |name: &str| -> Option<String> {
             env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
         };
-        let parsed = Rc::new(EdgeConfig::from_lookup(&lookup));
-        *c.borrow_mut() = Some(parsed.clone());
+        let parsed: &'static Config = Box::leak(Box::new(EdgeConfig::from_lookup(&lookup)));
+        c.set(Some(parsed));
         parsed
     })
 }
 
+/// Milliseconds since the epoch: `Date.now()`, without the `Date` object
+/// workers-rs' `Date::now()` constructs.
+pub(crate) fn now_ms() -> u64 {
+    worker::js_sys::Date::now() as u64
+}
+
 fn now_secs() -> u64 {
-    Date::now().as_millis() / 1000
+    now_ms() / 1000
 }
 
 /// The runtime's request. The fetch handler takes it unwrapped: workers-rs'
@@ -181,8 +192,16 @@ fn country(req: &RawRequest) -> Option<String> {
     Reflect::get(&cf, &"country".into()).ok()?.as_string()
 }
 
-#[event(fetch)]
-pub async fn fetch(req: RawRequest, env: Env, ctx: Context) -> worker::Result<Response> {
+/// The worker's fetch handler, in place of workers-rs' `#[event(fetch)]`
+/// (same export, same shim): that macro makes every request an `async fn`
+/// run through `future_to_promise` (a promise, a microtask, a poll, a
+/// waker), and converts its `worker::Response`. Here a request the gate
+/// decides without I/O — every refusal of a forged or malformed link — is
+/// answered synchronously with a plain `Response`; only a request that needs
+/// a store, a body or WebCrypto becomes a promise.
+#[wasm_bindgen]
+pub fn fetch(req: RawRequest, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
+    let ctx = Context::new(ctx);
     let cfg = config(&env);
     let mut facts = facts(&req, cfg.is_err());
     let (_, raw_path, _) = split_url(&facts.url);
@@ -190,22 +209,72 @@ pub async fn fetch(req: RawRequest, env: Env, ctx: Context) -> worker::Result<Re
     if admin && facts.country.is_none() {
         facts.country = country(&req);
     }
-    let cfg = match cfg.as_ref() {
+    let cfg = match cfg {
         Ok(cfg) => cfg,
-        Err(e) => return misconfigured(e, &facts, &env, &ctx),
+        Err(e) => return to_js(misconfigured(e, &facts, &env, &ctx).map(web_sys_response)),
     };
     if admin {
-        return admin::serve(Request::from(req), &env, &ctx, cfg, facts).await;
+        return promise(
+            async move { admin::serve(Request::from(req), &env, &ctx, cfg, facts).await.map(web_sys_response) },
+        );
     }
-    serve(&req, &env, &ctx, cfg, facts).await
+    let rid = facts.request_id.clone();
+    match gate::start(cfg, facts) {
+        Step::Done(done) => to_js(finish(done, None, &env, &ctx, cfg)),
+        step => promise(async move { serve(&req, &env, &ctx, cfg, rid, step).await }),
+    }
 }
 
-/// Drive the gate: do each I/O it asks for, hand the answer back.
-async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, facts: Facts) -> worker::Result<Response> {
-    let rid = facts.request_id.clone();
+fn web_sys_response(r: Response) -> worker::web_sys::Response {
+    r.into()
+}
+
+/// A handler's result as the runtime takes it; an error (the runtime refused
+/// to build a response) is logged and answered 500, as `#[event(fetch)]` did.
+fn to_js(r: worker::Result<worker::web_sys::Response>) -> JsValue {
+    match r {
+        Ok(r) => r.into(),
+        Err(e) => {
+            worker::console_error!("{e}");
+            Response::error("INTERNAL SERVER ERROR", 500)
+                .map(web_sys_response)
+                .map(JsValue::from)
+                .unwrap_or(JsValue::NULL)
+        }
+    }
+}
+
+fn promise(f: impl std::future::Future<Output = worker::Result<worker::web_sys::Response>> + 'static) -> JsValue {
+    worker::wasm_bindgen_futures::future_to_promise(async move { Ok(to_js(f.await)) }).into()
+}
+
+/// The gate's last step: background work, the audit event, the response.
+fn finish(
+    done: Box<gate::Done>,
+    delivered: Option<Response>,
+    env: &Env,
+    ctx: &Context,
+    cfg: &EdgeConfig,
+) -> worker::Result<worker::web_sys::Response> {
+    let gate::Done { reply, event, record_start } = *done;
+    if let Some(start) = record_start {
+        usage::record_in_background(env, ctx, start);
+    }
+    audit::emit(env, ctx, &event, cfg.audit_aggregate_ms);
+    respond::reply(reply, delivered)
+}
+
+/// Drive the gate from `step`: do each I/O it asks for, hand the answer back.
+async fn serve(
+    req: &RawRequest,
+    env: &Env,
+    ctx: &Context,
+    cfg: &EdgeConfig,
+    rid: String,
+    mut step: Step<'_>,
+) -> worker::Result<worker::web_sys::Response> {
     let mut fetched: Option<worker::Object> = None;
     let mut delivered: Option<Response> = None;
-    let mut step = gate::start(cfg, facts);
     loop {
         step = match step {
             Step::ReadForm(s) => {
@@ -242,13 +311,7 @@ async fn serve(req: &RawRequest, env: &Env, ctx: &Context, cfg: &EdgeConfig, fac
                 Err(failure) => s.failed(failure),
             },
             Step::Refund(s) => usage::refund_step(env, s).await,
-            Step::Done(done) => {
-                if let Some(start) = done.record_start {
-                    usage::record_in_background(env, ctx, start);
-                }
-                audit::emit(env, ctx, &done.event, cfg.audit_aggregate_ms);
-                return respond::reply(done.reply, delivered);
-            }
+            Step::Done(done) => return finish(done, delivered, env, ctx, cfg),
         };
     }
 }

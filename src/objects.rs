@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use worker::{Date, Env, Object};
+use worker::{Env, Object};
 
 use linkgate_core::gate::ObjectMeta;
 use linkgate_core::memo::ObjectMemo;
@@ -31,7 +31,7 @@ pub fn meta(o: &Object) -> ObjectMeta {
 /// A `head` is answered from the memo when R2 gave it less than `memo_ms`
 /// ago (0: always ask R2); every answer from R2 refreshes the memo.
 pub async fn read(env: &Env, key: &str, with_body: bool, memo_ms: u64) -> Result<(Option<ObjectMeta>, Option<Object>)> {
-    let now = Date::now().as_millis();
+    let now = crate::now_ms();
     if !with_body {
         if let Some(meta) = MEMO.with(|m| m.borrow().lookup(key, now, memo_ms)) {
             return Ok((Some(meta), None));

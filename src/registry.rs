@@ -109,7 +109,7 @@ impl DurableObject for RevocationRegistry {
     async fn alarm(&self) -> worker::Result<Response> {
         // Drop expired entries; wake again for the next one to expire.
         let storage = self.state.storage();
-        let now = worker::Date::now().as_millis() / 1000;
+        let now = crate::now_ms() / 1000;
         let mut next: Option<u64> = None;
         let all = storage.list().await?;
         for key in all.keys() {

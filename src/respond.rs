@@ -1,5 +1,7 @@
 //! Turning the gate's replies into responses.
 
+use worker::wasm_bindgen::prelude::wasm_bindgen;
+use worker::web_sys;
 use worker::{Headers, Response, ResponseBody};
 
 use linkgate_core::gate::Reply;
@@ -27,31 +29,108 @@ fn with_body(status: u16, body: String, pairs: &[(&'static str, String)]) -> wor
     Ok(Response::from_body(ResponseBody::Body(body.into_bytes()))?.with_status(status).with_headers(h))
 }
 
+// A response in one call across the boundary (the request path's answers:
+// refusals, pages, redirects). Through workers-rs it took one call per header,
+// a `ResponseInit` built property by property and the body copied into a fresh
+// `Uint8Array`; here the headers travel as one "name\nvalue\n…" string.
+// `set` keeps `Headers::set`'s meaning (a later pair replaces an earlier one).
+// A `fixed` list (no per-request value: a plain refusal's, a page's) is built
+// into a `Headers` once per isolate and reused as the init of every response
+// that carries it (the constructor copies it; nothing mutates the cached one).
+// A string body would get a default content-type only if none is set; every
+// body sent here sets its own.
+#[wasm_bindgen(inline_js = r#"
+const HEADS = new Map();
+export function linkgate_response(status, body, head, fixed) {
+  let h = fixed ? HEADS.get(head) : undefined;
+  if (h === undefined) {
+    h = new Headers();
+    const p = head.split("\n");
+    for (let i = 0; i + 1 < p.length; i += 2) h.set(p[i], p[i + 1]);
+    if (fixed) {
+      if (HEADS.size >= 8) HEADS.clear();
+      HEADS.set(head, h);
+    }
+  }
+  return new Response(body, { status, headers: h });
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn linkgate_response(
+        status: u16,
+        body: Option<&str>,
+        head: &str,
+        fixed: bool,
+    ) -> Result<web_sys::Response, worker::wasm_bindgen::JsValue>;
+}
+
+/// The security headers and `pairs`, packed for [`linkgate_response`].
+/// Header names are static and values come from the core, which never puts
+/// a line break in one (the runtime would refuse it anyway).
+fn packed(pairs: &[(&'static str, String)]) -> String {
+    let mut out = String::with_capacity(256);
+    let extra = pairs.iter().map(|(k, v)| (*k, v.as_str()));
+    for (k, v) in SECURITY_HEADERS.into_iter().chain(extra) {
+        out.push_str(k);
+        out.push('\n');
+        out.push_str(v);
+        out.push('\n');
+    }
+    out
+}
+
+/// `fixed`: the same list for every response that has it (see [`linkgate_response`]).
+fn raw(
+    status: u16,
+    body: Option<&str>,
+    pairs: &[(&'static str, String)],
+    fixed: bool,
+) -> worker::Result<web_sys::Response> {
+    linkgate_response(status, body, &packed(pairs), fixed).map_err(worker::Error::from)
+}
+
 /// The response for the gate's final reply; `delivered` is what the
 /// delivery step built, if it ran.
-pub fn reply(reply: Reply, delivered: Option<Response>) -> worker::Result<Response> {
+pub fn reply(reply: Reply, delivered: Option<Response>) -> worker::Result<web_sys::Response> {
     match reply {
         Reply::Delivered => match delivered {
-            Some(r) => Ok(r),
-            None => problem(Code::StoreUnavailable, ""),
+            Some(r) => Ok(r.into()),
+            None => raw_problem(
+                Code::StoreUnavailable.status(),
+                problem::body(Code::StoreUnavailable, None, Some("")),
+                Vec::new(),
+            ),
         },
-        Reply::Problem { status, body, headers } => problem_body(status, body, headers),
-        Reply::Page { status, html } => page(status, html),
+        Reply::Problem { status, body, headers } => raw_problem(status, body, headers),
+        Reply::Page { status, html } => raw(status, Some(&html), &page_headers(), true),
         Reply::SeeOther { location } => {
-            let h = headers_of(&[("location", location), ("cache-control", "no-store".to_owned())])?;
-            Ok(Response::from_body(ResponseBody::Empty)?.with_status(303).with_headers(h))
+            raw(303, None, &[("location", location), ("cache-control", "no-store".to_owned())], false)
         }
-        Reply::Redirect { headers } => {
-            let h = headers_of(&headers)?;
-            Ok(Response::from_body(ResponseBody::Empty)?.with_status(302).with_headers(h))
-        }
+        Reply::Redirect { headers } => raw(302, None, &headers, false),
     }
+}
+
+fn raw_problem(
+    status: u16,
+    body: String,
+    mut headers: Vec<(&'static str, String)>,
+) -> worker::Result<web_sys::Response> {
+    // Without extra headers (416's Content-Range, CORS) the list is the same
+    // for every refusal.
+    let fixed = headers.is_empty();
+    push_problem_headers(&mut headers);
+    raw(status, Some(&body), &headers, fixed)
+}
+
+fn push_problem_headers(headers: &mut Vec<(&'static str, String)>) {
+    headers.push(("content-type", "application/problem+json".to_owned()));
+    headers.push(("cache-control", "no-store".to_owned()));
 }
 
 /// An `application/problem+json` body with extra headers; never cached.
 pub fn problem_body(status: u16, body: String, mut headers: Vec<(&'static str, String)>) -> worker::Result<Response> {
-    headers.push(("content-type", "application/problem+json".to_owned()));
-    headers.push(("cache-control", "no-store".to_owned()));
+    push_problem_headers(&mut headers);
     with_body(status, body, &headers)
 }
 
@@ -74,13 +153,12 @@ pub fn misconfigured(detail: &str, request_id: &str) -> worker::Result<Response>
     problem_body(500, body.into_string(), Vec::new())
 }
 
-/// An HTML page (landing page, link-ended page): strict CSP, no caching.
-fn page(status: u16, html: String) -> worker::Result<Response> {
-    let headers = [
+/// An HTML page's headers (landing page, link-ended page): strict CSP, no caching.
+fn page_headers() -> [(&'static str, String); 4] {
+    [
         ("content-type", "text/html; charset=utf-8".to_owned()),
         ("cache-control", "no-store".to_owned()),
         ("content-security-policy", linkgate_core::usage::page_csp()),
         ("x-frame-options", "DENY".to_owned()),
-    ];
-    with_body(status, html, &headers)
+    ]
 }

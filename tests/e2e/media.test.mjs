@@ -111,6 +111,32 @@ test("an expired session is 410, a revoked one is 410, and the edge cache never 
   await problem(await segment("/v/show/seg0.ts", live.session), assert, 410, "revoked", live.session);
 });
 
+// The worker builds a refusal's fixed header list once per isolate and reuses
+// it (src/respond.rs): a refusal with per-request headers (CORS) in between
+// must not leak into it, and every plain refusal carries exactly the same list.
+test("plain refusals carry the same exact headers before and after a refusal with CORS", async () => {
+  const headersOf = async (res) => {
+    assert.equal(res.status, 401);
+    await res.arrayBuffer();
+    return [...res.headers].filter(([k]) => k !== "date").sort();
+  };
+  const before = await headersOf(await segment("/v/show/seg0.ts", null));
+  const cors = await headersOf(await segment("/v/show/seg0.ts", null, { origin: PLAYER }));
+  const after = await headersOf(await segment("/v/show/seg0.ts", null));
+  assert.deepEqual(after, before);
+  for (const [k, v] of [
+    ["cache-control", "no-store"],
+    ["content-type", "application/problem+json"],
+    ["referrer-policy", "no-referrer"],
+    ["x-content-type-options", "nosniff"],
+    ["x-robots-tag", "noindex, nofollow"],
+  ]) {
+    assert.ok(before.some(([n, x]) => n === k && x === v), `${k}: ${v}`);
+  }
+  assert.ok(!before.some(([k]) => k.startsWith("access-control-")));
+  assert.ok(cors.some(([k, v]) => k === "access-control-allow-origin" && v === PLAYER));
+});
+
 test("a bounded-use prefix link opens no session", async () => {
   const m = prefixLink("/v/show/", "1h", ["--uses", "3"]);
   const res = await w.fetch(`${BASE}/v/show/master.m3u8?lg=${m.token}`);
