@@ -82,14 +82,47 @@ fn main() {
 
     // `LINKGATE_BENCH_PROFILE=1 perf record cargo bench --bench verify`:
     // only the full verification, so a flat profile shows where it goes.
-    if std::env::var_os("LINKGATE_BENCH_PROFILE").is_some() {
-        let ns = time_per_iter(
-            || {
-                black_box(verify(black_box(&ring), &rules, black_box(&facts)).is_ok());
-            },
-            Duration::from_secs(3),
-        );
-        println!("full verify only: {ns:.0} ns/op");
+    // `=bare` or `=tag` runs only that side instead, e.g. for
+    // `perf stat -e cycles:u` (cycles of this process only: steadier than
+    // wall time on a shared machine).
+    if let Some(which) = std::env::var_os("LINKGATE_BENCH_PROFILE") {
+        let (name, ns) = match which.to_str() {
+            Some("bare") => (
+                "bare HMAC",
+                time_per_iter(
+                    || {
+                        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(black_box(&secret)).expect("hmac key");
+                        mac.update(LINK_DOMAIN);
+                        mac.update(black_box(&payload));
+                        black_box(mac.finalize().into_bytes());
+                    },
+                    Duration::from_secs(3),
+                ),
+            ),
+            Some("tag") => (
+                "tag check",
+                time_per_iter(
+                    || {
+                        black_box(tag_matches(
+                            ring.signing_key(),
+                            black_box(&payload),
+                            black_box(&raw[raw.len() - TAG_BYTES..]),
+                        ));
+                    },
+                    Duration::from_secs(3),
+                ),
+            ),
+            _ => (
+                "full verify",
+                time_per_iter(
+                    || {
+                        black_box(verify(black_box(&ring), &rules, black_box(&facts)).is_ok());
+                    },
+                    Duration::from_secs(3),
+                ),
+            ),
+        };
+        println!("{name} only: {ns:.0} ns/op");
         return;
     }
     let budget =

@@ -35,6 +35,7 @@ mod nfc_tables;
 pub mod origin;
 pub mod path;
 pub mod policy;
+mod prekeyed;
 pub mod presign;
 pub mod problem;
 pub mod reason;
