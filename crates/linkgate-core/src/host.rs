@@ -134,19 +134,11 @@ fn plain_port(p: &[u8]) -> bool {
 /// (addresses, brackets, every refusal) goes through [`check_claim`], which
 /// names the reason. Decoding checks the host of every link before its tag.
 pub(crate) fn plain_dns_name(s: &[u8]) -> bool {
-    let (name, port) = match s.iter().position(|&b| b == b':') {
-        Some(i) => match s.split_at_checked(i) {
-            Some((name, [_, port @ ..])) => (name, Some(port)),
-            _ => return false,
-        },
-        None => (s, None),
-    };
-    if port.is_some_and(|p| !plain_port(p)) || name.is_empty() || name.len() > MAX_NAME_BYTES {
-        return false;
-    }
-    // Length and first byte of the current label, and the byte before.
-    let (mut len, mut first, mut prev) = (0usize, 0u8, b'.');
-    for &b in name {
+    // Length and first byte of the current label, the byte before, and how
+    // many bytes the name has (up to the port's `:`).
+    let (mut len, mut first, mut prev, mut name_len) = (0usize, 0u8, b'.', 0usize);
+    let mut port = None;
+    for (i, &b) in s.iter().enumerate() {
         match b {
             b'.' if len > 0 && prev != b'-' => len = 0,
             b'a'..=b'z' | b'0'..=b'9' | b'-' if len < MAX_LABEL_BYTES && !(len == 0 && b == b'-') => {
@@ -155,11 +147,20 @@ pub(crate) fn plain_dns_name(s: &[u8]) -> bool {
                 }
                 len += 1;
             }
+            b':' => {
+                port = s.get(i.saturating_add(1)..);
+                break;
+            }
             _ => return false,
         }
         prev = b;
+        name_len = i.saturating_add(1);
     }
-    len > 0 && prev != b'-' && first.is_ascii_lowercase()
+    (1..=MAX_NAME_BYTES).contains(&name_len)
+        && len > 0
+        && prev != b'-'
+        && first.is_ascii_lowercase()
+        && port.is_none_or(plain_port)
 }
 
 /// Check a claim text already known to consist of allowed bytes (`a–z 0–9 - . : [ ]`).

@@ -392,6 +392,17 @@ pub fn encode_path(decoded: &str) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// [`Scope::covers`] on the texts of a checked scope and a canonical path:
+/// a folder (ending in `/`) covers the paths it starts, an object only
+/// itself.
+pub(crate) fn scope_covers(scope: &str, path: &str) -> bool {
+    if scope.ends_with('/') {
+        path.starts_with(scope)
+    } else {
+        scope == path
+    }
+}
+
 /// What a link may open: one object, or every object below a folder.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -609,6 +620,19 @@ mod tests {
         assert_eq!(p.object_key(), "a%2Fb");
         let p = CanonicalPath::from_request("/%252e%252e").unwrap();
         assert_eq!(p.as_str(), "/%2e%2e");
+    }
+
+    #[test]
+    fn scope_covers_on_texts_is_scope_covers() {
+        let scopes = ["/", "/a/", "/a/b", "/a/b/", "/ab", "/a/b/c.txt", "/é/"];
+        let paths = ["/a", "/a/b", "/ab", "/a/b/c.txt", "/a/bc", "/é/x", "/b"];
+        for s in scopes {
+            for p in paths {
+                let scope = Scope::parse(s).unwrap();
+                let path = CanonicalPath::parse(p).unwrap();
+                assert_eq!(scope_covers(s, p), scope.covers(&path), "{s} {p}");
+            }
+        }
     }
 
     #[test]

@@ -88,23 +88,9 @@ fn digest_after_pad(mut state: [u32; 8], parts: [&[u8]; 2]) -> [u8; OUT] {
     let mut total = BLOCK as u64;
     for part in parts {
         total = total.wrapping_add(part.len() as u64);
-        let mut rest = part;
-        while !rest.is_empty() {
-            let room = block.get_mut(fill..).unwrap_or_default();
-            let n = room.len().min(rest.len());
-            let (now, later) = rest.split_at(n);
-            if let Some(dst) = room.get_mut(..n) {
-                dst.copy_from_slice(now);
-            }
-            rest = later;
-            fill = fill.saturating_add(n);
-            if fill == BLOCK {
-                compress(&mut state, &block);
-                fill = 0;
-            }
-        }
+        fill = absorb(&mut state, &mut block, fill, part);
     }
-    // `fill < BLOCK` here: a full block was compressed above.
+    // `fill < BLOCK` here: a full block was compressed in `absorb`.
     if let Some(b) = block.get_mut(fill) {
         *b = 0x80;
     }
@@ -124,6 +110,35 @@ fn digest_after_pad(mut state: [u32; 8], parts: [&[u8]; 2]) -> [u8; OUT] {
         o.copy_from_slice(&w.to_be_bytes());
     }
     out
+}
+
+/// Absorb `data` after `fill` buffered bytes; the new fill (< BLOCK). Whole
+/// blocks of `data` are compressed where they lie, not copied.
+fn absorb(state: &mut [u32; 8], block: &mut [u8; BLOCK], fill: usize, data: &[u8]) -> usize {
+    let mut data = data;
+    let mut fill = fill;
+    if fill > 0 {
+        let room = block.get_mut(fill..).unwrap_or_default();
+        let n = room.len().min(data.len());
+        let (now, later) = data.split_at(n);
+        if let Some(dst) = room.get_mut(..n) {
+            dst.copy_from_slice(now);
+        }
+        data = later;
+        fill = fill.saturating_add(n);
+        if fill < BLOCK {
+            return fill;
+        }
+        compress(state, block);
+    }
+    let (whole, rest) = data.as_chunks::<BLOCK>();
+    for b in whole {
+        compress(state, b);
+    }
+    if let Some(dst) = block.get_mut(..rest.len()) {
+        dst.copy_from_slice(rest);
+    }
+    rest.len()
 }
 
 #[cfg(test)]
