@@ -243,9 +243,12 @@ fn check_view(view: &ClaimsView<'_>, path: &str, rules: &TimeRules, facts: &Requ
     if !crate::path::scope_covers(view.scope, path) {
         return Err(Reason::OutsideScope);
     }
-    // Checked ASCII: the conversion never fails (and would refuse if it did).
-    let host = view.host.map(|h| core::str::from_utf8(h).map_err(|_| Reason::OtherHost)).transpose()?;
-    host_ok(host, facts.host)?;
+    match view.host {
+        // The usual request names the claim exactly (as in `host::matches`).
+        Some(h) if facts.host.is_some_and(|req| req.as_bytes() == h) => {}
+        // Checked ASCII: the conversion never fails (and would refuse if it did).
+        h => host_ok(h.map(|h| core::str::from_utf8(h).map_err(|_| Reason::OtherHost)).transpose()?, facts.host)?,
+    }
     ip_ok(view.ip.is_empty(), Cidrs(view.ip), facts.client_ip)?;
     method_ok(view.uses.is_some(), facts.method)
 }
