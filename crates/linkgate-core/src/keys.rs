@@ -12,6 +12,7 @@ use sha2::Sha256;
 
 use super::b64;
 use super::ed25519::{PublicKeyError, PublicKeyRing};
+#[cfg(not(target_arch = "wasm32"))]
 use super::prekeyed::PreKeyed;
 use super::token::Domain;
 
@@ -82,6 +83,7 @@ pub struct Key {
     kid: KeyId,
     mac: Hmac<Sha256>,
     /// The same key's pad states for the tag check of every request.
+    #[cfg(not(target_arch = "wasm32"))]
     prekeyed: PreKeyed,
     /// The seal keys of links and download sessions (`docs/link-format.md`
     /// §17.2), derived once here so that opening a sealed token costs no
@@ -105,9 +107,18 @@ impl Key {
         let seal_link = super::sealed::derive_seal_key(&mac, Domain::Link);
         let seal_session = super::sealed::derive_seal_key(&mac, Domain::Session);
         let seal_media = super::sealed::derive_seal_key(&mac, Domain::Media);
+        #[cfg(not(target_arch = "wasm32"))]
         let prekeyed = PreKeyed::new(secret)
             .ok_or_else(|| KeyRingError::KeyTooLong { kid: kid.0.to_string(), bytes: secret.len() })?;
-        Ok(Key { kid, mac, prekeyed, seal_link, seal_session, seal_media })
+        Ok(Key {
+            kid,
+            mac,
+            #[cfg(not(target_arch = "wasm32"))]
+            prekeyed,
+            seal_link,
+            seal_session,
+            seal_media,
+        })
     }
 
     /// The key's id.
@@ -121,6 +132,7 @@ impl Key {
     }
 
     /// The pre-keyed HMAC of tag checks.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn prekeyed(&self) -> &PreKeyed {
         &self.prekeyed
     }

@@ -24,6 +24,9 @@ pub(crate) const OUT: usize = 32;
 const IV: [u32; 8] =
     [0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19];
 
+// One call site for SHA-256's compression: inlined at each of the five
+// callers it would cost the wasm builds ~1 KB gzip each time.
+#[inline(never)]
 fn compress(state: &mut [u32; 8], block: &[u8; BLOCK]) {
     sha2::compress256(state, core::slice::from_ref(GenericArray::from_slice(block)));
 }
