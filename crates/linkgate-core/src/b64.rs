@@ -123,21 +123,21 @@ pub fn decode_into<'o>(input: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], Deco
     let out = out.get_mut(..n).ok_or(DecodeError::InvalidLength)?;
     // Two quads (8 characters, 6 bytes) per step: one 48-bit word, written
     // with one copy. The odd quad and the 2-3 character tail follow.
-    let mut octs = input.chunks_exact(8);
-    let mut sixes = out.chunks_exact_mut(6);
+    // Fixed-size chunks: the 6-byte copy is two moves, not a call.
+    let (octs, octs_rest) = input.as_chunks::<8>();
+    let (sixes, sixes_rest) = out.as_chunks_mut::<6>();
     let mut seen = 0u32;
-    for (q, o) in (&mut octs).zip(&mut sixes) {
-        let &[a, b, c, d, e, f, g, h] = q else { continue };
+    for (&[a, b, c, d, e, f, g, h], o) in octs.iter().zip(sixes.iter_mut()) {
         let hi = at(&DECODE_18, a) | at(&DECODE_12, b) | at(&DECODE_6, c) | at(&DECODE_0, d);
         let lo = at(&DECODE_18, e) | at(&DECODE_12, f) | at(&DECODE_6, g) | at(&DECODE_0, h);
         seen |= hi | lo;
         // Garbage written for a bad quad is never returned (checked below).
         let w = (u64::from(hi) << 24) | u64::from(lo & 0x00FF_FFFF);
         let [_, _, bytes @ ..] = w.to_be_bytes();
-        o.copy_from_slice(&bytes);
+        *o = bytes;
     }
-    let mut quads = octs.remainder().chunks_exact(4);
-    let mut triples = sixes.into_remainder().chunks_exact_mut(3);
+    let mut quads = octs_rest.chunks_exact(4);
+    let mut triples = sixes_rest.chunks_exact_mut(3);
     for (q, o) in (&mut quads).zip(&mut triples) {
         let (&[a, b, c, d], [x, y, z]) = (q, o) else { continue };
         let w = at(&DECODE_18, a) | at(&DECODE_12, b) | at(&DECODE_6, c) | at(&DECODE_0, d);

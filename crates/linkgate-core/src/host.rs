@@ -116,6 +116,53 @@ fn check_name(name: &str) -> Result<(), &'static str> {
     }
 }
 
+/// `1-65535` without leading zeros, on bytes.
+fn plain_port(p: &[u8]) -> bool {
+    let mut n = 0u32;
+    for &b in p {
+        if !b.is_ascii_digit() {
+            return false;
+        }
+        n = n.saturating_mul(10).saturating_add(u32::from(b - b'0'));
+    }
+    (1..=5).contains(&p.len()) && p.first() != Some(&b'0') && n <= 65_535
+}
+
+/// The usual claim, accepted in one pass over its bytes: a DNS name whose
+/// last label starts with a letter, optionally with a port. `true` only for
+/// texts [`check_claim`] accepts (a property test pins it); anything else
+/// (addresses, brackets, every refusal) goes through [`check_claim`], which
+/// names the reason. Decoding checks the host of every link before its tag.
+pub(crate) fn plain_dns_name(s: &[u8]) -> bool {
+    // Length and first byte of the current label, the byte before, and how
+    // many bytes the name has (up to the port's `:`).
+    let (mut len, mut first, mut prev, mut name_len) = (0usize, 0u8, b'.', 0usize);
+    let mut port = None;
+    for (i, &b) in s.iter().enumerate() {
+        match b {
+            b'.' if len > 0 && prev != b'-' => len = 0,
+            b'a'..=b'z' | b'0'..=b'9' | b'-' if len < MAX_LABEL_BYTES && !(len == 0 && b == b'-') => {
+                if len == 0 {
+                    first = b;
+                }
+                len += 1;
+            }
+            b':' => {
+                port = s.get(i.saturating_add(1)..);
+                break;
+            }
+            _ => return false,
+        }
+        prev = b;
+        name_len = i.saturating_add(1);
+    }
+    (1..=MAX_NAME_BYTES).contains(&name_len)
+        && len > 0
+        && prev != b'-'
+        && first.is_ascii_lowercase()
+        && port.is_none_or(plain_port)
+}
+
 /// Check a claim text already known to consist of allowed bytes (`a–z 0–9 - . : [ ]`).
 pub(crate) fn check_claim(s: &str) -> Result<(), &'static str> {
     let (name, port) = split(s).ok_or(if s.starts_with('[') { why::IPV6 } else { why::COLONS })?;
@@ -132,6 +179,11 @@ pub(crate) fn check_claim(s: &str) -> Result<(), &'static str> {
 /// name, compare names folding ASCII case only, and ports as text when the
 /// claim has one.
 pub fn matches(claim: &str, request: &str) -> bool {
+    // The usual request names the claim exactly: equal texts split alike,
+    // and a claim's port is digits and its name has no trailing dot.
+    if claim == request {
+        return true;
+    }
     let (Some((cname, cport)), Some((rname, rport))) = (split(claim), split(request)) else {
         return false;
     };
@@ -213,6 +265,59 @@ mod tests {
             ("a.0x1f", why::LAST_LABEL),
         ] {
             assert_eq!(check_claim(bad), Err(reason), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_names_are_claims(s in "[a-z0-9.:-]{0,12}|[a-z][a-z0-9-]{0,64}(\\.[a-z0-9-]{1,64}){0,4}(:[0-9]{0,6})?") {
+            if plain_dns_name(s.as_bytes()) {
+                proptest::prop_assert_eq!(check_claim(&s), Ok(()), "{}", s);
+            }
+        }
+
+        #[test]
+        fn usual_names_take_the_one_pass(s in "[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?){0,3}\\.[a-z]{1,6}(:[1-9][0-9]{0,3})?") {
+            proptest::prop_assert!(plain_dns_name(s.as_bytes()), "{}", s);
+            proptest::prop_assert_eq!(check_claim(&s), Ok(()));
+        }
+
+        #[test]
+        fn equal_texts_match(s in "[a-z0-9.:\\[\\]-]{0,16}") {
+            if check_claim(&s).is_ok() {
+                proptest::prop_assert!(matches(&s, &s));
+            }
+        }
+    }
+
+    #[test]
+    fn plain_names_on_the_grammar_table() {
+        let long_label = "a".repeat(63);
+        for ok in ["files.example.com", "files.example.com:8443", "localhost", "a", "1.example.com", "a:65535"] {
+            assert!(plain_dns_name(ok.as_bytes()), "{ok}");
+        }
+        assert!(plain_dns_name(long_label.as_bytes()));
+        let long_label_64 = format!("{}.com", "a".repeat(64));
+        for other in [
+            "",
+            "files.example.com.",
+            "-a",
+            "a-",
+            "a..b",
+            ".a",
+            "a:",
+            "a:0",
+            "a:080",
+            "a:65536",
+            "a:123456",
+            "a:1:2",
+            "192.0.2.1",
+            "a.1",
+            "[::1]",
+            "A",
+            long_label_64.as_str(),
+        ] {
+            assert!(!plain_dns_name(other.as_bytes()), "{other}");
         }
     }
 

@@ -12,6 +12,8 @@ use sha2::Sha256;
 
 use super::b64;
 use super::ed25519::{PublicKeyError, PublicKeyRing};
+#[cfg(not(target_arch = "wasm32"))]
+use super::prekeyed::PreKeyed;
 use super::token::Domain;
 
 /// Shortest accepted key, in bytes (the HMAC-SHA256 output size).
@@ -80,6 +82,9 @@ impl fmt::Display for KeyId {
 pub struct Key {
     kid: KeyId,
     mac: Hmac<Sha256>,
+    /// The same key's pad states for the tag check of every request.
+    #[cfg(not(target_arch = "wasm32"))]
+    prekeyed: PreKeyed,
     /// The seal keys of links and download sessions (`docs/link-format.md`
     /// §17.2), derived once here so that opening a sealed token costs no
     /// HMAC. Never printed.
@@ -102,7 +107,18 @@ impl Key {
         let seal_link = super::sealed::derive_seal_key(&mac, Domain::Link);
         let seal_session = super::sealed::derive_seal_key(&mac, Domain::Session);
         let seal_media = super::sealed::derive_seal_key(&mac, Domain::Media);
-        Ok(Key { kid, mac, seal_link, seal_session, seal_media })
+        #[cfg(not(target_arch = "wasm32"))]
+        let prekeyed = PreKeyed::new(secret)
+            .ok_or_else(|| KeyRingError::KeyTooLong { kid: kid.0.to_string(), bytes: secret.len() })?;
+        Ok(Key {
+            kid,
+            mac,
+            #[cfg(not(target_arch = "wasm32"))]
+            prekeyed,
+            seal_link,
+            seal_session,
+            seal_media,
+        })
     }
 
     /// The key's id.
@@ -113,6 +129,12 @@ impl Key {
     /// A fresh MAC keyed with this key.
     pub(crate) fn mac(&self) -> Hmac<Sha256> {
         self.mac.clone()
+    }
+
+    /// The pre-keyed HMAC of tag checks.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn prekeyed(&self) -> &PreKeyed {
+        &self.prekeyed
     }
 
     /// The AEAD key of sealed tokens of `domain`.

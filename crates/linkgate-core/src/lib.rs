@@ -35,6 +35,11 @@ mod nfc_tables;
 pub mod origin;
 pub mod path;
 pub mod policy;
+// Native only: in wasm, SHA-256 runs without CPU extensions and `hmac`'s
+// wrapper is a small share of a tag check, while every byte of code is paid
+// by the worker and the JS package (docs/performance.md, "Native verification").
+#[cfg(not(target_arch = "wasm32"))]
+mod prekeyed;
 pub mod presign;
 pub mod problem;
 pub mod reason;

@@ -135,7 +135,7 @@ enum Seg {
 /// One pass; a bad byte anywhere wins over a bad segment anywhere (the
 /// contract's reason order), so a segment error is kept until the end.
 fn check_decoded(path: &str, allow_trailing_slash: bool) -> Result<(), PathError> {
-    if plainly_canonical(path, allow_trailing_slash) {
+    if plainly_canonical(path, allow_trailing_slash, false) {
         return Ok(());
     }
     check_decoded_exactly(path, allow_trailing_slash)?;
@@ -152,7 +152,11 @@ fn check_decoded(path: &str, allow_trailing_slash: bool) -> Result<(), PathError
 /// look and no `/` followed by `/` or `.`. Branch-free per byte; anything it
 /// does not accept goes to [`check_decoded_exactly`], which finds the reason
 /// (and to the NFC check, which only non-ASCII text needs).
-fn plainly_canonical(path: &str, allow_trailing_slash: bool) -> bool {
+///
+/// `raw_path`: the text is a raw request path, and a `%` (which would need
+/// decoding) sends it to the slow path too, so that the usual request path
+/// is read once, not once for `%` and once for the rules.
+fn plainly_canonical(path: &str, allow_trailing_slash: bool, raw_path: bool) -> bool {
     let Some(rest) = path.strip_prefix('/') else { return false };
     if path.len() > MAX_PATH_BYTES || rest.is_empty() || rest.starts_with(['/', '.']) {
         return false;
@@ -169,6 +173,9 @@ fn plainly_canonical(path: &str, allow_trailing_slash: bool) -> bool {
         let x = u64::from_le_bytes(w);
         // Non-ASCII, below 0x20, DEL, backslash.
         special |= (x & HI) | (!x.wrapping_add(LO * 0x60) & HI) | eq_mask(x, 0x7F) | eq_mask(x, b'\\');
+        if raw_path {
+            special |= eq_mask(x, b'%');
+        }
         let slash = eq_mask(x, b'/');
         // A '/' (here, or ending the previous word) before a '/' or '.'.
         suspicious |= ((slash << 8) | carry) & (slash | eq_mask(x, b'.'));
@@ -178,7 +185,7 @@ fn plainly_canonical(path: &str, allow_trailing_slash: bool) -> bool {
     for &b in words.remainder() {
         // Non-ASCII (like the words' `x & HI`), and every class but PLAIN
         // and the segment bytes.
-        special |= u64::from(b >= 0x80 || class(b) > DOT);
+        special |= u64::from(b >= 0x80 || class(b) > DOT || (raw_path && b == b'%'));
         suspicious |= u64::from(prev_slash && (b == b'/' || b == b'.'));
         prev_slash = b == b'/';
     }
@@ -261,7 +268,10 @@ pub(crate) fn canonical_request_path(raw: &str) -> Result<Cow<'_, str>, PathErro
 /// §7 of `docs/link-format.md` on a raw path; `allow_trailing_slash` admits
 /// the folder URL of a prefix link (its one empty last segment).
 fn decode_checked(raw: &str, allow_trailing_slash: bool) -> Result<Cow<'_, str>, PathError> {
-    // Fast path: nothing to decode, and `raw` is already UTF-8.
+    // Fast paths: nothing to decode, and `raw` is already UTF-8.
+    if plainly_canonical(raw, allow_trailing_slash, true) {
+        return Ok(Cow::Borrowed(raw));
+    }
     if !raw.contains('%') {
         check_decoded(raw, allow_trailing_slash)?;
         return Ok(Cow::Borrowed(raw));
@@ -390,6 +400,17 @@ pub fn encode_path(decoded: &str) -> String {
     }
     // Only ASCII was written: always UTF-8.
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`Scope::covers`] on the texts of a checked scope and a canonical path:
+/// a folder (ending in `/`) covers the paths it starts, an object only
+/// itself.
+pub(crate) fn scope_covers(scope: &str, path: &str) -> bool {
+    if scope.ends_with('/') {
+        path.starts_with(scope)
+    } else {
+        scope == path
+    }
 }
 
 /// What a link may open: one object, or every object below a folder.
@@ -609,6 +630,19 @@ mod tests {
         assert_eq!(p.object_key(), "a%2Fb");
         let p = CanonicalPath::from_request("/%252e%252e").unwrap();
         assert_eq!(p.as_str(), "/%2e%2e");
+    }
+
+    #[test]
+    fn scope_covers_on_texts_is_scope_covers() {
+        let scopes = ["/", "/a/", "/a/b", "/a/b/", "/ab", "/a/b/c.txt", "/é/"];
+        let paths = ["/a", "/a/b", "/ab", "/a/b/c.txt", "/a/bc", "/é/x", "/b"];
+        for s in scopes {
+            for p in paths {
+                let scope = Scope::parse(s).unwrap();
+                let path = CanonicalPath::parse(p).unwrap();
+                assert_eq!(scope_covers(s, p), scope.covers(&path), "{s} {p}");
+            }
+        }
     }
 
     #[test]

@@ -410,6 +410,9 @@ impl HostName {
     /// The checks of [`HostName::parse`] without building one.
     /// On bytes: whatever passes is ASCII, so decoding needs no UTF-8 pass.
     fn check(s: &[u8]) -> Result<(), ClaimError> {
+        if super::host::plain_dns_name(s) {
+            return Ok(());
+        }
         if s.is_empty() || s.len() > MAX_HOST_BYTES {
             return Err(err(Field::Host, "must be 1-259 characters"));
         }
@@ -753,11 +756,18 @@ pub fn tag_matches(key: &Key, payload: &[u8], tag: &[u8]) -> bool {
 
 /// Constant-time check of `tag` over `payload` for `domain`.
 pub fn tag_matches_in(key: &Key, domain: Domain, payload: &[u8], tag: &[u8]) -> bool {
-    let mut mac = key.mac();
-    mac.update(domain.label());
-    mac.update(payload);
-    // `verify_slice` compares in constant time (subtle::ConstantTimeEq).
-    mac.verify_slice(tag).is_ok()
+    // Compared in constant time (subtle::ConstantTimeEq), as `hmac`'s
+    // `verify_slice`; natively computed without `hmac`'s wrapper
+    // (src/prekeyed.rs, pinned to `hmac` by its tests).
+    #[cfg(not(target_arch = "wasm32"))]
+    return key.prekeyed().verify(domain.label(), payload, tag);
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut mac = key.mac();
+        mac.update(domain.label());
+        mac.update(payload);
+        mac.verify_slice(tag).is_ok()
+    }
 }
 
 /// Why a token could not be decoded (all answer 400 `token_malformed`).
@@ -868,17 +878,17 @@ pub(crate) struct ClaimsView<'a> {
     /// ASCII, checked (as are host, sub and tenant).
     pub(crate) kid: &'a [u8],
     jti: Jti,
-    iat: u64,
-    exp: u64,
-    nbf: Option<u64>,
-    scope: &'a str,
-    host: Option<&'a [u8]>,
+    pub(crate) iat: u64,
+    pub(crate) exp: u64,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) scope: &'a str,
+    pub(crate) host: Option<&'a [u8]>,
     sub: Option<&'a [u8]>,
     tenant: Option<&'a [u8]>,
     /// The checked wire form of the `ip` claim (empty when absent).
-    ip: &'a [u8],
+    pub(crate) ip: &'a [u8],
     ip_count: usize,
-    uses: Option<NonZeroU32>,
+    pub(crate) uses: Option<NonZeroU32>,
     mode: Option<Mode>,
     filename: Option<&'a str>,
     content_type: Option<&'a str>,
@@ -1063,6 +1073,136 @@ impl<'a> ClaimsView<'a> {
             filename: self.filename.map(|s| FileName(s.to_owned())),
             content_type: self.content_type.map(|s| ContentType(s.to_owned())),
         }
+    }
+}
+
+/// Where a value lies in a [`StoredClaims`] buffer (payloads and paths are
+/// a few KiB at most: 16 bits keep a verified link small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    at: u16,
+    len: u16,
+}
+
+impl Span {
+    /// The place of `part`, a slice of `base`.
+    fn of(base: &[u8], part: &[u8]) -> Span {
+        Span::new(part.as_ptr().addr().wrapping_sub(base.as_ptr().addr()), part.len())
+    }
+
+    /// Out of range only for a buffer far over the token limits; then the
+    /// span reads as empty ([`StoredClaims::bytes`]) rather than wrap.
+    fn new(at: usize, len: usize) -> Span {
+        match (u16::try_from(at), u16::try_from(len)) {
+            (Ok(at), Ok(len)) => Span { at, len },
+            _ => Span { at: u16::MAX, len: u16::MAX },
+        }
+    }
+
+    fn range(self) -> core::ops::Range<usize> {
+        let at = usize::from(self.at);
+        at..at.saturating_add(usize::from(self.len))
+    }
+}
+
+/// The claims of an authentic token as its checked payload bytes and where
+/// each value lies in them (and the request's canonical path after them):
+/// what a verified link keeps until its claims are first read, one copy
+/// instead of building every owned value. Only built from a [`ClaimsView`]
+/// that [`ClaimsView::parse`] returned for those very bytes.
+#[derive(Clone)]
+pub(crate) struct StoredClaims {
+    /// The payload, then the canonical request path.
+    bytes: Box<[u8]>,
+    path: Span,
+    kid: Span,
+    scope: Span,
+    host: Option<Span>,
+    sub: Option<Span>,
+    tenant: Option<Span>,
+    ip: Span,
+    filename: Option<Span>,
+    content_type: Option<Span>,
+    ip_count: u8,
+    jti: Jti,
+    iat: u64,
+    exp: u64,
+    nbf: Option<u64>,
+    uses: Option<NonZeroU32>,
+    mode: Option<Mode>,
+}
+
+impl StoredClaims {
+    /// Keep `view`, parsed from `payload`, and the canonical request `path`.
+    pub(crate) fn new(view: &ClaimsView<'_>, payload: &[u8], path: &str) -> StoredClaims {
+        let mut bytes = Vec::with_capacity(payload.len().saturating_add(path.len()));
+        bytes.extend_from_slice(payload);
+        bytes.extend_from_slice(path.as_bytes());
+        let at = |part: &[u8]| Span::of(payload, part);
+        StoredClaims {
+            bytes: bytes.into_boxed_slice(),
+            path: Span::new(payload.len(), path.len()),
+            kid: at(view.kid),
+            scope: at(view.scope.as_bytes()),
+            host: view.host.map(at),
+            sub: view.sub.map(at),
+            tenant: view.tenant.map(at),
+            ip: at(view.ip),
+            filename: view.filename.map(|s| at(s.as_bytes())),
+            content_type: view.content_type.map(|s| at(s.as_bytes())),
+            // At most MAX_CIDRS (16), checked by the parser.
+            ip_count: u8::try_from(view.ip_count).unwrap_or(u8::MAX),
+            jti: view.jti,
+            iat: view.iat,
+            exp: view.exp,
+            nbf: view.nbf,
+            uses: view.uses,
+            mode: view.mode,
+        }
+    }
+
+    /// The bytes of `span`. Every span was taken from these bytes, so the
+    /// empty fallback is never used.
+    fn bytes(&self, span: Span) -> &[u8] {
+        self.bytes.get(span.range()).unwrap_or_default()
+    }
+
+    /// The text of `span`: checked UTF-8 (claims) or a canonical path, so
+    /// the empty fallback is never used.
+    fn text(&self, span: Span) -> &str {
+        core::str::from_utf8(self.bytes(span)).unwrap_or_default()
+    }
+
+    /// `exp`.
+    pub(crate) fn exp(&self) -> u64 {
+        self.exp
+    }
+
+    /// The canonical request path.
+    pub(crate) fn path(&self) -> CanonicalPath {
+        CanonicalPath::from_checked(self.text(self.path))
+    }
+
+    /// The owned claims, sharing `path` (this link's path) when the scope is it.
+    pub(crate) fn to_claims(&self, path: &CanonicalPath) -> Claims {
+        let view = ClaimsView {
+            kid: self.bytes(self.kid),
+            jti: self.jti,
+            iat: self.iat,
+            exp: self.exp,
+            nbf: self.nbf,
+            scope: self.text(self.scope),
+            host: self.host.map(|s| self.bytes(s)),
+            sub: self.sub.map(|s| self.bytes(s)),
+            tenant: self.tenant.map(|s| self.bytes(s)),
+            ip: self.bytes(self.ip),
+            ip_count: usize::from(self.ip_count),
+            uses: self.uses,
+            mode: self.mode,
+            filename: self.filename.map(|s| self.text(s)),
+            content_type: self.content_type.map(|s| self.text(s)),
+        };
+        view.to_claims_sharing(None, Some(path))
     }
 }
 

@@ -4,6 +4,7 @@
 //! decoding, key id, tag, time window, maximum lifetime, scope, host, IP,
 //! method. Nothing the token claims is believed before its tag verifies.
 
+use std::cell::OnceCell;
 use std::net::IpAddr;
 
 use super::code::Code;
@@ -14,7 +15,7 @@ use super::keys::KeyRing;
 use super::path::{canonical_request_path, CanonicalPath};
 use super::reason::Reason;
 use super::sealed::{inner_claims, Layout, SEALED_VERSION};
-use super::token::{decode_raw, tag_matches_in, Claims, ClaimsView, Domain, RawToken};
+use super::token::{decode_raw, tag_matches_in, Claims, ClaimsView, Domain, RawToken, StoredClaims};
 
 /// Default allowed clock skew for `nbf`/`iat` (`LINKGATE_CLOCK_SKEW_SECS`).
 pub const DEFAULT_SKEW_SECS: u64 = 30;
@@ -79,30 +80,54 @@ pub struct RequestFacts<'a> {
 
 /// A link whose tag verified and whose every claim holds for this request.
 /// Only [`verify`] builds one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A link verified from a token keeps its checked payload bytes and builds
+/// its owned [`Claims`] and [`CanonicalPath`] on first use, once: a
+/// verification is one copy of the bytes, not one allocation per claim
+/// (`docs/performance.md`, "Native verification"). Nothing is checked
+/// again: the bytes passed every check before this was built.
+#[derive(Clone)]
 pub struct VerifiedLink {
-    claims: Claims,
-    path: CanonicalPath,
+    body: Body,
     /// The token was sealed (§17): policy may require it.
     sealed: bool,
     /// A Common Access Token, not a linkgate link (`docs/cat.md`).
     cat: bool,
 }
 
+#[derive(Clone)]
+enum Body {
+    /// Claims and path built by the caller (Ed25519 links, CAT, resumes).
+    Built(Box<(Claims, CanonicalPath)>),
+    /// Kept as checked bytes; built on first use (the claims boxed, so that
+    /// a verified link stays small while it is returned).
+    Stored { stored: StoredClaims, claims: OnceCell<Box<Claims>>, path: OnceCell<CanonicalPath> },
+}
+
 impl VerifiedLink {
+    fn built(claims: Claims, path: CanonicalPath, sealed: bool, cat: bool) -> VerifiedLink {
+        VerifiedLink { body: Body::Built(Box::new((claims, path))), sealed, cat }
+    }
+
     /// The authenticated claims.
     pub fn claims(&self) -> &Claims {
-        &self.claims
+        match &self.body {
+            Body::Built(b) => &b.0,
+            Body::Stored { stored, claims, .. } => claims.get_or_init(|| Box::new(stored.to_claims(self.path()))),
+        }
     }
 
     /// The canonical path of the request.
     pub fn path(&self) -> &CanonicalPath {
-        &self.path
+        match &self.body {
+            Body::Built(b) => &b.1,
+            Body::Stored { stored, path, .. } => path.get_or_init(|| stored.path()),
+        }
     }
 
     /// A Common Access Token verified by [`crate::cat::verify`].
     pub(crate) fn from_cat(claims: Claims, path: CanonicalPath) -> VerifiedLink {
-        VerifiedLink { claims, path, sealed: false, cat: true }
+        VerifiedLink::built(claims, path, false, true)
     }
 
     /// Was this a Common Access Token?
@@ -117,7 +142,33 @@ impl VerifiedLink {
 
     /// Seconds until `exp` (at least 1: a verified link has not expired).
     pub fn seconds_left(&self, now: u64) -> u64 {
-        self.claims.exp.saturating_sub(now).max(1)
+        let exp = match &self.body {
+            Body::Built(b) => b.0.exp,
+            Body::Stored { stored, .. } => stored.exp(),
+        };
+        exp.saturating_sub(now).max(1)
+    }
+}
+
+impl PartialEq for VerifiedLink {
+    fn eq(&self, other: &Self) -> bool {
+        self.claims() == other.claims()
+            && self.path() == other.path()
+            && self.sealed == other.sealed
+            && self.cat == other.cat
+    }
+}
+
+impl Eq for VerifiedLink {}
+
+impl core::fmt::Debug for VerifiedLink {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VerifiedLink")
+            .field("claims", self.claims())
+            .field("path", self.path())
+            .field("sealed", &self.sealed)
+            .field("cat", &self.cat)
+            .finish()
     }
 }
 
@@ -150,20 +201,25 @@ fn code_of(reason: Reason) -> Code {
 
 /// Check the time window of authentic claims.
 pub fn check_time(claims: &Claims, now: u64, rules: &TimeRules) -> Result<(), Reason> {
+    check_times(claims.iat, claims.nbf, claims.exp, now, rules)
+}
+
+/// [`check_time`] on the three times (owned claims and checked views alike).
+fn check_times(iat: u64, nbf: Option<u64>, exp: u64, now: u64, rules: &TimeRules) -> Result<(), Reason> {
     let horizon = now.saturating_add(rules.skew_secs);
-    if claims.iat > horizon {
+    if iat > horizon {
         return Err(Reason::IssuedInFuture);
     }
-    if let Some(nbf) = claims.nbf {
+    if let Some(nbf) = nbf {
         if nbf > horizon {
             return Err(Reason::BeforeNbf);
         }
     }
     // exp is exact: valid while now < exp; skew never extends it.
-    if now >= claims.exp {
+    if now >= exp {
         return Err(Reason::AfterExp);
     }
-    if claims.exp.saturating_sub(claims.iat) > rules.max_ttl_secs {
+    if exp.saturating_sub(iat) > rules.max_ttl_secs {
         return Err(Reason::LifetimeOverMaximum);
     }
     Ok(())
@@ -179,17 +235,59 @@ pub fn check_binding(claims: &Claims, path: &CanonicalPath, facts: &RequestFacts
     check_method(claims, facts.method)
 }
 
+/// [`check_time`] then [`check_binding`] on the checked claims of an
+/// authentic token, before any owned value is built (the same rules through
+/// the same helpers; the verify tests run both through every refusal).
+fn check_view(view: &ClaimsView<'_>, path: &str, rules: &TimeRules, facts: &RequestFacts<'_>) -> Result<(), Reason> {
+    check_times(view.iat, view.nbf, view.exp, facts.now, rules)?;
+    if !crate::path::scope_covers(view.scope, path) {
+        return Err(Reason::OutsideScope);
+    }
+    match view.host {
+        // The usual request names the claim exactly (as in `host::matches`).
+        Some(h) if facts.host.is_some_and(|req| req.as_bytes() == h) => {}
+        // Checked ASCII: the conversion never fails (and would refuse if it did).
+        h => host_ok(h.map(|h| core::str::from_utf8(h).map_err(|_| Reason::OtherHost)).transpose()?, facts.host)?,
+    }
+    ip_ok(view.ip.is_empty(), Cidrs(view.ip), facts.client_ip)?;
+    method_ok(view.uses.is_some(), facts.method)
+}
+
+/// The CIDRs of a checked `ip` claim's wire form.
+struct Cidrs<'a>(&'a [u8]);
+
+impl Iterator for Cidrs<'_> {
+    type Item = crate::ip::Cidr;
+    fn next(&mut self) -> Option<crate::ip::Cidr> {
+        let (c, rest) = crate::ip::Cidr::decode_from(self.0)?;
+        self.0 = rest;
+        Some(c)
+    }
+}
+
 /// §9 step 11: a link bound to a host needs a `Host` that names it.
 pub fn check_host(claims: &Claims, host: Option<&str>) -> Result<(), Reason> {
-    match &claims.host {
-        Some(h) if !host.is_some_and(|req| h.matches(req)) => Err(Reason::OtherHost),
+    host_ok(claims.host.as_ref().map(|h| h.as_str()), host)
+}
+
+fn host_ok(claim: Option<&str>, host: Option<&str>) -> Result<(), Reason> {
+    match claim {
+        Some(h) if !host.is_some_and(|req| crate::host::matches(h, req)) => Err(Reason::OtherHost),
         _ => Ok(()),
     }
 }
 
 /// §9 step 12: a link bound to ranges needs a client address inside one.
 pub fn check_ip(claims: &Claims, client_ip: Option<IpAddr>) -> Result<(), Reason> {
-    if claims.ip.is_empty() || client_ip.is_some_and(|ip| claims.ip.iter().any(|c| c.contains(ip))) {
+    ip_ok(claims.ip.is_empty(), claims.ip.iter().copied(), client_ip)
+}
+
+fn ip_ok(
+    any: bool,
+    mut ranges: impl Iterator<Item = crate::ip::Cidr>,
+    client_ip: Option<IpAddr>,
+) -> Result<(), Reason> {
+    if any || client_ip.is_some_and(|ip| ranges.any(|c| c.contains(ip))) {
         Ok(())
     } else {
         Err(Reason::OutsideIpRanges)
@@ -198,10 +296,14 @@ pub fn check_ip(claims: &Claims, client_ip: Option<IpAddr>) -> Result<(), Reason
 
 /// §9 step 13: GET and HEAD; POST only on a bounded-use link.
 pub fn check_method(claims: &Claims, method: Method) -> Result<(), Reason> {
+    method_ok(claims.uses.is_some(), method)
+}
+
+fn method_ok(bounded_use: bool, method: Method) -> Result<(), Reason> {
     match method {
         Method::Get | Method::Head => Ok(()),
         // POST consumes a use of a bounded-use link (landing page button).
-        Method::Post if claims.uses.is_some() => Ok(()),
+        Method::Post if bounded_use => Ok(()),
         Method::Post | Method::Put | Method::Delete | Method::Other => Err(Reason::Method),
     }
 }
@@ -329,7 +431,7 @@ fn finish(
     };
     check_time(&claims, facts.now, rules).map_err(|r| refuse(r, &claims))?;
     check_binding(&claims, &path, facts).map_err(|r| refuse(r, &claims))?;
-    Ok(VerifiedLink { claims, path, sealed, cat: false })
+    Ok(VerifiedLink::built(claims, path, sealed, false))
 }
 
 /// Verify as far as the core can alone: everything for v1 and sealed
@@ -377,7 +479,7 @@ pub fn verify_start(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>,
             let payload = layout.open(raw, key, domain).ok_or(Reason::BadTag)?;
             // The key was found by the header's kid, so its id is that kid.
             let view = inner_claims(payload, key.kid().as_str().as_bytes(), Some(&path)).map_err(Reason::Token)?;
-            Ok((view, key))
+            Ok((view, payload, key))
         })
     } else {
         RawToken::split(raw, Some(&path)).map_err(Reason::Token).and_then(|token| {
@@ -385,17 +487,37 @@ pub fn verify_start(keys: &KeyRing, rules: &TimeRules, facts: &RequestFacts<'_>,
             if !tag_matches_in(key, domain, token.payload, token.tag) {
                 return Err(Reason::BadTag);
             }
-            Ok((token.claims, key))
+            Ok((token.claims, token.payload, key))
         })
     };
-    let (view, key) = match checked {
+    let (view, payload, key) = match checked {
         Ok(v) => v,
         Err(reason) => return refused(reason),
     };
-    // Authentic from here on: only now are the claims built.
-    let path = CanonicalPath::from_checked(&path);
-    let claims = view.to_claims_sharing(Some(key.kid()), Some(&path));
-    Verification::Done(finish(claims, path, sealed, rules, facts))
+    // Authentic from here on: §9 steps 6-13 on the checked view; a verified
+    // link keeps the bytes, a refusal gets the owned claims for its audit.
+    match check_view(&view, &path, rules, facts) {
+        Ok(()) => Verification::Done(Ok(VerifiedLink {
+            body: Body::Stored {
+                stored: StoredClaims::new(&view, payload, &path),
+                claims: OnceCell::new(),
+                path: OnceCell::new(),
+            },
+            sealed,
+            cat: false,
+        })),
+        Err(reason) => {
+            let path = CanonicalPath::from_checked(&path);
+            let claims = view.to_claims_sharing(Some(key.kid()), Some(&path));
+            Verification::Done(Err(Refusal {
+                code: code_of(reason),
+                reason,
+                path: Some(path),
+                claims: Some(Box::new(claims)),
+                sealed,
+            }))
+        }
+    }
 }
 
 /// §18.4 steps 3–4: layout, v1 payload, key lookup, signature prechecks.
@@ -431,12 +553,12 @@ pub struct ResumeCandidate {
 impl ResumeCandidate {
     /// The link's claims, to look the download start up.
     pub fn claims(&self) -> &Claims {
-        &self.link.claims
+        self.link.claims()
     }
 
     /// The canonical path.
     pub fn path(&self) -> &CanonicalPath {
-        &self.link.path
+        self.link.path()
     }
 
     /// The store confirmed a start by this client before `exp`.
@@ -470,9 +592,7 @@ pub fn resume_candidate(
         return None;
     }
     check_binding(claims, path, facts).ok()?;
-    Some(ResumeCandidate {
-        link: VerifiedLink { claims: claims.clone(), path: path.clone(), sealed: refusal.sealed, cat: false },
-    })
+    Some(ResumeCandidate { link: VerifiedLink::built(claims.clone(), path.clone(), refusal.sealed, false) })
 }
 
 /// The token a request's query carries (`docs/link-format.md` §1).
@@ -563,6 +683,46 @@ mod tests {
         let old = ring.get("old").unwrap();
         let t = claims("/a/b.pdf").sign(old).unwrap();
         assert!(verify(&ring, &TimeRules::default(), &facts("/a/b.pdf", Some(&t), T0 + 1)).is_ok());
+    }
+
+    #[test]
+    fn verified_links_read_back_the_signed_claims() {
+        let ring = ring();
+        let mut full = claims("/a/");
+        full.nbf = Some(T0 - 5);
+        full.host = Some(HostName::parse("files.example.com:8443").unwrap());
+        full.sub = Some(crate::token::Label::parse(crate::token::Field::Sub, &"s".repeat(40)).unwrap());
+        full.tenant = Some(crate::token::Label::parse(crate::token::Field::Tenant, "acme").unwrap());
+        full.ip = vec![Cidr::parse("192.0.2.0/24").unwrap(), Cidr::parse("2001:db8::/32").unwrap()];
+        full.uses = NonZeroU32::new(3);
+        full.mode = Some(crate::token::Mode::Redirect);
+        full.filename = Some(crate::token::FileName::parse("Q3 – ledger.csv").unwrap());
+        full.content_type = Some(crate::token::ContentType::parse("text/csv; charset=utf-8").unwrap());
+        let mut object = claims("/a/%C3%A9.csv");
+        object.scope = Scope::parse("/a/é.csv").unwrap();
+        for (c, raw_path, path) in [(full, "/a/b/c.txt", "/a/b/c.txt"), (object, "/a/%C3%A9.csv", "/a/é.csv")] {
+            let f = RequestFacts {
+                raw_path,
+                token: None,
+                method: Method::Get,
+                host: Some("files.example.com:8443"),
+                client_ip: Some("192.0.2.7".parse().unwrap()),
+                now: T0 + 1,
+            };
+            for (token, sealed) in
+                [(c.sign(ring.signing_key()).unwrap(), false), (c.seal(ring.signing_key(), &[5; 24]).unwrap(), true)]
+            {
+                let v = verify(&ring, &TimeRules::default(), &RequestFacts { token: Some(&token), ..f }).unwrap();
+                assert_eq!(v.seconds_left(T0 + 1), 3599);
+                let copy = v.clone();
+                assert_eq!(v.path().as_str(), path);
+                assert_eq!(v.claims(), &c);
+                assert_eq!(copy.claims(), &c, "a clone made before the first read reads the same");
+                assert_eq!(v, copy);
+                assert_eq!(v.sealed(), sealed);
+                assert!(format!("{v:?}").contains("acme") || c.tenant.is_none());
+            }
+        }
     }
 
     #[test]
