@@ -81,6 +81,20 @@ fn main() {
     let ed_facts = RequestFacts { token: Some(&ed_token), ..facts };
     assert!(verify(&ed_ring, &rules, &ed_facts).is_ok(), "Ed25519 bench link must verify");
 
+    // The three measured operations, shared by the one-side mode and the rounds.
+    let bare_hmac = || {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(black_box(&secret)).expect("hmac key");
+        mac.update(LINK_DOMAIN);
+        mac.update(black_box(&payload));
+        black_box(mac.finalize().into_bytes());
+    };
+    let tag_check = || {
+        black_box(tag_matches(ring.signing_key(), black_box(&payload), black_box(&raw[raw.len() - TAG_BYTES..])));
+    };
+    let full_verify = || {
+        black_box(verify(black_box(&ring), &rules, black_box(&facts)).is_ok());
+    };
+
     // `LINKGATE_BENCH_PROFILE=1 perf record cargo bench --bench verify`:
     // only the full verification, so a flat profile shows where it goes.
     // `=bare` or `=tag` runs only that side instead, e.g. for
@@ -88,40 +102,9 @@ fn main() {
     // wall time on a shared machine).
     if let Some(which) = std::env::var_os("LINKGATE_BENCH_PROFILE") {
         let (name, ns) = match which.to_str() {
-            Some("bare") => (
-                "bare HMAC",
-                time_per_iter(
-                    || {
-                        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(black_box(&secret)).expect("hmac key");
-                        mac.update(LINK_DOMAIN);
-                        mac.update(black_box(&payload));
-                        black_box(mac.finalize().into_bytes());
-                    },
-                    Duration::from_secs(3),
-                ),
-            ),
-            Some("tag") => (
-                "tag check",
-                time_per_iter(
-                    || {
-                        black_box(tag_matches(
-                            ring.signing_key(),
-                            black_box(&payload),
-                            black_box(&raw[raw.len() - TAG_BYTES..]),
-                        ));
-                    },
-                    Duration::from_secs(3),
-                ),
-            ),
-            _ => (
-                "full verify",
-                time_per_iter(
-                    || {
-                        black_box(verify(black_box(&ring), &rules, black_box(&facts)).is_ok());
-                    },
-                    Duration::from_secs(3),
-                ),
-            ),
+            Some("bare") => ("bare HMAC", time_per_iter(bare_hmac, Duration::from_secs(3))),
+            Some("tag") => ("tag check", time_per_iter(tag_check, Duration::from_secs(3))),
+            _ => ("full verify", time_per_iter(full_verify, Duration::from_secs(3))),
         };
         println!("{name} only: {ns:.0} ns/op");
         return;
@@ -135,21 +118,8 @@ fn main() {
     let (mut full_ns, mut bare_ns, mut sealed_ns, mut ed_ns) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut read_ns = Vec::new();
     for _ in 0..rounds {
-        bare_ns.push(time_per_iter(
-            || {
-                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(black_box(&secret)).expect("hmac key");
-                mac.update(LINK_DOMAIN);
-                mac.update(black_box(&payload));
-                black_box(mac.finalize().into_bytes());
-            },
-            budget / rounds,
-        ));
-        full_ns.push(time_per_iter(
-            || {
-                black_box(verify(black_box(&ring), &rules, black_box(&facts)).is_ok());
-            },
-            budget / rounds,
-        ));
+        bare_ns.push(time_per_iter(bare_hmac, budget / rounds));
+        full_ns.push(time_per_iter(full_verify, budget / rounds));
         // A verified link builds its owned claims on first use (the edge
         // reads them for policy and audit): the same verification, then
         // the claims and path read once.
@@ -207,19 +177,7 @@ fn main() {
                 budget_part,
             ),
         ),
-        (
-            "  tag check (pre-keyed HMAC)",
-            time_per_iter(
-                || {
-                    black_box(tag_matches(
-                        ring.signing_key(),
-                        black_box(&payload),
-                        black_box(&raw[raw.len() - TAG_BYTES..]),
-                    ));
-                },
-                budget_part,
-            ),
-        ),
+        ("  tag check (pre-keyed HMAC)", time_per_iter(tag_check, budget_part)),
     ];
     for (name, ns) in parts {
         println!("{name:<34}{ns:8.0} ns/op");
