@@ -42,6 +42,7 @@
 //
 // Needs wrk, target/release/linkgate and benches/floor/build (scripts/bench.sh builds them).
 import { Miniflare } from "miniflare";
+import { BINDINGS, wranglerVars } from "./common.mjs";
 import WebSocket from "ws";
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
@@ -58,19 +59,6 @@ const keys = `bench:${randomBytes(32).toString("base64url")}`;
 const ALL = ["refused", "valid", "off", "floor", "jsfloor"];
 const variants = topMode ? [process.argv[3] || "refused"] : (process.env.PROFILE_VARIANTS || ALL.join(",")).split(",");
 
-/** wrangler.toml's [vars]: the configuration users deploy. */
-function wranglerVars() {
-  const vars = {};
-  let inVars = false;
-  for (const line of readFileSync(join(ROOT, "wrangler.toml"), "utf8").split("\n")) {
-    const section = /^\s*\[+([^\]]+)\]+/.exec(line);
-    if (section) inVars = section[1].trim() === "vars";
-    const kv = inVars && /^\s*([A-Z0-9_]+)\s*=\s*"(.*)"\s*$/.exec(line);
-    if (kv) vars[kv[1]] = kv[2];
-  }
-  return vars;
-}
-
 let nextPort = 9300 + 20 * Math.floor(Math.random() * 25); // distinct per instance
 // "refused@DIR" serves DIR/index.js instead of build/index.js: a build kept
 // aside against the current one, in the same run. DIR must be inside the
@@ -81,13 +69,7 @@ async function start(spec) {
   const [variant, dir] = spec.split("@");
   const inspectorPort = nextPort++;
   const common = {
-    modules: true,
-    compatibilityDate: "2025-11-01",
-    r2Buckets: ["LINKGATE_FILES"],
-    kvNamespaces: ["LINKGATE_DENYLIST"],
-    d1Databases: ["LINKGATE_AUDIT"],
-    queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
-    queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
+    ...BINDINGS,
     cache: true,
     host: "127.0.0.1",
     port: 0,

@@ -15,6 +15,7 @@
 // between <!-- segment-bench:start --> and <!-- segment-bench:end -->.
 
 import { Miniflare } from "miniflare";
+import { BINDINGS, wranglerVars } from "./common.mjs";
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -30,18 +31,6 @@ const CONNS = Number(process.env.BENCH_CONNS || 8);
 const keys = `bench:${randomBytes(32).toString("base64url")}`;
 const SEGMENT = new Uint8Array(512 * 1024).map((_, i) => (i * 31) % 251);
 
-function wranglerVars() {
-  const vars = {};
-  let inVars = false;
-  for (const line of readFileSync(join(ROOT, "wrangler.toml"), "utf8").split("\n")) {
-    const section = /^\s*\[+([^\]]+)\]+/.exec(line);
-    if (section) inVars = section[1].trim() === "vars";
-    const kv = inVars && /^\s*([A-Z0-9_]+)\s*=\s*"(.*)"\s*$/.exec(line);
-    if (kv) vars[kv[1]] = kv[2];
-  }
-  return vars;
-}
-
 function migrations() {
   const out = [];
   for (const file of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
@@ -53,13 +42,7 @@ function migrations() {
 
 const persist = mkdtempSync(join(tmpdir(), "linkgate-bench-segment-"));
 const common = {
-  modules: true,
-  compatibilityDate: "2025-11-01",
-  kvNamespaces: ["LINKGATE_DENYLIST"],
-  r2Buckets: ["LINKGATE_FILES"],
-  d1Databases: ["LINKGATE_AUDIT"],
-  queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
-  queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
+  ...BINDINGS,
   host: "127.0.0.1",
   port: 0,
   handleRuntimeStdio(out, err) {

@@ -14,6 +14,7 @@
 // All variants get the same R2 objects (1 KiB and 1 MiB) and the same
 // bindings. Stdin closing stops the server.
 import { Miniflare } from "miniflare";
+import { BINDINGS, wranglerVars } from "./common.mjs";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -28,19 +29,6 @@ const runtime = process.argv[3] || "miniflare";
 const keys = `bench:${randomBytes(32).toString("base64url")}`;
 const peerSecret = randomBytes(32).toString("hex");
 const SIZES = { small: 1024, medium: 1024 * 1024 };
-
-/** wrangler.toml's [vars]: the configuration users deploy. */
-function wranglerVars() {
-  const vars = {};
-  let inVars = false;
-  for (const line of readFileSync(join(ROOT, "wrangler.toml"), "utf8").split("\n")) {
-    const section = /^\s*\[+([^\]]+)\]+/.exec(line);
-    if (section) inVars = section[1].trim() === "vars";
-    const kv = inVars && /^\s*([A-Z0-9_]+)\s*=\s*"(.*)"\s*$/.exec(line);
-    if (kv) vars[kv[1]] = kv[2];
-  }
-  return vars;
-}
 
 function linkgateVars() {
   const vars = { ...wranglerVars(), LINKGATE_KEYS: keys };
@@ -99,13 +87,7 @@ function paths(base) {
 
 async function miniflare() {
   const common = {
-    modules: true,
-    compatibilityDate: "2025-11-01",
-    r2Buckets: ["LINKGATE_FILES"],
-    kvNamespaces: ["LINKGATE_DENYLIST"],
-    d1Databases: ["LINKGATE_AUDIT"],
-    queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
-    queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
+    ...BINDINGS,
     cache: true,
     host: "127.0.0.1",
     port: 0,
