@@ -70,7 +70,21 @@ export async function waitFor(check, what, ms = 15_000) {
  * bindings (to simulate an unreachable store); `cf` sets request.cf for
  * requests that bring none (dispatchFetch can pass its own `cf`).
  */
-export async function startWorker({ keys, vars = {}, omit = [], logs = null, http = false, cf = undefined } = {}) {
+export async function startWorker(options = {}) {
+  try {
+    return await bootWorker(options);
+  } catch (e) {
+    // Miniflare's synchronous binding proxy (getKVNamespace, getR2Bucket…)
+    // can miss a reply from its helper thread ("false == true" at
+    // SynchronousFetcher.fetch); the instance's proxy is then out of step for
+    // good. Only that failure starts one fresh instance, and says so.
+    if (!(e?.code === "ERR_ASSERTION" && String(e?.stack).includes("SynchronousFetcher"))) throw e;
+    console.error(`startWorker: Miniflare's binding proxy missed a reply (${e.message}); starting a fresh instance`);
+    return bootWorker(options);
+  }
+}
+
+async function bootWorker({ keys, vars = {}, omit = [], logs = null, http = false, cf = undefined } = {}) {
   const persist = mkdtempSync(join(tmpdir(), "linkgate-e2e-"));
   const opts = {
     scriptPath: join(ROOT, "build", "index.js"),
@@ -111,6 +125,17 @@ export async function startWorker({ keys, vars = {}, omit = [], logs = null, htt
     opts.port = 0;
   }
   const mf = new Miniflare(opts);
+  try {
+    return await bindings(mf, omit, persist);
+  } catch (e) {
+    await mf.dispose().catch(() => {});
+    rmSync(persist, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The started instance's bindings, migrations applied, as tests use them. */
+async function bindings(mf, omit, persist) {
   const ready = await mf.ready;
   const db = await mf.getD1Database("LINKGATE_AUDIT");
   // Every migration, in order, as `wrangler d1 migrations apply` would.
