@@ -31,3 +31,32 @@ export const BINDINGS = {
   queueProducers: { LINKGATE_EVENTS: { queueName: "linkgate-events" } },
   queueConsumers: { "linkgate-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
 };
+
+/**
+ * Connect to the worker's isolate over the inspector on `port` (the target
+ * named after the user worker); `call(method, params)` resolves with the
+ * method's result.
+ */
+export async function attachInspector(port) {
+  const { default: WebSocket } = await import("ws");
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  const t = targets.find((x) => /core:user:/.test(x.id) || /user/.test(x.title)) || targets[0];
+  const ws = new WebSocket(t.webSocketDebuggerUrl);
+  await new Promise((r) => ws.once("open", r));
+  let id = 0;
+  const pending = new Map();
+  ws.on("message", (m) => {
+    const msg = JSON.parse(m);
+    if (msg.id && pending.has(msg.id)) {
+      pending.get(msg.id)(msg.result);
+      pending.delete(msg.id);
+    }
+  });
+  const call = (method, params = {}) =>
+    new Promise((r) => {
+      const i = ++id;
+      pending.set(i, r);
+      ws.send(JSON.stringify({ id: i, method, params }));
+    });
+  return { ws, call };
+}

@@ -10,11 +10,10 @@
 // Needs wrk, target/release/linkgate and benches/floor/build.
 
 import { Miniflare } from "miniflare";
-import WebSocket from "ws";
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { BINDINGS, ROOT, wranglerVars } from "./common.mjs";
+import { BINDINGS, ROOT, attachInspector, wranglerVars } from "./common.mjs";
 
 const rounds = Number(process.argv[2] || 3);
 const secs = Number(process.argv[3] || 3);
@@ -47,19 +46,8 @@ async function start(kind) {
 }
 
 async function attach(w, methods) {
-  const targets = await (await fetch(`http://127.0.0.1:${w.inspectorPort}/json`)).json();
-  const t = targets.find((x) => /core:user:/.test(x.id) || /user/.test(x.title)) || targets[0];
-  const ws = new WebSocket(t.webSocketDebuggerUrl);
-  await new Promise((r) => ws.once("open", r));
-  let id = 0;
-  const pending = new Map();
-  ws.on("message", (m) => {
-    const msg = JSON.parse(m);
-    if (msg.id && pending.has(msg.id)) { pending.get(msg.id)(); pending.delete(msg.id); }
-  });
-  for (const method of methods) {
-    await new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method })); });
-  }
+  const { ws, call } = await attachInspector(w.inspectorPort);
+  for (const method of methods) await call(method);
   return ws;
 }
 

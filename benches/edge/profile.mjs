@@ -42,8 +42,7 @@
 //
 // Needs wrk, target/release/linkgate and benches/floor/build (scripts/bench.sh builds them).
 import { Miniflare } from "miniflare";
-import { BINDINGS, wranglerVars } from "./common.mjs";
-import WebSocket from "ws";
+import { BINDINGS, attachInspector, wranglerVars } from "./common.mjs";
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -115,26 +114,7 @@ async function start(spec) {
   const body = await probe.text();
   const want = variant === "valid" || variant === "off" ? 200 : 403;
   if (probe.status !== want) throw new Error(`${variant}: status ${probe.status}, expected ${want}: ${body.slice(0, 200)}`);
-  // The worker's isolate is the inspector target named after it.
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-  const t = targets.find((x) => /core:user:/.test(x.id) || /user/.test(x.title)) || targets[0];
-  const ws = new WebSocket(t.webSocketDebuggerUrl);
-  await new Promise((r) => ws.once("open", r));
-  let id = 0;
-  const pending = new Map();
-  ws.on("message", (m) => {
-    const msg = JSON.parse(m);
-    if (msg.id && pending.has(msg.id)) {
-      pending.get(msg.id)(msg.result);
-      pending.delete(msg.id);
-    }
-  });
-  const call = (method, params = {}) =>
-    new Promise((r) => {
-      const i = ++id;
-      pending.set(i, r);
-      ws.send(JSON.stringify({ id: i, method, params }));
-    });
+  const { ws, call } = await attachInspector(inspectorPort);
   await call("Profiler.enable");
   await call("Profiler.setSamplingInterval", { interval });
   return { variant: spec, mf, ws, call, target, shims: shimBodies(opts.scriptPath) };
