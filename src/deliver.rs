@@ -14,30 +14,27 @@ use std::rc::Rc;
 use worker::js_sys::{Function, Uint8Array};
 use worker::wasm_bindgen::closure::Closure;
 use worker::wasm_bindgen::JsCast;
-use worker::web_sys::ReadableStream;
-use worker::{Cache, Context, Env, Headers, Object, Range as R2Range, Response, ResponseBody};
+use worker::web_sys::{self, ReadableStream};
+use worker::{Cache, Context, Env, Object, Range as R2Range, Response, ResponseBody};
 
 use linkgate_core::gate::{Delivery, DeliveryFailure, EdgeCacheCopy, ObjectBody};
 use linkgate_core::origin::OriginFailure;
 
-use super::respond::headers_of;
+use super::respond::{headers_of, streamed};
 use super::FILES_BINDING;
 
-type Delivered = Result<(Response, Option<&'static str>), DeliveryFailure>;
+type Delivered = Result<(web_sys::Response, Option<&'static str>), DeliveryFailure>;
 
 /// Send `plan`; `fetched` is the object the metadata step already got.
 pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Object>) -> Delivered {
-    let headers = headers_of(&plan.headers).map_err(|_| DeliveryFailure::Unavailable)?;
     let Some(body) = &plan.body else {
-        return respond(ResponseBody::Empty, plan.status, headers, None);
+        return respond(plan, None, None);
     };
     if let Some(copy) = &body.edge_cache {
         // A cache failure never fails a download: fall through to R2.
         if let Ok(Some(hit)) = Cache::default().get(copy.key.as_str(), false).await {
             if let ResponseBody::Stream(stream) = hit.into_parts().1 {
-                debug_header(plan, &headers, "hit");
-                let stream = rewritten(body, stream);
-                return respond(ResponseBody::Stream(stream), plan.status, headers, Some("hit"));
+                return respond(plan, Some(&rewritten(body, stream)), Some("hit"));
             }
         }
     }
@@ -59,7 +56,7 @@ pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Obje
             return Err(failure);
         }
         let stream = resp.body().ok_or(DeliveryFailure::Origin(OriginFailure::Error))?;
-        return send(ctx, plan, body, headers, stream);
+        return send(ctx, plan, body, stream);
     }
     let object = match fetched.filter(|_| body.reuse_fetched) {
         Some(o) => o,
@@ -75,19 +72,17 @@ pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Obje
         Some(Ok(ResponseBody::Stream(s))) => s,
         _ => return Err(DeliveryFailure::Unavailable),
     };
-    send(ctx, plan, body, headers, stream)
+    send(ctx, plan, body, stream)
 }
 
 /// Stream the body out, and into the edge cache when the plan says so.
-fn send(ctx: &Context, plan: &Delivery, body: &ObjectBody, headers: Headers, stream: ReadableStream) -> Delivered {
+fn send(ctx: &Context, plan: &Delivery, body: &ObjectBody, stream: ReadableStream) -> Delivered {
     let Some(copy) = &body.edge_cache else {
-        return respond(ResponseBody::Stream(rewritten(body, stream)), plan.status, headers, None);
+        return respond(plan, Some(&rewritten(body, stream)), None);
     };
     let branches = stream.tee();
     store(ctx, copy, branches.get(1).into())?;
-    debug_header(plan, &headers, "miss");
-    let out = rewritten(body, branches.get(0).into());
-    respond(ResponseBody::Stream(out), plan.status, headers, Some("miss"))
+    respond(plan, Some(&rewritten(body, branches.get(0).into())), Some("miss"))
 }
 
 // Pipe a stream through two wasm callbacks (a TransformStream): `push`
@@ -163,13 +158,10 @@ fn store(ctx: &Context, copy: &EdgeCacheCopy, stream: worker::web_sys::ReadableS
     Ok(())
 }
 
-fn debug_header(plan: &Delivery, headers: &Headers, value: &str) {
-    if plan.debug_cache_header {
-        let _ = headers.set("x-linkgate-cache", value);
-    }
-}
-
-fn respond(body: ResponseBody, status: u16, headers: Headers, cache: Option<&'static str>) -> Delivered {
-    let r = Response::from_body(body).map_err(|_| DeliveryFailure::Unavailable)?;
-    Ok((r.with_status(status).with_headers(headers), cache))
+/// The response, built in one call; `cache` is the edge cache's part (hit
+/// or miss), shown in `x-linkgate-cache` when the plan asks for it.
+fn respond(plan: &Delivery, body: Option<&ReadableStream>, cache: Option<&'static str>) -> Delivered {
+    let debug = cache.filter(|_| plan.debug_cache_header).map(|c| ("x-linkgate-cache", c));
+    let r = streamed(plan.status, body, &plan.headers, debug).map_err(|_| DeliveryFailure::Unavailable)?;
+    Ok((r, cache))
 }

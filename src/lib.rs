@@ -251,7 +251,7 @@ fn promise(f: impl std::future::Future<Output = worker::Result<worker::web_sys::
 /// The gate's last step: background work, the audit event, the response.
 fn finish(
     done: Box<gate::Done>,
-    delivered: Option<Response>,
+    delivered: Option<worker::web_sys::Response>,
     env: &Env,
     ctx: &Context,
     cfg: &EdgeConfig,
@@ -274,7 +274,7 @@ async fn serve(
     mut step: Step<'_>,
 ) -> worker::Result<worker::web_sys::Response> {
     let mut fetched: Option<worker::Object> = None;
-    let mut delivered: Option<Response> = None;
+    let mut delivered: Option<worker::web_sys::Response> = None;
     loop {
         step = match step {
             Step::ReadForm(s) => {

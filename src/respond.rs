@@ -41,18 +41,25 @@ fn with_body(status: u16, body: String, pairs: &[(&'static str, String)]) -> wor
 // body sent here sets its own.
 #[wasm_bindgen(inline_js = r#"
 const HEADS = new Map();
+function headersOf(head) {
+  const h = new Headers();
+  const p = head.split("\n");
+  for (let i = 0; i + 1 < p.length; i += 2) h.set(p[i], p[i + 1]);
+  return h;
+}
 export function linkgate_response(status, body, head, fixed) {
   let h = fixed ? HEADS.get(head) : undefined;
   if (h === undefined) {
-    h = new Headers();
-    const p = head.split("\n");
-    for (let i = 0; i + 1 < p.length; i += 2) h.set(p[i], p[i + 1]);
+    h = headersOf(head);
     if (fixed) {
       if (HEADS.size >= 8) HEADS.clear();
       HEADS.set(head, h);
     }
   }
   return new Response(body, { status, headers: h });
+}
+export function linkgate_stream_response(status, body, head) {
+  return new Response(body, { status, headers: headersOf(head) });
 }
 "#)]
 extern "C" {
@@ -63,21 +70,44 @@ extern "C" {
         head: &str,
         fixed: bool,
     ) -> Result<web_sys::Response, worker::wasm_bindgen::JsValue>;
+
+    #[wasm_bindgen(catch)]
+    fn linkgate_stream_response(
+        status: u16,
+        body: Option<&web_sys::ReadableStream>,
+        head: &str,
+    ) -> Result<web_sys::Response, worker::wasm_bindgen::JsValue>;
 }
 
-/// The security headers and `pairs`, packed for [`linkgate_response`].
-/// Header names are static and values come from the core, which never puts
-/// a line break in one (the runtime would refuse it anyway).
-fn packed(pairs: &[(&'static str, String)]) -> String {
+/// The security headers, `pairs` and `extra`, packed for [`linkgate_response`]
+/// as "name\nvalue\n…". Names are static; a value with a line break (which
+/// no header may carry, and which would shift the pairs after it) is
+/// refused, whatever produced it: a download's values include the stored
+/// object's metadata.
+fn packed(pairs: &[(&'static str, String)], extra: Option<(&'static str, &str)>) -> worker::Result<String> {
     let mut out = String::with_capacity(256);
-    let extra = pairs.iter().map(|(k, v)| (*k, v.as_str()));
-    for (k, v) in SECURITY_HEADERS.into_iter().chain(extra) {
+    let listed = pairs.iter().map(|(k, v)| (*k, v.as_str()));
+    for (k, v) in SECURITY_HEADERS.into_iter().chain(listed).chain(extra) {
+        if v.contains('\n') {
+            return Err(worker::Error::RustError(format!("header {k}: a line break in its value")));
+        }
         out.push_str(k);
         out.push('\n');
         out.push_str(v);
         out.push('\n');
     }
-    out
+    Ok(out)
+}
+
+/// A download's response in one call: `body` streamed as it is, the gate's
+/// headers and `extra` (the debug cache header) with the security headers.
+pub fn streamed(
+    status: u16,
+    body: Option<&web_sys::ReadableStream>,
+    pairs: &[(&'static str, String)],
+    extra: Option<(&'static str, &str)>,
+) -> worker::Result<web_sys::Response> {
+    linkgate_stream_response(status, body, &packed(pairs, extra)?).map_err(worker::Error::from)
 }
 
 /// `fixed`: the same list for every response that has it (see [`linkgate_response`]).
@@ -87,15 +117,15 @@ fn raw(
     pairs: &[(&'static str, String)],
     fixed: bool,
 ) -> worker::Result<web_sys::Response> {
-    linkgate_response(status, body, &packed(pairs), fixed).map_err(worker::Error::from)
+    linkgate_response(status, body, &packed(pairs, None)?, fixed).map_err(worker::Error::from)
 }
 
 /// The response for the gate's final reply; `delivered` is what the
 /// delivery step built, if it ran.
-pub fn reply(reply: Reply, delivered: Option<Response>) -> worker::Result<web_sys::Response> {
+pub fn reply(reply: Reply, delivered: Option<web_sys::Response>) -> worker::Result<web_sys::Response> {
     match reply {
         Reply::Delivered => match delivered {
-            Some(r) => Ok(r.into()),
+            Some(r) => Ok(r),
             None => raw_problem(
                 Code::StoreUnavailable.status(),
                 problem::body(Code::StoreUnavailable, None, Some("")),

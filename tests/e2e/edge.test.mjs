@@ -491,6 +491,32 @@ describe("robustness", () => {
     assert.ok(n > 100);
   });
 
+  test("a stored content type with a line break is refused whole, never split into headers", async () => {
+    // R2 keeps whatever metadata an uploader set. The worker hands a
+    // download's headers to the runtime as one "name\nvalue\n…" string,
+    // so a line break inside a value would otherwise become a header of
+    // its own; such a value fails the response instead (503, as the
+    // runtime's Headers would refuse it).
+    for (const ct of ["text/plain\nx-injected\nyes", "text/plain\r\nx-injected: yes"]) {
+      await w.r2.put("docs/split.txt", Buffer.from("split"), { httpMetadata: { contentType: ct } });
+      const m = minted(["--path", "/docs/split.txt", "--ttl", "1h"]);
+      // GET also fills the edge cache (its copy's headers are checked on
+      // their own); HEAD goes straight to the response.
+      for (const method of ["GET", "HEAD"]) {
+        const res = await w.fetch(linkFor(m), { method });
+        assert.equal(res.headers.get("x-injected"), null, method);
+        assert.equal(res.status, 503, method);
+        if (method === "GET") await problem(res, assert, 503, "store_unavailable", m.token);
+      }
+    }
+    // The same bytes with a plain type download (another key: the object
+    // memo may hold the first one's metadata for its lifetime).
+    await w.r2.put("docs/plain.txt", Buffer.from("split"), { httpMetadata: { contentType: "text/plain" } });
+    const ok = await w.fetch(linkFor(minted(["--path", "/docs/plain.txt", "--ttl", "1h"])));
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), "split");
+  });
+
   test("logs carry audit events and never a token", async () => {
     const m = minted(["--path", "/docs/report.pdf", "--ttl", "1h", "--sub", "log-check"]);
     const res = await w.fetch(linkFor(m), { headers: { "user-agent": "e2e-agent" } });
