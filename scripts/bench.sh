@@ -43,6 +43,8 @@ say "building the Rust floor worker (benches/floor: #[event(fetch)] answering 40
     worker-build --release
 )
 cargo build --release --bin linkgate
+# The edge table also measures the core's verifier in wasm (run.py).
+ensure_wasm_target wasm32-wasip1
 if ! command -v wrk >/dev/null; then
   say "installing wrk (Debian package)"
   apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }

@@ -6,10 +6,34 @@
 // platform call on its own: head (R2 head before the get), kv (denylist bulk
 // get), queue (audit message), log (one JSON log line), cf (read the
 // request's cf.country, as the audit event does). refuse answers 403 at once,
-// touching no binding: the floor under any refusal in this runtime.
+// touching no binding: the floor under any refusal in this runtime; with
+// problem too (refuse,problem), the 403 has the shape of linkgate's refusal
+// of a forged link (its headers and a problem+json body of the same length
+// with a fresh request id), so the cost of that shape is told apart from the
+// cost of deciding it.
+const PROBLEM_HEADERS = {
+  "content-type": "application/problem+json",
+  "cache-control": "no-store",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff",
+  "x-robots-tag": "noindex, nofollow",
+};
+function problem() {
+  const id = Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, "0") + Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, "0");
+  const body = JSON.stringify({
+    type: "urn:linkgate:problem:signature_invalid",
+    title: "Forbidden",
+    status: 403,
+    code: "signature_invalid",
+    detail: "The link's signature does not match; it may have been altered.",
+    request_id: id,
+  });
+  return new Response(body, { status: 403, headers: PROBLEM_HEADERS });
+}
 export default {
   async fetch(request, env, ctx) {
     const steps = new Set((env.STEPS || "").split(",").filter(Boolean));
+    if (steps.has("refuse") && steps.has("problem")) return problem();
     if (steps.has("refuse")) return new Response("forbidden", { status: 403 });
     const key = decodeURIComponent(new URL(request.url).pathname.slice(1));
     const country = steps.has("cf") ? request.cf?.country : undefined;

@@ -35,18 +35,30 @@ def to_ms(v):
     return {"us": n / 1000, "ms": n, "s": n * 1000}[m.group(2)]
 
 
+def is_proxy(pid):
+    """Under `wrangler dev` two workerd processes serve a request: wrangler's
+    proxy (it owns the public port) and the worker's own (started with an
+    inspector). Only the latter runs the worker's code."""
+    try:
+        return "--inspector-addr" not in open(f"/proc/{pid}/cmdline").read()
+    except OSError:
+        return False
+
+
 def wrk(url, pids, secs=None):
     secs = secs or SECS
-    c0 = cpu_secs(pids)
+    proxies = [p for p in pids if len(pids) > 1 and is_proxy(p)]
+    c0, p0 = cpu_secs(pids), cpu_secs(proxies)
     out = subprocess.run(["wrk", "-t2", f"-c{CONNS}", f"-d{secs}s", "--latency", url],
                          capture_output=True, text=True, timeout=secs + 60).stdout
-    c1 = cpu_secs(pids)
+    c1, p1 = cpu_secs(pids), cpu_secs(proxies)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": rps, "p50": p50, "p99": p99, "cpu_us": (c1 - c0) / max(total, 1) * 1e6,
+            "proxy_cpu_us": (p1 - p0) / max(total, 1) * 1e6,
             "non2xx": int(non2xx.group(1)) if non2xx else 0, "total": total}
 
 
@@ -57,6 +69,7 @@ def wrk(url, pids, secs=None):
 # code can be told apart. 1 KiB objects; its own, shorter runs.
 LADDER = [
     ("refuse", "a worker that answers 403 at once (the floor under any refusal)"),
+    ("refuse,problem", "the same 403 in the shape of linkgate's refusal (its headers, a problem+json body)"),
     ("", "baseline: R2 get"),
     ("log", "baseline + one log line only"),
     ("head", "+ R2 head first"),
@@ -93,8 +106,8 @@ def profile():
         f"Profile ladder, 1 KiB, `wrk -t2 -c{CONNS} -d{PROFILE_SECS}s`, {PROFILE_ROUNDS} interleaved round(s), medians "
         "(rates relative to the baseline row of the same runtime):",
         "",
-        "| runtime | variant (JS baseline worker unless named) | req/s | × baseline | p50 ms | workerd CPU µs/req | CPU over baseline |",
-        "|---|---|---|---|---|---|---|",
+        "| runtime | variant (JS baseline worker unless named) | req/s | × baseline | p50 ms | workerd CPU µs/req | CPU over baseline | of the CPU, wrangler's proxy |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for rt in runtimes:
         base = rows[(rt, LADDER[1][1])]
@@ -102,7 +115,8 @@ def profile():
             if r != rt:
                 continue
             lines.append(f"| {rt} | {label} | {med(xs, 'rps'):.0f} | {med(xs, 'rps') / med(base, 'rps'):.2f} | "
-                         f"{med(xs, 'p50'):.2f} | {med(xs, 'cpu_us'):.0f} | {med(xs, 'cpu_us') - med(base, 'cpu_us'):+.0f} |")
+                         f"{med(xs, 'p50'):.2f} | {med(xs, 'cpu_us'):.0f} | {med(xs, 'cpu_us') - med(base, 'cpu_us'):+.0f} | "
+                         f"{med(xs, 'proxy_cpu_us'):.0f} |")
     return "\n".join(lines)
 
 
@@ -188,6 +202,21 @@ def main():
     # building them: this figure is what a request at the edge pays.
     m = re.search(r"ratio \(verify \+ claims\)/bare: ([\d.]+)", bench)
     native_read = float(m.group(1)) if m else float("nan")
+    # The same two sides where SHA-256 is computed in software: natively with
+    # sha2's `force-soft` (a CPU without SHA extensions; its own target dir,
+    # so the usual build is not invalidated), and in wasm (the edge's
+    # verifier; wasm32-wasip1 under Node's WASI, as scripts/test.sh runs the
+    # core's tests).
+    soft = subprocess.run(["cargo", "bench", "-p", "linkgate-core", "--bench", "verify", "--features", "sha2/force-soft"],
+                          capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "CARGO_TARGET_DIR": os.path.join(ROOT, "target", "bench-soft-sha")}).stdout
+    m = re.search(r"ratio full/bare: ([\d.]+)", soft)
+    native_soft = float(m.group(1)) if m else float("nan")
+    wasm_bench = subprocess.run(["cargo", "bench", "-p", "linkgate-core", "--bench", "verify", "--target", "wasm32-wasip1"],
+                                capture_output=True, text=True, cwd=ROOT,
+                                env={**os.environ, "CARGO_TARGET_WASM32_WASIP1_RUNNER": f"node {ROOT}/scripts/wasi-run.mjs"}).stdout
+    m = re.search(r"ratio full/bare: ([\d.]+)", wasm_bench)
+    wasm_verify = float(m.group(1)) if m else float("nan")
 
     ok = lambda good: "PASS" if good else "MISS"
     targets = []
@@ -207,11 +236,21 @@ def main():
     targets.append(f"| | wasm ≤ 200 KB gzip | {gz} B gzip ({raw} B raw) | {ok(gz <= 200_000)} |")
     targets.append(f"| | native verify ≤ 1.3× bare HMAC | {native:.2f}× | {ok(native <= 1.3)} |")
     targets.append(f"| | (context) native verify, then its claims read once, as the gate does | {native_read:.2f}× | |")
+    targets.append(f"| | (context) native verify, SHA-256 in software (sha2 `force-soft`) | {native_soft:.2f}× | |")
+    targets.append(f"| | (context) verify in wasm, the edge's verifier (wasm32-wasip1 under Node) | {wasm_verify:.2f}× | |")
     refused = all(med(results[(rt, s, k)], "non2xx") == med(results[(rt, s, k)], "total")
                   for rt in RUNTIMES for s in ("small", "medium") for k in ("c", "c0", "f"))
     served = all(med(results[(rt, s, k)], "non2xx") == 0
                  for rt in RUNTIMES for s in ("small", "medium") for k in ("a", "a0", "b", "d"))
     floor = ", ".join(f"{rt} {cpu(rt, 'small', 'c') - cpu(rt, 'small', 'f'):.0f} µs" for rt in RUNTIMES)
+    # Under `wrangler dev`, the same CPU split between wrangler's proxy process
+    # and the worker's own: only the latter runs the worker's code.
+    pcpu = lambda runtime, key: med(results[(runtime, "small", key)], "proxy_cpu_us")
+    split = "; ".join(
+        f"{rt}, 1 KiB, f / c / b: wrangler's proxy process {pcpu(rt, 'f'):.0f} / {pcpu(rt, 'c'):.0f} / "
+        f"{pcpu(rt, 'b'):.0f} µs per request, the worker's process {cpu(rt, 'small', 'f') - pcpu(rt, 'f'):.0f} / "
+        f"{cpu(rt, 'small', 'c') - pcpu(rt, 'c'):.0f} / {cpu(rt, 'small', 'b') - pcpu(rt, 'b'):.0f} µs"
+        for rt in RUNTIMES if rt == "wrangler")
     own = ", ".join(f"{rt} {cpu(rt, 'small', 'a0') - cpu(rt, 'small', 'b'):.0f} µs (1 KiB) / "
                     f"{cpu(rt, 'medium', 'a0') - cpu(rt, 'medium', 'b'):.0f} µs (1 MiB)" for rt in RUNTIMES)
 
@@ -235,7 +274,7 @@ def main():
         "`wrangler dev`: its proxy and the worker) from /proc around each run, divided by wrk's request "
         "count; it includes the runtime's HTTP, R2, KV, Cache, Queue and D1 simulators. CPU of a0 minus b "
         f"(what linkgate adds to reading R2): {own}. CPU of c minus f (what a linkgate refusal adds to "
-        f"the cheapest Rust worker, 1 KiB): {floor}.",
+        f"the cheapest Rust worker, 1 KiB): {floor}." + (f" The same CPU by process ({split})." if split else ""),
     ]
     table = "\n".join(lines)
     print(table)
