@@ -110,13 +110,13 @@ def profile():
         "|---|---|---|---|---|---|---|---|",
     ]
     for rt in runtimes:
-        base = rows[(rt, LADDER[1][1])]
+        base = rows[(rt, next(label for steps, label in LADDER if steps == ""))]
         for (r, label), xs in rows.items():
             if r != rt:
                 continue
+            proxy = f"{med(xs, 'proxy_cpu_us'):.0f}" if rt == "wrangler" else "—"
             lines.append(f"| {rt} | {label} | {med(xs, 'rps'):.0f} | {med(xs, 'rps') / med(base, 'rps'):.2f} | "
-                         f"{med(xs, 'p50'):.2f} | {med(xs, 'cpu_us'):.0f} | {med(xs, 'cpu_us') - med(base, 'cpu_us'):+.0f} | "
-                         f"{med(xs, 'proxy_cpu_us'):.0f} |")
+                         f"{med(xs, 'p50'):.2f} | {med(xs, 'cpu_us'):.0f} | {med(xs, 'cpu_us') - med(base, 'cpu_us'):+.0f} | {proxy} |")
     return "\n".join(lines)
 
 
