@@ -2,7 +2,7 @@
 // users deploy) and the bindings every bench worker gets under the names
 // wrangler.toml gives them. Each bench adds its own runtime options.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -19,6 +19,18 @@ export function wranglerVars() {
     if (kv) vars[kv[1]] = kv[2];
   }
   return vars;
+}
+
+/**
+ * Every statement of migrations/*.sql, in order, comments dropped: the
+ * worker's audit insert names the columns of every migration, so a bench's
+ * D1 must have them all.
+ */
+export async function applyMigrations(db) {
+  for (const file of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
+    const sql = readFileSync(join(ROOT, "migrations", file), "utf8").split("\n").filter((l) => !l.trim().startsWith("--")).join("\n");
+    for (const s of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(s).run();
+  }
 }
 
 /** Miniflare options for linkgate's bindings (R2, KV, D1, the audit queue). */

@@ -42,9 +42,9 @@
 //
 // Needs wrk, target/release/linkgate and benches/floor/build (scripts/bench.sh builds them).
 import { Miniflare } from "miniflare";
-import { BINDINGS, attachInspector, wranglerVars } from "./common.mjs";
+import { BINDINGS, applyMigrations, attachInspector, wranglerVars } from "./common.mjs";
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
@@ -97,11 +97,7 @@ async function start(spec) {
   let target = `${url}/bench/small.bin`;
   if (linkgate) {
     const db = await mf.getD1Database("LINKGATE_AUDIT");
-    // Every migration, in order (the worker's audit insert names their columns).
-    for (const file of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
-      const sql = readFileSync(join(ROOT, "migrations", file), "utf8").split("\n").filter((l) => !l.trim().startsWith("--")).join("\n");
-      for (const s of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(s).run();
-    }
+    await applyMigrations(db);
     const cli = join(ROOT, "target", "release", "linkgate");
     const link = JSON.parse(execFileSync(cli, ["sign", "--json", "--base", url, "--path", "/bench/small.bin", "--ttl", "1h"], { env: { ...process.env, LINKGATE_KEYS: keys }, encoding: "utf8" }));
     const t = link.token;

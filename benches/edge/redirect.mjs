@@ -20,7 +20,8 @@
 
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { applyMigrations } from "./common.mjs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,10 +63,7 @@ const mf = new Miniflare({
 });
 const base = String(await mf.ready).replace(/\/$/, "");
 const db = await mf.getD1Database("LINKGATE_AUDIT");
-for (const file of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
-  const sql = readFileSync(join(ROOT, "migrations", file), "utf8").split("\n").filter((l) => !l.trim().startsWith("--")).join("\n");
-  for (const s of sql.split(";").map((x) => x.trim()).filter(Boolean)) await db.prepare(s).run();
-}
+await applyMigrations(db);
 const r2 = await mf.getR2Bucket("LINKGATE_FILES");
 const cli = join(ROOT, "target", "release", "linkgate");
 const sign = (path, mode) =>

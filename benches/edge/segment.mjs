@@ -15,10 +15,10 @@
 // between <!-- segment-bench:start --> and <!-- segment-bench:end -->.
 
 import { Miniflare } from "miniflare";
-import { BINDINGS, wranglerVars } from "./common.mjs";
+import { BINDINGS, applyMigrations, wranglerVars } from "./common.mjs";
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,15 +30,6 @@ const ROUNDS = Number(process.argv[3] || process.env.BENCH_SEGMENT_ROUNDS || 3);
 const CONNS = Number(process.env.BENCH_CONNS || 8);
 const keys = `bench:${randomBytes(32).toString("base64url")}`;
 const SEGMENT = new Uint8Array(512 * 1024).map((_, i) => (i * 31) % 251);
-
-function migrations() {
-  const out = [];
-  for (const file of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
-    const sql = readFileSync(join(ROOT, "migrations", file), "utf8").split("\n").filter((l) => !l.trim().startsWith("--")).join("\n");
-    out.push(...sql.split(";").map((x) => x.trim()).filter(Boolean));
-  }
-  return out;
-}
 
 const persist = mkdtempSync(join(tmpdir(), "linkgate-bench-segment-"));
 const common = {
@@ -55,7 +46,7 @@ async function start(name, opts) {
   const mf = new Miniflare({ ...common, ...opts, d1Persist: join(persist, name, "d1"), r2Persist: join(persist, name, "r2") });
   const url = String(await mf.ready).replace(/\/$/, "");
   const db = await mf.getD1Database("LINKGATE_AUDIT");
-  for (const stmt of migrations()) await db.prepare(stmt).run();
+  await applyMigrations(db);
   const r2 = await mf.getR2Bucket("LINKGATE_FILES");
   await r2.put("tv/launch/seg-000.ts", SEGMENT, { httpMetadata: { contentType: "video/mp2t" } });
   await r2.put("tv/launch/index.m3u8", new TextEncoder().encode("#EXTM3U\n#EXTINF:2,\nseg-000.ts\n#EXT-X-ENDLIST\n"));

@@ -14,7 +14,7 @@
 // All variants get the same R2 objects (1 KiB and 1 MiB) and the same
 // bindings. Stdin closing stops the server.
 import { Miniflare } from "miniflare";
-import { BINDINGS, wranglerVars } from "./common.mjs";
+import { BINDINGS, applyMigrations, wranglerVars } from "./common.mjs";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -34,15 +34,6 @@ function linkgateVars() {
   const vars = { ...wranglerVars(), LINKGATE_KEYS: keys };
   if (steps === "off" || steps === "noaudit") vars.LINKGATE_EDGE_CACHE = "off";
   return vars;
-}
-
-function migrations() {
-  const out = [];
-  for (const file of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) {
-    const sql = readFileSync(join(ROOT, "migrations", file), "utf8").split("\n").filter((l) => !l.trim().startsWith("--")).join("\n");
-    out.push(...sql.split(";").map((x) => x.trim()).filter(Boolean));
-  }
-  return out;
 }
 
 /** workerd processes started under `root` (this process, or wrangler). */
@@ -122,7 +113,7 @@ async function miniflare() {
   const r2 = await mf.getR2Bucket("LINKGATE_FILES");
   for (const [size, n] of Object.entries(SIZES)) await r2.put(`bench/${size}.bin`, new Uint8Array(n).fill(size === "small" ? 1 : 2));
   const db = await mf.getD1Database("LINKGATE_AUDIT");
-  for (const s of migrations()) await db.prepare(s).run();
+  await applyMigrations(db);
   return { url, pids: workerdPids(process.pid), stop: () => mf.dispose() };
 }
 
