@@ -128,7 +128,11 @@ const load = (target, s) =>
 // The import shims wasm-bindgen generates that call storage, the cache or the
 // log (their self time is the runtime's I/O work): by the JS name they bind.
 const IO = /^__wbg_(log|error|warn|match|put|head|delete|list|prepare|bind|all|run|first|fetch|send|sendBatch|waitUntil|get_with_options)_[0-9a-f]{16}$/;
-const KV_R2_GET = (body) => /^\w+\.get\(l\(/.test(body); // env.X.get(key, …): KV / R2 reads
+// env.X.get(key, options): an R2 or KV read. The key is a wasm string, decoded
+// by a helper (`l(ptr, len)`, `w(ptr, len)`: the name is the build's), and
+// newer wasm-bindgen wraps the call in a try/finally, so the call is matched
+// anywhere in the body; a one-argument `get` (Headers, Map) never matches.
+const KV_R2_GET = (body) => /\b\w+\.get\(\w+\(\w+,\w+\),\w+\)/.test(body);
 
 /** Self time (µs) by category, and by function name, of one profile. */
 function attribute(profile, shimBodies) {
