@@ -102,13 +102,20 @@ pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 
 /// Cut `s` to at most `max` bytes, on a char boundary.
 pub fn truncate(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end = end.saturating_sub(1);
-        }
-        s.truncate(end);
+    let end = capped(s, max).len();
+    s.truncate(end);
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+pub fn capped(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
     }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end = end.saturating_sub(1);
+    }
+    s.get(..end).unwrap_or_default()
 }
 
 impl AuditEvent {
@@ -130,11 +137,7 @@ impl AuditEvent {
 
     /// Keep at most [`MAX_USER_AGENT`] bytes of a user agent, on a char boundary.
     pub fn set_user_agent(&mut self, ua: &str) {
-        let mut end = ua.len().min(MAX_USER_AGENT);
-        while !ua.is_char_boundary(end) {
-            end = end.saturating_sub(1);
-        }
-        self.user_agent = ua.get(..end).map(str::to_owned);
+        self.user_agent = Some(capped(ua, MAX_USER_AGENT).to_owned());
     }
 
     /// A refusal of a request that never authenticated (no token, a token
@@ -155,69 +158,48 @@ impl AuditEvent {
             })
     }
 
-    /// Cap every text field a client can influence (headers, paths), so the
-    /// event's JSON stays under [`MAX_EVENT_BYTES`].
-    pub fn cap(&mut self) {
-        truncate(&mut self.request_id, MAX_SHORT_FIELD);
-        truncate(&mut self.method, MAX_SHORT_FIELD);
-        for v in [&mut self.client_ip, &mut self.country].into_iter().flatten() {
-            truncate(v, MAX_SHORT_FIELD);
-        }
-        if let Some(v) = &mut self.user_agent {
-            truncate(v, MAX_USER_AGENT);
-        }
-        let ids = [
-            &mut self.jti,
-            &mut self.kid,
-            &mut self.sub,
-            &mut self.tenant,
-            &mut self.issued_by,
-            &mut self.actor,
-            &mut self.identity,
-        ];
-        for v in ids.into_iter().flatten() {
-            truncate(v, MAX_SHORT_FIELD * 4);
-        }
-        for v in [&mut self.path, &mut self.rule, &mut self.subject].into_iter().flatten() {
-            truncate(v, MAX_TEXT_FIELD);
-        }
-        if let Some(v) = &mut self.detail {
-            truncate(v, MAX_DETAIL);
-        }
-    }
-
-    /// The log line and queue message: capped, encoded once.
+    /// The log line and queue message, encoded once. Every text field a
+    /// client can influence (headers, paths) is capped on the way, so the
+    /// JSON stays under [`MAX_EVENT_BYTES`] (written from the fields as they
+    /// are: no copy of the event per request).
     pub fn to_json(&self) -> String {
-        let mut e = self.clone();
-        e.cap();
+        fn short(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(|v| capped(v, MAX_SHORT_FIELD))
+        }
+        fn id(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(|v| capped(v, MAX_SHORT_FIELD * 4))
+        }
+        fn text(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(|v| capped(v, MAX_TEXT_FIELD))
+        }
         // Every member, in declaration order, null when absent.
-        Object::new()
-            .num("time", e.time)
-            .str("request_id", &e.request_id)
-            .str("method", &e.method)
-            .opt_str("jti", e.jti.as_deref())
-            .opt_str("kid", e.kid.as_deref())
-            .opt_str("sub", e.sub.as_deref())
-            .opt_str("tenant", e.tenant.as_deref())
-            .opt_str("path", e.path.as_deref())
-            .opt_str("outcome", e.outcome.map(Outcome::as_str))
-            .num("status", u64::from(e.status))
-            .opt_str("code", e.code)
-            .opt_str("reason", e.reason)
-            .opt_str("rule", e.rule.as_deref())
-            .opt_str("mode", e.mode)
-            .opt_num("bytes", e.bytes)
-            .opt_str("cache", e.cache)
-            .opt_str("client_ip", e.client_ip.as_deref())
-            .opt_str("country", e.country.as_deref())
-            .opt_str("user_agent", e.user_agent.as_deref())
-            .opt_str("issued_by", e.issued_by.as_deref())
-            .opt_num("count", e.count)
-            .opt_str("actor", e.actor.as_deref())
-            .opt_str("subject", e.subject.as_deref())
-            .opt_str("detail", e.detail.as_deref())
-            .opt_str("identity", e.identity.as_deref())
-            .opt_str("context", e.context)
+        Object::with_capacity(512)
+            .num("time", self.time)
+            .str("request_id", capped(&self.request_id, MAX_SHORT_FIELD))
+            .str("method", capped(&self.method, MAX_SHORT_FIELD))
+            .opt_str("jti", id(&self.jti))
+            .opt_str("kid", id(&self.kid))
+            .opt_str("sub", id(&self.sub))
+            .opt_str("tenant", id(&self.tenant))
+            .opt_str("path", text(&self.path))
+            .opt_str("outcome", self.outcome.map(Outcome::as_str))
+            .num("status", u64::from(self.status))
+            .opt_str("code", self.code)
+            .opt_str("reason", self.reason)
+            .opt_str("rule", text(&self.rule))
+            .opt_str("mode", self.mode)
+            .opt_num("bytes", self.bytes)
+            .opt_str("cache", self.cache)
+            .opt_str("client_ip", short(&self.client_ip))
+            .opt_str("country", short(&self.country))
+            .opt_str("user_agent", self.user_agent.as_deref().map(|v| capped(v, MAX_USER_AGENT)))
+            .opt_str("issued_by", id(&self.issued_by))
+            .opt_num("count", self.count)
+            .opt_str("actor", id(&self.actor))
+            .opt_str("subject", text(&self.subject))
+            .opt_str("detail", self.detail.as_deref().map(|v| capped(v, MAX_DETAIL)))
+            .opt_str("identity", id(&self.identity))
+            .opt_str("context", self.context)
             .finish()
             .into_string()
     }

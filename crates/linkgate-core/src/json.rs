@@ -509,6 +509,13 @@ impl Object {
         Object(String::from("{"))
     }
 
+    /// An object whose text will take about `bytes` (one allocation).
+    pub fn with_capacity(bytes: usize) -> Object {
+        let mut s = String::with_capacity(bytes);
+        s.push('{');
+        Object(s)
+    }
+
     fn key(&mut self, k: &str) {
         if self.0.len() > 1 {
             self.0.push(',');
@@ -571,26 +578,37 @@ impl Object {
 /// characters escaped, as serde_json writes them; everything else as is.
 pub fn push_string(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len().saturating_add(2));
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if u32::from(c) < 0x20 => {
-                let b = u8::try_from(u32::from(c)).unwrap_or(0);
-                out.push_str("\\u00");
-                for n in [b >> 4, b & 15] {
-                    out.push(char::from(HEX.get(usize::from(n)).copied().unwrap_or(b'0')));
-                }
+    // Every byte that needs escaping is ASCII, and no byte of a multi-byte
+    // UTF-8 sequence is, so the text between two of them is copied whole
+    // (an audit line is mostly such runs; char by char it was ~20 µs of a
+    // download under the profiler).
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..0x20 => "",
+            _ => continue,
+        };
+        out.push_str(s.get(from..i).unwrap_or_default());
+        from = i.saturating_add(1);
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            for n in [b >> 4, b & 15] {
+                out.push(char::from(HEX.get(usize::from(n)).copied().unwrap_or(b'0')));
             }
-            c => out.push(c),
+        } else {
+            out.push_str(escape);
         }
     }
+    out.push_str(s.get(from..).unwrap_or_default());
     out.push('"');
 }
 

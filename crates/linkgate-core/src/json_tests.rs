@@ -167,6 +167,14 @@ proptest! {
         }
     }
 
+    /// Any string, escapes between multi-byte characters included, is
+    /// written byte for byte as serde_json writes it.
+    #[test]
+    fn strings_written_as_serde_json(s in "(\\PC|[\\x00-\\x1f\"\\\\]){0,40}") {
+        let written = string(&s);
+        prop_assert_eq!(written.as_str(), serde_json::to_string(&s).unwrap());
+    }
+
     /// Any string round-trips through the writer and the reader.
     #[test]
     fn strings_round_trip(s in "\\PC{0,40}|[\\x00-\\x20\"\\\\]{0,10}") {
