@@ -22,6 +22,7 @@ mod objects;
 mod origin;
 mod registry;
 mod respond;
+mod task;
 mod usage;
 mod webcrypto;
 
@@ -103,9 +104,15 @@ fn request_id(ray: Option<String>) -> String {
     if let Some(ray) = ray.filter(|r| !r.is_empty() && r.len() <= MAX_REQUEST_ID) {
         return ray;
     }
-    let a = (worker::js_sys::Math::random() * 4_294_967_296.0) as u64;
-    let b = (worker::js_sys::Math::random() * 4_294_967_296.0) as u64;
-    format!("{a:08x}{b:08x}")
+    // 16 hex digits from two random 32-bit halves (no formatter on the hot path).
+    let mut id = String::with_capacity(16);
+    for _ in 0..2 {
+        let half = (worker::js_sys::Math::random() * 4_294_967_296.0) as u32;
+        for shift in (0..8).rev() {
+            id.push(char::from_digit((half >> (shift * 4)) & 15, 16).unwrap_or('0'));
+        }
+    }
+    id
 }
 
 // One call across the JS boundary for the method, the URL and every header
@@ -185,11 +192,24 @@ fn facts_one_by_one(req: &RawRequest, with_country: bool) -> Facts {
     }
 }
 
-/// `request.cf.country`, read without workers-rs' panicking getters.
+// `request.cf.country` in one call (two `Reflect.get` calls and a type check
+// before). workerd builds the whole `cf` object on its first read, which is
+// most of this call's cost; benches/edge/profile.mjs prices it by this
+// function's name.
+#[worker::wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export function linkgate_country(r) {
+  const cf = r.cf;
+  const c = cf !== null && typeof cf === "object" ? cf.country : undefined;
+  return typeof c === "string" ? c : undefined;
+}
+"#)]
+extern "C" {
+    fn linkgate_country(req: &RawRequest) -> Option<String>;
+}
+
+/// `request.cf.country`, without workers-rs' panicking getters.
 fn country(req: &RawRequest) -> Option<String> {
-    use worker::js_sys::Reflect;
-    let cf = Reflect::get(req, &"cf".into()).ok().filter(|v| v.is_object())?;
-    Reflect::get(&cf, &"country".into()).ok()?.as_string()
+    linkgate_country(req)
 }
 
 /// The worker's fetch handler, in place of workers-rs' `#[event(fetch)]`
@@ -197,8 +217,8 @@ fn country(req: &RawRequest) -> Option<String> {
 /// run through `future_to_promise` (a promise, a microtask, a poll, a
 /// waker), and converts its `worker::Response`. Here a request the gate
 /// decides without I/O — every refusal of a forged or malformed link — is
-/// answered synchronously with a plain `Response`; only a request that needs
-/// a store, a body or WebCrypto becomes a promise.
+/// answered synchronously with a plain `Response`; only a request that waits
+/// on a store, a body or WebCrypto becomes a promise, driven by `task`.
 #[wasm_bindgen]
 pub fn fetch(req: RawRequest, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
     let ctx = Context::new(ctx);
@@ -244,8 +264,10 @@ fn to_js(r: worker::Result<worker::web_sys::Response>) -> JsValue {
     }
 }
 
+/// The answer of a request that may wait on I/O: its `Response`, or a
+/// promise of it (see `task`).
 fn promise(f: impl std::future::Future<Output = worker::Result<worker::web_sys::Response>> + 'static) -> JsValue {
-    worker::wasm_bindgen_futures::future_to_promise(async move { Ok(to_js(f.await)) }).into()
+    task::spawn(async move { to_js(f.await) })
 }
 
 /// The gate's last step: background work, the audit event, the response.

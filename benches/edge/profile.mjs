@@ -23,12 +23,16 @@
 //             import shims (`__wbg_*`, whose self time is mostly the built-in they call:
 //             Headers.set, new Response, new Uint8Array, queueMicrotask, Reflect.get of
 //             request.cf …) and built-ins without a script URL called from the worker's code
+//   country   linkgate's read of request.cf.country (its `linkgate_country` shim and all
+//             under it: workerd builds the whole `cf` object on the first read); part of
+//             the own share, printed in its own column (a build before that snippet
+//             counts the read in calls)
 //   io        the same for storage, cache and log: shims calling R2/KV/Cache/Queue/D1,
 //             console.*, waitUntil (by name, see IO below) and built-ins under them
 //   runtime   the rest of the busy isolate: V8's "(program)" (workerd's native work on the
 //             isolate thread: HTTP, dispatching the event, resolving promises), "(garbage
 //             collector)", the runtime's own JS
-// "Own share" = wasm + glue + calls: everything the worker's code does on the isolate
+// "Own share" = wasm + glue + calls + country: everything the worker's code does on the isolate
 // thread except the I/O and log calls the contract needs (their price is the runtime's,
 // see the profile ladder of scripts/bench.sh). The floors pay calls too (a Response,
 // the async export's promise), which is why each row is printed next to the floors,
@@ -133,6 +137,9 @@ const IO = /^__wbg_(log|error|warn|match|put|head|delete|list|prepare|bind|all|r
 // newer wasm-bindgen wraps the call in a try/finally, so the call is matched
 // anywhere in the body; a one-argument `get` (Headers, Map) never matches.
 const KV_R2_GET = (body) => /\b\w+\.get\(\w+\(\w+,\w+\),\w+\)/.test(body);
+// linkgate's read of request.cf.country (src/lib.rs): workerd builds the whole
+// `cf` object on its first read. Part of the own share, and printed on its own.
+const COUNTRY = /^__wbg_linkgate_country_[0-9a-f]{16}$/;
 
 /** Self time (µs) by category, and by function name, of one profile. */
 function attribute(profile, shimBodies) {
@@ -142,6 +149,16 @@ function attribute(profile, shimBodies) {
   const own = (f) => f.url.startsWith("wasm://") || /(^|\/)(index\.js|worker\.mjs)$/.test(f.url);
   const shim = (f) => own(f) && f.functionName.startsWith("__wbg_");
   const io = (f) => shim(f) && (IO.test(f.functionName) || KV_R2_GET(shimBodies.get(f.functionName) || ""));
+  // Reading request.cf.country: the `linkgate_country` shim and everything
+  // under it (its snippet, the `cf` getter that builds the object).
+  const inCountry = (nodeId) => {
+    for (let p = nodeId; p !== undefined; p = parent.get(p)) {
+      const pf = byId.get(p).callFrame;
+      if (COUNTRY.test(pf.functionName)) return true;
+      if (pf.url.startsWith("wasm://")) return false;
+    }
+    return false;
+  };
   const category = new Map();
   const categoryOf = (nodeId) => {
     if (category.has(nodeId)) return category.get(nodeId);
@@ -149,6 +166,7 @@ function attribute(profile, shimBodies) {
     let c = "runtime";
     if (f.functionName === "(idle)") c = "idle";
     else if (f.url.startsWith("wasm://")) c = "wasm";
+    else if (inCountry(nodeId)) c = "country";
     else if (f.functionName === "wasm-to-js" || f.functionName === "js-to-wasm") c = "glue";
     else if (io(f)) c = "io";
     else if (shim(f)) c = "calls";
@@ -166,7 +184,7 @@ function attribute(profile, shimBodies) {
     category.set(nodeId, c);
     return c;
   };
-  const cats = { wasm: 0, glue: 0, calls: 0, io: 0, runtime: 0, idle: 0 };
+  const cats = { wasm: 0, glue: 0, calls: 0, country: 0, io: 0, runtime: 0, idle: 0 };
   const fns = new Map();
   for (let i = 0; i < profile.samples.length; i++) {
     const us = profile.timeDeltas[i + 1] ?? 0; // a sample's delta is the time until the next one
@@ -245,10 +263,10 @@ console.log(
     `${rounds} interleaved round(s); each row is the variant's least disturbed round (least busy time per request), ` +
     `with the own share's median and range over all rounds. Reproduce: \`node benches/edge/profile.mjs ${rounds} ${secs} ${interval}\`.\n`
 );
-console.log("| variant | req/s profiled (plain) | **own share** µs/req | median (min–max) | wasm | JS glue | runtime objects it calls | its I/O and log calls | rest of the busy isolate | own share over the Rust floor's | over the JS floor's |");
-console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("| variant | req/s profiled (plain) | **own share** µs/req | median (min–max) | wasm | JS glue | runtime objects it calls | of the own share, reading `request.cf` | its I/O and log calls | rest of the busy isolate | own share over the Rust floor's | over the JS floor's |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 const per = (r, k) => r.cats[k] / Math.max(r.requests, 1);
-const ownOf = (r) => per(r, "wasm") + per(r, "glue") + per(r, "calls");
+const ownOf = (r) => per(r, "wasm") + per(r, "glue") + per(r, "calls") + per(r, "country");
 const busyOf = (r) => ownOf(r) + per(r, "io") + per(r, "runtime");
 const best = (v) => results[v].reduce((a, b) => (busyOf(b) < busyOf(a) ? b : a));
 const floorOwn = results.floor ? ownOf(best("floor")) : undefined;
@@ -261,6 +279,6 @@ for (const v of variants) {
   const overJs = v === "jsfloor" ? "" : diff(ownOf(b), jsFloorOwn);
   console.log(
     `| ${label(v)} | ${f0(b.requests / secs)} (${f0(median(results[v].map((r) => r.plain / secs)))}) | **${f0(ownOf(b))}** | ${f0(median(xs))} (${f0(Math.min(...xs))}–${f0(Math.max(...xs))}) | ` +
-      `${f0(per(b, "wasm"))} | ${f0(per(b, "glue"))} | ${f0(per(b, "calls"))} | ${f0(per(b, "io"))} | ${f0(per(b, "runtime"))} | ${over} | ${overJs} |`
+      `${f0(per(b, "wasm"))} | ${f0(per(b, "glue"))} | ${f0(per(b, "calls"))} | ${f0(per(b, "country"))} | ${f0(per(b, "io"))} | ${f0(per(b, "runtime"))} | ${over} | ${overJs} |`
   );
 }
