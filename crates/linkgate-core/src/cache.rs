@@ -34,7 +34,13 @@ pub fn client_cache(now: u64, exp: u64, no_store: bool, public: bool, max_age_ca
     let max_age = left.min(max_age_cap);
     let visibility = if public { "public" } else { "private" };
     ClientCache {
-        cache_control: format!("{visibility}, max-age={max_age}"),
+        cache_control: {
+            let mut v = String::with_capacity(32);
+            v.push_str(visibility);
+            v.push_str(", max-age=");
+            crate::decimal::push(&mut v, max_age, 0);
+            v
+        },
         expires: http_date(now.saturating_add(max_age)),
     }
 }
@@ -42,7 +48,9 @@ pub fn client_cache(now: u64, exp: u64, no_store: bool, public: bool, max_age_ca
 /// `Cache-Control` of the copy stored in the edge cache (the Cache API honours
 /// `s-maxage`); the stored copy is only ever served after a fresh authorization.
 pub fn edge_cache_control(edge_ttl_secs: u64) -> String {
-    format!("public, s-maxage={edge_ttl_secs}")
+    let mut v = String::from("public, s-maxage=");
+    crate::decimal::push(&mut v, edge_ttl_secs, 0);
+    v
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! bounded (long values are refused before any work), uses checked
 //! arithmetic and `get`, and never panics.
 
+use crate::decimal;
+
 /// Header values longer than this are not parsed: no legitimate Range,
 /// If-Range or validator list comes close, and the cap bounds the work.
 const MAX_HEADER: usize = 1024;
@@ -361,7 +363,20 @@ pub fn http_date(unix: u64) -> String {
     let (y, m, d) = civil_from_days(days);
     let wd = usize::try_from(days % 7).ok().and_then(|i| SHORT_DAYS.get(i)).copied().unwrap_or("Thu");
     let mon = m.checked_sub(1).and_then(|i| MONTHS.get(usize::try_from(i).ok()?)).copied().unwrap_or("Jan");
-    format!("{wd}, {d:02} {mon} {y:04} {:02}:{:02}:{:02} GMT", secs / 3600, secs % 3600 / 60, secs % 60)
+    let mut out = String::with_capacity(29);
+    out.push_str(wd);
+    out.push_str(", ");
+    decimal::push(&mut out, u64::from(d), 2);
+    out.push(' ');
+    out.push_str(mon);
+    out.push(' ');
+    decimal::push(&mut out, y, 4);
+    for (sep, n) in [(' ', secs / 3600), (':', secs % 3600 / 60), (':', secs % 60)] {
+        out.push(sep);
+        decimal::push(&mut out, n, 2);
+    }
+    out.push_str(" GMT");
+    out
 }
 
 /// `HH:MM:SS` as seconds into the day. A leap second is only accepted where
@@ -471,7 +486,12 @@ pub fn content_disposition(filename: &str) -> String {
             encoded.push(hex_upper(b & 0x0F));
         }
     }
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+    let mut out = String::with_capacity(fallback.len().saturating_add(encoded.len()).saturating_add(40));
+    out.push_str("attachment; filename=\"");
+    out.push_str(&fallback);
+    out.push_str("\"; filename*=UTF-8''");
+    out.push_str(&encoded);
+    out
 }
 
 /// Quote an R2 etag (hex) as an HTTP strong entity tag if it is not quoted already.
@@ -482,7 +502,11 @@ pub fn strong_etag(etag: &str) -> String {
     if etag.len() >= 2 && etag.starts_with('"') && etag.ends_with('"') {
         etag.to_owned()
     } else {
-        format!("\"{etag}\"")
+        let mut out = String::with_capacity(etag.len().saturating_add(2));
+        out.push('"');
+        out.push_str(etag);
+        out.push('"');
+        out
     }
 }
 

@@ -461,7 +461,7 @@ pub fn boolean(b: bool) -> Raw {
 }
 
 pub fn num(n: u64) -> Raw {
-    Raw(n.to_string())
+    Raw(crate::decimal::string(n))
 }
 
 pub fn string(s: &str) -> Raw {
@@ -542,7 +542,7 @@ impl Object {
 
     pub fn num(mut self, k: &str, v: u64) -> Object {
         self.key(k);
-        self.0.push_str(&v.to_string());
+        crate::decimal::push(&mut self.0, v, 0);
         self
     }
 
@@ -550,7 +550,7 @@ impl Object {
     pub fn opt_num(mut self, k: &str, v: Option<u64>) -> Object {
         self.key(k);
         match v {
-            Some(v) => self.0.push_str(&v.to_string()),
+            Some(v) => crate::decimal::push(&mut self.0, v, 0),
             None => self.0.push_str(NULL),
         }
         self

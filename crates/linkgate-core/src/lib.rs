@@ -14,6 +14,7 @@ pub mod code;
 pub mod config;
 pub mod console;
 pub mod credential;
+pub mod decimal;
 pub mod duration;
 pub mod ed25519;
 pub mod gate;

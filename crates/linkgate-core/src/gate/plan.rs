@@ -166,7 +166,7 @@ pub(super) fn plan(
             (206, Some((start, length)), length)
         }
     };
-    headers.push(("content-length", length.to_string()));
+    headers.push(("content-length", crate::decimal::string(length)));
     if ctx.method == Method::Head {
         return Ok(Delivery { status, headers, body: None, debug_cache_header: false });
     }
@@ -176,7 +176,7 @@ pub(super) fn plan(
         headers: vec![
             ("content-type", content_type),
             ("etag", etag),
-            ("content-length", size.to_string()),
+            ("content-length", crate::decimal::string(size)),
             ("cache-control", edge_cache_control(cfg.edge_cache_ttl_secs)),
         ],
     });
