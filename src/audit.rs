@@ -74,7 +74,8 @@ pub fn emit(env: &Env, ctx: &Context, ev: &AuditEvent, aggregate_ms: u64) {
         return;
     }
     let value = ev.to_json();
-    worker::console_log!("{value}");
+    // Straight to console.log (console_log! would copy it through format!).
+    worker::web_sys::console::log_1(&JsValue::from_str(&value));
     let Ok(queue) = env.queue(EVENTS_BINDING) else { return };
     let start = OUTBOX.with(|o| {
         let mut o = o.borrow_mut();

@@ -387,6 +387,16 @@ mod tests {
     }
 
     proptest! {
+        /// An event's JSON is one line whatever a client sends: the edge
+        /// joins a queue batch's texts with newlines (src/js.rs).
+        #[test]
+        fn event_json_is_one_line(text in "\\PC*|[\\x00-\\x20\\u{85}\\u{2028}]{0,20}") {
+            let mut e = AuditEvent { request_id: text.clone(), path: Some(text.clone()), detail: Some(text.clone()), ..Default::default() };
+            e.set_user_agent(&text);
+            let json = e.to_json();
+            prop_assert!(json.bytes().all(|b| b >= 0x20), "{json:?}");
+        }
+
         #[test]
         fn batches_respect_both_limits_and_keep_order(sizes in prop::collection::vec(1usize..70_000, 0..400)) {
             let cuts = batches(&sizes, MAX_BATCH_MESSAGES, MAX_BATCH_BYTES);
