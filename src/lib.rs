@@ -104,15 +104,10 @@ fn request_id(ray: Option<String>) -> String {
     if let Some(ray) = ray.filter(|r| !r.is_empty() && r.len() <= MAX_REQUEST_ID) {
         return ray;
     }
-    // 16 hex digits from two random 32-bit halves (no formatter on the hot path).
-    let mut id = String::with_capacity(16);
-    for _ in 0..2 {
-        let half = (worker::js_sys::Math::random() * 4_294_967_296.0) as u32;
-        for shift in (0..8).rev() {
-            id.push(char::from_digit((half >> (shift * 4)) & 15, 16).unwrap_or('0'));
-        }
-    }
-    id
+    // 16 hex digits from two random 32-bit halves.
+    let half = || ((worker::js_sys::Math::random() * 4_294_967_296.0) as u32).to_be_bytes();
+    let [a, b] = [half(), half()];
+    linkgate_core::hex::lower(&[a, b].concat())
 }
 
 // One call across the JS boundary for the method, the URL and every header

@@ -18,6 +18,7 @@ pub mod decimal;
 pub mod duration;
 pub mod ed25519;
 pub mod gate;
+pub mod hex;
 pub mod host;
 pub mod http;
 pub mod identity;

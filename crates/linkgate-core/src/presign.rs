@@ -26,7 +26,6 @@
 //! does not print it.
 
 use core::fmt;
-use core::fmt::Write as _;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -263,14 +262,6 @@ fn uri_encode(out: &mut String, s: &str, keep_slash: bool) {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     // HMAC takes a key of any length; the error arm cannot happen.
     let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else { return [0; 32] };
@@ -309,13 +300,15 @@ fn canonical_uri(loc: &S3Location, key: &str) -> String {
 /// derived from the secret, the date, the region and `s3`.
 fn signature(creds: &S3Credentials, loc: &S3Location, date: &str, stamp: &str, canonical_request: &str) -> String {
     let scope = credential_scope(loc, date);
-    let string_to_sign =
-        format!("AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}", hex(&Sha256::digest(canonical_request.as_bytes())));
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
+        crate::hex::lower(&Sha256::digest(canonical_request.as_bytes()))
+    );
     let mut k = hmac(format!("AWS4{}", creds.secret_access_key).as_bytes(), date.as_bytes());
     k = hmac(&k, loc.region.as_bytes());
     k = hmac(&k, b"s3");
     k = hmac(&k, b"aws4_request");
-    hex(&hmac(&k, string_to_sign.as_bytes()))
+    crate::hex::lower(&hmac(&k, string_to_sign.as_bytes()))
 }
 
 fn credential_scope(loc: &S3Location, date: &str) -> String {

@@ -113,19 +113,7 @@ impl Jti {
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        // Bytes into a fixed array, then one UTF-8 check: no formatter and
-        // no capacity check per byte (every link minted and every audit
-        // event formats one).
-        let mut s = [0u8; 32];
-        for (pair, b) in s.chunks_exact_mut(2).zip(self.0) {
-            if let [hi, lo] = pair {
-                *hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-                *lo = HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0');
-            }
-        }
-        let s = s.to_vec();
-        String::from_utf8(s).unwrap_or_default()
+        crate::hex::lower(&self.0)
     }
 }
 
