@@ -29,6 +29,59 @@ pub struct ObjectMeta {
     pub classification: Option<String>,
 }
 
+impl ObjectMeta {
+    /// Parse the packed form the edge reads an R2 object's metadata in (one
+    /// string across the JS boundary instead of a call per field): size,
+    /// ETag, version, upload time in milliseconds, then the content type and
+    /// the `classification` custom metadata as `+value` or `-` when absent,
+    /// one per line. In the four text fields a `\` is written `\\` and a
+    /// line break `\n`. None when it is not exactly that.
+    pub fn unpack(text: &str) -> Option<ObjectMeta> {
+        let mut lines = text.split('\n');
+        let size = lines.next()?.parse().ok()?;
+        let etag = unescape_line(lines.next()?)?;
+        let version = unescape_line(lines.next()?)?;
+        let uploaded_ms: u64 = lines.next()?.parse().ok()?;
+        let mut optional = || -> Option<Option<String>> {
+            let line = lines.next()?;
+            match line.strip_prefix('+') {
+                Some(v) => Some(Some(unescape_line(v)?)),
+                None => (line == "-").then_some(None),
+            }
+        };
+        let content_type = optional()?;
+        let classification = optional()?;
+        lines.next().is_none().then_some(ObjectMeta {
+            size,
+            etag,
+            version,
+            uploaded: uploaded_ms / 1000,
+            content_type,
+            classification,
+        })
+    }
+}
+
+/// One text field of [`ObjectMeta::unpack`]: `\\` and `\n` are the only escapes.
+fn unescape_line(line: &str) -> Option<String> {
+    if !line.contains('\\') {
+        return Some(line.to_owned());
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            '\\' => match chars.next()? {
+                'n' => '\n',
+                '\\' => '\\',
+                _ => return None,
+            },
+            c => c,
+        });
+    }
+    Some(out)
+}
+
 /// A response to send, decided; the edge adds only the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
