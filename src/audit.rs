@@ -13,14 +13,12 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use worker::wasm_bindgen::JsValue;
-use worker::{
-    event, Context, Delay, Env, MessageBatch, MessageExt, Queue, RawMessage, ScheduleContext, ScheduledEvent,
-};
+use worker::{event, Context, Delay, Env, MessageBatch, MessageExt, RawMessage, ScheduleContext, ScheduledEvent};
 
 use linkgate_core::audit::{batches, Aggregator, AuditEvent, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES};
 use linkgate_core::json::{self, Object};
 
-use super::{AUDIT_BINDING, EVENTS_BINDING};
+use super::AUDIT_BINDING;
 
 /// How long the first event of a batch waits for company.
 const COLLECT_WINDOW: Duration = Duration::from_millis(50);
@@ -66,7 +64,7 @@ pub fn emit(env: &Env, ctx: &Context, ev: &AuditEvent, aggregate_ms: u64) {
                 for line in &lines {
                     worker::console_log!("{line}");
                 }
-                if let Ok(queue) = env.queue(EVENTS_BINDING) {
+                if let Some(queue) = events_queue(&env) {
                     send(&queue, &lines).await;
                 }
             });
@@ -76,7 +74,7 @@ pub fn emit(env: &Env, ctx: &Context, ev: &AuditEvent, aggregate_ms: u64) {
     let value = ev.to_json();
     // Straight to console.log (console_log! would copy it through format!).
     worker::web_sys::console::log_1(&JsValue::from_str(&value));
-    let Ok(queue) = env.queue(EVENTS_BINDING) else { return };
+    let Some(queue) = events_queue(env) else { return };
     let start = OUTBOX.with(|o| {
         let mut o = o.borrow_mut();
         o.pending.push(value);
@@ -91,7 +89,21 @@ pub fn emit(env: &Env, ctx: &Context, ev: &AuditEvent, aggregate_ms: u64) {
     }
 }
 
-async fn collect(queue: Queue) {
+// The audit queue's binding, `undefined` if not bound, in one call:
+// workers-rs' `env.queue()` takes five (a lookup, checks, the constructor's
+// name) and a transcoded binding name. The name is `super::EVENTS_BINDING`.
+#[worker::wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export function linkgate_events_queue(env) { return env.LINKGATE_EVENTS; }
+"#)]
+extern "C" {
+    fn linkgate_events_queue(env: &JsValue) -> Option<worker::js_sys::Object>;
+}
+
+fn events_queue(env: &Env) -> Option<JsValue> {
+    linkgate_events_queue(env.as_ref()).map(JsValue::from)
+}
+
+async fn collect(queue: JsValue) {
     Delay::from(COLLECT_WINDOW).await;
     // Taken and released in one step: later events start the next collector.
     let events = OUTBOX.with(|o| {
@@ -104,13 +116,13 @@ async fn collect(queue: Queue) {
 
 /// `sendBatch` in batches within the Queues limits (count and bytes). Sent as
 /// text: the JSON is encoded once, here, and stored as sent.
-async fn send(queue: &Queue, events: &[String]) {
+async fn send(queue: &JsValue, events: &[String]) {
     let sizes: Vec<usize> = events.iter().map(String::len).collect();
     let mut rest = events;
     for n in batches(&sizes, MAX_BATCH_MESSAGES, MAX_BATCH_BYTES) {
         let (batch, tail) = rest.split_at(n.min(rest.len()));
         rest = tail;
-        if let Err(e) = super::js::queue_send_texts(queue.as_ref(), batch).await {
+        if let Err(e) = super::js::queue_send_texts(queue, batch).await {
             let line = Object::new()
                 .str("event", "audit_queue_failed")
                 .num("messages", batch.len() as u64)

@@ -15,25 +15,26 @@ use worker::js_sys::{Function, Uint8Array};
 use worker::wasm_bindgen::closure::Closure;
 use worker::wasm_bindgen::JsCast;
 use worker::web_sys::{self, ReadableStream};
-use worker::{Cache, Context, Env, Object, Range as R2Range, Response, ResponseBody};
+use worker::{Cache, Context, Env, Response, ResponseBody};
 
 use linkgate_core::gate::{Delivery, DeliveryFailure, EdgeCacheCopy, ObjectBody};
 use linkgate_core::origin::OriginFailure;
 
+use super::objects::Fetched;
 use super::respond::{headers_of, streamed};
-use super::FILES_BINDING;
+use super::task::wait;
 
 type Delivered = Result<(web_sys::Response, Option<&'static str>), DeliveryFailure>;
 
 /// Send `plan`; `fetched` is the object the metadata step already got.
-pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Object>) -> Delivered {
+pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Fetched>) -> Delivered {
     let Some(body) = &plan.body else {
         return respond(plan, None, None);
     };
     if let Some(copy) = &body.edge_cache {
         // A cache failure never fails a download: fall through to R2.
-        if let Ok(Some(hit)) = Cache::default().get(copy.key.as_str(), false).await {
-            if let ResponseBody::Stream(stream) = hit.into_parts().1 {
+        if let Ok(hit) = wait(&linkgate_cache_body(&copy.key)).await {
+            if let Ok(stream) = hit.dyn_into::<ReadableStream>() {
                 return respond(plan, Some(&rewritten(body, stream)), Some("hit"));
             }
         }
@@ -62,16 +63,13 @@ pub async fn run(env: &Env, ctx: &Context, plan: &Delivery, fetched: Option<Obje
         Some(o) => o,
         None => get(env, body).await.inspect_err(|_| super::objects::forget(&body.key))?,
     };
-    if object.version() != body.version {
+    if object.version != body.version {
         // Replaced between metadata (or the memo of it) and body: the
         // headers describe another version. The next request reads R2.
         super::objects::forget(&body.key);
         return Err(DeliveryFailure::Changed);
     }
-    let stream = match object.body().map(|b| b.response_body()) {
-        Some(Ok(ResponseBody::Stream(s))) => s,
-        _ => return Err(DeliveryFailure::Unavailable),
-    };
+    let stream = object.body.ok_or(DeliveryFailure::Unavailable)?;
     send(ctx, plan, body, stream)
 }
 
@@ -83,6 +81,23 @@ fn send(ctx: &Context, plan: &Delivery, body: &ObjectBody, stream: ReadableStrea
     let branches = stream.tee();
     store(ctx, copy, branches.get(1).into())?;
     respond(plan, Some(&rewritten(body, branches.get(0).into())), Some("miss"))
+}
+
+// The body of the edge cache's copy under `key` (null on a miss), in one
+// call: workers-rs' `Cache::get` builds an options object and reads the
+// cached response's headers, status, `webSocket` and `cf` to wrap it, and
+// only the body is used. Never throws: a failure is a rejected promise.
+#[worker::wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export function linkgate_cache_body(key) {
+  try {
+    return caches.default.match(key).then((r) => (r ? r.body : null));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+"#)]
+extern "C" {
+    fn linkgate_cache_body(key: &str) -> worker::wasm_bindgen::JsValue;
 }
 
 // Pipe a stream through two wasm callbacks (a TransformStream): `push`
@@ -125,13 +140,8 @@ fn rewritten(body: &ObjectBody, stream: ReadableStream) -> ReadableStream {
     linkgate_transform(&stream, push.unchecked_ref(), finish.unchecked_ref())
 }
 
-async fn get(env: &Env, body: &ObjectBody) -> Result<Object, DeliveryFailure> {
-    let bucket = env.bucket(FILES_BINDING).map_err(|_| DeliveryFailure::Unavailable)?;
-    let mut get = bucket.get(body.key.as_str());
-    if let Some((offset, length)) = body.range {
-        get = get.range(R2Range::OffsetWithLength { offset, length });
-    }
-    match get.execute().await {
+async fn get(env: &Env, body: &ObjectBody) -> Result<Fetched, DeliveryFailure> {
+    match super::objects::get(env, &body.key, body.range).await {
         Ok(Some(o)) => Ok(o),
         Ok(None) => Err(DeliveryFailure::Missing),
         Err(_) => Err(DeliveryFailure::Unavailable),

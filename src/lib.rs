@@ -290,7 +290,7 @@ async fn serve(
     rid: String,
     mut step: Step<'_>,
 ) -> worker::Result<worker::web_sys::Response> {
-    let mut fetched: Option<worker::Object> = None;
+    let mut fetched: Option<objects::Fetched> = None;
     let mut delivered: Option<worker::web_sys::Response> = None;
     loop {
         step = match step {

@@ -21,8 +21,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use worker::wasm_bindgen::closure::Closure;
 use worker::wasm_bindgen::prelude::wasm_bindgen;
-use worker::wasm_bindgen::JsValue;
+use worker::wasm_bindgen::{JsCast, JsValue};
 
 type Job = Pin<Box<dyn Future<Output = JsValue>>>;
 
@@ -192,5 +193,125 @@ fn run_ready() {
     }
     while let Some(id) = READY.with(|r| r.borrow_mut().pop()) {
         wake(id);
+    }
+}
+
+// Promises awaited by number: `linkgate_await` attaches one pair of
+// callbacks to `p` that keep its outcome in `settled` and report the number
+// to the isolate's one `notify` function.
+#[wasm_bindgen(inline_js = r#"
+const settled = new Map();
+let notify = null;
+export function linkgate_await_init(f) { notify = f; }
+export function linkgate_await(p, n) {
+  Promise.resolve(p).then(
+    (v) => { settled.set(n, v); notify(n, true); },
+    (e) => { settled.set(n, e); notify(n, false); });
+}
+export function linkgate_await_take(n) { const v = settled.get(n); settled.delete(n); return v; }
+"#)]
+extern "C" {
+    fn linkgate_await_init(notify: &worker::js_sys::Function);
+    fn linkgate_await(p: &JsValue, n: u32);
+    fn linkgate_await_take(n: u32) -> JsValue;
+}
+
+enum Waiting {
+    /// Not settled; the waker of the last poll.
+    Pending(Option<Waker>),
+    /// Settled: fulfilled (`true`) or rejected; the value waits in JS.
+    Settled(bool),
+}
+
+thread_local! {
+    /// The promises being awaited, by number (a few per waiting request).
+    static WAITS: RefCell<Vec<(u32, Waiting)>> = const { RefCell::new(Vec::new()) };
+    static NEXT_WAIT: Cell<u32> = const { Cell::new(0) };
+    /// Whether `linkgate_await_init` has run in this isolate.
+    static NOTIFY_SET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A promise settled: note how, and wake its waiter. A number nobody waits
+/// for (its future was dropped) has its value discarded.
+fn settled(n: u32, fulfilled: bool) {
+    let waker = WAITS.with(|w| {
+        let mut w = w.borrow_mut();
+        match w.iter_mut().find(|(i, _)| *i == n) {
+            Some((_, state)) => match std::mem::replace(state, Waiting::Settled(fulfilled)) {
+                Waiting::Pending(waker) => Ok(waker),
+                Waiting::Settled(_) => Ok(None),
+            },
+            None => Err(()),
+        }
+    });
+    match waker {
+        // Woken outside the borrow: waking may poll a task at once.
+        Ok(waker) => waker.into_iter().for_each(Waker::wake),
+        Err(()) => drop(linkgate_await_take(n)),
+    }
+}
+
+/// The outcome of a JS promise (or of any value, as `await` treats it).
+pub struct Wait(u32);
+
+/// Await `p`: `Ok` with its value, or `Err` with its rejection.
+pub fn wait(p: &JsValue) -> Wait {
+    if !NOTIFY_SET.with(|s| s.replace(true)) {
+        // One callback for the isolate's life.
+        let notify = Closure::<dyn Fn(u32, bool)>::new(settled).into_js_value();
+        linkgate_await_init(notify.unchecked_ref());
+    }
+    let n = NEXT_WAIT.with(|c| {
+        let n = c.get();
+        c.set(n.wrapping_add(1));
+        n
+    });
+    WAITS.with(|w| w.borrow_mut().push((n, Waiting::Pending(None))));
+    linkgate_await(p, n);
+    Wait(n)
+}
+
+impl Future for Wait {
+    type Output = Result<JsValue, JsValue>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let n = self.0;
+        let fulfilled = WAITS.with(|w| {
+            let mut w = w.borrow_mut();
+            let at = w.iter().position(|(i, _)| *i == n)?;
+            match w.get_mut(at) {
+                Some((_, Waiting::Settled(fulfilled))) => {
+                    let fulfilled = *fulfilled;
+                    w.swap_remove(at);
+                    Some(fulfilled)
+                }
+                Some((_, Waiting::Pending(waker))) => {
+                    *waker = Some(cx.waker().clone());
+                    None
+                }
+                None => None,
+            }
+        });
+        match fulfilled {
+            Some(true) => Poll::Ready(Ok(linkgate_await_take(n))),
+            Some(false) => Poll::Ready(Err(linkgate_await_take(n))),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Wait {
+    /// A dropped wait forgets its number; a value already settled is discarded.
+    fn drop(&mut self) {
+        let n = self.0;
+        let was_settled = WAITS.with(|w| {
+            let mut w = w.borrow_mut();
+            let at = w.iter().position(|(i, _)| *i == n)?;
+            let (_, state) = w.swap_remove(at);
+            Some(matches!(state, Waiting::Settled(_)))
+        });
+        if was_settled == Some(true) {
+            drop(linkgate_await_take(n));
+        }
     }
 }
