@@ -134,7 +134,9 @@ const load = (target, s) =>
 
 // The import shims wasm-bindgen generates that call storage, the cache or the
 // log (their self time is the runtime's I/O work): by the JS name they bind.
-const IO = /^__wbg_(log|error|warn|match|put|head|delete|list|prepare|bind|all|run|first|fetch|send|sendBatch|waitUntil|get_with_options)_[0-9a-f]{16}$/;
+// linkgate's own snippets that make such a call (src/deliver.rs: the edge
+// cache's match; src/objects.rs: R2 head/get) count the same way.
+const IO = /^__wbg_(log|error|warn|match|put|head|delete|list|prepare|bind|all|run|first|fetch|send|sendBatch|waitUntil|get_with_options|linkgate_cache_body|linkgate_r2_read)_[0-9a-f]{16}$/;
 // env.X.get(key, options): an R2 or KV read. The key is a wasm string, decoded
 // by a helper (`l(ptr, len)`, `w(ptr, len)`: the name is the build's), and
 // newer wasm-bindgen wraps the call in a try/finally, so the call is matched
@@ -174,15 +176,21 @@ function attribute(profile, shimBodies, check) {
     else if (f.functionName === "wasm-to-js" || f.functionName === "js-to-wasm") c = "glue";
     else if (io(f)) c = "io";
     else if (shim(f)) c = "calls";
-    else if (own(f)) c = "glue";
+    // An I/O snippet's JS function (its shim's callee): V8 charges the store
+    // call it makes (R2's get, the cache's match) to its self time.
+    else if (own(f)) c = parent.has(nodeId) && io(byId.get(parent.get(nodeId)).callFrame) ? "io" : "glue";
     else if (f.url === "" && !f.functionName.startsWith("(")) {
-      // A built-in: the worker's if called from its code (I/O if from an I/O shim).
+      // A built-in: the worker's if called from its code; I/O if an I/O
+      // shim is on the way up to the wasm that called it (a snippet's JS
+      // function sits between an I/O snippet's shim and the store call).
       for (let p = parent.get(nodeId); p !== undefined; p = parent.get(p)) {
         const pf = byId.get(p).callFrame;
-        if (own(pf)) {
-          c = io(pf) ? "io" : "calls";
+        if (pf.url.startsWith("wasm://")) break;
+        if (io(pf)) {
+          c = "io";
           break;
         }
+        if (own(pf)) c = "calls";
       }
     }
     category.set(nodeId, c);
