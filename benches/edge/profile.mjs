@@ -6,6 +6,10 @@
 //   node benches/edge/profile.mjs [rounds] [seconds] [interval µs]
 //   node benches/edge/profile.mjs top VARIANT [seconds]   # hottest functions of one variant
 //
+// A second table gives each variant's workerd CPU per request from /proc, measured
+// during the plain runs (profiler off): steadier than the sampled figures, and the
+// measure to compare two builds by (PROFILE_VARIANTS=valid@DIR,valid).
+//
 // Variants (all 1 KiB, one Miniflare each, interleaved per round):
 //   refused   linkgate, a link with one changed character (signature_invalid), default config
 //   valid     linkgate, valid link, wrangler.toml's vars (edge cache on: a cache hit)
@@ -51,7 +55,7 @@
 import { Miniflare } from "miniflare";
 import { BINDINGS, applyMigrations, attachInspector, wranglerVars } from "./common.mjs";
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
@@ -120,7 +124,26 @@ async function start(spec) {
   const { ws, call } = await attachInspector(inspectorPort);
   await call("Profiler.enable");
   await call("Profiler.setSamplingInterval", { interval });
-  return { variant: spec, mf, ws, call, target, shims: shimBodies(opts.scriptPath), check: terminationCheck(opts.scriptPath) };
+  return { variant: spec, mf, ws, call, target, pid: workerdPid(inspectorPort), shims: shimBodies(opts.scriptPath), check: terminationCheck(opts.scriptPath) };
+}
+
+// The workerd process of one variant: the one whose inspector listens on its port.
+function workerdPid(inspectorPort) {
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (cmd.includes("workerd") && new RegExp(`--inspector-addr=\\S*:${inspectorPort}\\b`).test(cmd.replaceAll("\0", " "))) return pid;
+    } catch {}
+  }
+  return undefined;
+}
+
+// utime + stime of a process, in µs (CPU time is not wall time: a run the OS
+// interrupted costs no more, so it is steadier than the sampled figures).
+function cpuMicros(pid) {
+  if (!pid) return NaN;
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(")").pop().trim().split(/\s+/);
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // USER_HZ
 }
 
 // Resolves with the number of requests wrk completed.
@@ -248,12 +271,14 @@ const results = Object.fromEntries(variants.map((v) => [v, []]));
 for (const s of servers) await load(s.target, 2); // warm up: JIT tiers, memos, the edge cache
 for (let round = 0; round < rounds; round++) {
   for (const s of servers) {
+    const c0 = cpuMicros(s.pid);
     const plain = topMode ? 0 : await load(s.target, secs);
+    const cpu = (cpuMicros(s.pid) - c0) / Math.max(plain, 1);
     await s.call("Profiler.start");
     const requests = await load(s.target, secs);
     const { profile } = await s.call("Profiler.stop");
     const { cats, fns } = attribute(profile, s.shims, s.check);
-    results[s.variant].push({ requests, plain, cats, fns });
+    results[s.variant].push({ requests, plain, cpu, cats, fns });
     process.stderr.write(`round ${round + 1}/${rounds} ${s.variant}: ${requests} requests profiled, ${plain} plain\n`);
   }
 }
@@ -307,4 +332,20 @@ for (const v of variants) {
     `| ${label(v)} | ${f0(b.requests / secs)} (${f0(median(results[v].map((r) => r.plain / secs)))}) | **${f0(ownOf(b))}** | ${f0(median(xs))} (${f0(Math.min(...xs))}–${f0(Math.max(...xs))}) | ` +
       `${f0(per(b, "wasm"))} | ${f0(per(b, "glue"))} | ${f0(per(b, "calls"))} | ${f0(per(b, "country"))} | ${f0(per(b, "io"))} | ${f0(per(b, "runtime"))} | ${over} | ${overJs} |`
   );
+}
+
+// The plain runs (profiler off): the whole workerd process's CPU per request,
+// from /proc. It includes the runtime's HTTP and storage simulators, so it is
+// for comparing variants (two builds, a variant and a floor) in one run.
+console.log(
+  "\nworkerd CPU per request with the profiler off (the same rounds' plain runs; utime + stime of the variant's " +
+    "workerd from /proc / requests), median (min–max) over the rounds:\n"
+);
+console.log("| variant | workerd CPU µs/req | over the Rust floor's (medians) |");
+console.log("|---|---|---|");
+const cpuMedian = (v) => median(results[v].map((r) => r.cpu));
+for (const v of variants) {
+  const xs = results[v].map((r) => r.cpu);
+  const over = v === "floor" || !results.floor ? "" : diff(cpuMedian(v), cpuMedian("floor"));
+  console.log(`| ${label(v)} | ${f0(median(xs))} (${f0(Math.min(...xs))}–${f0(Math.max(...xs))}) | ${over} |`);
 }
