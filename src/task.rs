@@ -198,15 +198,19 @@ fn run_ready() {
 
 // Promises awaited by number: `linkgate_await` attaches one pair of
 // callbacks to `p` that keep its outcome in `settled` and report the number
-// to the isolate's one `notify` function.
+// to the isolate's one `notify` function. Both are taken when the promise is
+// registered, and a new wasm instance (worker-build makes one after a
+// critical error, with numbers starting again at 0) gets fresh ones: a
+// promise of the old instance can never settle a number of the new one.
 #[wasm_bindgen(inline_js = r#"
-const settled = new Map();
+let settled = new Map();
 let notify = null;
-export function linkgate_await_init(f) { notify = f; }
+export function linkgate_await_init(f) { notify = f; settled = new Map(); }
 export function linkgate_await(p, n) {
+  const outcomes = settled, report = notify;
   Promise.resolve(p).then(
-    (v) => { settled.set(n, v); notify(n, true); },
-    (e) => { settled.set(n, e); notify(n, false); });
+    (v) => { outcomes.set(n, v); report(n, true); },
+    (e) => { outcomes.set(n, e); report(n, false); });
 }
 export function linkgate_await_take(n) { const v = settled.get(n); settled.delete(n); return v; }
 "#)]
