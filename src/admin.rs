@@ -684,7 +684,7 @@ async fn all_rows(stmt: &worker::D1PreparedStatement) -> Result<String, EdgeErro
     let inner: &JsValue = stmt.inner().as_ref();
     let all: worker::js_sys::Function = Reflect::get(inner, &"all".into())?.dyn_into()?;
     let promise: worker::js_sys::Promise = all.call0(inner)?.dyn_into()?;
-    let result = worker::wasm_bindgen_futures::JsFuture::from(promise).await?;
+    let result = crate::task::wait(&promise).await?;
     let rows = Reflect::get(&result, &"results".into())?;
     let rows = if rows.is_undefined() || rows.is_null() { worker::js_sys::Array::new().into() } else { rows };
     worker::js_sys::JSON::stringify(&rows)?.as_string().ok_or_else(|| EdgeError::new("D1 rows unreadable"))

@@ -112,11 +112,8 @@ pub async fn read_jwks<'c>(s: ReadJwks<'c>, request_id: &str) -> Step<'c> {
 /// Fetch and read the JWKS: the set and the response's `Cache-Control`.
 async fn fetch(url: &str, timeout_ms: u64) -> Result<(Jwks, Option<String>), String> {
     let promise = linkgate_jwks_fetch(url, timeout_ms as f64, MAX_JWKS_BYTES as f64);
-    let text = worker::wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .ok()
-        .and_then(|v| v.as_string())
-        .ok_or_else(|| "fetch failed".to_owned())?;
+    let text =
+        crate::task::wait(&promise).await.ok().and_then(|v| v.as_string()).ok_or_else(|| "fetch failed".to_owned())?;
     let (status, rest) = text.split_once('\n').unwrap_or((&text, ""));
     let (cache_control, body) = rest.split_once('\n').unwrap_or((rest, ""));
     if status != "200" {
@@ -134,7 +131,6 @@ pub async fn verify_jwt(s: VerifyJwt<'_>) -> Step<'_> {
         Alg::Es256 => "ES256",
     };
     let promise = linkgate_jwt_verify(alg, &s.key().to_public_jwk(), s.signing_input(), s.signature());
-    let valid =
-        worker::wasm_bindgen_futures::JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()) == Some(true);
+    let valid = crate::task::wait(&promise).await.ok().and_then(|v| v.as_bool()) == Some(true);
     s.answer(valid)
 }

@@ -8,7 +8,6 @@
 
 use worker::js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::wasm_bindgen_futures::JsFuture;
 use worker::{Env, Storage};
 
 use super::error::{EdgeError, Result};
@@ -42,7 +41,7 @@ pub async fn call(obj: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue
     let args: Array = args.iter().collect();
     let result = Reflect::apply(&f, obj, &args).map_err(|e| js_err(name, e))?;
     match result.dyn_into::<Promise>() {
-        Ok(p) => JsFuture::from(p).await.map_err(|e| js_err(name, e)),
+        Ok(p) => crate::task::wait(&p).await.map_err(|e| js_err(name, e)),
         Err(v) => Ok(v),
     }
 }

@@ -7,7 +7,6 @@ use std::cell::RefCell;
 
 use worker::js_sys::{Array, Function, Map, Object, Promise, Reflect};
 use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
 use linkgate_core::config::EdgeConfig;
@@ -85,7 +84,7 @@ pub async fn bulk_get(env: &Env, binding: &str, keys: &[String], cache_ttl: u64)
             .map_err(|e| js_err("KV get", e))?
             .dyn_into()
             .map_err(|e| js_err("KV get did not return a promise", e))?;
-        let map: Map = JsFuture::from(promise)
+        let map: Map = crate::task::wait(&promise)
             .await
             .map_err(|e| js_err("KV get", e))?
             .dyn_into()

@@ -350,7 +350,8 @@ impl Logged for Step<'_> {
 /// The small form body of a POST (the gate has checked its declared length);
 /// never more than `limit` bytes are kept.
 async fn read_form(req: &RawRequest, limit: u64) -> Option<String> {
-    let text = worker::wasm_bindgen_futures::JsFuture::from(req.text().ok()?).await.ok()?.as_string()?;
+    let body = req.text().ok()?;
+    let text = crate::task::wait(&body).await.ok()?.as_string()?;
     Some(text).filter(|b| b.len() as u64 <= limit)
 }
 

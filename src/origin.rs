@@ -45,7 +45,7 @@ pub async fn fetch(req: &OriginRequest) -> Result<WebResponse, OriginFailure> {
         packed.push_str(value);
     }
     let promise = linkgate_origin_fetch(req.method, &req.url, &packed, req.timeout_ms as f64);
-    let answer = worker::wasm_bindgen_futures::JsFuture::from(promise).await.map_err(|_| OriginFailure::Unreachable)?;
+    let answer = crate::task::wait(&promise).await.map_err(|_| OriginFailure::Unreachable)?;
     if let Some(why) = answer.as_string() {
         return Err(if why == "timeout" { OriginFailure::Timeout } else { OriginFailure::Unreachable });
     }

@@ -6,14 +6,21 @@
 //! per request in the isolate"). Here a request's future is polled at once,
 //! inside the fetch call: if it finishes without waiting, its `Response` is
 //! returned with no promise at all. If it waits, it is parked and one
-//! promise is returned. The promise callback that wakes it (a `JsFuture`'s
-//! `then`, already a microtask of that request) polls it again on the spot,
+//! promise is returned. The promise callback that wakes it (the `then` of a
+//! [`wait`], already a microtask of that request) polls it again on the spot,
 //! and a two-line snippet settles the promise when it finishes.
 //!
 //! A wake-up that arrives while a task is being polled (the task waking
 //! itself, or another task) is never polled inside that poll: it is noted
 //! and run once the outermost poll returns, so no two polls ever overlap.
 //! Background work (`waitUntil`) keeps wasm-bindgen-futures' executor.
+//!
+//! [`wait`] awaits a JS promise without the two closures (each registered
+//! with a `FinalizationRegistry`, then unregistered) that a `JsFuture`
+//! builds per promise: one callback, made once per wasm instance, reports
+//! every settled promise by number. Every promise the worker awaits goes
+//! through it; it only wakes the waker it was polled with, so it works under
+//! any executor, `waitUntil` work included.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

@@ -42,5 +42,5 @@ pub async fn verify(s: VerifySignature<'_>) -> Step<'_> {
 /// Any failure of the call is `false` (the admin API's inspect asks too).
 pub async fn verify_bytes(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
     let promise = linkgate_ed25519_verify(public_key, message, signature);
-    worker::wasm_bindgen_futures::JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()) == Some(true)
+    crate::task::wait(&promise).await.ok().and_then(|v| v.as_bool()) == Some(true)
 }
